@@ -1,0 +1,152 @@
+//! What the binary does once the command line is parsed: serve, check or healthcheck.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use rmcp::ServiceExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use crate::audit;
+use crate::config::{self, Command, Config, ConfigError};
+use crate::mcp::CommanderServer;
+use crate::service::Commander;
+
+/// Exit code for bad configuration or usage.
+pub const EXIT_CONFIG: u8 = 2;
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("mcp-commander: {msg}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
+/// Runs the binary with the process's arguments.
+pub fn main() -> ExitCode {
+    // ~/.mcp_env fills in variables before any thread exists (set_var is not thread-safe).
+    let from_file = match config::apply_env_file(config::default_env_file().as_deref()) {
+        Ok(v) => v,
+        Err(e) => return fail(e),
+    };
+    let inv = match config::parse_invocation(std::env::args_os(), &from_file) {
+        Ok(i) => i,
+        Err(e) => return fail(e),
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
+    };
+    match inv.command {
+        Some(Command::Check { line }) => check(inv.config, &line.join(" ")),
+        Some(Command::Healthcheck { url }) => {
+            let url =
+                url.unwrap_or_else(|| format!("http://127.0.0.1:{}/health", inv.config.http.port));
+            match rt.block_on(crate::healthcheck::check(&url)) {
+                Ok(status) => {
+                    println!("healthy: {status}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("mcp-commander healthcheck {url}: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Some(Command::Reaper { .. }) => fail("the reaper shim is not supported yet in this build"),
+        None => rt.block_on(serve(inv.config)),
+    }
+}
+
+fn check(config: Config, line: &str) -> ExitCode {
+    let commander = match Commander::new(config) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let d = commander.check(line);
+    println!("{}", serde_json::to_string(&d).unwrap_or_default());
+    if d.allowed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn init_logging(config: &Config) -> Result<(), ConfigError> {
+    audit::init(
+        config.log_level,
+        config.log_format,
+        config.log_dir.as_deref(),
+    )
+    .map_err(ConfigError::Refused)?;
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(tracing::Level::WARN)
+        .with_target("mcp_commander", tracing::Level::TRACE);
+    let _ = tracing_subscriber::registry()
+        .with(audit::AuditLayer.with_filter(filter))
+        .try_init();
+    Ok(())
+}
+
+use tracing_subscriber::Layer as _;
+
+async fn serve(config: Config) -> ExitCode {
+    if let Err(e) = init_logging(&config) {
+        return fail(e);
+    }
+    if config.http.enabled {
+        return fail("--http is not supported yet in this build");
+    }
+    let started = Instant::now();
+    let commander = match Commander::new(config) {
+        Ok(c) => Arc::new(c),
+        Err(e) => return fail(e),
+    };
+    let sandbox = serde_json::to_value(commander.executor().sandbox_report()).unwrap_or_default();
+    audit::server_start(commander.config(), "stdio", sandbox);
+    let reason = serve_stdio(commander).await;
+    audit::server_stop(&reason, started.elapsed());
+    ExitCode::SUCCESS
+}
+
+async fn serve_stdio(commander: Arc<Commander>) -> String {
+    let (transport, writer) = crate::transport::stdio::stdio();
+    let server = CommanderServer::new(commander);
+    let reason = match server.serve(transport).await {
+        Ok(running) => {
+            tokio::select! {
+                r = running.waiting() => match r {
+                    Ok(_) => "stdin closed".to_string(),
+                    Err(e) => format!("service ended: {e}"),
+                },
+                s = shutdown_signal() => s,
+            }
+        }
+        Err(e) => format!("initialization failed: {e}"),
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer).await;
+    reason
+}
+
+/// Resolves on SIGTERM or SIGINT with the signal's name.
+pub async fn shutdown_signal() -> String {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = term.recv() => "SIGTERM".into(),
+            _ = tokio::signal::ctrl_c() => "SIGINT".into(),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT".into()
+    }
+}

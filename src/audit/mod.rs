@@ -1,0 +1,302 @@
+//! The audit trail: one line per event on stderr, JSON or `key=value` text.
+//!
+//! stdout belongs to the MCP stdio channel, and on ECS the awslogs driver reads stderr, so
+//! audit lines never go to a file unless `--log-dir` asks for a copy. Each line carries
+//! `timestamp` (UTC, RFC 3339, ms), `level`, `event` and a `message` starting with the event
+//! name. Command output, token values and env values are never recorded; control
+//! characters are escaped by both formats, so a command cannot forge a line.
+//!
+//! Diagnostics from tracing (ours and our dependencies') go through [`layer`] into the same
+//! sink, so every stderr line has one shape.
+
+mod layer;
+mod sink;
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, LogFormat, LogLevel};
+
+pub use layer::AuditLayer;
+pub use sink::{init, init_for_tests, Sink};
+
+/// Who made a call: `stdio`, or `token:` plus 8 hex digits of the token's SHA-256.
+pub fn caller_for_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("token:{hex}")
+}
+
+/// One audit line under construction.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub(crate) name: &'static str,
+    pub(crate) level: LogLevel,
+    pub(crate) message: String,
+    pub(crate) fields: Map<String, Value>,
+}
+
+impl Event {
+    /// A new event; `detail` follows the event name in the message.
+    pub fn new(name: &'static str, level: LogLevel, detail: &str) -> Event {
+        Event {
+            name,
+            level,
+            message: format!("{name} {detail}"),
+            fields: Map::new(),
+        }
+    }
+
+    /// Adds a field.
+    pub fn field(mut self, key: &str, value: impl Into<Value>) -> Event {
+        self.fields.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// Adds a field when present.
+    pub fn opt_field(self, key: &str, value: Option<impl Into<Value>>) -> Event {
+        match value {
+            Some(v) => self.field(key, v),
+            None => self,
+        }
+    }
+
+    /// Writes the event if its level is enabled.
+    pub fn emit(self) {
+        sink::emit(&self);
+    }
+}
+
+/// Identity and transport of a call, for audit fields.
+#[derive(Debug, Clone, Default)]
+pub struct CallContext {
+    pub caller: String,
+    pub transport: &'static str,
+    pub session: Option<String>,
+    pub request: Option<String>,
+}
+
+impl CallContext {
+    /// A call over stdio.
+    pub fn stdio() -> CallContext {
+        CallContext {
+            caller: "stdio".into(),
+            transport: "stdio",
+            session: None,
+            request: None,
+        }
+    }
+
+    fn apply(&self, e: Event) -> Event {
+        e.field("caller", self.caller.clone())
+            .field("transport", self.transport)
+            .opt_field("session", self.session.clone())
+            .opt_field("request", self.request.clone())
+    }
+}
+
+/// The facts of one finished command (no output, no env values).
+#[derive(Debug, Clone)]
+pub struct ExecRecord<'a> {
+    pub command: &'a str,
+    pub workdir: &'a str,
+    pub exit_code: i32,
+    pub duration: Duration,
+    pub timed_out: bool,
+    pub stdout_bytes: u64,
+    pub stderr_bytes: u64,
+    pub truncated: bool,
+    pub env_keys: Vec<String>,
+}
+
+/// `CMD_EXEC`: a command ran.
+pub fn cmd_exec(ctx: &CallContext, r: &ExecRecord<'_>) {
+    let e = Event::new("CMD_EXEC", LogLevel::Info, "command executed")
+        .field("command", r.command)
+        .field("workdir", r.workdir)
+        .field("exit_code", r.exit_code)
+        .field(
+            "duration_ms",
+            (r.duration.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
+        )
+        .field("timed_out", r.timed_out)
+        .field("stdout_bytes", r.stdout_bytes)
+        .field("stderr_bytes", r.stderr_bytes)
+        .field("truncated", r.truncated)
+        .field("env_keys", r.env_keys.clone());
+    ctx.apply(e).emit();
+}
+
+/// `CMD_BLOCKED`: the policy refused a command; nothing ran.
+pub fn cmd_blocked(ctx: &CallContext, command: &str, reason: &str, rule: Option<&str>) {
+    let e = Event::new("CMD_BLOCKED", LogLevel::Info, "command blocked by policy")
+        .field("command", command)
+        .field("reason", reason)
+        .field("rule", rule.unwrap_or("none"));
+    ctx.apply(e).emit();
+}
+
+/// `AUTH_FAILED`: an HTTP request without a valid token got 401.
+pub fn auth_failed(remote_addr: &str, reason: &str) {
+    Event::new("AUTH_FAILED", LogLevel::Warn, "401 unauthorized request")
+        .field("status", 401)
+        .field("remote_addr", remote_addr)
+        .field("reason", reason)
+        .emit();
+}
+
+/// `TOOL_CALL`: a tool was called (argument names only).
+pub fn tool_call(ctx: &CallContext, tool: &str, arg_keys: Vec<String>) {
+    let e = Event::new("TOOL_CALL", LogLevel::Access, "tool called")
+        .field("tool", tool)
+        .field("arg_keys", arg_keys);
+    ctx.apply(e).emit();
+}
+
+/// `SERVER_START`: the effective configuration (no secrets) and where each value came from.
+pub fn server_start(config: &Config, transport: &str, sandbox: Value) {
+    let h = &config.http;
+    let mut cfg = Map::new();
+    cfg.insert(
+        "allowed_commands".into(),
+        config.allowed_commands.clone().into(),
+    );
+    // Named "blocklist", not "blocked…", so `like /blocked/` finds only refusals.
+    cfg.insert(
+        "extra_blocklist".into(),
+        config.blocked_commands.clone().into(),
+    );
+    cfg.insert(
+        "default_blocklist".into(),
+        config.use_default_blocklist.into(),
+    );
+    cfg.insert(
+        "policy_file".into(),
+        config
+            .policy_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .into(),
+    );
+    cfg.insert(
+        "default_timeout".into(),
+        humantime::format_duration(config.default_timeout)
+            .to_string()
+            .into(),
+    );
+    cfg.insert(
+        "max_timeout".into(),
+        humantime::format_duration(config.max_timeout)
+            .to_string()
+            .into(),
+    );
+    cfg.insert("max_output".into(), config.max_output.into());
+    cfg.insert("max_concurrency".into(), config.max_concurrency.into());
+    cfg.insert("shell".into(), config.shell.clone().into());
+    cfg.insert("shell_arg".into(), config.shell_arg.clone().into());
+    cfg.insert(
+        "workdir".into(),
+        config.workdir.display().to_string().into(),
+    );
+    cfg.insert(
+        "allowed_dirs".into(),
+        config
+            .allowed_dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    cfg.insert("pass_env".into(), config.pass_env.clone().into());
+    cfg.insert(
+        "log_level".into(),
+        serde_json::to_value(config.log_level).unwrap_or_default(),
+    );
+    cfg.insert(
+        "log_format".into(),
+        serde_json::to_value(config.log_format).unwrap_or_default(),
+    );
+    cfg.insert(
+        "log_dir".into(),
+        config
+            .log_dir
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .into(),
+    );
+    if h.enabled {
+        cfg.insert("host".into(), h.host.clone().into());
+        cfg.insert("port".into(), h.port.into());
+        cfg.insert(
+            "auth".into(),
+            if h.no_auth {
+                "none".into()
+            } else {
+                format!("{} token(s)", h.tokens.len()).into()
+            },
+        );
+        cfg.insert("allowed_origins".into(), h.allowed_origins.clone().into());
+        cfg.insert("stateless".into(), h.stateless.into());
+        cfg.insert(
+            "rate_limit".into(),
+            h.rate_limit
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "off".into())
+                .into(),
+        );
+        cfg.insert("metrics".into(), h.metrics.into());
+        cfg.insert(
+            "shutdown_grace".into(),
+            humantime::format_duration(h.shutdown_grace)
+                .to_string()
+                .into(),
+        );
+    }
+    let sources: Map<String, Value> = config
+        .sources
+        .iter()
+        .filter(|(_, s)| **s != crate::config::Source::Default)
+        .map(|(k, s)| (k.to_string(), serde_json::to_value(s).unwrap_or_default()))
+        .collect();
+    Event::new("SERVER_START", LogLevel::Info, "mcp-commander starting")
+        .field("version", env!("CARGO_PKG_VERSION"))
+        .field("transport", transport)
+        .field("config", Value::Object(cfg))
+        .field("sources", Value::Object(sources))
+        .field("sandbox", sandbox)
+        .emit();
+}
+
+/// `SERVER_STOP`: why and after how long.
+pub fn server_stop(reason: &str, uptime: Duration) {
+    Event::new("SERVER_STOP", LogLevel::Info, "mcp-commander stopping")
+        .field("reason", reason)
+        .field("uptime_s", (uptime.as_secs_f64() * 1000.0).round() / 1000.0)
+        .emit();
+    sink::flush();
+}
+
+/// The default line format for a transport.
+pub fn default_format(http: bool) -> LogFormat {
+    if http {
+        LogFormat::Json
+    } else {
+        LogFormat::Text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caller_is_a_hash_prefix() {
+        let c = caller_for_token("secret-token");
+        assert!(c.starts_with("token:"));
+        assert_eq!(c.len(), "token:".len() + 8);
+        assert!(!c.contains("secret"));
+        assert_ne!(c, caller_for_token("other"));
+    }
+}

@@ -1,0 +1,633 @@
+//! Configuration: the command line, the environment, `~/.mcp_env`, a policy file and the
+//! built-in defaults, resolved once at start into an immutable [`Config`].
+//!
+//! Precedence is flag > environment variable > `~/.mcp_env` > policy file > default, and
+//! [`Config::sources`] remembers where each value came from so `SERVER_START` can say so.
+//! Anything wrong is a [`ConfigError`] whose one-line message the binary prints before
+//! exiting with code 2.
+
+pub mod cli;
+pub mod env_file;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
+
+pub use cli::{Cli, Command, Options};
+
+/// A configuration problem; the message is the one line printed before exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid {name} {value:?}: {why}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        why: String,
+    },
+    #[error("{0}")]
+    Refused(String),
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Where a configuration value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Flag,
+    Env,
+    File,
+    Policy,
+    Default,
+}
+
+/// Log verbosity, from quietest to loudest. `access` adds `TOOL_CALL` lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Off,
+    Error,
+    Warn,
+    Info,
+    Access,
+    Debug,
+}
+
+impl LogLevel {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "off" | "none" => Self::Off,
+            "error" => Self::Error,
+            "warn" | "warning" => Self::Warn,
+            "info" => Self::Info,
+            "access" => Self::Access,
+            "debug" => Self::Debug,
+            _ => return None,
+        })
+    }
+}
+
+/// Format of log lines on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// A request budget: `per` seconds hold `count` requests. `None` in [`HttpConfig`] = off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub count: u32,
+    pub per: Duration,
+}
+
+impl std::fmt::Display for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = if self.per.as_secs() == 60 { "m" } else { "s" };
+        write!(f, "{}/{}", self.count, unit)
+    }
+}
+
+/// Settings of the HTTP transport.
+#[derive(Clone)]
+pub struct HttpConfig {
+    pub enabled: bool,
+    pub host: String,
+    pub port: u16,
+    /// Accepted tokens (several during rotation). Never logged.
+    pub tokens: Vec<String>,
+    pub no_auth: bool,
+    /// Allowed `Origin` values; empty means loopback origins only.
+    pub allowed_origins: Vec<String>,
+    pub stateless: bool,
+    pub rate_limit: Option<RateLimit>,
+    pub metrics: bool,
+    pub shutdown_grace: Duration,
+}
+
+impl std::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("enabled", &self.enabled)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tokens", &format_args!("<{} redacted>", self.tokens.len()))
+            .field("no_auth", &self.no_auth)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("stateless", &self.stateless)
+            .field("rate_limit", &self.rate_limit)
+            .field("metrics", &self.metrics)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .finish()
+    }
+}
+
+/// The resolved, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub allowed_commands: Vec<String>,
+    pub blocked_commands: Vec<String>,
+    pub use_default_blocklist: bool,
+    pub policy_file: Option<PathBuf>,
+    pub default_timeout: Duration,
+    pub max_timeout: Duration,
+    pub max_output: usize,
+    pub max_concurrency: usize,
+    pub shell: String,
+    pub shell_arg: String,
+    pub workdir: PathBuf,
+    pub allowed_dirs: Vec<PathBuf>,
+    pub pass_env: Vec<String>,
+    pub log_level: LogLevel,
+    pub log_format: LogFormat,
+    pub log_dir: Option<PathBuf>,
+    pub http: HttpConfig,
+    /// Where each setting came from, by its environment-variable-like key.
+    pub sources: BTreeMap<&'static str, Source>,
+}
+
+/// What the command line asked for, with the configuration it runs under.
+#[derive(Debug)]
+pub struct Invocation {
+    pub command: Option<Command>,
+    pub config: Config,
+}
+
+/// The env file's location: `$HOME/.mcp_env`.
+pub fn default_env_file() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|h| Path::new(&h).join(".mcp_env"))
+}
+
+/// Loads `~/.mcp_env` into the process environment (never overwriting) and returns the
+/// names it set. Must run before any thread starts.
+pub fn apply_env_file(path: Option<&Path>) -> Result<Vec<String>, ConfigError> {
+    let Some(path) = path else {
+        return Ok(Vec::new());
+    };
+    let entries = env_file::read(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let mut set = Vec::new();
+    for e in entries {
+        if std::env::var_os(&e.key).is_none() {
+            std::env::set_var(&e.key, &e.value);
+            set.push(e.key);
+        }
+    }
+    Ok(set)
+}
+
+/// Parses the command line (clap prints help/version/usage errors and exits itself) and
+/// resolves the configuration. `from_file` lists variables that `~/.mcp_env` supplied.
+pub fn parse_invocation<I, T>(args: I, from_file: &[String]) -> Result<Invocation, ConfigError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let matches = Cli::command().get_matches_from(args);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let mut r = Resolver {
+        matches: &matches,
+        from_file,
+        sources: BTreeMap::new(),
+    };
+    let config = Config::resolve(&cli.options, &mut r)?;
+    Ok(Invocation {
+        command: cli.command,
+        config,
+    })
+}
+
+struct Resolver<'a> {
+    matches: &'a clap::ArgMatches,
+    from_file: &'a [String],
+    sources: BTreeMap<&'static str, Source>,
+}
+
+impl Resolver<'_> {
+    /// Records and returns where the option `id` (clap id) with env name `key` came from.
+    fn source(&mut self, id: &str, key: &'static str, present: bool) -> Source {
+        let src = if !present {
+            Source::Default
+        } else {
+            match self.matches.value_source(id) {
+                Some(ValueSource::CommandLine) => Source::Flag,
+                Some(ValueSource::EnvVariable) if self.from_file.iter().any(|k| k == key) => {
+                    Source::File
+                }
+                Some(ValueSource::EnvVariable) => Source::Env,
+                _ => Source::Default,
+            }
+        };
+        self.sources.insert(key, src);
+        src
+    }
+
+    fn value<'v>(&mut self, id: &str, key: &'static str, v: &'v Option<String>) -> Option<&'v str> {
+        self.source(id, key, v.is_some());
+        v.as_deref()
+    }
+}
+
+fn invalid(name: &'static str, value: &str, why: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        value: value.to_string(),
+        why: why.into(),
+    }
+}
+
+/// Parses a humantime duration (`30s`, `2m`, `1h 30m`); a bare number means seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(t).map_err(|e| format!("{e} (write it like 30s, 2m or 1h)"))
+}
+
+/// Parses a byte size: `100KB`, `1MiB`, `4096`. K/KB/KiB = 1024 bytes, M/MB/MiB = 1024².
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| "expected a number with an optional unit such as 100KB or 1MB".to_string())?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        "g" | "gb" | "gib" => 1024 * 1024 * 1024,
+        other => return Err(format!("unknown unit {other:?} (use B, KB, MB or GB)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| "too large".to_string())
+}
+
+fn parse_bool(name: &'static str, s: &str) -> Result<bool, ConfigError> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(invalid(name, s, "expected true or false")),
+    }
+}
+
+/// Parses `N/s`, `N/m` or `0` (off).
+pub fn parse_rate_limit(s: &str) -> Result<Option<RateLimit>, String> {
+    let t = s.trim();
+    if t == "0" {
+        return Ok(None);
+    }
+    let (n, unit) = t
+        .split_once('/')
+        .ok_or("write it as N/s or N/m, or 0 to turn it off")?;
+    let count: u32 = n
+        .trim()
+        .parse()
+        .map_err(|_| "the count must be a whole number")?;
+    let per = match unit.trim() {
+        "s" | "sec" | "second" => Duration::from_secs(1),
+        "m" | "min" | "minute" => Duration::from_secs(60),
+        _ => return Err("the unit must be s or m".into()),
+    };
+    if count == 0 {
+        return Ok(None);
+    }
+    Ok(Some(RateLimit { count, per }))
+}
+
+/// Splits a comma list, trimming blanks and dropping empty items.
+pub fn split_list(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// True for `127.0.0.1`, `::1`, `localhost` and the rest of 127/8.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+impl Config {
+    fn resolve(o: &Options, r: &mut Resolver<'_>) -> Result<Config, ConfigError> {
+        let allowed_commands = r
+            .value(
+                "allowed_commands",
+                "MCP_ALLOWED_COMMANDS",
+                &o.allowed_commands,
+            )
+            .map(split_list)
+            .unwrap_or_default();
+        let blocked_commands = r
+            .value(
+                "blocked_commands",
+                "MCP_BLOCKED_COMMANDS",
+                &o.blocked_commands,
+            )
+            .map(split_list)
+            .unwrap_or_default();
+        let use_default_blocklist = match r.value(
+            "use_default_blocklist",
+            "use_default_blocklist",
+            &o.use_default_blocklist,
+        ) {
+            Some(v) => parse_bool("--use-default-blocklist", v)?,
+            None => true,
+        };
+        let policy_file = r
+            .value("policy", "MCP_POLICY_FILE", &o.policy)
+            .map(PathBuf::from);
+        if let Some(p) = &policy_file {
+            return Err(ConfigError::Refused(format!(
+                "--policy {}: policy files are not supported yet in this build",
+                p.display()
+            )));
+        }
+
+        let dur = |r: &mut Resolver<'_>, id, key, name, v: &Option<String>, d: u64| match r
+            .value(id, key, v)
+        {
+            Some(s) => parse_duration(s).map_err(|why| invalid(name, s, why)),
+            None => Ok(Duration::from_secs(d)),
+        };
+        let default_timeout = dur(
+            r,
+            "timeout",
+            "MCP_DEFAULT_TIMEOUT",
+            "--timeout",
+            &o.timeout,
+            30,
+        )?;
+        let max_timeout = dur(
+            r,
+            "max_timeout",
+            "MCP_MAX_TIMEOUT",
+            "--max-timeout",
+            &o.max_timeout,
+            600,
+        )?;
+        if default_timeout.is_zero() {
+            return Err(invalid("--timeout", "0", "must be more than zero"));
+        }
+        if default_timeout > max_timeout {
+            return Err(ConfigError::Refused(format!(
+                "--timeout {} is larger than --max-timeout {}",
+                humantime::format_duration(default_timeout),
+                humantime::format_duration(max_timeout)
+            )));
+        }
+        let max_output = match r.value("max_output", "MCP_MAX_OUTPUT", &o.max_output) {
+            Some(s) => parse_size(s).map_err(|why| invalid("--max-output", s, why))?,
+            None => 100 * 1024,
+        };
+        if max_output < 64 {
+            return Err(invalid(
+                "--max-output",
+                &max_output.to_string(),
+                "must be at least 64 bytes",
+            ));
+        }
+        let max_concurrency =
+            match r.value("max_concurrency", "MCP_MAX_CONCURRENCY", &o.max_concurrency) {
+                Some(s) => match s.trim().parse::<usize>() {
+                    Ok(n) if n >= 1 => n,
+                    _ => {
+                        return Err(invalid(
+                            "--max-concurrency",
+                            s,
+                            "expected a whole number of at least 1",
+                        ))
+                    }
+                },
+                None => 8,
+            };
+        let shell = r
+            .value("shell", "MCP_SHELL", &o.shell)
+            .unwrap_or("/bin/sh")
+            .to_string();
+        if shell.trim().is_empty() {
+            return Err(invalid("--shell", &shell, "must not be empty"));
+        }
+        // MCP_SHELL alone implies -c; an explicitly empty shell arg is honoured.
+        let shell_arg = r
+            .value("shell_arg", "MCP_SHELL_ARG", &o.shell_arg)
+            .unwrap_or("-c")
+            .to_string();
+
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+        let workdir = match r.value("workdir", "MCP_WORKDIR", &o.workdir) {
+            Some(s) => {
+                let p = cwd.join(s);
+                if !p.is_dir() {
+                    return Err(invalid("--workdir", s, "is not an existing directory"));
+                }
+                p
+            }
+            None => cwd,
+        };
+        let allowed_dirs = match r.value("allowed_dirs", "MCP_ALLOWED_DIRS", &o.allowed_dirs) {
+            Some(s) => split_list(s)
+                .into_iter()
+                .map(|d| {
+                    std::fs::canonicalize(workdir.join(&d))
+                        .map_err(|e| invalid("--allowed-dirs", &d, format!("cannot resolve: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
+        let pass_env = r
+            .value("pass_env", "MCP_PASS_ENV", &o.pass_env)
+            .map(split_list)
+            .unwrap_or_default();
+
+        let log_level = match r.value("log_level", "MCP_LOG_LEVEL", &o.log_level) {
+            Some(s) => LogLevel::parse(s).ok_or_else(|| {
+                invalid(
+                    "--log-level",
+                    s,
+                    "expected one of off, error, warn, info, access, debug",
+                )
+            })?,
+            None => LogLevel::Info,
+        };
+        let log_format = match r.value("log_format", "MCP_LOG_FORMAT", &o.log_format) {
+            Some(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "json" => LogFormat::Json,
+                "text" => LogFormat::Text,
+                _ => return Err(invalid("--log-format", s, "expected json or text")),
+            },
+            None if o.http => LogFormat::Json,
+            None => LogFormat::Text,
+        };
+        let log_dir = r
+            .value("log_dir", "MCP_LOG_DIR", &o.log_dir)
+            .map(PathBuf::from);
+
+        let http = resolve_http(o, r)?;
+
+        Ok(Config {
+            allowed_commands,
+            blocked_commands,
+            use_default_blocklist,
+            policy_file,
+            default_timeout,
+            max_timeout,
+            max_output,
+            max_concurrency,
+            shell,
+            shell_arg,
+            workdir,
+            allowed_dirs,
+            pass_env,
+            log_level,
+            log_format,
+            log_dir,
+            http,
+            sources: std::mem::take(&mut r.sources),
+        })
+    }
+
+    /// A configuration with every default, for tests and embedding.
+    pub fn defaults() -> Config {
+        let matches = Cli::command().get_matches_from(["mcp-commander"]);
+        let mut r = Resolver {
+            matches: &matches,
+            from_file: &[],
+            sources: BTreeMap::new(),
+        };
+        Config::resolve(&Options::default(), &mut r).expect("defaults are valid")
+    }
+}
+
+fn resolve_http(o: &Options, r: &mut Resolver<'_>) -> Result<HttpConfig, ConfigError> {
+    let host = r
+        .value("host", "MCP_HTTP_HOST", &o.host)
+        .unwrap_or("127.0.0.1")
+        .to_string();
+    let port = match r.value("port", "MCP_HTTP_PORT", &o.port) {
+        Some(s) => s
+            .trim()
+            .parse::<u16>()
+            .map_err(|_| invalid("--port", s, "expected a port number 0-65535"))?,
+        None => 3000,
+    };
+    let mut tokens = std::env::var("MCP_AUTH_TOKEN")
+        .map(|v| split_list(&v))
+        .unwrap_or_default();
+    if let Some(path) = r.value("auth_token_file", "MCP_AUTH_TOKEN_FILE", &o.auth_token_file) {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_string(),
+            source,
+        })?;
+        tokens.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from),
+        );
+    }
+    let allowed_origins = r
+        .value("allowed_origins", "MCP_ALLOWED_ORIGINS", &o.allowed_origins)
+        .map(split_list)
+        .unwrap_or_default();
+    let stateless = match r.value("stateless", "MCP_STATELESS", &o.stateless) {
+        Some(v) => parse_bool("--stateless", v)?,
+        None => false,
+    };
+    let rate_limit = match r.value("rate_limit", "MCP_RATE_LIMIT", &o.rate_limit) {
+        Some(s) => parse_rate_limit(s).map_err(|why| invalid("--rate-limit", s, why))?,
+        None => Some(RateLimit {
+            count: 50,
+            per: Duration::from_secs(1),
+        }),
+    };
+    let metrics = match r.value("metrics", "MCP_METRICS", &o.metrics) {
+        Some(v) => parse_bool("--metrics", v)?,
+        None => false,
+    };
+    let shutdown_grace = match r.value("shutdown_grace", "MCP_SHUTDOWN_GRACE", &o.shutdown_grace) {
+        Some(s) => parse_duration(s).map_err(|why| invalid("--shutdown-grace", s, why))?,
+        None => Duration::from_secs(20),
+    };
+    if o.http {
+        if tokens.is_empty() && !o.no_auth {
+            return Err(ConfigError::Refused(
+                "--http needs a token: set MCP_AUTH_TOKEN or --auth-token-file, or pass --no-auth on a loopback host".into(),
+            ));
+        }
+        if o.no_auth && !is_loopback_host(&host) {
+            return Err(ConfigError::Refused(format!(
+                "--no-auth is only allowed on a loopback host, not {host}"
+            )));
+        }
+    }
+    Ok(HttpConfig {
+        enabled: o.http,
+        host,
+        port,
+        tokens,
+        no_auth: o.no_auth,
+        allowed_origins,
+        stateless,
+        rate_limit,
+        metrics,
+        shutdown_grace,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(parse_size("100KB").unwrap(), 102_400);
+        assert_eq!(parse_size("2MiB").unwrap(), 2 * 1024 * 1024);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert!(parse_size("12XB").is_err());
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn rate_limits() {
+        assert_eq!(parse_rate_limit("0").unwrap(), None);
+        assert_eq!(
+            parse_rate_limit("10/m").unwrap(),
+            Some(RateLimit {
+                count: 10,
+                per: Duration::from_secs(60)
+            })
+        );
+        assert!(parse_rate_limit("10").is_err());
+    }
+
+    #[test]
+    fn loopback() {
+        assert!(is_loopback_host("127.0.0.1"));
+        assert!(is_loopback_host("127.3.4.5"));
+        assert!(is_loopback_host("::1"));
+        assert!(is_loopback_host("[::1]"));
+        assert!(is_loopback_host("localhost"));
+        assert!(!is_loopback_host("0.0.0.0"));
+        assert!(!is_loopback_host("10.0.0.1"));
+    }
+}

@@ -1,0 +1,337 @@
+//! [`Commander`]: the one place where a call flows policy → exec → audit.
+//!
+//! Transports and the MCP adapter call into it with plain arguments; it validates them,
+//! asks the policy, runs the command through the executor and records the audit line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::audit::{self, CallContext, ExecRecord};
+use crate::config::{parse_duration, Config};
+use crate::exec::{self, ExecOutcome, ExecRequest, ExecSettings, Executor};
+use crate::policy::{Decision, Policy, PolicyError};
+
+/// Arguments of `execute_command`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, schemars::JsonSchema)]
+pub struct ExecuteArgs {
+    /// The shell command line to run, e.g. `ls -la` or `git status`.
+    pub command: String,
+    /// Directory to run in; relative paths are resolved against the server's workdir.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
+    /// Time limit such as "5s" or "2m" (default: the server's default timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<serde_json::Value>,
+    /// Extra environment variables for this command (names that load code are refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<BTreeMap<String, String>>,
+}
+
+/// The JSON result of `execute_command` (go-mcp-commander's keys plus ours).
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema, PartialEq)]
+pub struct ExecuteResult {
+    /// Standard output (head and tail kept when over the cap).
+    pub stdout: String,
+    /// Standard error (head and tail kept when over the cap).
+    pub stderr: String,
+    /// Exit status; -1 when the command did not exit on its own.
+    pub exit_code: i32,
+    /// Wall time, Go style ("1.2ms").
+    pub duration: String,
+    /// True when the timeout ended the command.
+    pub timed_out: bool,
+    /// True when output over the cap was dropped.
+    pub truncated: bool,
+    /// Bytes the command wrote to stdout in all.
+    pub stdout_bytes: u64,
+    /// Bytes the command wrote to stderr in all.
+    pub stderr_bytes: u64,
+    /// What went wrong, when something did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The signal that ended the command, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+}
+
+impl ExecuteResult {
+    fn from_outcome(o: &ExecOutcome) -> Self {
+        ExecuteResult {
+            stdout: o.stdout.text.clone(),
+            stderr: o.stderr.text.clone(),
+            exit_code: o.exit_code,
+            duration: exec::format_duration(o.duration),
+            timed_out: o.timed_out,
+            truncated: o.stdout.truncated || o.stderr.truncated,
+            stdout_bytes: o.stdout.total,
+            stderr_bytes: o.stderr.total,
+            error: o.error.clone(),
+            signal: o.signal,
+        }
+    }
+}
+
+/// What `execute_command` answers.
+#[derive(Debug, Clone)]
+pub enum ExecuteResponse {
+    /// The command ran (whatever its exit status); `is_error` per the contract.
+    Ran {
+        result: ExecuteResult,
+        is_error: bool,
+    },
+    /// The policy refused it; nothing ran.
+    Refused(Decision),
+    /// The arguments were invalid; nothing ran.
+    Invalid(String),
+}
+
+/// Result of `list_allowed_commands`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct AllowedList {
+    pub allowed_commands: Vec<String>,
+    pub allow_all: bool,
+}
+
+/// Result of `list_blocked_commands`.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct BlockedList {
+    pub blocked_commands: Vec<String>,
+    pub using_default_blocklist: bool,
+}
+
+/// Result of `get_shell_info`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ShellInfo {
+    pub shell: String,
+    pub shell_arg: String,
+    pub default_timeout: String,
+    pub max_timeout: String,
+    pub max_output: String,
+    pub sandbox: exec::SandboxReport,
+}
+
+/// A problem building the service from configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+}
+
+/// The service behind every transport.
+#[derive(Clone)]
+pub struct Commander {
+    config: Arc<Config>,
+    policy: Arc<Policy>,
+    executor: Executor,
+}
+
+impl Commander {
+    /// Builds the policy and the executor from the configuration.
+    pub fn new(config: Config) -> Result<Commander, BuildError> {
+        let policy = Policy::from_lists(
+            &config.allowed_commands,
+            &config.blocked_commands,
+            config.use_default_blocklist,
+        )?;
+        let executor = Executor::new(
+            ExecSettings {
+                shell: config.shell.clone(),
+                shell_arg: config.shell_arg.clone(),
+                max_output: config.max_output,
+                max_concurrency: config.max_concurrency,
+            },
+            exec::sandbox::Sandbox::probe(),
+        );
+        Ok(Commander {
+            config: Arc::new(config),
+            policy: Arc::new(policy),
+            executor,
+        })
+    }
+
+    /// The configuration it runs under.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The executor (for status and metrics).
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    /// The policy decision for a line, without running anything.
+    pub fn check(&self, line: &str) -> Decision {
+        self.policy.decide(line)
+    }
+
+    /// `list_allowed_commands`.
+    pub fn allowed(&self) -> AllowedList {
+        AllowedList {
+            allowed_commands: self.policy.allowed_commands(),
+            allow_all: self.policy.allow_all(),
+        }
+    }
+
+    /// `list_blocked_commands`.
+    pub fn blocked(&self) -> BlockedList {
+        BlockedList {
+            blocked_commands: self.policy.blocked_commands(),
+            using_default_blocklist: self.policy.uses_default_blocklist(),
+        }
+    }
+
+    /// `get_shell_info`.
+    pub fn shell_info(&self) -> ShellInfo {
+        let c = &self.config;
+        ShellInfo {
+            shell: c.shell.clone(),
+            shell_arg: c.shell_arg.clone(),
+            default_timeout: humantime::format_duration(c.default_timeout).to_string(),
+            max_timeout: humantime::format_duration(c.max_timeout).to_string(),
+            max_output: format!("{} bytes per stream", c.max_output),
+            sandbox: self.executor.sandbox_report().clone(),
+        }
+    }
+
+    /// `execute_command`: validate, decide, run, record.
+    pub async fn execute(
+        &self,
+        ctx: &CallContext,
+        args: ExecuteArgs,
+        cancel: CancellationToken,
+    ) -> ExecuteResponse {
+        let decision = self.policy.decide(&args.command);
+        if !decision.allowed() {
+            audit::cmd_blocked(
+                ctx,
+                &args.command,
+                &decision.reason,
+                decision.rule.as_deref(),
+            );
+            return ExecuteResponse::Refused(decision);
+        }
+        let req = match self.prepare(&args) {
+            Ok(r) => r,
+            Err(msg) => return ExecuteResponse::Invalid(msg),
+        };
+        let env_keys: Vec<String> = args
+            .env
+            .as_ref()
+            .map(|e| e.keys().cloned().collect())
+            .unwrap_or_default();
+        let outcome = self.executor.run(req.clone(), cancel).await;
+        audit::cmd_exec(
+            ctx,
+            &ExecRecord {
+                command: &args.command,
+                workdir: &req.workdir.display().to_string(),
+                exit_code: outcome.exit_code,
+                duration: outcome.duration,
+                timed_out: outcome.timed_out,
+                stdout_bytes: outcome.stdout.total,
+                stderr_bytes: outcome.stderr.total,
+                truncated: outcome.stdout.truncated || outcome.stderr.truncated,
+                env_keys,
+            },
+        );
+        ExecuteResponse::Ran {
+            is_error: outcome.is_error(),
+            result: ExecuteResult::from_outcome(&outcome),
+        }
+    }
+
+    /// Turns call arguments into an executor request, or a clear error.
+    fn prepare(&self, args: &ExecuteArgs) -> Result<ExecRequest, String> {
+        let c = &self.config;
+        let timeout = match &args.timeout {
+            None | Some(serde_json::Value::Null) => c.default_timeout,
+            Some(v) => parse_call_timeout(v)?,
+        };
+        if timeout.is_zero() {
+            return Err("timeout must be more than zero".into());
+        }
+        if timeout > c.max_timeout {
+            return Err(format!(
+                "timeout {} is over the server's maximum of {}; ask for less",
+                humantime::format_duration(timeout),
+                humantime::format_duration(c.max_timeout)
+            ));
+        }
+        let workdir = self.resolve_workdir(args.working_directory.as_deref())?;
+        let env = exec::env::build(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+            &c.pass_env,
+            args.env.as_ref().unwrap_or(&BTreeMap::new()),
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(ExecRequest {
+            command: args.command.clone(),
+            workdir,
+            timeout,
+            env,
+        })
+    }
+
+    fn resolve_workdir(&self, wd: Option<&str>) -> Result<PathBuf, String> {
+        let c = &self.config;
+        let base = match wd {
+            None | Some("") => c.workdir.clone(),
+            Some(d) => c.workdir.join(d),
+        };
+        let real = std::fs::canonicalize(&base).map_err(|e| {
+            format!(
+                "working_directory {:?} cannot be used: {e}",
+                base.display().to_string()
+            )
+        })?;
+        if !real.is_dir() {
+            return Err(format!(
+                "working_directory {:?} is not a directory",
+                real.display().to_string()
+            ));
+        }
+        if !c.allowed_dirs.is_empty() && !c.allowed_dirs.iter().any(|d| real.starts_with(d)) {
+            return Err(format!(
+                "working_directory {:?} is outside the allowed directories ({})",
+                real.display().to_string(),
+                c.allowed_dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        Ok(real)
+    }
+}
+
+fn parse_call_timeout(v: &serde_json::Value) -> Result<Duration, String> {
+    match v {
+        serde_json::Value::String(s) => {
+            parse_duration(s).map_err(|e| format!("invalid timeout {s:?}: {e}"))
+        }
+        serde_json::Value::Number(n) => match n.as_f64() {
+            Some(secs) if secs.is_finite() && secs > 0.0 && secs < 1e9 => {
+                Ok(Duration::from_secs_f64(secs))
+            }
+            _ => Err(format!(
+                "invalid timeout {n}: give a duration such as \"5s\" or \"2m\""
+            )),
+        },
+        other => Err(format!(
+            "invalid timeout {other}: give a duration such as \"5s\" or \"2m\""
+        )),
+    }
+}
+
+/// True when `p` is inside one of `dirs` (both already canonical).
+pub fn inside_any(p: &Path, dirs: &[PathBuf]) -> bool {
+    dirs.iter().any(|d| p.starts_with(d))
+}

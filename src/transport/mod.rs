@@ -1,0 +1,3 @@
+//! The outer skin: how MCP messages reach [`crate::mcp::CommanderServer`].
+
+pub mod stdio;

@@ -1,0 +1,164 @@
+//! The stdio transport: newline-delimited JSON-RPC on stdin/stdout.
+//!
+//! rmcp's own stdio transport silently drops lines it cannot parse; a client then waits
+//! forever for an answer. This one answers every bad line: invalid JSON gets `-32700`, a
+//! message that is not JSON-RPC gets `-32600` (with its id when it has one), and a line over
+//! [`MAX_LINE`] gets an error and is discarded without being buffered, so a 20 MB line cannot
+//! exhaust memory. Only the writer task touches stdout, so lines never interleave.
+
+use futures::StreamExt;
+use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::Transport;
+use rmcp::RoleServer;
+use serde_json::{json, Value};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
+
+/// The longest line accepted (4 MiB).
+pub const MAX_LINE: usize = 4 * 1024 * 1024;
+
+/// A failure to hand a message to the writer (stdout is gone).
+#[derive(Debug, thiserror::Error)]
+#[error("stdout is closed")]
+pub struct Closed;
+
+/// rmcp transport over a reader and a writer (stdin and stdout in production).
+pub struct LineTransport {
+    incoming: mpsc::Receiver<RxJsonRpcMessage<RoleServer>>,
+    outgoing: mpsc::Sender<String>,
+}
+
+/// A transport on the process's stdin and stdout, and the writer task to await after the
+/// service ends so the last answers reach stdout.
+pub fn stdio() -> (LineTransport, tokio::task::JoinHandle<()>) {
+    LineTransport::new(tokio::io::stdin(), tokio::io::stdout())
+}
+
+impl LineTransport {
+    /// Starts the reader and writer tasks.
+    pub fn new<R, W>(reader: R, writer: W) -> (LineTransport, tokio::task::JoinHandle<()>)
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let (out_tx, out_rx) = mpsc::channel::<String>(256);
+        let (in_tx, in_rx) = mpsc::channel(64);
+        let writer = tokio::spawn(write_lines(writer, out_rx));
+        tokio::spawn(read_lines(reader, in_tx, out_tx.clone()));
+        let t = LineTransport {
+            incoming: in_rx,
+            outgoing: out_tx,
+        };
+        (t, writer)
+    }
+}
+
+fn error_line(id: Value, code: i64, message: &str) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}).to_string()
+}
+
+async fn write_lines<W: AsyncWrite + Unpin>(mut w: W, mut rx: mpsc::Receiver<String>) {
+    while let Some(mut line) = rx.recv().await {
+        line.push('\n');
+        if w.write_all(line.as_bytes()).await.is_err() || w.flush().await.is_err() {
+            break;
+        }
+    }
+}
+
+async fn read_lines<R: AsyncRead + Unpin>(
+    r: R,
+    to_server: mpsc::Sender<RxJsonRpcMessage<RoleServer>>,
+    to_client: mpsc::Sender<String>,
+) {
+    let mut lines = FramedRead::new(r, LinesCodec::new_with_max_length(MAX_LINE));
+    while let Some(item) = lines.next().await {
+        let line = match item {
+            Ok(l) => l,
+            Err(LinesCodecError::MaxLineLengthExceeded) => {
+                let msg = format!("Request too large: a message may be at most {MAX_LINE} bytes");
+                let _ = to_client.send(error_line(Value::Null, -32600, &msg)).await;
+                continue;
+            }
+            Err(LinesCodecError::Io(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+                let _ = to_client
+                    .send(error_line(
+                        Value::Null,
+                        -32700,
+                        "Parse error: the line is not valid UTF-8",
+                    ))
+                    .await;
+                continue;
+            }
+            Err(LinesCodecError::Io(_)) => break,
+        };
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let value: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = to_client
+                    .send(error_line(
+                        Value::Null,
+                        -32700,
+                        &format!("Parse error: {e}"),
+                    ))
+                    .await;
+                continue;
+            }
+        };
+        let id = match &value {
+            Value::Object(m) => m.get("id").cloned().unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        match serde_json::from_value::<RxJsonRpcMessage<RoleServer>>(value) {
+            Ok(msg) => {
+                if to_server.send(msg).await.is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                let reply = error_line(id.clone(), -32600, &format!("Invalid Request: {e}"));
+                // A notification (no id) gets no answer, as JSON-RPC says.
+                if !id.is_null() || !is_notification_shape(text) {
+                    let _ = to_client.send(reply).await;
+                }
+            }
+        }
+    }
+}
+
+fn is_notification_shape(text: &str) -> bool {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("method").map(|_| v.get("id").is_none()))
+        .unwrap_or(false)
+}
+
+impl Transport<RoleServer> for LineTransport {
+    type Error = Closed;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleServer>,
+    ) -> impl std::future::Future<Output = Result<(), Self::Error>> + Send + 'static {
+        let tx = self.outgoing.clone();
+        async move {
+            let line = serde_json::to_string(&item).map_err(|_| Closed)?;
+            tx.send(line).await.map_err(|_| Closed)
+        }
+    }
+
+    fn receive(
+        &mut self,
+    ) -> impl std::future::Future<Output = Option<RxJsonRpcMessage<RoleServer>>> {
+        self.incoming.recv()
+    }
+
+    async fn close(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
