@@ -16,8 +16,11 @@ use crate::service::Commander;
 /// Exit code for bad configuration or usage.
 pub const EXIT_CONFIG: u8 = 2;
 
+/// Prints one line (multi-line messages such as regex errors are folded) and exits 2.
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("mcp-commander: {msg}");
+    let text = msg.to_string();
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    eprintln!("mcp-commander: {one_line}");
     ExitCode::from(EXIT_CONFIG)
 }
 

@@ -6,14 +6,12 @@
 //! [`MAX_LINE`] gets an error and is discarded without being buffered, so a 20 MB line cannot
 //! exhaust memory. Only the writer task touches stdout, so lines never interleave.
 
-use futures::StreamExt;
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::RoleServer;
 use serde_json::{json, Value};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
-use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
 
 /// The longest line accepted (4 MiB).
 pub const MAX_LINE: usize = 4 * 1024 * 1024;
@@ -72,16 +70,17 @@ async fn read_lines<R: AsyncRead + Unpin>(
     to_server: mpsc::Sender<RxJsonRpcMessage<RoleServer>>,
     to_client: mpsc::Sender<String>,
 ) {
-    let mut lines = FramedRead::new(r, LinesCodec::new_with_max_length(MAX_LINE));
-    while let Some(item) = lines.next().await {
-        let line = match item {
-            Ok(l) => l,
-            Err(LinesCodecError::MaxLineLengthExceeded) => {
+    let mut reader = BufReader::with_capacity(64 * 1024, r);
+    loop {
+        let line = match next_line(&mut reader).await {
+            Line::Eof => break,
+            Line::TooLong => {
                 let msg = format!("Request too large: a message may be at most {MAX_LINE} bytes");
                 let _ = to_client.send(error_line(Value::Null, -32600, &msg)).await;
                 continue;
             }
-            Err(LinesCodecError::Io(e)) if e.kind() == std::io::ErrorKind::InvalidData => {
+            Line::Text(Ok(l)) => l,
+            Line::Text(Err(_)) => {
                 let _ = to_client
                     .send(error_line(
                         Value::Null,
@@ -91,7 +90,6 @@ async fn read_lines<R: AsyncRead + Unpin>(
                     .await;
                 continue;
             }
-            Err(LinesCodecError::Io(_)) => break,
         };
         let text = line.trim();
         if text.is_empty() {
@@ -127,6 +125,53 @@ async fn read_lines<R: AsyncRead + Unpin>(
                     let _ = to_client.send(reply).await;
                 }
             }
+        }
+    }
+}
+
+enum Line {
+    Text(Result<String, std::string::FromUtf8Error>),
+    TooLong,
+    Eof,
+}
+
+/// Reads one `\n`-terminated line. A line longer than [`MAX_LINE`] is skipped to its end
+/// without being kept in memory. EOF after a partial line yields that line.
+async fn next_line<R: AsyncRead + Unpin>(r: &mut BufReader<R>) -> Line {
+    let mut buf = Vec::new();
+    let mut too_long = false;
+    loop {
+        let chunk = match r.fill_buf().await {
+            Ok(c) => c,
+            Err(_) => return Line::Eof,
+        };
+        if chunk.is_empty() {
+            return match (too_long, buf.is_empty()) {
+                (true, _) => Line::TooLong,
+                (false, true) => Line::Eof,
+                (false, false) => Line::Text(String::from_utf8(buf)),
+            };
+        }
+        let (used, done) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if !too_long {
+            let take = if done { used - 1 } else { used };
+            if buf.len() + take > MAX_LINE {
+                too_long = true;
+                buf = Vec::new();
+            } else {
+                buf.extend_from_slice(&chunk[..take]);
+            }
+        }
+        r.consume(used);
+        if done {
+            return if too_long {
+                Line::TooLong
+            } else {
+                Line::Text(String::from_utf8(buf))
+            };
         }
     }
 }

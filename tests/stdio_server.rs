@@ -1,0 +1,419 @@
+//! The stdio MCP server as a client meets it: the real binary, JSON-RPC lines on stdin and
+//! stdout, logs on stderr.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{marked_sleep, marker, result_json, result_text, wait_gone, StdioServer};
+use serde_json::{json, Value};
+
+const TOOLS: [&str; 5] = [
+    "execute_command",
+    "list_allowed_commands",
+    "list_blocked_commands",
+    "get_shell_info",
+    "check_command",
+];
+
+#[test]
+fn initialize_speaks_2025_06_18_and_2025_11_25() {
+    for version in ["2025-06-18", "2025-11-25"] {
+        let mut s = StdioServer::start(&[], &[]);
+        let r = s.handshake(version);
+        assert_eq!(r["result"]["protocolVersion"], version, "{r}");
+        assert_eq!(r["result"]["serverInfo"]["name"], "mcp-commander");
+        assert!(r["result"]["capabilities"]["tools"].is_object(), "{r}");
+        let (code, _) = s.close();
+        assert_eq!(code, Some(0));
+    }
+}
+
+#[test]
+fn stateless_2026_discover_and_call_without_initialize() {
+    let mut s = StdioServer::start(&[], &[]);
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": {"name": "tests", "version": "0"},
+        "io.modelcontextprotocol/clientCapabilities": {}
+    });
+    let r = s.request("server/discover", json!({"_meta": meta}));
+    let versions = r["result"]["supportedVersions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{r}"));
+    assert!(versions.contains(&json!("2026-07-28")), "{r}");
+    assert!(r["result"]["capabilities"]["tools"].is_object(), "{r}");
+    let r = s.request("tools/list", json!({"_meta": meta}));
+    let names: Vec<&str> = r["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{r}"))
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 5, "{r}");
+}
+
+#[test]
+fn tools_list_has_five_tools_with_schemas_and_annotations() {
+    let mut s = StdioServer::initialized(&[], &[]);
+    let r = s.request("tools/list", json!({}));
+    let tools = r["result"]["tools"].as_array().expect("tools").clone();
+    let mut names: Vec<String> = tools
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    let mut want: Vec<String> = TOOLS.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(names, want);
+    for t in &tools {
+        let name = t["name"].as_str().unwrap();
+        assert_eq!(t["inputSchema"]["type"], "object", "{name}");
+        assert_eq!(t["outputSchema"]["type"], "object", "{name}");
+        assert!(
+            t["description"].as_str().unwrap().len() > 80,
+            "{name} needs a real description"
+        );
+        let ann = &t["annotations"];
+        if name == "execute_command" {
+            assert_eq!(ann["destructiveHint"], true);
+            assert_eq!(ann["openWorldHint"], true);
+            assert_eq!(ann["readOnlyHint"], false);
+            assert_eq!(t["inputSchema"]["required"], json!(["command"]));
+            for key in ["command", "working_directory", "timeout", "env"] {
+                assert!(
+                    t["inputSchema"]["properties"][key].is_object(),
+                    "input {key}"
+                );
+            }
+            for key in [
+                "stdout",
+                "stderr",
+                "exit_code",
+                "duration",
+                "timed_out",
+                "truncated",
+                "stdout_bytes",
+                "stderr_bytes",
+            ] {
+                assert!(
+                    t["outputSchema"]["properties"][key].is_object(),
+                    "output {key}"
+                );
+            }
+        } else {
+            assert_eq!(ann["readOnlyHint"], true, "{name}");
+            assert_eq!(ann["idempotentHint"], true, "{name}");
+        }
+    }
+}
+
+#[test]
+fn echo_hello() {
+    let mut s = StdioServer::initialized(&[], &[]);
+    let r = s.call("execute_command", json!({"command": "echo hello"}));
+    assert_eq!(r["isError"], false, "{r}");
+    let j = result_json(&r);
+    assert_eq!(j["stdout"], "hello\n");
+    assert_eq!(j["stderr"], "");
+    assert_eq!(j["exit_code"], 0);
+    assert_eq!(j["timed_out"], false);
+    assert_eq!(j["truncated"], false);
+    assert_eq!(j["stdout_bytes"], 6);
+    assert!(j["duration"].as_str().unwrap().ends_with('s'), "{j}");
+    assert_eq!(
+        r["structuredContent"], j,
+        "structuredContent equals the text JSON"
+    );
+}
+
+#[test]
+fn non_zero_exit_is_an_error_with_its_code() {
+    let mut s = StdioServer::initialized(&[], &[]);
+    let r = s.call(
+        "execute_command",
+        json!({"command": "echo oops >&2; exit 3"}),
+    );
+    assert_eq!(r["isError"], true, "{r}");
+    let j = result_json(&r);
+    assert_eq!(j["exit_code"], 3);
+    assert_eq!(j["stderr"], "oops\n");
+}
+
+#[test]
+fn sleep_5_with_timeout_1s_returns_and_leaves_no_sleep() {
+    let m = marker("timeout");
+    let (_dir, sleep) = marked_sleep(&m);
+    let mut s = StdioServer::initialized(&[], &[]);
+    let t0 = Instant::now();
+    let r = s.call(
+        "execute_command",
+        json!({"command": format!("{sleep} 5 & {sleep} 5; echo never"), "timeout": "1s"}),
+    );
+    let took = t0.elapsed();
+    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    assert_eq!(r["isError"], true);
+    let j = result_json(&r);
+    assert_eq!(j["timed_out"], true);
+    assert_eq!(j["exit_code"], -1);
+    assert!(!j["stdout"].as_str().unwrap().contains("never"));
+    assert!(j["error"].as_str().unwrap().contains("timed out"), "{j}");
+    let left = wait_gone(&m, Duration::from_secs(2));
+    assert!(left.is_empty(), "sleep processes left: {left:?}");
+}
+
+#[test]
+fn background_job_does_not_outlive_the_call() {
+    let m = marker("bg");
+    let (_dir, sleep) = marked_sleep(&m);
+    let mut s = StdioServer::initialized(&[], &[]);
+    let t0 = Instant::now();
+    let r = s.call(
+        "execute_command",
+        json!({"command": format!("{sleep} 30 >/dev/null 2>&1 & echo started")}),
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        t0.elapsed()
+    );
+    let j = result_json(&r);
+    assert_eq!(j["stdout"], "started\n");
+    assert_eq!(j["exit_code"], 0);
+    let left = wait_gone(&m, Duration::from_secs(2));
+    assert!(left.is_empty(), "background job survived: {left:?}");
+}
+
+#[test]
+fn refusal_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("ran");
+    let mut s = StdioServer::initialized(&["--allowed-commands", "echo,ls"], &[]);
+    for line in [
+        format!("touch {}", flag.display()),
+        format!("echo hi; touch {}", flag.display()),
+        format!("ls$(touch {})", flag.display()),
+    ] {
+        let r = s.call("execute_command", json!({"command": line}));
+        assert_eq!(r["isError"], true, "{r}");
+        let text = result_text(&r);
+        assert!(text.starts_with("Command validation failed: "), "{text}");
+        assert!(text.contains("rule"), "a refusal names its rule: {text}");
+        assert!(r.get("structuredContent").is_none() || r["structuredContent"].is_null());
+    }
+    assert!(!flag.exists(), "a refused command ran");
+    let r = s.call("execute_command", json!({"command": "echo allowed"}));
+    assert_eq!(result_json(&r)["stdout"], "allowed\n");
+    let stderr = s.stderr();
+    assert_eq!(stderr.matches("event=CMD_BLOCKED").count(), 3, "{stderr}");
+}
+
+#[test]
+fn bad_arguments_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = StdioServer::initialized(&["--max-timeout", "1m"], &[]);
+    let cases = [
+        (json!({}), "command"),
+        (json!({"command": ""}), "empty"),
+        (json!({"command": 42}), "invalid type"),
+        (
+            json!({"command": "true", "timeout": "soon"}),
+            "invalid timeout",
+        ),
+        (json!({"command": "true", "timeout": "2h"}), "maximum"),
+        (
+            json!({"command": "true", "env": {"LD_PRELOAD": "/x.so"}}),
+            "LD_PRELOAD",
+        ),
+        (json!({"command": "true", "env": {"PATH": "/tmp"}}), "PATH"),
+        (
+            json!({"command": "true", "working_directory": dir.path().join("missing").to_str().unwrap()}),
+            "missing",
+        ),
+    ];
+    for (args, needle) in cases {
+        let r = s.call("execute_command", args.clone());
+        assert_eq!(r["isError"], true, "{args}: {r}");
+        let text = result_text(&r);
+        assert!(
+            text.contains(needle),
+            "{args}: {text:?} should mention {needle:?}"
+        );
+    }
+    // The server still serves.
+    let r = s.call("execute_command", json!({"command": "echo ok", "working_directory": dir.path().to_str().unwrap(), "timeout": "5s", "env": {"GREETING": "hi"}}));
+    assert_eq!(result_json(&r)["stdout"], "ok\n", "{r}");
+}
+
+#[test]
+fn working_directory_and_env_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = std::fs::canonicalize(dir.path()).unwrap();
+    let mut s = StdioServer::initialized(&[], &[]);
+    let r = s.call("execute_command", json!({"command": "pwd; echo $GREETING", "working_directory": real.to_str().unwrap(), "env": {"GREETING": "hi"}}));
+    assert_eq!(
+        result_json(&r)["stdout"],
+        format!("{}\nhi\n", real.display())
+    );
+}
+
+#[test]
+fn big_output_is_capped_with_totals() {
+    let mut s = StdioServer::initialized(&["--max-output", "64KB"], &[]);
+    let r = s.call(
+        "execute_command",
+        json!({"command": "head -c 10000000 /dev/zero | tr '\\0' a; echo err >&2"}),
+    );
+    let j = result_json(&r);
+    assert_eq!(j["exit_code"], 0, "{j}");
+    assert_eq!(j["truncated"], true);
+    assert_eq!(j["stdout_bytes"], 10_000_000);
+    assert_eq!(j["stderr_bytes"], 4);
+    let out = j["stdout"].as_str().unwrap();
+    assert!(out.len() < 64 * 1024 + 200, "kept {} bytes", out.len());
+    assert!(
+        out.contains("bytes omitted"),
+        "marker where the middle was dropped"
+    );
+    assert!(out.starts_with("aaaa") && out.ends_with("aaaa"));
+}
+
+#[test]
+fn calls_run_concurrently_and_ping_is_not_delayed() {
+    let mut s = StdioServer::initialized(&[], &[]);
+    let t0 = Instant::now();
+    let a = s.send(
+        "tools/call",
+        json!({"name": "execute_command", "arguments": {"command": "sleep 1"}}),
+    );
+    let b = s.send(
+        "tools/call",
+        json!({"name": "execute_command", "arguments": {"command": "sleep 1"}}),
+    );
+    let p = s.send("ping", json!({}));
+    let pong = s.response(p);
+    assert!(pong.get("result").is_some(), "{pong}");
+    assert!(
+        t0.elapsed() < Duration::from_millis(500),
+        "ping waited {:?}",
+        t0.elapsed()
+    );
+    s.response(a);
+    s.response(b);
+    assert!(
+        t0.elapsed() < Duration::from_millis(1800),
+        "two sleeps took {:?}",
+        t0.elapsed()
+    );
+}
+
+#[test]
+fn server_secrets_are_not_in_the_command_environment() {
+    let mut s = StdioServer::initialized(
+        &[],
+        &[
+            ("MCP_AUTH_TOKEN", "tok-SECRET-123"),
+            ("AWS_SECRET_ACCESS_KEY", "aws-SECRET-456"),
+            ("MCP_ALLOWED_COMMANDS", ""),
+        ],
+    );
+    let r = s.call("execute_command", json!({"command": "env"}));
+    let j = result_json(&r);
+    let out = j["stdout"].as_str().unwrap();
+    assert!(out.contains("PATH="), "env printed something: {out}");
+    assert!(!out.contains("SECRET"), "secret leaked: {out}");
+    assert!(!out.contains("MCP_"), "MCP_ variable leaked: {out}");
+    assert!(!s.stderr().contains("SECRET"), "secret in logs");
+}
+
+#[test]
+fn eof_exits_zero_and_logs_stop() {
+    let s = StdioServer::initialized(&[], &[]);
+    let (code, stderr) = s.close();
+    assert_eq!(code, Some(0));
+    assert!(stderr.contains("event=SERVER_START"), "{stderr}");
+    assert!(stderr.contains("event=SERVER_STOP"), "{stderr}");
+    assert!(stderr.contains("stdin closed"), "{stderr}");
+}
+
+#[test]
+fn malformed_lines_get_errors_and_the_server_keeps_serving() {
+    let mut s = StdioServer::initialized(&[], &[]);
+    s.send_raw("this is not json");
+    let e = s
+        .next_message(Duration::from_secs(5))
+        .expect("an answer to a malformed line");
+    assert_eq!(e["error"]["code"], -32700, "{e}");
+    assert_eq!(e["id"], Value::Null);
+    s.send_raw(r#"{"jsonrpc":"2.0","id":77,"params":{}}"#);
+    let e = s.response(77);
+    assert_eq!(e["error"]["code"], -32600, "{e}");
+    let r = s.request(
+        "tools/call",
+        json!({"name": "no_such_tool", "arguments": {}}),
+    );
+    assert!(
+        r.get("error").is_some() || r["result"]["isError"] == true,
+        "{r}"
+    );
+    let r = s.call("execute_command", json!({"command": "echo alive"}));
+    assert_eq!(result_json(&r)["stdout"], "alive\n");
+}
+
+#[test]
+fn a_20_mb_line_is_an_error_not_a_crash() {
+    let mut s = StdioServer::initialized(&[], &[]);
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{{"name":"execute_command","arguments":{{"command":"echo {}"}}}}}}"#,
+        "x".repeat(20 * 1024 * 1024)
+    );
+    s.send_raw(&big);
+    let e = s
+        .next_message(Duration::from_secs(20))
+        .expect("an answer to the huge line");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("too large"),
+        "{e}"
+    );
+    let r = s.call("execute_command", json!({"command": "echo still here"}));
+    assert_eq!(result_json(&r)["stdout"], "still here\n");
+    assert!(s.child.try_wait().unwrap().is_none(), "server exited");
+}
+
+#[test]
+fn list_tools_report_policy_and_shell() {
+    let mut s = StdioServer::initialized(
+        &[
+            "--allowed-commands",
+            "ls,git status",
+            "--blocked-commands",
+            "dd",
+        ],
+        &[],
+    );
+    let a = result_json(&s.call("list_allowed_commands", json!({})));
+    assert_eq!(
+        a,
+        json!({"allowed_commands": ["ls", "git status"], "allow_all": false})
+    );
+    let b = result_json(&s.call("list_blocked_commands", json!({})));
+    assert_eq!(b["using_default_blocklist"], true);
+    assert_eq!(b["blocked_commands"][0], "dd");
+    let i = result_json(&s.call("get_shell_info", json!({})));
+    assert_eq!(i["shell"], "/bin/sh");
+    assert_eq!(i["shell_arg"], "-c");
+    assert_eq!(i["default_timeout"], "30s");
+    assert!(i["sandbox"].is_object(), "{i}");
+    let c = result_json(&s.call("check_command", json!({"command": "git push"})));
+    assert_eq!(c["decision"], "deny");
+    let c = result_json(&s.call("check_command", json!({"command": "git status -s"})));
+    assert_eq!(c["decision"], "allow");
+    assert_eq!(c["commands"], json!([["git", "status", "-s"]]));
+
+    let mut s = StdioServer::initialized(&[], &[]);
+    let a = result_json(&s.call("list_allowed_commands", json!({})));
+    assert_eq!(a, json!({"allowed_commands": [], "allow_all": true}));
+}
