@@ -8,6 +8,7 @@
 //! * [`exec`]: runs an allowed line under the shell, bounded in time, output and resources,
 //!   and ends every process it started; [`exec::sandbox`] holds the isolation layers.
 //! * [`audit`]: one line per event on stderr (`CMD_EXEC`, `CMD_BLOCKED`, …), JSON or text.
+//! * [`metrics`]: Prometheus counters for `GET /metrics`.
 //! * [`service`]: [`service::Commander`], where a call goes through policy, exec and audit.
 //! * [`mcp`]: the five MCP tools over the service (rmcp).
 //! * [`transport`]: stdio (and HTTP) carrying MCP messages to the tools.
@@ -19,6 +20,7 @@ pub mod config;
 pub mod exec;
 pub mod healthcheck;
 pub mod mcp;
+pub mod metrics;
 pub mod policy;
 pub mod service;
 pub mod transport;

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::audit::{self, CallContext, ExecRecord};
 use crate::config::{parse_duration, Config};
 use crate::exec::{self, ExecOutcome, ExecRequest, ExecSettings, Executor};
+use crate::metrics;
 use crate::policy::{Decision, Policy, PolicyError};
 
 /// Arguments of `execute_command`.
@@ -225,7 +226,19 @@ impl Commander {
             .as_ref()
             .map(|e| e.keys().cloned().collect())
             .unwrap_or_default();
+        metrics::global().running(1);
         let outcome = self.executor.run(req.clone(), cancel).await;
+        metrics::global().running(-1);
+        let kind = if outcome.timed_out {
+            metrics::Outcome::Timeout
+        } else if outcome.exit_code == 0 && outcome.error.is_none() {
+            metrics::Outcome::Ok
+        } else if outcome.exit_code > 0 {
+            metrics::Outcome::NonZero
+        } else {
+            metrics::Outcome::Error
+        };
+        metrics::global().command(kind, Some(outcome.duration.as_secs_f64()));
         audit::cmd_exec(
             ctx,
             &ExecRecord {
