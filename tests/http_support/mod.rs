@@ -286,3 +286,17 @@ pub fn events(stderr: &str, event: &str) -> Vec<Value> {
         .filter(|v| v["event"] == event)
         .collect()
 }
+
+impl HttpServer {
+    /// Polls stderr up to `within` until `n` `event` lines are there; returns them.
+    pub fn wait_events(&self, event: &str, n: usize, within: Duration) -> Vec<Value> {
+        let until = Instant::now() + within;
+        loop {
+            let found = events(&self.stderr(), event);
+            if found.len() >= n || Instant::now() > until {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

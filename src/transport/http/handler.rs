@@ -6,8 +6,8 @@
 //! the audit context learns the JSON-RPC request id.
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, ListToolsResult, PaginatedRequestParams, ServerConfig,
-    Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ListToolsResult,
+    PaginatedRequestParams, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -90,6 +90,30 @@ impl ServerHandler for HttpTools {
         let mut caller = call_context(&context);
         caller.request = Some(context.id.to_string());
         context.extensions.insert(caller);
-        self.inner.call_tool(request, context).await
+        let response = self.inner.call_tool(request, context).await?;
+        if self.drain.cancel_token().is_cancelled() {
+            return Ok(explain_shutdown(response));
+        }
+        Ok(response)
     }
 }
+
+/// Says why a command cancelled by the end of the shutdown grace stopped, so the caller
+/// does not read it as an ordinary cancellation.
+fn explain_shutdown(response: CallToolResponse) -> CallToolResponse {
+    let CallToolResponse::Complete(result) = &response else {
+        return response;
+    };
+    let Some(mut v) = result.structured_content.clone() else {
+        return response;
+    };
+    let cancelled = v["error"].as_str().is_some_and(|e| e.contains("cancelled"));
+    if !cancelled {
+        return response;
+    }
+    v["error"] = SHUTDOWN_ERROR.into();
+    CallToolResult::structured_error(v).into()
+}
+
+/// The error of a call still running when the shutdown grace ran out.
+pub const SHUTDOWN_ERROR: &str = "the server is shutting down: the command was still running when the shutdown grace ran out and was stopped with its whole process tree";
