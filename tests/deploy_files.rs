@@ -27,3 +27,11 @@ fn cloudformation_template_lints_and_keeps_its_timing_rules() {
 fn dockerfile_lints_and_builds_from_a_lean_context() {
     run("deploy_dockerfile.py");
 }
+
+#[test]
+fn guide_snippets_parse_and_stdio_configs_start_the_server() {
+    // INTEGRATION.md and ECS.md: every block claimed by a check, client configs parsed,
+    // stdio ones started through the official MCP client, aws lines checked against
+    // botocore's models, Logs Insights queries run over real JSON log lines.
+    run("deploy_docs.py");
+}

@@ -9,32 +9,10 @@ import re
 import subprocess
 import tempfile
 
-from deploy_common import ROOT, require, run_checks, tool
+from deploy_common import ROOT, load_template, run_checks, tool
 
 PATH = ROOT / "deploy" / "cloudformation.yaml"
-yaml = require("yaml")
-
-
-class CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form intrinsic functions (!Ref, !Sub, …)."""
-
-
-def _intrinsic(loader, suffix, node):
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if suffix == "Ref":
-        return {"Ref": value}
-    if suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {"Fn::" + suffix: value}
-
-
-CfnLoader.add_multi_constructor("!", _intrinsic)
-T = yaml.load(PATH.read_text(), Loader=CfnLoader)
+T = load_template(PATH)
 R = T["Resources"]
 P = T["Parameters"]
 

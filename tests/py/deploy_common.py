@@ -315,3 +315,29 @@ class Server:
 def split_cli(line):
     """shlex-split a command line with $VAR references left as written."""
     return shlex.split(line)
+
+
+def load_template(path=None):
+    """deploy/cloudformation.yaml as data, short-form intrinsics (!Ref, !Sub …) expanded to
+    their long form ({"Ref": …}, {"Fn::Sub": …})."""
+    yaml = require("yaml")
+
+    class CfnLoader(yaml.SafeLoader):
+        pass
+
+    def intrinsic(loader, suffix, node):
+        if isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        if suffix == "Ref":
+            return {"Ref": value}
+        if suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+        return {"Fn::" + suffix: value}
+
+    CfnLoader.add_multi_constructor("!", intrinsic)
+    path = path or ROOT / "deploy" / "cloudformation.yaml"
+    return yaml.load(Path(path).read_text(), Loader=CfnLoader)
