@@ -96,17 +96,31 @@ async fn serve(config: Config) -> ExitCode {
     if let Err(e) = init_logging(&config) {
         return fail(e);
     }
-    if config.http.enabled {
-        return fail("--http is not supported yet in this build");
-    }
     let started = Instant::now();
+    let http = config.http.enabled;
     let commander = match Commander::new(config) {
         Ok(c) => Arc::new(c),
         Err(e) => return fail(e),
     };
     let sandbox = serde_json::to_value(commander.executor().sandbox_report()).unwrap_or_default();
-    audit::server_start(commander.config(), "stdio", sandbox);
-    let reason = serve_stdio(commander).await;
+    audit::server_start(
+        commander.config(),
+        if http { "http" } else { "stdio" },
+        sandbox,
+    );
+    let reason = if http {
+        match crate::transport::http::serve(commander, shutdown_signal()).await {
+            Ok(reason) => reason,
+            Err(e) => {
+                let reason = e.to_string();
+                audit::server_stop(&reason, started.elapsed());
+                eprintln!("mcp-commander: {reason}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        serve_stdio(commander).await
+    };
     audit::server_stop(&reason, started.elapsed());
     ExitCode::SUCCESS
 }

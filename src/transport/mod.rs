@@ -1,3 +1,4 @@
 //! The outer skin: how MCP messages reach [`crate::mcp::CommanderServer`].
 
+pub mod http;
 pub mod stdio;

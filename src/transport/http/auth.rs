@@ -1,0 +1,191 @@
+//! Token authentication for the MCP routes, and the caller identity it establishes.
+//!
+//! A token arrives as `Authorization: Bearer <t>` or `X-MCP-Auth-Token: <t>`. Tokens are
+//! compared as SHA-256 digests with [`subtle`], against every configured token without
+//! stopping at the first match, so neither the content nor the length of a token leaks
+//! through timing. A refusal is `401` with `WWW-Authenticate: Bearer` and the contract's
+//! JSON-RPC body, and an `AUTH_FAILED` audit line that names the reason, never the token.
+//! An accepted request carries a [`CallContext`] in its extensions, which the tools read
+//! for the `caller`, `transport` and `session` audit fields.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::audit::{self, caller_for_token, CallContext};
+
+/// The custom header go-mcp-commander clients send.
+pub const TOKEN_HEADER: &str = "x-mcp-auth-token";
+
+/// The body of every 401.
+pub const UNAUTHORIZED_BODY: &str = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Unauthorized: invalid or missing authentication token"}}"#;
+
+/// The accepted tokens (as digests) or, with `--no-auth`, none needed.
+#[derive(Clone)]
+pub struct Tokens {
+    digests: Vec<[u8; 32]>,
+    required: bool,
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl Tokens {
+    /// Tokens from the configuration; `required` is false only with `--no-auth`.
+    pub fn new(tokens: &[String], required: bool) -> Tokens {
+        Tokens {
+            digests: tokens.iter().map(|t| digest(t)).collect(),
+            required,
+        }
+    }
+
+    /// True when `presented` is one of the tokens; constant time over all of them.
+    pub fn accepts(&self, presented: &str) -> bool {
+        let d = digest(presented);
+        let mut ok = subtle::Choice::from(0u8);
+        for known in &self.digests {
+            ok |= known.ct_eq(&d);
+        }
+        bool::from(ok)
+    }
+
+    /// Who is calling, or why the request is refused.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<String, &'static str> {
+        let presented = presented_tokens(headers)?;
+        if !self.required {
+            return Ok("anonymous".into());
+        }
+        if presented.is_empty() {
+            return Err("missing token");
+        }
+        // Try every presented token so a stale second header cannot mask a valid one.
+        presented
+            .iter()
+            .find(|t| self.accepts(t))
+            .map(|t| caller_for_token(t))
+            .ok_or("invalid token")
+    }
+}
+
+/// The tokens a request presents, from either header.
+fn presented_tokens(headers: &HeaderMap) -> Result<Vec<String>, &'static str> {
+    let mut out = Vec::new();
+    for v in headers.get_all(header::AUTHORIZATION) {
+        let s = v.to_str().map_err(|_| "malformed authorization header")?;
+        let (scheme, rest) = s.trim().split_once(' ').unwrap_or((s.trim(), ""));
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err("authorization scheme is not Bearer");
+        }
+        let t = rest.trim();
+        if !t.is_empty() {
+            out.push(t.to_string());
+        }
+    }
+    for v in headers.get_all(TOKEN_HEADER) {
+        let s = v
+            .to_str()
+            .map_err(|_| "malformed X-MCP-Auth-Token header")?;
+        if !s.trim().is_empty() {
+            out.push(s.trim().to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// The 401 answer.
+pub fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [
+            (header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
+        UNAUTHORIZED_BODY,
+    )
+        .into_response()
+}
+
+/// Middleware: authenticate, then attach the caller's [`CallContext`].
+pub async fn require_token(State(tokens): State<Tokens>, mut req: Request, next: Next) -> Response {
+    match tokens.authenticate(req.headers()) {
+        Ok(caller) => {
+            let session = req
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+                .map(String::from);
+            req.extensions_mut().insert(CallContext {
+                caller,
+                transport: "http",
+                session,
+                request: None,
+            });
+            next.run(req).await
+        }
+        Err(reason) => {
+            let remote = req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.to_string())
+                .unwrap_or_else(|| "unknown".into());
+            audit::auth_failed(&remote, reason);
+            unauthorized()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn either_header_and_any_rotated_token() {
+        let t = Tokens::new(&["old-token".into(), "new-token".into()], true);
+        let old = t.authenticate(&headers(&[("authorization", "Bearer old-token")]));
+        assert_eq!(old, Ok(caller_for_token("old-token")));
+        let new = t.authenticate(&headers(&[("x-mcp-auth-token", "new-token")]));
+        assert_eq!(new, Ok(caller_for_token("new-token")));
+        assert_eq!(t.authenticate(&headers(&[])), Err("missing token"));
+        assert_eq!(
+            t.authenticate(&headers(&[("authorization", "Bearer nope")])),
+            Err("invalid token")
+        );
+        assert_eq!(
+            t.authenticate(&headers(&[("authorization", "Basic old-token")])),
+            Err("authorization scheme is not Bearer")
+        );
+        assert_eq!(
+            t.authenticate(&headers(&[
+                ("authorization", "Bearer stale"),
+                ("x-mcp-auth-token", "new-token")
+            ])),
+            Ok(caller_for_token("new-token"))
+        );
+    }
+
+    #[test]
+    fn no_auth_is_anonymous() {
+        let t = Tokens::new(&[], false);
+        assert_eq!(t.authenticate(&headers(&[])), Ok("anonymous".into()));
+    }
+}

@@ -1,0 +1,119 @@
+//! [`HttpTools`]: the MCP tools as the HTTP transport serves them.
+//!
+//! It delegates everything to [`CommanderServer`] and adds what only HTTP needs around a
+//! tool call: the call is counted for graceful shutdown, its command ends when the client
+//! goes away or the shutdown grace runs out (not only on `notifications/cancelled`), and
+//! the audit context learns the JSON-RPC request id.
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ListToolsResult,
+    PaginatedRequestParams, ServerConfig, Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+use tokio_util::sync::CancellationToken;
+
+use super::drain::Drain;
+use super::Disconnect;
+use crate::mcp::{call_context, CommanderServer};
+
+/// The tools over HTTP.
+#[derive(Clone)]
+pub struct HttpTools {
+    inner: CommanderServer,
+    drain: Drain,
+}
+
+impl HttpTools {
+    /// Wraps the MCP handler for one HTTP server.
+    pub fn new(inner: CommanderServer, drain: Drain) -> HttpTools {
+        HttpTools { inner, drain }
+    }
+}
+
+/// The token a command listens to: cancelled by the MCP request's own token, by the client
+/// disconnecting, or by the end of the shutdown grace — whichever comes first.
+fn call_token(ctx: &RequestContext<RoleServer>, drain: &Drain) -> (CancellationToken, Watcher) {
+    let merged = drain.cancel_token().child_token();
+    let request = ctx.ct.clone();
+    let disconnect = ctx
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<Disconnect>())
+        .map(|d| d.0.clone())
+        .unwrap_or_default();
+    let out = merged.clone();
+    let task = tokio::spawn(async move {
+        tokio::select! {
+            _ = request.cancelled() => out.cancel(),
+            _ = disconnect.cancelled() => out.cancel(),
+            _ = out.cancelled() => {}
+        }
+    });
+    (merged, Watcher(task))
+}
+
+/// Stops the token watcher when the call ends.
+struct Watcher(tokio::task::JoinHandle<()>);
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl ServerHandler for HttpTools {
+    fn get_info(&self) -> ServerConfig {
+        self.inner.get_info()
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.inner.get_tool(name)
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        self.inner.list_tools(request, context).await
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        mut context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let _counted = self.drain.track();
+        let (token, _watcher) = call_token(&context, &self.drain);
+        context.ct = token;
+        let mut caller = call_context(&context);
+        caller.request = Some(context.id.to_string());
+        context.extensions.insert(caller);
+        let response = self.inner.call_tool(request, context).await?;
+        if self.drain.cancel_token().is_cancelled() {
+            return Ok(explain_shutdown(response));
+        }
+        Ok(response)
+    }
+}
+
+/// Says why a command cancelled by the end of the shutdown grace stopped, so the caller
+/// does not read it as an ordinary cancellation.
+fn explain_shutdown(response: CallToolResponse) -> CallToolResponse {
+    let CallToolResponse::Complete(result) = &response else {
+        return response;
+    };
+    let Some(mut v) = result.structured_content.clone() else {
+        return response;
+    };
+    let cancelled = v["error"].as_str().is_some_and(|e| e.contains("cancelled"));
+    if !cancelled {
+        return response;
+    }
+    v["error"] = SHUTDOWN_ERROR.into();
+    CallToolResult::structured_error(v).into()
+}
+
+/// The error of a call still running when the shutdown grace ran out.
+pub const SHUTDOWN_ERROR: &str = "the server is shutting down: the command was still running when the shutdown grace ran out and was stopped with its whole process tree";

@@ -1,0 +1,30 @@
+//! `GET`/`HEAD /health`: the unauthenticated liveness answer for load balancers, Docker
+//! `HEALTHCHECK` and ECS. It names the server, its version and the sandbox layers (no
+//! configuration, no secrets), and turns `503 {"status":"draining"}` once shutdown began,
+//! so a load balancer stops sending new work before the process exits.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use super::AppState;
+
+/// The `/health` handler (axum answers `HEAD` from it without the body).
+pub async fn health(State(state): State<AppState>) -> Response {
+    if state.drain.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "draining"})),
+        )
+            .into_response();
+    }
+    Json(json!({
+        "status": "healthy",
+        "server": "mcp-commander",
+        "version": env!("CARGO_PKG_VERSION"),
+        "sandbox": state.commander.executor().sandbox_report(),
+    }))
+    .into_response()
+}

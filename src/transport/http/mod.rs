@@ -1,0 +1,239 @@
+//! The HTTP transport: MCP Streamable HTTP on `/mcp`, go-mcp-commander's `POST /`,
+//! `/health` and `/metrics`, behind the checks a network-facing server needs.
+//!
+//! A request passes, outermost first:
+//!
+//! * the connection: `TCP_NODELAY`, a header read timeout ([`listener`]);
+//! * [`guard`]: foreign `Origin` → 403, foreign `Host` on a loopback bind → 403;
+//! * draining ([`drain`]): after SIGTERM every request gets 503;
+//! * a 1 MiB body limit (413) and a body read timeout;
+//! * on the token-protected routes only (attached with `route_layer`, so an unknown path
+//!   is 404, not 401): [`auth`] (401, caller identity), [`limit`] (429), and a
+//!   disconnect token that ends a command whose client went away;
+//! * the routes: [`rmcp`'s Streamable HTTP service](rmcp::transport::StreamableHttpService)
+//!   at `/mcp` over [`handler::HttpTools`], [`compat`] at `/`, [`health`], [`metrics`].
+//!
+//! [`serve`] runs it until a shutdown signal, then drains: 503s, running calls get up to
+//! `--shutdown-grace`, the rest are cancelled and answered with an error.
+
+pub mod auth;
+pub mod compat;
+pub mod drain;
+pub mod guard;
+pub mod handler;
+pub mod health;
+pub mod limit;
+mod listener;
+pub mod metrics;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
+
+use crate::config::is_loopback_host;
+use crate::mcp::CommanderServer;
+use crate::service::Commander;
+use drain::Drain;
+use handler::HttpTools;
+
+/// Largest request body accepted (larger: 413).
+pub const MAX_BODY: usize = 1024 * 1024;
+/// How long a client may take between two pieces of a request body.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a client may take to send the request line and headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long cancelled calls get to end and answer before the server exits.
+const CANCEL_WAIT: Duration = Duration::from_secs(10);
+/// How long finished responses get to reach their clients before the server exits.
+const FLUSH_WAIT: Duration = Duration::from_secs(3);
+
+type CompatService = StreamableHttpService<HttpTools, NeverSessionManager>;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub commander: Arc<Commander>,
+    pub drain: Drain,
+    compat: CompatService,
+}
+
+/// Cancelled when the HTTP response of the request carrying it is dropped unfinished:
+/// the client disconnected, so its command should end.
+#[derive(Clone, Debug)]
+pub struct Disconnect(pub CancellationToken);
+
+/// The transport's router and the handles [`serve`] needs to shut it down.
+pub struct App {
+    pub router: Router,
+    pub drain: Drain,
+    /// Cancelling it closes MCP sessions and their streams.
+    pub sessions: CancellationToken,
+}
+
+/// Builds the router for `commander`'s configuration.
+pub fn app(commander: Arc<Commander>) -> App {
+    let cfg = commander.config().http.clone();
+    let drain = Drain::new();
+    let sessions = CancellationToken::new();
+    let tools = HttpTools::new(CommanderServer::new(commander.clone()), drain.clone());
+    let factory = move || Ok(tools.clone());
+
+    // Origin and Host are checked by `guard` for every route, so rmcp's own checks are off.
+    let base = StreamableHttpServerConfig::default()
+        .disable_allowed_hosts()
+        .disable_allowed_origins()
+        .with_max_request_body_bytes(MAX_BODY)
+        .with_cancellation_token(sessions.clone())
+        .with_json_response(true);
+    let mut session_manager = LocalSessionManager::default();
+    // An idle session must outlive the longest command, or its result is lost.
+    session_manager.session_config.keep_alive =
+        Some(commander.config().max_timeout + Duration::from_secs(300));
+    let mcp = StreamableHttpService::new(
+        factory.clone(),
+        Arc::new(session_manager),
+        base.clone().with_legacy_session_mode(!cfg.stateless),
+    );
+    let compat = StreamableHttpService::new(
+        factory,
+        Arc::new(NeverSessionManager::default()),
+        base.with_legacy_session_mode(false),
+    );
+    let state = AppState {
+        commander,
+        drain: drain.clone(),
+        compat,
+    };
+
+    let mut protected = Router::new()
+        .route_service("/mcp", mcp)
+        .route("/", post(compat::compat));
+    if cfg.metrics {
+        protected = protected.route("/metrics", get(metrics::metrics));
+    }
+    let mut protected = protected.route_layer(from_fn(cancel_on_disconnect));
+    if let Some(budget) = limit::Budget::new(cfg.rate_limit) {
+        protected = protected.route_layer(from_fn_with_state(budget, limit::enforce));
+    }
+    let protected = protected.route_layer(from_fn_with_state(
+        auth::Tokens::new(&cfg.tokens, !cfg.no_auth),
+        auth::require_token,
+    ));
+    let router = protected
+        .route("/health", get(health::health))
+        .with_state(state)
+        .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(from_fn_with_state(drain.clone(), refuse_when_draining))
+        .layer(from_fn_with_state(
+            guard::Guard::new(&cfg.allowed_origins, is_loopback_host(&cfg.host)),
+            guard::check,
+        ));
+    App {
+        router,
+        drain,
+        sessions,
+    }
+}
+
+/// Middleware: after SIGTERM, 503 for everything (and `/health` says `draining`).
+async fn refuse_when_draining(State(drain): State<Drain>, req: Request, next: Next) -> Response {
+    if drain.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "draining"})),
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+/// Middleware: give the request a [`Disconnect`] token, cancelled if its response is
+/// dropped before it was sent completely.
+async fn cancel_on_disconnect(mut req: Request, next: Next) -> Response {
+    let token = CancellationToken::new();
+    req.extensions_mut().insert(Disconnect(token.clone()));
+    let resp = next.run(req).await;
+    let (parts, body) = resp.into_parts();
+    let body = GuardedBody {
+        inner: body,
+        guard: Some(token.drop_guard()),
+    };
+    Response::from_parts(parts, Body::new(body))
+}
+
+/// A response body that cancels its token when dropped before its end.
+struct GuardedBody {
+    inner: Body,
+    guard: Option<DropGuard>,
+}
+
+impl http_body::Body for GuardedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(None) = polled {
+            // Sent completely: nothing to cancel.
+            if let Some(g) = self.guard.take() {
+                g.disarm();
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Serves `commander` over HTTP until `shutdown` resolves, then drains; returns the reason
+/// the server stopped.
+pub async fn serve(
+    commander: Arc<Commander>,
+    shutdown: impl Future<Output = String>,
+) -> std::io::Result<String> {
+    let cfg = commander.config().http.clone();
+    let listener = listener::bind(&cfg.host, cfg.port).await?;
+    let grace = cfg.shutdown_grace;
+    let App {
+        router,
+        drain,
+        sessions,
+    } = app(commander);
+    let mut server = listener::Server::new(listener, router);
+
+    let reason = server.accept_until(shutdown).await;
+    drain.start();
+    let finished = server.accept_until(drain.wait_idle(grace)).await;
+    if !finished {
+        drain.cancel_running();
+        server.accept_until(drain.wait_idle(CANCEL_WAIT)).await;
+    }
+    server.close(sessions, FLUSH_WAIT).await;
+    Ok(reason)
+}

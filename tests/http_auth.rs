@@ -1,0 +1,304 @@
+//! HTTP access control: who may call, from where, how much, and what is open to all.
+//!
+//! Each test starts the real binary with `--http` on a free loopback port and speaks raw
+//! HTTP/1.1 to it, so the statuses and headers checked are exactly what a client sees.
+
+mod common;
+mod http_support;
+
+use http_support::{events, HttpServer, TOKEN};
+use serde_json::json;
+
+const UNAUTHORIZED: &str = r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Unauthorized: invalid or missing authentication token"}}"#;
+
+fn tools_list() -> Vec<u8> {
+    json!({"jsonrpc": "2.0", "method": "tools/list", "id": 1})
+        .to_string()
+        .into_bytes()
+}
+
+fn post_root(s: &HttpServer, headers: &[(&str, &str)]) -> http_support::Reply {
+    let mut h = vec![("Content-Type", "application/json")];
+    h.extend_from_slice(headers);
+    s.request("POST", "/", &h, &tools_list())
+}
+
+#[test]
+fn missing_wrong_and_right_tokens_on_both_headers() {
+    let s = HttpServer::start(&[], &[]);
+    let bearer = format!("Bearer {TOKEN}");
+    for (what, headers) in [
+        ("no token", vec![]),
+        ("wrong bearer", vec![("Authorization", "Bearer wrong")]),
+        ("wrong x-mcp", vec![("X-MCP-Auth-Token", "wrong")]),
+        ("empty bearer", vec![("Authorization", "Bearer ")]),
+        ("basic scheme", vec![("Authorization", "Basic dGVzdA==")]),
+        (
+            "token as bare authorization",
+            vec![("Authorization", TOKEN)],
+        ),
+    ] {
+        for path in ["/", "/mcp"] {
+            let r = post_root_at(&s, path, &headers);
+            assert_eq!(r.status, 401, "{what} on {path}: {r:?}");
+            assert_eq!(r.header("www-authenticate"), Some("Bearer"), "{what}");
+            assert_eq!(r.body, UNAUTHORIZED, "{what}");
+        }
+    }
+    for (what, headers) in [
+        ("bearer", vec![("Authorization", bearer.as_str())]),
+        (
+            "lowercase scheme",
+            vec![("Authorization", &*format!("bearer {TOKEN}"))],
+        ),
+        ("x-mcp", vec![("X-MCP-Auth-Token", TOKEN)]),
+    ] {
+        let r = post_root(&s, &headers);
+        assert_eq!(r.status, 200, "{what}: {r:?}");
+        assert!(r.json()["result"]["tools"].is_array(), "{what}: {}", r.body);
+    }
+    // Every refusal is audited with its reason, never with the token presented.
+    let err = s.stderr();
+    let failed = events(&err, "AUTH_FAILED");
+    assert_eq!(failed.len(), 12, "{err}");
+    assert!(failed
+        .iter()
+        .all(|e| e["status"] == 401 && e["message"].as_str().unwrap().contains("401")));
+    assert!(failed.iter().any(|e| e["reason"] == "missing token"));
+    assert!(failed.iter().any(|e| e["reason"] == "invalid token"));
+    assert!(failed[0]["remote_addr"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
+    assert!(
+        !err.contains("wrong") && !err.contains("dGVzdA"),
+        "a presented token was logged"
+    );
+}
+
+fn post_root_at(s: &HttpServer, path: &str, headers: &[(&str, &str)]) -> http_support::Reply {
+    let mut h = vec![
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+    ];
+    h.extend_from_slice(headers);
+    s.request("POST", path, &h, &tools_list())
+}
+
+#[test]
+fn two_rotated_tokens_both_work_and_are_told_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens");
+    std::fs::write(&file, "# rotated in\nfile-token-new\n").unwrap();
+    let s = HttpServer::start_raw(
+        &["--auth-token-file", file.to_str().unwrap()],
+        &[("MCP_AUTH_TOKEN", "env-token-old")],
+    );
+    let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "execute_command", "arguments": {"command": "echo rotated"}}});
+    for t in ["env-token-old", "file-token-new"] {
+        let r = s.request(
+            "POST",
+            "/",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-MCP-Auth-Token", t),
+            ],
+            call.to_string().as_bytes(),
+        );
+        assert_eq!(r.status, 200, "{t}: {r:?}");
+        assert_eq!(
+            r.json()["result"]["structuredContent"]["stdout"],
+            "rotated\n"
+        );
+    }
+    let r = post_root(&s, &[("X-MCP-Auth-Token", "retired-token")]);
+    assert_eq!(r.status, 401);
+    let execs = events(&s.stderr(), "CMD_EXEC");
+    let callers: Vec<&str> = execs
+        .iter()
+        .map(|e| e["caller"].as_str().unwrap())
+        .collect();
+    assert_eq!(callers.len(), 2, "{callers:?}");
+    assert_ne!(callers[0], callers[1], "each token is its own caller");
+    assert!(callers
+        .iter()
+        .all(|c| c.starts_with("token:") && c.len() == 14));
+    assert!(execs
+        .iter()
+        .all(|e| e["transport"] == "http" && e["request"] == "7"));
+    assert!(!s.stderr().contains("token-old") && !s.stderr().contains("token-new"));
+}
+
+#[test]
+fn health_is_open_and_unknown_paths_are_404_not_401() {
+    let s = HttpServer::start(&[], &[]);
+    let r = s.request("GET", "/health", &[], b"");
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(v["status"], "healthy");
+    assert_eq!(v["server"], "mcp-commander");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert!(v["sandbox"].is_object(), "{v}");
+    assert!(!r.body.contains(TOKEN));
+    let head = s.request("HEAD", "/health", &[], b"");
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    for path in ["/nope", "/mcp/extra", "/.env", "/metrics"] {
+        let r = s.request("GET", path, &[], b"");
+        assert_eq!(r.status, 404, "GET {path} without a token: {r:?}");
+    }
+    assert!(events(&s.stderr(), "AUTH_FAILED").is_empty());
+}
+
+#[test]
+fn metrics_needs_the_flag_and_a_token() {
+    let s = HttpServer::start(&["--metrics"], &[]);
+    assert_eq!(s.request("GET", "/metrics", &[], b"").status, 401);
+    let bearer = format!("Bearer {TOKEN}");
+    let r = s.request("GET", "/metrics", &[("Authorization", &bearer)], b"");
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        r.body.contains("mcp_commander_commands_running 0"),
+        "{}",
+        r.body
+    );
+}
+
+#[test]
+fn foreign_origin_and_rebound_host_are_403() {
+    let s = HttpServer::start(&[], &[]);
+    let bearer = format!("Bearer {TOKEN}");
+    let ok = [("Authorization", bearer.as_str())];
+    for origin in [
+        "http://evil.example",
+        "https://localhost.evil.example",
+        "null",
+    ] {
+        let mut h = ok.to_vec();
+        h.push(("Origin", origin));
+        assert_eq!(post_root(&s, &h).status, 403, "Origin {origin}");
+        assert_eq!(
+            post_root_at(&s, "/mcp", &h).status,
+            403,
+            "Origin {origin} on /mcp"
+        );
+    }
+    for origin in ["http://localhost:6274", "http://127.0.0.1"] {
+        let mut h = ok.to_vec();
+        h.push(("Origin", origin));
+        assert_eq!(post_root(&s, &h).status, 200, "Origin {origin}");
+    }
+    let mut h = ok.to_vec();
+    h.push(("Host", "attacker.example:3000"));
+    assert_eq!(post_root(&s, &h).status, 403, "rebound Host");
+    let mut h = ok.to_vec();
+    h.push(("Host", "localhost:3000"));
+    assert_eq!(post_root(&s, &h).status, 200, "localhost Host");
+
+    let s = HttpServer::start(&["--allowed-origins", "https://app.example.com"], &[]);
+    let mut h = ok.to_vec();
+    h.push(("Origin", "https://app.example.com"));
+    assert_eq!(post_root(&s, &h).status, 200);
+    let mut h = ok.to_vec();
+    h.push(("Origin", "http://localhost:6274"));
+    assert_eq!(
+        post_root(&s, &h).status,
+        403,
+        "an explicit list replaces the loopback default"
+    );
+}
+
+#[test]
+fn bodies_over_one_mib_are_413() {
+    let s = HttpServer::start(&[], &[]);
+    let bearer = format!("Bearer {TOKEN}");
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"execute_command","arguments":{{"command":"echo {}"}}}}}}"#,
+        "x".repeat(1024 * 1024 + 10)
+    );
+    for path in ["/", "/mcp"] {
+        let r = s.request(
+            "POST",
+            path,
+            &[
+                ("Authorization", &bearer),
+                ("Content-Type", "application/json"),
+                ("Accept", "application/json, text/event-stream"),
+            ],
+            big.as_bytes(),
+        );
+        assert_eq!(r.status, 413, "{path}: {}", r.body);
+    }
+    // Just under the limit is still served.
+    let fits = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"check_command","arguments":{{"command":"echo {}"}}}}}}"#,
+        "x".repeat(1000 * 1000)
+    );
+    let r = s.request(
+        "POST",
+        "/",
+        &[
+            ("Authorization", &bearer),
+            ("Content-Type", "application/json"),
+        ],
+        fits.as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn over_the_rate_limit_is_429_with_retry_after_per_token() {
+    let s = HttpServer::start_raw(
+        &["--rate-limit", "5/m"],
+        &[("MCP_AUTH_TOKEN", "token-a,token-b")],
+    );
+    // Burst is twice the rate: 10 requests pass, the 11th does not.
+    for i in 0..10 {
+        let r = post_root(&s, &[("X-MCP-Auth-Token", "token-a")]);
+        assert_eq!(r.status, 200, "request {i}");
+    }
+    let r = post_root(&s, &[("X-MCP-Auth-Token", "token-a")]);
+    assert_eq!(r.status, 429, "{r:?}");
+    let retry: u64 = r
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("seconds");
+    assert!((1..=12).contains(&retry), "Retry-After {retry}");
+    // Another token has its own budget; /health is never limited.
+    assert_eq!(
+        post_root(&s, &[("X-MCP-Auth-Token", "token-b")]).status,
+        200
+    );
+    assert_eq!(s.request("GET", "/health", &[], b"").status, 200);
+}
+
+#[test]
+fn refuses_to_start_without_a_token_and_no_auth_only_on_loopback() {
+    let out = common::command()
+        .args(["--http", "--port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-auth"));
+    let out = common::command()
+        .args(["--http", "--host", "0.0.0.0", "--no-auth", "--port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    let s = HttpServer::start_raw(&["--no-auth"], &[]);
+    let r = post_root(&s, &[]);
+    assert_eq!(r.status, 200, "{r:?}");
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "execute_command", "arguments": {"command": "true"}}});
+    let r = s.request(
+        "POST",
+        "/",
+        &[("Content-Type", "application/json")],
+        call.to_string().as_bytes(),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(events(&s.stderr(), "CMD_EXEC")[0]["caller"], "anonymous");
+}

@@ -1,0 +1,223 @@
+//! What happens to running commands when the HTTP conversation ends early: a client that
+//! disconnects cancels its command (the process tree ends), and SIGTERM drains the server
+//! (503s, running calls finish within `--shutdown-grace`, the rest are stopped and get an
+//! error result, exit code 0).
+
+mod common;
+mod http_support;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{marker, pids_with, wait_gone};
+use http_support::{events, HttpServer, TOKEN};
+use serde_json::{json, Value};
+
+fn call(id: u64, command: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "execute_command", "arguments": {"command": command, "timeout": "5m"}}})
+}
+
+/// Opens a 2025 session on `/mcp` with raw HTTP; returns its id.
+fn open_session(s: &HttpServer) -> String {
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}}});
+    let r = s.rpc("/mcp", &[], &init);
+    assert_eq!(r.status, 200, "{r:?}");
+    let sid = r.header("mcp-session-id").expect("session id").to_string();
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let r = s.rpc(
+        "/mcp",
+        &[
+            ("Mcp-Session-Id", &sid),
+            ("MCP-Protocol-Version", "2025-06-18"),
+        ],
+        &note,
+    );
+    assert_eq!(r.status, 202, "{r:?}");
+    sid
+}
+
+/// Sends a POST and returns the open socket without reading the answer.
+fn post_and_hold(port: u16, path: &str, headers: &[(&str, &str)], body: &Value) -> TcpStream {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let body = body.to_string();
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+         Content-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    s
+}
+
+fn wait_running(m: &str, what: &str) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while pids_with(m).is_empty() {
+        assert!(
+            Instant::now() < until,
+            "{what}: command with {m} never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_client_that_disconnects_cancels_its_command() {
+    let s = HttpServer::start(&[], &[]);
+    let sid = open_session(&s);
+    let session_headers = [
+        ("Mcp-Session-Id", sid.as_str()),
+        ("MCP-Protocol-Version", "2025-06-18"),
+    ];
+    let modern = [
+        ("MCP-Protocol-Version", "2026-07-28"),
+        ("Mcp-Method", "tools/call"),
+        ("Mcp-Name", "execute_command"),
+    ];
+    for (what, path, headers) in [
+        ("go-mcp-commander POST /", "/", &[][..]),
+        ("2025 session on /mcp", "/mcp", &session_headers[..]),
+        ("2026-07-28 on /mcp", "/mcp", &modern[..]),
+    ] {
+        let m = marker("disc");
+        let mut body = call(41, &format!("sleep 300; echo {m}"));
+        if what.starts_with("2026") {
+            body["params"]["_meta"] = json!({
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "0"}
+            });
+        }
+        let sock = post_and_hold(s.port, path, headers, &body);
+        wait_running(&m, what);
+        drop(sock);
+        let left = wait_gone(&m, Duration::from_secs(10));
+        assert!(
+            left.is_empty(),
+            "{what}: command still running after the client left: {left:?}"
+        );
+    }
+    let exec = s.wait_events("CMD_EXEC", 3, Duration::from_secs(5));
+    assert_eq!(exec.len(), 3, "{}", s.stderr());
+    assert!(exec.iter().all(|e| e["exit_code"] == -1));
+}
+
+#[test]
+fn sigterm_lets_a_running_call_finish_and_refuses_new_work() {
+    let mut s = HttpServer::start(&["--shutdown-grace", "20s"], &[]);
+    let m = marker("finish");
+    let port = s.port;
+    let cmd = format!("sleep 2; echo {m}");
+    let caller = std::thread::spawn(move || {
+        let r = http_support::request(
+            port,
+            "POST",
+            "/",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-MCP-Auth-Token", TOKEN),
+            ],
+            call(1, &cmd).to_string().as_bytes(),
+        );
+        (r, Instant::now())
+    });
+    wait_running(&m, "call");
+    let term = Instant::now();
+    s.sigterm();
+    // Draining: health says so, and new requests are turned away.
+    std::thread::sleep(Duration::from_millis(200));
+    let h = s.request("GET", "/health", &[], b"");
+    assert_eq!(h.status, 503, "{h:?}");
+    assert_eq!(h.json()["status"], "draining");
+    let r = s.rpc("/", &[], &call(2, "echo too late"));
+    assert_eq!(r.status, 503, "{r:?}");
+
+    let (reply, answered) = caller.join().unwrap();
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let result = &reply.json()["result"];
+    assert_eq!(result["isError"], false, "{result}");
+    assert_eq!(result["structuredContent"]["stdout"], format!("{m}\n"));
+    assert!(answered.duration_since(term) < Duration::from_secs(5));
+
+    let code = s.wait_exit(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "exit status");
+    assert!(
+        term.elapsed() < Duration::from_secs(8),
+        "exit took {:?}",
+        term.elapsed()
+    );
+    let err = s.stderr();
+    let stop = events(&err, "SERVER_STOP");
+    assert_eq!(stop.len(), 1, "{err}");
+    assert_eq!(stop[0]["reason"], "SIGTERM");
+    assert_eq!(
+        events(&err, "CMD_EXEC").len(),
+        1,
+        "the late request never ran"
+    );
+}
+
+#[test]
+fn sigterm_stops_a_call_past_the_grace_and_answers_it_with_an_error() {
+    let mut s = HttpServer::start(&["--shutdown-grace", "2s"], &[]);
+    let sid = open_session(&s);
+    let m = marker("grace");
+    let port = s.port;
+    let body = call(9, &format!("sleep 1000; echo {m}"));
+    let caller = std::thread::spawn(move || {
+        let sid_h = sid;
+        let auth = format!("Bearer {TOKEN}");
+        http_support::request(
+            port,
+            "POST",
+            "/mcp",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+                ("Accept", "application/json, text/event-stream"),
+                ("Mcp-Session-Id", &sid_h),
+                ("MCP-Protocol-Version", "2025-06-18"),
+            ],
+            body.to_string().as_bytes(),
+        )
+    });
+    wait_running(&m, "call");
+    let term = Instant::now();
+    s.sigterm();
+    let reply = caller.join().unwrap();
+    let answered = term.elapsed();
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let v = reply.json();
+    assert_eq!(v["id"], 9, "{v}");
+    let result = &v["result"];
+    assert_eq!(result["isError"], true, "{result}");
+    assert_eq!(result["structuredContent"]["exit_code"], -1);
+    let error = result["structuredContent"]["error"].as_str().unwrap();
+    assert!(error.contains("shutting down"), "{error}");
+    assert!(
+        answered >= Duration::from_millis(1900) && answered < Duration::from_secs(6),
+        "answered {answered:?} after SIGTERM with a 2s grace"
+    );
+    let left = wait_gone(&m, Duration::from_secs(5));
+    assert!(left.is_empty(), "process tree survived: {left:?}");
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0));
+    assert!(
+        term.elapsed() < Duration::from_secs(8),
+        "exit took {:?}",
+        term.elapsed()
+    );
+    let err = s.stderr();
+    assert_eq!(events(&err, "SERVER_STOP").len(), 1, "{err}");
+    let exec = events(&err, "CMD_EXEC");
+    assert_eq!(exec.len(), 1);
+    assert_eq!(exec[0]["exit_code"], -1);
+}
