@@ -237,4 +237,5 @@ def check_parameters_documented_in_ecs_md():
         assert p in doc, f"ECS.md does not mention parameter {p}"
 
 
-run_checks(globals())
+if __name__ == "__main__":
+    run_checks(globals())

@@ -61,11 +61,15 @@ def tool(name):
 def run_checks(namespace):
     """Runs every check_* function in `namespace`; exits 1 when one fails."""
     only = os.environ.get("DEPLOY_CHECK")
+    module = namespace["__name__"]
     checks = [
-        (n, f) for n, f in namespace.items() if n.startswith("check_") and callable(f)
+        (n, f)
+        for n, f in namespace.items()
+        if n.startswith("check_") and callable(f) and getattr(f, "__module__", None) == module
     ]
     if only:
-        checks = [(n, f) for n, f in checks if only in n]
+        wanted = [w.strip() for w in only.split(",") if w.strip()]
+        checks = [(n, f) for n, f in checks if any(w in n for w in wanted)]
     if not checks:
         print("no checks selected")
         sys.exit(1)

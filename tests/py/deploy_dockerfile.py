@@ -255,4 +255,5 @@ def check_build_context_leaves_out_bulk_and_secrets():
     assert not any(f.startswith(("target/", ".git/")) for f in kept)
 
 
-run_checks(globals())
+if __name__ == "__main__":
+    run_checks(globals())

@@ -467,4 +467,5 @@ def check_relative_links_resolve():
                 assert frag in anchors(file), f"{doc.name}: link to missing anchor {target}"
 
 
-run_checks(globals())
+if __name__ == "__main__":
+    run_checks(globals())

@@ -142,4 +142,5 @@ def check_documented_in_ecs_md():
     assert "register-task-definition --cli-input-json file://ecs-task-definition.json" in doc
 
 
-run_checks(globals())
+if __name__ == "__main__":
+    run_checks(globals())
