@@ -6,6 +6,9 @@
 #   docker run --rm -p 3000:3000 --read-only --tmpfs /tmp \
 #     -e MCP_AUTH_TOKEN="$(openssl rand -hex 32)" mcp-commander
 #
+# Another port: pass both, `-e MCP_HTTP_PORT=8080 … mcp-commander --http --host 0.0.0.0
+# --port 8080`, since the HEALTHCHECK finds the server through MCP_HTTP_PORT (default 3000).
+#
 # The server refuses to start without a token (MCP_AUTH_TOKEN, or MCP_AUTH_TOKEN_FILE
 # pointing at a mounted secret file). It writes logs to stderr only, so it runs with a
 # read-only root filesystem; commands that need scratch space get the writable /tmp.
