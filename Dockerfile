@@ -51,7 +51,14 @@ RUN apt-get update \
 # task definition can name the same uid:gid.
 RUN groupadd --system --gid 10001 mcp \
     && useradd --system --uid 10001 --gid mcp --home-dir /home/mcp --create-home \
-        --shell /usr/sbin/nologin mcp
+        --shell /usr/sbin/nologin mcp \
+    && chmod 1777 /tmp
+
+# /tmp is the one writable place under a read-only root. Declaring it a volume makes Docker
+# give each container its own writable /tmp (even with --read-only and no --tmpfs), and
+# makes ECS populate the task volume mounted there from this directory, mode 1777
+# included, instead of starting from an empty directory the non-root user may not write.
+VOLUME ["/tmp"]
 
 # The binary, and the policy presets (use one with --policy /etc/mcp-commander/policies/NAME).
 COPY --from=build /out/bin/mcp-commander /usr/local/bin/mcp-commander

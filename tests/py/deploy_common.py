@@ -7,10 +7,12 @@ through tests/common::run_python and assert on the exit status, so `cargo test` 
 everything. A missing tool or package is a failure with an explanation, never a skip.
 """
 
+import atexit
 import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -188,11 +190,23 @@ def free_port():
         return s.getsockname()[1]
 
 
+_HOME = None
+
+
+def scratch_home():
+    """One empty HOME for the servers of this run, removed at exit."""
+    global _HOME
+    if _HOME is None:
+        _HOME = tempfile.mkdtemp(prefix="mcpc-home-")
+        atexit.register(shutil.rmtree, _HOME, True)
+    return _HOME
+
+
 def base_env(extra=None):
     """A clean environment like a container's: PATH, HOME, LANG plus `extra`."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": tempfile.mkdtemp(prefix="mcpc-home-"),
+        "HOME": scratch_home(),
         "LANG": "C.UTF-8",
     }
     env.update(extra or {})
@@ -250,7 +264,6 @@ class Server:
                     env["PATH"] = env.get("PATH", "") + ":" + p
             argv, extra = read_only_argv(argv)
             env.update(extra)
-            env["HOME"] = "/tmp"
         self.argv = argv
         self.proc = subprocess.Popen(
             argv,

@@ -150,7 +150,10 @@ def check_no_secrets_or_writable_state_baked_in():
     for _, i, a in INS:
         if i in ("ENV", "ARG", "LABEL"):
             assert "TOKEN" not in a.upper(), f"{i} {a}: tokens come from the runtime, never the image"
-        assert i != "VOLUME", "no VOLUME: the runtime mounts /tmp (docker --tmpfs, ECS task volume)"
+    volumes = [exec_form(a) for _, i, a in INS if i == "VOLUME"]
+    assert volumes == [["/tmp"]], f"exactly VOLUME [\"/tmp\"], the task volume's mount point: {volumes}"
+    runs = " ".join(a for _, i, a in stages()[-1][1] if i == "RUN")
+    assert "chmod 1777 /tmp" in runs, "the non-root user must be able to write /tmp"
     env = " ".join(a for _, i, a in INS if i == "ENV")
     assert "MCP_LOG_DIR" not in env, "logs go to stderr so the root filesystem can be read-only"
     assert "TMPDIR=/tmp" in env

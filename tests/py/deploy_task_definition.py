@@ -63,6 +63,9 @@ def check_read_only_root_with_writable_tmp_volume():
     assert "host" not in volumes[tmp["sourceVolume"]]
     assert "efsVolumeConfiguration" not in volumes[tmp["sourceVolume"]]
     assert ENV.get("TMPDIR", "/tmp") == "/tmp"
+    # ECS fills the volume from the image only where the image declares VOLUME at the
+    # same path; otherwise the non-root user may find /tmp unwritable.
+    assert re.search(r'^VOLUME \["/tmp"\]$', (ROOT / "Dockerfile").read_text(), re.M)
     assert "MCP_LOG_DIR" not in ENV, "logs go to stderr; nothing may need a writable root"
 
 
