@@ -310,6 +310,13 @@ def check_integration_curl_blocks_run_and_print_what_the_guide_shows():
     assert len(blocks) >= 4, blocks
     for b in blocks:
         run_block(b, s.url, TOKEN)
+    # The guide says the same commands work against a --stateless server (ECS).
+    port = free_port()
+    with Server(integration_server_args(port) + ["--stateless"], env=base_env({"MCP_AUTH_TOKEN": TOKEN})) as st:
+        for b in blocks:
+            run_block(b, st.url, TOKEN)
+        assert st.stop() == 0
+        keep_log(st)
 
 
 def resolve_header(value, env):
