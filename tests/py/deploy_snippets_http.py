@@ -17,6 +17,7 @@ Host 0.0.0.0 and port 3000 are replaced by 127.0.0.1 and a free port; nothing el
 """
 
 import asyncio
+import atexit
 import json
 import os
 import re
@@ -301,6 +302,8 @@ class DocServer:
         if cls.server is None:
             port = free_port()
             cls.server = Server(integration_server_args(port), env=base_env({"MCP_AUTH_TOKEN": TOKEN}))
+            # Whatever happens to the checks, the server does not outlive this script.
+            atexit.register(cls.server.__exit__, None, None, None)
         return cls.server
 
 
