@@ -215,6 +215,7 @@ impl Commander {
                 &decision.reason,
                 decision.rule.as_deref(),
             );
+            metrics::global().refusal(decision.rule.as_deref().unwrap_or("none"));
             return ExecuteResponse::Refused(decision);
         }
         let req = match self.prepare(&args) {

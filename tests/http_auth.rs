@@ -159,7 +159,7 @@ fn metrics_needs_the_flag_and_a_token() {
     let r = s.request("GET", "/metrics", &[("Authorization", &bearer)], b"");
     assert_eq!(r.status, 200, "{r:?}");
     assert!(
-        r.body.contains("mcp_commander_commands_running 0"),
+        r.body.contains("mcp_commander_running_commands 0"),
         "{}",
         r.body
     );

@@ -20,23 +20,10 @@ const SCENARIOS: &[&str] = &[
     "dns-rebinding-protection",
 ];
 
-/// The conformance CLI, installed on first use (under the same lock as the Python venv).
+/// The conformance CLI, installed with the other test tools on first use.
 fn conformance() -> PathBuf {
+    common::python();
     let bin = common::root().join("target/npm/node_modules/.bin/conformance");
-    if !bin.exists() {
-        let out = Command::new("flock")
-            .arg(common::root().join("target/.test-tools.lock"))
-            .arg("bash")
-            .arg(common::root().join(".ci/install-test-tools"))
-            .output()
-            .expect("run .ci/install-test-tools");
-        assert!(
-            out.status.success(),
-            "installing the test tools failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
     assert!(bin.exists(), "{} missing after install", bin.display());
     bin
 }

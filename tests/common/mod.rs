@@ -274,23 +274,23 @@ fn rand_u32() -> u128 {
         .unwrap_or(7)
 }
 
-/// Runs `.ci/install-test-tools` once (under a lock) so the Python venv exists, and
-/// returns its interpreter. Panics with the installer's output if it fails: a test that
-/// needs the tools never skips silently.
+/// Runs `.ci/install-test-tools` (under a lock) whenever it or `.ci/requirements.txt`
+/// changed since the last install, and returns the venv's interpreter. Panics with the
+/// installer's output if it fails: a test that needs the tools never skips silently.
 pub fn python() -> PathBuf {
-    let venv = root().join("target/test-venv");
-    let py = venv.join("bin/python");
-    let stamp = root().join("target/test-venv/.installed");
-    if !stamp.exists() {
+    static READY: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let py = root().join("target/test-venv/bin/python");
+    READY.get_or_init(|| {
+        std::fs::create_dir_all(root().join("target")).expect("target dir");
+        let script = format!(
+            "cd {root} && want=$(cat .ci/install-test-tools .ci/requirements.txt | sha256sum) && \
+             if [ \"$(cat target/.test-tools.stamp 2>/dev/null)\" != \"$want\" ]; then \
+               bash .ci/install-test-tools && echo \"$want\" > target/.test-tools.stamp; fi",
+            root = root().display()
+        );
         let out = Command::new("flock")
             .arg(root().join("target/.test-tools.lock"))
-            .arg("bash")
-            .arg("-c")
-            .arg(format!(
-                "test -e {stamp} || (bash {installer} && touch {stamp})",
-                stamp = stamp.display(),
-                installer = root().join(".ci/install-test-tools").display()
-            ))
+            .args(["bash", "-c", &script])
             .output()
             .expect("run .ci/install-test-tools");
         assert!(
@@ -299,7 +299,7 @@ pub fn python() -> PathBuf {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-    }
+    });
     assert!(py.exists(), "{} missing after install", py.display());
     py
 }

@@ -138,6 +138,7 @@ pub async fn require_token(State(tokens): State<Tokens>, mut req: Request, next:
                 .map(|c| c.0.to_string())
                 .unwrap_or_else(|| "unknown".into());
             audit::auth_failed(&remote, reason);
+            crate::metrics::global().auth_failure();
             unauthorized()
         }
     }

@@ -72,7 +72,10 @@ pub async fn enforce(State(budget): State<Budget>, req: Request, next: Next) -> 
         .unwrap_or_else(|| "anonymous".into());
     match budget.check(&key) {
         Ok(()) => next.run(req).await,
-        Err(secs) => too_many(secs),
+        Err(secs) => {
+            crate::metrics::global().rate_limited();
+            too_many(secs)
+        }
     }
 }
 

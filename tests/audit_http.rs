@@ -1,0 +1,308 @@
+//! The audit trail and metrics of the HTTP transport: Insights queries over a real server's
+//! stderr with successful, failing, refused and unauthorized calls; caller identity and
+//! ids; nothing lost under 16 concurrent clients and an immediate SIGTERM; `/metrics`.
+
+mod common;
+#[path = "http_support/mod.rs"]
+mod http_support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use http_support::{events, HttpServer, TOKEN};
+use serde_json::{json, Value};
+
+fn call(s: &HttpServer, command: &str) -> Value {
+    let r = s.rpc(
+        "/",
+        &[],
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "execute_command", "arguments": {"command": command}}}),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    r.json()
+}
+
+fn unauthorized(s: &HttpServer) {
+    let r = s.request(
+        "POST",
+        "/",
+        &[
+            ("X-MCP-Auth-Token", "wrong-token"),
+            ("Content-Type", "application/json"),
+        ],
+        br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+    );
+    assert_eq!(r.status, 401);
+}
+
+/// Events whose lines a Logs Insights `filter @message like /pattern/` returns, over whole
+/// lines. A hit on a line of another event must come only from its run-to-run values
+/// (timestamp, numbers, addresses, ids), never from its fixed text; such hits are reported
+/// and left out, everything else is returned.
+fn like(lines: &[&str], pattern: &str, expected: &str) -> Vec<String> {
+    let re = regex::Regex::new(pattern).unwrap();
+    let mut out = Vec::new();
+    for l in lines.iter().filter(|l| re.is_match(l)) {
+        let mut v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        let ev = v["event"].as_str().unwrap_or_default().to_string();
+        if ev == expected {
+            out.push(ev);
+            continue;
+        }
+        for key in [
+            "timestamp",
+            "duration_ms",
+            "remote_addr",
+            "request",
+            "session",
+            "uptime_s",
+            "stdout_bytes",
+            "stderr_bytes",
+            "exit_code",
+        ] {
+            if v.get(key).is_some() {
+                v[key] = Value::Null;
+            }
+        }
+        if re.is_match(&v.to_string()) {
+            out.push(ev);
+        } else {
+            eprintln!("note: /{pattern}/ matched only run-to-run values of a {ev} line");
+        }
+    }
+    out
+}
+
+#[test]
+fn insights_queries_over_http_logs() {
+    let mut s = HttpServer::start(
+        &["--allowed-commands", "echo,true,false", "--rate-limit", "0"],
+        &[],
+    );
+    for c in ["echo a", "true", "echo b"] {
+        assert_eq!(call(&s, c)["result"]["isError"], false);
+    }
+    assert_eq!(call(&s, "false")["result"]["isError"], true);
+    for c in ["rm -rf /", "cat /etc/shadow", "echo x; id"] {
+        let r = call(&s, c);
+        assert!(
+            r["result"]["content"][0]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Command validation failed"),
+            "{r}"
+        );
+    }
+    for _ in 0..2 {
+        unauthorized(&s);
+    }
+    s.sigterm();
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0));
+    let stderr = s.stderr();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok()),
+        "JSON lines by default with --http"
+    );
+
+    let exec = like(&lines, "CMD_EXEC", "CMD_EXEC");
+    assert_eq!(exec, vec!["CMD_EXEC"; 4], "{stderr}");
+    let blocked = like(&lines, "blocked", "CMD_BLOCKED");
+    assert_eq!(blocked, vec!["CMD_BLOCKED"; 3], "{stderr}");
+    let e401 = like(&lines, "401", "AUTH_FAILED");
+    assert_eq!(e401, vec!["AUTH_FAILED"; 2], "{stderr}");
+
+    // filter event = "CMD_EXEC" | stats count() by caller
+    let mut by_caller: BTreeMap<String, usize> = BTreeMap::new();
+    for e in events(&stderr, "CMD_EXEC") {
+        *by_caller
+            .entry(e["caller"].as_str().unwrap().to_string())
+            .or_default() += 1;
+        assert_eq!(e["transport"], "http");
+    }
+    let want = mcp_commander::audit::caller_for_token(TOKEN);
+    assert_eq!(by_caller, BTreeMap::from([(want.clone(), 4)]));
+    assert!(!stderr.contains(TOKEN), "token value in the log");
+    assert!(
+        !stderr.contains("wrong-token"),
+        "presented token value in the log"
+    );
+    for e in events(&stderr, "AUTH_FAILED") {
+        assert_eq!(e["status"], 401);
+        assert_eq!(e["level"], "warn");
+        assert!(
+            e["remote_addr"].as_str().unwrap().starts_with("127.0.0.1"),
+            "{e}"
+        );
+    }
+    for e in events(&stderr, "CMD_BLOCKED") {
+        assert_eq!(e["caller"], want.as_str());
+        assert!(e["rule"].as_str().is_some_and(|r| !r.is_empty()), "{e}");
+    }
+    let stop = events(&stderr, "SERVER_STOP");
+    assert_eq!(stop.len(), 1);
+    assert!(
+        stop[0]["reason"].as_str().unwrap().contains("SIGTERM"),
+        "{}",
+        stop[0]
+    );
+}
+
+#[test]
+fn session_and_request_ids_over_streamable_http() {
+    let s = HttpServer::start(&[], &[]);
+    let init = s.rpc("/mcp", &[], &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}));
+    assert_eq!(init.status, 200, "{init:?}");
+    let sid = init
+        .header("mcp-session-id")
+        .expect("session id")
+        .to_string();
+    let h = [
+        ("Mcp-Session-Id", sid.as_str()),
+        ("MCP-Protocol-Version", "2025-06-18"),
+    ];
+    s.rpc(
+        "/mcp",
+        &h,
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    let r = s.rpc("/mcp", &h, &json!({"jsonrpc": "2.0", "id": 42, "method": "tools/call", "params": {"name": "execute_command", "arguments": {"command": "echo hi"}}}));
+    assert_eq!(r.status, 200, "{r:?}");
+    let e = s.wait_events("CMD_EXEC", 1, Duration::from_secs(5));
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["session"], sid.as_str(), "{}", e[0]);
+    assert!(
+        e[0]["request"].as_str().is_some_and(|r| r.contains("42")),
+        "{}",
+        e[0]
+    );
+}
+
+#[test]
+fn nothing_lost_1000_calls_16_clients_then_sigterm() {
+    let mut s = HttpServer::start(
+        &[
+            "--rate-limit",
+            "0",
+            "--max-concurrency",
+            "16",
+            "--log-level",
+            "info",
+        ],
+        &[],
+    );
+    let per_client = 1000 / 16;
+    let extra = 1000 % 16;
+    std::thread::scope(|scope| {
+        for c in 0..16 {
+            let s = &s;
+            let n = per_client + usize::from(c < extra);
+            scope.spawn(move || {
+                for i in 0..n {
+                    let r = call(s, &format!("echo c{c}-{i}"));
+                    assert_eq!(r["result"]["isError"], false, "{r}");
+                }
+            });
+        }
+    });
+    // SIGTERM right after the last response.
+    s.sigterm();
+    assert_eq!(s.wait_exit(Duration::from_secs(30)), Some(0));
+    let stderr = s.stderr();
+    let exec = events(&stderr, "CMD_EXEC");
+    assert_eq!(exec.len(), 1000, "every call has its CMD_EXEC line");
+    assert_eq!(
+        stderr.lines().filter(|l| l.contains("CMD_EXEC")).count(),
+        1000,
+        "and no other line says CMD_EXEC"
+    );
+    assert_eq!(events(&stderr, "SERVER_STOP").len(), 1);
+}
+
+fn metric(body: &str, series: &str) -> f64 {
+    body.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn metrics_require_the_token_and_move_with_calls() {
+    let s = HttpServer::start(
+        &[
+            "--metrics",
+            "--allowed-commands",
+            "echo,false,sleep",
+            "--rate-limit",
+            "3/m",
+        ],
+        &[],
+    );
+    let bearer = format!("Bearer {TOKEN}");
+    let scrape = || {
+        let r = s.request("GET", "/metrics", &[("Authorization", &bearer)], b"");
+        assert_eq!(r.status, 200, "{r:?}");
+        r.body
+    };
+    assert_eq!(s.request("GET", "/metrics", &[], b"").status, 401);
+    let before = scrape();
+    assert!(before.contains("mcp_commander_build_info"), "{before}");
+    call(&s, "echo hi");
+    call(&s, "false");
+    call(&s, "rm -rf /");
+    unauthorized(&s);
+    let after = scrape();
+    let d = |series: &str| metric(&after, series) - metric(&before, series);
+    assert_eq!(
+        d("mcp_commander_commands_total{outcome=\"ok\"}"),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        d("mcp_commander_commands_total{outcome=\"non_zero\"}"),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        d("mcp_commander_commands_total{outcome=\"refused\"}"),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        d("mcp_commander_refusals_total{rule=\"default:rm-root\"}"),
+        1.0,
+        "{after}"
+    );
+    assert!(d("mcp_commander_auth_failures_total") >= 1.0, "{after}");
+    assert_eq!(
+        d("mcp_commander_command_duration_seconds_count"),
+        2.0,
+        "{after}"
+    );
+    assert_eq!(metric(&after, "mcp_commander_running_commands"), 0.0);
+    // The budget (3/m, burst 6) runs out: the 429s are counted.
+    let mut limited = false;
+    for _ in 0..10 {
+        let r = s.rpc(
+            "/",
+            &[],
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        );
+        if r.status == 429 {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "rate limit reached");
+    let last = s.request("GET", "/metrics", &[("Authorization", &bearer)], b"");
+    if last.status == 200 {
+        assert!(
+            metric(&last.body, "mcp_commander_rate_limited_requests_total") >= 1.0,
+            "{}",
+            last.body
+        );
+    }
+}
