@@ -5,33 +5,38 @@
 //! [`ExecOutcome`] out. The isolation layers applied to the child live in [`sandbox`].
 
 pub mod env;
+#[cfg(target_os = "linux")]
+mod linux;
 pub mod output;
+pub mod reaper;
 pub mod sandbox;
+mod tree;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use output::{Captured, OutputCap};
 pub use sandbox::SandboxReport;
+use tree::ProcessTree;
 
-/// How long the process group gets between SIGTERM and SIGKILL.
+/// How long the process tree gets between SIGTERM and SIGKILL.
 const TERM_GRACE: Duration = Duration::from_millis(200);
-/// How long we wait for the pipes to close after the group was killed, before giving up on
-/// an escaped process that still holds them.
+/// How long we wait for the pipes to close after the tree was ended (or the command
+/// exited), before giving up on an escaped process that still holds them.
 const DRAIN_GRACE: Duration = Duration::from_millis(300);
 
 /// One command to run.
 #[derive(Debug, Clone)]
 pub struct ExecRequest {
     pub command: String,
-    /// Resolved, existing working directory.
+    /// Resolved, existing working directory (writable under Landlock).
     pub workdir: PathBuf,
     pub timeout: Duration,
     /// The complete environment of the command (see [`env::build`]).
@@ -135,36 +140,27 @@ impl Executor {
                 return o;
             }
         };
-        let out = self.run_now(req, cancel, started).await;
-        drop(permit);
-        out
+        match self.spawn_at(req, started, Some(permit)) {
+            Ok(running) => running.wait(cancel).await,
+            Err(o) => o,
+        }
     }
 
-    async fn run_now(
+    /// Starts `req` now, without waiting for a concurrency slot; [`Running::wait`] finishes
+    /// it. Must be called within a Tokio runtime. `Err` is the outcome of a failed start.
+    pub fn spawn(&self, req: ExecRequest) -> Result<Running, ExecOutcome> {
+        self.spawn_at(req, Instant::now(), None)
+    }
+
+    fn spawn_at(
         &self,
         req: ExecRequest,
-        cancel: CancellationToken,
         started: Instant,
-    ) -> ExecOutcome {
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Result<Running, ExecOutcome> {
         let s = &self.settings;
-        let mut cmd = self
-            .sandbox
-            .command(&s.shell, &s.shell_arg, &req.command, &req.workdir);
-        cmd.env_clear()
-            .envs(&req.env)
-            .current_dir(&req.workdir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
-            Err(e) => {
-                return ExecOutcome::failed(format!("could not start {}: {e}", s.shell), started)
-            }
-        };
-        let tree = sandbox::ProcessTree::new(child.id());
-
+        let (mut child, tree) = tree::spawn(&self.sandbox, s, &req, TERM_GRACE)
+            .map_err(|e| ExecOutcome::failed(format!("could not start {}: {e}", s.shell), started))?;
         let stdout = Arc::new(Mutex::new(OutputCap::new(s.max_output)));
         let stderr = Arc::new(Mutex::new(OutputCap::new(s.max_output)));
         let readers = [
@@ -177,26 +173,50 @@ impl Executor {
                 .take()
                 .map(|p| tokio::spawn(drain(p, stderr.clone()))),
         ];
+        Ok(Running {
+            child,
+            tree,
+            readers,
+            stdout,
+            stderr,
+            started,
+            timeout: req.timeout,
+            _permit: permit,
+        })
+    }
+}
 
-        let deadline = tokio::time::Instant::now() + req.timeout;
+/// A started command: its process, its tree and the readers draining its output.
+pub struct Running {
+    child: tokio::process::Child,
+    tree: ProcessTree,
+    readers: [Option<JoinHandle<()>>; 2],
+    stdout: Arc<Mutex<OutputCap>>,
+    stderr: Arc<Mutex<OutputCap>>,
+    started: Instant,
+    timeout: Duration,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Running {
+    /// Waits for the command to exit, time out or be cancelled; in every case ends its whole
+    /// process tree, then collects what it printed.
+    pub async fn wait(mut self, cancel: CancellationToken) -> ExecOutcome {
+        let deadline = tokio::time::Instant::from_std(self.started) + self.timeout;
         let mut timed_out = false;
         let mut cancelled = false;
         let status = tokio::select! {
-            st = child.wait() => st.ok(),
+            st = self.child.wait() => st.ok(),
             _ = tokio::time::sleep_until(deadline) => { timed_out = true; None }
             _ = cancel.cancelled() => { cancelled = true; None }
         };
         // Whatever happened, nothing the command started may outlive the call.
-        tree.terminate(TERM_GRACE).await;
-        let status = match status {
-            Some(st) => Some(st),
-            None => child.wait().await.ok(),
-        };
+        let status = self.tree.end(&mut self.child, status).await;
 
         // Give the readers a moment to collect what is left in the pipes; an escaped
         // process may hold them open forever, so do not wait for EOF beyond that.
         let drain_deadline = tokio::time::Instant::now() + DRAIN_GRACE;
-        for r in readers.into_iter().flatten() {
+        for r in self.readers.into_iter().flatten() {
             let abort = r.abort_handle();
             if tokio::time::timeout_at(drain_deadline, r).await.is_err() {
                 abort.abort();
@@ -211,7 +231,7 @@ impl Executor {
         let error = if timed_out {
             Some(format!(
                 "command timed out after {} and was stopped with its whole process tree",
-                humantime::format_duration(req.timeout)
+                humantime::format_duration(self.timeout)
             ))
         } else if cancelled {
             Some("command was cancelled and stopped with its whole process tree".to_string())
@@ -220,11 +240,11 @@ impl Executor {
         };
         let lock = |m: &Arc<Mutex<OutputCap>>| m.lock().unwrap_or_else(|e| e.into_inner()).finish();
         ExecOutcome {
-            stdout: lock(&stdout),
-            stderr: lock(&stderr),
+            stdout: lock(&self.stdout),
+            stderr: lock(&self.stderr),
             exit_code,
             signal,
-            duration: started.elapsed(),
+            duration: self.started.elapsed(),
             timed_out,
             cancelled,
             error,

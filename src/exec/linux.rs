@@ -1,0 +1,308 @@
+//! The Linux-only pieces of the sandbox: Landlock, seccomp, the per-user task count behind
+//! the relative `RLIMIT_NPROC`, the cgroup v2 probe, and `/proc` walks over a process tree.
+//!
+//! Everything that runs between `fork` and `exec` ([`enforce`]) is a handful of raw
+//! syscalls on data prepared beforehand, so it is safe in the child of a multi-threaded
+//! parent as well as in the single-threaded reaper shim.
+
+use std::collections::HashMap;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+
+use landlock::{
+    Access, AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, ABI,
+};
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule,
+};
+
+/// The Landlock ABI the running kernel offers (0 when it has none).
+pub fn landlock_abi() -> i32 {
+    // SAFETY: LANDLOCK_CREATE_RULESET_VERSION with a null attribute only queries the ABI.
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            1u32, // LANDLOCK_CREATE_RULESET_VERSION
+        )
+    };
+    if v < 0 {
+        0
+    } else {
+        v as i32
+    }
+}
+
+/// The newest ABI whose access rights we ask for; the crate drops what the kernel lacks.
+const WANTED_ABI: ABI = ABI::V8;
+
+/// Device files every command may write to.
+const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty"];
+
+/// Builds a Landlock ruleset: everything readable and executable, `writable` directories
+/// (and the harmless devices) writable too. Returns the ruleset fd to enforce later.
+pub fn landlock_ruleset(writable: &[PathBuf]) -> Result<OwnedFd, String> {
+    let all = AccessFs::from_all(WANTED_ABI);
+    let read = AccessFs::from_read(WANTED_ABI);
+    let mut rs = Ruleset::default()
+        .handle_access(all)
+        .map_err(|e| e.to_string())?
+        .create()
+        .map_err(|e| e.to_string())?;
+    let root = PathFd::new("/").map_err(|e| e.to_string())?;
+    rs = rs
+        .add_rule(PathBeneath::new(root, read))
+        .map_err(|e| e.to_string())?;
+    for dir in writable {
+        // A directory that vanished since start is simply not writable.
+        if let Ok(fd) = PathFd::new(dir) {
+            rs = rs
+                .add_rule(PathBeneath::new(fd, all))
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+    }
+    let file_rw = AccessFs::from_file(WANTED_ABI);
+    for dev in WRITABLE_DEVICES {
+        if let Ok(fd) = PathFd::new(dev) {
+            rs = rs
+                .add_rule(PathBeneath::new(fd, file_rw))
+                .map_err(|e| format!("{dev}: {e}"))?;
+        }
+    }
+    let fd: Option<OwnedFd> = rs.into();
+    fd.ok_or_else(|| "this kernel has no Landlock".to_string())
+}
+
+/// The seccomp filter: no ptrace, no reading or writing other processes' memory, no
+/// io_uring (which bypasses syscall filtering); with `deny_network`, no sockets other
+/// than Unix ones.
+pub fn seccomp_program(deny_network: bool) -> Result<BpfProgram, String> {
+    let arch = std::env::consts::ARCH
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| e.to_string())?;
+    let mut rules: std::collections::BTreeMap<i64, Vec<SeccompRule>> = [
+        libc::SYS_ptrace,
+        libc::SYS_process_vm_readv,
+        libc::SYS_process_vm_writev,
+        libc::SYS_io_uring_setup,
+        libc::SYS_io_uring_enter,
+        libc::SYS_io_uring_register,
+    ]
+    .into_iter()
+    .map(|n| (n, vec![]))
+    .collect();
+    if deny_network {
+        let not_unix = SeccompCondition::new(
+            0,
+            SeccompCmpArgLen::Dword,
+            SeccompCmpOp::Ne,
+            libc::AF_UNIX as u64,
+        )
+        .map_err(|e| e.to_string())?;
+        rules.insert(
+            libc::SYS_socket,
+            vec![SeccompRule::new(vec![not_unix]).map_err(|e| e.to_string())?],
+        );
+    }
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM as u32),
+        arch,
+    )
+    .map_err(|e| e.to_string())?;
+    filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())
+}
+
+/// One resource limit to set in the child.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct Rlimit {
+    pub resource: i32,
+    pub value: u64,
+}
+
+/// Applies the limits, Landlock and seccomp to the calling process. Only raw syscalls on
+/// prepared data: safe between `fork` and `exec`. Returns the failing step's errno.
+///
+/// # Safety
+/// `bpf` must be a valid program and `landlock` an open ruleset fd (or -1).
+pub unsafe fn enforce(
+    rlimits: &[Rlimit],
+    landlock: RawFd,
+    bpf: Option<&[seccompiler::sock_filter]>,
+) -> Result<(), (&'static str, i32)> {
+    for r in rlimits {
+        set_rlimit(r.resource, r.value);
+    }
+    if landlock >= 0 || bpf.is_some() {
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+            return Err(("no_new_privs", errno()));
+        }
+    }
+    if landlock >= 0 && libc::syscall(libc::SYS_landlock_restrict_self, landlock, 0u32) != 0 {
+        return Err(("landlock", errno()));
+    }
+    if let Some(prog) = bpf {
+        let fprog = libc::sock_fprog {
+            len: prog.len() as u16,
+            filter: prog.as_ptr() as *mut libc::sock_filter,
+        };
+        if libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0u32,
+            &fprog as *const libc::sock_fprog,
+        ) != 0
+        {
+            return Err(("seccomp", errno()));
+        }
+    }
+    Ok(())
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// Lowers a limit (soft and hard) to `value`, never above the current hard limit.
+///
+/// # Safety
+/// Plain syscalls; async-signal-safe.
+pub unsafe fn set_rlimit(resource: i32, value: u64) {
+    let mut cur = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    #[allow(clippy::useless_conversion)]
+    let res = resource as libc::__rlimit_resource_t;
+    if libc::getrlimit(res, &mut cur) != 0 {
+        return;
+    }
+    let v = (value as libc::rlim_t).min(cur.rlim_max);
+    let new = libc::rlimit {
+        rlim_cur: v,
+        rlim_max: v,
+    };
+    libc::setrlimit(res, &new);
+}
+
+/// How many tasks (threads included, as `RLIMIT_NPROC` counts them) `uid` has now.
+pub fn count_user_tasks(uid: u32) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut n = 0u64;
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(s) = name.to_str() else { continue };
+        if !s.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        // The task directory's link count is its thread count plus two.
+        if let Ok(m) = std::fs::metadata(Path::new("/proc").join(s).join("task")) {
+            if m.uid() == uid {
+                n += m.nlink().saturating_sub(2).max(1);
+            }
+        }
+    }
+    n
+}
+
+/// Parent of every process, from `/proc/*/stat`.
+fn parent_map() -> HashMap<i32, i32> {
+    let mut map = HashMap::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return map;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if let Some(ppid) = stat_field(pid, 1) {
+            map.insert(pid, ppid);
+        }
+    }
+    map
+}
+
+/// Field `n` (0 = state, 1 = ppid, ...) after the command name of `/proc/pid/stat`.
+fn stat_field(pid: i32, n: usize) -> Option<i32> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    rest.split_whitespace().nth(n)?.parse().ok()
+}
+
+/// Every living descendant of `root`.
+pub fn descendants(root: i32) -> Vec<i32> {
+    let map = parent_map();
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (&pid, &ppid) in &map {
+        children.entry(ppid).or_default().push(pid);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(p) = stack.pop() {
+        if let Some(kids) = children.get(&p) {
+            for &k in kids {
+                out.push(k);
+                stack.push(k);
+            }
+        }
+    }
+    out
+}
+
+/// Direct children of this process (all threads), from `/proc/self/task/*/children`.
+pub fn own_children() -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        if let Ok(text) = std::fs::read_to_string(e.path().join("children")) {
+            out.extend(text.split_whitespace().filter_map(|s| s.parse::<i32>().ok()));
+        }
+    }
+    out
+}
+
+/// Why a delegated cgroup v2 cannot be used here, or `Ok(path)` of our own cgroup when
+/// it can (writable, with the `pids` and `memory` controllers available).
+pub fn cgroup_probe() -> Result<PathBuf, String> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| e.to_string())?;
+    let rel = text
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .ok_or("no cgroup v2 hierarchy")?;
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| e.to_string())?;
+    let mount = mounts
+        .lines()
+        .find(|l| l.split(" - ").nth(1).is_some_and(|t| t.starts_with("cgroup2 ")))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .ok_or("cgroup v2 is not mounted")?;
+    let dir = Path::new(mount).join(rel.trim_start_matches('/'));
+    let controllers =
+        std::fs::read_to_string(dir.join("cgroup.controllers")).map_err(|e| e.to_string())?;
+    for c in ["pids", "memory"] {
+        if !controllers.split_whitespace().any(|x| x == c) {
+            return Err(format!("the {c} controller is not delegated to {}", dir.display()));
+        }
+    }
+    // SAFETY: access(2) on a valid C string.
+    let writable = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+        .map(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0)
+        .unwrap_or(false);
+    if !writable {
+        return Err(format!("{} is not writable", dir.display()));
+    }
+    Ok(dir)
+}
+
+/// The raw fd of a ruleset, for [`enforce`].
+pub fn raw(fd: &Option<OwnedFd>) -> RawFd {
+    fd.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1)
+}

@@ -1,0 +1,294 @@
+//! [`ProcessTree`]: everything one command started, and how it is ended.
+//!
+//! With the reaper layer the server's child is the shim ([`super::reaper`]), which owns the
+//! tree: closing its stdin (the control pipe) asks it to end everything and exit, and a
+//! shim that does not go in time is killed. Without it the command runs in its own process
+//! group, which gets TERM, a grace period, then KILL.
+//!
+//! Either way the server is a child subreaper, so an escapee whose shim died is reparented
+//! to it; [`sweep_orphans`] kills and reaps such children (those we did not spawn and that
+//! are not in our own process group), after each command and once a second.
+
+use std::collections::HashSet;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Mutex, Once};
+use std::time::Duration;
+
+use tokio::process::{Child, ChildStdin, Command};
+
+use super::reaper::{ShimSpec, SUBCOMMAND};
+use super::sandbox::Sandbox;
+use super::{ExecRequest, ExecSettings};
+
+/// Our direct children (shims or shells) that their callers will wait for.
+static SPAWNED: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
+
+/// How long a shim gets, beyond its own TERM grace, to end the tree and exit.
+const SHIM_SLACK: Duration = Duration::from_millis(500);
+
+fn registry() -> std::sync::MutexGuard<'static, Option<HashSet<u32>>> {
+    SPAWNED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The processes of one command, and how to end them.
+#[derive(Debug)]
+pub struct ProcessTree {
+    pid: Option<u32>,
+    /// The shim's stdin, when the reaper shim owns the tree.
+    control: Option<ChildStdin>,
+    reaper: bool,
+    grace: Duration,
+}
+
+/// Starts the command (through the shim when that layer is active).
+pub fn spawn(
+    sandbox: &Sandbox,
+    s: &ExecSettings,
+    req: &ExecRequest,
+    grace: Duration,
+) -> std::io::Result<(Child, ProcessTree)> {
+    start_sweeper();
+    let spec = sandbox.child_spec(&req.workdir, req.timeout);
+    let reaper = sandbox.reaper().is_some();
+    let mut cmd = match sandbox.reaper() {
+        Some(exe) => {
+            let shim = ShimSpec {
+                child: spec,
+                grace_ms: grace.as_millis() as u64,
+            };
+            let json = serde_json::to_string(&shim).map_err(std::io::Error::other)?;
+            let mut cmd = Command::new(exe);
+            cmd.arg(SUBCOMMAND).arg(json).arg(&s.shell);
+            // The shim's stdin is the control pipe; the command gets /dev/null.
+            cmd.stdin(Stdio::piped());
+            cmd
+        }
+        None => {
+            let mut cmd = Command::new(&s.shell);
+            cmd.stdin(Stdio::null()).kill_on_drop(true);
+            direct_child_setup(&mut cmd, sandbox, spec)?;
+            cmd
+        }
+    };
+    if !s.shell_arg.is_empty() {
+        cmd.arg(&s.shell_arg);
+    }
+    cmd.arg(&req.command)
+        .env_clear()
+        .envs(&req.env)
+        .current_dir(&req.workdir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    cmd.process_group(0);
+
+    let mut reg = registry();
+    let mut child = cmd.spawn()?;
+    let pid = child.id();
+    if let Some(p) = pid {
+        reg.get_or_insert_with(HashSet::new).insert(p);
+    }
+    drop(reg);
+    let control = if reaper { child.stdin.take() } else { None };
+    Ok((
+        child,
+        ProcessTree {
+            pid,
+            control,
+            reaper,
+            grace,
+        },
+    ))
+}
+
+/// Without the shim: limits, Landlock and seccomp applied between fork and exec (raw
+/// syscalls only, as the server is multi-threaded).
+fn direct_child_setup(
+    cmd: &mut Command,
+    sandbox: &Sandbox,
+    spec: super::sandbox::ChildSpec,
+) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use super::linux;
+        use std::os::fd::AsRawFd;
+        let rlimits: Vec<linux::Rlimit> = spec
+            .rlimits
+            .iter()
+            .map(|&(r, v)| linux::Rlimit {
+                resource: r.raw(),
+                value: v,
+            })
+            .collect();
+        let ruleset = match &spec.landlock {
+            Some(w) => Some(std::sync::Arc::new(
+                linux::landlock_ruleset(w).map_err(std::io::Error::other)?,
+            )),
+            None => None,
+        };
+        let bpf: Option<Vec<seccompiler::sock_filter>> = sandbox.bpf().map(|b| b.to_vec());
+        // SAFETY: the closure only makes raw syscalls on data prepared here; the ruleset
+        // fd stays open because the closure owns it.
+        unsafe {
+            cmd.pre_exec(move || {
+                let fd = ruleset.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1);
+                linux::enforce(&rlimits, fd, bpf.as_deref())
+                    .map_err(|(_, errno)| std::io::Error::from_raw_os_error(errno))
+            });
+        }
+    }
+    #[cfg(all(unix, not(target_os = "linux")))]
+    {
+        let _ = sandbox;
+        let rlimits: Vec<(i32, u64)> = spec.rlimits.iter().map(|&(r, v)| (r.raw(), v)).collect();
+        // SAFETY: only getrlimit/setrlimit between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                for &(res, v) in &rlimits {
+                    let mut cur = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    if libc::getrlimit(res as _, &mut cur) == 0 {
+                        let v = (v as libc::rlim_t).min(cur.rlim_max);
+                        let new = libc::rlimit {
+                            rlim_cur: v,
+                            rlim_max: v,
+                        };
+                        libc::setrlimit(res as _, &new);
+                    }
+                }
+                Ok(())
+            });
+        }
+    }
+    Ok(())
+}
+
+impl ProcessTree {
+    /// Ends everything the command started and returns the status of the server's child
+    /// (`status` when it already exited).
+    pub async fn end(&mut self, child: &mut Child, status: Option<ExitStatus>) -> Option<ExitStatus> {
+        if self.reaper {
+            // Closing the control pipe tells the shim to end the tree (a no-op if it is
+            // already doing so after the command exited).
+            drop(self.control.take());
+            let status = match status {
+                Some(st) => Some(st),
+                None => match tokio::time::timeout(self.grace + SHIM_SLACK, child.wait()).await {
+                    Ok(st) => st.ok(),
+                    Err(_) => {
+                        let _ = child.start_kill();
+                        let st = child.wait().await.ok();
+                        sweep_orphans();
+                        st
+                    }
+                },
+            };
+            self.unregister();
+            return status;
+        }
+        #[cfg(unix)]
+        if let Some(pgid) = self.pid.map(|p| p as i32) {
+            if group_alive(pgid) {
+                signal_group(pgid, libc::SIGTERM);
+                signal_group(pgid, libc::SIGCONT);
+                let until = tokio::time::Instant::now() + self.grace;
+                while tokio::time::Instant::now() < until && group_alive(pgid) {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                if group_alive(pgid) {
+                    signal_group(pgid, libc::SIGKILL);
+                }
+            }
+        }
+        let status = match status {
+            Some(st) => Some(st),
+            None => child.wait().await.ok(),
+        };
+        self.unregister();
+        sweep_orphans();
+        status
+    }
+
+    fn unregister(&mut self) {
+        if let Some(p) = self.pid.take() {
+            if let Some(set) = registry().as_mut() {
+                set.remove(&p);
+            }
+        }
+    }
+}
+
+impl Drop for ProcessTree {
+    fn drop(&mut self) {
+        // A call dropped half-way: the shim sees its control pipe close and ends the tree;
+        // a direct command's group is killed.
+        #[cfg(unix)]
+        if !self.reaper {
+            if let Some(pgid) = self.pid.map(|p| p as i32) {
+                signal_group(pgid, libc::SIGKILL);
+            }
+        }
+        self.unregister();
+    }
+}
+
+#[cfg(unix)]
+fn signal_group(pgid: i32, sig: i32) {
+    // SAFETY: plain syscall on a process group we created.
+    unsafe {
+        libc::kill(-pgid, sig);
+    }
+}
+
+/// True while any process of the group exists (zombies included).
+#[cfg(unix)]
+fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+/// Kills and reaps children of this process that we did not spawn and that are not in our
+/// own process group: escapees of commands, reparented to us as their subreaper.
+pub fn sweep_orphans() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getpgrp never fails.
+        let own_group = unsafe { libc::getpgrp() };
+        let reg = registry();
+        let orphans: Vec<i32> = super::linux::own_children()
+            .into_iter()
+            .filter(|&p| !reg.as_ref().is_some_and(|s| s.contains(&(p as u32))))
+            // SAFETY: getpgid on a child pid.
+            .filter(|&p| unsafe { libc::getpgid(p) } != own_group)
+            .collect();
+        drop(reg);
+        for &p in &orphans {
+            // SAFETY: signalling and reaping children that are ours and nobody waits for.
+            unsafe {
+                libc::kill(p, libc::SIGKILL);
+            }
+        }
+        for &p in &orphans {
+            let mut st = 0;
+            // SAFETY: as above; WNOHANG never blocks (the next sweep gets late ones).
+            unsafe {
+                libc::waitpid(p, &mut st, libc::WNOHANG);
+            }
+        }
+    }
+}
+
+/// Starts the once-a-second orphan sweep (a plain thread, independent of any runtime).
+fn start_sweeper() {
+    static START: Once = Once::new();
+    START.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("orphan-sweeper".into())
+            .spawn(|| loop {
+                std::thread::sleep(Duration::from_secs(1));
+                sweep_orphans();
+            });
+    });
+}
