@@ -52,13 +52,11 @@ fn count(name: &'static str, s: &str) -> Result<u64, ConfigError> {
 impl SandboxConfig {
     pub(super) fn resolve(o: &SandboxOptions, r: &mut Resolver<'_>) -> Result<Self, ConfigError> {
         let d = Limits::default();
-        let disabled = match r.value("sandbox_disable", "MCP_SANDBOX_DISABLE", &o.sandbox_disable)
-        {
+        let disabled = match r.value("sandbox_disable", "MCP_SANDBOX_DISABLE", &o.sandbox_disable) {
             Some(s) => layers("--sandbox-disable", s)?,
             None => BTreeSet::new(),
         };
-        let required = match r.value("sandbox_require", "MCP_SANDBOX_REQUIRE", &o.sandbox_require)
-        {
+        let required = match r.value("sandbox_require", "MCP_SANDBOX_REQUIRE", &o.sandbox_require) {
             Some(s) => layers("--sandbox-require", s)?,
             None => BTreeSet::new(),
         };
@@ -79,8 +77,7 @@ impl SandboxConfig {
             Some(s) => count("--nproc-budget", s)?,
             None => d.nproc_budget,
         };
-        let open_files = match r.value("max_open_files", "MCP_MAX_OPEN_FILES", &o.max_open_files)
-        {
+        let open_files = match r.value("max_open_files", "MCP_MAX_OPEN_FILES", &o.max_open_files) {
             Some(s) => count("--max-open-files", s)?,
             None => d.open_files,
         };

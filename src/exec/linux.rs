@@ -113,7 +113,9 @@ pub fn seccomp_program(deny_network: bool) -> Result<BpfProgram, String> {
         arch,
     )
     .map_err(|e| e.to_string())?;
-    filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())
+    filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| e.to_string())
 }
 
 /// One resource limit to set in the child.
@@ -136,10 +138,8 @@ pub unsafe fn enforce(
     for r in rlimits {
         set_rlimit(r.resource, r.value);
     }
-    if landlock >= 0 || bpf.is_some() {
-        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-            return Err(("no_new_privs", errno()));
-        }
+    if (landlock >= 0 || bpf.is_some()) && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+        return Err(("no_new_privs", errno()));
     }
     if landlock >= 0 && libc::syscall(libc::SYS_landlock_restrict_self, landlock, 0u32) != 0 {
         return Err(("landlock", errno()));
@@ -264,7 +264,10 @@ pub fn own_children() -> Vec<i32> {
     };
     for e in rd.flatten() {
         if let Ok(text) = std::fs::read_to_string(e.path().join("children")) {
-            out.extend(text.split_whitespace().filter_map(|s| s.parse::<i32>().ok()));
+            out.extend(
+                text.split_whitespace()
+                    .filter_map(|s| s.parse::<i32>().ok()),
+            );
         }
     }
     out
@@ -281,7 +284,11 @@ pub fn cgroup_probe() -> Result<PathBuf, String> {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| e.to_string())?;
     let mount = mounts
         .lines()
-        .find(|l| l.split(" - ").nth(1).is_some_and(|t| t.starts_with("cgroup2 ")))
+        .find(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|t| t.starts_with("cgroup2 "))
+        })
         .and_then(|l| l.split_whitespace().nth(4))
         .ok_or("cgroup v2 is not mounted")?;
     let dir = Path::new(mount).join(rel.trim_start_matches('/'));
@@ -289,7 +296,10 @@ pub fn cgroup_probe() -> Result<PathBuf, String> {
         std::fs::read_to_string(dir.join("cgroup.controllers")).map_err(|e| e.to_string())?;
     for c in ["pids", "memory"] {
         if !controllers.split_whitespace().any(|x| x == c) {
-            return Err(format!("the {c} controller is not delegated to {}", dir.display()));
+            return Err(format!(
+                "the {c} controller is not delegated to {}",
+                dir.display()
+            ));
         }
     }
     // SAFETY: access(2) on a valid C string.

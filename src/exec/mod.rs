@@ -142,13 +142,13 @@ impl Executor {
         };
         match self.spawn_at(req, started, Some(permit)) {
             Ok(running) => running.wait(cancel).await,
-            Err(o) => o,
+            Err(o) => *o,
         }
     }
 
     /// Starts `req` now, without waiting for a concurrency slot; [`Running::wait`] finishes
     /// it. Must be called within a Tokio runtime. `Err` is the outcome of a failed start.
-    pub fn spawn(&self, req: ExecRequest) -> Result<Running, ExecOutcome> {
+    pub fn spawn(&self, req: ExecRequest) -> Result<Running, Box<ExecOutcome>> {
         self.spawn_at(req, Instant::now(), None)
     }
 
@@ -157,10 +157,14 @@ impl Executor {
         req: ExecRequest,
         started: Instant,
         permit: Option<OwnedSemaphorePermit>,
-    ) -> Result<Running, ExecOutcome> {
+    ) -> Result<Running, Box<ExecOutcome>> {
         let s = &self.settings;
-        let (mut child, tree) = tree::spawn(&self.sandbox, s, &req, TERM_GRACE)
-            .map_err(|e| ExecOutcome::failed(format!("could not start {}: {e}", s.shell), started))?;
+        let (mut child, tree) = tree::spawn(&self.sandbox, s, &req, TERM_GRACE).map_err(|e| {
+            Box::new(ExecOutcome::failed(
+                format!("could not start {}: {e}", s.shell),
+                started,
+            ))
+        })?;
         let stdout = Arc::new(Mutex::new(OutputCap::new(s.max_output)));
         let stderr = Arc::new(Mutex::new(OutputCap::new(s.max_output)));
         let readers = [

@@ -126,7 +126,10 @@ mod imp {
                 };
             // SAFETY: plain prctl on this process; failing here means no reaper.
             if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
-                eprintln!("PR_SET_CHILD_SUBREAPER: {}", std::io::Error::last_os_error());
+                eprintln!(
+                    "PR_SET_CHILD_SUBREAPER: {}",
+                    std::io::Error::last_os_error()
+                );
                 return SHIM_FAILED;
             }
             let bpf = if spec.seccomp {
@@ -330,14 +333,18 @@ mod imp {
             None
         };
         // SAFETY: opening /dev/null.
-        let devnull = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        let devnull =
+            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
         let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         ptrs.push(std::ptr::null());
 
         // SAFETY: this process is single-threaded; the child execs or exits.
         let child = unsafe { libc::fork() };
         if child < 0 {
-            eprintln!("mcp-commander: cannot fork: {}", std::io::Error::last_os_error());
+            eprintln!(
+                "mcp-commander: cannot fork: {}",
+                std::io::Error::last_os_error()
+            );
             return SHIM_FAILED;
         }
         if child == 0 {

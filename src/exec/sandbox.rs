@@ -264,7 +264,9 @@ impl Sandbox {
 
     fn check_required(&self) -> Result<(), SandboxError> {
         if self.settings.network == Network::Deny && !self.seccomp {
-            return Err(SandboxError::NetworkNeedsSeccomp(self.report.seccomp.clone()));
+            return Err(SandboxError::NetworkNeedsSeccomp(
+                self.report.seccomp.clone(),
+            ));
         }
         for &l in &self.settings.required {
             if !self.active(l) {
@@ -353,12 +355,14 @@ impl Sandbox {
             ),
             None => Err("cannot find this executable".into()),
         };
-        let probe_direct = || super::reaper::probe_in_process(
-            want_ll && self.report.landlock.abi > 0,
-            self.bpf.as_deref(),
-            deny_net,
-            &self.settings.writable_dirs,
-        );
+        let probe_direct = || {
+            super::reaper::probe_in_process(
+                want_ll && self.report.landlock.abi > 0,
+                self.bpf.as_deref(),
+                deny_net,
+                &self.settings.writable_dirs,
+            )
+        };
         let result = match probe {
             Ok(r) => {
                 if self.on(Layer::Reaper) {

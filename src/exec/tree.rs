@@ -168,7 +168,11 @@ fn direct_child_setup(
 impl ProcessTree {
     /// Ends everything the command started and returns the status of the server's child
     /// (`status` when it already exited).
-    pub async fn end(&mut self, child: &mut Child, status: Option<ExitStatus>) -> Option<ExitStatus> {
+    pub async fn end(
+        &mut self,
+        child: &mut Child,
+        status: Option<ExitStatus>,
+    ) -> Option<ExitStatus> {
         if self.reaper {
             // Closing the control pipe tells the shim to end the tree (a no-op if it is
             // already doing so after the command exited).

@@ -24,7 +24,10 @@ pub fn root() -> PathBuf {
 pub fn command() -> Command {
     let mut c = Command::new(bin());
     c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()))
+        .env(
+            "PATH",
+            std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
+        )
         .env("HOME", "/nonexistent-home-for-tests")
         .env("LANG", "C.UTF-8");
     c
@@ -97,7 +100,9 @@ impl StdioServer {
             "initialize",
             json!({"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "tests", "version": "0"}}),
         );
-        self.send_raw(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string());
+        self.send_raw(
+            &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string(),
+        );
         r
     }
 
@@ -113,7 +118,9 @@ impl StdioServer {
     pub fn send(&mut self, method: &str, params: Value) -> i64 {
         self.next_id += 1;
         let id = self.next_id;
-        self.send_raw(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string());
+        self.send_raw(
+            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}).to_string(),
+        );
         id
     }
 
@@ -123,12 +130,16 @@ impl StdioServer {
             return Some(self.pending.remove(0));
         }
         let line = self.lines.recv_timeout(timeout).ok()?;
-        Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}")))
+        Some(
+            serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}")),
+        )
     }
 
     /// Waits for the response with `id` (30 s at most).
     pub fn response(&mut self, id: i64) -> Value {
-        self.response_within(id, Duration::from_secs(30)).unwrap_or_else(|| panic!("no response for id {id}"))
+        self.response_within(id, Duration::from_secs(30))
+            .unwrap_or_else(|| panic!("no response for id {id}"))
     }
 
     /// Waits for the response with `id` up to `timeout`.
@@ -140,7 +151,8 @@ impl StdioServer {
         loop {
             let left = until.checked_duration_since(Instant::now())?;
             let line = self.lines.recv_timeout(left).ok()?;
-            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+            let v: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
             if v["id"] == json!(id) {
                 return Some(v);
             }
@@ -194,26 +206,37 @@ impl Drop for StdioServer {
 
 /// The structured JSON of an `execute_command` result (its text content, parsed).
 pub fn result_json(result: &Value) -> Value {
-    let text = result["content"][0]["text"].as_str().unwrap_or_else(|| panic!("no text content: {result}"));
+    let text = result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text content: {result}"));
     serde_json::from_str(text).unwrap_or_else(|e| panic!("text is not JSON ({e}): {text}"))
 }
 
 /// The text content of a result.
 pub fn result_text(result: &Value) -> String {
-    result["content"][0]["text"].as_str().unwrap_or_default().to_string()
+    result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// PIDs of processes whose command line contains `marker` (excluding this test process).
 pub fn pids_with(marker: &str) -> Vec<u32> {
     let me = std::process::id();
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir("/proc") else { return out };
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return out;
+    };
     for e in rd.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
         if pid == me {
             continue;
         }
-        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else { continue };
+        let Ok(cmd) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
         // Zombies have an empty cmdline and do not count.
         if cmd.contains(marker) {
@@ -237,11 +260,18 @@ pub fn wait_gone(marker: &str, within: Duration) -> Vec<u32> {
 
 /// A marker unique to this test run, to find processes a command started.
 pub fn marker(tag: &str) -> String {
-    format!("mcpc-{tag}-{}-{}", std::process::id(), Instant::now().elapsed().as_nanos() ^ rand_u32())
+    format!(
+        "mcpc-{tag}-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos() ^ rand_u32()
+    )
 }
 
 fn rand_u32() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() as u128).unwrap_or(7)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() as u128)
+        .unwrap_or(7)
 }
 
 /// Runs `.ci/install-test-tools` once (under a lock) so the Python venv exists, and
@@ -284,7 +314,11 @@ pub fn run_python(script: &str, args: &[&str], env: &[(&str, &str)]) -> (bool, S
         c.env(k, v);
     }
     let out = c.output().expect("run python");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 

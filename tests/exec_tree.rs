@@ -1,0 +1,130 @@
+//! The executor's containment guarantees (CONTRACT §6), end to end over stdio with the real
+//! binary running as an unprivileged user: nothing a command starts outlives its call —
+//! on timeout, after a normal exit, with `setsid` escapees holding the output pipe, on
+//! `notifications/cancelled` — and a command's life does not hang on the thread that
+//! spawned it.
+
+mod common;
+mod exec_support;
+
+use std::time::{Duration, Instant};
+
+use exec_support::{assert_gone, marked_sleep, run, server, NobodyDir};
+use serde_json::json;
+
+#[test]
+fn timeout_ends_the_whole_tree_including_setsid_escapees() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    let (m, sleep) = marked_sleep(dir.path(), "tree");
+    let cmd = format!("{sleep} 1000 & {sleep} 1000 & setsid {sleep} 1000 & wait");
+    let (r, took) = run(&mut s, &cmd, "300ms");
+    assert_eq!(r["timed_out"], json!(true), "{r}");
+    assert_eq!(r["exit_code"], json!(-1), "{r}");
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    assert_gone(&m);
+}
+
+#[test]
+fn normal_exit_leaves_no_background_job() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    let (m, sleep) = marked_sleep(dir.path(), "bg");
+    let cmd = format!("{sleep} 1000 >/dev/null 2>&1 & exit 0");
+    let (r, took) = run(&mut s, &cmd, "10s");
+    assert_eq!(r["exit_code"], json!(0), "{r}");
+    assert_eq!(r["timed_out"], json!(false), "{r}");
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_gone(&m);
+}
+
+#[test]
+fn escapee_holding_the_pipe_does_not_hold_the_call() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    let (m, sleep) = marked_sleep(dir.path(), "esc");
+    let cmd = format!("setsid {sleep} 1000 & echo hi");
+    let (r, took) = run(&mut s, &cmd, "30s");
+    assert!(took < Duration::from_secs(1), "took {took:?}: {r}");
+    assert_eq!(r["stdout"], json!("hi\n"), "{r}");
+    assert_eq!(r["exit_code"], json!(0), "{r}");
+    assert_gone(&m);
+}
+
+#[test]
+fn cancellation_ends_a_running_command_within_a_second() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    let (m, sleep) = marked_sleep(dir.path(), "cancel");
+    let id = s.send(
+        "tools/call",
+        json!({"name": "execute_command", "arguments": {"command": format!("{sleep} 1000"), "timeout": "60s"}}),
+    );
+    let until = Instant::now() + Duration::from_secs(5);
+    while common::pids_with(&m).is_empty() {
+        assert!(Instant::now() < until, "the command never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let t = Instant::now();
+    s.send_raw(
+        &json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": id, "reason": "test"}})
+            .to_string(),
+    );
+    let left = common::wait_gone(&m, Duration::from_secs(1));
+    assert!(left.is_empty(), "still running 1 s after cancel: {left:?}");
+    assert!(t.elapsed() < Duration::from_secs(1));
+    // The server is still fine afterwards.
+    let (r, _) = run(&mut s, "echo after", "5s");
+    assert_eq!(r["stdout"], json!("after\n"), "{r}");
+}
+
+/// In-process: a command spawned from a thread that then exits keeps running (a
+/// parent-death signal set from the multi-threaded server would kill it with the thread).
+#[test]
+fn command_outlives_the_short_lived_thread_that_spawned_it() {
+    use mcp_commander::exec::sandbox::{Sandbox, SandboxSettings};
+    use mcp_commander::exec::{ExecRequest, ExecSettings, Executor};
+
+    let sandbox = Sandbox::new(SandboxSettings {
+        reaper_exe: Some(common::bin()),
+        ..SandboxSettings::default()
+    })
+    .expect("sandbox");
+    assert_eq!(
+        sandbox.report().process_tree,
+        "reaper",
+        "{:?}",
+        sandbox.report()
+    );
+    let exec = Executor::new(
+        ExecSettings {
+            shell: "/bin/sh".into(),
+            shell_arg: "-c".into(),
+            max_output: 4096,
+            max_concurrency: 2,
+        },
+        sandbox,
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let handle = rt.handle().clone();
+    let env = [("PATH".to_string(), "/usr/bin:/bin".to_string())]
+        .into_iter()
+        .collect();
+    let req = ExecRequest {
+        command: "sleep 0.5; echo alive".into(),
+        workdir: std::env::temp_dir(),
+        timeout: Duration::from_secs(10),
+        env,
+    };
+    let exec2 = exec.clone();
+    let running = std::thread::spawn(move || {
+        let _g = handle.enter();
+        exec2.spawn(req).map_err(|o| format!("{o:?}"))
+    })
+    .join()
+    .expect("thread")
+    .expect("spawn");
+    let out = rt.block_on(running.wait(tokio_util::sync::CancellationToken::new()));
+    assert_eq!(out.stdout.text, "alive\n", "{out:?}");
+    assert_eq!(out.exit_code, 0, "{out:?}");
+}
