@@ -128,3 +128,99 @@ fn command_outlives_the_short_lived_thread_that_spawned_it() {
     assert_eq!(out.stdout.text, "alive\n", "{out:?}");
     assert_eq!(out.exit_code, 0, "{out:?}");
 }
+
+fn start_marked(s: &mut common::StdioServer, sleep: &str, m: &str) {
+    s.send(
+        "tools/call",
+        json!({"name": "execute_command", "arguments": {"command": format!("{sleep} 1000 & setsid {sleep} 1000 & wait"), "timeout": "60s"}}),
+    );
+    let until = Instant::now() + Duration::from_secs(5);
+    while common::pids_with(m).len() < 2 {
+        assert!(Instant::now() < until, "the command never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn server_shutdown_on_sigterm_ends_running_commands() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    let (m, sleep) = marked_sleep(dir.path(), "sigterm");
+    start_marked(&mut s, &sleep, &m);
+    // SAFETY: signalling the server this test started.
+    unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) };
+    assert_gone(&m);
+}
+
+/// On stdin EOF rmcp lets in-flight calls finish for up to 5 s, then cancels them; the
+/// trees end then at the latest (`close` waits up to 10 s for the server to exit).
+#[test]
+fn server_exit_on_stdin_close_ends_running_commands() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    let (m, sleep) = marked_sleep(dir.path(), "eof");
+    start_marked(&mut s, &sleep, &m);
+    let _ = s.close();
+    assert_gone(&m);
+}
+
+#[test]
+fn server_killed_outright_still_ends_running_commands() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    let (m, sleep) = marked_sleep(dir.path(), "kill9");
+    start_marked(&mut s, &sleep, &m);
+    // The shim sees its control pipe close when the server dies, even by SIGKILL.
+    let _ = s.child.kill();
+    assert_gone(&m);
+}
+
+/// In-process: `Executor::shutdown` (what the server calls when its shutdown grace is over)
+/// ends running commands with their trees and refuses new ones.
+#[test]
+fn executor_shutdown_ends_running_commands() {
+    use mcp_commander::exec::sandbox::{Sandbox, SandboxSettings};
+    use mcp_commander::exec::{ExecRequest, ExecSettings, Executor};
+
+    let dir = NobodyDir::new();
+    let (m, sleep) = marked_sleep(dir.path(), "shutdown");
+    let exec = Executor::new(
+        ExecSettings {
+            shell: "/bin/sh".into(),
+            shell_arg: "-c".into(),
+            max_output: 4096,
+            max_concurrency: 2,
+        },
+        Sandbox::new(SandboxSettings {
+            reaper_exe: Some(common::bin()),
+            ..SandboxSettings::default()
+        })
+        .expect("sandbox"),
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let req = ExecRequest {
+        command: format!("setsid {sleep} 1000 & {sleep} 1000"),
+        workdir: std::env::temp_dir(),
+        timeout: Duration::from_secs(60),
+        env: [("PATH".to_string(), "/usr/bin:/bin".to_string())]
+            .into_iter()
+            .collect(),
+    };
+    let out = rt.block_on(async {
+        let e = exec.clone();
+        let task =
+            tokio::spawn(
+                async move { e.run(req, tokio_util::sync::CancellationToken::new()).await },
+            );
+        let until = Instant::now() + Duration::from_secs(5);
+        while common::pids_with(&m).len() < 2 {
+            assert!(Instant::now() < until, "the command never started");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        exec.shutdown();
+        task.await.expect("join")
+    });
+    assert_eq!(out.exit_code, -1, "{out:?}");
+    assert!(out.error.unwrap_or_default().contains("shutting down"));
+    assert_gone(&m);
+}

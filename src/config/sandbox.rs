@@ -118,3 +118,75 @@ impl SandboxConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_invocation;
+
+    fn config(args: &[&str]) -> Result<SandboxConfig, ConfigError> {
+        let mut argv = vec!["mcp-commander"];
+        argv.extend_from_slice(args);
+        parse_invocation(argv, &[]).map(|i| i.config.sandbox)
+    }
+
+    #[test]
+    fn defaults_turn_everything_on() {
+        let c = config(&[]).unwrap();
+        assert!(c.disabled.is_empty() && c.required.is_empty());
+        assert_eq!(c.network, Network::Allow);
+        assert_eq!(c.limits, Limits::default());
+    }
+
+    #[test]
+    fn layers_limits_and_network_parse() {
+        let c = config(&[
+            "--sandbox-disable",
+            "landlock, cgroup",
+            "--sandbox-require",
+            "reaper",
+            "--network",
+            "deny",
+            "--nproc-budget",
+            "64",
+            "--max-memory",
+            "512MB",
+            "--max-file-size",
+            "1MB",
+            "--max-open-files",
+            "100",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.disabled,
+            [Layer::Landlock, Layer::Cgroup].into_iter().collect()
+        );
+        assert_eq!(c.required, [Layer::Reaper].into_iter().collect());
+        assert_eq!(c.network, Network::Deny);
+        assert_eq!(c.limits.nproc_budget, 64);
+        assert_eq!(c.limits.memory, 512 << 20);
+        assert_eq!(c.limits.file_size, 1 << 20);
+        assert_eq!(c.limits.open_files, 100);
+        assert_eq!(
+            config(&["--sandbox-disable", "all"])
+                .unwrap()
+                .disabled
+                .len(),
+            5
+        );
+    }
+
+    #[test]
+    fn contradictions_and_typos_are_refused() {
+        assert!(config(&["--sandbox-disable", "landlok"]).is_err());
+        assert!(config(&[
+            "--sandbox-disable",
+            "seccomp",
+            "--sandbox-require",
+            "seccomp"
+        ])
+        .is_err());
+        assert!(config(&["--network", "maybe"]).is_err());
+        assert!(config(&["--nproc-budget", "0"]).is_err());
+    }
+}

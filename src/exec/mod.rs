@@ -96,6 +96,8 @@ pub struct Executor {
     settings: Arc<ExecSettings>,
     slots: Arc<Semaphore>,
     sandbox: Arc<sandbox::Sandbox>,
+    /// Cancelled by [`Executor::shutdown`]: ends every running command.
+    shutdown: CancellationToken,
 }
 
 impl Executor {
@@ -105,7 +107,14 @@ impl Executor {
             slots: Arc::new(Semaphore::new(settings.max_concurrency)),
             settings: Arc::new(settings),
             sandbox: Arc::new(sandbox),
+            shutdown: CancellationToken::new(),
         }
+    }
+
+    /// Ends every running command's process tree now (server shutdown after its grace
+    /// period); their calls return with an error. Later calls are refused.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
     }
 
     /// The executor's settings.
@@ -127,6 +136,9 @@ impl Executor {
     /// `cancel` ends the command's whole process tree.
     pub async fn run(&self, req: ExecRequest, cancel: CancellationToken) -> ExecOutcome {
         let started = Instant::now();
+        if self.shutdown.is_cancelled() {
+            return ExecOutcome::failed("the server is shutting down".into(), started);
+        }
         let permit = tokio::select! {
             p = tokio::time::timeout(req.timeout, self.slots.clone().acquire_owned()) => match p {
                 Ok(Ok(p)) => p,
@@ -186,6 +198,7 @@ impl Executor {
             started,
             timeout: req.timeout,
             _permit: permit,
+            shutdown: self.shutdown.clone(),
         })
     }
 }
@@ -200,6 +213,7 @@ pub struct Running {
     started: Instant,
     timeout: Duration,
     _permit: Option<OwnedSemaphorePermit>,
+    shutdown: CancellationToken,
 }
 
 impl Running {
@@ -209,10 +223,12 @@ impl Running {
         let deadline = tokio::time::Instant::from_std(self.started) + self.timeout;
         let mut timed_out = false;
         let mut cancelled = false;
+        let mut shut_down = false;
         let status = tokio::select! {
             st = self.child.wait() => st.ok(),
             _ = tokio::time::sleep_until(deadline) => { timed_out = true; None }
             _ = cancel.cancelled() => { cancelled = true; None }
+            _ = self.shutdown.cancelled() => { shut_down = true; None }
         };
         // Whatever happened, nothing the command started may outlive the call.
         let status = self.tree.end(&mut self.child, status).await;
@@ -227,7 +243,7 @@ impl Running {
             }
         }
 
-        let (exit_code, signal) = match (timed_out || cancelled, status) {
+        let (exit_code, signal) = match (timed_out || cancelled || shut_down, status) {
             (false, Some(st)) => exit_of(&st),
             (_, Some(st)) => (-1, exit_of(&st).1),
             (_, None) => (-1, None),
@@ -239,6 +255,11 @@ impl Running {
             ))
         } else if cancelled {
             Some("command was cancelled and stopped with its whole process tree".to_string())
+        } else if shut_down {
+            Some(
+                "the server is shutting down: command stopped with its whole process tree"
+                    .to_string(),
+            )
         } else {
             signal.map(|n| format!("command was ended by signal {n}"))
         };
