@@ -14,6 +14,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -169,11 +170,13 @@ pub struct Sandbox {
     nproc_uid: Option<u32>,
     #[cfg(target_os = "linux")]
     bpf: Option<seccompiler::BpfProgram>,
-    nproc_cache: std::sync::Mutex<Option<(std::time::Instant, u64)>>,
+    /// The user's task count, kept fresh by a background thread (so no call pays for
+    /// walking `/proc`).
+    user_tasks: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// How long a counted number of user tasks is reused.
-const NPROC_CACHE: Duration = Duration::from_millis(250);
+/// How often the user's task count is refreshed.
+const NPROC_REFRESH: Duration = Duration::from_millis(200);
 
 impl Sandbox {
     /// Hardens this process (non-dumpable, child subreaper), probes every layer and checks
@@ -205,7 +208,7 @@ impl Sandbox {
             nproc_uid: None,
             #[cfg(target_os = "linux")]
             bpf: None,
-            nproc_cache: std::sync::Mutex::new(None),
+            user_tasks: Default::default(),
             settings,
         };
         sb.probe();
@@ -308,6 +311,18 @@ impl Sandbox {
                 self.report.nproc = "skipped: root".into();
             } else {
                 self.nproc_uid = Some(uid);
+                let count = self.user_tasks.clone();
+                count.store(linux::count_user_tasks(uid), Ordering::Relaxed);
+                let weak = std::sync::Arc::downgrade(&count);
+                let _ = std::thread::Builder::new()
+                    .name("nproc-count".into())
+                    .spawn(move || loop {
+                        std::thread::sleep(NPROC_REFRESH);
+                        match weak.upgrade() {
+                            Some(c) => c.store(linux::count_user_tasks(uid), Ordering::Relaxed),
+                            None => return,
+                        }
+                    });
                 self.report.nproc = format!(
                     "relative: {} tasks over the user's current count",
                     self.settings.limits.nproc_budget
@@ -425,8 +440,9 @@ impl Sandbox {
         ];
         #[cfg(target_os = "linux")]
         rlimits.push((Resource::Data, l.memory));
-        if let Some(uid) = self.nproc_uid {
-            rlimits.push((Resource::Nproc, self.user_tasks(uid) + l.nproc_budget));
+        if self.nproc_uid.is_some() {
+            let now = self.user_tasks.load(Ordering::Relaxed);
+            rlimits.push((Resource::Nproc, now + l.nproc_budget));
         }
         let mut writable = self.settings.writable_dirs.clone();
         writable.push(workdir.to_path_buf());
@@ -442,25 +458,6 @@ impl Sandbox {
     #[cfg(target_os = "linux")]
     pub fn bpf(&self) -> Option<&[seccompiler::sock_filter]> {
         self.bpf.as_deref()
-    }
-
-    /// The user's current task count, counted at most every [`NPROC_CACHE`].
-    fn user_tasks(&self, uid: u32) -> u64 {
-        let mut cache = self.nproc_cache.lock().unwrap_or_else(|e| e.into_inner());
-        match *cache {
-            Some((at, n)) if at.elapsed() < NPROC_CACHE => n,
-            _ => {
-                #[cfg(target_os = "linux")]
-                let n = super::linux::count_user_tasks(uid);
-                #[cfg(not(target_os = "linux"))]
-                let n = {
-                    let _ = uid;
-                    0
-                };
-                *cache = Some((std::time::Instant::now(), n));
-                n
-            }
-        }
     }
 }
 
