@@ -175,9 +175,8 @@ pub unsafe fn set_rlimit(resource: i32, value: u64) {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    #[allow(clippy::useless_conversion)]
-    let res = resource as libc::__rlimit_resource_t;
-    if libc::getrlimit(res, &mut cur) != 0 {
+    // glibc and musl type the resource differently; let the call decide.
+    if libc::getrlimit(resource as _, &mut cur) != 0 {
         return;
     }
     let v = (value as libc::rlim_t).min(cur.rlim_max);
@@ -185,7 +184,7 @@ pub unsafe fn set_rlimit(resource: i32, value: u64) {
         rlim_cur: v,
         rlim_max: v,
     };
-    libc::setrlimit(res, &new);
+    libc::setrlimit(resource as _, &new);
 }
 
 /// How many tasks (threads included, as `RLIMIT_NPROC` counts them) `uid` has now.
