@@ -200,6 +200,7 @@ impl ProcessTree {
                 let until = tokio::time::Instant::now() + self.grace;
                 while tokio::time::Instant::now() < until && group_alive(pgid) {
                     tokio::time::sleep(Duration::from_millis(5)).await;
+                    reap_dead_orphans();
                 }
                 if group_alive(pgid) {
                     signal_group(pgid, libc::SIGKILL);
@@ -256,6 +257,18 @@ fn group_alive(pgid: i32) -> bool {
 /// Kills and reaps children of this process that we did not spawn and that are not in our
 /// own process group: escapees of commands, reparented to us as their subreaper.
 pub fn sweep_orphans() {
+    orphans(true);
+}
+
+/// Reaps orphans that already exited (a TERMed group member reparented to us stays a
+/// zombie, and keeps its group "alive", until someone reaps it).
+fn reap_dead_orphans() {
+    orphans(false);
+}
+
+fn orphans(kill: bool) {
+    #[cfg(not(target_os = "linux"))]
+    let _ = kill;
     #[cfg(target_os = "linux")]
     {
         // SAFETY: getpgrp never fails.
@@ -268,10 +281,12 @@ pub fn sweep_orphans() {
             .filter(|&p| unsafe { libc::getpgid(p) } != own_group)
             .collect();
         drop(reg);
-        for &p in &orphans {
-            // SAFETY: signalling and reaping children that are ours and nobody waits for.
-            unsafe {
-                libc::kill(p, libc::SIGKILL);
+        if kill {
+            for &p in &orphans {
+                // SAFETY: signalling children that are ours and nobody waits for.
+                unsafe {
+                    libc::kill(p, libc::SIGKILL);
+                }
             }
         }
         for &p in &orphans {
