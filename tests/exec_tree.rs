@@ -224,3 +224,33 @@ fn executor_shutdown_ends_running_commands() {
     assert!(out.error.unwrap_or_default().contains("shutting down"));
     assert_gone(&m);
 }
+
+/// With every optional layer off (what macOS and a broken shim get), the always-on layers
+/// still contain the tree: group kill, plus the server as subreaper of escapees.
+#[test]
+fn always_on_layers_alone_still_end_escapees() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &["--sandbox-disable", "all"], &[]);
+    let sb = common::result_json(&s.call("get_shell_info", json!({})))["sandbox"].clone();
+    assert_eq!(sb["process_tree"], json!("process_group"), "{sb}");
+
+    let (m, sleep) = marked_sleep(dir.path(), "nogroup");
+    let (r, took) = run(
+        &mut s,
+        &format!("setsid {sleep} 1000 & {sleep} 1000 >/dev/null & echo hi"),
+        "30s",
+    );
+    assert!(took < Duration::from_secs(1), "took {took:?}: {r}");
+    assert_eq!(r["stdout"], json!("hi\n"), "{r}");
+    assert_gone(&m);
+
+    let (m, sleep) = marked_sleep(dir.path(), "nogroup-timeout");
+    let (r, took) = run(
+        &mut s,
+        &format!("{sleep} 1000 & setsid {sleep} 1000 & wait"),
+        "300ms",
+    );
+    assert_eq!(r["timed_out"], json!(true), "{r}");
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    assert_gone(&m);
+}
