@@ -268,18 +268,16 @@ mod imp {
     }
 
     fn run(spec: ShimSpec, argv: Vec<CString>) -> u8 {
-        // SAFETY: prctl/setrlimit on this single-threaded process.
-        unsafe {
-            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-            linux::set_rlimit(libc::RLIMIT_CORE as i32, 0);
+        match supervise(&spec, argv, 0) {
+            Ok(st) => exit_like(st),
+            Err(code) => code,
         }
-        // SAFETY: getpid never fails.
-        let me = unsafe { libc::getpid() };
+    }
 
-        // Signals arrive through a signalfd, so the loop below sees them in order.
+    /// The signals the shim takes through its signalfd.
+    fn shim_signals() -> libc::sigset_t {
         // SAFETY: sigset manipulation on local storage.
-        let (mask, sfd) = unsafe {
+        unsafe {
             let mut mask: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut mask);
             for s in [
@@ -291,16 +289,36 @@ mod imp {
             ] {
                 libc::sigaddset(&mut mask, s);
             }
+            mask
+        }
+    }
+
+    /// Runs the command under the layers and ends its whole tree once it exits or `ctl`
+    /// (the server's end of the control channel) closes or speaks. Returns the command's
+    /// wait status, or the shim's exit code when it could not run it.
+    fn supervise(spec: &ShimSpec, argv: Vec<CString>, ctl: i32) -> Result<i32, u8> {
+        // SAFETY: prctl/setrlimit on this single-threaded process.
+        unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+            linux::set_rlimit(libc::RLIMIT_CORE as i32, 0);
+        }
+        // SAFETY: getpid never fails.
+        let me = unsafe { libc::getpid() };
+
+        // Signals arrive through a signalfd, so the loop below sees them in order.
+        let mask = shim_signals();
+        // SAFETY: blocking the signals we read from the signalfd.
+        let sfd = unsafe {
             libc::sigprocmask(libc::SIG_BLOCK, &mask, std::ptr::null_mut());
-            let sfd = libc::signalfd(-1, &mask, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK);
-            (mask, sfd)
+            libc::signalfd(-1, &mask, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
         };
         if sfd < 0 {
             eprintln!(
                 "mcp-commander __reaper: signalfd: {}",
                 std::io::Error::last_os_error()
             );
-            return SHIM_FAILED;
+            return Err(SHIM_FAILED);
         }
 
         // Everything the child needs is prepared here, before fork.
@@ -317,7 +335,7 @@ mod imp {
             Some(Ok(fd)) => Some(fd),
             Some(Err(e)) => {
                 eprintln!("mcp-commander: cannot prepare the Landlock layer: {e}");
-                return SHIM_FAILED;
+                return Err(SHIM_FAILED);
             }
             None => None,
         };
@@ -326,7 +344,7 @@ mod imp {
                 Ok(p) => Some(p),
                 Err(e) => {
                     eprintln!("mcp-commander: cannot prepare the seccomp layer: {e}");
-                    return SHIM_FAILED;
+                    return Err(SHIM_FAILED);
                 }
             }
         } else {
@@ -345,7 +363,7 @@ mod imp {
                 "mcp-commander: cannot fork: {}",
                 std::io::Error::last_os_error()
             );
-            return SHIM_FAILED;
+            return Err(SHIM_FAILED);
         }
         if child == 0 {
             // SAFETY: in the child of a single-threaded process.
@@ -367,7 +385,7 @@ mod imp {
         unsafe { libc::close(devnull) };
 
         let mut status: Option<i32> = None;
-        wait_loop(child, sfd, &mut status);
+        wait_loop(child, sfd, ctl, &mut status);
         teardown(
             me,
             child,
@@ -375,7 +393,9 @@ mod imp {
             Duration::from_millis(spec.grace_ms),
             &mut status,
         );
-        exit_like(status.unwrap_or(0), &mask)
+        // SAFETY: closing our signalfd.
+        unsafe { libc::close(sfd) };
+        Ok(status.unwrap_or(0))
     }
 
     /// The command's side of the fork: new group, stdin /dev/null, parent-death signal,
@@ -421,10 +441,10 @@ mod imp {
 
     /// Waits until the command exits, a stop signal arrives, or the server's control pipe
     /// (our stdin) closes or carries a byte.
-    fn wait_loop(child: i32, sfd: i32, status: &mut Option<i32>) {
+    fn wait_loop(child: i32, sfd: i32, ctl: i32, status: &mut Option<i32>) {
         let mut fds = [
             libc::pollfd {
-                fd: 0,
+                fd: ctl,
                 events: libc::POLLIN,
                 revents: 0,
             },
@@ -537,7 +557,8 @@ mod imp {
     }
 
     /// Exits with the command's code, or dies of the same signal.
-    fn exit_like(st: i32, mask: &libc::sigset_t) -> u8 {
+    fn exit_like(st: i32) -> u8 {
+        let mask = &shim_signals();
         if libc::WIFEXITED(st) {
             return libc::WEXITSTATUS(st) as u8;
         }
