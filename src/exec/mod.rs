@@ -171,7 +171,7 @@ impl Executor {
         permit: Option<OwnedSemaphorePermit>,
     ) -> Result<Running, Box<ExecOutcome>> {
         let s = &self.settings;
-        let (mut child, tree) = tree::spawn(&self.sandbox, s, &req, TERM_GRACE).map_err(|e| {
+        let spawned = tree::spawn(&self.sandbox, s, &req, TERM_GRACE).map_err(|e| {
             Box::new(ExecOutcome::failed(
                 format!("could not start {}: {e}", s.shell),
                 started,
@@ -180,18 +180,16 @@ impl Executor {
         let stdout = Arc::new(Mutex::new(OutputCap::new(s.max_output)));
         let stderr = Arc::new(Mutex::new(OutputCap::new(s.max_output)));
         let readers = [
-            child
+            spawned
                 .stdout
-                .take()
                 .map(|p| tokio::spawn(drain(p, stdout.clone()))),
-            child
+            spawned
                 .stderr
-                .take()
                 .map(|p| tokio::spawn(drain(p, stderr.clone()))),
         ];
         Ok(Running {
-            child,
-            tree,
+            child: spawned.proc,
+            tree: spawned.tree,
             readers,
             stdout,
             stderr,
@@ -205,7 +203,7 @@ impl Executor {
 
 /// A started command: its process, its tree and the readers draining its output.
 pub struct Running {
-    child: tokio::process::Child,
+    child: tree::Proc,
     tree: ProcessTree,
     readers: [Option<JoinHandle<()>>; 2],
     stdout: Arc<Mutex<OutputCap>>,

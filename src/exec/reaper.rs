@@ -35,6 +35,17 @@ pub struct ShimSpec {
     pub grace_ms: u64,
 }
 
+/// One command for the zygote (`__reaper --zygote`): it forks a shim that runs it. Sent
+/// as a little-endian `u32` length and this JSON, with the command's stdout and stderr
+/// pipes and the shim's end of the control socket attached on the first byte.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ZygoteRequest {
+    pub spec: ShimSpec,
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+}
+
 /// What the start-up probe checks.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProbeSpec {
@@ -104,7 +115,7 @@ mod imp {
     use std::time::{Duration, Instant};
 
     use super::super::linux::{self, Rlimit};
-    use super::{ProbeResult, ProbeSpec, ShimSpec};
+    use super::{ProbeResult, ProbeSpec, ShimSpec, ZygoteRequest};
 
     /// Exit code when the shim itself cannot do its job (bad spec, layer not applicable).
     const SHIM_FAILED: u8 = 125;
@@ -115,6 +126,9 @@ mod imp {
             eprintln!("mcp-commander __reaper: missing spec");
             return SHIM_FAILED;
         };
+        if first == "--zygote" {
+            return zygote();
+        }
         if first == "--probe" {
             let spec: ProbeSpec =
                 match serde_json::from_slice(it.next().unwrap_or_default().as_bytes()) {
@@ -577,5 +591,184 @@ mod imp {
             return 128u8.wrapping_add(sig as u8);
         }
         SHIM_FAILED
+    }
+
+    /// The zygote: a long-lived, single-threaded, already-initialised shim that forks one
+    /// supervising shim per request on its stdin socket, so a command does not pay for
+    /// exec'ing and relocating this binary. It is the subreaper of what dead shims leave
+    /// behind, and when the server goes away (EOF) it ends every tree and exits.
+    fn zygote() -> u8 {
+        // SAFETY: prctl/setrlimit on this single-threaded process.
+        unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+            linux::set_rlimit(libc::RLIMIT_CORE as i32, 0);
+        }
+        let mask = shim_signals();
+        // SAFETY: blocking the signals we read from the signalfd.
+        let sfd = unsafe {
+            libc::sigprocmask(libc::SIG_BLOCK, &mask, std::ptr::null_mut());
+            libc::signalfd(-1, &mask, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
+        };
+        if sfd < 0 {
+            return SHIM_FAILED;
+        }
+        let mut shims: std::collections::HashSet<i32> = Default::default();
+        loop {
+            let mut fds = [
+                libc::pollfd {
+                    fd: 0,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: sfd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: polling two valid descriptors, one second at most.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, 1000) };
+            if n < 0 {
+                continue;
+            }
+            if fds[1].revents != 0 && drain_signals(sfd) {
+                break;
+            }
+            reap_shims(&mut shims);
+            if n == 0 {
+                // Once a second: children that are not shims are escapees of a shim that
+                // died; nobody else will end them.
+                for pid in linux::own_children() {
+                    if !shims.contains(&pid) {
+                        // SAFETY: signalling our own orphaned child.
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                }
+            }
+            if fds[0].revents == 0 {
+                continue;
+            }
+            let mut len = [0u8; 4];
+            let mut passed = Vec::new();
+            match linux::recv_with_fds(0, &mut len, &mut passed) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if n < 4 && !matches!(linux::read_exact(0, &mut len[n..]), Ok(true)) {
+                        break;
+                    }
+                }
+            }
+            let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
+            if !matches!(linux::read_exact(0, &mut body), Ok(true)) {
+                break;
+            }
+            let Ok(req) = serde_json::from_slice::<ZygoteRequest>(&body) else {
+                continue;
+            };
+            if passed.len() != 3 {
+                continue;
+            }
+            // SAFETY: this process is single-threaded; the child never returns.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                shim_from_zygote(req, passed, sfd);
+            }
+            if pid > 0 {
+                shims.insert(pid);
+            }
+        }
+        // The server is gone: the shims saw their control sockets close and are ending
+        // their trees; give them the grace, then kill whatever is left.
+        let until = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < until && reap_shims(&mut shims) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // SAFETY: getpid never fails.
+        let me = unsafe { libc::getpid() };
+        loop {
+            for pid in linux::descendants(me) {
+                // SAFETY: signalling our own descendants.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            if !reap_shims(&mut shims) {
+                return 0;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Reaps exited children of the zygote; false once it has none.
+    fn reap_shims(shims: &mut std::collections::HashSet<i32>) -> bool {
+        loop {
+            let mut st = 0;
+            // SAFETY: waitpid on our own children.
+            let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
+            if r > 0 {
+                shims.remove(&r);
+                continue;
+            }
+            return r == 0;
+        }
+    }
+
+    /// A shim forked from the zygote: takes the passed descriptors as stdout, stderr and
+    /// control socket, moves into the command's directory and environment, tells the server
+    /// its pid, supervises the command and reports its wait status.
+    fn shim_from_zygote(req: ZygoteRequest, fds: Vec<std::os::fd::OwnedFd>, zygote_sfd: i32) -> ! {
+        use std::os::fd::AsRawFd;
+        // SAFETY: descriptor juggling in our own single-threaded process.
+        unsafe {
+            libc::close(zygote_sfd);
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            if null >= 0 {
+                libc::dup2(null, 0);
+                libc::close(null);
+            }
+            libc::dup2(fds[0].as_raw_fd(), 1);
+            libc::dup2(fds[1].as_raw_fd(), 2);
+        }
+        let ctl = fds[2].as_raw_fd();
+        let report = |st: i32| {
+            let _ = linux::write_all(ctl, &st.to_le_bytes());
+            // SAFETY: ending the shim without running the zygote's destructors twice.
+            unsafe { libc::_exit(0) }
+        };
+        // SAFETY: getpid never fails.
+        let me = unsafe { libc::getpid() };
+        if linux::write_all(ctl, &me.to_le_bytes()).is_err() {
+            // SAFETY: as above.
+            unsafe { libc::_exit(0) }
+        }
+        if let Err(e) = std::env::set_current_dir(&req.cwd) {
+            eprintln!("mcp-commander: cannot enter {}: {e}", req.cwd.display());
+            report(126 << 8);
+        }
+        // Single-threaded, so replacing the environment is safe; execvp then searches the
+        // command's own PATH.
+        for (k, _) in std::env::vars_os() {
+            std::env::remove_var(k);
+        }
+        for (k, v) in &req.env {
+            std::env::set_var(k, v);
+        }
+        let argv: Vec<CString> = match req
+            .argv
+            .into_iter()
+            .map(CString::new)
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(v) if !v.is_empty() => v,
+            _ => {
+                eprintln!("mcp-commander: invalid command");
+                report((SHIM_FAILED as i32) << 8);
+                unreachable!()
+            }
+        };
+        match supervise(&req.spec, argv, ctl) {
+            Ok(st) => report(st),
+            Err(code) => report((code as i32) << 8),
+        }
+        unreachable!()
     }
 }

@@ -40,15 +40,101 @@ pub struct ProcessTree {
     grace: Duration,
 }
 
-/// Starts the command (through the shim when that layer is active).
+/// The server's handle on a started command: its own child (the exec'd shim or the shell),
+/// or the control socket of a shim forked by the zygote.
+pub enum Proc {
+    Child(Child),
+    #[cfg(target_os = "linux")]
+    Shim(ShimConn),
+}
+
+/// A zygote-forked shim: it sends its pid, then the command's wait status (both `i32` LE).
+#[cfg(target_os = "linux")]
+pub struct ShimConn {
+    ctl: tokio::net::UnixStream,
+    buf: Vec<u8>,
+}
+
+#[cfg(target_os = "linux")]
+impl ShimConn {
+    fn pid(&self) -> Option<i32> {
+        (self.buf.len() >= 4)
+            .then(|| i32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]))
+    }
+
+    /// Cancel-safe: bytes read so far are kept.
+    async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        use std::os::unix::process::ExitStatusExt;
+        use tokio::io::AsyncReadExt;
+        let mut tmp = [0u8; 8];
+        while self.buf.len() < 8 {
+            let want = 8 - self.buf.len();
+            let n = self.ctl.read(&mut tmp[..want]).await?;
+            if n == 0 {
+                // The shim died without reporting (killed): say so as a SIGKILL.
+                return Ok(ExitStatus::from_raw(libc::SIGKILL));
+            }
+            self.buf.extend_from_slice(&tmp[..n]);
+        }
+        let st = i32::from_le_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]]);
+        Ok(ExitStatus::from_raw(st))
+    }
+
+    /// Picks up the pid if it arrived but was not read yet.
+    fn poll_pid(&mut self) -> Option<i32> {
+        let mut tmp = [0u8; 8];
+        while self.buf.len() < 4 {
+            match self.ctl.try_read(&mut tmp[..4 - self.buf.len()]) {
+                Ok(n) if n > 0 => self.buf.extend_from_slice(&tmp[..n]),
+                _ => break,
+            }
+        }
+        self.pid()
+    }
+}
+
+impl Proc {
+    /// Waits for the shim (or shell) to exit.
+    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        match self {
+            Proc::Child(c) => c.wait().await,
+            #[cfg(target_os = "linux")]
+            Proc::Shim(s) => s.wait().await,
+        }
+    }
+}
+
+/// A started command: the handle, its two output streams and its tree.
+pub struct Spawned {
+    pub proc: Proc,
+    pub stdout: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>,
+    pub stderr: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>,
+    pub tree: ProcessTree,
+}
+
+/// Starts the command: through the zygote when the reaper layer is active (and the zygote
+/// runs), else through an exec'd shim, else directly in its own process group.
 pub fn spawn(
     sandbox: &Sandbox,
     s: &ExecSettings,
     req: &ExecRequest,
     grace: Duration,
-) -> std::io::Result<(Child, ProcessTree)> {
+) -> std::io::Result<Spawned> {
     start_sweeper();
     let spec = sandbox.child_spec(&req.workdir, req.timeout);
+    #[cfg(target_os = "linux")]
+    if let Some(exe) = sandbox.reaper() {
+        if let Some(z) = zygote::get(exe) {
+            let shim = ShimSpec {
+                child: spec.clone(),
+                grace_ms: grace.as_millis() as u64,
+            };
+            match z.spawn(shim, s, req) {
+                Ok(sp) => return Ok(sp),
+                Err(_) => z.mark_dead(),
+            }
+        }
+    }
     let reaper = sandbox.reaper().is_some();
     let mut cmd = match sandbox.reaper() {
         Some(exe) => {
@@ -90,15 +176,149 @@ pub fn spawn(
     }
     drop(reg);
     let control = if reaper { child.stdin.take() } else { None };
-    Ok((
-        child,
-        ProcessTree {
+    let stdout = child
+        .stdout
+        .take()
+        .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Send + Unpin>);
+    let stderr = child
+        .stderr
+        .take()
+        .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Send + Unpin>);
+    Ok(Spawned {
+        proc: Proc::Child(child),
+        stdout,
+        stderr,
+        tree: ProcessTree {
             pid,
             control,
             reaper,
             grace,
         },
-    ))
+    })
+}
+
+/// The zygote: one long-lived `__reaper --zygote` child that forks a shim per command.
+#[cfg(target_os = "linux")]
+mod zygote {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::net::UnixStream;
+    use std::os::unix::process::CommandExt;
+    use std::path::Path;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Mutex, OnceLock};
+
+    use super::super::linux;
+    use super::super::reaper::{ShimSpec, ZygoteRequest, SUBCOMMAND};
+    use super::{registry, ExecRequest, ExecSettings, Proc, ProcessTree, ShimConn, Spawned};
+
+    pub struct Zygote {
+        req: Mutex<UnixStream>,
+        dead: AtomicBool,
+    }
+
+    static ZYGOTE: OnceLock<Option<Zygote>> = OnceLock::new();
+
+    /// The running zygote, started on first use; `None` when it cannot run.
+    pub fn get(exe: &Path) -> Option<&'static Zygote> {
+        ZYGOTE
+            .get_or_init(|| start(exe).ok())
+            .as_ref()
+            .filter(|z| !z.dead.load(Ordering::Relaxed))
+    }
+
+    fn start(exe: &Path) -> std::io::Result<Zygote> {
+        let (ours, theirs) = UnixStream::pair()?;
+        let mut reg = registry();
+        let child = std::process::Command::new(exe)
+            .arg(SUBCOMMAND)
+            .arg("--zygote")
+            .env_clear()
+            .stdin(std::process::Stdio::from(OwnedFd::from(theirs)))
+            .stdout(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()?;
+        // Registered so the orphan sweep leaves it alone; it exits when our end closes.
+        reg.get_or_insert_with(Default::default).insert(child.id());
+        Ok(Zygote {
+            req: Mutex::new(ours),
+            dead: AtomicBool::new(false),
+        })
+    }
+
+    fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills two descriptors we then own.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: both are fresh descriptors owned by nobody else.
+        Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    }
+
+    impl Zygote {
+        pub fn mark_dead(&self) {
+            self.dead.store(true, Ordering::Relaxed);
+        }
+
+        pub fn spawn(
+            &self,
+            spec: ShimSpec,
+            s: &ExecSettings,
+            req: &ExecRequest,
+        ) -> std::io::Result<Spawned> {
+            let mut argv = vec![s.shell.clone()];
+            if !s.shell_arg.is_empty() {
+                argv.push(s.shell_arg.clone());
+            }
+            argv.push(req.command.clone());
+            let body = serde_json::to_vec(&ZygoteRequest {
+                spec,
+                argv,
+                env: req
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                cwd: req.workdir.clone(),
+            })
+            .map_err(std::io::Error::other)?;
+            let (out_r, out_w) = pipe()?;
+            let (err_r, err_w) = pipe()?;
+            let (ctl, ctl_shim) = UnixStream::pair()?;
+            {
+                let sock = self.req.lock().unwrap_or_else(|e| e.into_inner());
+                linux::send_with_fds(
+                    sock.as_raw_fd(),
+                    &(body.len() as u32).to_le_bytes(),
+                    &[out_w.as_raw_fd(), err_w.as_raw_fd(), ctl_shim.as_raw_fd()],
+                )?;
+                linux::write_all(sock.as_raw_fd(), &body)?;
+            }
+            drop((out_w, err_w, ctl_shim));
+            ctl.set_nonblocking(true)?;
+            let ctl = tokio::net::UnixStream::from_std(ctl)?;
+            let stdout = tokio::net::unix::pipe::Receiver::from_owned_fd(out_r)?;
+            let stderr = tokio::net::unix::pipe::Receiver::from_owned_fd(err_r)?;
+            Ok(Spawned {
+                proc: Proc::Shim(ShimConn {
+                    ctl,
+                    buf: Vec::with_capacity(8),
+                }),
+                stdout: Some(Box::new(stdout)),
+                stderr: Some(Box::new(stderr)),
+                tree: ProcessTree {
+                    pid: None,
+                    control: None,
+                    reaper: true,
+                    grace: spec_grace(),
+                },
+            })
+        }
+    }
+
+    fn spec_grace() -> std::time::Duration {
+        super::super::TERM_GRACE
+    }
 }
 
 /// Without the shim: limits, Landlock and seccomp applied between fork and exec (raw
@@ -168,11 +388,12 @@ fn direct_child_setup(
 impl ProcessTree {
     /// Ends everything the command started and returns the status of the server's child
     /// (`status` when it already exited).
-    pub async fn end(
-        &mut self,
-        child: &mut Child,
-        status: Option<ExitStatus>,
-    ) -> Option<ExitStatus> {
+    pub async fn end(&mut self, proc: &mut Proc, status: Option<ExitStatus>) -> Option<ExitStatus> {
+        let child = match proc {
+            Proc::Child(c) => c,
+            #[cfg(target_os = "linux")]
+            Proc::Shim(conn) => return self.end_shim(conn, status).await,
+        };
         if self.reaper {
             // Closing the control pipe tells the shim to end the tree (a no-op if it is
             // already doing so after the command exited).
@@ -214,6 +435,31 @@ impl ProcessTree {
         self.unregister();
         sweep_orphans();
         status
+    }
+
+    /// A zygote shim: half-closing the control socket asks it to end the tree; one that
+    /// does not report in time is killed (the zygote reaps it and its leftovers).
+    #[cfg(target_os = "linux")]
+    async fn end_shim(
+        &mut self,
+        conn: &mut ShimConn,
+        status: Option<ExitStatus>,
+    ) -> Option<ExitStatus> {
+        use tokio::io::AsyncWriteExt;
+        if status.is_some() {
+            return status;
+        }
+        let _ = conn.ctl.shutdown().await;
+        match tokio::time::timeout(self.grace + SHIM_SLACK, conn.wait()).await {
+            Ok(st) => st.ok(),
+            Err(_) => {
+                if let Some(pid) = conn.poll_pid() {
+                    // SAFETY: killing the shim that runs this command.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+                conn.wait().await.ok()
+            }
+        }
     }
 
     fn unregister(&mut self) {
