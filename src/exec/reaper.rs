@@ -15,6 +15,13 @@
 //! * then ends every descendant (TERM, a grace period, KILL, again until none is left),
 //!   reaps them all, and exits the way the command did (same code, or the same signal).
 //!
+//! Exec'ing and relocating this (large) binary per command costs more than the command
+//! often does, so the server normally starts one `__reaper --zygote` instead: a
+//! single-threaded, already-initialised copy that forks the shim above for each command it
+//! is sent ([`ZygoteRequest`], with the output pipes and a control socket passed over its
+//! stdin socket). Such a shim reports its pid and the command's wait status on the control
+//! socket rather than exiting like the command. The exec'd form is the fallback.
+//!
 //! `__reaper --probe <spec>` instead applies Landlock and seccomp in a child and prints
 //! whether they really bite, as JSON: the start-up probe of [`super::sandbox::Sandbox`].
 
