@@ -255,6 +255,21 @@ pub fn descendants(root: i32) -> Vec<i32> {
     out
 }
 
+/// Children that may have been reparented to this process as its subreaper: the kernel
+/// hands orphans to the first live thread, the main one, so its list is enough (one read
+/// instead of one per thread); all threads when the main one is gone.
+pub fn adopted_children() -> Vec<i32> {
+    // SAFETY: getpid never fails.
+    let pid = unsafe { libc::getpid() };
+    match std::fs::read_to_string(format!("/proc/self/task/{pid}/children")) {
+        Ok(text) => text
+            .split_whitespace()
+            .filter_map(|s| s.parse::<i32>().ok())
+            .collect(),
+        Err(_) => own_children(),
+    }
+}
+
 /// Direct children of this process (all threads), from `/proc/self/task/*/children`.
 pub fn own_children() -> Vec<i32> {
     let mut out = Vec::new();

@@ -520,7 +520,7 @@ fn orphans(kill: bool) {
         // SAFETY: getpgrp never fails.
         let own_group = unsafe { libc::getpgrp() };
         let reg = registry();
-        let orphans: Vec<i32> = super::linux::own_children()
+        let orphans: Vec<i32> = super::linux::adopted_children()
             .into_iter()
             .filter(|&p| !reg.as_ref().is_some_and(|s| s.contains(&(p as u32))))
             // SAFETY: getpgid on a child pid.
