@@ -284,3 +284,65 @@ fn network_deny_blocks_tcp_but_not_unix_sockets() {
     assert_eq!(r["exit_code"], json!(0), "{r}");
     assert_eq!(r["stdout"], json!("unix ok\n"), "{r}");
 }
+
+/// Without the reaper shim (`--sandbox-disable reaper`) commands are started directly by
+/// the server (a vfork-style spawn on Linux): the limits, Landlock and seccomp still apply.
+#[test]
+fn without_the_shim_limits_landlock_and_seccomp_still_apply() {
+    let base = NobodyDir::new();
+    let inside = base.sub("inside");
+    let outside = base.sub("outside");
+    let tmp = base.sub("tmp");
+    let inside_s = inside.display().to_string();
+    let mut s = server(
+        base.path(),
+        &[
+            "--sandbox-disable",
+            "reaper",
+            "--network",
+            "deny",
+            "--max-file-size",
+            "1MB",
+            "--max-open-files",
+            "256",
+            "--allowed-dirs",
+            &inside_s,
+            "--workdir",
+            &inside_s,
+        ],
+        &[
+            ("TMPDIR", &tmp.display().to_string()),
+            ("MCP_AUTH_TOKEN", "tok-SECRET-0d1e"),
+        ],
+    );
+    let sb = sandbox_report(&mut s);
+    assert_eq!(sb["process_tree"], json!("process_group"), "{sb}");
+    let (r, _) = run(
+        &mut s,
+        &format!(
+            "ulimit -c; ulimit -n; head -c 3000000 /dev/zero > big; wc -c < big; \
+             echo x > {}/f || echo denied; \
+             python3 -c 'import socket; socket.socket()' 2>/dev/null || echo no-net; \
+             cat /proc/$PPID/environ /proc/self/environ | tr '\\0' '\\n' | grep -c SECRET",
+            outside.display()
+        ),
+        "10s",
+    );
+    let out = r["stdout"].as_str().unwrap_or_default();
+    assert_eq!(out, "0\n256\n1048576\ndenied\nno-net\n0\n", "{r}");
+    // A shell that does not exist is a clear error, not a hang.
+    let mut s2 = server(
+        base.path(),
+        &["--sandbox-disable", "reaper", "--shell", "/nonexistent/sh"],
+        &[],
+    );
+    let (r, _) = run(&mut s2, "true", "5s");
+    assert_eq!(r["exit_code"], json!(-1), "{r}");
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("could not start"),
+        "{r}"
+    );
+}

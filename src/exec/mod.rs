@@ -10,6 +10,8 @@ mod linux;
 pub mod output;
 pub mod reaper;
 pub mod sandbox;
+#[cfg(target_os = "linux")]
+mod spawn;
 mod tree;
 
 use std::collections::BTreeMap;

@@ -46,6 +46,8 @@ pub enum Proc {
     Child(Child),
     #[cfg(target_os = "linux")]
     Shim(ShimConn),
+    #[cfg(target_os = "linux")]
+    Raw(super::spawn::RawChild),
 }
 
 /// A zygote-forked shim: it sends its pid, then the command's wait status (both `i32` LE).
@@ -100,6 +102,19 @@ impl Proc {
             Proc::Child(c) => c.wait().await,
             #[cfg(target_os = "linux")]
             Proc::Shim(s) => s.wait().await,
+            #[cfg(target_os = "linux")]
+            Proc::Raw(r) => r.wait().await,
+        }
+    }
+
+    /// The exit status if the direct child already exited (reaping it).
+    fn try_wait(&mut self) -> Option<ExitStatus> {
+        match self {
+            Proc::Child(c) => c.try_wait().ok().flatten(),
+            #[cfg(target_os = "linux")]
+            Proc::Shim(_) => None,
+            #[cfg(target_os = "linux")]
+            Proc::Raw(r) => r.try_wait(),
         }
     }
 }
@@ -134,6 +149,10 @@ pub fn spawn(
                 Err(_) => z.mark_dead(),
             }
         }
+    }
+    #[cfg(target_os = "linux")]
+    if sandbox.reaper().is_none() && super::spawn::supported() {
+        return spawn_direct(sandbox, s, req, spec, grace);
     }
     let reaper = sandbox.reaper().is_some();
     let mut cmd = match sandbox.reaper() {
@@ -192,6 +211,61 @@ pub fn spawn(
             pid,
             control,
             reaper,
+            grace,
+        },
+    })
+}
+
+/// Without the shim on Linux: the vfork-style spawn of [`super::spawn`].
+#[cfg(target_os = "linux")]
+fn spawn_direct(
+    sandbox: &Sandbox,
+    s: &ExecSettings,
+    req: &ExecRequest,
+    spec: super::sandbox::ChildSpec,
+    grace: Duration,
+) -> std::io::Result<Spawned> {
+    use super::linux;
+    let rlimits: Vec<linux::Rlimit> = spec
+        .rlimits
+        .iter()
+        .map(|&(r, v)| linux::Rlimit {
+            resource: r.raw(),
+            value: v,
+        })
+        .collect();
+    let ruleset = match &spec.landlock {
+        Some(w) => Some(linux::landlock_ruleset(w).map_err(std::io::Error::other)?),
+        None => None,
+    };
+    let mut args: Vec<&str> = Vec::with_capacity(2);
+    if !s.shell_arg.is_empty() {
+        args.push(&s.shell_arg);
+    }
+    args.push(&req.command);
+    let mut reg = registry();
+    let (child, pipes) = super::spawn::spawn(&super::spawn::SpawnSpec {
+        program: &s.shell,
+        args: &args,
+        env: &req.env,
+        cwd: &req.workdir,
+        rlimits: &rlimits,
+        landlock: ruleset.as_ref(),
+        bpf: sandbox.bpf(),
+    })?;
+    let pid = child.pid() as u32;
+    reg.get_or_insert_with(HashSet::new).insert(pid);
+    drop(reg);
+    let stdout = tokio::net::unix::pipe::Receiver::from_owned_fd(pipes.stdout)?;
+    let stderr = tokio::net::unix::pipe::Receiver::from_owned_fd(pipes.stderr)?;
+    Ok(Spawned {
+        proc: Proc::Raw(child),
+        stdout: Some(Box::new(stdout)),
+        stderr: Some(Box::new(stderr)),
+        tree: ProcessTree {
+            pid: Some(pid),
+            control: None,
+            reaper: false,
             grace,
         },
     })
@@ -388,13 +462,16 @@ fn direct_child_setup(
 impl ProcessTree {
     /// Ends everything the command started and returns the status of the server's child
     /// (`status` when it already exited).
-    pub async fn end(&mut self, proc: &mut Proc, status: Option<ExitStatus>) -> Option<ExitStatus> {
-        let child = match proc {
-            Proc::Child(c) => c,
-            #[cfg(target_os = "linux")]
-            Proc::Shim(conn) => return self.end_shim(conn, status).await,
-        };
-        if self.reaper {
+    pub async fn end(
+        &mut self,
+        proc: &mut Proc,
+        mut status: Option<ExitStatus>,
+    ) -> Option<ExitStatus> {
+        #[cfg(target_os = "linux")]
+        if let Proc::Shim(conn) = proc {
+            return self.end_shim(conn, status).await;
+        }
+        if let (true, Proc::Child(child)) = (self.reaper, &mut *proc) {
             // Closing the control pipe tells the shim to end the tree (a no-op if it is
             // already doing so after the command exited).
             drop(self.control.take());
@@ -421,6 +498,10 @@ impl ProcessTree {
                 let until = tokio::time::Instant::now() + self.grace;
                 while tokio::time::Instant::now() < until && group_alive(pgid) {
                     tokio::time::sleep(Duration::from_millis(5)).await;
+                    // Dead members stay zombies, keeping the group "alive", until reaped.
+                    if status.is_none() {
+                        status = proc.try_wait();
+                    }
                     reap_dead_orphans();
                 }
                 if group_alive(pgid) {
@@ -430,7 +511,7 @@ impl ProcessTree {
         }
         let status = match status {
             Some(st) => Some(st),
-            None => child.wait().await.ok(),
+            None => proc.wait().await.ok(),
         };
         self.unregister();
         sweep_orphans();
