@@ -2,7 +2,15 @@
 //! resources, and guarantees nothing it started outlives the call.
 //!
 //! It knows nothing of MCP or HTTP: an [`ExecRequest`] and a cancellation token in, an
-//! [`ExecOutcome`] out. The isolation layers applied to the child live in [`sandbox`].
+//! [`ExecOutcome`] out. The parts:
+//!
+//! * [`env`](mod@env): the clean environment a command starts with.
+//! * [`output`]: head + tail capture of a stream, drained to the end.
+//! * [`sandbox`]: which layers are on, probed at start, and what each child applies.
+//! * [`reaper`]: the `__reaper` shim (and its zygote) that owns a command's process tree.
+//! * `tree`: starting a command and ending everything it started; the orphan sweep.
+//! * `spawn` (Linux): the vfork-style start used when there is no shim.
+//! * `linux`: Landlock, seccomp, rlimits, `/proc` walks, descriptor passing.
 
 pub mod env;
 #[cfg(target_os = "linux")]

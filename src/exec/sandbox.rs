@@ -11,6 +11,7 @@
 //! seccomp and (reported only) a delegated cgroup. [`Sandbox::new`] probes each one for real
 //! at start — the reaper probe runs the shim once, which applies Landlock and seccomp in a
 //! child and checks they bite — and fails when a layer the operator required is missing.
+//! Commands then go through the shim's zygote (see [`super::reaper`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
