@@ -1,6 +1,9 @@
 //! Output capture (CONTRACT §6): a command printing without end is drained, not stored —
 //! the totals are exact, the kept text stays within the cap, the server's memory barely
 //! moves — and one that never stops is ended on time.
+//!
+//! Linux only: they read `/proc` and switch to uid 65534.
+#![cfg(target_os = "linux")]
 
 mod common;
 mod exec_support;

@@ -3,6 +3,9 @@
 //! process budget while the server keeps serving, the budget still leaving room on a busy
 //! account, secrets invisible to commands, Landlock and seccomp really biting, and the
 //! layer report in `get_shell_info`.
+//!
+//! Linux only: they read `/proc` and switch to uid 65534.
+#![cfg(target_os = "linux")]
 
 mod common;
 mod exec_support;

@@ -3,6 +3,9 @@
 //! on timeout, after a normal exit, with `setsid` escapees holding the output pipe, on
 //! `notifications/cancelled` — and a command's life does not hang on the thread that
 //! spawned it.
+//!
+//! Linux only: they read `/proc` and switch to uid 65534.
+#![cfg(target_os = "linux")]
 
 mod common;
 mod exec_support;

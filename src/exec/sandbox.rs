@@ -177,6 +177,7 @@ pub struct Sandbox {
 }
 
 /// How often the user's task count is refreshed.
+#[cfg(target_os = "linux")]
 const NPROC_REFRESH: Duration = Duration::from_millis(200);
 
 impl Sandbox {
