@@ -454,3 +454,56 @@ pub fn read_exact(fd: RawFd, buf: &mut [u8]) -> std::io::Result<bool> {
     }
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn counts_this_users_tasks() {
+        // SAFETY: getuid never fails.
+        let n = count_user_tasks(unsafe { libc::getuid() });
+        assert!(n >= 1, "{n}");
+    }
+
+    #[test]
+    fn finds_descendants() {
+        let mut c = std::process::Command::new("sh")
+            .args(["-c", "sleep 5 & wait"])
+            .spawn()
+            .unwrap();
+        let me = std::process::id() as i32;
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut found = Vec::new();
+        while found.len() < 2 && std::time::Instant::now() < until {
+            found = descendants(me);
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // SAFETY: ending the group this test started.
+        unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
+        let _ = c.kill();
+        let _ = c.wait();
+        assert!(found.contains(&(c.id() as i32)), "{found:?}");
+        assert!(found.len() >= 2, "{found:?}");
+    }
+
+    #[test]
+    fn passes_descriptors_over_a_socket() {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let file = std::fs::File::open("/dev/null").unwrap();
+        send_with_fds(a.as_raw_fd(), b"hello", &[file.as_raw_fd()]).unwrap();
+        let mut buf = [0u8; 5];
+        let mut fds = Vec::new();
+        let n = recv_with_fds(b.as_raw_fd(), &mut buf, &mut fds).unwrap();
+        assert_eq!(&buf[..n], b"hello");
+        assert_eq!(fds.len(), 1);
+        assert_ne!(fds[0].as_raw_fd(), file.as_raw_fd());
+    }
+
+    #[test]
+    fn seccomp_program_compiles_with_and_without_network() {
+        assert!(!seccomp_program(false).unwrap().is_empty());
+        assert!(seccomp_program(true).unwrap().len() > seccomp_program(false).unwrap().len());
+    }
+}

@@ -537,3 +537,65 @@ pub struct ProbeResult {
     pub landlock: Result<(), String>,
     pub seccomp: Result<(), String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_names_round_trip() {
+        for l in Layer::ALL {
+            assert_eq!(Layer::parse(l.name()), Some(l));
+            assert_eq!(Layer::parse(&l.name().to_uppercase()), Some(l));
+        }
+        assert_eq!(Layer::parse("landlok"), None);
+    }
+
+    #[test]
+    fn always_on_reports_every_optional_layer_off() {
+        let sb = Sandbox::always_on(Limits::default());
+        let r = serde_json::to_value(sb.report()).unwrap();
+        assert_eq!(r["process_tree"], "process_group");
+        assert_eq!(r["nproc"], "off");
+        assert_eq!(r["seccomp"], "off");
+        assert_eq!(r["landlock"]["status"], "off");
+        assert_eq!(r["network"], "allowed");
+        assert!(r["landlock"]["abi"].is_number());
+        #[cfg(target_os = "linux")]
+        assert_eq!(r["dumpable"], false);
+    }
+
+    #[test]
+    fn child_spec_carries_limits_and_writable_dirs() {
+        let sb = Sandbox::always_on(Limits {
+            open_files: 99,
+            file_size: 1234,
+            memory: 5678,
+            nproc_budget: 7,
+        });
+        let spec = sb.child_spec(Path::new("/work/here"), Duration::from_secs(10));
+        assert!(spec.rlimits.contains(&(Resource::Core, 0)));
+        assert!(spec.rlimits.contains(&(Resource::Nofile, 99)));
+        assert!(spec.rlimits.contains(&(Resource::Fsize, 1234)));
+        assert!(spec.rlimits.contains(&(Resource::Cpu, 15)));
+        // Landlock is off here, so no writable list is sent.
+        assert_eq!(spec.landlock, None);
+        assert!(sb.settings().writable_dirs.contains(
+            &std::fs::canonicalize(std::env::temp_dir()).unwrap_or_else(|_| std::env::temp_dir())
+        ));
+    }
+
+    #[test]
+    fn a_required_but_disabled_layer_is_an_error() {
+        let settings = SandboxSettings {
+            disabled: [Layer::Seccomp].into_iter().collect(),
+            required: [Layer::Seccomp].into_iter().collect(),
+            ..SandboxSettings::default()
+        };
+        let err = Sandbox::new(settings).unwrap_err().to_string();
+        assert!(
+            err.contains("seccomp") && err.contains("turned off"),
+            "{err}"
+        );
+    }
+}
