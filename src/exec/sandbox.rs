@@ -213,9 +213,16 @@ impl Sandbox {
             user_tasks: Default::default(),
             settings,
         };
-        sb.probe();
+        sb.probe_layers();
         sb.check_required()?;
         Ok(sb)
+    }
+
+    /// Every layer on, best effort, nothing required: what the server runs with when the
+    /// operator configured nothing (the shim is this executable).
+    pub fn probe() -> Sandbox {
+        Sandbox::new(SandboxSettings::default())
+            .unwrap_or_else(|_| Sandbox::always_on(Limits::default()))
     }
 
     /// The layers with nothing optional: for embedding and as a fallback.
@@ -287,7 +294,7 @@ impl Sandbox {
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn probe(&mut self) {
+    fn probe_layers(&mut self) {
         for l in Layer::ALL {
             if self.on(l) {
                 let s = "unavailable: Linux only".to_string();
@@ -303,7 +310,7 @@ impl Sandbox {
     }
 
     #[cfg(target_os = "linux")]
-    fn probe(&mut self) {
+    fn probe_layers(&mut self) {
         use super::linux;
         self.report.landlock.abi = linux::landlock_abi();
         if self.on(Layer::Nproc) {
