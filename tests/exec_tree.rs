@@ -257,3 +257,27 @@ fn always_on_layers_alone_still_end_escapees() {
     assert!(took < Duration::from_millis(1500), "took {took:?}");
     assert_gone(&m);
 }
+
+/// Many calls at once: each gets its own output and status (the zygote hands every shim
+/// its own pipes and control socket).
+#[test]
+fn concurrent_commands_each_get_their_own_output() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &["--max-concurrency", "8"], &[]);
+    let ids: Vec<(i64, usize)> = (0..16)
+        .map(|i| {
+            let id = s.send(
+                "tools/call",
+                json!({"name": "execute_command", "arguments": {"command": format!("sleep 0.1; echo out{i}; echo err{i} >&2; exit {}", i % 3), "timeout": "20s"}}),
+            );
+            (id, i)
+        })
+        .collect();
+    for (id, i) in ids {
+        let r = s.response(id);
+        let r = common::result_json(&r["result"]);
+        assert_eq!(r["stdout"], json!(format!("out{i}\n")), "{r}");
+        assert_eq!(r["stderr"], json!(format!("err{i}\n")), "{r}");
+        assert_eq!(r["exit_code"], json!(i % 3), "{r}");
+    }
+}
