@@ -281,3 +281,16 @@ fn concurrent_commands_each_get_their_own_output() {
         assert_eq!(r["exit_code"], json!(i % 3), "{r}");
     }
 }
+
+/// A command killed by a signal is reported with that signal (the shim passes the wait
+/// status through), and a missing program is an ordinary exit 127.
+#[test]
+fn statuses_pass_through_the_shim() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    let (r, _) = run(&mut s, "kill -TERM $$", "5s");
+    assert_eq!(r["exit_code"], json!(-1), "{r}");
+    assert_eq!(r["signal"], json!(15), "{r}");
+    let (r, _) = run(&mut s, "no-such-program-xyz", "5s");
+    assert_eq!(r["exit_code"], json!(127), "{r}");
+}
