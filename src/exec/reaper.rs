@@ -568,9 +568,12 @@ mod imp {
             unsafe { libc::poll(&mut fd, 1, 10) };
             drain_signals(sfd);
         }
+        // A descendant we may not signal (one that became another user) would keep this
+        // loop going forever; after a second of KILLs we give up on it.
+        let until = Instant::now() + Duration::from_secs(1);
         loop {
             signal_tree(me, group, libc::SIGKILL);
-            if !reap(group, status) {
+            if !reap(group, status) || Instant::now() > until {
                 return;
             }
             std::thread::sleep(Duration::from_millis(5));
