@@ -416,7 +416,8 @@ mod imp {
         );
         // SAFETY: closing our signalfd.
         unsafe { libc::close(sfd) };
-        Ok(status.unwrap_or(0))
+        // No status means the command could not be ended (see teardown): not a success.
+        Ok(status.unwrap_or(libc::SIGKILL))
     }
 
     /// The command's side of the fork: new group, stdin /dev/null, parent-death signal,
@@ -696,12 +697,13 @@ mod imp {
         }
         // SAFETY: getpid never fails.
         let me = unsafe { libc::getpid() };
+        let until = Instant::now() + Duration::from_secs(2);
         loop {
             for pid in linux::descendants(me) {
                 // SAFETY: signalling our own descendants.
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }
-            if !reap_shims(&mut shims) {
+            if !reap_shims(&mut shims) || Instant::now() > until {
                 return 0;
             }
             std::thread::sleep(Duration::from_millis(5));
