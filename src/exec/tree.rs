@@ -144,7 +144,7 @@ pub fn spawn(
                 child: spec.clone(),
                 grace_ms: grace.as_millis() as u64,
             };
-            match z.spawn(shim, s, req) {
+            match z.spawn(shim, s, req, grace) {
                 Ok(sp) => return Ok(sp),
                 Err(_) => z.mark_dead(),
             }
@@ -339,6 +339,7 @@ mod zygote {
             spec: ShimSpec,
             s: &ExecSettings,
             req: &ExecRequest,
+            grace: std::time::Duration,
         ) -> std::io::Result<Spawned> {
             let mut argv = vec![s.shell.clone()];
             if !s.shell_arg.is_empty() {
@@ -384,14 +385,10 @@ mod zygote {
                     pid: None,
                     control: None,
                     reaper: true,
-                    grace: spec_grace(),
+                    grace,
                 },
             })
         }
-    }
-
-    fn spec_grace() -> std::time::Duration {
-        super::super::TERM_GRACE
     }
 }
 
