@@ -349,3 +349,45 @@ fn without_the_shim_limits_landlock_and_seccomp_still_apply() {
         "{r}"
     );
 }
+
+/// The cgroup layer needs a writable (delegated) cgroup v2, which `nobody` does not have
+/// here, so this one runs the server as the test user. Skipped, saying why, only when the
+/// report shows the layer unavailable.
+#[test]
+fn cgroup_layer_gives_each_command_its_own_cgroup_and_removes_it() {
+    let dir = NobodyDir::new();
+    let mut s = common::StdioServer::initialized(&[], &[]);
+    let sb = sandbox_report(&mut s);
+    let status = sb["cgroup"].as_str().unwrap_or_default().to_string();
+    if !status.starts_with("enforced") {
+        println!("SKIPPED cgroup test: {status}");
+        return;
+    }
+    let (m, sleep) = exec_support::marked_sleep(dir.path(), "cgroup");
+    let (r, took) = run(
+        &mut s,
+        &format!("grep '^0::' /proc/self/cgroup; setsid {sleep} 1000 & echo hi"),
+        "10s",
+    );
+    assert!(took < Duration::from_secs(1), "took {took:?}: {r}");
+    let out = r["stdout"].as_str().unwrap_or_default();
+    assert!(out.contains("/mcpc-") && out.ends_with("hi\n"), "{r}");
+    assert_gone(&m);
+    let cg = out
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("0::");
+    let base = sb["cgroup"].as_str().unwrap_or_default();
+    let mount = base
+        .split(" in ")
+        .nth(1)
+        .and_then(|x| x.split(&[';', ','][..]).next())
+        .unwrap_or_default();
+    let path = std::path::Path::new(mount).join(cg.trim_start_matches('/'));
+    let until = Instant::now() + Duration::from_secs(2);
+    while path.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!path.exists(), "{} was not removed", path.display());
+}

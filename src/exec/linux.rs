@@ -287,9 +287,18 @@ pub fn own_children() -> Vec<i32> {
     out
 }
 
-/// Why a delegated cgroup v2 cannot be used here, or `Ok(path)` of our own cgroup when
-/// it can (writable, with the `pids` and `memory` controllers available).
-pub fn cgroup_probe() -> Result<PathBuf, String> {
+/// A writable cgroup v2 directory to create per-command cgroups in, and which resource
+/// controllers its children get.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupBase {
+    pub dir: PathBuf,
+    pub pids: bool,
+    pub memory: bool,
+}
+
+/// Finds our own cgroup v2 directory and checks we can create a child cgroup there with
+/// `cgroup.kill` (Linux 5.14+); `Err` says why not.
+pub fn cgroup_probe() -> Result<CgroupBase, String> {
     let text = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| e.to_string())?;
     let rel = text
         .lines()
@@ -306,24 +315,31 @@ pub fn cgroup_probe() -> Result<PathBuf, String> {
         .and_then(|l| l.split_whitespace().nth(4))
         .ok_or("cgroup v2 is not mounted")?;
     let dir = Path::new(mount).join(rel.trim_start_matches('/'));
-    let controllers =
-        std::fs::read_to_string(dir.join("cgroup.controllers")).map_err(|e| e.to_string())?;
-    for c in ["pids", "memory"] {
-        if !controllers.split_whitespace().any(|x| x == c) {
-            return Err(format!(
-                "the {c} controller is not delegated to {}",
-                dir.display()
-            ));
-        }
-    }
-    // SAFETY: access(2) on a valid C string.
     let writable = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+        // SAFETY: access(2) on a valid C string.
         .map(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0)
         .unwrap_or(false);
     if !writable {
-        return Err(format!("{} is not writable", dir.display()));
+        return Err(format!(
+            "{} is not writable (no delegated cgroup)",
+            dir.display()
+        ));
     }
-    Ok(dir)
+    let probe = dir.join(format!("mcpc-probe-{}", std::process::id()));
+    std::fs::create_dir(&probe)
+        .map_err(|e| format!("cannot create a cgroup in {}: {e}", dir.display()))?;
+    let has_kill = probe.join("cgroup.kill").exists();
+    let _ = std::fs::remove_dir(&probe);
+    if !has_kill {
+        return Err("this kernel has no cgroup.kill (Linux 5.14+)".into());
+    }
+    let enabled = std::fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
+    let on = |c: &str| enabled.split_whitespace().any(|x| x == c);
+    Ok(CgroupBase {
+        pids: on("pids"),
+        memory: on("memory"),
+        dir,
+    })
 }
 
 /// The raw fd of a ruleset, for [`enforce`].

@@ -117,6 +117,7 @@ pub fn main(args: Vec<std::ffi::OsString>) -> u8 {
 #[cfg(target_os = "linux")]
 mod imp {
     use std::ffi::{CString, OsString};
+    use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
     use std::path::PathBuf;
     use std::time::{Duration, Instant};
@@ -371,6 +372,16 @@ mod imp {
         } else {
             None
         };
+        let cgroup = match &spec.child.cgroup {
+            Some(cg) => match CommandCgroup::create(cg, me) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!("mcp-commander: cannot prepare the cgroup layer: {e}");
+                    return Err(SHIM_FAILED);
+                }
+            },
+            None => None,
+        };
         // SAFETY: opening /dev/null.
         let devnull =
             unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
@@ -392,6 +403,7 @@ mod imp {
                 exec_child(
                     me,
                     devnull,
+                    cgroup.as_ref().map(|c| c.procs.as_raw_fd()).unwrap_or(-1),
                     &rlimits,
                     linux::raw(&ll),
                     bpf.as_deref(),
@@ -412,8 +424,12 @@ mod imp {
             child,
             sfd,
             Duration::from_millis(spec.grace_ms),
+            cgroup.as_ref(),
             &mut status,
         );
+        if let Some(cg) = cgroup {
+            cg.remove();
+        }
         // SAFETY: closing our signalfd.
         unsafe { libc::close(sfd) };
         // No status means the command could not be ended (see teardown): not a success.
@@ -425,6 +441,7 @@ mod imp {
     unsafe fn exec_child(
         shim: i32,
         devnull: i32,
+        cgroup_procs: i32,
         rlimits: &[Rlimit],
         landlock: i32,
         bpf: Option<&[seccompiler::sock_filter]>,
@@ -439,6 +456,16 @@ mod imp {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         if libc::getppid() != shim {
             libc::_exit(SHIM_FAILED as i32);
+        }
+        // Into the command's own cgroup ("0" moves the writer) before anything else runs.
+        if cgroup_procs >= 0
+            && libc::write(cgroup_procs, b"0".as_ptr() as *const libc::c_void, 1) != 1
+        {
+            eprintln!(
+                "mcp-commander: cannot enter the command's cgroup: {}",
+                std::io::Error::last_os_error()
+            );
+            libc::_exit(126);
         }
         if devnull >= 0 {
             libc::dup2(devnull, 0);
@@ -549,7 +576,14 @@ mod imp {
 
     /// Ends every descendant: TERM (and CONT, so stopped ones can act on it), up to
     /// `grace` for them to go, then KILL until none is left. All are reaped.
-    fn teardown(me: i32, group: i32, sfd: i32, grace: Duration, status: &mut Option<i32>) {
+    fn teardown(
+        me: i32,
+        group: i32,
+        sfd: i32,
+        grace: Duration,
+        cgroup: Option<&CommandCgroup>,
+        status: &mut Option<i32>,
+    ) {
         if !reap(group, status) {
             return;
         }
@@ -573,11 +607,61 @@ mod imp {
         // loop going forever; after a second of KILLs we give up on it.
         let until = Instant::now() + Duration::from_secs(1);
         loop {
+            if let Some(cg) = cgroup {
+                cg.kill();
+            }
             signal_tree(me, group, libc::SIGKILL);
             if !reap(group, status) || Instant::now() > until {
                 return;
             }
             std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The command's own cgroup: `<base>/mcpc-<shim pid>`, with `pids.max` and `memory.max`
+    /// when those controllers are delegated; `cgroup.kill` ends everything in it at once.
+    struct CommandCgroup {
+        dir: std::path::PathBuf,
+        procs: std::fs::File,
+    }
+
+    impl CommandCgroup {
+        fn create(spec: &super::super::sandbox::CgroupSpec, shim: i32) -> std::io::Result<Self> {
+            let dir = spec.base.join(format!("mcpc-{shim}"));
+            // A leftover of an earlier shim with the same pid is empty; reuse it.
+            match std::fs::create_dir(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+                _ => {}
+            }
+            let made = CommandCgroup {
+                procs: std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(dir.join("cgroup.procs"))?,
+                dir,
+            };
+            if let Some(n) = spec.pids_max {
+                std::fs::write(made.dir.join("pids.max"), n.to_string())?;
+            }
+            if let Some(n) = spec.memory_max {
+                std::fs::write(made.dir.join("memory.max"), n.to_string())?;
+            }
+            Ok(made)
+        }
+
+        fn kill(&self) {
+            let _ = std::fs::write(self.dir.join("cgroup.kill"), "1");
+        }
+
+        /// Removes the (now empty) cgroup; the kernel may need a moment after the last
+        /// reap before it counts as empty.
+        fn remove(self) {
+            drop(self.procs);
+            for _ in 0..20 {
+                if std::fs::remove_dir(&self.dir).is_ok() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
         }
     }
 

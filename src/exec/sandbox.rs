@@ -171,6 +171,9 @@ pub struct Sandbox {
     nproc_uid: Option<u32>,
     #[cfg(target_os = "linux")]
     bpf: Option<seccompiler::BpfProgram>,
+    /// Where per-command cgroups go, when that layer is active.
+    #[cfg(target_os = "linux")]
+    cgroup: Option<super::linux::CgroupBase>,
     /// The user's task count, kept fresh by a background thread (so no call pays for
     /// walking `/proc`).
     user_tasks: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -210,6 +213,8 @@ impl Sandbox {
             nproc_uid: None,
             #[cfg(target_os = "linux")]
             bpf: None,
+            #[cfg(target_os = "linux")]
+            cgroup: None,
             user_tasks: Default::default(),
             settings,
         };
@@ -269,7 +274,9 @@ impl Sandbox {
             Layer::Nproc => self.nproc_uid.is_some(),
             Layer::Landlock => self.landlock,
             Layer::Seccomp => self.seccomp,
-            // The cgroup layer is probed and reported but not managed yet.
+            #[cfg(target_os = "linux")]
+            Layer::Cgroup => self.cgroup.is_some(),
+            #[cfg(not(target_os = "linux"))]
             Layer::Cgroup => false,
         }
     }
@@ -340,10 +347,11 @@ impl Sandbox {
         }
         if self.on(Layer::Cgroup) {
             self.report.cgroup = match linux::cgroup_probe() {
-                Ok(dir) => format!(
-                    "not used: {} is delegated, but per-command cgroups are not managed yet",
-                    dir.display()
-                ),
+                Ok(base) => {
+                    let status = cgroup_status(&base);
+                    self.cgroup = Some(base);
+                    status
+                }
                 Err(why) => format!("unavailable: {why}"),
             };
         }
@@ -402,6 +410,11 @@ impl Sandbox {
                 probe_direct()
             }
         };
+        if self.cgroup.is_some() && self.reaper.is_none() {
+            // The per-command cgroup is created and ended by the shim.
+            self.cgroup = None;
+            self.report.cgroup = "off: it needs the reaper shim".into();
+        }
         if want_ll && self.report.landlock.abi > 0 {
             match result.landlock {
                 Ok(()) => {
@@ -455,11 +468,20 @@ impl Sandbox {
         }
         let mut writable = self.settings.writable_dirs.clone();
         writable.push(workdir.to_path_buf());
+        #[cfg(target_os = "linux")]
+        let cgroup = self.cgroup.as_ref().map(|b| CgroupSpec {
+            base: b.dir.clone(),
+            pids_max: b.pids.then_some(l.nproc_budget),
+            memory_max: b.memory.then_some(l.memory),
+        });
+        #[cfg(not(target_os = "linux"))]
+        let cgroup = None;
         ChildSpec {
             rlimits,
             landlock: self.landlock.then_some(writable),
             seccomp: self.seccomp,
             deny_network: self.settings.network == Network::Deny,
+            cgroup,
         }
     }
 
@@ -507,6 +529,37 @@ pub struct ChildSpec {
     pub landlock: Option<Vec<PathBuf>>,
     pub seccomp: bool,
     pub deny_network: bool,
+    /// A cgroup of its own, when that layer is on.
+    #[serde(default)]
+    pub cgroup: Option<CgroupSpec>,
+}
+
+/// The per-command cgroup the shim creates under `base`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CgroupSpec {
+    pub base: PathBuf,
+    /// `pids.max`, when the pids controller is delegated.
+    pub pids_max: Option<u64>,
+    /// `memory.max`, when the memory controller is delegated.
+    pub memory_max: Option<u64>,
+}
+
+#[cfg(target_os = "linux")]
+fn cgroup_status(b: &super::linux::CgroupBase) -> String {
+    let mut s = format!("enforced: cgroup.kill in {}", b.dir.display());
+    for (on, file, ctl) in [
+        (b.pids, "pids.max", "pids"),
+        (b.memory, "memory.max", "memory"),
+    ] {
+        if on {
+            s.push_str(&format!(", {file}"));
+        } else {
+            s.push_str(&format!(
+                "; {file} unavailable ({ctl} controller not delegated)"
+            ));
+        }
+    }
+    s
 }
 
 fn rlimit_text(l: &Limits) -> String {
