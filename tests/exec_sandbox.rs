@@ -391,3 +391,19 @@ fn cgroup_layer_gives_each_command_its_own_cgroup_and_removes_it() {
     }
     assert!(!path.exists(), "{} was not removed", path.display());
 }
+
+/// seccomp denies ptrace and reading another process's memory, whatever the network mode.
+#[test]
+fn seccomp_denies_ptrace_and_process_vm_readv() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    let (r, _) = run(
+        &mut s,
+        "python3 -c 'import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n\
+         print(libc.ptrace(0, 0, 0, 0), ctypes.get_errno())\n\
+         print(libc.process_vm_readv(os.getppid(), 0, 0, 0, 0, 0), ctypes.get_errno())'",
+        "10s",
+    );
+    // PTRACE_TRACEME and process_vm_readv both fail with EPERM (1).
+    assert_eq!(r["stdout"], json!("-1 1\n-1 1\n"), "{r}");
+}
