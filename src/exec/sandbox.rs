@@ -8,7 +8,7 @@
 //!
 //! On Linux, on by default and best effort, each [`Layer`]: the per-command reaper shim
 //! ([`super::reaper`]), a process budget relative to the user's current task count, Landlock,
-//! seccomp and (reported only) a delegated cgroup. [`Sandbox::new`] probes each one for real
+//! seccomp and a cgroup v2 per command. [`Sandbox::new`] probes each one for real
 //! at start — the reaper probe runs the shim once, which applies Landlock and seccomp in a
 //! child and checks they bite — and fails when a layer the operator required is missing.
 //! Commands then go through the shim's zygote (see [`super::reaper`]).
@@ -31,7 +31,8 @@ pub enum Layer {
     Landlock,
     /// seccomp: no ptrace, process_vm_*, io_uring; optionally no network (Linux).
     Seccomp,
-    /// A delegated cgroup v2 (Linux; probed and reported).
+    /// A cgroup v2 per command, ended with `cgroup.kill` (Linux; needs a writable cgroup
+    /// and the reaper).
     Cgroup,
 }
 
@@ -141,7 +142,8 @@ pub struct SandboxReport {
     pub seccomp: String,
     /// `allowed` or `denied` (non-Unix sockets).
     pub network: String,
-    /// `unavailable: why`, `off`, or what was found.
+    /// `enforced: …` (cgroup.kill, and pids.max / memory.max where delegated), `off`, or
+    /// `unavailable: why`.
     pub cgroup: String,
     /// The resource limits set in every command.
     pub rlimits: String,
