@@ -243,7 +243,12 @@ fn landlock_allows_writes_only_inside_the_allowed_dirs() {
         println!("SKIPPED landlock test: the kernel has no Landlock ({sb})");
         return;
     }
-    assert_eq!(sb["landlock"]["status"], json!("enforced"), "{sb}");
+    // Older ABIs (before 5) leave some rights unhandled but still restrict writes.
+    let status = sb["landlock"]["status"].as_str().unwrap_or_default();
+    assert!(
+        status == "enforced" || status == "partially enforced",
+        "{sb}"
+    );
 
     let (r, _) = run(&mut s, &format!("echo x > {}/f", outside.display()), "10s");
     assert_ne!(r["exit_code"], json!(0), "write outside succeeded: {r}");
@@ -332,7 +337,10 @@ fn without_the_shim_limits_landlock_and_seccomp_still_apply() {
         "10s",
     );
     let out = r["stdout"].as_str().unwrap_or_default();
-    if sb["landlock"]["status"] == json!("enforced") {
+    if sb["landlock"]["status"]
+        .as_str()
+        .is_some_and(|st| st.ends_with("enforced"))
+    {
         assert_eq!(out, "0\n256\n1048576\ndenied\nno-net\n0\n", "{r}");
     } else {
         println!("SKIPPED the Landlock part: {}", sb["landlock"]);
