@@ -6,14 +6,16 @@
 //!
 //! * becomes a child subreaper, so everything the command starts — `setsid` and
 //!   double-fork escapees included — stays its descendant;
-//! * forks the command into a new process group with stdin `/dev/null`, the resource
-//!   limits, Landlock and seccomp, and `PR_SET_PDEATHSIG` tied to the shim (a single thread
-//!   that lives as long as the command);
+//! * forks the command into a new process group (and, with that layer, a cgroup of its
+//!   own) with stdin `/dev/null`, the resource limits, Landlock and seccomp, and
+//!   `PR_SET_PDEATHSIG` tied to the shim (a single thread that lives as long as the
+//!   command);
 //! * waits for the command, for a signal, or for its stdin — a pipe whose write end only
 //!   the server holds — to close (the server's way to say "stop", and what happens when
 //!   the server dies);
-//! * then ends every descendant (TERM, a grace period, KILL, again until none is left),
-//!   reaps them all, and exits the way the command did (same code, or the same signal).
+//! * then ends every descendant (TERM, a grace period, KILL — plus `cgroup.kill` — again
+//!   until none is left), reaps them all, and exits the way the command did (same code, or
+//!   the same signal).
 //!
 //! Exec'ing and relocating this (large) binary per command costs more than the command
 //! often does, so the server normally starts one `__reaper --zygote` instead: a
