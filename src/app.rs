@@ -26,6 +26,15 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 
 /// Runs the binary with the process's arguments.
 pub fn main() -> ExitCode {
+    // The per-command reaper shim starts on every call: dispatch it before any config,
+    // thread or runtime exists (it must stay single-threaded).
+    let mut args = std::env::args_os();
+    if args
+        .nth(1)
+        .is_some_and(|a| a == crate::exec::reaper::SUBCOMMAND)
+    {
+        return ExitCode::from(crate::exec::reaper::main(args.collect()));
+    }
     // ~/.mcp_env fills in variables before any thread exists (set_var is not thread-safe).
     let from_file = match config::apply_env_file(config::default_env_file().as_deref()) {
         Ok(v) => v,
@@ -58,7 +67,9 @@ pub fn main() -> ExitCode {
                 }
             }
         }
-        Some(Command::Reaper { .. }) => fail("the reaper shim is not supported yet in this build"),
+        Some(Command::Reaper { argv }) => ExitCode::from(crate::exec::reaper::main(
+            argv.into_iter().map(Into::into).collect(),
+        )),
         None => rt.block_on(serve(inv.config)),
     }
 }

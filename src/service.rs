@@ -122,6 +122,8 @@ pub struct ShellInfo {
 pub enum BuildError {
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Sandbox(#[from] exec::sandbox::SandboxError),
 }
 
 /// The service behind every transport.
@@ -147,7 +149,14 @@ impl Commander {
                 max_output: config.max_output,
                 max_concurrency: config.max_concurrency,
             },
-            exec::sandbox::Sandbox::probe(),
+            exec::sandbox::Sandbox::new(exec::sandbox::SandboxSettings {
+                disabled: config.sandbox.disabled.clone(),
+                required: config.sandbox.required.clone(),
+                network: config.sandbox.network,
+                limits: config.sandbox.limits.clone(),
+                writable_dirs: config.allowed_dirs.clone(),
+                reaper_exe: None,
+            })?,
         );
         Ok(Commander {
             config: Arc::new(config),

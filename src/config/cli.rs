@@ -127,4 +127,32 @@ pub struct Options {
     /// How long running calls may finish after SIGTERM.
     #[arg(long, global = true, env = "MCP_SHUTDOWN_GRACE")]
     pub shutdown_grace: Option<String>,
+    #[command(flatten)]
+    pub sandbox: SandboxOptions,
+}
+
+/// Sandbox layers and resource limits of commands (see `config::sandbox`).
+#[derive(Debug, Args, Default)]
+pub struct SandboxOptions {
+    /// Comma list of sandbox layers to turn off: reaper, nproc, landlock, seccomp, cgroup, or all.
+    #[arg(long, global = true, env = "MCP_SANDBOX_DISABLE")]
+    pub sandbox_disable: Option<String>,
+    /// Comma list of sandbox layers that must be active, or the server does not start.
+    #[arg(long, global = true, env = "MCP_SANDBOX_REQUIRE")]
+    pub sandbox_require: Option<String>,
+    /// allow or deny: deny lets commands open only Unix sockets (needs seccomp).
+    #[arg(long, global = true, env = "MCP_NETWORK")]
+    pub network: Option<String>,
+    /// Processes a command may add to the user's current count (RLIMIT_NPROC).
+    #[arg(long, global = true, env = "MCP_NPROC_BUDGET")]
+    pub nproc_budget: Option<String>,
+    /// Memory per command process (RLIMIT_DATA on Linux), e.g. 4GB.
+    #[arg(long, global = true, env = "MCP_MAX_MEMORY")]
+    pub max_memory: Option<String>,
+    /// Largest file a command may write (RLIMIT_FSIZE), e.g. 1GB.
+    #[arg(long, global = true, env = "MCP_MAX_FILE_SIZE")]
+    pub max_file_size: Option<String>,
+    /// Open files per command process (RLIMIT_NOFILE).
+    #[arg(long, global = true, env = "MCP_MAX_OPEN_FILES")]
+    pub max_open_files: Option<String>,
 }

@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod env_file;
+pub mod sandbox;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -19,6 +20,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
 pub use cli::{Cli, Command, Options};
+pub use sandbox::SandboxConfig;
 
 /// A configuration problem; the message is the one line printed before exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +153,7 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_dir: Option<PathBuf>,
     pub http: HttpConfig,
+    pub sandbox: SandboxConfig,
     /// Where each setting came from, by its environment-variable-like key.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -480,6 +483,7 @@ impl Config {
             .map(PathBuf::from);
 
         let http = resolve_http(o, r)?;
+        let sandbox = SandboxConfig::resolve(&o.sandbox, r)?;
 
         Ok(Config {
             allowed_commands,
@@ -499,6 +503,7 @@ impl Config {
             log_format,
             log_dir,
             http,
+            sandbox,
             sources: std::mem::take(&mut r.sources),
         })
     }

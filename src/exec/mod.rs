@@ -2,36 +2,51 @@
 //! resources, and guarantees nothing it started outlives the call.
 //!
 //! It knows nothing of MCP or HTTP: an [`ExecRequest`] and a cancellation token in, an
-//! [`ExecOutcome`] out. The isolation layers applied to the child live in [`sandbox`].
+//! [`ExecOutcome`] out. The parts:
+//!
+//! * [`env`](mod@env): the clean environment a command starts with.
+//! * [`output`]: head + tail capture of a stream, drained to the end.
+//! * [`sandbox`]: which layers are on, probed at start, and what each child applies.
+//! * [`reaper`]: the `__reaper` shim (and its zygote) that owns a command's process tree.
+//! * `tree`: starting a command and ending everything it started; the orphan sweep.
+//! * `spawn` (Linux): the vfork-style start used when there is no shim.
+//! * `linux`: Landlock, seccomp, rlimits, `/proc` walks, descriptor passing.
 
 pub mod env;
+#[cfg(target_os = "linux")]
+mod linux;
 pub mod output;
+pub mod reaper;
 pub mod sandbox;
+#[cfg(target_os = "linux")]
+mod spawn;
+mod tree;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use output::{Captured, OutputCap};
 pub use sandbox::SandboxReport;
+use tree::ProcessTree;
 
-/// How long the process group gets between SIGTERM and SIGKILL.
+/// How long the process tree gets between SIGTERM and SIGKILL.
 const TERM_GRACE: Duration = Duration::from_millis(200);
-/// How long we wait for the pipes to close after the group was killed, before giving up on
-/// an escaped process that still holds them.
+/// How long we wait for the pipes to close after the tree was ended (or the command
+/// exited), before giving up on an escaped process that still holds them.
 const DRAIN_GRACE: Duration = Duration::from_millis(300);
 
 /// One command to run.
 #[derive(Debug, Clone)]
 pub struct ExecRequest {
     pub command: String,
-    /// Resolved, existing working directory.
+    /// Resolved, existing working directory (writable under Landlock).
     pub workdir: PathBuf,
     pub timeout: Duration,
     /// The complete environment of the command (see [`env::build`]).
@@ -91,6 +106,8 @@ pub struct Executor {
     settings: Arc<ExecSettings>,
     slots: Arc<Semaphore>,
     sandbox: Arc<sandbox::Sandbox>,
+    /// Cancelled by [`Executor::shutdown`]: ends every running command.
+    shutdown: CancellationToken,
 }
 
 impl Executor {
@@ -100,7 +117,14 @@ impl Executor {
             slots: Arc::new(Semaphore::new(settings.max_concurrency)),
             settings: Arc::new(settings),
             sandbox: Arc::new(sandbox),
+            shutdown: CancellationToken::new(),
         }
+    }
+
+    /// Ends every running command's process tree now (server shutdown after its grace
+    /// period); their calls return with an error. Later calls are refused.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
     }
 
     /// The executor's settings.
@@ -122,6 +146,9 @@ impl Executor {
     /// `cancel` ends the command's whole process tree.
     pub async fn run(&self, req: ExecRequest, cancel: CancellationToken) -> ExecOutcome {
         let started = Instant::now();
+        if self.shutdown.is_cancelled() {
+            return ExecOutcome::failed("the server is shutting down".into(), started);
+        }
         let permit = tokio::select! {
             p = tokio::time::timeout(req.timeout, self.slots.clone().acquire_owned()) => match p {
                 Ok(Ok(p)) => p,
@@ -135,75 +162,96 @@ impl Executor {
                 return o;
             }
         };
-        let out = self.run_now(req, cancel, started).await;
-        drop(permit);
-        out
+        match self.spawn_at(req, started, Some(permit)) {
+            Ok(running) => running.wait(cancel).await,
+            Err(o) => *o,
+        }
     }
 
-    async fn run_now(
+    /// Starts `req` now, without waiting for a concurrency slot; [`Running::wait`] finishes
+    /// it. Must be called within a Tokio runtime. `Err` is the outcome of a failed start.
+    pub fn spawn(&self, req: ExecRequest) -> Result<Running, Box<ExecOutcome>> {
+        self.spawn_at(req, Instant::now(), None)
+    }
+
+    fn spawn_at(
         &self,
         req: ExecRequest,
-        cancel: CancellationToken,
         started: Instant,
-    ) -> ExecOutcome {
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Result<Running, Box<ExecOutcome>> {
         let s = &self.settings;
-        let mut cmd = self
-            .sandbox
-            .command(&s.shell, &s.shell_arg, &req.command, &req.workdir);
-        cmd.env_clear()
-            .envs(&req.env)
-            .current_dir(&req.workdir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
-            Err(e) => {
-                return ExecOutcome::failed(format!("could not start {}: {e}", s.shell), started)
-            }
-        };
-        let tree = sandbox::ProcessTree::new(child.id());
-
+        let spawned = tree::spawn(&self.sandbox, s, &req, TERM_GRACE).map_err(|e| {
+            Box::new(ExecOutcome::failed(
+                format!("could not start {}: {e}", s.shell),
+                started,
+            ))
+        })?;
         let stdout = Arc::new(Mutex::new(OutputCap::new(s.max_output)));
         let stderr = Arc::new(Mutex::new(OutputCap::new(s.max_output)));
         let readers = [
-            child
+            spawned
                 .stdout
-                .take()
                 .map(|p| tokio::spawn(drain(p, stdout.clone()))),
-            child
+            spawned
                 .stderr
-                .take()
                 .map(|p| tokio::spawn(drain(p, stderr.clone()))),
         ];
+        Ok(Running {
+            child: spawned.proc,
+            tree: spawned.tree,
+            readers,
+            stdout,
+            stderr,
+            started,
+            timeout: req.timeout,
+            _permit: permit,
+            shutdown: self.shutdown.clone(),
+        })
+    }
+}
 
-        let deadline = tokio::time::Instant::now() + req.timeout;
+/// A started command: its process, its tree and the readers draining its output.
+pub struct Running {
+    child: tree::Proc,
+    tree: ProcessTree,
+    readers: [Option<JoinHandle<()>>; 2],
+    stdout: Arc<Mutex<OutputCap>>,
+    stderr: Arc<Mutex<OutputCap>>,
+    started: Instant,
+    timeout: Duration,
+    _permit: Option<OwnedSemaphorePermit>,
+    shutdown: CancellationToken,
+}
+
+impl Running {
+    /// Waits for the command to exit, time out or be cancelled; in every case ends its whole
+    /// process tree, then collects what it printed.
+    pub async fn wait(mut self, cancel: CancellationToken) -> ExecOutcome {
+        let deadline = tokio::time::Instant::from_std(self.started) + self.timeout;
         let mut timed_out = false;
         let mut cancelled = false;
+        let mut shut_down = false;
         let status = tokio::select! {
-            st = child.wait() => st.ok(),
+            st = self.child.wait() => st.ok(),
             _ = tokio::time::sleep_until(deadline) => { timed_out = true; None }
             _ = cancel.cancelled() => { cancelled = true; None }
+            _ = self.shutdown.cancelled() => { shut_down = true; None }
         };
         // Whatever happened, nothing the command started may outlive the call.
-        tree.terminate(TERM_GRACE).await;
-        let status = match status {
-            Some(st) => Some(st),
-            None => child.wait().await.ok(),
-        };
+        let status = self.tree.end(&mut self.child, status).await;
 
         // Give the readers a moment to collect what is left in the pipes; an escaped
         // process may hold them open forever, so do not wait for EOF beyond that.
         let drain_deadline = tokio::time::Instant::now() + DRAIN_GRACE;
-        for r in readers.into_iter().flatten() {
+        for r in self.readers.into_iter().flatten() {
             let abort = r.abort_handle();
             if tokio::time::timeout_at(drain_deadline, r).await.is_err() {
                 abort.abort();
             }
         }
 
-        let (exit_code, signal) = match (timed_out || cancelled, status) {
+        let (exit_code, signal) = match (timed_out || cancelled || shut_down, status) {
             (false, Some(st)) => exit_of(&st),
             (_, Some(st)) => (-1, exit_of(&st).1),
             (_, None) => (-1, None),
@@ -211,20 +259,25 @@ impl Executor {
         let error = if timed_out {
             Some(format!(
                 "command timed out after {} and was stopped with its whole process tree",
-                humantime::format_duration(req.timeout)
+                humantime::format_duration(self.timeout)
             ))
         } else if cancelled {
             Some("command was cancelled and stopped with its whole process tree".to_string())
+        } else if shut_down {
+            Some(
+                "the server is shutting down: command stopped with its whole process tree"
+                    .to_string(),
+            )
         } else {
             signal.map(|n| format!("command was ended by signal {n}"))
         };
         let lock = |m: &Arc<Mutex<OutputCap>>| m.lock().unwrap_or_else(|e| e.into_inner()).finish();
         ExecOutcome {
-            stdout: lock(&stdout),
-            stderr: lock(&stderr),
+            stdout: lock(&self.stdout),
+            stderr: lock(&self.stderr),
             exit_code,
             signal,
-            duration: started.elapsed(),
+            duration: self.started.elapsed(),
             timed_out,
             cancelled,
             error,

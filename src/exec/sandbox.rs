@@ -1,44 +1,247 @@
-//! Isolation layers applied to every command, and the [`ProcessTree`] that ends them.
+//! The isolation layers applied to every command, what they are set to, and what is
+//! really active here.
 //!
-//! Always on: a process group of its own, a clean environment (see [`super::env`]), and
-//! resource limits set in the child before `exec`. [`SandboxReport`] records what is
-//! really active, for `get_shell_info` and `/health`.
+//! Always on (every platform, no privileges): a process group of its own, stdin
+//! `/dev/null`, a clean environment (see [`super::env`]), resource limits set in the child
+//! before `exec`, and a server that is non-dumpable and the subreaper of what its commands
+//! leave behind ([`Sandbox::new`] does that to the calling process).
+//!
+//! On Linux, on by default and best effort, each [`Layer`]: the per-command reaper shim
+//! ([`super::reaper`]), a process budget relative to the user's current task count, Landlock,
+//! seccomp and a cgroup v2 per command. [`Sandbox::new`] probes each one for real
+//! at start — the reaper probe runs the shim once, which applies Landlock and seccomp in a
+//! child and checks they bite — and fails when a layer the operator required is missing.
+//! Commands then go through the shim's zygote (see [`super::reaper`]).
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::process::Command;
+
+/// An optional isolation layer, each of which can be turned off or required.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Layer {
+    /// The per-command reaper shim (Linux).
+    Reaper,
+    /// `RLIMIT_NPROC` relative to the user's current tasks (Linux; root is exempt).
+    Nproc,
+    /// Landlock: the filesystem read-only outside the writable directories (Linux).
+    Landlock,
+    /// seccomp: no ptrace, process_vm_*, io_uring; optionally no network (Linux).
+    Seccomp,
+    /// A cgroup v2 per command, ended with `cgroup.kill` (Linux; needs a writable cgroup
+    /// and the reaper).
+    Cgroup,
+}
+
+impl Layer {
+    /// Every layer, in report order.
+    pub const ALL: [Layer; 5] = [
+        Layer::Reaper,
+        Layer::Nproc,
+        Layer::Landlock,
+        Layer::Seccomp,
+        Layer::Cgroup,
+    ];
+
+    /// The name used in flags and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::Reaper => "reaper",
+            Layer::Nproc => "nproc",
+            Layer::Landlock => "landlock",
+            Layer::Seccomp => "seccomp",
+            Layer::Cgroup => "cgroup",
+        }
+    }
+
+    /// Parses a layer name (case-insensitive).
+    pub fn parse(s: &str) -> Option<Layer> {
+        Layer::ALL
+            .into_iter()
+            .find(|l| l.name().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl std::fmt::Display for Layer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whether commands may open network sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Network {
+    #[default]
+    Allow,
+    /// Only Unix sockets (enforced by seccomp, which is then required).
+    Deny,
+}
+
+/// Resource limits for every command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// `RLIMIT_NOFILE`.
+    pub open_files: u64,
+    /// `RLIMIT_FSIZE`, bytes.
+    pub file_size: u64,
+    /// `RLIMIT_DATA` on Linux (`RLIMIT_AS` would break the JVM and friends), bytes.
+    pub memory: u64,
+    /// Tasks a command may add to the user's current count (`RLIMIT_NPROC`).
+    pub nproc_budget: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            open_files: 1024,
+            file_size: 1 << 30,
+            memory: 4 << 30,
+            nproc_budget: 256,
+        }
+    }
+}
+
+/// What the operator asked of the sandbox.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxSettings {
+    /// Layers turned off.
+    pub disabled: BTreeSet<Layer>,
+    /// Layers that must be active, or the server does not start.
+    pub required: BTreeSet<Layer>,
+    pub network: Network,
+    pub limits: Limits,
+    /// Directories commands may write to besides their working directory (the allowed
+    /// dirs; the temp dir is added by [`Sandbox::new`]).
+    pub writable_dirs: Vec<PathBuf>,
+    /// The `mcp-commander` binary to run as the reaper shim; `None` = this executable.
+    pub reaper_exe: Option<PathBuf>,
+}
+
+/// Landlock's status.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
+pub struct LandlockReport {
+    /// The kernel's Landlock ABI (0 = none).
+    pub abi: i32,
+    /// `enforced`, `partially enforced`, `off` or `unavailable: why`.
+    pub status: String,
+}
 
 /// Which isolation layers are active, as found at start.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct SandboxReport {
-    /// How the command's process tree is contained: `process_group`.
+    /// `reaper` (per-command subreaper shim) or `process_group` (group kill plus the
+    /// server as subreaper of escapees).
     pub process_tree: String,
-    /// Resource limits applied in the child.
+    /// The relative process budget, `skipped: root`, `off` or `unavailable: why`.
+    pub nproc: String,
+    pub landlock: LandlockReport,
+    /// `enforced`, `off` or `unavailable: why`.
+    pub seccomp: String,
+    /// `allowed` or `denied` (non-Unix sockets).
+    pub network: String,
+    /// `enforced: …` (cgroup.kill, and pids.max / memory.max where delegated), `off`, or
+    /// `unavailable: why`.
+    pub cgroup: String,
+    /// The resource limits set in every command.
     pub rlimits: String,
-    /// Environment handling: `clean`.
-    pub environment: String,
-    /// Whether the server's own memory and environment can be read by same-user processes.
+    /// Whether same-user processes could read the server's memory and environment.
     pub dumpable: bool,
 }
 
-/// The sandbox configuration shared by all commands.
-#[derive(Debug, Clone)]
-pub struct Sandbox {
-    report: SandboxReport,
+/// A required layer is missing, or the settings contradict each other.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("sandbox layer {layer} is required but {status}")]
+    Missing { layer: Layer, status: String },
+    #[error("--network deny needs the seccomp layer, which is {0}")]
+    NetworkNeedsSeccomp(String),
 }
 
+/// The sandbox shared by all commands: the probed layers and what each command gets.
+#[derive(Debug)]
+pub struct Sandbox {
+    settings: SandboxSettings,
+    report: SandboxReport,
+    /// The shim binary, when the reaper layer is active.
+    reaper: Option<PathBuf>,
+    landlock: bool,
+    seccomp: bool,
+    /// The user whose tasks count against the budget, when the nproc layer is active.
+    nproc_uid: Option<u32>,
+    #[cfg(target_os = "linux")]
+    bpf: Option<seccompiler::BpfProgram>,
+    /// Where per-command cgroups go, when that layer is active.
+    #[cfg(target_os = "linux")]
+    cgroup: Option<super::linux::CgroupBase>,
+    /// The user's task count, kept fresh by a background thread (so no call pays for
+    /// walking `/proc`).
+    user_tasks: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// How often the user's task count is refreshed.
+#[cfg(target_os = "linux")]
+const NPROC_REFRESH: Duration = Duration::from_millis(200);
+
 impl Sandbox {
-    /// Probes the layers available here and prepares them.
-    pub fn probe() -> Sandbox {
-        Sandbox {
+    /// Hardens this process (non-dumpable, child subreaper), probes every layer and checks
+    /// the required ones.
+    pub fn new(mut settings: SandboxSettings) -> Result<Sandbox, SandboxError> {
+        let tmp = std::env::temp_dir();
+        let tmp = std::fs::canonicalize(&tmp).unwrap_or(tmp);
+        if !settings.writable_dirs.contains(&tmp) {
+            settings.writable_dirs.push(tmp);
+        }
+        let dumpable = harden_server();
+        let mut sb = Sandbox {
             report: SandboxReport {
                 process_tree: "process_group".into(),
-                rlimits: "core=0".into(),
-                environment: "clean".into(),
-                dumpable: true,
+                nproc: "off".into(),
+                landlock: LandlockReport {
+                    abi: 0,
+                    status: "off".into(),
+                },
+                seccomp: "off".into(),
+                network: "allowed".into(),
+                cgroup: "off".into(),
+                rlimits: rlimit_text(&settings.limits),
+                dumpable,
             },
+            reaper: None,
+            landlock: false,
+            seccomp: false,
+            nproc_uid: None,
+            #[cfg(target_os = "linux")]
+            bpf: None,
+            #[cfg(target_os = "linux")]
+            cgroup: None,
+            user_tasks: Default::default(),
+            settings,
+        };
+        sb.probe_layers();
+        sb.check_required()?;
+        Ok(sb)
+    }
+
+    /// Every layer on, best effort, nothing required: what the server runs with when the
+    /// operator configured nothing (the shim is this executable).
+    pub fn probe() -> Sandbox {
+        Sandbox::new(SandboxSettings::default())
+            .unwrap_or_else(|_| Sandbox::always_on(Limits::default()))
+    }
+
+    /// The layers with nothing optional: for embedding and as a fallback.
+    pub fn always_on(limits: Limits) -> Sandbox {
+        let settings = SandboxSettings {
+            disabled: Layer::ALL.into_iter().collect(),
+            limits,
+            ..SandboxSettings::default()
+        };
+        match Sandbox::new(settings) {
+            Ok(s) => s,
+            Err(e) => unreachable!("no layer is required: {e}"),
         }
     }
 
@@ -47,80 +250,414 @@ impl Sandbox {
         &self.report
     }
 
-    /// A command that runs `line` under `shell shell_arg`, with the layers set up.
-    pub fn command(&self, shell: &str, shell_arg: &str, line: &str, _workdir: &Path) -> Command {
-        let mut cmd = Command::new(shell);
-        if !shell_arg.is_empty() {
-            cmd.arg(shell_arg);
-        }
-        cmd.arg(line);
-        #[cfg(unix)]
-        {
-            cmd.process_group(0);
-            // SAFETY: only async-signal-safe calls (setrlimit) between fork and exec.
-            unsafe {
-                cmd.pre_exec(|| {
-                    let zero = libc::rlimit {
-                        rlim_cur: 0,
-                        rlim_max: 0,
-                    };
-                    libc::setrlimit(libc::RLIMIT_CORE, &zero);
-                    Ok(())
-                });
-            }
-        }
-        cmd
+    /// The settings it was built from (temp dir included in the writable dirs).
+    pub fn settings(&self) -> &SandboxSettings {
+        &self.settings
     }
-}
 
-/// The processes one command started: its process group.
-#[derive(Debug)]
-pub struct ProcessTree {
-    pgid: Option<i32>,
-}
+    fn on(&self, l: Layer) -> bool {
+        !self.settings.disabled.contains(&l)
+    }
 
-impl ProcessTree {
-    /// The tree rooted at the spawned shell (`pid` is its process group id too).
-    pub fn new(pid: Option<u32>) -> Self {
-        ProcessTree {
-            pgid: pid.map(|p| p as i32),
+    fn status_of(&self, l: Layer) -> String {
+        match l {
+            Layer::Reaper if self.reaper.is_some() => "active".into(),
+            Layer::Reaper => self.report.process_tree.clone(),
+            Layer::Nproc => self.report.nproc.clone(),
+            Layer::Landlock => self.report.landlock.status.clone(),
+            Layer::Seccomp => self.report.seccomp.clone(),
+            Layer::Cgroup => self.report.cgroup.clone(),
         }
     }
 
-    /// Sends TERM to the whole group, waits up to `grace` for it to go, then KILL.
-    pub async fn terminate(&self, grace: Duration) {
-        #[cfg(unix)]
-        if let Some(pgid) = self.pgid {
-            if !group_alive(pgid) {
-                return;
+    fn active(&self, l: Layer) -> bool {
+        match l {
+            Layer::Reaper => self.reaper.is_some(),
+            Layer::Nproc => self.nproc_uid.is_some(),
+            Layer::Landlock => self.landlock,
+            Layer::Seccomp => self.seccomp,
+            #[cfg(target_os = "linux")]
+            Layer::Cgroup => self.cgroup.is_some(),
+            #[cfg(not(target_os = "linux"))]
+            Layer::Cgroup => false,
+        }
+    }
+
+    fn check_required(&self) -> Result<(), SandboxError> {
+        if self.settings.network == Network::Deny && !self.seccomp {
+            return Err(SandboxError::NetworkNeedsSeccomp(
+                self.report.seccomp.clone(),
+            ));
+        }
+        for &l in &self.settings.required {
+            if !self.active(l) {
+                let status = match self.status_of(l) {
+                    s if s == "off" => "it is turned off".to_string(),
+                    s if s == "process_group" => "unavailable".to_string(),
+                    s => s,
+                };
+                return Err(SandboxError::Missing { layer: l, status });
             }
-            signal_group(pgid, libc::SIGTERM);
-            signal_group(pgid, libc::SIGCONT);
-            let until = tokio::time::Instant::now() + grace;
-            while tokio::time::Instant::now() < until {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                if !group_alive(pgid) {
-                    return;
+        }
+        Ok(())
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn probe_layers(&mut self) {
+        for l in Layer::ALL {
+            if self.on(l) {
+                let s = "unavailable: Linux only".to_string();
+                match l {
+                    Layer::Reaper => {}
+                    Layer::Nproc => self.report.nproc = s,
+                    Layer::Landlock => self.report.landlock.status = s,
+                    Layer::Seccomp => self.report.seccomp = s,
+                    Layer::Cgroup => self.report.cgroup = s,
                 }
             }
-            signal_group(pgid, libc::SIGKILL);
         }
-        #[cfg(not(unix))]
-        let _ = grace;
+    }
+
+    #[cfg(target_os = "linux")]
+    fn probe_layers(&mut self) {
+        use super::linux;
+        self.report.landlock.abi = linux::landlock_abi();
+        if self.on(Layer::Nproc) {
+            // SAFETY: getuid never fails.
+            let uid = unsafe { libc::getuid() };
+            if uid == 0 {
+                self.report.nproc = "skipped: root".into();
+            } else {
+                self.nproc_uid = Some(uid);
+                let count = self.user_tasks.clone();
+                count.store(linux::count_user_tasks(uid), Ordering::Relaxed);
+                let weak = std::sync::Arc::downgrade(&count);
+                let _ = std::thread::Builder::new()
+                    .name("nproc-count".into())
+                    .spawn(move || loop {
+                        std::thread::sleep(NPROC_REFRESH);
+                        match weak.upgrade() {
+                            Some(c) => c.store(linux::count_user_tasks(uid), Ordering::Relaxed),
+                            None => return,
+                        }
+                    });
+                self.report.nproc = format!(
+                    "relative: {} tasks over the user's current count",
+                    self.settings.limits.nproc_budget
+                );
+            }
+        }
+        if self.on(Layer::Cgroup) {
+            self.report.cgroup = match linux::cgroup_probe() {
+                Ok(base) => {
+                    let status = cgroup_status(&base);
+                    self.cgroup = Some(base);
+                    status
+                }
+                Err(why) => format!("unavailable: {why}"),
+            };
+        }
+        let want_ll = self.on(Layer::Landlock);
+        let want_sc = self.on(Layer::Seccomp);
+        let deny_net = self.settings.network == Network::Deny;
+        if want_sc {
+            match linux::seccomp_program(deny_net) {
+                Ok(p) => self.bpf = Some(p),
+                Err(e) => self.report.seccomp = format!("unavailable: {e}"),
+            }
+        }
+        if want_ll && self.report.landlock.abi == 0 {
+            self.report.landlock.status = "unavailable: the kernel has no Landlock".into();
+        }
+
+        // One run of the shim proves the binary can re-exec itself as the reaper, and its
+        // child proves Landlock and seccomp are really enforced.
+        let exe = self
+            .settings
+            .reaper_exe
+            .clone()
+            .or_else(|| std::env::current_exe().ok());
+        let probe = match &exe {
+            Some(exe) => super::reaper::probe(
+                exe,
+                &super::reaper::ProbeSpec {
+                    landlock: want_ll && self.report.landlock.abi > 0,
+                    seccomp: self.bpf.is_some(),
+                    deny_network: deny_net,
+                    writable: self.settings.writable_dirs.clone(),
+                },
+            ),
+            None => Err("cannot find this executable".into()),
+        };
+        let probe_direct = || {
+            super::reaper::probe_in_process(
+                want_ll && self.report.landlock.abi > 0,
+                self.bpf.as_deref(),
+                deny_net,
+                &self.settings.writable_dirs,
+            )
+        };
+        let result = match probe {
+            Ok(r) => {
+                if self.on(Layer::Reaper) {
+                    self.reaper = exe;
+                    self.report.process_tree = "reaper".into();
+                }
+                r
+            }
+            Err(why) => {
+                if self.on(Layer::Reaper) {
+                    self.report.process_tree = format!("process_group (reaper unavailable: {why})");
+                }
+                probe_direct()
+            }
+        };
+        if self.cgroup.is_some() && self.reaper.is_none() {
+            // The per-command cgroup is created and ended by the shim.
+            self.cgroup = None;
+            self.report.cgroup = "off: it needs the reaper shim".into();
+        }
+        if want_ll && self.report.landlock.abi > 0 {
+            match result.landlock {
+                Ok(()) => {
+                    self.landlock = true;
+                    self.report.landlock.status = if self.report.landlock.abi >= 5 {
+                        "enforced".into()
+                    } else {
+                        "partially enforced".into()
+                    };
+                }
+                Err(e) => self.report.landlock.status = format!("unavailable: {e}"),
+            }
+        }
+        if self.bpf.is_some() {
+            match result.seccomp {
+                Ok(()) => {
+                    self.seccomp = true;
+                    self.report.seccomp = "enforced".into();
+                    if deny_net {
+                        self.report.network = "denied".into();
+                    }
+                }
+                Err(e) => {
+                    self.bpf = None;
+                    self.report.seccomp = format!("unavailable: {e}");
+                }
+            }
+        }
+    }
+
+    /// The reaper shim binary, when that layer is active.
+    pub fn reaper(&self) -> Option<&Path> {
+        self.reaper.as_deref()
+    }
+
+    /// What the child of one command must apply before `exec`.
+    pub fn child_spec(&self, workdir: &Path, timeout: Duration) -> ChildSpec {
+        let l = &self.settings.limits;
+        let mut rlimits = vec![
+            (Resource::Core, 0),
+            (Resource::Nofile, l.open_files),
+            (Resource::Fsize, l.file_size),
+            // A CPU backstop: the wall-clock timeout ends the command long before this.
+            (Resource::Cpu, timeout.as_secs() + 5),
+        ];
+        #[cfg(target_os = "linux")]
+        rlimits.push((Resource::Data, l.memory));
+        if self.nproc_uid.is_some() {
+            let now = self.user_tasks.load(Ordering::Relaxed);
+            rlimits.push((Resource::Nproc, now + l.nproc_budget));
+        }
+        let mut writable = self.settings.writable_dirs.clone();
+        writable.push(workdir.to_path_buf());
+        #[cfg(target_os = "linux")]
+        let cgroup = self.cgroup.as_ref().map(|b| CgroupSpec {
+            base: b.dir.clone(),
+            pids_max: b.pids.then_some(l.nproc_budget),
+            memory_max: b.memory.then_some(l.memory),
+        });
+        #[cfg(not(target_os = "linux"))]
+        let cgroup = None;
+        ChildSpec {
+            rlimits,
+            landlock: self.landlock.then_some(writable),
+            seccomp: self.seccomp,
+            deny_network: self.settings.network == Network::Deny,
+            cgroup,
+        }
+    }
+
+    /// The seccomp program, when that layer is active.
+    #[cfg(target_os = "linux")]
+    pub fn bpf(&self) -> Option<&[seccompiler::sock_filter]> {
+        self.bpf.as_deref()
     }
 }
 
-#[cfg(unix)]
-fn signal_group(pgid: i32, sig: i32) {
-    // SAFETY: plain syscall on a process group we created.
-    unsafe {
-        libc::kill(-pgid, sig);
+/// A resource limit, named portably.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resource {
+    Core,
+    Nofile,
+    Fsize,
+    Cpu,
+    Data,
+    Nproc,
+}
+
+impl Resource {
+    /// The platform's `RLIMIT_*` number.
+    #[cfg(unix)]
+    pub fn raw(self) -> i32 {
+        #[allow(clippy::unnecessary_cast)]
+        let n = match self {
+            Resource::Core => libc::RLIMIT_CORE,
+            Resource::Nofile => libc::RLIMIT_NOFILE,
+            Resource::Fsize => libc::RLIMIT_FSIZE,
+            Resource::Cpu => libc::RLIMIT_CPU,
+            Resource::Data => libc::RLIMIT_DATA,
+            Resource::Nproc => libc::RLIMIT_NPROC,
+        } as i32;
+        n
     }
 }
 
-/// True while any process of the group exists (zombies included).
-#[cfg(unix)]
-fn group_alive(pgid: i32) -> bool {
-    // SAFETY: signal 0 only checks for existence.
-    unsafe { libc::kill(-pgid, 0) == 0 }
+/// What one command's child applies before `exec`; sent to the reaper shim as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChildSpec {
+    pub rlimits: Vec<(Resource, u64)>,
+    /// Writable directories, when Landlock is on.
+    pub landlock: Option<Vec<PathBuf>>,
+    pub seccomp: bool,
+    pub deny_network: bool,
+    /// A cgroup of its own, when that layer is on.
+    #[serde(default)]
+    pub cgroup: Option<CgroupSpec>,
+}
+
+/// The per-command cgroup the shim creates under `base`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CgroupSpec {
+    pub base: PathBuf,
+    /// `pids.max`, when the pids controller is delegated.
+    pub pids_max: Option<u64>,
+    /// `memory.max`, when the memory controller is delegated.
+    pub memory_max: Option<u64>,
+}
+
+#[cfg(target_os = "linux")]
+fn cgroup_status(b: &super::linux::CgroupBase) -> String {
+    let mut s = format!("enforced: cgroup.kill in {}", b.dir.display());
+    for (on, file, ctl) in [
+        (b.pids, "pids.max", "pids"),
+        (b.memory, "memory.max", "memory"),
+    ] {
+        if on {
+            s.push_str(&format!(", {file}"));
+        } else {
+            s.push_str(&format!(
+                "; {file} unavailable ({ctl} controller not delegated)"
+            ));
+        }
+    }
+    s
+}
+
+fn rlimit_text(l: &Limits) -> String {
+    let mut s = format!(
+        "core=0 nofile={} fsize={} cpu=timeout+5s",
+        l.open_files, l.file_size
+    );
+    if cfg!(target_os = "linux") {
+        s.push_str(&format!(" data={}", l.memory));
+    }
+    s
+}
+
+/// Makes this process non-dumpable (so same-user commands cannot read its memory or
+/// `/proc/<pid>/environ`) and the subreaper of orphans; returns whether it is still dumpable.
+fn harden_server() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain prctl calls on this process.
+        unsafe {
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+            libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0) != 0
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        true
+    }
+}
+
+/// The outcome of probing Landlock and seccomp in a child.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ProbeResult {
+    pub landlock: Result<(), String>,
+    pub seccomp: Result<(), String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layer_names_round_trip() {
+        for l in Layer::ALL {
+            assert_eq!(Layer::parse(l.name()), Some(l));
+            assert_eq!(Layer::parse(&l.name().to_uppercase()), Some(l));
+        }
+        assert_eq!(Layer::parse("landlok"), None);
+    }
+
+    #[test]
+    fn always_on_reports_every_optional_layer_off() {
+        let sb = Sandbox::always_on(Limits::default());
+        let r = serde_json::to_value(sb.report()).unwrap();
+        assert_eq!(r["process_tree"], "process_group");
+        assert_eq!(r["nproc"], "off");
+        assert_eq!(r["seccomp"], "off");
+        assert_eq!(r["landlock"]["status"], "off");
+        assert_eq!(r["network"], "allowed");
+        assert!(r["landlock"]["abi"].is_number());
+        #[cfg(target_os = "linux")]
+        assert_eq!(r["dumpable"], false);
+    }
+
+    #[test]
+    fn child_spec_carries_limits_and_writable_dirs() {
+        let sb = Sandbox::always_on(Limits {
+            open_files: 99,
+            file_size: 1234,
+            memory: 5678,
+            nproc_budget: 7,
+        });
+        let spec = sb.child_spec(Path::new("/work/here"), Duration::from_secs(10));
+        assert!(spec.rlimits.contains(&(Resource::Core, 0)));
+        assert!(spec.rlimits.contains(&(Resource::Nofile, 99)));
+        assert!(spec.rlimits.contains(&(Resource::Fsize, 1234)));
+        assert!(spec.rlimits.contains(&(Resource::Cpu, 15)));
+        // Landlock is off here, so no writable list is sent.
+        assert_eq!(spec.landlock, None);
+        assert!(sb.settings().writable_dirs.contains(
+            &std::fs::canonicalize(std::env::temp_dir()).unwrap_or_else(|_| std::env::temp_dir())
+        ));
+    }
+
+    #[test]
+    fn a_required_but_disabled_layer_is_an_error() {
+        let settings = SandboxSettings {
+            disabled: [Layer::Seccomp].into_iter().collect(),
+            required: [Layer::Seccomp].into_iter().collect(),
+            ..SandboxSettings::default()
+        };
+        let err = Sandbox::new(settings).unwrap_err().to_string();
+        assert!(
+            err.contains("seccomp") && err.contains("turned off"),
+            "{err}"
+        );
+    }
 }

@@ -1,0 +1,525 @@
+//! The Linux-only pieces of the sandbox: Landlock, seccomp, the per-user task count behind
+//! the relative `RLIMIT_NPROC`, the cgroup v2 probe, and `/proc` walks over a process tree.
+//!
+//! Everything that runs between `fork` and `exec` ([`enforce`]) is a handful of raw
+//! syscalls on data prepared beforehand, so it is safe in the child of a multi-threaded
+//! parent as well as in the single-threaded reaper shim.
+
+use std::collections::HashMap;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+
+use landlock::{
+    Access, AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, ABI,
+};
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule,
+};
+
+/// The Landlock ABI the running kernel offers (0 when it has none).
+pub fn landlock_abi() -> i32 {
+    // SAFETY: LANDLOCK_CREATE_RULESET_VERSION with a null attribute only queries the ABI.
+    let v = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            1u32, // LANDLOCK_CREATE_RULESET_VERSION
+        )
+    };
+    if v < 0 {
+        0
+    } else {
+        v as i32
+    }
+}
+
+/// The newest ABI whose access rights we ask for; the crate drops what the kernel lacks.
+const WANTED_ABI: ABI = ABI::V8;
+
+/// Device files every command may write to.
+const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty"];
+
+/// Builds a Landlock ruleset: everything readable and executable, `writable` directories
+/// (and the harmless devices) writable too. Returns the ruleset fd to enforce later.
+pub fn landlock_ruleset(writable: &[PathBuf]) -> Result<OwnedFd, String> {
+    let all = AccessFs::from_all(WANTED_ABI);
+    let read = AccessFs::from_read(WANTED_ABI);
+    let mut rs = Ruleset::default()
+        .handle_access(all)
+        .map_err(|e| e.to_string())?
+        .create()
+        .map_err(|e| e.to_string())?;
+    let root = PathFd::new("/").map_err(|e| e.to_string())?;
+    rs = rs
+        .add_rule(PathBeneath::new(root, read))
+        .map_err(|e| e.to_string())?;
+    for dir in writable {
+        // A directory that vanished since start is simply not writable.
+        if let Ok(fd) = PathFd::new(dir) {
+            rs = rs
+                .add_rule(PathBeneath::new(fd, all))
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+    }
+    let file_rw = AccessFs::from_file(WANTED_ABI);
+    for dev in WRITABLE_DEVICES {
+        if let Ok(fd) = PathFd::new(dev) {
+            rs = rs
+                .add_rule(PathBeneath::new(fd, file_rw))
+                .map_err(|e| format!("{dev}: {e}"))?;
+        }
+    }
+    let fd: Option<OwnedFd> = rs.into();
+    fd.ok_or_else(|| "this kernel has no Landlock".to_string())
+}
+
+/// The seccomp filter: no ptrace, no reading or writing other processes' memory, no
+/// io_uring (which bypasses syscall filtering); with `deny_network`, no sockets other
+/// than Unix ones.
+pub fn seccomp_program(deny_network: bool) -> Result<BpfProgram, String> {
+    let arch = std::env::consts::ARCH
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| e.to_string())?;
+    let mut rules: std::collections::BTreeMap<i64, Vec<SeccompRule>> = [
+        libc::SYS_ptrace,
+        libc::SYS_process_vm_readv,
+        libc::SYS_process_vm_writev,
+        libc::SYS_io_uring_setup,
+        libc::SYS_io_uring_enter,
+        libc::SYS_io_uring_register,
+    ]
+    .into_iter()
+    .map(|n| (n, vec![]))
+    .collect();
+    if deny_network {
+        let not_unix = SeccompCondition::new(
+            0,
+            SeccompCmpArgLen::Dword,
+            SeccompCmpOp::Ne,
+            libc::AF_UNIX as u64,
+        )
+        .map_err(|e| e.to_string())?;
+        rules.insert(
+            libc::SYS_socket,
+            vec![SeccompRule::new(vec![not_unix]).map_err(|e| e.to_string())?],
+        );
+    }
+    let filter = SeccompFilter::new(
+        rules,
+        SeccompAction::Allow,
+        SeccompAction::Errno(libc::EPERM as u32),
+        arch,
+    )
+    .map_err(|e| e.to_string())?;
+    filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| e.to_string())
+}
+
+/// One resource limit to set in the child.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+pub struct Rlimit {
+    pub resource: i32,
+    pub value: u64,
+}
+
+/// Applies the limits, Landlock and seccomp to the calling process. Only raw syscalls on
+/// prepared data: safe between `fork` and `exec`. Returns the failing step's errno.
+///
+/// # Safety
+/// `bpf` must be a valid program and `landlock` an open ruleset fd (or -1).
+pub unsafe fn enforce(
+    rlimits: &[Rlimit],
+    landlock: RawFd,
+    bpf: Option<&[seccompiler::sock_filter]>,
+) -> Result<(), (&'static str, i32)> {
+    for r in rlimits {
+        set_rlimit(r.resource, r.value);
+    }
+    if (landlock >= 0 || bpf.is_some()) && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+        return Err(("no_new_privs", errno()));
+    }
+    if landlock >= 0 && libc::syscall(libc::SYS_landlock_restrict_self, landlock, 0u32) != 0 {
+        return Err(("landlock", errno()));
+    }
+    if let Some(prog) = bpf {
+        let fprog = libc::sock_fprog {
+            len: prog.len() as u16,
+            filter: prog.as_ptr() as *mut libc::sock_filter,
+        };
+        if libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0u32,
+            &fprog as *const libc::sock_fprog,
+        ) != 0
+        {
+            return Err(("seccomp", errno()));
+        }
+    }
+    Ok(())
+}
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+/// Lowers a limit (soft and hard) to `value`, never above the current hard limit.
+///
+/// # Safety
+/// Plain syscalls; async-signal-safe.
+pub unsafe fn set_rlimit(resource: i32, value: u64) {
+    let mut cur = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // glibc and musl type the resource differently; let the call decide.
+    if libc::getrlimit(resource as _, &mut cur) != 0 {
+        return;
+    }
+    let v = (value as libc::rlim_t).min(cur.rlim_max);
+    let new = libc::rlimit {
+        rlim_cur: v,
+        rlim_max: v,
+    };
+    libc::setrlimit(resource as _, &new);
+}
+
+/// How many tasks (threads included, as `RLIMIT_NPROC` counts them) `uid` has now.
+pub fn count_user_tasks(uid: u32) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut n = 0u64;
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(s) = name.to_str() else { continue };
+        if !s.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        // The task directory's link count is its thread count plus two.
+        if let Ok(m) = std::fs::metadata(Path::new("/proc").join(s).join("task")) {
+            if m.uid() == uid {
+                n += m.nlink().saturating_sub(2).max(1);
+            }
+        }
+    }
+    n
+}
+
+/// Parent of every process, from `/proc/*/stat`.
+fn parent_map() -> HashMap<i32, i32> {
+    let mut map = HashMap::new();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return map;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if let Some(ppid) = stat_field(pid, 1) {
+            map.insert(pid, ppid);
+        }
+    }
+    map
+}
+
+/// Field `n` (0 = state, 1 = ppid, ...) after the command name of `/proc/pid/stat`.
+fn stat_field(pid: i32, n: usize) -> Option<i32> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    rest.split_whitespace().nth(n)?.parse().ok()
+}
+
+/// Every living descendant of `root`.
+pub fn descendants(root: i32) -> Vec<i32> {
+    let map = parent_map();
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (&pid, &ppid) in &map {
+        children.entry(ppid).or_default().push(pid);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![root];
+    while let Some(p) = stack.pop() {
+        if let Some(kids) = children.get(&p) {
+            for &k in kids {
+                out.push(k);
+                stack.push(k);
+            }
+        }
+    }
+    out
+}
+
+/// Children that may have been reparented to this process as its subreaper: the kernel
+/// hands orphans to the first live thread, the main one, so its list is enough (one read
+/// instead of one per thread); all threads when the main one is gone.
+pub fn adopted_children() -> Vec<i32> {
+    // SAFETY: getpid never fails.
+    let pid = unsafe { libc::getpid() };
+    match std::fs::read_to_string(format!("/proc/self/task/{pid}/children")) {
+        Ok(text) => text
+            .split_whitespace()
+            .filter_map(|s| s.parse::<i32>().ok())
+            .collect(),
+        Err(_) => own_children(),
+    }
+}
+
+/// Direct children of this process (all threads), from `/proc/self/task/*/children`.
+pub fn own_children() -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for e in rd.flatten() {
+        if let Ok(text) = std::fs::read_to_string(e.path().join("children")) {
+            out.extend(
+                text.split_whitespace()
+                    .filter_map(|s| s.parse::<i32>().ok()),
+            );
+        }
+    }
+    out
+}
+
+/// A writable cgroup v2 directory to create per-command cgroups in, and which resource
+/// controllers its children get.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupBase {
+    pub dir: PathBuf,
+    pub pids: bool,
+    pub memory: bool,
+}
+
+/// Finds our own cgroup v2 directory and checks we can create a child cgroup there with
+/// `cgroup.kill` (Linux 5.14+); `Err` says why not.
+pub fn cgroup_probe() -> Result<CgroupBase, String> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| e.to_string())?;
+    let rel = text
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .ok_or("no cgroup v2 hierarchy")?;
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| e.to_string())?;
+    let mount = mounts
+        .lines()
+        .find(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|t| t.starts_with("cgroup2 "))
+        })
+        .and_then(|l| l.split_whitespace().nth(4))
+        .ok_or("cgroup v2 is not mounted")?;
+    let dir = Path::new(mount).join(rel.trim_start_matches('/'));
+    let writable = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+        // SAFETY: access(2) on a valid C string.
+        .map(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0)
+        .unwrap_or(false);
+    if !writable {
+        return Err(format!(
+            "{} is not writable (no delegated cgroup)",
+            dir.display()
+        ));
+    }
+    let probe = dir.join(format!("mcpc-probe-{}", std::process::id()));
+    std::fs::create_dir(&probe)
+        .map_err(|e| format!("cannot create a cgroup in {}: {e}", dir.display()))?;
+    let has_kill = probe.join("cgroup.kill").exists();
+    let _ = std::fs::remove_dir(&probe);
+    if !has_kill {
+        return Err("this kernel has no cgroup.kill (Linux 5.14+)".into());
+    }
+    let enabled = std::fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
+    let on = |c: &str| enabled.split_whitespace().any(|x| x == c);
+    Ok(CgroupBase {
+        pids: on("pids"),
+        memory: on("memory"),
+        dir,
+    })
+}
+
+/// The raw fd of a ruleset, for [`enforce`].
+pub fn raw(fd: &Option<OwnedFd>) -> RawFd {
+    fd.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1)
+}
+
+/// Sends `data` over a Unix socket with `fds` attached (`SCM_RIGHTS`, on the first byte).
+pub fn send_with_fds(sock: RawFd, data: &[u8], fds: &[RawFd]) -> std::io::Result<()> {
+    let fd_bytes = std::mem::size_of_val(fds);
+    // SAFETY: CMSG_SPACE is a pure size computation.
+    let space = unsafe { libc::CMSG_SPACE(fd_bytes as u32) } as usize;
+    // u64 storage keeps the control buffer aligned for cmsghdr.
+    let mut control = vec![0u64; space.div_ceil(8)];
+    let mut iov = libc::iovec {
+        iov_base: data.as_ptr() as *mut libc::c_void,
+        iov_len: data.len(),
+    };
+    // SAFETY: msghdr, iovec and the control buffer outlive the call; the cmsg header and
+    // data are written inside the buffer CMSG_SPACE sized.
+    let sent = unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = space as _;
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        (*c).cmsg_level = libc::SOL_SOCKET;
+        (*c).cmsg_type = libc::SCM_RIGHTS;
+        (*c).cmsg_len = libc::CMSG_LEN(fd_bytes as u32) as _;
+        std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(c) as *mut RawFd, fds.len());
+        libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL)
+    };
+    if sent < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    write_all(sock, &data[sent as usize..])
+}
+
+/// Receives up to `buf.len()` bytes and any descriptors sent with them (close-on-exec).
+pub fn recv_with_fds(
+    sock: RawFd,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+) -> std::io::Result<usize> {
+    use std::os::fd::FromRawFd;
+    const MAX_FDS: usize = 8;
+    // SAFETY: pure size computation.
+    let space =
+        unsafe { libc::CMSG_SPACE((MAX_FDS * std::mem::size_of::<RawFd>()) as u32) } as usize;
+    let mut control = vec![0u64; space.div_ceil(8)];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: as in send_with_fds; the kernel fills at most `space` control bytes, and we
+    // only read cmsgs it reports.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
+        msg.msg_controllen = space as _;
+        let n = libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC);
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(c) as *const RawFd;
+                let count = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize)
+                    / std::mem::size_of::<RawFd>();
+                for i in 0..count {
+                    fds.push(OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i))));
+                }
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+        Ok(n as usize)
+    }
+}
+
+/// Writes all of `data` to a blocking descriptor.
+pub fn write_all(fd: RawFd, mut data: &[u8]) -> std::io::Result<()> {
+    while !data.is_empty() {
+        // SAFETY: writing from a valid buffer.
+        let n = unsafe { libc::write(fd, data.as_ptr() as *const libc::c_void, data.len()) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        data = &data[n as usize..];
+    }
+    Ok(())
+}
+
+/// Reads exactly `buf.len()` bytes from a blocking descriptor; `Ok(false)` on a clean EOF
+/// before the first byte.
+pub fn read_exact(fd: RawFd, buf: &mut [u8]) -> std::io::Result<bool> {
+    let mut got = 0;
+    while got < buf.len() {
+        // SAFETY: reading into a valid buffer.
+        let n = unsafe {
+            libc::read(
+                fd,
+                buf[got..].as_mut_ptr() as *mut libc::c_void,
+                buf.len() - got,
+            )
+        };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            if got == 0 {
+                return Ok(false);
+            }
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        got += n as usize;
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn counts_this_users_tasks() {
+        // SAFETY: getuid never fails.
+        let n = count_user_tasks(unsafe { libc::getuid() });
+        assert!(n >= 1, "{n}");
+    }
+
+    #[test]
+    fn finds_descendants() {
+        let mut c = std::process::Command::new("sh")
+            .args(["-c", "sleep 5 & wait"])
+            .spawn()
+            .unwrap();
+        let me = std::process::id() as i32;
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut found = Vec::new();
+        while found.len() < 2 && std::time::Instant::now() < until {
+            found = descendants(me);
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // SAFETY: ending the group this test started.
+        unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
+        let _ = c.kill();
+        let _ = c.wait();
+        assert!(found.contains(&(c.id() as i32)), "{found:?}");
+        assert!(found.len() >= 2, "{found:?}");
+    }
+
+    #[test]
+    fn passes_descriptors_over_a_socket() {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let file = std::fs::File::open("/dev/null").unwrap();
+        send_with_fds(a.as_raw_fd(), b"hello", &[file.as_raw_fd()]).unwrap();
+        let mut buf = [0u8; 5];
+        let mut fds = Vec::new();
+        let n = recv_with_fds(b.as_raw_fd(), &mut buf, &mut fds).unwrap();
+        assert_eq!(&buf[..n], b"hello");
+        assert_eq!(fds.len(), 1);
+        assert_ne!(fds[0].as_raw_fd(), file.as_raw_fd());
+    }
+
+    #[test]
+    fn seccomp_program_compiles_with_and_without_network() {
+        assert!(!seccomp_program(false).unwrap().is_empty());
+        assert!(seccomp_program(true).unwrap().len() > seccomp_program(false).unwrap().len());
+    }
+}

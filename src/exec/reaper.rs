@@ -1,0 +1,872 @@
+//! The per-command reaper shim: `mcp-commander __reaper <spec> <shell> <arg> <line>`.
+//!
+//! The server is multi-threaded, so between `fork` and `exec` it may only make raw
+//! syscalls, and `PR_SET_PDEATHSIG` set there fires when the spawning *thread* exits. So
+//! each command starts as this small single-threaded program instead, which:
+//!
+//! * becomes a child subreaper, so everything the command starts — `setsid` and
+//!   double-fork escapees included — stays its descendant;
+//! * forks the command into a new process group (and, with that layer, a cgroup of its
+//!   own) with stdin `/dev/null`, the resource limits, Landlock and seccomp, and
+//!   `PR_SET_PDEATHSIG` tied to the shim (a single thread that lives as long as the
+//!   command);
+//! * waits for the command, for a signal, or for its stdin — a pipe whose write end only
+//!   the server holds — to close (the server's way to say "stop", and what happens when
+//!   the server dies);
+//! * then ends every descendant (TERM, a grace period, KILL — plus `cgroup.kill` — again
+//!   until none is left), reaps them all, and exits the way the command did (same code, or
+//!   the same signal).
+//!
+//! Exec'ing and relocating this (large) binary per command costs more than the command
+//! often does, so the server normally starts one `__reaper --zygote` instead: a
+//! single-threaded, already-initialised copy that forks the shim above for each command it
+//! is sent ([`ZygoteRequest`], with the output pipes and a control socket passed over its
+//! stdin socket). Such a shim reports its pid and the command's wait status on the control
+//! socket rather than exiting like the command. The exec'd form is the fallback.
+//!
+//! `__reaper --probe <spec>` instead applies Landlock and seccomp in a child and prints
+//! whether they really bite, as JSON: the start-up probe of [`super::sandbox::Sandbox`].
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::sandbox::{ChildSpec, ProbeResult};
+
+/// The subcommand name the server runs the shim under.
+pub const SUBCOMMAND: &str = "__reaper";
+
+/// What the shim gets from the server for one command.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShimSpec {
+    pub child: ChildSpec,
+    /// Milliseconds between TERM and KILL when ending the tree.
+    pub grace_ms: u64,
+}
+
+/// One command for the zygote (`__reaper --zygote`): it forks a shim that runs it. Sent
+/// as a little-endian `u32` length and this JSON, with the command's stdout and stderr
+/// pipes and the shim's end of the control socket attached on the first byte.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ZygoteRequest {
+    pub spec: ShimSpec,
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub cwd: PathBuf,
+}
+
+/// What the start-up probe checks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProbeSpec {
+    pub landlock: bool,
+    pub seccomp: bool,
+    pub deny_network: bool,
+    pub writable: Vec<PathBuf>,
+}
+
+/// Runs the shim once in probe mode. `Err` means the reaper cannot be used.
+pub fn probe(exe: &Path, spec: &ProbeSpec) -> Result<ProbeResult, String> {
+    let name = exe.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    if !name.starts_with("mcp-commander") {
+        return Err(format!("{} is not the mcp-commander binary", exe.display()));
+    }
+    let json = serde_json::to_string(spec).map_err(|e| e.to_string())?;
+    let out = std::process::Command::new(exe)
+        .arg(SUBCOMMAND)
+        .arg("--probe")
+        .arg(json)
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} {SUBCOMMAND} --probe failed ({}): {}",
+            exe.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("unreadable probe answer: {e}"))
+}
+
+/// The probe without the shim (when it cannot run): a forked child of this process.
+#[cfg(target_os = "linux")]
+pub fn probe_in_process(
+    landlock: bool,
+    bpf: Option<&[seccompiler::sock_filter]>,
+    deny_network: bool,
+    writable: &[PathBuf],
+) -> ProbeResult {
+    imp::probe_layers(landlock.then_some(writable), bpf, deny_network)
+}
+
+/// Entry point of `mcp-commander __reaper …` (the arguments after the subcommand).
+/// Returns the exit code, or does not return when the command died of a signal.
+pub fn main(args: Vec<std::ffi::OsString>) -> u8 {
+    #[cfg(target_os = "linux")]
+    {
+        imp::main(args)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = args;
+        eprintln!("mcp-commander: the reaper shim is Linux only");
+        125
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod imp {
+    use std::ffi::{CString, OsString};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::PathBuf;
+    use std::time::{Duration, Instant};
+
+    use super::super::linux::{self, Rlimit};
+    use super::{ProbeResult, ProbeSpec, ShimSpec, ZygoteRequest};
+
+    /// Exit code when the shim itself cannot do its job (bad spec, layer not applicable).
+    const SHIM_FAILED: u8 = 125;
+
+    pub fn main(args: Vec<OsString>) -> u8 {
+        let mut it = args.into_iter();
+        let Some(first) = it.next() else {
+            eprintln!("mcp-commander __reaper: missing spec");
+            return SHIM_FAILED;
+        };
+        if first == "--zygote" {
+            return zygote();
+        }
+        if first == "--probe" {
+            let spec: ProbeSpec =
+                match serde_json::from_slice(it.next().unwrap_or_default().as_bytes()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("mcp-commander __reaper --probe: bad spec: {e}");
+                        return SHIM_FAILED;
+                    }
+                };
+            // SAFETY: plain prctl on this process; failing here means no reaper.
+            if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+                eprintln!(
+                    "PR_SET_CHILD_SUBREAPER: {}",
+                    std::io::Error::last_os_error()
+                );
+                return SHIM_FAILED;
+            }
+            let bpf = if spec.seccomp {
+                match linux::seccomp_program(spec.deny_network) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        let r = ProbeResult {
+                            landlock: Err("not probed".into()),
+                            seccomp: Err(e),
+                        };
+                        println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                        return 0;
+                    }
+                }
+            } else {
+                None
+            };
+            let r = probe_layers(
+                spec.landlock.then_some(&spec.writable[..]),
+                bpf.as_deref(),
+                spec.deny_network,
+            );
+            println!("{}", serde_json::to_string(&r).unwrap_or_default());
+            return 0;
+        }
+        let spec: ShimSpec = match serde_json::from_slice(first.as_bytes()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("mcp-commander __reaper: bad spec: {e}");
+                return SHIM_FAILED;
+            }
+        };
+        let argv: Vec<CString> = match it
+            .map(|a| CString::new(a.as_bytes().to_vec()))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(v) if !v.is_empty() => v,
+            _ => {
+                eprintln!("mcp-commander __reaper: missing or invalid command");
+                return SHIM_FAILED;
+            }
+        };
+        run(spec, argv)
+    }
+
+    /// Forks a child that applies the layers and checks they bite; reports each.
+    pub fn probe_layers(
+        landlock: Option<&[PathBuf]>,
+        bpf: Option<&[seccompiler::sock_filter]>,
+        deny_network: bool,
+    ) -> ProbeResult {
+        let mut result = ProbeResult {
+            landlock: Err("off".into()),
+            seccomp: Err("off".into()),
+        };
+        let ll = match landlock.map(linux::landlock_ruleset) {
+            Some(Ok(fd)) => Some(fd),
+            Some(Err(e)) => {
+                result.landlock = Err(e);
+                None
+            }
+            None => None,
+        };
+        let ll_raw = linux::raw(&ll);
+        // SAFETY: the child only makes raw syscalls and exits.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: raw syscalls in the forked child, then _exit.
+            unsafe {
+                let mut bits = 0;
+                if ll_raw >= 0 && linux::enforce(&[], ll_raw, None).is_err() {
+                    bits |= 1;
+                }
+                if let Some(p) = bpf {
+                    if linux::enforce(&[], -1, Some(p)).is_err() {
+                        bits |= 2;
+                    } else {
+                        let r = libc::process_vm_readv(
+                            libc::getpid(),
+                            std::ptr::null(),
+                            0,
+                            std::ptr::null(),
+                            0,
+                            0,
+                        );
+                        if r != -1 {
+                            bits |= 4;
+                        }
+                        if deny_network {
+                            let s = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+                            if s >= 0 {
+                                bits |= 8;
+                            }
+                        }
+                    }
+                }
+                libc::_exit(bits);
+            }
+        }
+        if pid < 0 {
+            let e = std::io::Error::last_os_error().to_string();
+            return ProbeResult {
+                landlock: Err(format!("cannot fork: {e}")),
+                seccomp: Err(format!("cannot fork: {e}")),
+            };
+        }
+        let mut st = 0;
+        // SAFETY: waiting for the child we just forked.
+        unsafe { libc::waitpid(pid, &mut st, 0) };
+        let bits = if libc::WIFEXITED(st) {
+            libc::WEXITSTATUS(st)
+        } else {
+            0xff
+        };
+        if ll.is_some() {
+            result.landlock = if bits & 1 == 0 {
+                Ok(())
+            } else {
+                Err("landlock_restrict_self failed".into())
+            };
+        }
+        if bpf.is_some() {
+            result.seccomp = if bits & 2 != 0 {
+                Err("the filter could not be installed".into())
+            } else if bits & 4 != 0 {
+                Err("the filter did not block process_vm_readv".into())
+            } else if bits & 8 != 0 {
+                Err("the filter did not block an AF_INET socket".into())
+            } else if bits == 0xff {
+                Err("the probe child died".into())
+            } else {
+                Ok(())
+            };
+        }
+        result
+    }
+
+    fn run(spec: ShimSpec, argv: Vec<CString>) -> u8 {
+        match supervise(&spec, argv, 0) {
+            Ok(st) => exit_like(st),
+            Err(code) => code,
+        }
+    }
+
+    /// The signals the shim takes through its signalfd.
+    fn shim_signals() -> libc::sigset_t {
+        // SAFETY: sigset manipulation on local storage.
+        unsafe {
+            let mut mask: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut mask);
+            for s in [
+                libc::SIGCHLD,
+                libc::SIGTERM,
+                libc::SIGINT,
+                libc::SIGHUP,
+                libc::SIGQUIT,
+            ] {
+                libc::sigaddset(&mut mask, s);
+            }
+            mask
+        }
+    }
+
+    /// Runs the command under the layers and ends its whole tree once it exits or `ctl`
+    /// (the server's end of the control channel) closes or speaks. Returns the command's
+    /// wait status, or the shim's exit code when it could not run it.
+    fn supervise(spec: &ShimSpec, argv: Vec<CString>, ctl: i32) -> Result<i32, u8> {
+        // SAFETY: prctl/setrlimit on this single-threaded process.
+        unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+            linux::set_rlimit(libc::RLIMIT_CORE as i32, 0);
+        }
+        // SAFETY: getpid never fails.
+        let me = unsafe { libc::getpid() };
+
+        // Signals arrive through a signalfd, so the loop below sees them in order.
+        let mask = shim_signals();
+        // SAFETY: blocking the signals we read from the signalfd.
+        let sfd = unsafe {
+            libc::sigprocmask(libc::SIG_BLOCK, &mask, std::ptr::null_mut());
+            libc::signalfd(-1, &mask, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
+        };
+        if sfd < 0 {
+            eprintln!(
+                "mcp-commander __reaper: signalfd: {}",
+                std::io::Error::last_os_error()
+            );
+            return Err(SHIM_FAILED);
+        }
+
+        // Everything the child needs is prepared here, before fork.
+        let rlimits: Vec<Rlimit> = spec
+            .child
+            .rlimits
+            .iter()
+            .map(|&(r, v)| Rlimit {
+                resource: r.raw(),
+                value: v,
+            })
+            .collect();
+        let ll = match spec.child.landlock.as_deref().map(linux::landlock_ruleset) {
+            Some(Ok(fd)) => Some(fd),
+            Some(Err(e)) => {
+                eprintln!("mcp-commander: cannot prepare the Landlock layer: {e}");
+                return Err(SHIM_FAILED);
+            }
+            None => None,
+        };
+        let bpf = if spec.child.seccomp {
+            match linux::seccomp_program(spec.child.deny_network) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    eprintln!("mcp-commander: cannot prepare the seccomp layer: {e}");
+                    return Err(SHIM_FAILED);
+                }
+            }
+        } else {
+            None
+        };
+        let cgroup = match &spec.child.cgroup {
+            Some(cg) => match CommandCgroup::create(cg, me) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!("mcp-commander: cannot prepare the cgroup layer: {e}");
+                    return Err(SHIM_FAILED);
+                }
+            },
+            None => None,
+        };
+        // SAFETY: opening /dev/null.
+        let devnull =
+            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+        let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+        ptrs.push(std::ptr::null());
+
+        // SAFETY: this process is single-threaded; the child execs or exits.
+        let child = unsafe { libc::fork() };
+        if child < 0 {
+            eprintln!(
+                "mcp-commander: cannot fork: {}",
+                std::io::Error::last_os_error()
+            );
+            return Err(SHIM_FAILED);
+        }
+        if child == 0 {
+            // SAFETY: in the child of a single-threaded process.
+            unsafe {
+                exec_child(
+                    me,
+                    devnull,
+                    cgroup.as_ref().map(|c| c.procs.as_raw_fd()).unwrap_or(-1),
+                    &rlimits,
+                    linux::raw(&ll),
+                    bpf.as_deref(),
+                    &ptrs,
+                )
+            }
+        }
+        // SAFETY: setpgid on our child (it does the same; whichever runs first wins).
+        unsafe { libc::setpgid(child, child) };
+        drop(ll);
+        // SAFETY: closing our copy of /dev/null.
+        unsafe { libc::close(devnull) };
+
+        let mut status: Option<i32> = None;
+        wait_loop(child, sfd, ctl, &mut status);
+        teardown(
+            me,
+            child,
+            sfd,
+            Duration::from_millis(spec.grace_ms),
+            cgroup.as_ref(),
+            &mut status,
+        );
+        if let Some(cg) = cgroup {
+            cg.remove();
+        }
+        // SAFETY: closing our signalfd.
+        unsafe { libc::close(sfd) };
+        // No status means the command could not be ended (see teardown): not a success.
+        Ok(status.unwrap_or(libc::SIGKILL))
+    }
+
+    /// The command's side of the fork: new group, stdin /dev/null, parent-death signal,
+    /// limits, Landlock, seccomp, exec.
+    unsafe fn exec_child(
+        shim: i32,
+        devnull: i32,
+        cgroup_procs: i32,
+        rlimits: &[Rlimit],
+        landlock: i32,
+        bpf: Option<&[seccompiler::sock_filter]>,
+        argv: &[*const libc::c_char],
+    ) -> ! {
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        // The Rust runtime ignores SIGPIPE; the command must not inherit that.
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::setpgid(0, 0);
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+        if libc::getppid() != shim {
+            libc::_exit(SHIM_FAILED as i32);
+        }
+        // Into the command's own cgroup ("0" moves the writer) before anything else runs.
+        if cgroup_procs >= 0
+            && libc::write(cgroup_procs, b"0".as_ptr() as *const libc::c_void, 1) != 1
+        {
+            eprintln!(
+                "mcp-commander: cannot enter the command's cgroup: {}",
+                std::io::Error::last_os_error()
+            );
+            libc::_exit(126);
+        }
+        if devnull >= 0 {
+            libc::dup2(devnull, 0);
+        } else {
+            libc::close(0);
+        }
+        if let Err((step, errno)) = linux::enforce(rlimits, landlock, bpf) {
+            eprintln!(
+                "mcp-commander: cannot apply the {step} layer: {}",
+                std::io::Error::from_raw_os_error(errno)
+            );
+            libc::_exit(126);
+        }
+        libc::execvp(argv[0], argv.as_ptr());
+        let e = std::io::Error::last_os_error();
+        eprintln!(
+            "mcp-commander: cannot run {}: {e}",
+            std::ffi::CStr::from_ptr(argv[0]).to_string_lossy()
+        );
+        libc::_exit(127);
+    }
+
+    /// Waits until the command exits, a stop signal arrives, or the server's control pipe
+    /// (our stdin) closes or carries a byte.
+    fn wait_loop(child: i32, sfd: i32, ctl: i32, status: &mut Option<i32>) {
+        let mut fds = [
+            libc::pollfd {
+                fd: ctl,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: sfd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        loop {
+            // SAFETY: polling two valid descriptors.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
+            if n < 0 {
+                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return;
+            }
+            if fds[1].revents != 0 && drain_signals(sfd) {
+                return;
+            }
+            reap(child, status);
+            if status.is_some() {
+                return;
+            }
+            if fds[0].revents != 0 {
+                return;
+            }
+        }
+    }
+
+    /// Reads pending signals; true when one asks us to stop.
+    fn drain_signals(sfd: i32) -> bool {
+        let mut stop = false;
+        loop {
+            // SAFETY: reading whole signalfd_siginfo records into local storage.
+            let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+            let n = unsafe {
+                libc::read(
+                    sfd,
+                    &mut info as *mut _ as *mut libc::c_void,
+                    std::mem::size_of::<libc::signalfd_siginfo>(),
+                )
+            };
+            if n <= 0 {
+                return stop;
+            }
+            if info.ssi_signo != libc::SIGCHLD as u32 {
+                stop = true;
+            }
+        }
+    }
+
+    /// Reaps every exited child; remembers the command's status. False once none is left.
+    fn reap(child: i32, status: &mut Option<i32>) -> bool {
+        loop {
+            let mut st = 0;
+            // SAFETY: waitpid on our own children.
+            let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
+            if r == child {
+                *status = Some(st);
+            }
+            if r == 0 {
+                return true;
+            }
+            if r < 0 {
+                return false;
+            }
+        }
+    }
+
+    fn signal_tree(me: i32, group: i32, sig: i32) {
+        // SAFETY: signalling the command's group and our own descendants.
+        unsafe { libc::kill(-group, sig) };
+        for pid in linux::descendants(me) {
+            // SAFETY: as above.
+            unsafe { libc::kill(pid, sig) };
+        }
+    }
+
+    /// Ends every descendant: TERM (and CONT, so stopped ones can act on it), up to
+    /// `grace` for them to go, then KILL until none is left. All are reaped.
+    fn teardown(
+        me: i32,
+        group: i32,
+        sfd: i32,
+        grace: Duration,
+        cgroup: Option<&CommandCgroup>,
+        status: &mut Option<i32>,
+    ) {
+        if !reap(group, status) {
+            return;
+        }
+        signal_tree(me, group, libc::SIGTERM);
+        signal_tree(me, group, libc::SIGCONT);
+        let until = Instant::now() + grace;
+        while Instant::now() < until {
+            if !reap(group, status) {
+                return;
+            }
+            let mut fd = libc::pollfd {
+                fd: sfd,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: polling the signalfd for the next SIGCHLD, 10 ms at most.
+            unsafe { libc::poll(&mut fd, 1, 10) };
+            drain_signals(sfd);
+        }
+        // A descendant we may not signal (one that became another user) would keep this
+        // loop going forever; after a second of KILLs we give up on it.
+        let until = Instant::now() + Duration::from_secs(1);
+        loop {
+            if let Some(cg) = cgroup {
+                cg.kill();
+            }
+            signal_tree(me, group, libc::SIGKILL);
+            if !reap(group, status) || Instant::now() > until {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The command's own cgroup: `<base>/mcpc-<shim pid>`, with `pids.max` and `memory.max`
+    /// when those controllers are delegated; `cgroup.kill` ends everything in it at once.
+    struct CommandCgroup {
+        dir: std::path::PathBuf,
+        procs: std::fs::File,
+    }
+
+    impl CommandCgroup {
+        fn create(spec: &super::super::sandbox::CgroupSpec, shim: i32) -> std::io::Result<Self> {
+            let dir = spec.base.join(format!("mcpc-{shim}"));
+            // A leftover of an earlier shim with the same pid is empty; reuse it.
+            match std::fs::create_dir(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+                _ => {}
+            }
+            let made = CommandCgroup {
+                procs: std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(dir.join("cgroup.procs"))?,
+                dir,
+            };
+            if let Some(n) = spec.pids_max {
+                std::fs::write(made.dir.join("pids.max"), n.to_string())?;
+            }
+            if let Some(n) = spec.memory_max {
+                std::fs::write(made.dir.join("memory.max"), n.to_string())?;
+            }
+            Ok(made)
+        }
+
+        fn kill(&self) {
+            let _ = std::fs::write(self.dir.join("cgroup.kill"), "1");
+        }
+
+        /// Removes the (now empty) cgroup; the kernel may need a moment after the last
+        /// reap before it counts as empty.
+        fn remove(self) {
+            drop(self.procs);
+            for _ in 0..20 {
+                if std::fs::remove_dir(&self.dir).is_ok() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+
+    /// Exits with the command's code, or dies of the same signal.
+    fn exit_like(st: i32) -> u8 {
+        let mask = &shim_signals();
+        if libc::WIFEXITED(st) {
+            return libc::WEXITSTATUS(st) as u8;
+        }
+        if libc::WIFSIGNALED(st) {
+            let sig = libc::WTERMSIG(st);
+            // SAFETY: restoring the default action and raising the signal on ourselves.
+            unsafe {
+                libc::signal(sig, libc::SIG_DFL);
+                libc::sigprocmask(libc::SIG_UNBLOCK, mask, std::ptr::null_mut());
+                let mut one: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut one);
+                libc::sigaddset(&mut one, sig);
+                libc::sigprocmask(libc::SIG_UNBLOCK, &one, std::ptr::null_mut());
+                libc::raise(sig);
+            }
+            return 128u8.wrapping_add(sig as u8);
+        }
+        SHIM_FAILED
+    }
+
+    /// The zygote: a long-lived, single-threaded, already-initialised shim that forks one
+    /// supervising shim per request on its stdin socket, so a command does not pay for
+    /// exec'ing and relocating this binary. It is the subreaper of what dead shims leave
+    /// behind, and when the server goes away (EOF) it ends every tree and exits.
+    fn zygote() -> u8 {
+        // SAFETY: prctl/setrlimit on this single-threaded process.
+        unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+            linux::set_rlimit(libc::RLIMIT_CORE as i32, 0);
+        }
+        let mask = shim_signals();
+        // SAFETY: blocking the signals we read from the signalfd.
+        let sfd = unsafe {
+            libc::sigprocmask(libc::SIG_BLOCK, &mask, std::ptr::null_mut());
+            libc::signalfd(-1, &mask, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
+        };
+        if sfd < 0 {
+            return SHIM_FAILED;
+        }
+        let mut shims: std::collections::HashSet<i32> = Default::default();
+        loop {
+            let mut fds = [
+                libc::pollfd {
+                    fd: 0,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: sfd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            // SAFETY: polling two valid descriptors, one second at most.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, 1000) };
+            if n < 0 {
+                continue;
+            }
+            if fds[1].revents != 0 && drain_signals(sfd) {
+                break;
+            }
+            reap_shims(&mut shims);
+            if n == 0 {
+                // Once a second: children that are not shims are escapees of a shim that
+                // died; nobody else will end them.
+                for pid in linux::own_children() {
+                    if !shims.contains(&pid) {
+                        // SAFETY: signalling our own orphaned child.
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                }
+            }
+            if fds[0].revents == 0 {
+                continue;
+            }
+            let mut len = [0u8; 4];
+            let mut passed = Vec::new();
+            match linux::recv_with_fds(0, &mut len, &mut passed) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if n < 4 && !matches!(linux::read_exact(0, &mut len[n..]), Ok(true)) {
+                        break;
+                    }
+                }
+            }
+            let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
+            if !matches!(linux::read_exact(0, &mut body), Ok(true)) {
+                break;
+            }
+            let Ok(req) = serde_json::from_slice::<ZygoteRequest>(&body) else {
+                continue;
+            };
+            if passed.len() != 3 {
+                continue;
+            }
+            // SAFETY: this process is single-threaded; the child never returns.
+            let pid = unsafe { libc::fork() };
+            if pid == 0 {
+                shim_from_zygote(req, passed, sfd);
+            }
+            if pid > 0 {
+                shims.insert(pid);
+            }
+        }
+        // The server is gone: the shims saw their control sockets close and are ending
+        // their trees; give them the grace, then kill whatever is left.
+        let until = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < until && reap_shims(&mut shims) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // SAFETY: getpid never fails.
+        let me = unsafe { libc::getpid() };
+        let until = Instant::now() + Duration::from_secs(2);
+        loop {
+            for pid in linux::descendants(me) {
+                // SAFETY: signalling our own descendants.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            if !reap_shims(&mut shims) || Instant::now() > until {
+                return 0;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Reaps exited children of the zygote; false once it has none.
+    fn reap_shims(shims: &mut std::collections::HashSet<i32>) -> bool {
+        loop {
+            let mut st = 0;
+            // SAFETY: waitpid on our own children.
+            let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
+            if r > 0 {
+                shims.remove(&r);
+                continue;
+            }
+            return r == 0;
+        }
+    }
+
+    /// A shim forked from the zygote: takes the passed descriptors as stdout, stderr and
+    /// control socket, moves into the command's directory and environment, tells the server
+    /// its pid, supervises the command and reports its wait status.
+    fn shim_from_zygote(req: ZygoteRequest, fds: Vec<std::os::fd::OwnedFd>, zygote_sfd: i32) -> ! {
+        use std::os::fd::AsRawFd;
+        // SAFETY: descriptor juggling in our own single-threaded process.
+        unsafe {
+            libc::close(zygote_sfd);
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            if null >= 0 {
+                libc::dup2(null, 0);
+                libc::close(null);
+            }
+            libc::dup2(fds[0].as_raw_fd(), 1);
+            libc::dup2(fds[1].as_raw_fd(), 2);
+        }
+        let ctl = fds[2].as_raw_fd();
+        let report = |st: i32| {
+            let _ = linux::write_all(ctl, &st.to_le_bytes());
+            // SAFETY: ending the shim without running the zygote's destructors twice.
+            unsafe { libc::_exit(0) }
+        };
+        // SAFETY: getpid never fails.
+        let me = unsafe { libc::getpid() };
+        if linux::write_all(ctl, &me.to_le_bytes()).is_err() {
+            // SAFETY: as above.
+            unsafe { libc::_exit(0) }
+        }
+        if let Err(e) = std::env::set_current_dir(&req.cwd) {
+            eprintln!("mcp-commander: cannot enter {}: {e}", req.cwd.display());
+            report(126 << 8);
+        }
+        // Single-threaded, so replacing the environment is safe; execvp then searches the
+        // command's own PATH.
+        for (k, _) in std::env::vars_os() {
+            std::env::remove_var(k);
+        }
+        for (k, v) in &req.env {
+            std::env::set_var(k, v);
+        }
+        let argv: Vec<CString> = match req
+            .argv
+            .into_iter()
+            .map(CString::new)
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(v) if !v.is_empty() => v,
+            _ => {
+                eprintln!("mcp-commander: invalid command");
+                report((SHIM_FAILED as i32) << 8);
+                unreachable!()
+            }
+        };
+        match supervise(&req.spec, argv, ctl) {
+            Ok(st) => report(st),
+            Err(code) => report((code as i32) << 8),
+        }
+        unreachable!()
+    }
+}

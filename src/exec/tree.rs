@@ -1,0 +1,637 @@
+//! [`ProcessTree`]: everything one command started, and how it is ended.
+//!
+//! With the reaper layer the server's child is the shim ([`super::reaper`]), which owns the
+//! tree: closing its stdin (the control pipe) asks it to end everything and exit, and a
+//! shim that does not go in time is killed. Without it the command runs in its own process
+//! group, which gets TERM, a grace period, then KILL.
+//!
+//! Either way the server is a child subreaper, so an escapee whose shim died is reparented
+//! to it; [`sweep_orphans`] kills and reaps such children (those we did not spawn and that
+//! are not in our own process group), after each command and once a second.
+
+use std::collections::HashSet;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Mutex, Once};
+use std::time::Duration;
+
+use tokio::process::{Child, ChildStdin, Command};
+
+use super::reaper::{ShimSpec, SUBCOMMAND};
+use super::sandbox::Sandbox;
+use super::{ExecRequest, ExecSettings};
+
+/// Our direct children (shims or shells) that their callers will wait for.
+static SPAWNED: Mutex<Option<HashSet<u32>>> = Mutex::new(None);
+
+/// How long a shim gets, beyond its own TERM grace, to end the tree and exit.
+const SHIM_SLACK: Duration = Duration::from_millis(500);
+
+fn registry() -> std::sync::MutexGuard<'static, Option<HashSet<u32>>> {
+    SPAWNED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The processes of one command, and how to end them.
+#[derive(Debug)]
+pub struct ProcessTree {
+    pid: Option<u32>,
+    /// The shim's stdin, when the reaper shim owns the tree.
+    control: Option<ChildStdin>,
+    reaper: bool,
+    grace: Duration,
+}
+
+/// The server's handle on a started command: its own child (the exec'd shim or the shell),
+/// or the control socket of a shim forked by the zygote.
+pub enum Proc {
+    Child(Child),
+    #[cfg(target_os = "linux")]
+    Shim(ShimConn),
+    #[cfg(target_os = "linux")]
+    Raw(super::spawn::RawChild),
+}
+
+/// A zygote-forked shim: it sends its pid, then the command's wait status (both `i32` LE).
+#[cfg(target_os = "linux")]
+pub struct ShimConn {
+    ctl: tokio::net::UnixStream,
+    buf: Vec<u8>,
+}
+
+#[cfg(target_os = "linux")]
+impl ShimConn {
+    fn pid(&self) -> Option<i32> {
+        (self.buf.len() >= 4)
+            .then(|| i32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]))
+    }
+
+    /// Cancel-safe: bytes read so far are kept.
+    async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        use std::os::unix::process::ExitStatusExt;
+        use tokio::io::AsyncReadExt;
+        let mut tmp = [0u8; 8];
+        while self.buf.len() < 8 {
+            let want = 8 - self.buf.len();
+            let n = self.ctl.read(&mut tmp[..want]).await?;
+            if n == 0 {
+                // The shim died without reporting (killed): say so as a SIGKILL.
+                return Ok(ExitStatus::from_raw(libc::SIGKILL));
+            }
+            self.buf.extend_from_slice(&tmp[..n]);
+        }
+        let st = i32::from_le_bytes([self.buf[4], self.buf[5], self.buf[6], self.buf[7]]);
+        Ok(ExitStatus::from_raw(st))
+    }
+
+    /// Picks up the pid if it arrived but was not read yet.
+    fn poll_pid(&mut self) -> Option<i32> {
+        let mut tmp = [0u8; 8];
+        while self.buf.len() < 4 {
+            match self.ctl.try_read(&mut tmp[..4 - self.buf.len()]) {
+                Ok(n) if n > 0 => self.buf.extend_from_slice(&tmp[..n]),
+                _ => break,
+            }
+        }
+        self.pid()
+    }
+}
+
+impl Proc {
+    /// Waits for the shim (or shell) to exit.
+    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        match self {
+            Proc::Child(c) => c.wait().await,
+            #[cfg(target_os = "linux")]
+            Proc::Shim(s) => s.wait().await,
+            #[cfg(target_os = "linux")]
+            Proc::Raw(r) => r.wait().await,
+        }
+    }
+
+    /// The exit status if the direct child already exited (reaping it).
+    fn try_wait(&mut self) -> Option<ExitStatus> {
+        match self {
+            Proc::Child(c) => c.try_wait().ok().flatten(),
+            #[cfg(target_os = "linux")]
+            Proc::Shim(_) => None,
+            #[cfg(target_os = "linux")]
+            Proc::Raw(r) => r.try_wait(),
+        }
+    }
+}
+
+/// A started command: the handle, its two output streams and its tree.
+pub struct Spawned {
+    pub proc: Proc,
+    pub stdout: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>,
+    pub stderr: Option<Box<dyn tokio::io::AsyncRead + Send + Unpin>>,
+    pub tree: ProcessTree,
+}
+
+/// Starts the command: through the zygote when the reaper layer is active (and the zygote
+/// runs), else through an exec'd shim, else directly in its own process group.
+pub fn spawn(
+    sandbox: &Sandbox,
+    s: &ExecSettings,
+    req: &ExecRequest,
+    grace: Duration,
+) -> std::io::Result<Spawned> {
+    start_sweeper();
+    let spec = sandbox.child_spec(&req.workdir, req.timeout);
+    #[cfg(target_os = "linux")]
+    if let Some(exe) = sandbox.reaper() {
+        if let Some(z) = zygote::get(exe) {
+            let shim = ShimSpec {
+                child: spec.clone(),
+                grace_ms: grace.as_millis() as u64,
+            };
+            match z.spawn(shim, s, req, grace) {
+                Ok(sp) => return Ok(sp),
+                Err(_) => z.mark_dead(),
+            }
+        }
+    }
+    #[cfg(target_os = "linux")]
+    if sandbox.reaper().is_none() && super::spawn::supported() {
+        return spawn_direct(sandbox, s, req, spec, grace);
+    }
+    let reaper = sandbox.reaper().is_some();
+    let mut cmd = match sandbox.reaper() {
+        Some(exe) => {
+            let shim = ShimSpec {
+                child: spec,
+                grace_ms: grace.as_millis() as u64,
+            };
+            let json = serde_json::to_string(&shim).map_err(std::io::Error::other)?;
+            let mut cmd = Command::new(exe);
+            cmd.arg(SUBCOMMAND).arg(json).arg(&s.shell);
+            // The shim's stdin is the control pipe; the command gets /dev/null.
+            cmd.stdin(Stdio::piped());
+            cmd
+        }
+        None => {
+            let mut cmd = Command::new(&s.shell);
+            cmd.stdin(Stdio::null()).kill_on_drop(true);
+            direct_child_setup(&mut cmd, sandbox, spec)?;
+            cmd
+        }
+    };
+    if !s.shell_arg.is_empty() {
+        cmd.arg(&s.shell_arg);
+    }
+    cmd.arg(&req.command)
+        .env_clear()
+        .envs(&req.env)
+        .current_dir(&req.workdir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    #[cfg(unix)]
+    cmd.process_group(0);
+
+    let mut reg = registry();
+    let mut child = cmd.spawn()?;
+    let pid = child.id();
+    if let Some(p) = pid {
+        reg.get_or_insert_with(HashSet::new).insert(p);
+    }
+    drop(reg);
+    let control = if reaper { child.stdin.take() } else { None };
+    let stdout = child
+        .stdout
+        .take()
+        .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Send + Unpin>);
+    let stderr = child
+        .stderr
+        .take()
+        .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Send + Unpin>);
+    Ok(Spawned {
+        proc: Proc::Child(child),
+        stdout,
+        stderr,
+        tree: ProcessTree {
+            pid,
+            control,
+            reaper,
+            grace,
+        },
+    })
+}
+
+/// Without the shim on Linux: the vfork-style spawn of [`super::spawn`].
+#[cfg(target_os = "linux")]
+fn spawn_direct(
+    sandbox: &Sandbox,
+    s: &ExecSettings,
+    req: &ExecRequest,
+    spec: super::sandbox::ChildSpec,
+    grace: Duration,
+) -> std::io::Result<Spawned> {
+    use super::linux;
+    let rlimits: Vec<linux::Rlimit> = spec
+        .rlimits
+        .iter()
+        .map(|&(r, v)| linux::Rlimit {
+            resource: r.raw(),
+            value: v,
+        })
+        .collect();
+    let ruleset = match &spec.landlock {
+        Some(w) => Some(linux::landlock_ruleset(w).map_err(std::io::Error::other)?),
+        None => None,
+    };
+    let mut args: Vec<&str> = Vec::with_capacity(2);
+    if !s.shell_arg.is_empty() {
+        args.push(&s.shell_arg);
+    }
+    args.push(&req.command);
+    let mut reg = registry();
+    let (child, pipes) = super::spawn::spawn(&super::spawn::SpawnSpec {
+        program: &s.shell,
+        args: &args,
+        env: &req.env,
+        cwd: &req.workdir,
+        rlimits: &rlimits,
+        landlock: ruleset.as_ref(),
+        bpf: sandbox.bpf(),
+    })?;
+    let pid = child.pid() as u32;
+    reg.get_or_insert_with(HashSet::new).insert(pid);
+    drop(reg);
+    let stdout = tokio::net::unix::pipe::Receiver::from_owned_fd(pipes.stdout)?;
+    let stderr = tokio::net::unix::pipe::Receiver::from_owned_fd(pipes.stderr)?;
+    Ok(Spawned {
+        proc: Proc::Raw(child),
+        stdout: Some(Box::new(stdout)),
+        stderr: Some(Box::new(stderr)),
+        tree: ProcessTree {
+            pid: Some(pid),
+            control: None,
+            reaper: false,
+            grace,
+        },
+    })
+}
+
+/// The zygote: one long-lived `__reaper --zygote` child that forks a shim per command.
+#[cfg(target_os = "linux")]
+mod zygote {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::net::UnixStream;
+    use std::os::unix::process::CommandExt;
+    use std::path::Path;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Mutex, OnceLock};
+
+    use super::super::linux;
+    use super::super::reaper::{ShimSpec, ZygoteRequest, SUBCOMMAND};
+    use super::{registry, ExecRequest, ExecSettings, Proc, ProcessTree, ShimConn, Spawned};
+
+    pub struct Zygote {
+        req: Mutex<UnixStream>,
+        dead: AtomicBool,
+    }
+
+    static ZYGOTE: OnceLock<Option<Zygote>> = OnceLock::new();
+
+    /// The running zygote, started on first use; `None` when it cannot run.
+    pub fn get(exe: &Path) -> Option<&'static Zygote> {
+        ZYGOTE
+            .get_or_init(|| start(exe).ok())
+            .as_ref()
+            .filter(|z| !z.dead.load(Ordering::Relaxed))
+    }
+
+    fn start(exe: &Path) -> std::io::Result<Zygote> {
+        let (ours, theirs) = UnixStream::pair()?;
+        let mut reg = registry();
+        let child = std::process::Command::new(exe)
+            .arg(SUBCOMMAND)
+            .arg("--zygote")
+            .env_clear()
+            .stdin(std::process::Stdio::from(OwnedFd::from(theirs)))
+            .stdout(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()?;
+        // Registered so the orphan sweep leaves it alone; it exits when our end closes.
+        reg.get_or_insert_with(Default::default).insert(child.id());
+        Ok(Zygote {
+            req: Mutex::new(ours),
+            dead: AtomicBool::new(false),
+        })
+    }
+
+    fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills two descriptors we then own.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: both are fresh descriptors owned by nobody else.
+        Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    }
+
+    impl Zygote {
+        pub fn mark_dead(&self) {
+            self.dead.store(true, Ordering::Relaxed);
+        }
+
+        pub fn spawn(
+            &self,
+            spec: ShimSpec,
+            s: &ExecSettings,
+            req: &ExecRequest,
+            grace: std::time::Duration,
+        ) -> std::io::Result<Spawned> {
+            let mut argv = vec![s.shell.clone()];
+            if !s.shell_arg.is_empty() {
+                argv.push(s.shell_arg.clone());
+            }
+            argv.push(req.command.clone());
+            let body = serde_json::to_vec(&ZygoteRequest {
+                spec,
+                argv,
+                env: req
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                cwd: req.workdir.clone(),
+            })
+            .map_err(std::io::Error::other)?;
+            let (out_r, out_w) = pipe()?;
+            let (err_r, err_w) = pipe()?;
+            let (ctl, ctl_shim) = UnixStream::pair()?;
+            {
+                let sock = self.req.lock().unwrap_or_else(|e| e.into_inner());
+                linux::send_with_fds(
+                    sock.as_raw_fd(),
+                    &(body.len() as u32).to_le_bytes(),
+                    &[out_w.as_raw_fd(), err_w.as_raw_fd(), ctl_shim.as_raw_fd()],
+                )?;
+                linux::write_all(sock.as_raw_fd(), &body)?;
+            }
+            drop((out_w, err_w, ctl_shim));
+            ctl.set_nonblocking(true)?;
+            let ctl = tokio::net::UnixStream::from_std(ctl)?;
+            let stdout = tokio::net::unix::pipe::Receiver::from_owned_fd(out_r)?;
+            let stderr = tokio::net::unix::pipe::Receiver::from_owned_fd(err_r)?;
+            Ok(Spawned {
+                proc: Proc::Shim(ShimConn {
+                    ctl,
+                    buf: Vec::with_capacity(8),
+                }),
+                stdout: Some(Box::new(stdout)),
+                stderr: Some(Box::new(stderr)),
+                tree: ProcessTree {
+                    pid: None,
+                    control: None,
+                    reaper: true,
+                    grace,
+                },
+            })
+        }
+    }
+}
+
+/// Without the shim: limits, Landlock and seccomp applied between fork and exec (raw
+/// syscalls only, as the server is multi-threaded).
+fn direct_child_setup(
+    cmd: &mut Command,
+    sandbox: &Sandbox,
+    spec: super::sandbox::ChildSpec,
+) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use super::linux;
+        use std::os::fd::AsRawFd;
+        let rlimits: Vec<linux::Rlimit> = spec
+            .rlimits
+            .iter()
+            .map(|&(r, v)| linux::Rlimit {
+                resource: r.raw(),
+                value: v,
+            })
+            .collect();
+        let ruleset = match &spec.landlock {
+            Some(w) => Some(std::sync::Arc::new(
+                linux::landlock_ruleset(w).map_err(std::io::Error::other)?,
+            )),
+            None => None,
+        };
+        let bpf: Option<Vec<seccompiler::sock_filter>> = sandbox.bpf().map(|b| b.to_vec());
+        // SAFETY: the closure only makes raw syscalls on data prepared here; the ruleset
+        // fd stays open because the closure owns it.
+        unsafe {
+            cmd.pre_exec(move || {
+                let fd = ruleset.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1);
+                linux::enforce(&rlimits, fd, bpf.as_deref())
+                    .map_err(|(_, errno)| std::io::Error::from_raw_os_error(errno))
+            });
+        }
+    }
+    #[cfg(all(unix, not(target_os = "linux")))]
+    {
+        let _ = sandbox;
+        let rlimits: Vec<(i32, u64)> = spec.rlimits.iter().map(|&(r, v)| (r.raw(), v)).collect();
+        // SAFETY: only getrlimit/setrlimit between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                for &(res, v) in &rlimits {
+                    let mut cur = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    if libc::getrlimit(res as _, &mut cur) == 0 {
+                        let v = (v as libc::rlim_t).min(cur.rlim_max);
+                        let new = libc::rlimit {
+                            rlim_cur: v,
+                            rlim_max: v,
+                        };
+                        libc::setrlimit(res as _, &new);
+                    }
+                }
+                Ok(())
+            });
+        }
+    }
+    Ok(())
+}
+
+impl ProcessTree {
+    /// Ends everything the command started and returns the status of the server's child
+    /// (`status` when it already exited).
+    pub async fn end(
+        &mut self,
+        proc: &mut Proc,
+        mut status: Option<ExitStatus>,
+    ) -> Option<ExitStatus> {
+        #[cfg(target_os = "linux")]
+        if let Proc::Shim(conn) = proc {
+            return self.end_shim(conn, status).await;
+        }
+        if let (true, Proc::Child(child)) = (self.reaper, &mut *proc) {
+            // Closing the control pipe tells the shim to end the tree (a no-op if it is
+            // already doing so after the command exited).
+            drop(self.control.take());
+            let status = match status {
+                Some(st) => Some(st),
+                None => match tokio::time::timeout(self.grace + SHIM_SLACK, child.wait()).await {
+                    Ok(st) => st.ok(),
+                    Err(_) => {
+                        let _ = child.start_kill();
+                        let st = child.wait().await.ok();
+                        sweep_orphans();
+                        st
+                    }
+                },
+            };
+            self.unregister();
+            return status;
+        }
+        #[cfg(unix)]
+        if let Some(pgid) = self.pid.map(|p| p as i32) {
+            if group_alive(pgid) {
+                signal_group(pgid, libc::SIGTERM);
+                signal_group(pgid, libc::SIGCONT);
+                let until = tokio::time::Instant::now() + self.grace;
+                while tokio::time::Instant::now() < until && group_alive(pgid) {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    // Dead members stay zombies, keeping the group "alive", until reaped.
+                    if status.is_none() {
+                        status = proc.try_wait();
+                    }
+                    reap_dead_orphans();
+                }
+                if group_alive(pgid) {
+                    signal_group(pgid, libc::SIGKILL);
+                }
+            }
+        }
+        let status = match status {
+            Some(st) => Some(st),
+            None => proc.wait().await.ok(),
+        };
+        self.unregister();
+        sweep_orphans();
+        status
+    }
+
+    /// A zygote shim: half-closing the control socket asks it to end the tree; one that
+    /// does not report in time is killed (the zygote reaps it and its leftovers).
+    #[cfg(target_os = "linux")]
+    async fn end_shim(
+        &mut self,
+        conn: &mut ShimConn,
+        status: Option<ExitStatus>,
+    ) -> Option<ExitStatus> {
+        use tokio::io::AsyncWriteExt;
+        if status.is_some() {
+            return status;
+        }
+        let _ = conn.ctl.shutdown().await;
+        match tokio::time::timeout(self.grace + SHIM_SLACK, conn.wait()).await {
+            Ok(st) => st.ok(),
+            Err(_) => {
+                if let Some(pid) = conn.poll_pid() {
+                    // SAFETY: killing the shim that runs this command.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+                conn.wait().await.ok()
+            }
+        }
+    }
+
+    fn unregister(&mut self) {
+        if let Some(p) = self.pid.take() {
+            if let Some(set) = registry().as_mut() {
+                set.remove(&p);
+            }
+        }
+    }
+}
+
+impl Drop for ProcessTree {
+    fn drop(&mut self) {
+        // A call dropped half-way: the shim sees its control pipe close and ends the tree;
+        // a direct command's group is killed.
+        #[cfg(unix)]
+        if !self.reaper {
+            if let Some(pgid) = self.pid.map(|p| p as i32) {
+                signal_group(pgid, libc::SIGKILL);
+            }
+        }
+        self.unregister();
+    }
+}
+
+#[cfg(unix)]
+fn signal_group(pgid: i32, sig: i32) {
+    // SAFETY: plain syscall on a process group we created.
+    unsafe {
+        libc::kill(-pgid, sig);
+    }
+}
+
+/// True while any process of the group exists (zombies included).
+#[cfg(unix)]
+fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    unsafe { libc::kill(-pgid, 0) == 0 }
+}
+
+/// Kills and reaps children of this process that we did not spawn and that are not in our
+/// own process group: escapees of commands, reparented to us as their subreaper.
+pub fn sweep_orphans() {
+    orphans(true);
+}
+
+/// Reaps orphans that already exited (a TERMed group member reparented to us stays a
+/// zombie, and keeps its group "alive", until someone reaps it).
+fn reap_dead_orphans() {
+    orphans(false);
+}
+
+fn orphans(kill: bool) {
+    #[cfg(not(target_os = "linux"))]
+    let _ = kill;
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getpgrp never fails.
+        let own_group = unsafe { libc::getpgrp() };
+        let reg = registry();
+        let orphans: Vec<i32> = super::linux::adopted_children()
+            .into_iter()
+            .filter(|&p| !reg.as_ref().is_some_and(|s| s.contains(&(p as u32))))
+            // SAFETY: getpgid on a child pid.
+            .filter(|&p| unsafe { libc::getpgid(p) } != own_group)
+            .collect();
+        drop(reg);
+        if kill {
+            for &p in &orphans {
+                // SAFETY: signalling children that are ours and nobody waits for.
+                unsafe {
+                    libc::kill(p, libc::SIGKILL);
+                }
+            }
+        }
+        for &p in &orphans {
+            let mut st = 0;
+            // SAFETY: as above; WNOHANG never blocks (the next sweep gets late ones).
+            unsafe {
+                libc::waitpid(p, &mut st, libc::WNOHANG);
+            }
+        }
+    }
+}
+
+/// Starts the once-a-second orphan sweep (a plain thread, independent of any runtime).
+fn start_sweeper() {
+    static START: Once = Once::new();
+    START.call_once(|| {
+        let _ = std::thread::Builder::new()
+            .name("orphan-sweeper".into())
+            .spawn(|| loop {
+                std::thread::sleep(Duration::from_secs(1));
+                sweep_orphans();
+            });
+    });
+}
