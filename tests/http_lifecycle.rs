@@ -221,3 +221,36 @@ fn sigterm_stops_a_call_past_the_grace_and_answers_it_with_an_error() {
     assert_eq!(exec.len(), 1);
     assert_eq!(exec[0]["exit_code"], -1);
 }
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_dropped() {
+    use std::io::Read;
+    let s = HttpServer::start(&[], &[]);
+    let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    c.write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let start = Instant::now();
+    let mut buf = Vec::new();
+    let _ = c.read_to_end(&mut buf);
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(20),
+        "connection closed after {waited:?} (header read timeout is 10 s)"
+    );
+    // The server is still fine for everyone else.
+    assert_eq!(s.request("GET", "/health", &[], b"").status, 200);
+}
+
+#[test]
+fn sigint_drains_like_sigterm() {
+    let mut s = HttpServer::start(&[], &[]);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(s.child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0));
+    let stop = events(&s.stderr(), "SERVER_STOP");
+    assert_eq!(stop.len(), 1);
+    assert_eq!(stop[0]["reason"], "SIGINT");
+}

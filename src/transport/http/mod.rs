@@ -6,7 +6,8 @@
 //! * the connection: `TCP_NODELAY`, a header read timeout ([`listener`]);
 //! * [`guard`]: foreign `Origin` → 403, foreign `Host` on a loopback bind → 403;
 //! * draining ([`drain`]): after SIGTERM every request gets 503;
-//! * a 1 MiB body limit (413) and a body read timeout;
+//! * a 1 MiB body limit (413: at once from `Content-Length`, and while streaming a chunked
+//!   body in rmcp and in [`compat`]) and a body read timeout;
 //! * on the token-protected routes only (attached with `route_layer`, so an unknown path
 //!   is 404, not 401): [`auth`] (401, caller identity), [`limit`] (429), and a
 //!   disconnect token that ends a command whose client went away;
@@ -43,7 +44,6 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::{CancellationToken, DropGuard};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::config::is_loopback_host;
@@ -139,7 +139,7 @@ pub fn app(commander: Arc<Commander>) -> App {
         .route("/health", get(health::health))
         .with_state(state)
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(from_fn(reject_oversized))
         .layer(from_fn_with_state(drain.clone(), refuse_when_draining))
         .layer(from_fn_with_state(
             guard::Guard::new(&cfg.allowed_origins, is_loopback_host(&cfg.host)),
@@ -160,6 +160,30 @@ async fn refuse_when_draining(State(drain): State<Drain>, req: Request, next: Ne
             Json(serde_json::json!({"status": "draining"})),
         )
             .into_response();
+    }
+    next.run(req).await
+}
+
+/// The 413 answer.
+pub fn too_large() -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Request body too large: the limit is 1 MiB"}}"#,
+    )
+        .into_response()
+}
+
+/// Middleware: 413 before reading a body whose `Content-Length` is over [`MAX_BODY`].
+/// (A chunked body is counted while it streams, by rmcp on `/mcp` and by [`compat`].)
+async fn reject_oversized(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return too_large();
     }
     next.run(req).await
 }
