@@ -123,6 +123,7 @@ pub fn app(commander: Arc<Commander>) -> App {
 
     let mut protected = Router::new()
         .route_service("/mcp", mcp)
+        .route_layer(from_fn(session_closed_no_content))
         .route("/", post(compat::compat));
     if cfg.metrics {
         protected = protected.route("/metrics", get(metrics::metrics));
@@ -162,6 +163,17 @@ async fn refuse_when_draining(State(drain): State<Drain>, req: Request, next: Ne
             .into_response();
     }
     next.run(req).await
+}
+
+/// Middleware on `/mcp`: a session `DELETE` answers 204 rather than rmcp's 202, which the
+/// official Python SDK reports as "Session termination failed".
+async fn session_closed_no_content(req: Request, next: Next) -> Response {
+    let delete = req.method() == axum::http::Method::DELETE;
+    let mut resp = next.run(req).await;
+    if delete && resp.status() == StatusCode::ACCEPTED {
+        *resp.status_mut() = StatusCode::NO_CONTENT;
+    }
+    resp
 }
 
 /// The 413 answer.
