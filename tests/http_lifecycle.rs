@@ -254,3 +254,30 @@ fn sigint_drains_like_sigterm() {
     assert_eq!(stop.len(), 1);
     assert_eq!(stop[0]["reason"], "SIGINT");
 }
+
+#[test]
+fn notifications_cancelled_in_a_session_ends_the_command() {
+    let s = HttpServer::start(&[], &[]);
+    let sid = open_session(&s);
+    let headers = [
+        ("Mcp-Session-Id", sid.as_str()),
+        ("MCP-Protocol-Version", "2025-06-18"),
+    ];
+    let m = marker("cancel");
+    let _held = post_and_hold(
+        s.port,
+        "/mcp",
+        &headers,
+        &call(77, &format!("sleep 300; echo {m}")),
+    );
+    wait_running(&m, "call");
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 77, "reason": "user pressed stop"}});
+    let r = s.rpc("/mcp", &headers, &cancel);
+    assert_eq!(r.status, 202, "{r:?}");
+    let left = wait_gone(&m, Duration::from_secs(10));
+    assert!(
+        left.is_empty(),
+        "command survived notifications/cancelled: {left:?}"
+    );
+}

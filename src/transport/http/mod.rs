@@ -65,6 +65,13 @@ const FLUSH_WAIT: Duration = Duration::from_secs(3);
 
 type CompatService = StreamableHttpService<HttpTools, NeverSessionManager>;
 
+/// How long an idle MCP session lives: longer than the longest command may run (rmcp's
+/// default of 5 minutes would close the session under a 10-minute command and lose its
+/// result), plus rmcp's default on top.
+pub fn session_keep_alive(max_timeout: Duration) -> Duration {
+    max_timeout + Duration::from_secs(300)
+}
+
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
@@ -102,9 +109,8 @@ pub fn app(commander: Arc<Commander>) -> App {
         .with_cancellation_token(sessions.clone())
         .with_json_response(true);
     let mut session_manager = LocalSessionManager::default();
-    // An idle session must outlive the longest command, or its result is lost.
     session_manager.session_config.keep_alive =
-        Some(commander.config().max_timeout + Duration::from_secs(300));
+        Some(session_keep_alive(commander.config().max_timeout));
     let mcp = StreamableHttpService::new(
         factory.clone(),
         Arc::new(session_manager),
@@ -272,4 +278,16 @@ pub async fn serve(
     }
     server.close(sessions, FLUSH_WAIT).await;
     Ok(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_outlive_the_longest_command() {
+        let max = Duration::from_secs(600);
+        assert!(session_keep_alive(max) > max);
+        assert!(session_keep_alive(Duration::from_secs(1)) >= Duration::from_secs(300));
+    }
 }
