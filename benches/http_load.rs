@@ -9,7 +9,10 @@
 //! log (to /dev/null) and `--rate-limit 0`. Paths: a 2025 session on `/mcp` (SSE answers),
 //! the stateless 2026-07-28 revision on `/mcp` (JSON answers), and go-mcp-commander's `POST /`.
 //!
-//! Run: `cargo bench --bench http_load` (env `BENCH_CALLS` = calls per client, default 300).
+//! Run: `cargo bench --bench http_load` (env `BENCH_CALLS` = calls per client, default 300;
+//! `BENCH_REPEAT` = runs per row, default 3). The machine may be shared, so each row is run
+//! `BENCH_REPEAT` times and the best run is kept (lowest p50 for one client, highest
+//! calls/s for several): other tenants only ever make a run slower.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -52,6 +55,31 @@ fn stats(name: &str, clients: usize, mut lat: Vec<Duration>, wall: Duration) -> 
         per_sec: lat.len() as f64 / wall.as_secs_f64(),
         rss_kib: None,
     }
+}
+
+fn repeats() -> usize {
+    std::env::var("BENCH_REPEAT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+        .max(1)
+}
+
+/// The best of [`repeats`] runs of `measure`.
+fn best_of(mut measure: impl FnMut() -> Stats) -> Stats {
+    let mut best = measure();
+    for _ in 1..repeats() {
+        let s = measure();
+        let better = if s.clients == 1 {
+            s.p50 < best.p50
+        } else {
+            s.per_sec > best.per_sec
+        };
+        if better {
+            best = s;
+        }
+    }
+    best
 }
 
 fn ms(d: Duration) -> String {
@@ -275,6 +303,55 @@ impl Path {
     }
 }
 
+/// The same binary over stdio, one client: what the HTTP transport adds is the difference.
+fn stdio_echo(n: usize) -> Stats {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-commander"))
+        .env("HOME", "/nonexistent")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start mcp-commander (stdio)");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    let mut send = |msg: &str, answer: bool| {
+        stdin.write_all(msg.as_bytes()).expect("write");
+        stdin.write_all(b"\n").expect("write");
+        stdin.flush().expect("flush");
+        if answer {
+            line.clear();
+            stdout.read_line(&mut line).expect("read");
+            assert!(line.contains("result"), "{line}");
+        }
+    };
+    send(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#,
+        true,
+    );
+    send(
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        false,
+    );
+    send(CALL, true);
+    let mut lat = Vec::with_capacity(n);
+    let start = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        send(CALL, true);
+        lat.push(t.elapsed());
+    }
+    let s = stats(
+        "stdio (same binary, for comparison)",
+        1,
+        lat,
+        start.elapsed(),
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    s
+}
+
 struct Server {
     child: Child,
     port: u16,
@@ -334,7 +411,8 @@ fn main() {
     }
     let n = calls_per_client();
     println!(
-        "calls per client: {n}; cores: {}",
+        "calls per client: {n}; best of {} runs per row; cores: {}",
+        repeats(),
         std::thread::available_parallelism()
             .map(|p| p.get())
             .unwrap_or(0)
@@ -343,11 +421,15 @@ fn main() {
     println!("| what | clients | p50 ms | p95 ms | p99 ms | calls/s | server RSS |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
 
-    let (lat, wall) = run_threads(1, n, |_| Box::new(bare_spawn));
-    let floor = stats("bare spawn `sh -c 'echo hi'`", 1, lat, wall);
+    let floor = best_of(|| {
+        let (lat, wall) = run_threads(1, n, |_| Box::new(bare_spawn));
+        stats("bare spawn `sh -c 'echo hi'`", 1, lat, wall)
+    });
     print(&floor);
-    let (lat, wall) = run_threads(2, n, |_| Box::new(bare_spawn));
-    let floor2 = stats("bare spawn, 2 threads", 2, lat, wall);
+    let floor2 = best_of(|| {
+        let (lat, wall) = run_threads(2, n, |_| Box::new(bare_spawn));
+        stats("bare spawn, 2 threads", 2, lat, wall)
+    });
     print(&floor2);
 
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -365,25 +447,30 @@ fn main() {
     );
     let env: std::collections::BTreeMap<String, String> =
         [("PATH".to_string(), "/usr/bin:/bin".to_string())].into();
-    let mut lat = Vec::with_capacity(n);
-    let start = Instant::now();
-    for _ in 0..n {
-        let t = Instant::now();
-        let out = rt.block_on(executor.run(
-            ExecRequest {
-                command: "echo hi".into(),
-                workdir: std::env::temp_dir(),
-                timeout: Duration::from_secs(30),
-                env: env.clone(),
-            },
-            CancellationToken::new(),
-        ));
-        assert_eq!(out.exit_code, 0);
-        lat.push(t.elapsed());
-    }
-    let exec = stats("executor in-process (sandbox on)", 1, lat, start.elapsed());
+    let exec = best_of(|| {
+        let mut lat = Vec::with_capacity(n);
+        let start = Instant::now();
+        for _ in 0..n {
+            let t = Instant::now();
+            let out = rt.block_on(executor.run(
+                ExecRequest {
+                    command: "echo hi".into(),
+                    workdir: std::env::temp_dir(),
+                    timeout: Duration::from_secs(30),
+                    env: env.clone(),
+                },
+                CancellationToken::new(),
+            ));
+            assert_eq!(out.exit_code, 0);
+            lat.push(t.elapsed());
+        }
+        stats("executor in-process (sandbox on)", 1, lat, start.elapsed())
+    });
     print(&exec);
     drop(rt);
+
+    let stdio = best_of(|| stdio_echo(n));
+    print(&stdio);
 
     let mut results = Vec::new();
     for path in [
@@ -396,8 +483,10 @@ fn main() {
         let server = Server::start();
         for clients in [1, 16] {
             let port = server.port;
-            let (lat, wall) = run_threads(clients, n, move |_| path.client(port));
-            let mut s = stats(path.name(), clients, lat, wall);
+            let mut s = best_of(|| {
+                let (lat, wall) = run_threads(clients, n, move |_| path.client(port));
+                stats(path.name(), clients, lat, wall)
+            });
             s.rss_kib = Some(server.rss().1);
             print(&s);
             results.push(s);
@@ -424,8 +513,9 @@ fn main() {
         ms(transport)
     );
     println!(
-        "single-client p50 target: 1.4 x floor + sandbox = {} ms",
-        ms(budget)
+        "single-client p50 target: 1.4 x floor + sandbox = {} ms; the same call over stdio: {} ms",
+        ms(budget),
+        ms(stdio.p50)
     );
     let runs_echo =
         |s: &&Stats| !s.name.contains("check_command") && !s.name.contains("get_shell_info");
@@ -433,12 +523,13 @@ fn main() {
         if s.clients == 1 {
             let without_policy = s.p50.saturating_sub(policy);
             println!(
-                "  {}: p50 {} ms -> {}; without the policy decision {} ms -> {}",
+                "  {}: p50 {} ms -> {}; without the policy decision {} ms -> {}; HTTP adds {} ms over stdio",
                 s.name,
                 ms(s.p50),
                 verdict(s.p50 <= budget),
                 ms(without_policy),
                 verdict(without_policy <= budget),
+                ms(s.p50.saturating_sub(stdio.p50)),
             );
         } else {
             let ratio = s.per_sec / floor2.per_sec;
