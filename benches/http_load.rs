@@ -25,7 +25,15 @@ use tokio_util::sync::CancellationToken;
 
 const TOKEN: &str = "bench-token-0123456789";
 
+/// `cargo bench` passes `--bench`; without it (`cargo test --benches`) this is a smoke run.
+fn benchmarking() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
 fn calls_per_client() -> usize {
+    if !benchmarking() {
+        return 5;
+    }
     std::env::var("BENCH_CALLS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -58,6 +66,9 @@ fn stats(name: &str, clients: usize, mut lat: Vec<Duration>, wall: Duration) -> 
 }
 
 fn repeats() -> usize {
+    if !benchmarking() {
+        return 1;
+    }
     std::env::var("BENCH_REPEAT")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -405,7 +416,6 @@ impl Drop for Server {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing we need.
     if std::env::args().any(|a| a == "--list") {
         return;
     }

@@ -10,7 +10,8 @@
 //! * [`audit`]: one line per event on stderr (`CMD_EXEC`, `CMD_BLOCKED`, …), JSON or text.
 //! * [`service`]: [`service::Commander`], where a call goes through policy, exec and audit.
 //! * [`mcp`]: the five MCP tools over the service (rmcp).
-//! * [`transport`]: stdio (and HTTP) carrying MCP messages to the tools.
+//! * [`transport`]: stdio and MCP Streamable HTTP (with go-mcp-commander's `POST /`,
+//!   `/health`, token auth, limits and graceful shutdown) carrying MCP messages to the tools.
 //! * [`app`]: what `main` runs: serve, `check`, `healthcheck`.
 
 pub mod app;
