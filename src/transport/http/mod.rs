@@ -24,7 +24,7 @@ pub mod guard;
 pub mod handler;
 pub mod health;
 pub mod limit;
-mod listener;
+pub mod listener;
 pub mod metrics;
 
 use std::future::Future;
