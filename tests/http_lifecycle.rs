@@ -281,3 +281,115 @@ fn notifications_cancelled_in_a_session_ends_the_command() {
         "command survived notifications/cancelled: {left:?}"
     );
 }
+
+/// One keep-alive connection with Nagle off on our side, reading chunked or sized bodies.
+struct KeepAlive {
+    reader: std::io::BufReader<TcpStream>,
+    writer: TcpStream,
+    port: u16,
+}
+
+impl KeepAlive {
+    fn open(port: u16) -> KeepAlive {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_nodelay(true).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        KeepAlive {
+            reader: std::io::BufReader::new(s.try_clone().unwrap()),
+            writer: s,
+            port,
+        }
+    }
+
+    fn post(&mut self, headers: &[(&str, &str)], body: &Value) -> (Vec<(String, String)>, String) {
+        use std::io::{BufRead, Read};
+        let body = body.to_string();
+        let mut req = format!(
+            "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {TOKEN}\r\n\
+             Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+             Content-Length: {}\r\n",
+            self.port,
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(&body);
+        self.writer.write_all(req.as_bytes()).unwrap();
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        let mut hdrs = Vec::new();
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).unwrap();
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':') {
+                hdrs.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+            }
+        }
+        let get = |k: &str| hdrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let mut out = Vec::new();
+        if let Some(n) = get("content-length") {
+            out = vec![0; n.parse().unwrap()];
+            self.reader.read_exact(&mut out).unwrap();
+        } else if get("transfer-encoding").is_some() {
+            loop {
+                line.clear();
+                self.reader.read_line(&mut line).unwrap();
+                let n = usize::from_str_radix(line.trim(), 16).unwrap();
+                let mut buf = vec![0; n + 2];
+                self.reader.read_exact(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+        }
+        (hdrs, String::from_utf8_lossy(&out).to_string())
+    }
+}
+
+#[test]
+fn small_answers_are_not_held_back_by_delayed_acks() {
+    // Without TCP_NODELAY a response written in pieces (an SSE stream: priming event, then
+    // the message) waits ~40 ms for the client's delayed ACK on every call.
+    let s = HttpServer::start(&["--rate-limit", "0"], &[]);
+    let mut c = KeepAlive::open(s.port);
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}}});
+    let (h, _) = c.post(&[], &init);
+    let sid = h
+        .iter()
+        .find(|(k, _)| k == "mcp-session-id")
+        .unwrap()
+        .1
+        .clone();
+    let headers = [
+        ("Mcp-Session-Id", sid.as_str()),
+        ("MCP-Protocol-Version", "2025-06-18"),
+    ];
+    c.post(
+        &headers,
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    let info = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+        "params": {"name": "get_shell_info", "arguments": {}}});
+    let mut lat = Vec::new();
+    for _ in 0..30 {
+        let t = Instant::now();
+        let (_, body) = c.post(&headers, &info);
+        lat.push(t.elapsed());
+        assert!(body.contains("shell_arg"), "{body}");
+    }
+    lat.sort();
+    assert!(
+        lat[15] < Duration::from_millis(20),
+        "median {:?} over keep-alive: {lat:?}",
+        lat[15]
+    );
+}
