@@ -393,3 +393,42 @@ fn small_answers_are_not_held_back_by_delayed_acks() {
         lat[15]
     );
 }
+
+#[test]
+fn a_second_sigterm_ends_running_calls_at_once() {
+    let mut s = HttpServer::start(&["--shutdown-grace", "60s"], &[]);
+    let m = marker("again");
+    let port = s.port;
+    let cmd = format!("sleep 1000; echo {m}");
+    let caller = std::thread::spawn(move || {
+        http_support::request(
+            port,
+            "POST",
+            "/",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-MCP-Auth-Token", TOKEN),
+            ],
+            call(3, &cmd).to_string().as_bytes(),
+        )
+    });
+    wait_running(&m, "call");
+    let term = Instant::now();
+    s.sigterm();
+    std::thread::sleep(Duration::from_millis(300));
+    s.sigterm();
+    let reply = caller.join().unwrap();
+    assert!(
+        term.elapsed() < Duration::from_secs(5),
+        "answered after {:?}",
+        term.elapsed()
+    );
+    let result = &reply.json()["result"];
+    assert_eq!(result["isError"], true, "{result}");
+    assert!(result["structuredContent"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("shutting down"));
+    assert!(wait_gone(&m, Duration::from_secs(5)).is_empty());
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0));
+}

@@ -253,12 +253,14 @@ impl http_body::Body for GuardedBody {
     }
 }
 
-/// Serves `commander` over HTTP until `shutdown` resolves, then drains; returns the reason
-/// the server stopped.
-pub async fn serve(
-    commander: Arc<Commander>,
-    shutdown: impl Future<Output = String>,
-) -> std::io::Result<String> {
+/// Serves `commander` over HTTP until a `shutdown()` future resolves, then drains; returns
+/// the reason the server stopped. A second `shutdown()` during the drain (a second SIGTERM
+/// or Ctrl-C) ends the running commands at once instead of waiting out the grace.
+pub async fn serve<F, Fut>(commander: Arc<Commander>, shutdown: F) -> std::io::Result<String>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = String>,
+{
     let cfg = commander.config().http.clone();
     let listener = listener::bind(&cfg.host, cfg.port).await?;
     let grace = cfg.shutdown_grace;
@@ -269,9 +271,16 @@ pub async fn serve(
     } = app(commander);
     let mut server = listener::Server::new(listener, router);
 
-    let reason = server.accept_until(shutdown).await;
+    let reason = server.accept_until(shutdown()).await;
     drain.start();
-    let finished = server.accept_until(drain.wait_idle(grace)).await;
+    let finished = server
+        .accept_until(async {
+            tokio::select! {
+                idle = drain.wait_idle(grace) => idle,
+                _ = shutdown() => false,
+            }
+        })
+        .await;
     if !finished {
         drain.cancel_running();
         server.accept_until(drain.wait_idle(CANCEL_WAIT)).await;
