@@ -140,6 +140,7 @@ fn sigterm_lets_a_running_call_finish_and_refuses_new_work() {
     assert_eq!(h.json()["status"], "draining");
     let r = s.rpc("/", &[], &call(2, "echo too late"));
     assert_eq!(r.status, 503, "{r:?}");
+    assert_eq!(r.header("connection"), Some("close"), "{r:?}");
 
     let (reply, answered) = caller.join().unwrap();
     assert_eq!(reply.status, 200, "{reply:?}");

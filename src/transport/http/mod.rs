@@ -159,11 +159,14 @@ pub fn app(commander: Arc<Commander>) -> App {
     }
 }
 
-/// Middleware: after SIGTERM, 503 for everything (and `/health` says `draining`).
+/// Middleware: after SIGTERM, 503 for everything (and `/health` says `draining`). The
+/// connection is closed after the answer, so a client behind a load balancer reconnects
+/// to a replica that is not going away.
 async fn refuse_when_draining(State(drain): State<Drain>, req: Request, next: Next) -> Response {
     if drain.is_draining() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::CONNECTION, "close")],
             Json(serde_json::json!({"status": "draining"})),
         )
             .into_response();
