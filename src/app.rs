@@ -123,7 +123,7 @@ async fn serve(config: Config) -> ExitCode {
         sandbox,
     );
     let reason = if http {
-        match crate::transport::http::serve(commander, shutdown_signal()).await {
+        match crate::transport::http::serve(commander, shutdown_signal).await {
             Ok(reason) => reason,
             Err(e) => {
                 let reason = e.to_string();

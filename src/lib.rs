@@ -11,7 +11,8 @@
 //! * [`metrics`]: Prometheus counters for `GET /metrics`.
 //! * [`service`]: [`service::Commander`], where a call goes through policy, exec and audit.
 //! * [`mcp`]: the five MCP tools over the service (rmcp).
-//! * [`transport`]: stdio (and HTTP) carrying MCP messages to the tools.
+//! * [`transport`]: stdio and MCP Streamable HTTP (with go-mcp-commander's `POST /`,
+//!   `/health`, token auth, limits and graceful shutdown) carrying MCP messages to the tools.
 //! * [`app`]: what `main` runs: serve, `check`, `healthcheck`.
 
 pub mod app;

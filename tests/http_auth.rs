@@ -302,3 +302,37 @@ fn refuses_to_start_without_a_token_and_no_auth_only_on_loopback() {
     assert_eq!(r.status, 200);
     assert_eq!(events(&s.stderr(), "CMD_EXEC")[0]["caller"], "anonymous");
 }
+
+#[test]
+fn a_chunked_body_over_one_mib_is_413_too() {
+    use std::io::{Read, Write};
+    let s = HttpServer::start(&[], &[]);
+    for path in ["/", "/mcp"] {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nX-MCP-Auth-Token: {TOKEN}\r\n\
+             Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+             Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+            s.port
+        );
+        c.write_all(head.as_bytes()).unwrap();
+        let chunk = vec![b' '; 64 * 1024];
+        // 17 chunks of 64 KiB = 1.06 MiB; the server may stop reading early.
+        for _ in 0..17 {
+            if c.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .is_err()
+                || c.write_all(&chunk).is_err()
+                || c.write_all(b"\r\n").is_err()
+            {
+                break;
+            }
+        }
+        let _ = c.write_all(b"0\r\n\r\n");
+        let mut raw = Vec::new();
+        let _ = c.read_to_end(&mut raw);
+        let text = String::from_utf8_lossy(&raw);
+        assert!(text.starts_with("HTTP/1.1 413"), "{path}: {text}");
+    }
+}

@@ -186,3 +186,25 @@ fn a_curl_without_content_type_and_a_bad_body_get_clear_answers() {
     let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("{code} {body}"));
     assert_eq!(v["error"]["code"], -32601, "{code} {body}");
 }
+
+#[test]
+fn tool_calls_are_audited_with_caller_transport_and_request_id() {
+    let s = HttpServer::start(&["--log-level", "access"], &[]);
+    let (code, body) = curl(&[
+        "-X",
+        "POST",
+        &format!("http://127.0.0.1:{}/", s.port),
+        "-H",
+        &format!("X-MCP-Auth-Token: {TOKEN}"),
+        "-d",
+        r#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"check_command","arguments":{"command":"ls"}},"id":"req-abc"}"#,
+    ]);
+    assert_eq!(code, 200, "{body}");
+    let calls = s.wait_events("TOOL_CALL", 1, std::time::Duration::from_secs(5));
+    assert_eq!(calls.len(), 1, "{}", s.stderr());
+    let e = &calls[0];
+    assert_eq!(e["tool"], "check_command");
+    assert_eq!(e["transport"], "http");
+    assert_eq!(e["caller"], mcp_commander::audit::caller_for_token(TOKEN));
+    assert_eq!(e["request"], "req-abc");
+}

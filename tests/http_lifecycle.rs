@@ -140,6 +140,7 @@ fn sigterm_lets_a_running_call_finish_and_refuses_new_work() {
     assert_eq!(h.json()["status"], "draining");
     let r = s.rpc("/", &[], &call(2, "echo too late"));
     assert_eq!(r.status, 503, "{r:?}");
+    assert_eq!(r.header("connection"), Some("close"), "{r:?}");
 
     let (reply, answered) = caller.join().unwrap();
     assert_eq!(reply.status, 200, "{reply:?}");
@@ -220,4 +221,215 @@ fn sigterm_stops_a_call_past_the_grace_and_answers_it_with_an_error() {
     let exec = events(&err, "CMD_EXEC");
     assert_eq!(exec.len(), 1);
     assert_eq!(exec[0]["exit_code"], -1);
+}
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_dropped() {
+    use std::io::Read;
+    let s = HttpServer::start(&[], &[]);
+    let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    c.write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let start = Instant::now();
+    let mut buf = Vec::new();
+    let _ = c.read_to_end(&mut buf);
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_secs(9) && waited < Duration::from_secs(20),
+        "connection closed after {waited:?} (header read timeout is 10 s)"
+    );
+    // The server is still fine for everyone else.
+    assert_eq!(s.request("GET", "/health", &[], b"").status, 200);
+}
+
+#[test]
+fn sigint_drains_like_sigterm() {
+    let mut s = HttpServer::start(&[], &[]);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(s.child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0));
+    let stop = events(&s.stderr(), "SERVER_STOP");
+    assert_eq!(stop.len(), 1);
+    assert_eq!(stop[0]["reason"], "SIGINT");
+}
+
+#[test]
+fn notifications_cancelled_in_a_session_ends_the_command() {
+    let s = HttpServer::start(&[], &[]);
+    let sid = open_session(&s);
+    let headers = [
+        ("Mcp-Session-Id", sid.as_str()),
+        ("MCP-Protocol-Version", "2025-06-18"),
+    ];
+    let m = marker("cancel");
+    let _held = post_and_hold(
+        s.port,
+        "/mcp",
+        &headers,
+        &call(77, &format!("sleep 300; echo {m}")),
+    );
+    wait_running(&m, "call");
+    let cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": {"requestId": 77, "reason": "user pressed stop"}});
+    let r = s.rpc("/mcp", &headers, &cancel);
+    assert_eq!(r.status, 202, "{r:?}");
+    let left = wait_gone(&m, Duration::from_secs(10));
+    assert!(
+        left.is_empty(),
+        "command survived notifications/cancelled: {left:?}"
+    );
+}
+
+/// One keep-alive connection with Nagle off on our side, reading chunked or sized bodies.
+struct KeepAlive {
+    reader: std::io::BufReader<TcpStream>,
+    writer: TcpStream,
+    port: u16,
+}
+
+impl KeepAlive {
+    fn open(port: u16) -> KeepAlive {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_nodelay(true).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        KeepAlive {
+            reader: std::io::BufReader::new(s.try_clone().unwrap()),
+            writer: s,
+            port,
+        }
+    }
+
+    fn post(&mut self, headers: &[(&str, &str)], body: &Value) -> (Vec<(String, String)>, String) {
+        use std::io::{BufRead, Read};
+        let body = body.to_string();
+        let mut req = format!(
+            "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {TOKEN}\r\n\
+             Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+             Content-Length: {}\r\n",
+            self.port,
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        req.push_str(&body);
+        self.writer.write_all(req.as_bytes()).unwrap();
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        let mut hdrs = Vec::new();
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).unwrap();
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':') {
+                hdrs.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+            }
+        }
+        let get = |k: &str| hdrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let mut out = Vec::new();
+        if let Some(n) = get("content-length") {
+            out = vec![0; n.parse().unwrap()];
+            self.reader.read_exact(&mut out).unwrap();
+        } else if get("transfer-encoding").is_some() {
+            loop {
+                line.clear();
+                self.reader.read_line(&mut line).unwrap();
+                let n = usize::from_str_radix(line.trim(), 16).unwrap();
+                let mut buf = vec![0; n + 2];
+                self.reader.read_exact(&mut buf).unwrap();
+                if n == 0 {
+                    break;
+                }
+                out.extend_from_slice(&buf[..n]);
+            }
+        }
+        (hdrs, String::from_utf8_lossy(&out).to_string())
+    }
+}
+
+#[test]
+fn small_answers_are_not_held_back_by_delayed_acks() {
+    // Without TCP_NODELAY a response written in pieces (an SSE stream: priming event, then
+    // the message) waits ~40 ms for the client's delayed ACK on every call.
+    let s = HttpServer::start(&["--rate-limit", "0"], &[]);
+    let mut c = KeepAlive::open(s.port);
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}}});
+    let (h, _) = c.post(&[], &init);
+    let sid = h
+        .iter()
+        .find(|(k, _)| k == "mcp-session-id")
+        .unwrap()
+        .1
+        .clone();
+    let headers = [
+        ("Mcp-Session-Id", sid.as_str()),
+        ("MCP-Protocol-Version", "2025-06-18"),
+    ];
+    c.post(
+        &headers,
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    let info = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+        "params": {"name": "get_shell_info", "arguments": {}}});
+    let mut lat = Vec::new();
+    for _ in 0..30 {
+        let t = Instant::now();
+        let (_, body) = c.post(&headers, &info);
+        lat.push(t.elapsed());
+        assert!(body.contains("shell_arg"), "{body}");
+    }
+    lat.sort();
+    assert!(
+        lat[15] < Duration::from_millis(20),
+        "median {:?} over keep-alive: {lat:?}",
+        lat[15]
+    );
+}
+
+#[test]
+fn a_second_sigterm_ends_running_calls_at_once() {
+    let mut s = HttpServer::start(&["--shutdown-grace", "60s"], &[]);
+    let m = marker("again");
+    let port = s.port;
+    let cmd = format!("sleep 1000; echo {m}");
+    let caller = std::thread::spawn(move || {
+        http_support::request(
+            port,
+            "POST",
+            "/",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-MCP-Auth-Token", TOKEN),
+            ],
+            call(3, &cmd).to_string().as_bytes(),
+        )
+    });
+    wait_running(&m, "call");
+    let term = Instant::now();
+    s.sigterm();
+    std::thread::sleep(Duration::from_millis(300));
+    s.sigterm();
+    let reply = caller.join().unwrap();
+    assert!(
+        term.elapsed() < Duration::from_secs(5),
+        "answered after {:?}",
+        term.elapsed()
+    );
+    let result = &reply.json()["result"];
+    assert_eq!(result["isError"], true, "{result}");
+    assert!(result["structuredContent"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("shutting down"));
+    assert!(wait_gone(&m, Duration::from_secs(5)).is_empty());
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0));
 }

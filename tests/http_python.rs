@@ -24,6 +24,8 @@ fn handshake_2025_with_sessions_bearer_and_x_mcp_header() {
     let s = HttpServer::start(&[], &[]);
     let out = session(&s.url("/mcp"), "bearer", "legacy");
     assert!(out.contains("protocol: 2025-"), "{out}");
+    // Closing the session (DELETE) is acknowledged the way the SDK expects.
+    assert!(!out.contains("Session termination failed"), "{out}");
     session(&s.url("/mcp"), "x-mcp", "legacy");
     // Calls made inside an MCP session carry its id and the JSON-RPC request id.
     let err = s.stderr();

@@ -1,4 +1,5 @@
-//! The outer skin: how MCP messages reach [`crate::mcp::CommanderServer`].
+//! The outer skin: how MCP messages reach [`crate::mcp::CommanderServer`] — over
+//! [`stdio`] from a local client, or over [`http`] from remote ones.
 
 pub mod http;
 pub mod stdio;

@@ -37,12 +37,19 @@ pub async fn compat(State(state): State<AppState>, req: Request) -> Response {
     let (mut parts, body) = req.into_parts();
     let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
-        Err(_) => {
+        Err(e) => {
+            let inner = e.into_inner();
+            if inner
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return super::too_large();
+            }
             return rpc_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
+                StatusCode::REQUEST_TIMEOUT,
                 -32600,
-                "Request body too large (the limit is 1 MiB) or not received completely".into(),
-            )
+                format!("Request body not received completely: {inner}"),
+            );
         }
     };
     // go-mcp-commander answered malformed input with JSON-RPC errors; so do we.

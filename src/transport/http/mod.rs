@@ -6,7 +6,8 @@
 //! * the connection: `TCP_NODELAY`, a header read timeout ([`listener`]);
 //! * [`guard`]: foreign `Origin` → 403, foreign `Host` on a loopback bind → 403;
 //! * draining ([`drain`]): after SIGTERM every request gets 503;
-//! * a 1 MiB body limit (413) and a body read timeout;
+//! * a 1 MiB body limit (413: at once from `Content-Length`, and while streaming a chunked
+//!   body in rmcp and in [`compat`]) and a body read timeout;
 //! * on the token-protected routes only (attached with `route_layer`, so an unknown path
 //!   is 404, not 401): [`auth`] (401, caller identity), [`limit`] (429), and a
 //!   disconnect token that ends a command whose client went away;
@@ -23,7 +24,7 @@ pub mod guard;
 pub mod handler;
 pub mod health;
 pub mod limit;
-mod listener;
+pub mod listener;
 pub mod metrics;
 
 use std::future::Future;
@@ -43,7 +44,6 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::{CancellationToken, DropGuard};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::config::is_loopback_host;
@@ -64,6 +64,13 @@ const CANCEL_WAIT: Duration = Duration::from_secs(10);
 const FLUSH_WAIT: Duration = Duration::from_secs(3);
 
 type CompatService = StreamableHttpService<HttpTools, NeverSessionManager>;
+
+/// How long an idle MCP session lives: longer than the longest command may run (rmcp's
+/// default of 5 minutes would close the session under a 10-minute command and lose its
+/// result), plus rmcp's default on top.
+pub fn session_keep_alive(max_timeout: Duration) -> Duration {
+    max_timeout + Duration::from_secs(300)
+}
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -102,9 +109,8 @@ pub fn app(commander: Arc<Commander>) -> App {
         .with_cancellation_token(sessions.clone())
         .with_json_response(true);
     let mut session_manager = LocalSessionManager::default();
-    // An idle session must outlive the longest command, or its result is lost.
     session_manager.session_config.keep_alive =
-        Some(commander.config().max_timeout + Duration::from_secs(300));
+        Some(session_keep_alive(commander.config().max_timeout));
     let mcp = StreamableHttpService::new(
         factory.clone(),
         Arc::new(session_manager),
@@ -123,6 +129,7 @@ pub fn app(commander: Arc<Commander>) -> App {
 
     let mut protected = Router::new()
         .route_service("/mcp", mcp)
+        .route_layer(from_fn(session_closed_no_content))
         .route("/", post(compat::compat));
     if cfg.metrics {
         protected = protected.route("/metrics", get(metrics::metrics));
@@ -139,7 +146,7 @@ pub fn app(commander: Arc<Commander>) -> App {
         .route("/health", get(health::health))
         .with_state(state)
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(from_fn(reject_oversized))
         .layer(from_fn_with_state(drain.clone(), refuse_when_draining))
         .layer(from_fn_with_state(
             guard::Guard::new(&cfg.allowed_origins, is_loopback_host(&cfg.host)),
@@ -152,14 +159,52 @@ pub fn app(commander: Arc<Commander>) -> App {
     }
 }
 
-/// Middleware: after SIGTERM, 503 for everything (and `/health` says `draining`).
+/// Middleware: after SIGTERM, 503 for everything (and `/health` says `draining`). The
+/// connection is closed after the answer, so a client behind a load balancer reconnects
+/// to a replica that is not going away.
 async fn refuse_when_draining(State(drain): State<Drain>, req: Request, next: Next) -> Response {
     if drain.is_draining() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
+            [(axum::http::header::CONNECTION, "close")],
             Json(serde_json::json!({"status": "draining"})),
         )
             .into_response();
+    }
+    next.run(req).await
+}
+
+/// Middleware on `/mcp`: a session `DELETE` answers 204 rather than rmcp's 202, which the
+/// official Python SDK reports as "Session termination failed".
+async fn session_closed_no_content(req: Request, next: Next) -> Response {
+    let delete = req.method() == axum::http::Method::DELETE;
+    let mut resp = next.run(req).await;
+    if delete && resp.status() == StatusCode::ACCEPTED {
+        *resp.status_mut() = StatusCode::NO_CONTENT;
+    }
+    resp
+}
+
+/// The 413 answer.
+pub fn too_large() -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Request body too large: the limit is 1 MiB"}}"#,
+    )
+        .into_response()
+}
+
+/// Middleware: 413 before reading a body whose `Content-Length` is over [`MAX_BODY`].
+/// (A chunked body is counted while it streams, by rmcp on `/mcp` and by [`compat`].)
+async fn reject_oversized(req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return too_large();
     }
     next.run(req).await
 }
@@ -211,12 +256,14 @@ impl http_body::Body for GuardedBody {
     }
 }
 
-/// Serves `commander` over HTTP until `shutdown` resolves, then drains; returns the reason
-/// the server stopped.
-pub async fn serve(
-    commander: Arc<Commander>,
-    shutdown: impl Future<Output = String>,
-) -> std::io::Result<String> {
+/// Serves `commander` over HTTP until a `shutdown()` future resolves, then drains; returns
+/// the reason the server stopped. A second `shutdown()` during the drain (a second SIGTERM
+/// or Ctrl-C) ends the running commands at once instead of waiting out the grace.
+pub async fn serve<F, Fut>(commander: Arc<Commander>, shutdown: F) -> std::io::Result<String>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = String>,
+{
     let cfg = commander.config().http.clone();
     let listener = listener::bind(&cfg.host, cfg.port).await?;
     let grace = cfg.shutdown_grace;
@@ -227,13 +274,32 @@ pub async fn serve(
     } = app(commander);
     let mut server = listener::Server::new(listener, router);
 
-    let reason = server.accept_until(shutdown).await;
+    let reason = server.accept_until(shutdown()).await;
     drain.start();
-    let finished = server.accept_until(drain.wait_idle(grace)).await;
+    let finished = server
+        .accept_until(async {
+            tokio::select! {
+                idle = drain.wait_idle(grace) => idle,
+                _ = shutdown() => false,
+            }
+        })
+        .await;
     if !finished {
         drain.cancel_running();
         server.accept_until(drain.wait_idle(CANCEL_WAIT)).await;
     }
     server.close(sessions, FLUSH_WAIT).await;
     Ok(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_outlive_the_longest_command() {
+        let max = Duration::from_secs(600);
+        assert!(session_keep_alive(max) > max);
+        assert!(session_keep_alive(Duration::from_secs(1)) >= Duration::from_secs(300));
+    }
 }
