@@ -647,6 +647,14 @@ impl Policy {
             ));
         };
         let p = basename(&prog.text);
+        let findings = vectors::analyse(argv, stdin_code);
+        for f in &findings {
+            if let vectors::Finding::Deny { id, reason }
+            | vectors::Finding::Code { id, reason, .. } = f
+            {
+                return Err((id.to_string(), reason.clone()));
+            }
+        }
         if appended && (vetoed || vectors::has_rules(p)) {
             return Err((
                 "unverifiable:appended-arguments".into(),
@@ -664,19 +672,14 @@ impl Policy {
         if !used.contains(&rule.id) {
             used.push(rule.id.clone());
         }
-        for f in vectors::analyse(argv, stdin_code) {
-            match f {
-                vectors::Finding::Deny { id, reason }
-                | vectors::Finding::Code { id, reason, .. } => {
-                    return Err((id.to_string(), reason));
-                }
-                vectors::Finding::Wrap {
-                    argv: inner,
-                    appended: more,
-                } => {
-                    self.verify_argv(&inner, stdin_code, appended || more, depth + 1, used)
-                        .map_err(|(id, why)| (id, format!("{p} runs another program: {why}")))?;
-                }
+        for f in findings {
+            if let vectors::Finding::Wrap {
+                argv: inner,
+                appended: more,
+            } = f
+            {
+                self.verify_argv(&inner, stdin_code, appended || more, depth + 1, used)
+                    .map_err(|(id, why)| (id, format!("{p} runs another program: {why}")))?;
             }
         }
         Ok(())

@@ -1121,7 +1121,13 @@ impl<'s> Parser<'_, 's> {
                     wb.split = true;
                 }
                 b'*' | b'?' | b'[' => {
-                    if !assignment {
+                    // `[` opens a bracket expression only when a `]` follows in the word.
+                    let bracket = c != b'['
+                        || self.s[self.pos + 1..]
+                            .iter()
+                            .take_while(|&&x| !is_meta(x))
+                            .any(|&x| x == b']');
+                    if !assignment && bracket {
                         wb.glob = true;
                     }
                     wb.text.push(c);

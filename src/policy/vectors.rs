@@ -601,6 +601,10 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 "--new-volume-script", "--rsh-command", "--rmt-command", "--index-file",
             ];
             for (i, a) in texts.iter().enumerate() {
+                // --checkpoint[=N] is an option of its own, not an abbreviation.
+                if *a == "--checkpoint" || a.starts_with("--checkpoint=") {
+                    continue;
+                }
                 let old_style = i == 0 && !a.starts_with('-') && (a.contains('I') || a.contains('F'));
                 if longs.iter().any(|l| option_matches(l, a)) || old_style || option_matches("-I", a) || option_matches("-F", a) {
                     out.push(deny("vector:tar", format!("tar option {a:?} runs another program (--to-command, --checkpoint-action, --use-compress-program/-I, -F)")));
