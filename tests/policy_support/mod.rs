@@ -112,3 +112,143 @@ pub fn load_cases() -> Vec<Case> {
     }
     cases
 }
+
+/// Runs lines under real shells with `PATH` pointing at recorder stubs: every stub logs its
+/// argv to its own file (named by pid, so concurrent pipeline stages cannot interleave) and
+/// does nothing else. Runs are bounded in time and in the number of recorded programs.
+pub mod recorder {
+    use std::collections::BTreeSet;
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// Longest a single shell run may take before its process group is killed.
+    pub const RUN_LIMIT: Duration = Duration::from_secs(3);
+    /// Most programs one run may record before it is stopped (bounds loops).
+    pub const MAX_RECORDS: usize = 200;
+
+    pub struct Recorder {
+        _dir: tempfile::TempDir,
+        pub bin: PathBuf,
+        pub work: PathBuf,
+        pub home: PathBuf,
+        log_root: PathBuf,
+        stubs: BTreeSet<String>,
+        runs: usize,
+    }
+
+    const STUB: &str = "#!/bin/sh\nprintf '%s\\037' \"${0##*/}\" \"$@\" > \"$RECORD_DIR/$$\"\nexit \"${STUB_EXIT:-0}\"\n";
+
+    impl Recorder {
+        pub fn new() -> Recorder {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let bin = dir.path().join("bin");
+            let work = dir.path().join("work");
+            let home = dir.path().join("home");
+            let log_root = dir.path().join("logs");
+            for d in [&bin, &work, &home, &log_root] {
+                std::fs::create_dir_all(d).expect("mkdir");
+            }
+            Recorder {
+                _dir: dir,
+                bin,
+                work,
+                home,
+                log_root,
+                stubs: BTreeSet::new(),
+                runs: 0,
+            }
+        }
+
+        /// Makes sure a stub exists for every program-like token of the line (so a program
+        /// the engine missed is recorded, not "not found") and for the given names.
+        pub fn stub_tokens(&mut self, line: &str, extra: &[String]) {
+            let tokens = line
+                .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+')))
+                .map(String::from)
+                .chain(extra.iter().cloned());
+            for t in tokens {
+                if t.is_empty() || t.len() > 60 || t.starts_with('-') || t == "." || t == ".." {
+                    continue;
+                }
+                if self.stubs.insert(t.clone()) {
+                    let p = self.bin.join(&t);
+                    std::fs::write(&p, STUB).expect("write stub");
+                    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+                        .expect("chmod stub");
+                }
+            }
+        }
+
+        /// Runs `line` with `shell -c`; returns the argv of every program the stubs recorded.
+        pub fn run(&mut self, shell: &str, line: &str, stub_exit: i32) -> Vec<Vec<String>> {
+            self.runs += 1;
+            let logs = self.log_root.join(format!("run{}", self.runs));
+            std::fs::create_dir_all(&logs).expect("mkdir logs");
+            let mut child = Command::new(shell)
+                .arg("-c")
+                .arg(line)
+                .env_clear()
+                .env("PATH", &self.bin)
+                .env("HOME", &self.home)
+                .env("RECORD_DIR", &logs)
+                .env("STUB_EXIT", stub_exit.to_string())
+                .current_dir(&self.work)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .process_group(0)
+                .spawn()
+                .expect("spawn shell");
+            let start = Instant::now();
+            let pgid = child.id() as i32;
+            loop {
+                match child.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) => {}
+                    Err(_) => break,
+                }
+                let many = std::fs::read_dir(&logs).map(|d| d.count()).unwrap_or(0) > MAX_RECORDS;
+                if start.elapsed() > RUN_LIMIT || many {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            // Background jobs and process substitutions may still be finishing.
+            if line.contains('&') || line.contains('(') {
+                let mut last = usize::MAX;
+                for _ in 0..20 {
+                    let n = std::fs::read_dir(&logs).map(|d| d.count()).unwrap_or(0);
+                    if n == last {
+                        break;
+                    }
+                    last = n;
+                    std::thread::sleep(Duration::from_millis(15));
+                }
+            }
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+            let _ = child.wait();
+            read_records(&logs)
+        }
+    }
+
+    fn read_records(dir: &Path) -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let bytes = std::fs::read(e.path()).unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes);
+            let mut argv: Vec<String> = text.split('\u{1f}').map(String::from).collect();
+            if argv.last().is_some_and(|s| s.is_empty()) {
+                argv.pop();
+            }
+            if !argv.is_empty() {
+                out.push(argv);
+            }
+        }
+        out
+    }
+}
