@@ -1208,6 +1208,18 @@ impl<'s> Parser<'_, 's> {
 
     /// `$…` at the cursor. Returns true for an unquoted `$IFS` (a field separator).
     fn dollar(&mut self, wb: &mut WordBuf, ctx: &Ctx, quoted: bool) -> Result<bool, ParseError> {
+        self.enter()?;
+        let r = self.dollar_inner(wb, ctx, quoted);
+        self.depth -= 1;
+        r
+    }
+
+    fn dollar_inner(
+        &mut self,
+        wb: &mut WordBuf,
+        ctx: &Ctx,
+        quoted: bool,
+    ) -> Result<bool, ParseError> {
         let start = self.pos;
         self.pos += 1;
         match self.peek() {
