@@ -215,11 +215,15 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
         {
             hit("default:power", "shutting down or rebooting the machine")
         }
+        "find" if find_deletes_root(args) => hit(
+            "default:rm-root",
+            "deleting everything below the root or home directory with find",
+        ),
         "kill" if kills_everything(args) => {
             hit("default:kill-all", "signalling every process (kill -9 -1)")
         }
         "chmod" | "chown" | "chgrp"
-            if f.has("R", "recursive") && f.operands.iter().any(|o| is_root_target(o)) =>
+            if f.has("R", "recursive") && f.operands.iter().any(|o| is_root_dir(o)) =>
         {
             hit(
                 "default:chmod-root",
@@ -228,6 +232,29 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
         }
         _ => None,
     }
+}
+
+/// True for `/` and `/*` spelled any way (not the home directory).
+fn is_root_dir(t: &str) -> bool {
+    t.starts_with('/') && normalise(t)
+}
+
+/// `find / -delete`, `find ~ -exec rm -rf {} +`: the start points before the first
+/// expression include the root or home, and the expression deletes.
+fn find_deletes_root(args: &[Arg]) -> bool {
+    let starts = args
+        .iter()
+        .take_while(|a| !a.text.starts_with('-') && a.text != "(" && a.text != "!");
+    if !starts.into_iter().any(|a| is_root_target(&a.text)) {
+        return false;
+    }
+    args.iter().enumerate().any(|(i, a)| {
+        a.text == "-delete"
+            || (matches!(a.text.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir")
+                && args
+                    .get(i + 1)
+                    .is_some_and(|p| matches!(basename(&p.text), "rm" | "shred" | "unlink")))
+    })
 }
 
 /// `kill [-SIG | -s SIG | -n N] … -1`: the pid -1 means every process the user may signal.

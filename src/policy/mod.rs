@@ -118,8 +118,7 @@ pub struct Policy {
 /// no allow entry.
 const IMPLICIT: &[&str] = &[
     "cd", "pushd", "popd", "dirs", "true", "false", ":", "exit", "return", "break", "continue",
-    "shift", "wait", "export", "unset", "readonly", "set", "umask", "ulimit", "getopts", "times",
-    "jobs",
+    "shift", "wait", "export", "unset", "readonly", "set", "umask", "ulimit", "times", "jobs",
 ];
 
 /// Builtins that run or define code the policy cannot see.

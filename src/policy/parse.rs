@@ -839,6 +839,17 @@ impl<'s> Parser<'_, 's> {
                 _ => words.extend(self.word(ctx)?),
             }
         }
+        if words.iter().any(|w| {
+            w.text.find('[').is_some_and(|i| {
+                let t = &w.text.as_bytes()[i..];
+                t.windows(2).any(|p| {
+                    p[0] == b'`'
+                        || (p[0] == b'$' && (p[1] == b'(' || p[1] == b'{' || is_name_start(p[1])))
+                })
+            })
+        }) {
+            self.issue("unverifiable:arithmetic", "[[ … ]] evaluates array subscripts (-v a[…], a[…] -eq …), and a subscript with $(…) runs a command in bash");
+        }
         let arith = ["-eq", "-ne", "-lt", "-le", "-gt", "-ge"];
         for (i, w) in words.iter().enumerate() {
             if arith.contains(&w.text.as_str()) && w.is_static() {

@@ -308,6 +308,8 @@ pub fn has_rules(prog: &str) -> bool {
                 | "yarn"
                 | "dc"
                 | "test"
+                | "read"
+                | "getopts"
                 | "["
                 | "printf"
                 | "apt"
@@ -715,7 +717,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 out.push(code(p, "with ! runs shell commands"));
             }
         }
-        "test" | "[" | "printf" => {
+        "test" | "[" | "printf" | "read" | "getopts" | "wait" => {
             for a in &texts {
                 let sub = a.find('[').is_some_and(|i| {
                     i > 0 && a[..i].bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric()) && a[i..].contains(['$', '`'])
