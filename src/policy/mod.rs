@@ -248,6 +248,36 @@ fn args_of(c: &SimpleCommand) -> Vec<Arg> {
     out
 }
 
+/// The argv the blocklist looks at: like [`args_of`], and `$(echo …)` / `` `printf …` ``
+/// with literal arguments replaced by what they print (`rm -rf "$(echo /)"`).
+fn blocklist_args(script: &Script, c: &SimpleCommand) -> Vec<Arg> {
+    let mut out = args_of(c);
+    if c.words.len() != out.len() {
+        return out;
+    }
+    for (a, w) in out.iter_mut().zip(&c.words) {
+        let whole = (w.text.starts_with("$(") && w.text.ends_with(')'))
+            || (w.text.starts_with('`') && w.text.ends_with('`'));
+        if !whole || w.subs.len() != 1 {
+            continue;
+        }
+        let inner = &script.commands[w.subs.start];
+        let Some(p) = inner.words.first() else {
+            continue;
+        };
+        if !matches!(basename(&p.text), "echo" | "printf") {
+            continue;
+        }
+        let printed: Vec<&str> = inner.words[1..]
+            .iter()
+            .map(|x| x.text.as_str())
+            .filter(|t| !matches!(*t, "-n" | "-e" | "-E"))
+            .collect();
+        a.text = printed.join(" ").replace("\\n", "").trim().to_string();
+    }
+    out
+}
+
 fn shown(script: &Script) -> Vec<Vec<String>> {
     script
         .commands
@@ -403,7 +433,7 @@ impl Policy {
             if c.words.is_empty() {
                 continue;
             }
-            let argv = args_of(c);
+            let argv = blocklist_args(script, c);
             if self.default_blocklist && !argv[0].exact {
                 for cand in ARG_RULE_PROGRAMS {
                     let mut v = argv.clone();
@@ -524,6 +554,25 @@ impl Policy {
                 .iter()
                 .any(|w| downloads.iter().any(|d| w.subs.contains(d)));
             if piped || substituted {
+                return Some((
+                    "default:download-exec",
+                    "running downloaded content as code (curl … | sh) is blocked by the default blocklist (rule default:download-exec)".into(),
+                ));
+            }
+        }
+        // curl -o x.sh URL && sh x.sh, wget -O run URL; chmod +x run; ./run
+        let saved: Vec<String> = downloads
+            .iter()
+            .flat_map(|&d| saved_files(&script.commands[d]))
+            .collect();
+        for c in &script.commands {
+            let argv = args_of(c);
+            let Some(p) = argv.first() else { continue };
+            let same = |t: &str| saved.iter().any(|f| f == t.trim_start_matches("./"));
+            let runs_file = (p.text.contains('/') && same(&p.text))
+                || (vectors::runs_files(basename(&p.text))
+                    && argv[1..].iter().any(|a| same(&a.text)));
+            if runs_file {
                 return Some((
                     "default:download-exec",
                     "running downloaded content as code (curl … | sh) is blocked by the default blocklist (rule default:download-exec)".into(),
@@ -691,11 +740,46 @@ fn upstream_args(script: &Script, cmd: &SimpleCommand) -> Vec<Arg> {
     for &(p, j) in &cmd.stages {
         for c in &script.commands {
             if c.stages.iter().any(|&(q, k)| q == p && k < j) {
-                out.extend(c.words.iter().skip(1).map(Arg::from_word));
+                // What echo/printf print, split the way xargs splits its input.
+                for w in c.words.iter().skip(1) {
+                    for t in w.text.replace("\\n", " ").split_whitespace() {
+                        out.push(Arg::unknown(t));
+                    }
+                }
             }
         }
     }
     out
+}
+
+/// Files a download command writes: `curl -o F`, `wget -O F`, `curl … > F`.
+fn saved_files(c: &SimpleCommand) -> Vec<String> {
+    let mut out: Vec<String> = c
+        .redirects
+        .iter()
+        .filter(|r| r.kind == parse::RedirKind::Output)
+        .map(|r| r.target.text.clone())
+        .collect();
+    let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    for (i, w) in words.iter().enumerate() {
+        let next = words.get(i + 1).map(|s| s.to_string());
+        let f = match *w {
+            "-o" | "-O" | "--output" | "--output-document" => next,
+            _ => w
+                .strip_prefix("--output=")
+                .or_else(|| w.strip_prefix("--output-document="))
+                .or_else(|| {
+                    w.strip_prefix("-o")
+                        .filter(|r| !r.is_empty() && !w.starts_with("--"))
+                })
+                .map(String::from),
+        };
+        out.extend(f);
+    }
+    out.into_iter()
+        .map(|f| f.trim_start_matches("./").to_string())
+        .filter(|f| f != "-" && f != "/dev/null")
+        .collect()
 }
 
 fn runs_downloader(argv: &[Arg], depth: usize) -> bool {

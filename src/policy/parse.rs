@@ -896,6 +896,16 @@ impl<'s> Parser<'_, 's> {
                 }
                 Some(c) => {
                     if is_name_start(c) {
+                        // 0x1f, 16#ff, 2#101: letters inside a number literal
+                        let in_number = self.pos > 0
+                            && (self.s[self.pos - 1].is_ascii_digit()
+                                || self.s[self.pos - 1] == b'#');
+                        if in_number {
+                            while self.peek().is_some_and(is_name) {
+                                self.pos += 1;
+                            }
+                            continue;
+                        }
                         has_vars = true;
                     }
                     self.pos += 1;
@@ -1247,6 +1257,42 @@ impl<'s> Parser<'_, 's> {
                     return Err(self.err("expected `)` closing $("));
                 }
                 self.pos += 1;
+            }
+            Some(b'[') => {
+                // $[ … ]: bash's old arithmetic expansion (dash reads a literal $).
+                self.pos += 1;
+                let mut depth = 0usize;
+                let mut has_vars = false;
+                loop {
+                    match self.peek() {
+                        None => return Err(self.err("unterminated $[")),
+                        Some(b']') if depth == 0 => {
+                            self.pos += 1;
+                            break;
+                        }
+                        Some(b']') => {
+                            depth -= 1;
+                            self.pos += 1;
+                        }
+                        Some(b'[') => {
+                            depth += 1;
+                            self.pos += 1;
+                        }
+                        Some(b'$' | b'`' | b'\\' | b'"' | b'\'') => {
+                            has_vars = true;
+                            let mut inner = WordBuf::default();
+                            self.dq_char(&mut inner, ctx, true)?;
+                        }
+                        Some(c) => {
+                            has_vars |= is_name_start(c);
+                            self.pos += 1;
+                        }
+                    }
+                }
+                if has_vars {
+                    self.issue("unverifiable:arithmetic", "arithmetic on variables or substitutions can run commands in bash (a[$(cmd)] in a value); use literal numbers");
+                }
+                wb.shell_dependent = true;
             }
             Some(b'{') => {
                 self.pos += 1;

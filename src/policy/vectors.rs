@@ -326,6 +326,11 @@ pub fn has_rules(prog: &str) -> bool {
         )
 }
 
+/// Programs that run a file they are given as code (shells, interpreters, `source`).
+pub fn runs_files(p: &str) -> bool {
+    SHELLS.contains(&p) || is_interpreter(p) || matches!(p, "source" | "." | "sudo" | "exec")
+}
+
 fn is_interpreter(p: &str) -> bool {
     let base = p.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
     matches!(
