@@ -99,6 +99,19 @@ fn token() -> impl Strategy<Value = &'static str> {
         " ]]",
         "$0",
         "$@",
+        "[[ -n x || ",
+        "[[ a < ",
+        "((",
+        "))",
+        "$'\\''",
+        "$\\\n(",
+        "&\\\n&",
+        "\"$\\\n(id)\"",
+        "$[",
+        "]",
+        "<<<",
+        "&>",
+        "|&",
     ])
 }
 
@@ -142,6 +155,9 @@ fn arg() -> impl Strategy<Value = String> {
             "{a,b}",
             "~",
             "$((1+2))",
+            "$'\\''",
+            "\"$\\\n(id)\"",
+            "$'\\' ; id ; echo \\''",
         ])
         .prop_map(String::from),
         inner().prop_map(|c| format!("$({c})")),
@@ -188,7 +204,16 @@ fn shell_line() -> impl Strategy<Value = String> {
             ),
             0..3,
         ),
-        prop::sample::select(vec!["", "", "(", "{ ", "if true; then ", "for i in a; do "]),
+        prop::sample::select(vec![
+            "",
+            "",
+            "(",
+            "{ ",
+            "if true; then ",
+            "for i in a; do ",
+            "[[ x || ",
+            "((",
+        ]),
     )
         .prop_map(|(first, rest, wrap)| {
             let mut s = first;
@@ -201,6 +226,8 @@ fn shell_line() -> impl Strategy<Value = String> {
                 "{ " => format!("{{ {s}; }}"),
                 "if true; then " => format!("if true; then {s}; fi"),
                 "for i in a; do " => format!("for i in a; do {s}; done"),
+                "[[ x || " => format!("[[ x || {s} ]]"),
+                "((" => format!("(({s}))"),
                 _ => s,
             }
         })
@@ -247,7 +274,11 @@ fn allow_never_comes_out_when_a_shell_runs_an_unlisted_program() {
     let rec = RefCell::new(Recorder::new());
     let allowed_seen = RefCell::new(0usize);
     let mut runner = TestRunner::new(Config {
-        cases: 4000,
+        // POLICY_PROP_CASES=50000 for a longer hunt.
+        cases: std::env::var("POLICY_PROP_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(4000),
         failure_persistence: None,
         ..Config::default()
     });

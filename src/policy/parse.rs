@@ -118,6 +118,7 @@ pub struct ParseError(pub String);
 
 /// Parses a command line.
 pub fn parse(line: &str) -> Result<Script, ParseError> {
+    check_continuations(line.as_bytes())?;
     let mut script = Script::default();
     let mut next_pipeline = 0u32;
     let mut p = Parser {
@@ -127,6 +128,7 @@ pub fn parse(line: &str) -> Result<Script, ParseError> {
         out: &mut script,
         pending: Vec::new(),
         next_pipeline: &mut next_pipeline,
+        posix: false,
     };
     let ctx = Ctx::default();
     p.list(&ctx, Term::Eof)?;
@@ -137,6 +139,39 @@ pub fn parse(line: &str) -> Result<Script, ParseError> {
         p.read_heredocs(&ctx)?;
     }
     Ok(script)
+}
+
+/// Shells remove backslash-newline before they split tokens, so `$\<newline>(id)` is `$(id)`
+/// and `&\<newline>&` is `&&`. The parser removes continuations inside words and between
+/// them; one that splits an operator or an expansion is refused rather than modelled.
+fn check_continuations(s: &[u8]) -> Result<(), ParseError> {
+    let mut i = 0;
+    while i + 1 < s.len() {
+        if s[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let run_start = i;
+        while i < s.len() && s[i] == b'\\' {
+            i += 1;
+        }
+        let odd = (i - run_start) % 2 == 1;
+        if odd && s.get(i) == Some(&b'\n') {
+            let prev = (i - run_start == 1 && run_start > 0).then(|| s[run_start - 1]);
+            let next = s.get(i + 1).copied();
+            let splits = |c: Option<u8>, set: &[u8]| c.is_some_and(|c| set.contains(&c));
+            // `&\⏎&`, `$\⏎(`; a word character next to an operator joins nothing, except
+            // a descriptor number (`2\⏎>x` is `2>x`).
+            if splits(prev, b"$&|;<>()")
+                || (splits(next, b"&|;<>()") && prev.is_some_and(|c| c.is_ascii_digit()))
+            {
+                return Err(ParseError(
+                    "a line continuation (backslash-newline) splits an operator or an expansion; put it between words".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -166,6 +201,8 @@ struct Parser<'a, 's> {
     out: &'a mut Script,
     pending: Vec<Pending>,
     next_pipeline: &'a mut u32,
+    /// Read `[[` and `((` the way dash does (a command, nested subshells).
+    posix: bool,
 }
 
 const CLOSERS: &[&str] = &["}", "then", "elif", "else", "fi", "do", "done", "esac"];
@@ -336,6 +373,7 @@ impl<'s> Parser<'_, 's> {
             out: &mut *self.out,
             pending: Vec::new(),
             next_pipeline: &mut *self.next_pipeline,
+            posix: self.posix,
         };
         if dq {
             let mut wb = WordBuf::default();
@@ -353,6 +391,27 @@ impl<'s> Parser<'_, 's> {
                 sub.read_heredocs(&c)?;
             }
         }
+        self.depth -= 1;
+        Ok(())
+    }
+
+    /// Parses `text` the way dash reads it (`[[` a command, `((` nested subshells) and records
+    /// the commands it would run there. A text dash cannot parse runs nothing, so errors are
+    /// ignored.
+    fn sub_parse_posix(&mut self, text: &[u8], ctx: &Ctx) -> Result<(), ParseError> {
+        self.enter()?;
+        let mut sub = Parser {
+            s: text,
+            pos: 0,
+            depth: self.depth,
+            out: &mut *self.out,
+            pending: Vec::new(),
+            next_pipeline: &mut *self.next_pipeline,
+            posix: true,
+        };
+        let mut c = ctx.clone();
+        c.forks = true;
+        let _ = sub.list(&c, Term::Eof);
         self.depth -= 1;
         Ok(())
     }
@@ -514,9 +573,13 @@ impl<'s> Parser<'_, 's> {
     fn command_inner(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
         match self.peek() {
             None => return Err(self.err("expected a command")),
-            Some(b'(') if self.peek_at(1) == Some(b'(') => {
+            Some(b'(') if self.peek_at(1) == Some(b'(') && !self.posix => {
+                // bash: arithmetic; dash: two nested subshells — `((rm -rf /))` runs rm there.
+                let start = self.pos;
                 self.pos += 2;
                 self.arith_body(ctx)?;
+                let text = self.s[start..self.pos].to_vec();
+                self.sub_parse_posix(&text, ctx)?;
                 return self.trailing_redirects(ctx);
             }
             Some(b'(') => {
@@ -646,7 +709,7 @@ impl<'s> Parser<'_, 's> {
                 }
                 return self.function_body(name, ctx);
             }
-            "[[" => {
+            "[[" if !self.posix => {
                 self.pos += 2;
                 self.double_bracket(ctx)?;
             }
@@ -819,6 +882,8 @@ impl<'s> Parser<'_, 's> {
     }
 
     fn double_bracket(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        let start = self.pos - 2;
+        let mut operators = false;
         let mut words: Vec<Word> = Vec::new();
         loop {
             self.blanks_newlines(ctx)?;
@@ -830,6 +895,7 @@ impl<'s> Parser<'_, 's> {
                 None => return Err(self.err("expected `]]`")),
                 Some(b'&' | b'|' | b'(' | b')' | b'<' | b'>' | b'!') => {
                     let c = self.peek().unwrap_or(b' ');
+                    operators |= c != b'!';
                     self.pos += 1;
                     if self.peek() == Some(c) && matches!(c, b'&' | b'|') {
                         self.pos += 1;
@@ -849,6 +915,12 @@ impl<'s> Parser<'_, 's> {
             })
         }) {
             self.issue("unverifiable:arithmetic", "[[ … ]] evaluates array subscripts (-v a[…], a[…] -eq …), and a subscript with $(…) runs a command in bash");
+        }
+        if operators {
+            // dash has no [[: it runs `[[ a` and then, after || or &&, whatever follows.
+            self.issue("unverifiable:shell-dependent", "[[ … ]] with &&, ||, <, >, ( or ) inside is read by sh (dash) as separate commands and redirections; use [ … ] && [ … ] instead");
+            let text = self.s[start..self.pos].to_vec();
+            self.sub_parse_posix(&text, ctx)?;
         }
         let arith = ["-eq", "-ne", "-lt", "-le", "-gt", "-ge"];
         for (i, w) in words.iter().enumerate() {
@@ -1408,6 +1480,13 @@ impl<'s> Parser<'_, 's> {
                 b'\'' => return Ok(()),
                 b'\\' => {
                     let e = self.peek().ok_or_else(|| self.err("unterminated $'"))?;
+                    if e == b'\'' {
+                        // bash: an escaped quote; dash: the end of '…' — the shells disagree
+                        // on where the string ends and on every word after it.
+                        return Err(
+                            self.err("$'…' containing \\' ends at different places in sh and bash")
+                        );
+                    }
                     self.pos += 1;
                     let simple = match e {
                         b'n' => Some(b'\n'),
@@ -1597,10 +1676,13 @@ mod tests {
             argvs("if a; then b; elif c; then d; else e; fi; for x in 1 2; do f $x; done; while g; do h; done; case $x in a|b) i;; *) j;; esac"),
             vec![vec!["a"], vec!["b"], vec!["c"], vec!["d"], vec!["e"], vec!["f", "$x"], vec!["g"], vec!["h"], vec!["i"], vec!["j"]]
         );
+        assert_eq!(argvs("[[ -n $(a) ]] && b"), vec![vec!["a"], vec!["b"]]);
+        // dash has no [[ ]]: it runs `[[ x` and then `y ]]`.
         assert_eq!(
-            argvs("[[ -n $(a) && x == y ]] && b"),
-            vec![vec!["a"], vec!["b"]]
+            argvs("[[ x || y ]]"),
+            vec![vec!["[[", "x"], vec!["y", "]]"]]
         );
+        assert_eq!(argvs("((a b))"), vec![vec!["a", "b"]]);
     }
 
     #[test]
