@@ -155,6 +155,7 @@ fn arg() -> impl Strategy<Value = String> {
             "{a,b}",
             "~",
             "$((1+2))",
+            "\"`echo \\\"'\\\" ; id ; echo \\\"'\\\"`\"",
             "$'\\''",
             "\"$\\\n(id)\"",
             "$'\\' ; id ; echo \\''",
@@ -181,6 +182,8 @@ fn command() -> impl Strategy<Value = String> {
             " > out",
             " <<<x",
             " <<'E'\nid\nE\n",
+            " &>/dev/null id",
+            " &>/dev/null",
         ]),
     )
         .prop_map(|(p, args, r)| {

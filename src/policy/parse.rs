@@ -181,6 +181,14 @@ struct Ctx {
     stages: Vec<(u32, u16)>,
 }
 
+/// Where a backquote substitution sits, which decides what `\"` means inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bq {
+    Dq,
+    Unquoted,
+    Unsure,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Term {
     Eof,
@@ -366,6 +374,12 @@ impl<'s> Parser<'_, 's> {
     /// (backquotes), recording the commands it runs.
     fn sub_parse_text(&mut self, text: &[u8], ctx: &Ctx, dq: bool) -> Result<(), ParseError> {
         self.enter()?;
+        let r = self.sub_parse_text_inner(text, ctx, dq);
+        self.depth -= 1;
+        r
+    }
+
+    fn sub_parse_text_inner(&mut self, text: &[u8], ctx: &Ctx, dq: bool) -> Result<(), ParseError> {
         let mut sub = Parser {
             s: text,
             pos: 0,
@@ -378,7 +392,7 @@ impl<'s> Parser<'_, 's> {
         if dq {
             let mut wb = WordBuf::default();
             while sub.pos < sub.s.len() {
-                sub.dq_char(&mut wb, ctx, false)?;
+                sub.dq_char(&mut wb, ctx, Bq::Unsure)?;
             }
         } else {
             let mut c = ctx.clone();
@@ -391,7 +405,6 @@ impl<'s> Parser<'_, 's> {
                 sub.read_heredocs(&c)?;
             }
         }
-        self.depth -= 1;
         Ok(())
     }
 
@@ -964,7 +977,7 @@ impl<'s> Parser<'_, 's> {
                 Some(b'$' | b'`' | b'"' | b'\'' | b'\\') => {
                     has_vars = true;
                     let mut wb = WordBuf::default();
-                    self.dq_char(&mut wb, ctx, true)?;
+                    self.dq_char(&mut wb, ctx, Bq::Unsure)?;
                 }
                 Some(c) => {
                     if is_name_start(c) {
@@ -1000,10 +1013,15 @@ impl<'s> Parser<'_, 's> {
             stages: ctx.stages.clone(),
             stdin_heredoc: false,
         };
+        let mut amp_split: Option<usize> = None;
         loop {
             self.blanks();
             let Some(c) = self.peek() else { break };
             if self.at_redirect() {
+                // dash has no &>: `a &>/dev/null b` is `a &` and then `b >/dev/null`.
+                if self.starts("&>") && amp_split.is_none() {
+                    amp_split = Some(cmd.words.len());
+                }
                 let r = self.redirect(ctx)?;
                 cmd.stdin_heredoc |= r.here;
                 self.check_redirect(&r);
@@ -1102,6 +1120,13 @@ impl<'s> Parser<'_, 's> {
         if cmd.words.is_empty() && cmd.assignments.is_empty() && cmd.redirects.is_empty() {
             return Err(self.err("expected a command"));
         }
+        if let Some(k) = amp_split.filter(|&k| k > 0 && k < cmd.words.len()) {
+            let mut dash = cmd.clone();
+            dash.words = cmd.words[k..].to_vec();
+            dash.assignments.clear();
+            dash.forks = true;
+            self.out.commands.push(dash);
+        }
         self.out.commands.push(cmd);
         Ok(())
     }
@@ -1192,7 +1217,7 @@ impl<'s> Parser<'_, 's> {
                                 self.pos += 1;
                                 break;
                             }
-                            _ => self.dq_char(&mut wb, ctx, false)?,
+                            _ => self.dq_char(&mut wb, ctx, Bq::Dq)?,
                         }
                     }
                 }
@@ -1210,7 +1235,7 @@ impl<'s> Parser<'_, 's> {
                 }
                 b'`' => {
                     wb.started = true;
-                    self.backquote(&mut wb, ctx)?;
+                    self.backquote(&mut wb, ctx, Bq::Unquoted)?;
                     wb.split = true;
                 }
                 b'*' | b'?' | b'[' => {
@@ -1269,7 +1294,7 @@ impl<'s> Parser<'_, 's> {
     }
 
     /// One element inside double quotes (or a here-document body when `heredoc`).
-    fn dq_char(&mut self, wb: &mut WordBuf, ctx: &Ctx, heredoc: bool) -> Result<(), ParseError> {
+    fn dq_char(&mut self, wb: &mut WordBuf, ctx: &Ctx, mode: Bq) -> Result<(), ParseError> {
         let c = self.peek().ok_or_else(|| self.err("unterminated quote"))?;
         match c {
             b'\\' => {
@@ -1280,7 +1305,7 @@ impl<'s> Parser<'_, 's> {
                         wb.text.push(n);
                         self.pos += 1;
                     }
-                    Some(b'"') if !heredoc => {
+                    Some(b'"') if mode == Bq::Dq => {
                         wb.text.push(b'"');
                         self.pos += 1;
                     }
@@ -1290,7 +1315,7 @@ impl<'s> Parser<'_, 's> {
             b'$' => {
                 self.dollar(wb, ctx, true)?;
             }
-            b'`' => self.backquote(wb, ctx)?,
+            b'`' => self.backquote(wb, ctx, mode)?,
             _ => {
                 wb.text.push(c);
                 self.pos += 1;
@@ -1353,7 +1378,7 @@ impl<'s> Parser<'_, 's> {
                         Some(b'$' | b'`' | b'\\' | b'"' | b'\'') => {
                             has_vars = true;
                             let mut inner = WordBuf::default();
-                            self.dq_char(&mut inner, ctx, true)?;
+                            self.dq_char(&mut inner, ctx, Bq::Unsure)?;
                         }
                         Some(c) => {
                             has_vars |= is_name_start(c);
@@ -1403,7 +1428,7 @@ impl<'s> Parser<'_, 's> {
                                         self.pos += 1;
                                         break;
                                     }
-                                    _ => self.dq_char(&mut inner, ctx, false)?,
+                                    _ => self.dq_char(&mut inner, ctx, Bq::Dq)?,
                                 }
                             }
                         }
@@ -1413,7 +1438,7 @@ impl<'s> Parser<'_, 's> {
                         }
                         _ => {
                             let mut inner = WordBuf::default();
-                            self.dq_char(&mut inner, ctx, false)?;
+                            self.dq_char(&mut inner, ctx, Bq::Unsure)?;
                         }
                     }
                 }
@@ -1441,7 +1466,7 @@ impl<'s> Parser<'_, 's> {
                             self.pos += 1;
                             break;
                         }
-                        _ => self.dq_char(wb, ctx, false)?,
+                        _ => self.dq_char(wb, ctx, Bq::Dq)?,
                     }
                 }
                 return Ok(false);
@@ -1572,10 +1597,12 @@ impl<'s> Parser<'_, 's> {
     }
 
     /// `` `…` ``: unescapes the body and parses it as a list.
-    fn backquote(&mut self, wb: &mut WordBuf, ctx: &Ctx) -> Result<(), ParseError> {
+    fn backquote(&mut self, wb: &mut WordBuf, ctx: &Ctx, mode: Bq) -> Result<(), ParseError> {
         let start = self.pos;
         self.pos += 1;
         let mut body = Vec::new();
+        // Inside double quotes `\"` in backquotes is `"`; outside it stays `\"`.
+        let mut body_dq = Vec::new();
         loop {
             match self.peek() {
                 None => return Err(self.err("unterminated backquote")),
@@ -1588,18 +1615,40 @@ impl<'s> Parser<'_, 's> {
                     match self.peek() {
                         Some(n @ (b'$' | b'`' | b'\\')) => {
                             body.push(n);
+                            body_dq.push(n);
                             self.pos += 1;
                         }
-                        _ => body.push(b'\\'),
+                        Some(b'"') => {
+                            body.extend_from_slice(b"\\\"");
+                            body_dq.push(b'"');
+                            self.pos += 1;
+                        }
+                        _ => {
+                            body.push(b'\\');
+                            body_dq.push(b'\\');
+                        }
                     }
                 }
                 Some(c) => {
                     body.push(c);
+                    body_dq.push(c);
                     self.pos += 1;
                 }
             }
         }
-        self.sub_parse_text(&body, ctx, false)?;
+        match mode {
+            Bq::Unquoted => self.sub_parse_text(&body, ctx, false)?,
+            Bq::Dq => self.sub_parse_text(&body_dq, ctx, false)?,
+            Bq::Unsure if body == body_dq => self.sub_parse_text(&body, ctx, false)?,
+            Bq::Unsure => {
+                // Which reading the shell uses is not certain here: record both.
+                let a = self.sub_parse_text(&body, ctx, false);
+                let b = self.sub_parse_text(&body_dq, ctx, false);
+                if a.is_err() && b.is_err() {
+                    return a;
+                }
+            }
+        }
         wb.text.extend_from_slice(&self.s[start..self.pos]);
         wb.dynamic = true;
         Ok(())
