@@ -622,6 +622,14 @@ impl Policy {
         }
         let argv = args_of(c);
         if IMPLICIT.contains(&name) {
+            if name == "set" {
+                if let Some(a) = unsafe_set_option(&argv[1..]) {
+                    return Err((
+                        "unverifiable:builtin".into(),
+                        format!("set {a:?} changes how later commands are read (set -k turns NAME=value arguments into environment variables); only -e -u -x -v -C -f and -o pipefail/errexit/nounset/xtrace/verbose/noclobber/noglob are allowed"),
+                    ));
+                }
+            }
             if matches!(name, "export" | "readonly" | "unset") {
                 for a in &argv[1..] {
                     let n = a.text.split('=').next().unwrap_or("");
@@ -732,6 +740,60 @@ impl Policy {
         }
         Ok(())
     }
+}
+
+/// The first `set` argument that is not one of the harmless options, if any.
+fn unsafe_set_option(args: &[Arg]) -> Option<String> {
+    const NAMES: &[&str] = &[
+        "pipefail",
+        "errexit",
+        "nounset",
+        "xtrace",
+        "verbose",
+        "noclobber",
+        "noglob",
+    ];
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if !a.exact {
+            return Some(a.text.clone());
+        }
+        let t = a.text.as_str();
+        if t == "--" || t == "-" {
+            return None;
+        }
+        if t == "-o" || t == "+o" {
+            match args.get(i + 1) {
+                Some(n) if n.exact && NAMES.contains(&n.text.as_str()) => {
+                    i += 2;
+                    continue;
+                }
+                Some(n) => return Some(n.text.clone()),
+                None => return None,
+            }
+        }
+        let flags = t.strip_prefix('-').or_else(|| t.strip_prefix('+'));
+        match flags {
+            // -euo pipefail: a bundle ending in o takes the option name next.
+            Some(f)
+                if f.len() > 1
+                    && f.ends_with('o')
+                    && f[..f.len() - 1].chars().all(|c| "euxvCf".contains(c)) =>
+            {
+                match args.get(i + 1) {
+                    Some(n) if n.exact && NAMES.contains(&n.text.as_str()) => i += 2,
+                    Some(n) => return Some(n.text.clone()),
+                    None => return None,
+                }
+            }
+            Some(f) if !f.is_empty() && f.chars().all(|c| "euxvCf".contains(c)) => i += 1,
+            Some(_) => return Some(t.to_string()),
+            // `set a b`: sets the positional parameters.
+            None => return None,
+        }
+    }
+    None
 }
 
 /// Arguments of the commands before `cmd` in its pipeline (what xargs reads, roughly).

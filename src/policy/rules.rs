@@ -58,13 +58,23 @@ impl Arg {
         if self.exact {
             return false;
         }
-        if self.unknown {
+        let t = self.text.as_str();
+        // `~/x`, `$HOME/x`, `$PWD/x` expand to absolute paths (HOME comes from the server's
+        // environment; the line may not set it), so they cannot become options.
+        let rest = ["~", "${HOME}", "$HOME", "${PWD}", "$PWD"]
+            .iter()
+            .find_map(|p| t.strip_prefix(p));
+        if let Some(rest) = rest {
+            let tail_safe = !rest.contains(['$', '`', '{', '*', '?', '['])
+                && (rest.is_empty() || rest.starts_with('/'));
+            if tail_safe {
+                return false;
+            }
+        }
+        if self.unknown || t.starts_with('-') {
             return true;
         }
-        matches!(
-            self.text.as_bytes().first(),
-            Some(b'*' | b'?' | b'[' | b'{') | None
-        )
+        matches!(t.as_bytes().first(), Some(b'*' | b'?' | b'[' | b'{') | None)
     }
 }
 
