@@ -88,6 +88,9 @@ const WRAPPERS: &[(&str, &[&str], usize)] = &[
 
 /// Programs that run other programs in ways this engine does not unpick.
 const OPAQUE_RUNNERS: &[&str] = &[
+    "rlwrap",
+    "capsh",
+    "logsave",
     "strace",
     "ltrace",
     "runuser",
@@ -206,6 +209,22 @@ pub fn dangerous_env(name: &str) -> bool {
         "LUA_INIT",
         "LUA_PATH",
         "LUA_CPATH",
+        "RUSTFLAGS",
+        "PYTHONUSERBASE",
+        "PYTHONEXECUTABLE",
+        "PYTHONBREAKPOINT",
+        "PYTHONWARNINGS",
+        "PYTHONPLATLIBDIR",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CC",
+        "CXX",
+        "LD",
+        "AR",
+        "CPP",
+        "AS",
+        "FC",
+        "RANLIB",
+        "GOFLAGS",
         "OPENSSL_CONF",
         "CURL_HOME",
         "WGETRC",
@@ -233,7 +252,6 @@ pub fn dangerous_env(name: &str) -> bool {
         "CARGO_BUILD_",
         "CARGO_TARGET_",
         "NPM_CONFIG_",
-        "PYTHON",
     ]
     .iter()
     .any(|p| name.starts_with(p))
@@ -262,6 +280,20 @@ pub fn has_rules(prog: &str) -> bool {
         || matches!(
             p,
             "git"
+                | "sqlite3"
+                | "mysql"
+                | "mariadb"
+                | "psql"
+                | "gcc"
+                | "g++"
+                | "cc"
+                | "c++"
+                | "clang"
+                | "clang++"
+                | "rustc"
+                | "go"
+                | "cpio"
+                | "ip"
                 | "find"
                 | "xargs"
                 | "env"
@@ -695,7 +727,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         }
         "make" | "gmake" => {
             for a in &texts {
-                if option_matches("--eval", a) || *a == "-E" || a.starts_with("SHELL=") || a.starts_with(".SHELLFLAGS=") || a.starts_with("MAKESHELL=") {
+                if option_matches("--eval", a) || *a == "-E" || a.starts_with(".SHELLFLAGS=") || env_assignment(a).is_some_and(dangerous_env) {
                     out.push(deny("vector:make", format!("make argument {a:?} injects recipe code or a shell")));
                 }
             }
@@ -740,6 +772,52 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         "wget" => {
             if texts.iter().any(|a| *a == "-e" || option_matches("--execute", a) || option_matches("--use-askpass", a)) {
                 out.push(deny("vector:wget", "wget -e/--use-askpass run commands or change its configuration"));
+            }
+        }
+        "sqlite3" | "mysql" | "mariadb" | "psql" => {
+            let bad = texts.iter().any(|a| {
+                a.contains(".shell") || a.contains(".system") || a.contains("\\!") || a.contains("system ")
+                    || a.starts_with("--pager") || option_matches("--init-command", a)
+            });
+            if bad {
+                out.push(deny("vector:sql-shell", format!("{p} argument runs a shell command (.shell, .system, \\!)")));
+            } else if stdin_code {
+                out.push(code(p, "reads commands (which can include .shell or \\!) from its input"));
+            }
+        }
+        "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" => {
+            for a in &texts {
+                if a.starts_with("-wrapper") || a.starts_with("-fplugin") || a.starts_with("-specs") || a.starts_with("--specs") || a.starts_with("-B") || a.starts_with("--ld-path") || a.starts_with("-fuse-ld=/") {
+                    out.push(deny("vector:compiler", format!("{p} option {a:?} runs or loads a program of its choosing")));
+                }
+            }
+        }
+        "rustc" => {
+            for (i, a) in texts.iter().enumerate() {
+                let cg = if *a == "-C" || *a == "--codegen" { texts.get(i + 1).copied() } else { a.strip_prefix("-C").or_else(|| a.strip_prefix("--codegen=")) };
+                if cg.is_some_and(|v| v.starts_with("linker") || v.starts_with("link-arg")) || a.starts_with("-Zunstable") {
+                    out.push(deny("vector:compiler", format!("rustc option {a:?} chooses the linker program")));
+                }
+            }
+        }
+        "go" => {
+            for a in &texts {
+                if option_matches("-exec", a) || option_matches("-toolexec", a) || option_matches("--exec", a) || option_matches("--toolexec", a) {
+                    out.push(deny("vector:go", format!("go option {a:?} runs a program of its choosing")));
+                }
+            }
+            if texts.first() == Some(&"generate") {
+                out.push(deny("vector:go", "go generate runs the commands written in source files"));
+            }
+        }
+        "cpio" => {
+            if texts.iter().any(|a| option_matches("--rsh-command", a) || option_matches("--rmt-command", a)) {
+                out.push(deny("vector:cpio", "cpio --rsh-command runs a program"));
+            }
+        }
+        "ip" => {
+            if texts.contains(&"exec") {
+                out.push(deny("vector:runs-program", "ip netns exec runs another program"));
             }
         }
         "hg" => {
