@@ -76,7 +76,8 @@ const WRAPPERS: &[(&str, &[&str], usize)] = &[
     ("setsid", &[], 0),
     ("chroot", &["--userspec", "--groups"], 1),
     ("ionice", &["-c", "-n", "--class", "--classdata"], 0),
-    ("taskset", &["-c", "--cpu-list"], 1),
+    // taskset -c LIST cmd: -c changes how the mask positional is read, it takes no value.
+    ("taskset", &[], 1),
     ("doas", &["-u", "-C"], 0),
     ("unbuffer", &[], 0),
     ("time", &["-f", "--format"], 0),
@@ -886,13 +887,30 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
     let code_letters: &[char] = match base {
         "python" | "pypy" => &['c'],
         "perl" => &['e', 'E'],
-        "php" => &['r', 'B', 'R', 'E', 'F'],
+        // php -c/-d: an ini file or setting (auto_prepend_file) runs code.
+        "php" => &['r', 'B', 'R', 'E', 'F', 'c', 'd'],
         "node" | "nodejs" | "bun" => &['e', 'p', 'r'],
-        "Rscript" | "R" | "julia" | "lua" | "luajit" | "ruby" | "osascript" | "elixir"
-        | "groovy" | "scala" | "racket" => &['e', 'E'],
+        // lua -l loads a library, which is code.
+        "lua" | "luajit" => &['e', 'E', 'l'],
+        "Rscript" | "R" | "julia" | "ruby" | "osascript" | "elixir" | "groovy" | "scala"
+        | "racket" => &['e', 'E'],
         "guile" => &['c'],
         "pwsh" | "powershell" => &['c', 'C', 'e', 'E'],
         _ => &['c', 'e'],
+    };
+    // Options that take the next word as their value (so it is not the script).
+    let with_value: &[&str] = match base {
+        "python" | "pypy" => &["-W", "-X", "-Q"],
+        "perl" => &["-I", "-M", "-m", "-C"],
+        "ruby" => &["-I", "-r", "-C", "-F", "-K", "-T", "-W"],
+        "node" | "nodejs" | "bun" | "deno" => &[
+            "-C",
+            "--conditions",
+            "--input-type",
+            "--title",
+            "--stack-size",
+        ],
+        _ => &[],
     };
     let mut i = 0;
     while i < args.len() {
@@ -903,6 +921,10 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
                 "is given arguments whose value is only known when it runs",
             ));
             return;
+        }
+        if with_value.contains(&a.text.as_str()) {
+            i += 2;
+            continue;
         }
         let t = a.text.as_str();
         if t == "--" || !t.starts_with('-') || t == "-" {
