@@ -13,6 +13,11 @@
 //! that define functions are skipped — the skips are counted and printed. The work
 //! directory holds the files the cases mention (`src/`, `x`, `input.txt`, `in.b64`) so the
 //! commands that depend on them are reached.
+//!
+//! A second test runs the real wrappers (`env`, `nice`, `timeout`, `xargs`, `find -exec` …)
+//! with stubs for what they start, and checks that the program each one started is the one
+//! the engine's built-in rules unwrapped — the argument positions those rules assume are
+//! the ones the real programs use.
 
 mod policy_support;
 
@@ -131,4 +136,108 @@ fn allowed_lines_run_exactly_the_reported_programs() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Wrappers: the real `env`, `nice`, `timeout`, `xargs`, `find` … run with stubs for the
+/// programs they start, and the program each one actually started must be the one the
+/// engine's built-in rules unwrapped (and checked against the allow list).
+#[test]
+fn wrappers_run_the_program_the_engine_unwraps() {
+    use mcp_commander::policy::rules::Arg;
+    use mcp_commander::policy::vectors::{analyse, Finding};
+
+    let lines = [
+        "env id -u",
+        "env -u LANG A=1 B=2 id -u",
+        "env -u HOME id",
+        "env -C / id",
+        "env -- id",
+        "nice id",
+        "nice -n 5 id -u",
+        "nice -5 id",
+        "nice --adjustment=3 id",
+        "nohup id -g",
+        "timeout 5 id",
+        "timeout -s KILL 5 id -u",
+        "timeout --signal=TERM 5s id",
+        "timeout -k 1 5 id",
+        "timeout --preserve-status 5 id",
+        "stdbuf -oL id",
+        "stdbuf -o L -e 0 id",
+        "setsid id",
+        "setsid -w id -u",
+        "taskset -c 0 id",
+        "taskset 0x1 id",
+        "ionice -c 3 id",
+        "ionice -c3 -n7 id",
+        "chroot / id",
+        "flock lk id",
+        "flock -w 5 lk id -u",
+        "echo a b | xargs id",
+        "echo a b | xargs -n 1 id -u",
+        "echo a | xargs -I{} id {}",
+        "echo a | xargs -0 -r id",
+        "find . -maxdepth 0 -exec id {} \\;",
+        "find . -maxdepth 0 -execdir id -u {} +",
+        "nice timeout 5 env A=1 id",
+        "env nice -n 2 timeout 3 id -g",
+    ];
+    let mut rec = Recorder::new();
+    rec.always_settle = true;
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for line in lines {
+        let script = parse::parse(line).expect("parses");
+        let cmd = script.commands.last().expect("a command");
+        let wrapper = cmd.words[0].text.clone();
+        if !rec.real(&wrapper) {
+            eprintln!("skipped (no {wrapper} here): {line}");
+            continue;
+        }
+        // Unwrap as the engine does, down to the innermost program.
+        let mut argv: Vec<Arg> = cmd.words.iter().map(Arg::from_word).collect();
+        let mut appended = false;
+        loop {
+            let inner = analyse(&argv, false).into_iter().find_map(|f| match f {
+                Finding::Wrap { argv, appended } => Some((argv, appended)),
+                _ => None,
+            });
+            match inner {
+                Some((a, more)) => {
+                    appended |= more;
+                    argv = a;
+                }
+                None => break,
+            }
+        }
+        rec.stub_tokens(line, &[]);
+        for w in [
+            "env", "nice", "timeout", "nohup", "stdbuf", "setsid", "taskset", "ionice", "chroot",
+            "flock", "xargs", "find",
+        ] {
+            if line.split_whitespace().any(|t| t == w) {
+                rec.real(w);
+            }
+        }
+        let runs = rec.run("/bin/sh", line, 0);
+        let expected_prog = &argv[0].text;
+        let expected_args: Option<Vec<String>> =
+            (!appended).then(|| argv[1..].iter().map(|a| a.text.clone()).collect());
+        let ok = !runs.is_empty()
+            && runs.iter().all(|r| {
+                &r[0] == expected_prog
+                    && expected_args
+                        .as_ref()
+                        .is_none_or(|a| a.as_slice() == &r[1..])
+            });
+        if !ok {
+            failures.push(format!(
+                "{line:?}: engine unwrapped {expected_prog} {expected_args:?}, the wrapper ran {runs:?}"
+            ));
+        }
+        checked += 1;
+    }
+    eprintln!("wrappers: {checked} lines checked against the real wrappers");
+    assert!(checked >= 20, "too few wrappers available: {checked}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -137,6 +137,9 @@ pub mod recorder {
         log_root: PathBuf,
         stubs: BTreeSet<String>,
         runs: usize,
+        /// Wait for the recorded count to settle after every run (for programs that fork
+        /// into the background, such as setsid).
+        pub always_settle: bool,
     }
 
     const STUB: &str = "#!/bin/sh\nprintf '%s\\037' \"${0##*/}\" \"$@\" > \"$RECORD_DIR/$$\"\nexit \"${STUB_EXIT:-0}\"\n";
@@ -159,6 +162,7 @@ pub mod recorder {
                 log_root,
                 stubs: BTreeSet::new(),
                 runs: 0,
+                always_settle: false,
             }
         }
 
@@ -180,6 +184,20 @@ pub mod recorder {
                         .expect("chmod stub");
                 }
             }
+        }
+
+        /// Puts the real program `name` (found in the system directories) among the stubs, so
+        /// that it runs and execs the stubs; false when it is not installed.
+        pub fn real(&mut self, name: &str) -> bool {
+            let found = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]
+                .iter()
+                .map(|d| Path::new(d).join(name))
+                .find(|p| p.is_file());
+            let Some(real) = found else { return false };
+            let link = self.bin.join(name);
+            let _ = std::fs::remove_file(&link);
+            self.stubs.insert(name.to_string());
+            std::os::unix::fs::symlink(real, link).is_ok()
         }
 
         /// Runs `line` with `shell -c`; returns the argv of every program the stubs recorded.
@@ -217,7 +235,7 @@ pub mod recorder {
                 std::thread::sleep(Duration::from_millis(2));
             }
             // Background jobs and process substitutions may still be finishing.
-            if line.contains('&') || line.contains('(') {
+            if self.always_settle || line.contains('&') || line.contains('(') {
                 let mut last = usize::MAX;
                 for _ in 0..20 {
                     let n = std::fs::read_dir(&logs).map(|d| d.count()).unwrap_or(0);
