@@ -84,6 +84,7 @@ const WRAPPERS: &[(&str, &[&str], usize)] = &[
     ("command", &[], 0),
     ("builtin", &[], 0),
     ("exec", &["-a"], 0),
+    ("coproc", &[], 0),
     ("busybox", &[], 0),
 ];
 
@@ -447,6 +448,22 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             "vector:runs-program",
             format!("{p} runs other programs or code in ways the policy does not check; allow the program it should run directly instead"),
         ));
+        // su -c, runuser -c, script -c: a shell string the blocklist can still read.
+        if let Some(i) = texts.iter().position(|a| *a == "-c" || *a == "--command") {
+            if let Some(a) = args.get(i + 1).filter(|a| a.exact) {
+                out.push(Finding::Code {
+                    id: "unverifiable:code",
+                    reason: format!("{p} -c runs a shell string"),
+                    shell: Some(a.text.clone()),
+                });
+            }
+        } else if let Some(c) = texts.iter().find_map(|a| a.strip_prefix("--command=")) {
+            out.push(Finding::Code {
+                id: "unverifiable:code",
+                reason: format!("{p} --command runs a shell string"),
+                shell: Some(c.to_string()),
+            });
+        }
         return out;
     }
     if let Some((_, with_value, positional)) = WRAPPERS.iter().find(|(w, _, _)| *w == p) {
@@ -512,10 +529,12 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             while i < args.len() {
                 let a = &args[i].text;
                 if a == "-S" || a.starts_with("--split-string") || (a.starts_with("-S") && !a.starts_with("--")) || (a.starts_with('-') && !a.starts_with("--") && a.contains('S')) {
+                    let attached = a.strip_prefix("--split-string=").map(String::from);
                     out.push(Finding::Code {
                         id: "unverifiable:code",
                         reason: "env -S splits a string into a command line, which the policy cannot verify".into(),
-                        shell: None,
+                        // Read as shell words, close enough for the blocklist.
+                        shell: attached.or_else(|| args.get(i + 1).filter(|x| x.exact).map(|x| x.text.clone())),
                     });
                     return out;
                 }
