@@ -15,6 +15,9 @@ use std::ops::Range;
 /// Deepest nesting accepted (substitutions, groups, quotes); deeper is refused, not parsed.
 const MAX_DEPTH: usize = 48;
 
+/// How far a glob or brace check looks ahead inside a word.
+const LOOKAHEAD: usize = 256;
+
 /// One word of a simple command as the shell would see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
@@ -1240,8 +1243,12 @@ impl<'s> Parser<'_, 's> {
                 }
                 b'*' | b'?' | b'[' => {
                     // `[` opens a bracket expression only when a `]` follows in the word.
+                    // (Looking at most LOOKAHEAD bytes keeps long words linear; beyond it
+                    // the word counts as a glob, which is the stricter reading.)
+                    let ahead = &self.s[self.pos + 1..(self.pos + 1 + LOOKAHEAD).min(self.s.len())];
                     let bracket = c != b'['
-                        || self.s[self.pos + 1..]
+                        || ahead.len() == LOOKAHEAD
+                        || ahead
                             .iter()
                             .take_while(|&&x| !is_meta(x))
                             .any(|&x| x == b']');
@@ -1254,8 +1261,11 @@ impl<'s> Parser<'_, 's> {
                 }
                 b'{' if !assignment => {
                     // bash brace expansion {a,b} / {1..3}: shell-dependent
-                    let rest = &self.s[self.pos..];
-                    if let Some(close) = rest.iter().position(|&c| c == b'}' || is_meta(c)) {
+                    let rest = &self.s[self.pos..(self.pos + LOOKAHEAD).min(self.s.len())];
+                    if rest.len() == LOOKAHEAD {
+                        wb.glob = true;
+                        wb.shell_dependent = true;
+                    } else if let Some(close) = rest.iter().position(|&c| c == b'}' || is_meta(c)) {
                         let inner = &rest[1..close];
                         if rest[close] == b'}'
                             && (inner.contains(&b',') || inner.windows(2).any(|w| w == b".."))
