@@ -77,7 +77,6 @@ fn flags(args: &[Arg]) -> Flags<'_> {
             ended = true;
         } else if let Some(l) = t.strip_prefix("--") {
             f.long.push(l);
-            let _ = l;
         } else if t.starts_with('-') && t.len() > 1 {
             f.short.push_str(&t[1..]);
         } else {
