@@ -184,3 +184,49 @@ fn flag_and_env_beat_the_policy_file() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(json(&o)["rule"], "no-push");
 }
+
+#[test]
+fn values_from_the_policy_file_are_recorded_as_source_policy() {
+    use mcp_commander::config::{parse_invocation, Source};
+    if std::env::var_os("MCP_ALLOWED_COMMANDS").is_some()
+        || std::env::var_os("MCP_BLOCKED_COMMANDS").is_some()
+    {
+        eprintln!("skipped: the test environment sets the allow/block lists itself");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        &dir,
+        "src.toml",
+        "allowed_commands = [\"ls\"]\nblocked_commands = [\"dd\"]\nuse_default_blocklist = false\n",
+    );
+    let inv =
+        parse_invocation(["mcp-commander", "--policy", p.to_str().unwrap()], &[]).expect("config");
+    let c = &inv.config;
+    assert_eq!(c.allowed_commands, vec!["ls".to_string()]);
+    assert_eq!(c.blocked_commands, vec!["dd".to_string()]);
+    assert!(!c.use_default_blocklist);
+    assert_eq!(c.sources.get("MCP_ALLOWED_COMMANDS"), Some(&Source::Policy));
+    assert_eq!(c.sources.get("MCP_BLOCKED_COMMANDS"), Some(&Source::Policy));
+    assert_eq!(
+        c.sources.get("use_default_blocklist"),
+        Some(&Source::Policy)
+    );
+    // A flag wins over the file and is recorded as a flag.
+    let inv = parse_invocation(
+        [
+            "mcp-commander",
+            "--policy",
+            p.to_str().unwrap(),
+            "--allowed-commands",
+            "id",
+        ],
+        &[],
+    )
+    .expect("config");
+    assert_eq!(inv.config.allowed_commands, vec!["id".to_string()]);
+    assert_eq!(
+        inv.config.sources.get("MCP_ALLOWED_COMMANDS"),
+        Some(&Source::Flag)
+    );
+}
