@@ -492,10 +492,15 @@ impl Config {
                 .collect::<Result<Vec<_>, _>>()?,
             None => Vec::new(),
         };
-        let pass_env = r
-            .value("pass_env", "MCP_PASS_ENV", &o.pass_env)
-            .map(split_list)
-            .unwrap_or_default();
+        let pass_env = match r.value("pass_env", "MCP_PASS_ENV", &o.pass_env) {
+            Some(v) => split_list(v),
+            None => from_policy(
+                r,
+                "MCP_PASS_ENV",
+                file.as_ref().and_then(|f| f.pass_env.clone()),
+            )
+            .unwrap_or_default(),
+        };
 
         let log_level = match r.value("log_level", "MCP_LOG_LEVEL", &o.log_level) {
             Some(s) => LogLevel::parse(s).ok_or_else(|| {

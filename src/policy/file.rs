@@ -29,6 +29,9 @@ pub struct PolicyFile {
     pub use_default_blocklist: Option<bool>,
     /// `allowed_dirs`: like `--allowed-dirs`.
     pub allowed_dirs: Option<Vec<String>>,
+    /// `pass_env`: like `--pass-env` (server variables passed to commands). Names that make
+    /// programs load code (`LD_PRELOAD`, `PATH`, `GIT_*` …) are refused at load.
+    pub pass_env: Option<Vec<String>>,
     /// The `[[rule]]` tables, always applied on top of the lists.
     pub rules: Vec<Rule>,
 }
@@ -41,6 +44,7 @@ struct RawFile {
     blocked_commands: Option<Vec<String>>,
     use_default_blocklist: Option<bool>,
     allowed_dirs: Option<Vec<String>>,
+    pass_env: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     rule: Vec<Spanned<RawRule>>,
     #[serde(default)]
@@ -135,6 +139,18 @@ impl PolicyFile {
             check_examples(&rule, r.get_ref(), &err)?;
             rules.push(rule);
         }
+        if let Some(pe) = &raw.pass_env {
+            if let Some(bad) = pe
+                .get_ref()
+                .iter()
+                .find(|n| super::vectors::dangerous_env(n))
+            {
+                return Err(err(
+                    pe.span().start,
+                    format!("pass_env {bad:?} would let commands load code or change which programs run"),
+                ));
+            }
+        }
         let file = PolicyFile {
             name: name.to_string(),
             description: raw.description,
@@ -142,6 +158,7 @@ impl PolicyFile {
             blocked_commands: raw.blocked_commands,
             use_default_blocklist: raw.use_default_blocklist,
             allowed_dirs: raw.allowed_dirs,
+            pass_env: raw.pass_env.map(|p| p.into_inner()),
             rules,
         };
         let policy = file.policy().map_err(|e| err(0, e.to_string()))?;
@@ -396,6 +413,10 @@ rule = "git-read"
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("r.toml:3:"), "{e}");
+        let e = PolicyFile::parse("\npass_env = [\"LD_PRELOAD\"]\n", "e.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("e.toml:2:"), "{e}");
         let text = "[[check]]\nline = \"rm -rf /\"\nexpect = \"allow\"\n";
         let e = PolicyFile::parse(text, "s.toml").unwrap_err().to_string();
         assert!(e.starts_with("s.toml:1:"), "{e}");
