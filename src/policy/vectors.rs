@@ -768,6 +768,13 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     out.push(deny("vector:npm", format!("{p} option {a:?} runs a shell command or changes the shell scripts run in")));
                 }
             }
+            // `npm config set script-shell …` would change what every later `npm run` runs.
+            if texts.contains(&"config") && texts.iter().any(|a| matches!(*a, "set" | "edit")) {
+                let risky = ["shell", "node-options", "editor", "browser", "git", "onload-script", "prefix", "userconfig", "globalconfig", "init-module"];
+                if texts.iter().any(|a| risky.iter().any(|k| a.contains(k))) || texts.contains(&"edit") {
+                    out.push(deny("vector:npm", format!("{p} config set/edit of a key that chooses programs to run")));
+                }
+            }
         }
         "dc" => {
             if texts.iter().any(|a| a.contains('!')) || stdin_code {
@@ -1087,7 +1094,10 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
             "--sendmail-cmd",
             "--smtp-server",
         ] {
-            if option_matches(o, a) && !(o == "--exec" && *a == "--exec-path") {
+            // An exact option name is never an abbreviation of a longer one.
+            let name = a.split('=').next().unwrap_or(a);
+            let exact_other = matches!(name, "--exec-path" | "--config" | "--template-dir");
+            if option_matches(o, a) && !(exact_other && name != o) {
                 out.push(deny(
                     "vector:git-exec",
                     format!("git option {a:?} runs a program of its choosing"),
@@ -1226,7 +1236,22 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
                 }
             }
         }
-        "send-email" | "instaweb" | "daemon" | "credential" | "upload-pack" | "receive-pack" => out
+        "clone" | "submodule" if rest.iter().enumerate().any(|(j, a)| {
+            let kv = match *a {
+                "-c" | "--config" => rest.get(j + 1).copied(),
+                _ => a.strip_prefix("--config=").or_else(|| a.strip_prefix("-c").filter(|r| !r.is_empty() && !a.starts_with("--"))),
+            };
+            kv.is_some_and(|kv| !git_safe_key(kv.split('=').next().unwrap_or("")))
+        }) => out.push(deny(
+            "vector:git-config",
+            format!("git {sub} -c/--config sets configuration (a pager, ssh command, hook path …) that runs programs during the {sub}"),
+        )),
+        "help" if rest.iter().any(|a| matches!(*a, "-w" | "--web" | "-i" | "--info")) => out.push(deny(
+            "vector:git-exec",
+            "git help --web/--info starts a browser or info program",
+        )),
+        "send-email" | "instaweb" | "daemon" | "credential" | "upload-pack" | "receive-pack"
+        | "web--browse" => out
             .push(deny(
                 "vector:git-exec",
                 format!("git {sub} runs or serves programs"),
@@ -1263,6 +1288,13 @@ fn awk(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
             program = args.get(i + 1);
             i += 2;
             continue;
+        }
+        if a.starts_with("--source=") || (a.starts_with("-e") && a.len() > 2) {
+            out.push(code(
+                p,
+                "is given a program in a form the policy does not read; use -e PROGRAM",
+            ));
+            return;
         }
         if matches!(a, "-v" | "-F" | "--assign" | "--field-separator") {
             i += 2;
