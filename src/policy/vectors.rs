@@ -296,6 +296,11 @@ pub fn has_rules(prog: &str) -> bool {
                 | "go"
                 | "cpio"
                 | "ip"
+                | "tcpdump"
+                | "nmap"
+                | "openvpn"
+                | "tshark"
+                | "wireshark"
                 | "find"
                 | "xargs"
                 | "env"
@@ -835,6 +840,26 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             }
             if texts.first() == Some(&"generate") {
                 out.push(deny("vector:go", "go generate runs the commands written in source files"));
+            }
+        }
+        "tcpdump" => {
+            if texts.iter().any(|a| a.starts_with("-z") || a.starts_with("-Z")) {
+                out.push(deny("vector:runs-program", "tcpdump -z runs a program on every saved file"));
+            }
+        }
+        "nmap" => {
+            if texts.iter().any(|a| option_matches("--script", a) || a.starts_with("-sC") || *a == "-A") {
+                out.push(deny("vector:runs-program", "nmap scripts are code (--script, -sC, -A)"));
+            }
+        }
+        "openvpn" => {
+            if texts.iter().any(|a| ["--up", "--down", "--route-up", "--ipchange", "--client-connect", "--learn-address", "--tls-verify", "--auth-user-pass-verify", "--config", "--plugin"].iter().any(|o| option_matches(o, a))) {
+                out.push(deny("vector:runs-program", "openvpn script options run programs"));
+            }
+        }
+        "tshark" | "wireshark" => {
+            if texts.iter().any(|a| a.starts_with("-X")) {
+                out.push(deny("vector:runs-program", "tshark -X lua_script runs code"));
             }
         }
         "cpio" => {
