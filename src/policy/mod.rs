@@ -629,6 +629,17 @@ impl Policy {
         }
         let argv = args_of(c);
         if IMPLICIT.contains(&name) {
+            // `wait -p 'a[$(cmd)]'`: bash evaluates the subscript of a variable name it assigns.
+            if let Some(a) = argv[1..].iter().find(|a| {
+                a.text
+                    .find('[')
+                    .is_some_and(|i| a.text[i..].contains(['$', '`']))
+            }) {
+                return Err((
+                    "vector:subscript".into(),
+                    format!("{name} argument {:?} can evaluate an array subscript, which runs $(…) in bash", a.text),
+                ));
+            }
             if name == "set" {
                 if let Some(a) = unsafe_set_option(&argv[1..]) {
                     return Err((
