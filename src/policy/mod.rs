@@ -13,7 +13,7 @@
 //!   match an allow rule, no veto may fire, and the strictest answer wins.
 //! * [`vectors`]: the built-in argument rules that stop allowed programs from running
 //!   other programs (`find -exec`, `git -c core.pager=…`, `xargs`, `awk system()` …).
-//! * [`file`]: policy files (TOML) with rules, vetoes and examples checked at load.
+//! * [`file`](mod@file): policy files (TOML) with rules, vetoes and examples checked at load.
 //!
 //! ## Why a hand-written parser
 //!

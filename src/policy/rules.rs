@@ -160,7 +160,7 @@ impl PatWord {
 /// A program plus an argv pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
-    /// Alternatives for argv[0].
+    /// Alternatives for the program word (`argv[0]`).
     pub programs: Vec<Program>,
     pub args: Vec<PatWord>,
     /// Without `exact`, the pattern is a prefix (an implicit trailing `**`).
