@@ -97,7 +97,7 @@ fn allowed_lines_run_exactly_the_reported_programs() {
         let names: Vec<String> = exp.iter().filter_map(|e| e.program.clone()).collect();
         rec.stub_tokens(&c.line, &names);
         let mut all_runs: Vec<Vec<String>> = Vec::new();
-        for shell in SHELLS {
+        for shell in SHELLS.iter().filter(|s| std::path::Path::new(s).exists()) {
             for stub_exit in [0, 1] {
                 for run in rec.run(shell, &c.line, stub_exit) {
                     if !exp.iter().any(|e| e.matches(&run)) {
@@ -142,6 +142,7 @@ fn allowed_lines_run_exactly_the_reported_programs() {
 /// programs they start, and the program each one actually started must be the one the
 /// engine's built-in rules unwrapped (and checked against the allow list).
 #[test]
+#[cfg(target_os = "linux")]
 fn wrappers_run_the_program_the_engine_unwraps() {
     use mcp_commander::policy::rules::Arg;
     use mcp_commander::policy::vectors::{analyse, Finding};

@@ -293,7 +293,10 @@ fn allow_never_comes_out_when_a_shell_runs_an_unlisted_program() {
             *allowed_seen.borrow_mut() += 1;
             let mut rec = rec.borrow_mut();
             rec.stub_tokens(&l, &[]);
-            for shell in ["/bin/sh", "/bin/bash"] {
+            for shell in ["/bin/sh", "/bin/bash"]
+                .into_iter()
+                .filter(|s| std::path::Path::new(s).exists())
+            {
                 for run in rec.run(shell, &l, 0) {
                     prop_assert!(
                         ALLOWED.contains(&run[0].as_str()),
