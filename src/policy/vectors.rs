@@ -924,6 +924,8 @@ fn shell(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
             reason: format!("{p} -c runs a string as shell code, which the policy cannot verify under an allow list; run the commands directly"),
             shell: args.get(i).filter(|a| a.exact).map(|a| a.text.clone()),
         });
+    } else if args.len() == 1 && matches!(args[0].text.as_str(), "--version" | "--help") {
+        // `bash --version`: prints and exits.
     } else if i >= args.len() || s_flag {
         if stdin_code || s_flag {
             out.push(code(p, "reads shell code from its input"));
@@ -1016,6 +1018,20 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
         return;
     }
     let script = args.get(i);
+    // `node -v`, `python3 --version`: prints and exits.
+    let info = ["--version", "-V", "--help", "-h"];
+    let info_only = !args.is_empty()
+        && args.iter().all(|a| {
+            info.contains(&a.text.as_str())
+                || (a.text == "-v"
+                    && matches!(
+                        base,
+                        "node" | "nodejs" | "deno" | "bun" | "ruby" | "php" | "perl" | "lua"
+                    ))
+        });
+    if info_only {
+        return;
+    }
     if script.is_none() || script.is_some_and(|s| s.text == "-") {
         if stdin_code {
             out.push(code(p, "reads a program from its input"));
