@@ -255,6 +255,22 @@ fn args_of(c: &SimpleCommand) -> Vec<Arg> {
     out
 }
 
+/// The literal last assigned to `$NAME` / `${NAME}` by an assignment-only command of the line.
+fn assigned_literal<'a>(script: &'a Script, word: &str) -> Option<&'a str> {
+    let name = word
+        .strip_prefix("${")
+        .and_then(|w| w.strip_suffix('}'))
+        .or_else(|| word.strip_prefix('$'))?;
+    script
+        .commands
+        .iter()
+        .filter(|c| c.words.is_empty())
+        .flat_map(|c| &c.assignments)
+        .filter(|a| a.name == name && a.value.is_static())
+        .map(|a| a.value.text.as_str())
+        .next_back()
+}
+
 /// The argv the blocklist looks at: like [`args_of`], and `$(echo …)` / `` `printf …` ``
 /// with literal arguments replaced by what they print (`rm -rf "$(echo /)"`).
 fn blocklist_args(script: &Script, c: &SimpleCommand) -> Vec<Arg> {
@@ -441,12 +457,22 @@ impl Policy {
                 continue;
             }
             let argv = blocklist_args(script, c);
-            if self.default_blocklist && !argv[0].exact {
-                for cand in ARG_RULE_PROGRAMS {
+            if !argv[0].exact {
+                // `X=dd; $X …`: a name assigned a literal earlier in the line.
+                if let Some(value) = assigned_literal(script, &argv[0].text) {
                     let mut v = argv.clone();
-                    v[0] = Arg::lit(*cand);
-                    if let Some((id, why)) = blocklist::check(&v) {
-                        return Some((id.to_string(), format!("the program name {:?} is only known when it runs, and with these arguments it could be {cand}: {why}", argv[0].text)));
+                    v[0] = Arg::lit(value);
+                    if let Some(r) = self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1) {
+                        return Some(r);
+                    }
+                }
+                if self.default_blocklist {
+                    for cand in ARG_RULE_PROGRAMS {
+                        let mut v = argv.clone();
+                        v[0] = Arg::lit(*cand);
+                        if let Some((id, why)) = blocklist::check(&v) {
+                            return Some((id.to_string(), format!("the program name {:?} is only known when it runs, and with these arguments it could be {cand}: {why}", argv[0].text)));
+                        }
                     }
                 }
             }
