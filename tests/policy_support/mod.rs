@@ -236,14 +236,18 @@ pub mod recorder {
             }
             // Background jobs and process substitutions may still be finishing.
             if self.always_settle || line.contains('&') || line.contains('(') {
+                // Settled when the count holds for two polls in a row (bounded to ~1 s, so a
+                // loaded machine makes the test slower, not flaky).
                 let mut last = usize::MAX;
-                for _ in 0..20 {
+                let mut stable = 0;
+                for _ in 0..50 {
                     let n = std::fs::read_dir(&logs).map(|d| d.count()).unwrap_or(0);
-                    if n == last {
+                    stable = if n == last { stable + 1 } else { 0 };
+                    if stable >= 2 {
                         break;
                     }
                     last = n;
-                    std::thread::sleep(Duration::from_millis(15));
+                    std::thread::sleep(Duration::from_millis(20));
                 }
             }
             unsafe {
