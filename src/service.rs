@@ -137,10 +137,11 @@ pub struct Commander {
 impl Commander {
     /// Builds the policy and the executor from the configuration.
     pub fn new(config: Config) -> Result<Commander, BuildError> {
-        let policy = Policy::from_lists(
+        let policy = Policy::build(
             &config.allowed_commands,
             &config.blocked_commands,
             config.use_default_blocklist,
+            config.policy_rules.clone(),
         )?;
         let executor = Executor::new(
             ExecSettings {

@@ -140,6 +140,8 @@ pub struct Config {
     pub blocked_commands: Vec<String>,
     pub use_default_blocklist: bool,
     pub policy_file: Option<PathBuf>,
+    /// The `[[rule]]`s of the policy file (always applied; see `policies/README.md`).
+    pub policy_rules: Vec<crate::policy::rules::Rule>,
     pub default_timeout: Duration,
     pub max_timeout: Duration,
     pub max_output: usize,
@@ -242,6 +244,17 @@ impl Resolver<'_> {
     }
 }
 
+/// Reads and checks a policy file; any problem is one line naming the file (and line).
+fn read_policy_file(path: &Path) -> Result<crate::policy::file::PolicyFile, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    crate::policy::file::PolicyFile::parse(&text, &path.display().to_string()).map_err(|e| {
+        ConfigError::Refused(format!("policy file {}", e.to_string().replace('\n', " ")))
+    })
+}
+
 fn invalid(name: &'static str, value: &str, why: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         name,
@@ -329,39 +342,59 @@ pub fn is_loopback_host(host: &str) -> bool {
 
 impl Config {
     fn resolve(o: &Options, r: &mut Resolver<'_>) -> Result<Config, ConfigError> {
-        let allowed_commands = r
-            .value(
-                "allowed_commands",
+        // The policy file comes first: its settings fill in whatever flags, environment and
+        // ~/.mcp_env leave unset (precedence: flag > env > ~/.mcp_env > policy file > default).
+        let policy_file = r
+            .value("policy", "MCP_POLICY_FILE", &o.policy)
+            .map(PathBuf::from);
+        let file = policy_file.as_deref().map(read_policy_file).transpose()?;
+        let from_policy = |r: &mut Resolver<'_>, key: &'static str, v: Option<Vec<String>>| {
+            if v.is_some() {
+                r.sources.insert(key, Source::Policy);
+            }
+            v
+        };
+        let allowed_commands = match r.value(
+            "allowed_commands",
+            "MCP_ALLOWED_COMMANDS",
+            &o.allowed_commands,
+        ) {
+            Some(v) => split_list(v),
+            None => from_policy(
+                r,
                 "MCP_ALLOWED_COMMANDS",
-                &o.allowed_commands,
+                file.as_ref().and_then(|f| f.allowed_commands.clone()),
             )
-            .map(split_list)
-            .unwrap_or_default();
-        let blocked_commands = r
-            .value(
-                "blocked_commands",
+            .unwrap_or_default(),
+        };
+        let blocked_commands = match r.value(
+            "blocked_commands",
+            "MCP_BLOCKED_COMMANDS",
+            &o.blocked_commands,
+        ) {
+            Some(v) => split_list(v),
+            None => from_policy(
+                r,
                 "MCP_BLOCKED_COMMANDS",
-                &o.blocked_commands,
+                file.as_ref().and_then(|f| f.blocked_commands.clone()),
             )
-            .map(split_list)
-            .unwrap_or_default();
+            .unwrap_or_default(),
+        };
         let use_default_blocklist = match r.value(
             "use_default_blocklist",
             "use_default_blocklist",
             &o.use_default_blocklist,
         ) {
             Some(v) => parse_bool("--use-default-blocklist", v)?,
-            None => true,
+            None => match file.as_ref().and_then(|f| f.use_default_blocklist) {
+                Some(b) => {
+                    r.sources.insert("use_default_blocklist", Source::Policy);
+                    b
+                }
+                None => true,
+            },
         };
-        let policy_file = r
-            .value("policy", "MCP_POLICY_FILE", &o.policy)
-            .map(PathBuf::from);
-        if let Some(p) = &policy_file {
-            return Err(ConfigError::Refused(format!(
-                "--policy {}: policy files are not supported yet in this build",
-                p.display()
-            )));
-        }
+        let policy_rules = file.as_ref().map(|f| f.rules.clone()).unwrap_or_default();
 
         let dur = |r: &mut Resolver<'_>, id, key, name, v: &Option<String>, d: u64| match r
             .value(id, key, v)
@@ -444,8 +477,16 @@ impl Config {
             }
             None => cwd,
         };
-        let allowed_dirs = match r.value("allowed_dirs", "MCP_ALLOWED_DIRS", &o.allowed_dirs) {
-            Some(s) => split_list(s)
+        let dirs = match r.value("allowed_dirs", "MCP_ALLOWED_DIRS", &o.allowed_dirs) {
+            Some(s) => Some(split_list(s)),
+            None => from_policy(
+                r,
+                "MCP_ALLOWED_DIRS",
+                file.as_ref().and_then(|f| f.allowed_dirs.clone()),
+            ),
+        };
+        let allowed_dirs = match dirs {
+            Some(list) => list
                 .into_iter()
                 .map(|d| {
                     std::fs::canonicalize(workdir.join(&d))
@@ -454,10 +495,15 @@ impl Config {
                 .collect::<Result<Vec<_>, _>>()?,
             None => Vec::new(),
         };
-        let pass_env = r
-            .value("pass_env", "MCP_PASS_ENV", &o.pass_env)
-            .map(split_list)
-            .unwrap_or_default();
+        let pass_env = match r.value("pass_env", "MCP_PASS_ENV", &o.pass_env) {
+            Some(v) => split_list(v),
+            None => from_policy(
+                r,
+                "MCP_PASS_ENV",
+                file.as_ref().and_then(|f| f.pass_env.clone()),
+            )
+            .unwrap_or_default(),
+        };
 
         let log_level = match r.value("log_level", "MCP_LOG_LEVEL", &o.log_level) {
             Some(s) => LogLevel::parse(s).ok_or_else(|| {
@@ -490,6 +536,7 @@ impl Config {
             blocked_commands,
             use_default_blocklist,
             policy_file,
+            policy_rules,
             default_timeout,
             max_timeout,
             max_output,

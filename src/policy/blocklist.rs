@@ -1,23 +1,42 @@
-//! The built-in dangerous-operation rules, matched on argv words.
+//! The default blocklist: dangerous operations recognised on parsed, normalised argv.
+//!
+//! Rules look at what a simple command does, not at how it is spelled: quotes, escapes and
+//! `$IFS` are already resolved by the parser, wrappers (`sudo`, `xargs`, `env` …) and code
+//! strings (`sh -c '…'`, `eval`) are unwrapped by the engine before these rules see them,
+//! flags are read the way getopt reads them (`-rf`, `-r -f`, `-fR`, `--recursive`, `--rec`),
+//! and paths are normalised (`//`, `/./`, `/..`). Fork bombs and download-and-execute span
+//! several commands, so they are checked on the parsed structure of the whole line.
+
+use super::parse::{RedirKind, Script};
+use super::rules::{basename, option_matches, Arg};
 
 /// Rule ids and descriptions, for `list_blocked_commands`.
 const RULES: &[(&str, &str)] = &[
-    ("default:rm-root", "recursive rm of /, /*, ~ or $HOME"),
+    (
+        "default:rm-root",
+        "recursive rm of /, /*, ~ or $HOME (in any flag order or spelling)",
+    ),
     (
         "default:mkfs",
         "mkfs*, mke2fs, wipefs (formatting filesystems)",
     ),
-    ("default:dd-device", "dd onto a block device"),
+    (
+        "default:dd-device",
+        "dd, shred, tee, cp or redirection onto a block device",
+    ),
     (
         "default:power",
-        "shutdown, reboot, halt, poweroff, init 0|6, telinit, systemctl poweroff|reboot",
+        "shutdown, reboot, halt, poweroff, init 0|6, telinit 0|6, systemctl poweroff|reboot",
     ),
     ("default:kill-all", "kill -9 -1 (every process)"),
-    ("default:chmod-root", "recursive chmod/chown of /"),
-    ("default:fork-bomb", "fork bombs"),
+    ("default:chmod-root", "recursive chmod/chown/chgrp of /"),
+    (
+        "default:fork-bomb",
+        "fork bombs (a function that starts copies of itself)",
+    ),
     (
         "default:download-exec",
-        "download-and-execute (curl … | sh)",
+        "download-and-execute (curl … | sh, sh <(curl …))",
     ),
 ];
 
@@ -26,118 +45,318 @@ pub fn describe() -> Vec<String> {
     RULES.iter().map(|(id, d)| format!("{id}: {d}")).collect()
 }
 
-fn basename(w: &str) -> &str {
-    w.rsplit('/').next().unwrap_or(w)
+/// A hit: rule id and reason.
+pub type Hit = (&'static str, String);
+
+fn hit(id: &'static str, why: &str) -> Option<Hit> {
+    Some((
+        id,
+        format!("{why}; blocked by the default blocklist (rule {id})"),
+    ))
 }
 
-fn has_flag(args: &[String], short: char, long: &str) -> bool {
-    args.iter().any(|a| {
-        a == long || (a.starts_with('-') && !a.starts_with("--") && a[1..].contains(short))
-    })
+/// Short-option letters and long options of an argv, read as getopt would (up to `--`).
+struct Flags<'a> {
+    short: String,
+    long: Vec<&'a str>,
+    operands: Vec<&'a str>,
 }
 
-fn is_root_target(a: &str) -> bool {
-    matches!(
-        a,
-        "/" | "/*" | "~" | "~/" | "$HOME" | "${HOME}" | "$HOME/" | "/." | "//"
-    )
+fn flags(args: &[Arg]) -> Flags<'_> {
+    let mut f = Flags {
+        short: String::new(),
+        long: Vec::new(),
+        operands: Vec::new(),
+    };
+    let mut ended = false;
+    for a in args {
+        let t = a.text.as_str();
+        if ended {
+            f.operands.push(t);
+        } else if t == "--" {
+            ended = true;
+        } else if let Some(l) = t.strip_prefix("--") {
+            f.long.push(l);
+        } else if t.starts_with('-') && t.len() > 1 {
+            f.short.push_str(&t[1..]);
+        } else {
+            f.operands.push(t);
+        }
+    }
+    f
 }
 
-/// Checks one simple command. Returns the rule id and a reason.
-pub fn check(argv: &[String]) -> Option<(String, String)> {
-    let prog = basename(argv.first()?);
+impl Flags<'_> {
+    fn has(&self, short: &str, long: &str) -> bool {
+        self.short.contains(|c| short.contains(c))
+            || self
+                .long
+                .iter()
+                .any(|l| option_matches(&format!("--{long}"), &format!("--{l}")))
+    }
+}
+
+/// True when a path names the root (or every entry of it), or the home directory.
+pub fn is_root_target(t: &str) -> bool {
+    let mut t = t.to_string();
+    for home in ["${HOME}", "$HOME", "\"$HOME\"", "${HOME:-}", "~"] {
+        if let Some(rest) = t.strip_prefix(home) {
+            if rest.is_empty() || rest.starts_with('/') {
+                return normalise(&format!("/{rest}"));
+            }
+        }
+    }
+    // An unguarded expansion that may be empty: `$DIR/` or `$DIR/*` is `/` when DIR is unset.
+    if t.starts_with('$') && !t.contains(":?") {
+        let end = if t.starts_with("${") {
+            t.find('}').map(|i| i + 1)
+        } else {
+            Some(
+                1 + t[1..]
+                    .find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
+                    .unwrap_or(t.len() - 1),
+            )
+        };
+        if let Some(e) = end {
+            let rest = &t[e..];
+            if rest.starts_with('/') {
+                t = rest.to_string();
+            }
+        }
+    }
+    t.starts_with('/') && normalise(&t)
+}
+
+/// Lexically normalises an absolute path; true when it is `/`, `/*` or `/.*`.
+fn normalise(p: &str) -> bool {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    match parts.as_slice() {
+        [] => true,
+        [one] => matches!(*one, "*" | ".*" | "{*,.*}"),
+        _ => false,
+    }
+}
+
+fn is_block_device(t: &str) -> bool {
+    let Some(dev) = t.strip_prefix("/dev/") else {
+        return false;
+    };
+    let harmless = [
+        "null", "zero", "stdout", "stderr", "stdin", "tty", "random", "urandom", "full",
+    ];
+    !(harmless.contains(&dev)
+        || dev.starts_with("fd/")
+        || dev.starts_with("shm/")
+        || dev.starts_with("pts/"))
+}
+
+/// Checks one simple command (program first).
+pub fn check(argv: &[Arg]) -> Option<Hit> {
+    let prog = basename(&argv.first()?.text);
     let args = &argv[1..];
-    let hit = |id: &str, why: &str| Some((id.to_string(), why.to_string()));
+    let f = flags(args);
     match prog {
-        "rm" if (has_flag(args, 'r', "--recursive") || has_flag(args, 'R', "--recursive"))
-            && args.iter().any(|a| is_root_target(a)) =>
+        "rm" if f.has("rR", "recursive")
+            && (f.operands.iter().any(|o| is_root_target(o))
+                || f.long.iter().any(|l| l.starts_with("no-preserve-root"))) =>
         {
-            return hit(
+            hit(
                 "default:rm-root",
-                "recursive rm of the root or home directory is blocked by the default blocklist",
-            );
+                "recursive rm of the root or home directory",
+            )
         }
         p if p.starts_with("mkfs") || p == "mke2fs" || p == "wipefs" => {
-            return hit(
-                "default:mkfs",
-                "formatting or wiping a filesystem is blocked by the default blocklist",
-            );
+            hit("default:mkfs", "formatting or wiping a filesystem")
         }
         "dd" if args
             .iter()
-            .any(|a| a.starts_with("of=/dev/") && !a.starts_with("of=/dev/null")) =>
+            .any(|a| a.text.strip_prefix("of=").is_some_and(is_block_device)) =>
         {
-            return hit(
-                "default:dd-device",
-                "dd onto a device is blocked by the default blocklist",
-            );
+            hit("default:dd-device", "dd onto a block device")
+        }
+        "shred" | "tee" | "cp" | "mv" | "blkdiscard"
+            if f.operands.iter().any(|o| is_block_device(o))
+                && (prog != "cp" && prog != "mv"
+                    || f.operands.last().is_some_and(|o| is_block_device(o))) =>
+        {
+            hit("default:dd-device", "writing onto a block device")
         }
         "shutdown" | "reboot" | "halt" | "poweroff" => {
-            return hit(
-                "default:power",
-                "shutting down or rebooting the machine is blocked by the default blocklist",
-            );
+            hit("default:power", "shutting down or rebooting the machine")
         }
-        "init" | "telinit" if args.iter().any(|a| a == "0" || a == "6") => {
-            return hit(
-                "default:power",
-                "changing the runlevel to halt or reboot is blocked by the default blocklist",
-            );
+        "init" | "telinit" if f.operands.iter().any(|a| matches!(*a, "0" | "6")) => {
+            hit("default:power", "changing the runlevel to halt or reboot")
         }
-        "systemctl"
-            if args
-                .iter()
-                .any(|a| matches!(a.as_str(), "poweroff" | "reboot" | "halt" | "kexec")) =>
+        "systemctl" | "loginctl"
+            if f.operands.iter().any(|a| {
+                matches!(
+                    *a,
+                    "poweroff"
+                        | "reboot"
+                        | "halt"
+                        | "kexec"
+                        | "soft-reboot"
+                        | "poweroff.target"
+                        | "reboot.target"
+                        | "halt.target"
+                        | "kexec.target"
+                )
+            }) =>
         {
-            return hit(
-                "default:power",
-                "shutting down or rebooting the machine is blocked by the default blocklist",
-            );
+            hit("default:power", "shutting down or rebooting the machine")
         }
-        "kill" | "pkill"
-            if args.iter().any(|a| a == "-1")
-                && args
-                    .iter()
-                    .any(|a| a == "-9" || a == "-KILL" || a == "-SIGKILL" || a == "-s") =>
-        {
-            return hit(
-                "default:kill-all",
-                "killing every process (kill -9 -1) is blocked by the default blocklist",
-            );
+        "find" if find_deletes_root(args) => hit(
+            "default:rm-root",
+            "deleting everything below the root or home directory with find",
+        ),
+        "kill" if kills_everything(args) => {
+            hit("default:kill-all", "signalling every process (kill -9 -1)")
         }
         "chmod" | "chown" | "chgrp"
-            if has_flag(args, 'R', "--recursive") && args.iter().any(|a| a == "/") =>
+            if f.has("R", "recursive") && f.operands.iter().any(|o| is_root_dir(o)) =>
         {
-            return hit(
+            hit(
                 "default:chmod-root",
-                "recursive chmod/chown of / is blocked by the default blocklist",
-            );
+                "recursive chmod/chown of the root directory",
+            )
         }
-        _ => {}
+        _ => None,
+    }
+}
+
+/// True for `/` and `/*` spelled any way (not the home directory).
+fn is_root_dir(t: &str) -> bool {
+    t.starts_with('/') && normalise(t)
+}
+
+/// `find / -delete`, `find ~ -exec rm -rf {} +`: the start points before the first
+/// expression include the root or home, and the expression deletes.
+fn find_deletes_root(args: &[Arg]) -> bool {
+    let starts = args
+        .iter()
+        .take_while(|a| !a.text.starts_with('-') && a.text != "(" && a.text != "!");
+    if !starts.into_iter().any(|a| is_root_target(&a.text)) {
+        return false;
+    }
+    args.iter().enumerate().any(|(i, a)| {
+        a.text == "-delete"
+            || (matches!(a.text.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir")
+                && args
+                    .get(i + 1)
+                    .is_some_and(|p| matches!(basename(&p.text), "rm" | "shred" | "unlink")))
+    })
+}
+
+/// `kill [-SIG | -s SIG | -n N] … -1`: the pid -1 means every process the user may signal.
+fn kills_everything(args: &[Arg]) -> bool {
+    let mut i = 0;
+    let mut signal_seen = false;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if t == "--" {
+            return args[i + 1..].iter().any(|a| a.text == "-1");
+        }
+        if t == "-1" && signal_seen {
+            return true;
+        }
+        if matches!(t, "-s" | "-n" | "--signal") {
+            signal_seen = true;
+            i += 2;
+            continue;
+        }
+        if t.starts_with('-') {
+            signal_seen = true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Output redirection onto a block device.
+pub fn check_redirects(script: &Script) -> Option<Hit> {
+    script
+        .commands
+        .iter()
+        .flat_map(|c| &c.redirects)
+        .filter(|r| r.kind == RedirKind::Output)
+        .any(|r| is_block_device(&r.target.text))
+        .then(|| {
+            hit(
+                "default:dd-device",
+                "redirecting output onto a block device",
+            )
+        })
+        .flatten()
+}
+
+/// A function that starts copies of itself in a pipeline, in the background or in a
+/// subshell — directly or through other functions of the line.
+pub fn fork_bomb(script: &Script) -> Option<Hit> {
+    let names: Vec<&str> = script.functions.iter().map(|f| f.name.as_str()).collect();
+    // edges[f] = (callee index, forks)
+    let mut edges: Vec<Vec<(usize, bool)>> = vec![Vec::new(); names.len()];
+    for c in &script.commands {
+        let (Some(f), Some(w)) = (c.function, c.words.first()) else {
+            continue;
+        };
+        if let Some(g) = names.iter().position(|n| *n == w.text) {
+            edges[f].push((g, c.forks));
+        }
+    }
+    for start in 0..names.len() {
+        // DFS for a cycle back to `start` that contains a forking call.
+        let mut stack = vec![(start, false)];
+        let mut seen = vec![[false; 2]; names.len()];
+        while let Some((f, forked)) = stack.pop() {
+            for &(g, forks) in &edges[f] {
+                let fk = forked || forks;
+                if g == start && fk {
+                    return hit(
+                        "default:fork-bomb",
+                        &format!(
+                            "this is a fork bomb: function {:?} starts copies of itself",
+                            names[start]
+                        ),
+                    );
+                }
+                if !seen[g][usize::from(fk)] {
+                    seen[g][usize::from(fk)] = true;
+                    stack.push((g, fk));
+                }
+            }
+        }
     }
     None
 }
 
-/// Checks patterns that span simple commands: fork bombs and download-and-execute.
-pub fn check_line(line: &str) -> Option<(String, String)> {
-    let compact: String = line.chars().filter(|c| !c.is_whitespace()).collect();
-    // name(){ …name|name… } or name(){ …name&… }: a function that starts copies of itself.
-    let def = regex::Regex::new(r"([A-Za-z_:.][\w:.]*)\(\)\{([^}]*)\}").expect("static regex");
-    for c in def.captures_iter(&compact) {
-        let (name, body) = (&c[1], &c[2]);
-        let piped = format!("{name}|");
-        let bg = format!("{name}&");
-        if body.contains(&piped) || body.contains(&bg) {
-            return Some(("default:fork-bomb".into(), "this looks like a fork bomb (a function that starts copies of itself); blocked by the default blocklist".into()));
-        }
-    }
-    let dl = regex::Regex::new(r"(^|[;&|(`\s])(curl|wget)\b[^|]*\|\s*(sudo\s+)?(ba|da|z|k)?sh\b")
-        .expect("static regex");
-    if dl.is_match(line) {
-        return Some((
-            "default:download-exec".into(),
-            "piping a download into a shell is blocked by the default blocklist".into(),
-        ));
-    }
-    None
+/// Programs that fetch from the network.
+pub fn is_downloader(prog: &str) -> bool {
+    matches!(
+        basename(prog),
+        "curl"
+            | "wget"
+            | "fetch"
+            | "aria2c"
+            | "http"
+            | "https"
+            | "xh"
+            | "lynx"
+            | "links"
+            | "ftp"
+            | "tftp"
+            | "lwp-download"
+            | "lwp-request"
+            | "GET"
+            | "wget2"
+            | "curlie"
+    )
 }

@@ -1,0 +1,1783 @@
+//! A focused parser for the POSIX sh grammar plus the bash extensions agents send.
+//!
+//! Its only job is to find every simple command a line would run, with its words resolved
+//! as far as they can be known before the line runs, and to note every construct whose
+//! effect cannot be known ("issues"). It never executes or expands anything.
+//!
+//! Output is flat: [`Script::commands`] lists every simple command in the line — top level,
+//! inside subshells, groups, compound commands, function bodies and command/process
+//! substitutions (also nested, in double quotes, in `${x:-…}` and arithmetic) — in the
+//! order they end in the source. Anything the parser does not understand is an error, so
+//! the policy fails closed.
+
+use std::ops::Range;
+
+/// Deepest nesting accepted (substitutions, groups, quotes); deeper is refused, not parsed.
+const MAX_DEPTH: usize = 48;
+
+/// How far a glob or brace check looks ahead inside a word.
+const LOOKAHEAD: usize = 256;
+
+/// One word of a simple command as the shell would see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    /// The word with quotes and escapes resolved; expansions keep their source text (`$HOME`).
+    pub text: String,
+    /// Contains a parameter, command or arithmetic expansion, or `~`: the value is unknown.
+    pub dynamic: bool,
+    /// Contains an unquoted expansion, so field splitting may turn it into 0..n words.
+    pub split: bool,
+    /// Contains an unquoted glob character (`*` `?` `[`) or brace expansion.
+    pub glob: bool,
+    /// bash and dash read it differently (`$'…'`, `$"…"`, `{a,b}`).
+    pub shell_dependent: bool,
+    /// Indices into [`Script::commands`] of the commands run by substitutions in this word.
+    pub subs: Range<usize>,
+}
+
+impl Word {
+    /// True when the word is one known string in every shell.
+    pub fn is_static(&self) -> bool {
+        !self.dynamic && !self.split && !self.glob && !self.shell_dependent
+    }
+}
+
+/// A redirection operator class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedirKind {
+    /// `<`, `<<<`, `<&N`, here-documents.
+    Input,
+    /// `>`, `>>`, `>|`, `&>`, `&>>`, `<>`, `>&file`: writes a file.
+    Output,
+    /// `>&N`, `N<&M`, `>&-`: duplicates or closes a descriptor.
+    Dup,
+}
+
+/// One redirection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redirect {
+    pub kind: RedirKind,
+    pub target: Word,
+    /// A here-document or here-string (`<<`, `<<-`, `<<<`).
+    pub here: bool,
+}
+
+/// A `NAME=value` assignment (before a command or alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub name: String,
+    pub value: Word,
+}
+
+/// A simple command: assignments, words, redirections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimpleCommand {
+    pub assignments: Vec<Assignment>,
+    pub words: Vec<Word>,
+    pub redirects: Vec<Redirect>,
+    /// Runs in a separate process from its caller: pipeline member, `&`, subshell, substitution.
+    pub forks: bool,
+    /// The innermost function definition whose body holds it.
+    pub function: Option<usize>,
+    /// (pipeline id, stage index) for every enclosing pipeline of two or more stages.
+    pub stages: Vec<(u32, u16)>,
+    /// Stdin comes from a here-document or here-string.
+    pub stdin_heredoc: bool,
+}
+
+impl SimpleCommand {
+    /// The program word, if any.
+    pub fn program(&self) -> Option<&Word> {
+        self.words.first()
+    }
+}
+
+/// A function definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    pub name: String,
+}
+
+/// A construct whose effect cannot be known before the line runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// Stable rule id, e.g. `unverifiable:heredoc`.
+    pub id: &'static str,
+    /// Why, for a model to act on.
+    pub reason: String,
+}
+
+/// The parsed line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Script {
+    pub commands: Vec<SimpleCommand>,
+    pub functions: Vec<Function>,
+    pub issues: Vec<Issue>,
+}
+
+/// The line is not shell the parser understands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError(pub String);
+
+/// Parses a command line.
+pub fn parse(line: &str) -> Result<Script, ParseError> {
+    check_continuations(line.as_bytes())?;
+    let mut script = Script::default();
+    let mut next_pipeline = 0u32;
+    let mut p = Parser {
+        s: line.as_bytes(),
+        pos: 0,
+        depth: 0,
+        out: &mut script,
+        pending: Vec::new(),
+        next_pipeline: &mut next_pipeline,
+        posix: false,
+    };
+    let ctx = Ctx::default();
+    p.list(&ctx, Term::Eof)?;
+    if p.pos < p.s.len() {
+        return Err(p.err("unexpected text"));
+    }
+    if !p.pending.is_empty() {
+        p.read_heredocs(&ctx)?;
+    }
+    Ok(script)
+}
+
+/// Shells remove backslash-newline before they split tokens, so `$\<newline>(id)` is `$(id)`
+/// and `&\<newline>&` is `&&`. The parser removes continuations inside words and between
+/// them; one that splits an operator or an expansion is refused rather than modelled.
+fn check_continuations(s: &[u8]) -> Result<(), ParseError> {
+    let mut i = 0;
+    while i + 1 < s.len() {
+        if s[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let run_start = i;
+        while i < s.len() && s[i] == b'\\' {
+            i += 1;
+        }
+        let odd = (i - run_start) % 2 == 1;
+        if odd && s.get(i) == Some(&b'\n') {
+            let prev = (i - run_start == 1 && run_start > 0).then(|| s[run_start - 1]);
+            let next = s.get(i + 1).copied();
+            let splits = |c: Option<u8>, set: &[u8]| c.is_some_and(|c| set.contains(&c));
+            // `&\⏎&`, `$\⏎(`; a word character next to an operator joins nothing, except
+            // a descriptor number (`2\⏎>x` is `2>x`).
+            if splits(prev, b"$&|;<>()")
+                || (splits(next, b"&|;<>()") && prev.is_some_and(|c| c.is_ascii_digit()))
+            {
+                return Err(ParseError(
+                    "a line continuation (backslash-newline) splits an operator or an expansion; put it between words".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+struct Ctx {
+    forks: bool,
+    function: Option<usize>,
+    stages: Vec<(u32, u16)>,
+}
+
+/// Where a backquote substitution sits, which decides what `\"` means inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bq {
+    Dq,
+    Unquoted,
+    Unsure,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Term {
+    Eof,
+    Paren,
+    Reserved,
+}
+
+struct Pending {
+    delim: String,
+    strip_tabs: bool,
+    expand: bool,
+}
+
+struct Parser<'a, 's> {
+    s: &'s [u8],
+    pos: usize,
+    depth: usize,
+    out: &'a mut Script,
+    pending: Vec<Pending>,
+    next_pipeline: &'a mut u32,
+    /// Read `[[` and `((` the way dash does (a command, nested subshells).
+    posix: bool,
+}
+
+const CLOSERS: &[&str] = &["}", "then", "elif", "else", "fi", "do", "done", "esac"];
+
+fn is_meta(c: u8) -> bool {
+    matches!(
+        c,
+        b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'<' | b'>'
+    )
+}
+
+fn is_name_start(c: u8) -> bool {
+    c == b'_' || c.is_ascii_alphabetic()
+}
+
+fn is_name(c: u8) -> bool {
+    c == b'_' || c.is_ascii_alphanumeric()
+}
+
+/// Accumulates one word (or several, when an unquoted `$IFS` splits it).
+#[derive(Default)]
+struct WordBuf {
+    text: Vec<u8>,
+    dynamic: bool,
+    split: bool,
+    glob: bool,
+    shell_dependent: bool,
+    quoted: bool,
+    started: bool,
+}
+
+impl WordBuf {
+    fn finish(self, subs: Range<usize>) -> Word {
+        Word {
+            text: String::from_utf8_lossy(&self.text).into_owned(),
+            dynamic: self.dynamic,
+            split: self.split,
+            glob: self.glob,
+            shell_dependent: self.shell_dependent,
+            subs,
+        }
+    }
+}
+
+impl<'s> Parser<'_, 's> {
+    fn err(&self, what: &str) -> ParseError {
+        let near: String = String::from_utf8_lossy(&self.s[self.pos.min(self.s.len())..])
+            .chars()
+            .take(20)
+            .collect();
+        if near.is_empty() {
+            ParseError(format!("{what} at the end of the line"))
+        } else {
+            ParseError(format!("{what} near {near:?}"))
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn peek_at(&self, n: usize) -> Option<u8> {
+        self.s.get(self.pos + n).copied()
+    }
+
+    fn starts(&self, t: &str) -> bool {
+        self.s[self.pos..].starts_with(t.as_bytes())
+    }
+
+    fn issue(&mut self, id: &'static str, reason: impl Into<String>) {
+        let reason = reason.into();
+        if !self.out.issues.iter().any(|i| i.id == id) {
+            self.out.issues.push(Issue { id, reason });
+        }
+    }
+
+    fn enter(&mut self) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(ParseError("the line nests too deeply to be checked".into()));
+        }
+        Ok(())
+    }
+
+    /// Skips blanks, line continuations and comments (not newlines).
+    fn blanks(&mut self) {
+        loop {
+            match self.peek() {
+                Some(b' ' | b'\t') => self.pos += 1,
+                Some(b'\\') if self.peek_at(1) == Some(b'\n') => self.pos += 2,
+                Some(b'#') => {
+                    while let Some(c) = self.peek() {
+                        if c == b'\n' {
+                            break;
+                        }
+                        self.pos += 1;
+                    }
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Consumes one newline and then any pending here-document bodies.
+    fn newline(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        self.pos += 1;
+        if !self.pending.is_empty() {
+            self.read_heredocs(ctx)?;
+        }
+        Ok(())
+    }
+
+    fn blanks_newlines(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        loop {
+            self.blanks();
+            if self.peek() == Some(b'\n') {
+                self.newline(ctx)?;
+            } else {
+                return Ok(());
+            }
+        }
+    }
+
+    fn read_heredocs(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        for h in std::mem::take(&mut self.pending) {
+            let mut body = Vec::new();
+            loop {
+                if self.pos >= self.s.len() {
+                    break;
+                }
+                let end = self.s[self.pos..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map(|i| self.pos + i)
+                    .unwrap_or(self.s.len());
+                let mut line = &self.s[self.pos..end];
+                self.pos = (end + 1).min(self.s.len());
+                if h.strip_tabs {
+                    while let [b'\t', rest @ ..] = line {
+                        line = rest;
+                    }
+                }
+                if line == h.delim.as_bytes() {
+                    break;
+                }
+                body.extend_from_slice(line);
+                body.push(b'\n');
+            }
+            if h.expand && body.iter().any(|&c| c == b'$' || c == b'`' || c == b'\\') {
+                self.issue(
+                    "unverifiable:heredoc",
+                    "a here-document without a quoted delimiter expands $variables and $(commands) in its body; quote the delimiter (<<'EOF') so the body is plain text",
+                );
+                self.sub_parse_text(&body, ctx, true)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses `text` as the inside of double quotes (here-document bodies) or as a list
+    /// (backquotes), recording the commands it runs.
+    fn sub_parse_text(&mut self, text: &[u8], ctx: &Ctx, dq: bool) -> Result<(), ParseError> {
+        self.enter()?;
+        let r = self.sub_parse_text_inner(text, ctx, dq);
+        self.depth -= 1;
+        r
+    }
+
+    fn sub_parse_text_inner(&mut self, text: &[u8], ctx: &Ctx, dq: bool) -> Result<(), ParseError> {
+        let mut sub = Parser {
+            s: text,
+            pos: 0,
+            depth: self.depth,
+            out: &mut *self.out,
+            pending: Vec::new(),
+            next_pipeline: &mut *self.next_pipeline,
+            posix: self.posix,
+        };
+        if dq {
+            let mut wb = WordBuf::default();
+            while sub.pos < sub.s.len() {
+                sub.dq_char(&mut wb, ctx, Bq::Unsure)?;
+            }
+        } else {
+            let mut c = ctx.clone();
+            c.forks = true;
+            sub.list(&c, Term::Eof)?;
+            if sub.pos < sub.s.len() {
+                return Err(sub.err("unexpected text in backquotes"));
+            }
+            if !sub.pending.is_empty() {
+                sub.read_heredocs(&c)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses `text` the way dash reads it (`[[` a command, `((` nested subshells) and records
+    /// the commands it would run there. A text dash cannot parse runs nothing, so errors are
+    /// ignored.
+    fn sub_parse_posix(&mut self, text: &[u8], ctx: &Ctx) -> Result<(), ParseError> {
+        self.enter()?;
+        let mut sub = Parser {
+            s: text,
+            pos: 0,
+            depth: self.depth,
+            out: &mut *self.out,
+            pending: Vec::new(),
+            next_pipeline: &mut *self.next_pipeline,
+            posix: true,
+        };
+        let mut c = ctx.clone();
+        c.forks = true;
+        let _ = sub.list(&c, Term::Eof);
+        self.depth -= 1;
+        Ok(())
+    }
+
+    /// The next word if it is a plain unquoted literal followed by a delimiter.
+    fn peek_reserved(&self) -> Option<&'s str> {
+        let start = self.pos;
+        let mut end = start;
+        while end < self.s.len() && !is_meta(self.s[end]) {
+            let c = self.s[end];
+            if matches!(c, b'\'' | b'"' | b'\\' | b'$' | b'`') {
+                return None;
+            }
+            end += 1;
+        }
+        if end == start {
+            return None;
+        }
+        std::str::from_utf8(&self.s[start..end]).ok()
+    }
+
+    fn at_reserved(&self, w: &str) -> bool {
+        self.peek_reserved() == Some(w)
+    }
+
+    fn expect_reserved(&mut self, w: &str, ctx: &Ctx) -> Result<(), ParseError> {
+        self.blanks_newlines(ctx)?;
+        if self.at_reserved(w) {
+            self.pos += w.len();
+            Ok(())
+        } else {
+            Err(self.err(&format!("expected `{w}`")))
+        }
+    }
+
+    /// list := and_or ((';' | '&' | newline) and_or)*
+    fn list(&mut self, ctx: &Ctx, term: Term) -> Result<(), ParseError> {
+        self.enter()?;
+        loop {
+            self.blanks_newlines(ctx)?;
+            match self.peek() {
+                None => break,
+                Some(b')') => {
+                    if term == Term::Eof {
+                        return Err(self.err("unexpected `)`"));
+                    }
+                    break;
+                }
+                Some(b';') if self.peek_at(1) == Some(b';') || self.peek_at(1) == Some(b'&') => {
+                    if term == Term::Eof {
+                        return Err(self.err("unexpected `;;`"));
+                    }
+                    break;
+                }
+                _ => {}
+            }
+            if let Some(w) = self.peek_reserved() {
+                if CLOSERS.contains(&w) {
+                    if term == Term::Eof {
+                        return Err(self.err(&format!("unexpected `{w}`")));
+                    }
+                    break;
+                }
+            }
+            let start = self.out.commands.len();
+            self.and_or(ctx)?;
+            self.blanks();
+            let bg = match self.peek() {
+                Some(b'&') if self.peek_at(1) != Some(b'&') => {
+                    self.pos += 1;
+                    true
+                }
+                Some(b';') if self.peek_at(1) != Some(b';') && self.peek_at(1) != Some(b'&') => {
+                    self.pos += 1;
+                    false
+                }
+                Some(b'\n') => {
+                    self.newline(ctx)?;
+                    false
+                }
+                None | Some(b')' | b';') => false,
+                _ if self.peek_reserved().is_some_and(|w| CLOSERS.contains(&w)) => false,
+                _ => return Err(self.err("unexpected text after a command")),
+            };
+            if bg {
+                for c in &mut self.out.commands[start..] {
+                    c.forks = true;
+                }
+            }
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
+    /// and_or := pipeline (('&&' | '||') newline* pipeline)*
+    fn and_or(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        loop {
+            self.pipeline(ctx)?;
+            self.blanks();
+            if self.starts("&&") || self.starts("||") {
+                self.pos += 2;
+                self.blanks_newlines(ctx)?;
+            } else {
+                return Ok(());
+            }
+        }
+    }
+
+    /// pipeline := ['!'] command (('|' | '|&') newline* command)*
+    fn pipeline(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        self.blanks();
+        if self.at_reserved("!") {
+            self.pos += 1;
+            self.blanks();
+        }
+        // Parse the first stage, then decide whether this is a real pipeline.
+        let id = *self.next_pipeline;
+        *self.next_pipeline += 1;
+        let mut stage: u16 = 0;
+        let mut starts = vec![self.out.commands.len()];
+        loop {
+            let mut c = ctx.clone();
+            c.stages.push((id, stage));
+            self.command(&c)?;
+            self.blanks();
+            if self.peek() == Some(b'|') && self.peek_at(1) != Some(b'|') {
+                self.pos += 1;
+                if self.peek() == Some(b'&') {
+                    self.pos += 1;
+                }
+                self.blanks_newlines(ctx)?;
+                stage = stage.saturating_add(1);
+                starts.push(self.out.commands.len());
+            } else {
+                break;
+            }
+        }
+        let cmds = &mut self.out.commands[starts[0]..];
+        if stage == 0 {
+            for c in cmds {
+                c.stages.retain(|&(p, _)| p != id);
+            }
+        } else {
+            for c in cmds {
+                c.forks = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn command(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        self.enter()?;
+        self.blanks();
+        let r = self.command_inner(ctx);
+        self.depth -= 1;
+        r
+    }
+
+    fn command_inner(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        match self.peek() {
+            None => return Err(self.err("expected a command")),
+            Some(b'(') if self.peek_at(1) == Some(b'(') && !self.posix => {
+                // bash: arithmetic; dash: two nested subshells — `((rm -rf /))` runs rm there.
+                let start = self.pos;
+                self.pos += 2;
+                self.arith_body(ctx)?;
+                let text = self.s[start..self.pos].to_vec();
+                self.sub_parse_posix(&text, ctx)?;
+                return self.trailing_redirects(ctx);
+            }
+            Some(b'(') => {
+                self.pos += 1;
+                let mut c = ctx.clone();
+                c.forks = true;
+                self.list(&c, Term::Paren)?;
+                if self.peek() != Some(b')') {
+                    return Err(self.err("expected `)`"));
+                }
+                self.pos += 1;
+                return self.trailing_redirects(ctx);
+            }
+            Some(b')' | b';' | b'&' | b'|') => return Err(self.err("expected a command")),
+            _ => {}
+        }
+        let Some(w) = self.peek_reserved() else {
+            return self.simple(ctx);
+        };
+        match w {
+            "{" => {
+                self.pos += 1;
+                self.list(ctx, Term::Reserved)?;
+                self.expect_reserved("}", ctx)?;
+            }
+            "if" => {
+                self.pos += 2;
+                self.list(ctx, Term::Reserved)?;
+                self.expect_reserved("then", ctx)?;
+                self.list(ctx, Term::Reserved)?;
+                loop {
+                    self.blanks_newlines(ctx)?;
+                    if self.at_reserved("elif") {
+                        self.pos += 4;
+                        self.list(ctx, Term::Reserved)?;
+                        self.expect_reserved("then", ctx)?;
+                        self.list(ctx, Term::Reserved)?;
+                    } else if self.at_reserved("else") {
+                        self.pos += 4;
+                        self.list(ctx, Term::Reserved)?;
+                    } else {
+                        break;
+                    }
+                }
+                self.expect_reserved("fi", ctx)?;
+            }
+            "while" | "until" => {
+                self.pos += w.len();
+                self.list(ctx, Term::Reserved)?;
+                self.do_group(ctx)?;
+            }
+            "for" | "select" => {
+                self.pos += w.len();
+                self.blanks();
+                if self.starts("((") {
+                    self.pos += 2;
+                    self.arith_body(ctx)?;
+                } else {
+                    let name = self.one_word(ctx)?;
+                    if !name.is_static() {
+                        return Err(self.err("expected a loop variable name"));
+                    }
+                    self.blanks_newlines(ctx)?;
+                    if self.at_reserved("in") {
+                        self.pos += 2;
+                        self.words_until_delim(ctx)?;
+                    }
+                }
+                self.blanks();
+                if matches!(self.peek(), Some(b';')) {
+                    self.pos += 1;
+                }
+                self.do_group(ctx)?;
+            }
+            "case" => {
+                self.pos += 4;
+                self.blanks();
+                self.one_word(ctx)?;
+                self.expect_reserved("in", ctx)?;
+                loop {
+                    self.blanks_newlines(ctx)?;
+                    if self.at_reserved("esac") {
+                        self.pos += 4;
+                        break;
+                    }
+                    if self.peek() == Some(b'(') {
+                        self.pos += 1;
+                    }
+                    loop {
+                        self.blanks();
+                        self.one_word(ctx)?;
+                        self.blanks();
+                        match self.peek() {
+                            Some(b'|') => self.pos += 1,
+                            Some(b')') => {
+                                self.pos += 1;
+                                break;
+                            }
+                            _ => return Err(self.err("expected `)` after a case pattern")),
+                        }
+                    }
+                    self.list(ctx, Term::Reserved)?;
+                    self.blanks_newlines(ctx)?;
+                    if self.starts(";;&") {
+                        self.pos += 3;
+                    } else if self.starts(";;") || self.starts(";&") {
+                        self.pos += 2;
+                    } else if !self.at_reserved("esac") {
+                        return Err(self.err("expected `;;` or `esac`"));
+                    }
+                }
+            }
+            "function" => {
+                self.pos += 8;
+                self.blanks();
+                let name = self.one_word(ctx)?;
+                self.blanks();
+                if self.starts("()") {
+                    self.pos += 2;
+                } else if self.peek() == Some(b'(') {
+                    self.pos += 1;
+                    self.blanks();
+                    if self.peek() != Some(b')') {
+                        return Err(self.err("expected `)`"));
+                    }
+                    self.pos += 1;
+                }
+                return self.function_body(name, ctx);
+            }
+            "[[" if !self.posix => {
+                self.pos += 2;
+                self.double_bracket(ctx)?;
+            }
+            "then" | "elif" | "else" | "fi" | "do" | "done" | "esac" | "}" | "in" => {
+                return Err(self.err(&format!("unexpected `{w}`")));
+            }
+            _ => return self.simple(ctx),
+        }
+        self.trailing_redirects(ctx)
+    }
+
+    fn do_group(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        self.blanks_newlines(ctx)?;
+        if self.at_reserved("do") {
+            self.pos += 2;
+            self.list(ctx, Term::Reserved)?;
+            self.expect_reserved("done", ctx)
+        } else if self.at_reserved("{") {
+            self.pos += 1;
+            self.list(ctx, Term::Reserved)?;
+            self.expect_reserved("}", ctx)
+        } else {
+            Err(self.err("expected `do`"))
+        }
+    }
+
+    fn function_body(&mut self, name: Word, ctx: &Ctx) -> Result<(), ParseError> {
+        self.blanks_newlines(ctx)?;
+        self.issue(
+            "unverifiable:function",
+            "the line defines a shell function; what a function call runs is not checked, so run the commands directly",
+        );
+        let idx = self.out.functions.len();
+        self.out.functions.push(Function { name: name.text });
+        let mut c = ctx.clone();
+        c.function = Some(idx);
+        c.stages.clear();
+        c.forks = false;
+        let before = self.out.commands.len();
+        self.command(&c)?;
+        // The body's commands run when the function is called, not here.
+        for cmd in &mut self.out.commands[before..] {
+            cmd.function.get_or_insert(idx);
+        }
+        Ok(())
+    }
+
+    /// Redirections after a compound command; they apply to all its commands.
+    fn trailing_redirects(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        loop {
+            self.blanks();
+            if self.at_redirect() {
+                let r = self.redirect(ctx)?;
+                self.check_redirect(&r);
+            } else {
+                return Ok(());
+            }
+        }
+    }
+
+    fn at_redirect(&self) -> bool {
+        let mut i = self.pos;
+        while i < self.s.len() && self.s[i].is_ascii_digit() {
+            i += 1;
+        }
+        match self.s.get(i) {
+            Some(b'<' | b'>') => self.s.get(i + 1) != Some(&b'('),
+            Some(b'&') => i == self.pos && self.s.get(i + 1) == Some(&b'>'),
+            _ => false,
+        }
+    }
+
+    fn redirect(&mut self, ctx: &Ctx) -> Result<Redirect, ParseError> {
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.pos += 1;
+        }
+        let ops: &[(&str, RedirKind)] = &[
+            ("&>>", RedirKind::Output),
+            ("&>", RedirKind::Output),
+            ("<<<", RedirKind::Input),
+            ("<<-", RedirKind::Input),
+            ("<<", RedirKind::Input),
+            ("<>", RedirKind::Output),
+            ("<&", RedirKind::Dup),
+            (">&", RedirKind::Dup),
+            (">>", RedirKind::Output),
+            (">|", RedirKind::Output),
+            ("<", RedirKind::Input),
+            (">", RedirKind::Output),
+        ];
+        let (op, mut kind) = *ops
+            .iter()
+            .find(|(o, _)| self.starts(o))
+            .ok_or_else(|| self.err("expected a redirection"))?;
+        self.pos += op.len();
+        self.blanks();
+        if op == "<<" || op == "<<-" {
+            let start = self.pos;
+            let w = self.one_word(ctx)?;
+            let raw = &self.s[start..self.pos];
+            let quoted = raw.iter().any(|&c| matches!(c, b'\'' | b'"' | b'\\'));
+            if w.dynamic && !quoted {
+                return Err(self.err("unsupported here-document delimiter"));
+            }
+            self.pending.push(Pending {
+                delim: w.text.clone(),
+                strip_tabs: op == "<<-",
+                expand: !quoted,
+            });
+            return Ok(Redirect {
+                kind,
+                target: w,
+                here: true,
+            });
+        }
+        let target = self.one_word(ctx)?;
+        if kind == RedirKind::Dup {
+            let t = target.text.as_str();
+            let fd_like = target.is_static()
+                && (t == "-" || (!t.is_empty() && t.bytes().all(|c| c.is_ascii_digit())));
+            if !fd_like {
+                kind = if op == "<&" {
+                    RedirKind::Input
+                } else {
+                    RedirKind::Output
+                };
+            }
+        }
+        Ok(Redirect {
+            kind,
+            target,
+            here: op == "<<<",
+        })
+    }
+
+    fn check_redirect(&mut self, r: &Redirect) {
+        if r.kind != RedirKind::Output {
+            return;
+        }
+        let t = r.target.text.as_str();
+        let harmless =
+            r.target.is_static() && matches!(t, "/dev/null" | "/dev/stdout" | "/dev/stderr");
+        if !harmless {
+            self.issue(
+                "unverifiable:redirect",
+                format!("output redirection into {t:?} writes a file; only /dev/null and descriptor duplication (2>&1) are allowed under an allow list"),
+            );
+        }
+    }
+
+    /// Words up to `;`, `&`, newline or another operator (for `for … in`).
+    fn words_until_delim(&mut self, ctx: &Ctx) -> Result<Vec<Word>, ParseError> {
+        let mut out = Vec::new();
+        loop {
+            self.blanks();
+            match self.peek() {
+                None => return Ok(out),
+                Some(c) if is_meta(c) => return Ok(out),
+                _ => out.extend(self.word(ctx)?),
+            }
+        }
+    }
+
+    fn one_word(&mut self, ctx: &Ctx) -> Result<Word, ParseError> {
+        let mut ws = self.word(ctx)?;
+        match ws.len() {
+            1 => Ok(ws.pop().expect("one word")),
+            _ => Err(self.err("expected a word")),
+        }
+    }
+
+    fn double_bracket(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        let start = self.pos - 2;
+        let mut operators = false;
+        let mut words: Vec<Word> = Vec::new();
+        loop {
+            self.blanks_newlines(ctx)?;
+            if self.at_reserved("]]") {
+                self.pos += 2;
+                break;
+            }
+            match self.peek() {
+                None => return Err(self.err("expected `]]`")),
+                Some(b'&' | b'|' | b'(' | b')' | b'<' | b'>' | b'!') => {
+                    let c = self.peek().unwrap_or(b' ');
+                    operators |= c != b'!';
+                    self.pos += 1;
+                    if self.peek() == Some(c) && matches!(c, b'&' | b'|') {
+                        self.pos += 1;
+                    }
+                }
+                Some(b';') => return Err(self.err("unexpected `;` in [[ ]]")),
+                _ => words.extend(self.word(ctx)?),
+            }
+        }
+        if words.iter().any(|w| {
+            w.text.find('[').is_some_and(|i| {
+                let t = &w.text.as_bytes()[i..];
+                t.windows(2).any(|p| {
+                    p[0] == b'`'
+                        || (p[0] == b'$' && (p[1] == b'(' || p[1] == b'{' || is_name_start(p[1])))
+                })
+            })
+        }) {
+            self.issue("unverifiable:arithmetic", "[[ … ]] evaluates array subscripts (-v a[…], a[…] -eq …), and a subscript with $(…) runs a command in bash");
+        }
+        if operators {
+            // dash has no [[: it runs `[[ a` and then, after || or &&, whatever follows.
+            self.issue("unverifiable:shell-dependent", "[[ … ]] with &&, ||, <, >, ( or ) inside is read by sh (dash) as separate commands and redirections; use [ … ] && [ … ] instead");
+            let text = self.s[start..self.pos].to_vec();
+            self.sub_parse_posix(&text, ctx)?;
+        }
+        let arith = ["-eq", "-ne", "-lt", "-le", "-gt", "-ge"];
+        for (i, w) in words.iter().enumerate() {
+            if arith.contains(&w.text.as_str()) && w.is_static() {
+                let around = [i.checked_sub(1), Some(i + 1)];
+                if around
+                    .iter()
+                    .flatten()
+                    .filter_map(|&j| words.get(j))
+                    .any(|o| !o.is_static() || o.text.bytes().any(|c| c.is_ascii_alphabetic()))
+                {
+                    self.issue("unverifiable:arithmetic", "[[ … -eq … ]] evaluates its operands as arithmetic, and bash arithmetic on variable values can run commands (a[$(cmd)]); compare with = or use literal numbers");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Arithmetic (after `((` or `$((`): records substitutions; variables make it unverifiable.
+    fn arith_body(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        let mut depth = 0usize;
+        let mut has_vars = false;
+        loop {
+            match self.peek() {
+                None => return Err(self.err("expected `))`")),
+                Some(b')') if depth == 0 => {
+                    if self.peek_at(1) == Some(b')') {
+                        self.pos += 2;
+                        break;
+                    }
+                    return Err(self.err("expected `))`"));
+                }
+                Some(b'(') => {
+                    depth += 1;
+                    self.pos += 1;
+                }
+                Some(b')') => {
+                    depth -= 1;
+                    self.pos += 1;
+                }
+                Some(b'$' | b'`' | b'"' | b'\'' | b'\\') => {
+                    has_vars = true;
+                    let mut wb = WordBuf::default();
+                    self.dq_char(&mut wb, ctx, Bq::Unsure)?;
+                }
+                Some(c) => {
+                    if is_name_start(c) {
+                        // 0x1f, 16#ff, 2#101: letters inside a number literal
+                        let in_number = self.pos > 0
+                            && (self.s[self.pos - 1].is_ascii_digit()
+                                || self.s[self.pos - 1] == b'#');
+                        if in_number {
+                            while self.peek().is_some_and(is_name) {
+                                self.pos += 1;
+                            }
+                            continue;
+                        }
+                        has_vars = true;
+                    }
+                    self.pos += 1;
+                }
+            }
+        }
+        if has_vars {
+            self.issue("unverifiable:arithmetic", "arithmetic on variables or substitutions can run commands in bash (a[$(cmd)] in a value); use literal numbers");
+        }
+        Ok(())
+    }
+
+    fn simple(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        let mut cmd = SimpleCommand {
+            assignments: Vec::new(),
+            words: Vec::new(),
+            redirects: Vec::new(),
+            forks: ctx.forks,
+            function: ctx.function,
+            stages: ctx.stages.clone(),
+            stdin_heredoc: false,
+        };
+        let mut amp_split: Option<usize> = None;
+        loop {
+            self.blanks();
+            let Some(c) = self.peek() else { break };
+            if self.at_redirect() {
+                // dash has no &>: `a &>/dev/null b` is `a &` and then `b >/dev/null`.
+                if self.starts("&>") && amp_split.is_none() {
+                    amp_split = Some(cmd.words.len());
+                }
+                let r = self.redirect(ctx)?;
+                cmd.stdin_heredoc |= r.here;
+                self.check_redirect(&r);
+                cmd.redirects.push(r);
+                continue;
+            }
+            if matches!(c, b'<' | b'>') && self.peek_at(1) == Some(b'(') {
+                let ws = self.word(ctx)?;
+                cmd.words.extend(ws);
+                continue;
+            }
+            if is_meta(c) {
+                if c == b'('
+                    && cmd.words.len() == 1
+                    && cmd.assignments.is_empty()
+                    && cmd.redirects.is_empty()
+                {
+                    // name ( ) compound-command
+                    self.pos += 1;
+                    self.blanks();
+                    if self.peek() != Some(b')') {
+                        return Err(self.err("expected `)` in a function definition"));
+                    }
+                    self.pos += 1;
+                    let name = cmd.words.pop().expect("one word");
+                    return self.function_body(name, ctx);
+                }
+                break;
+            }
+            if cmd.words.is_empty() {
+                if let Some((name, plus)) = self.assignment_name() {
+                    self.pos += name.len() + if plus { 2 } else { 1 };
+                    let value = if self.peek() == Some(b'(') {
+                        // bash array: name=( words )
+                        self.pos += 1;
+                        let mut parts = Vec::new();
+                        loop {
+                            self.blanks_newlines(ctx)?;
+                            match self.peek() {
+                                Some(b')') => {
+                                    self.pos += 1;
+                                    break;
+                                }
+                                None => return Err(self.err("expected `)` closing an array")),
+                                Some(c) if is_meta(c) => {
+                                    return Err(self.err("unexpected operator in an array"))
+                                }
+                                _ => parts.extend(self.word(ctx)?),
+                            }
+                        }
+                        let start = parts
+                            .first()
+                            .map(|w| w.subs.start)
+                            .unwrap_or(self.out.commands.len());
+                        Word {
+                            text: parts
+                                .iter()
+                                .map(|w| w.text.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                            dynamic: true,
+                            split: false,
+                            glob: false,
+                            shell_dependent: true,
+                            subs: start..self.out.commands.len(),
+                        }
+                    } else if self.peek().is_none_or(is_meta) {
+                        Word {
+                            text: String::new(),
+                            dynamic: false,
+                            split: false,
+                            glob: false,
+                            shell_dependent: false,
+                            subs: self.out.commands.len()..self.out.commands.len(),
+                        }
+                    } else {
+                        let mut ws = self.word_opts(ctx, true)?;
+                        if ws.len() != 1 {
+                            return Err(self.err("unsupported assignment"));
+                        }
+                        let mut w = ws.pop().expect("one word");
+                        w.split = false;
+                        w.glob = false;
+                        w
+                    };
+                    cmd.assignments.push(Assignment {
+                        name: name.to_string(),
+                        value,
+                    });
+                    continue;
+                }
+            }
+            let ws = self.word(ctx)?;
+            cmd.words.extend(ws);
+        }
+        if cmd.words.is_empty() && cmd.assignments.is_empty() && cmd.redirects.is_empty() {
+            return Err(self.err("expected a command"));
+        }
+        if let Some(k) = amp_split.filter(|&k| k > 0 && k < cmd.words.len()) {
+            let mut dash = cmd.clone();
+            dash.words = cmd.words[k..].to_vec();
+            dash.assignments.clear();
+            dash.forks = true;
+            self.out.commands.push(dash);
+        }
+        self.out.commands.push(cmd);
+        Ok(())
+    }
+
+    /// `NAME=` or `NAME+=` at the cursor: the name and whether it is `+=`.
+    fn assignment_name(&self) -> Option<(&'s str, bool)> {
+        let s = &self.s[self.pos..];
+        if !s.first().copied().is_some_and(is_name_start) {
+            return None;
+        }
+        let mut i = 1;
+        while i < s.len() && is_name(s[i]) {
+            i += 1;
+        }
+        let name = std::str::from_utf8(&s[..i]).ok()?;
+        match s.get(i) {
+            Some(b'=') => Some((name, false)),
+            Some(b'+') if s.get(i + 1) == Some(&b'=') => Some((name, true)),
+            _ => None,
+        }
+    }
+
+    fn word(&mut self, ctx: &Ctx) -> Result<Vec<Word>, ParseError> {
+        self.word_opts(ctx, false)
+    }
+
+    /// Reads one shell word (several if an unquoted `$IFS` splits it).
+    fn word_opts(&mut self, ctx: &Ctx, assignment: bool) -> Result<Vec<Word>, ParseError> {
+        self.enter()?;
+        let mut out = Vec::new();
+        let mut wb = WordBuf::default();
+        let mut sub_start = self.out.commands.len();
+        let first = self.pos;
+        // Process substitution <( … ) or >( … ) as a whole word (bash).
+        if matches!(self.peek(), Some(b'<' | b'>')) && self.peek_at(1) == Some(b'(') {
+            self.pos += 2;
+            let mut c = ctx.clone();
+            c.forks = true;
+            self.list(&c, Term::Paren)?;
+            if self.peek() != Some(b')') {
+                return Err(self.err("expected `)` closing a process substitution"));
+            }
+            self.pos += 1;
+            wb.text.extend_from_slice(&self.s[first..self.pos]);
+            wb.dynamic = true;
+            wb.started = true;
+        }
+        while let Some(c) = self.peek() {
+            if is_meta(c) {
+                break;
+            }
+            match c {
+                b'\\' => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(b'\n') => self.pos += 1,
+                        Some(n) => {
+                            wb.text.push(n);
+                            wb.quoted = true;
+                            wb.started = true;
+                            self.pos += 1;
+                        }
+                        None => {
+                            wb.text.push(b'\\');
+                            wb.started = true;
+                        }
+                    }
+                }
+                b'\'' => {
+                    self.pos += 1;
+                    let end = self.s[self.pos..]
+                        .iter()
+                        .position(|&c| c == b'\'')
+                        .ok_or_else(|| self.err("unterminated single quote"))?;
+                    wb.text.extend_from_slice(&self.s[self.pos..self.pos + end]);
+                    self.pos += end + 1;
+                    wb.quoted = true;
+                    wb.started = true;
+                }
+                b'"' => {
+                    self.pos += 1;
+                    wb.quoted = true;
+                    wb.started = true;
+                    loop {
+                        match self.peek() {
+                            None => return Err(self.err("unterminated double quote")),
+                            Some(b'"') => {
+                                self.pos += 1;
+                                break;
+                            }
+                            _ => self.dq_char(&mut wb, ctx, Bq::Dq)?,
+                        }
+                    }
+                }
+                b'$' => {
+                    wb.started = true;
+                    if self.dollar(&mut wb, ctx, false)? {
+                        // unquoted $IFS: a field boundary
+                        if !wb.text.is_empty() || wb.quoted {
+                            let done = std::mem::take(&mut wb);
+                            out.push(done.finish(sub_start..self.out.commands.len()));
+                            sub_start = self.out.commands.len();
+                        }
+                        wb.started = true;
+                    }
+                }
+                b'`' => {
+                    wb.started = true;
+                    self.backquote(&mut wb, ctx, Bq::Unquoted)?;
+                    wb.split = true;
+                }
+                b'*' | b'?' | b'[' => {
+                    // `[` opens a bracket expression only when a `]` follows in the word.
+                    // (Looking at most LOOKAHEAD bytes keeps long words linear; beyond it
+                    // the word counts as a glob, which is the stricter reading.)
+                    let ahead = &self.s[self.pos + 1..(self.pos + 1 + LOOKAHEAD).min(self.s.len())];
+                    let bracket = c != b'['
+                        || ahead.len() == LOOKAHEAD
+                        || ahead
+                            .iter()
+                            .take_while(|&&x| !is_meta(x))
+                            .any(|&x| x == b']');
+                    if !assignment && bracket {
+                        wb.glob = true;
+                    }
+                    wb.text.push(c);
+                    wb.started = true;
+                    self.pos += 1;
+                }
+                b'{' if !assignment => {
+                    // bash brace expansion {a,b} / {1..3}: shell-dependent
+                    let rest = &self.s[self.pos..(self.pos + LOOKAHEAD).min(self.s.len())];
+                    if rest.len() == LOOKAHEAD {
+                        wb.glob = true;
+                        wb.shell_dependent = true;
+                    } else if let Some(close) = rest.iter().position(|&c| c == b'}' || is_meta(c)) {
+                        let inner = &rest[1..close];
+                        if rest[close] == b'}'
+                            && (inner.contains(&b',') || inner.windows(2).any(|w| w == b".."))
+                        {
+                            wb.glob = true;
+                            wb.shell_dependent = true;
+                        }
+                    }
+                    wb.text.push(c);
+                    wb.started = true;
+                    self.pos += 1;
+                }
+                b'~' if self.pos == first
+                    || (assignment && matches!(wb.text.last(), Some(b'=' | b':'))) =>
+                {
+                    wb.dynamic = true;
+                    wb.text.push(c);
+                    wb.started = true;
+                    self.pos += 1;
+                }
+                _ => {
+                    wb.text.push(c);
+                    wb.started = true;
+                    self.pos += 1;
+                }
+            }
+        }
+        if wb.started && (!wb.text.is_empty() || wb.quoted || wb.dynamic || out.is_empty()) {
+            out.push(wb.finish(sub_start..self.out.commands.len()));
+        }
+        if out.is_empty() && self.pos == first {
+            return Err(self.err("expected a word"));
+        }
+        self.depth -= 1;
+        Ok(out)
+    }
+
+    /// One element inside double quotes (or a here-document body when `heredoc`).
+    fn dq_char(&mut self, wb: &mut WordBuf, ctx: &Ctx, mode: Bq) -> Result<(), ParseError> {
+        let c = self.peek().ok_or_else(|| self.err("unterminated quote"))?;
+        match c {
+            b'\\' => {
+                self.pos += 1;
+                match self.peek() {
+                    Some(b'\n') => self.pos += 1,
+                    Some(n @ (b'$' | b'`' | b'\\')) => {
+                        wb.text.push(n);
+                        self.pos += 1;
+                    }
+                    Some(b'"') if mode == Bq::Dq => {
+                        wb.text.push(b'"');
+                        self.pos += 1;
+                    }
+                    _ => wb.text.push(b'\\'),
+                }
+            }
+            b'$' => {
+                self.dollar(wb, ctx, true)?;
+            }
+            b'`' => self.backquote(wb, ctx, mode)?,
+            _ => {
+                wb.text.push(c);
+                self.pos += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// `$…` at the cursor. Returns true for an unquoted `$IFS` (a field separator).
+    fn dollar(&mut self, wb: &mut WordBuf, ctx: &Ctx, quoted: bool) -> Result<bool, ParseError> {
+        self.enter()?;
+        let r = self.dollar_inner(wb, ctx, quoted);
+        self.depth -= 1;
+        r
+    }
+
+    fn dollar_inner(
+        &mut self,
+        wb: &mut WordBuf,
+        ctx: &Ctx,
+        quoted: bool,
+    ) -> Result<bool, ParseError> {
+        let start = self.pos;
+        self.pos += 1;
+        match self.peek() {
+            Some(b'(') if self.peek_at(1) == Some(b'(') => {
+                self.pos += 2;
+                self.arith_body(ctx)?;
+            }
+            Some(b'(') => {
+                self.pos += 1;
+                let mut c = ctx.clone();
+                c.forks = true;
+                self.list(&c, Term::Paren)?;
+                if self.peek() != Some(b')') {
+                    return Err(self.err("expected `)` closing $("));
+                }
+                self.pos += 1;
+            }
+            Some(b'[') => {
+                // $[ … ]: bash's old arithmetic expansion (dash reads a literal $).
+                self.pos += 1;
+                let mut depth = 0usize;
+                let mut has_vars = false;
+                loop {
+                    match self.peek() {
+                        None => return Err(self.err("unterminated $[")),
+                        Some(b']') if depth == 0 => {
+                            self.pos += 1;
+                            break;
+                        }
+                        Some(b']') => {
+                            depth -= 1;
+                            self.pos += 1;
+                        }
+                        Some(b'[') => {
+                            depth += 1;
+                            self.pos += 1;
+                        }
+                        Some(b'$' | b'`' | b'\\' | b'"' | b'\'') => {
+                            has_vars = true;
+                            let mut inner = WordBuf::default();
+                            self.dq_char(&mut inner, ctx, Bq::Unsure)?;
+                        }
+                        Some(c) => {
+                            has_vars |= is_name_start(c);
+                            self.pos += 1;
+                        }
+                    }
+                }
+                if has_vars {
+                    self.issue("unverifiable:arithmetic", "arithmetic on variables or substitutions can run commands in bash (a[$(cmd)] in a value); use literal numbers");
+                }
+                wb.shell_dependent = true;
+            }
+            Some(b'{') => {
+                self.pos += 1;
+                let name_start = self.pos;
+                let mut depth = 0usize;
+                loop {
+                    match self.peek() {
+                        None => return Err(self.err("unterminated ${")),
+                        Some(b'}') if depth == 0 => {
+                            self.pos += 1;
+                            break;
+                        }
+                        Some(b'}') => {
+                            depth -= 1;
+                            self.pos += 1;
+                        }
+                        Some(b'{') => {
+                            depth += 1;
+                            self.pos += 1;
+                        }
+                        Some(b'\'') if !quoted => {
+                            self.pos += 1;
+                            let end = self.s[self.pos..]
+                                .iter()
+                                .position(|&c| c == b'\'')
+                                .ok_or_else(|| self.err("unterminated single quote"))?;
+                            self.pos += end + 1;
+                        }
+                        Some(b'"') => {
+                            self.pos += 1;
+                            let mut inner = WordBuf::default();
+                            loop {
+                                match self.peek() {
+                                    None => return Err(self.err("unterminated double quote")),
+                                    Some(b'"') => {
+                                        self.pos += 1;
+                                        break;
+                                    }
+                                    _ => self.dq_char(&mut inner, ctx, Bq::Dq)?,
+                                }
+                            }
+                        }
+                        Some(b'@') => {
+                            self.issue("unverifiable:expansion", "${var@…} transformations (such as @P) can run commands held in a variable");
+                            self.pos += 1;
+                        }
+                        _ => {
+                            let mut inner = WordBuf::default();
+                            self.dq_char(&mut inner, ctx, Bq::Unsure)?;
+                        }
+                    }
+                }
+                let inner = &self.s[name_start..self.pos - 1];
+                if inner == b"IFS" && !quoted {
+                    return Ok(true);
+                }
+            }
+            Some(b'\'') if !quoted => {
+                // $'…' (bash ANSI-C quoting; dash reads a literal $)
+                self.pos += 1;
+                self.ansi_c(wb)?;
+                wb.shell_dependent = true;
+                wb.quoted = true;
+                return Ok(false);
+            }
+            Some(b'"') if !quoted => {
+                wb.shell_dependent = true;
+                wb.quoted = true;
+                self.pos += 1;
+                loop {
+                    match self.peek() {
+                        None => return Err(self.err("unterminated double quote")),
+                        Some(b'"') => {
+                            self.pos += 1;
+                            break;
+                        }
+                        _ => self.dq_char(wb, ctx, Bq::Dq)?,
+                    }
+                }
+                return Ok(false);
+            }
+            Some(c) if is_name_start(c) => {
+                let name_start = self.pos;
+                while self.peek().is_some_and(is_name) {
+                    self.pos += 1;
+                }
+                if &self.s[name_start..self.pos] == b"IFS" && !quoted {
+                    return Ok(true);
+                }
+            }
+            Some(c) if c.is_ascii_digit() || b"@*#?-$!".contains(&c) => {
+                self.pos += 1;
+            }
+            _ => {
+                wb.text.push(b'$');
+                return Ok(false);
+            }
+        }
+        wb.text.extend_from_slice(&self.s[start..self.pos]);
+        wb.dynamic = true;
+        if !quoted {
+            wb.split = true;
+        }
+        Ok(false)
+    }
+
+    /// The body of `$'…'` after the opening quote.
+    fn ansi_c(&mut self, wb: &mut WordBuf) -> Result<(), ParseError> {
+        loop {
+            let c = self.peek().ok_or_else(|| self.err("unterminated $'"))?;
+            self.pos += 1;
+            match c {
+                b'\'' => return Ok(()),
+                b'\\' => {
+                    let e = self.peek().ok_or_else(|| self.err("unterminated $'"))?;
+                    if e == b'\'' {
+                        // bash: an escaped quote; dash: the end of '…' — the shells disagree
+                        // on where the string ends and on every word after it.
+                        return Err(
+                            self.err("$'…' containing \\' ends at different places in sh and bash")
+                        );
+                    }
+                    self.pos += 1;
+                    let simple = match e {
+                        b'n' => Some(b'\n'),
+                        b't' => Some(b'\t'),
+                        b'r' => Some(b'\r'),
+                        b'a' => Some(7),
+                        b'b' => Some(8),
+                        b'e' | b'E' => Some(27),
+                        b'f' => Some(12),
+                        b'v' => Some(11),
+                        b'\\' | b'\'' | b'"' | b'?' => Some(e),
+                        _ => None,
+                    };
+                    if let Some(b) = simple {
+                        wb.text.push(b);
+                        continue;
+                    }
+                    match e {
+                        b'x' => {
+                            let v = self.hex_digits(2);
+                            match v {
+                                Some(v) => wb.text.push(v as u8),
+                                None => wb.text.extend_from_slice(b"\\x"),
+                            }
+                        }
+                        b'u' | b'U' => {
+                            let n = if e == b'u' { 4 } else { 8 };
+                            match self.hex_digits(n).and_then(char::from_u32) {
+                                Some(ch) => {
+                                    let mut buf = [0u8; 4];
+                                    wb.text
+                                        .extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                                }
+                                None => {
+                                    wb.text.push(b'\\');
+                                    wb.text.push(e);
+                                }
+                            }
+                        }
+                        b'0'..=b'7' => {
+                            let mut v = u32::from(e - b'0');
+                            for _ in 0..2 {
+                                match self.peek() {
+                                    Some(d @ b'0'..=b'7') => {
+                                        v = v * 8 + u32::from(d - b'0');
+                                        self.pos += 1;
+                                    }
+                                    _ => break,
+                                }
+                            }
+                            wb.text.push((v & 0xff) as u8);
+                        }
+                        b'c' => {
+                            let ch = self.peek().ok_or_else(|| self.err("unterminated $'"))?;
+                            self.pos += 1;
+                            wb.text.push(ch & 0x1f);
+                        }
+                        other => {
+                            wb.text.push(b'\\');
+                            wb.text.push(other);
+                        }
+                    }
+                }
+                other => wb.text.push(other),
+            }
+        }
+    }
+
+    fn hex_digits(&mut self, max: usize) -> Option<u32> {
+        let mut v = 0u32;
+        let mut n = 0;
+        while n < max {
+            match self.peek().and_then(|c| (c as char).to_digit(16)) {
+                Some(d) => {
+                    v = v * 16 + d;
+                    self.pos += 1;
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        (n > 0).then_some(v)
+    }
+
+    /// `` `…` ``: unescapes the body and parses it as a list.
+    fn backquote(&mut self, wb: &mut WordBuf, ctx: &Ctx, mode: Bq) -> Result<(), ParseError> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut body = Vec::new();
+        // Inside double quotes `\"` in backquotes is `"`; outside it stays `\"`.
+        let mut body_dq = Vec::new();
+        loop {
+            match self.peek() {
+                None => return Err(self.err("unterminated backquote")),
+                Some(b'`') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(n @ (b'$' | b'`' | b'\\')) => {
+                            body.push(n);
+                            body_dq.push(n);
+                            self.pos += 1;
+                        }
+                        Some(b'"') => {
+                            body.extend_from_slice(b"\\\"");
+                            body_dq.push(b'"');
+                            self.pos += 1;
+                        }
+                        _ => {
+                            body.push(b'\\');
+                            body_dq.push(b'\\');
+                        }
+                    }
+                }
+                Some(c) => {
+                    body.push(c);
+                    body_dq.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+        match mode {
+            Bq::Unquoted => self.sub_parse_text(&body, ctx, false)?,
+            Bq::Dq => self.sub_parse_text(&body_dq, ctx, false)?,
+            Bq::Unsure if body == body_dq => self.sub_parse_text(&body, ctx, false)?,
+            Bq::Unsure => {
+                // Which reading the shell uses is not certain here: record both.
+                let a = self.sub_parse_text(&body, ctx, false);
+                let b = self.sub_parse_text(&body_dq, ctx, false);
+                if a.is_err() && b.is_err() {
+                    return a;
+                }
+            }
+        }
+        wb.text.extend_from_slice(&self.s[start..self.pos]);
+        wb.dynamic = true;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argvs(line: &str) -> Vec<Vec<String>> {
+        parse(line)
+            .unwrap()
+            .commands
+            .iter()
+            .filter(|c| !c.words.is_empty())
+            .map(|c| c.words.iter().map(|w| w.text.clone()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn lists_pipelines_and_substitutions() {
+        assert_eq!(
+            argvs("ls -la; id && whoami || true"),
+            vec![vec!["ls", "-la"], vec!["id"], vec!["whoami"], vec!["true"]]
+        );
+        assert_eq!(
+            argvs("a | b |& c & d"),
+            vec![vec!["a"], vec!["b"], vec!["c"], vec!["d"]]
+        );
+        assert_eq!(
+            argvs("echo \"$(id -u)\" `whoami`"),
+            vec![
+                vec!["id", "-u"],
+                vec!["whoami"],
+                vec!["echo", "$(id -u)", "`whoami`"]
+            ]
+        );
+        assert_eq!(
+            argvs("echo ${X:-$(a $(b))}"),
+            vec![
+                vec!["b"],
+                vec!["a", "$(b)"],
+                vec!["echo", "${X:-$(a $(b))}"]
+            ]
+        );
+        assert_eq!(
+            argvs("(a; { b; }) > /dev/null 2>&1"),
+            vec![vec!["a"], vec!["b"]]
+        );
+        assert_eq!(
+            argvs("diff <(ls a) <(ls b)"),
+            vec![
+                vec!["ls", "a"],
+                vec!["ls", "b"],
+                vec!["diff", "<(ls a)", "<(ls b)"]
+            ]
+        );
+    }
+
+    #[test]
+    fn quotes_and_escapes_resolve() {
+        assert_eq!(argvs(r#"l's' "-l"a \-x"#), vec![vec!["ls", "-la", "-x"]]);
+        assert_eq!(argvs("echo $'a\\x41\\n'"), vec![vec!["echo", "aA\n"]]);
+        assert_eq!(argvs("rm${IFS}-rf${IFS}/"), vec![vec!["rm", "-rf", "/"]]);
+        assert_eq!(argvs("ls \\\n -l"), vec![vec!["ls", "-l"]]);
+        assert_eq!(argvs("ls # comment; rm"), vec![vec!["ls"]]);
+        assert_eq!(argvs("ls\r\nid"), vec![vec!["ls\r"], vec!["id"]]);
+    }
+
+    #[test]
+    fn compound_commands() {
+        assert_eq!(
+            argvs("if a; then b; elif c; then d; else e; fi; for x in 1 2; do f $x; done; while g; do h; done; case $x in a|b) i;; *) j;; esac"),
+            vec![vec!["a"], vec!["b"], vec!["c"], vec!["d"], vec!["e"], vec!["f", "$x"], vec!["g"], vec!["h"], vec!["i"], vec!["j"]]
+        );
+        assert_eq!(argvs("[[ -n $(a) ]] && b"), vec![vec!["a"], vec!["b"]]);
+        // dash has no [[ ]]: it runs `[[ x` and then `y ]]`.
+        assert_eq!(
+            argvs("[[ x || y ]]"),
+            vec![vec!["[[", "x"], vec!["y", "]]"]]
+        );
+        assert_eq!(argvs("((a b))"), vec![vec!["a", "b"]]);
+    }
+
+    #[test]
+    fn heredocs() {
+        let s = parse("cat <<'EOF'\n$(rm -rf /)\nEOF\nls").unwrap();
+        assert!(s.issues.is_empty());
+        assert_eq!(
+            argvs("cat <<'EOF'\n$(x)\nEOF\nls"),
+            vec![vec!["cat"], vec!["ls"]]
+        );
+        let s = parse("cat <<EOF\n$(x)\nEOF").unwrap();
+        assert_eq!(s.issues[0].id, "unverifiable:heredoc");
+        assert_eq!(s.commands.len(), 2);
+    }
+
+    #[test]
+    fn functions_and_forking() {
+        let s = parse(":(){ :|:& };:").unwrap();
+        assert_eq!(s.functions.len(), 1);
+        assert!(s.commands.iter().any(|c| c.function == Some(0) && c.forks));
+    }
+
+    #[test]
+    fn errors_fail_closed() {
+        for bad in [
+            "ls '",
+            "echo \"",
+            "a &&",
+            "(ls",
+            "ls )",
+            "if a; then b",
+            "$(",
+            "`ls",
+            "a | | b",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+}

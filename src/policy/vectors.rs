@@ -1,0 +1,1622 @@
+//! Built-in argument rules: the ways an allowed program runs other programs or code.
+//!
+//! Allowing `find` must not allow `find . -exec sh -c …`; allowing `git` must not allow
+//! `git -c core.pager='sh -c …' log`. [`analyse`] looks at one argv and reports what it
+//! runs: another argv (wrappers such as `xargs`, `env`, `timeout`, `sudo`, `find -exec` —
+//! the engine then requires that argv to be allowed too), code the policy cannot read
+//! (`sh -c`, `python -c`, `awk 'BEGIN{system(…)}'`, `sed e`) or an argument that is refused
+//! outright. The programs covered follow the GTFOBins "shell", "command" and "sudo"
+//! categories for programs an operator is likely to allow.
+
+// One arm per program reads as a table; folding the condition into the pattern would not.
+#![allow(clippy::collapsible_match)]
+
+use super::rules::{basename, option_matches, Arg};
+
+/// What an argv does beyond running its own program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// Refused: rule id and reason.
+    Deny { id: &'static str, reason: String },
+    /// Runs this argv; `appended` = more, unknown arguments are added when it runs.
+    Wrap { argv: Vec<Arg>, appended: bool },
+    /// Runs code the policy cannot verify. `shell` holds static shell code (for the
+    /// blocklist, which parses it).
+    Code {
+        id: &'static str,
+        reason: String,
+        shell: Option<String>,
+    },
+}
+
+fn deny(id: &'static str, reason: impl Into<String>) -> Finding {
+    Finding::Deny {
+        id,
+        reason: reason.into(),
+    }
+}
+
+fn code(prog: &str, how: &str) -> Finding {
+    Finding::Code {
+        id: "unverifiable:code",
+        reason: format!("{prog} {how}: it runs code the policy cannot see, so it cannot be checked; run the program you need directly"),
+        shell: None,
+    }
+}
+
+const SHELLS: &[&str] = &[
+    "sh",
+    "bash",
+    "dash",
+    "zsh",
+    "ksh",
+    "mksh",
+    "ash",
+    "yash",
+    "fish",
+    "tcsh",
+    "csh",
+    "rbash",
+    "posh",
+    "ksh93",
+    "busybox-sh",
+];
+
+/// Programs whose job is to run another program given after their own options.
+/// (options that take a value, number of leading positionals before the command)
+const WRAPPERS: &[(&str, &[&str], usize)] = &[
+    ("nice", &["-n", "--adjustment"], 0),
+    ("nohup", &[], 0),
+    ("timeout", &["-s", "--signal", "-k", "--kill-after"], 1),
+    (
+        "stdbuf",
+        &["-i", "-o", "-e", "--input", "--output", "--error"],
+        0,
+    ),
+    ("setsid", &[], 0),
+    ("chroot", &["--userspec", "--groups"], 1),
+    ("ionice", &["-c", "-n", "--class", "--classdata"], 0),
+    // taskset -c LIST cmd: -c changes how the mask positional is read, it takes no value.
+    ("taskset", &[], 1),
+    ("doas", &["-u", "-C"], 0),
+    ("unbuffer", &[], 0),
+    ("time", &["-f", "--format"], 0),
+    ("command", &[], 0),
+    ("builtin", &[], 0),
+    ("exec", &["-a"], 0),
+    ("coproc", &[], 0),
+    ("busybox", &[], 0),
+];
+
+/// Programs that run other programs in ways this engine does not unpick.
+const OPAQUE_RUNNERS: &[&str] = &[
+    "rlwrap",
+    "capsh",
+    "logsave",
+    "strace",
+    "ltrace",
+    "runuser",
+    "pkexec",
+    "systemd-run",
+    "unshare",
+    "nsenter",
+    "chrt",
+    "prlimit",
+    "setpriv",
+    "numactl",
+    "firejail",
+    "bwrap",
+    "proot",
+    "cpulimit",
+    "parallel",
+    "tmux",
+    "screen",
+    "dbus-run-session",
+    "xvfb-run",
+    "faketime",
+    "fakeroot",
+    "torsocks",
+    "proxychains",
+    "proxychains4",
+    "catchsegv",
+    "valgrind",
+    "perf",
+    "hyperfine",
+    "entr",
+    "watchexec",
+    "nodemon",
+    "sg",
+    "newgrp",
+    "ssh-agent",
+    "xdg-open",
+    "open",
+    "at",
+    "batch",
+    "crontab",
+    "script",
+    "expect",
+    "run-parts",
+    "start-stop-daemon",
+    "daemonize",
+    "su",
+    "eatmydata",
+    "flatpak-spawn",
+    "chpst",
+    "softlimit",
+    "setarch",
+    "linux32",
+    "linux64",
+];
+
+/// Environment names that make a program load code or run another program.
+pub fn dangerous_env(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "PATH",
+        "IFS",
+        "ENV",
+        "BASH_ENV",
+        "SHELLOPTS",
+        "BASHOPTS",
+        "PS4",
+        "PROMPT_COMMAND",
+        "HOME",
+        "XDG_CONFIG_HOME",
+        "PAGER",
+        "MANPAGER",
+        "SYSTEMD_PAGER",
+        "EDITOR",
+        "VISUAL",
+        "SSH_ASKPASS",
+        "SUDO_ASKPASS",
+        "LESSOPEN",
+        "LESSCLOSE",
+        "PERL5OPT",
+        "PERL5LIB",
+        "PERLLIB",
+        "PYTHONSTARTUP",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "NODE_OPTIONS",
+        "NODE_PATH",
+        "RUBYOPT",
+        "RUBYLIB",
+        "RUSTC_WRAPPER",
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "SHELL",
+        "TAR_OPTIONS",
+        "BROWSER",
+        "GCONV_PATH",
+        "LOCPATH",
+        "NLSPATH",
+        "MAKEFLAGS",
+        "MFLAGS",
+        "MAKESHELL",
+        "CDPATH",
+        "GLOBIGNORE",
+        "BASH_XTRACEFD",
+        "TMOUT",
+        "HISTFILE",
+        "PROMPT",
+        "ZDOTDIR",
+        "LESSKEY",
+        "LESS",
+        "GREP_OPTIONS",
+        "JAVA_TOOL_OPTIONS",
+        "_JAVA_OPTIONS",
+        "CLASSPATH",
+        "GEM_PATH",
+        "GEM_HOME",
+        "LUA_INIT",
+        "LUA_PATH",
+        "LUA_CPATH",
+        "RUSTFLAGS",
+        "PYTHONUSERBASE",
+        "PYTHONEXECUTABLE",
+        "PYTHONBREAKPOINT",
+        "PYTHONWARNINGS",
+        "PYTHONPLATLIBDIR",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CC",
+        "CXX",
+        "LD",
+        "AR",
+        "CPP",
+        "AS",
+        "FC",
+        "RANLIB",
+        "GOFLAGS",
+        "OPENSSL_CONF",
+        "CURL_HOME",
+        "WGETRC",
+        "NPM_CONFIG_SCRIPT_SHELL",
+    ];
+    const SAFE_GIT: &[&str] = &[
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_AUTHOR_DATE",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_COMMITTER_DATE",
+        "GIT_TERMINAL_PROMPT",
+    ];
+    if EXACT.contains(&name) {
+        return true;
+    }
+    if name.starts_with("GIT_") {
+        return !SAFE_GIT.contains(&name);
+    }
+    [
+        "LD_",
+        "DYLD_",
+        "BASH_FUNC_",
+        "CARGO_BUILD_",
+        "CARGO_TARGET_",
+        "NPM_CONFIG_",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
+        || name.contains("PRELOAD")
+}
+
+/// True for names that look like `NAME=value`.
+fn env_assignment(a: &str) -> Option<&str> {
+    let (name, _) = a.split_once('=')?;
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|c| c == b'_' || c.is_ascii_alphabetic())
+        && name.bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric());
+    ok.then_some(name)
+}
+
+/// True when the program has built-in argument rules (so unknown arguments matter).
+pub fn has_rules(prog: &str) -> bool {
+    let p = basename(prog);
+    is_interpreter(p)
+        || SHELLS.contains(&p)
+        || WRAPPERS.iter().any(|(w, _, _)| *w == p)
+        || OPAQUE_RUNNERS.contains(&p)
+        || matches!(
+            p,
+            "git"
+                | "sqlite3"
+                | "mysql"
+                | "mariadb"
+                | "psql"
+                | "gcc"
+                | "g++"
+                | "cc"
+                | "c++"
+                | "clang"
+                | "clang++"
+                | "rustc"
+                | "go"
+                | "cpio"
+                | "ip"
+                | "tcpdump"
+                | "nmap"
+                | "openvpn"
+                | "tshark"
+                | "wireshark"
+                | "find"
+                | "xargs"
+                | "env"
+                | "sudo"
+                | "awk"
+                | "gawk"
+                | "mawk"
+                | "nawk"
+                | "sed"
+                | "gsed"
+                | "tar"
+                | "gtar"
+                | "bsdtar"
+                | "rsync"
+                | "ssh"
+                | "scp"
+                | "sftp"
+                | "less"
+                | "more"
+                | "man"
+                | "vim"
+                | "vi"
+                | "nvim"
+                | "view"
+                | "vimdiff"
+                | "ex"
+                | "ed"
+                | "emacs"
+                | "nano"
+                | "gdb"
+                | "sort"
+                | "split"
+                | "zip"
+                | "socat"
+                | "nc"
+                | "ncat"
+                | "netcat"
+                | "make"
+                | "gmake"
+                | "cargo"
+                | "npm"
+                | "npx"
+                | "pnpm"
+                | "yarn"
+                | "dc"
+                | "test"
+                | "read"
+                | "getopts"
+                | "["
+                | "printf"
+                | "apt"
+                | "apt-get"
+                | "wget"
+                | "watch"
+                | "flock"
+                | "eval"
+                | "source"
+                | "."
+                | "trap"
+                | "hg"
+                | "zsh"
+        )
+}
+
+/// Programs that run a file they are given as code (shells, interpreters, `source`).
+pub fn runs_files(p: &str) -> bool {
+    SHELLS.contains(&p) || is_interpreter(p) || matches!(p, "source" | "." | "sudo" | "exec")
+}
+
+fn is_interpreter(p: &str) -> bool {
+    let base = p.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    matches!(
+        base,
+        "python"
+            | "pypy"
+            | "perl"
+            | "ruby"
+            | "node"
+            | "nodejs"
+            | "deno"
+            | "bun"
+            | "php"
+            | "lua"
+            | "luajit"
+            | "Rscript"
+            | "R"
+            | "julia"
+            | "tclsh"
+            | "wish"
+            | "osascript"
+            | "pwsh"
+            | "powershell"
+            | "groovy"
+            | "scala"
+            | "erl"
+            | "elixir"
+            | "guile"
+            | "racket"
+            | "ghci"
+            | "irb"
+            | "jshell"
+            | "jrunscript"
+            | "jjs"
+            | "qjs"
+            | "rhino"
+    )
+}
+
+/// Splits leading options (with the given value-taking options) from the rest.
+/// Returns the index of the first non-option argument.
+fn skip_options(args: &[Arg], with_value: &[&str]) -> usize {
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i].text;
+        if a == "--" {
+            return i + 1;
+        }
+        if !a.starts_with('-') || a == "-" {
+            return i;
+        }
+        if with_value.contains(&a.as_str()) {
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Analyses one argv (program first). `stdin_code` = its stdin comes from a pipe or here-doc.
+pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
+    let Some(prog) = argv.first() else {
+        return Vec::new();
+    };
+    let p = basename(&prog.text);
+    let args = &argv[1..];
+    let mut out = Vec::new();
+    let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+
+    if SHELLS.contains(&p) {
+        shell(p, args, stdin_code, &mut out);
+        return out;
+    }
+    if is_interpreter(p) {
+        interpreter(p, args, stdin_code, &mut out);
+        return out;
+    }
+    if OPAQUE_RUNNERS.contains(&p) {
+        out.push(deny(
+            "vector:runs-program",
+            format!("{p} runs other programs or code in ways the policy does not check; allow the program it should run directly instead"),
+        ));
+        // su -c, runuser -c, script -c: a shell string the blocklist can still read.
+        if let Some(i) = texts.iter().position(|a| *a == "-c" || *a == "--command") {
+            if let Some(a) = args.get(i + 1).filter(|a| a.exact) {
+                out.push(Finding::Code {
+                    id: "unverifiable:code",
+                    reason: format!("{p} -c runs a shell string"),
+                    shell: Some(a.text.clone()),
+                });
+            }
+        } else if let Some(c) = texts.iter().find_map(|a| a.strip_prefix("--command=")) {
+            out.push(Finding::Code {
+                id: "unverifiable:code",
+                reason: format!("{p} --command runs a shell string"),
+                shell: Some(c.to_string()),
+            });
+        }
+        return out;
+    }
+    if let Some((_, with_value, positional)) = WRAPPERS.iter().find(|(w, _, _)| *w == p) {
+        if p == "command" && texts.iter().any(|a| *a == "-v" || *a == "-V") {
+            return out;
+        }
+        if p == "time"
+            && texts
+                .iter()
+                .any(|a| *a == "-o" || a.starts_with("--output"))
+        {
+            out.push(deny("vector:writes-file", "time -o writes a file"));
+        }
+        let start = skip_options(args, with_value) + positional;
+        if p == "busybox" && args.is_empty() {
+            return out;
+        }
+        match args.get(start..) {
+            Some(inner) if !inner.is_empty() => out.push(Finding::Wrap {
+                argv: inner.to_vec(),
+                appended: false,
+            }),
+            _ if p == "chroot" || p == "exec" && args.is_empty() => {
+                if p == "chroot" {
+                    out.push(code(p, "without a command starts a shell"));
+                }
+            }
+            _ => {}
+        }
+        return out;
+    }
+    match p {
+        "eval" => out.push(Finding::Code {
+            id: "unverifiable:eval",
+            reason: "eval runs its arguments as shell code, which the policy cannot verify; run the command directly".into(),
+            shell: args.iter().all(|a| a.exact).then(|| texts.join(" ")),
+        }),
+        "source" | "." => out.push(code(p, "runs a file as shell code")),
+        "trap" => out.push(Finding::Code {
+            id: "unverifiable:code",
+            reason: "trap sets shell code to run later".into(),
+            shell: args.first().filter(|a| a.exact).map(|a| a.text.clone()),
+        }),
+        "xargs" => {
+            let with_value = [
+                "-a", "-d", "-E", "-I", "-L", "-n", "-P", "-s", "--arg-file", "--delimiter",
+                "--eof", "--max-lines", "--max-args", "--max-procs", "--max-chars",
+                "--process-slot-var", "--replace",
+            ];
+            let start = skip_options(args, &with_value);
+            let inner = if start < args.len() {
+                args[start..].to_vec()
+            } else {
+                vec![Arg::lit("echo")]
+            };
+            out.push(Finding::Wrap {
+                argv: inner,
+                appended: true,
+            });
+        }
+        "env" => {
+            let mut i = 0;
+            while i < args.len() {
+                let a = &args[i].text;
+                if a == "-S" || a.starts_with("--split-string") || (a.starts_with("-S") && !a.starts_with("--")) || (a.starts_with('-') && !a.starts_with("--") && a.contains('S')) {
+                    let attached = a.strip_prefix("--split-string=").map(String::from);
+                    out.push(Finding::Code {
+                        id: "unverifiable:code",
+                        reason: "env -S splits a string into a command line, which the policy cannot verify".into(),
+                        // Read as shell words, close enough for the blocklist.
+                        shell: attached.or_else(|| args.get(i + 1).filter(|x| x.exact).map(|x| x.text.clone())),
+                    });
+                    return out;
+                }
+                if a == "-u" || a == "-C" || a == "--unset" || a == "--chdir" {
+                    i += 2;
+                    continue;
+                }
+                if a == "--" {
+                    i += 1;
+                    break;
+                }
+                if a.starts_with('-') && a != "-" {
+                    i += 1;
+                    continue;
+                }
+                if let Some(name) = env_assignment(a) {
+                    if dangerous_env(name) {
+                        out.push(deny("vector:env", format!("env sets {name}, which changes what programs run or load")));
+                    }
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            while i < args.len() {
+                match env_assignment(&args[i].text) {
+                    Some(name) => {
+                        if dangerous_env(name) {
+                            out.push(deny("vector:env", format!("env sets {name}, which changes what programs run or load")));
+                        }
+                        i += 1;
+                    }
+                    None => break,
+                }
+            }
+            if i < args.len() {
+                out.push(Finding::Wrap {
+                    argv: args[i..].to_vec(),
+                    appended: false,
+                });
+            }
+        }
+        "sudo" => {
+            let with_value = [
+                "-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T", "--user", "--group",
+                "--chdir", "--prompt", "--role", "--type", "--other-user", "--close-from",
+                "--host", "--command-timeout",
+            ];
+            if texts.iter().any(|a| matches!(*a, "-e" | "--edit")) {
+                out.push(deny("vector:sudo", "sudo -e runs an editor as another user"));
+                return out;
+            }
+            let shell_mode = texts
+                .iter()
+                .take_while(|a| a.starts_with('-'))
+                .any(|a| matches!(*a, "-s" | "-i" | "--shell" | "--login") || (!a.starts_with("--") && (a.contains('s') || a.contains('i'))));
+            let mut start = skip_options(args, &with_value);
+            while start < args.len() {
+                match env_assignment(&args[start].text) {
+                    Some(name) => {
+                        if dangerous_env(name) {
+                            out.push(deny("vector:env", format!("sudo sets {name}, which changes what programs run or load")));
+                        }
+                        start += 1;
+                    }
+                    None => break,
+                }
+            }
+            if shell_mode {
+                out.push(Finding::Code {
+                    id: "unverifiable:code",
+                    reason: "sudo -s/-i runs its command through a shell, which the policy cannot verify".into(),
+                    shell: args.get(start..).filter(|r| !r.is_empty() && r.iter().all(|a| a.exact)).map(|r| r.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join(" ")),
+                });
+            } else if start < args.len() {
+                out.push(Finding::Wrap {
+                    argv: args[start..].to_vec(),
+                    appended: false,
+                });
+            }
+        }
+        "watch" => {
+            let start = skip_options(args, &["-n", "--interval", "-q", "--equexit"]);
+            if texts.iter().take(start).any(|a| *a == "-x" || *a == "--exec") {
+                if start < args.len() {
+                    out.push(Finding::Wrap {
+                        argv: args[start..].to_vec(),
+                        appended: false,
+                    });
+                }
+            } else if start < args.len() {
+                out.push(Finding::Code {
+                    id: "unverifiable:code",
+                    reason: "watch runs its arguments through sh -c, which the policy cannot verify".into(),
+                    shell: args[start..].iter().all(|a| a.exact).then(|| texts[start..].join(" ")),
+                });
+            }
+        }
+        "flock" => {
+            if let Some(i) = texts.iter().position(|a| *a == "-c" || *a == "--command") {
+                out.push(Finding::Code {
+                    id: "unverifiable:code",
+                    reason: "flock -c runs a shell command string".into(),
+                    shell: args.get(i + 1).filter(|a| a.exact).map(|a| a.text.clone()),
+                });
+            } else {
+                let start = skip_options(args, &["-w", "--timeout", "-E", "--conflict-exit-code"]) + 1;
+                if start < args.len() {
+                    out.push(Finding::Wrap {
+                        argv: args[start..].to_vec(),
+                        appended: false,
+                    });
+                }
+            }
+        }
+        "find" => find(args, &mut out),
+        "git" => git(args, &mut out),
+        "awk" | "gawk" | "mawk" | "nawk" => awk(p, args, &mut out),
+        "sed" | "gsed" => sed(p, args, &mut out),
+        "tar" | "gtar" | "bsdtar" => {
+            let longs = [
+                "--to-command", "--checkpoint-action", "--use-compress-program", "--info-script",
+                "--new-volume-script", "--rsh-command", "--rmt-command", "--index-file",
+            ];
+            for (i, a) in texts.iter().enumerate() {
+                // --checkpoint[=N] is an option of its own, not an abbreviation.
+                if *a == "--checkpoint" || a.starts_with("--checkpoint=") {
+                    continue;
+                }
+                let old_style = i == 0 && !a.starts_with('-') && (a.contains('I') || a.contains('F'));
+                if longs.iter().any(|l| option_matches(l, a)) || old_style || option_matches("-I", a) || option_matches("-F", a) {
+                    out.push(deny("vector:tar", format!("tar option {a:?} runs another program (--to-command, --checkpoint-action, --use-compress-program/-I, -F)")));
+                }
+            }
+        }
+        "rsync" => {
+            for a in &texts {
+                if option_matches("--rsh", a) || option_matches("--rsync-path", a) || option_matches("-e", a) {
+                    out.push(deny("vector:rsync", format!("rsync option {a:?} chooses the program rsync runs (-e/--rsh, --rsync-path)")));
+                }
+            }
+        }
+        "ssh" | "scp" | "sftp" => {
+            for a in &texts {
+                let l = a.to_ascii_lowercase();
+                if ["proxycommand", "localcommand", "knownhostscommand", "pkcs11provider", "securitykeyprovider"].iter().any(|k| l.contains(k)) {
+                    out.push(deny("vector:ssh", format!("{p} option {a:?} runs a local command")));
+                }
+            }
+            for (i, a) in texts.iter().enumerate() {
+                let opts: &[&str] = if p == "ssh" { &["-F"] } else { &["-F", "-S", "-D"] };
+                if opts.iter().any(|o| *a == *o || (a.starts_with(o) && a.len() > 2 && i < texts.len())) {
+                    out.push(deny("vector:ssh", format!("{p} option {a:?} loads a config file or runs a program of its choosing")));
+                }
+            }
+        }
+        "less" | "more" => {
+            for a in &texts {
+                if (a.starts_with('+') && (a.contains('!') || a.contains('|'))) || option_matches("--log-file", a) || option_matches("--LOG-FILE", a) || *a == "-o" || *a == "-O" || option_matches("--lesskey-src", a) {
+                    out.push(deny("vector:pager", format!("{p} argument {a:?} runs a shell command or writes a file")));
+                }
+            }
+        }
+        "man" => {
+            for a in &texts {
+                if option_matches("--pager", a) || option_matches("--html", a) || option_matches("--browser", a) || (a.starts_with("-P") || a.starts_with("-H")) && !a.starts_with("--") {
+                    out.push(deny("vector:pager", format!("man option {a:?} chooses a program to run")));
+                }
+            }
+        }
+        "vim" | "vi" | "nvim" | "view" | "vimdiff" | "ex" | "emacs" | "nano" | "ed" | "gdb" => {
+            let bad = texts.iter().find(|a| {
+                a.starts_with('+')
+                    || matches!(**a, "-c" | "--cmd" | "-S" | "-u" | "-s" | "-x" | "-l" | "-f" | "-ex" | "-batch" | "--batch" | "-eval" | "--eval" | "--load" | "--funcall" | "--script" | "--speller" | "--command" | "--eval-command")
+                    || a.starts_with("--eval") || a.starts_with("--load=") || a.starts_with("--speller=") || a.starts_with("--command=")
+            });
+            if let Some(a) = bad {
+                out.push(code(p, &format!("given {a:?} runs editor/debugger commands")));
+            } else if stdin_code && matches!(p, "ed" | "ex" | "gdb") {
+                out.push(code(p, "reads commands from its input"));
+            }
+        }
+        "sort" => {
+            if texts.iter().any(|a| option_matches("--compress-program", a)) {
+                out.push(deny("vector:sort", "sort --compress-program runs another program"));
+            }
+        }
+        "split" => {
+            if texts.iter().any(|a| option_matches("--filter", a)) {
+                out.push(deny("vector:split", "split --filter runs a shell command"));
+            }
+        }
+        "zip" => {
+            if texts.iter().any(|a| *a == "-TT" || option_matches("--unzip-command", a)) {
+                out.push(deny("vector:zip", "zip -TT/--unzip-command runs another program"));
+            }
+        }
+        "socat" => {
+            if texts.iter().any(|a| {
+                let l = a.to_ascii_lowercase();
+                l.contains("exec:") || l.contains("system:")
+            }) {
+                out.push(deny("vector:socat", "socat EXEC:/SYSTEM: addresses run programs"));
+            }
+        }
+        "nc" | "ncat" | "netcat" => {
+            if texts.iter().any(|a| matches!(*a, "-e" | "-c") || a.starts_with("--exec") || a.starts_with("--sh-exec") || a.starts_with("--lua-exec") || (a.starts_with('-') && !a.starts_with("--") && (a.contains('e') || a.contains('c')))) {
+                out.push(deny("vector:nc", format!("{p} -e/-c runs a program on a connection")));
+            }
+        }
+        "make" | "gmake" => {
+            for a in &texts {
+                if option_matches("--eval", a) || *a == "-E" || a.starts_with(".SHELLFLAGS=") || env_assignment(a).is_some_and(dangerous_env) {
+                    out.push(deny("vector:make", format!("make argument {a:?} injects recipe code or a shell")));
+                }
+            }
+            if stdin_code && texts.windows(2).any(|w| w[0] == "-f" && w[1] == "-") {
+                out.push(code(p, "reads a makefile from its input"));
+            }
+        }
+        "cargo" => {
+            for a in &texts {
+                if option_matches("--config", a) || *a == "-Z" || a.starts_with("-Zunstable-options") {
+                    out.push(deny("vector:cargo", format!("cargo option {a:?} can set a wrapper or runner program")));
+                }
+            }
+        }
+        "npm" | "npx" | "pnpm" | "yarn" => {
+            for a in &texts {
+                if *a == "-c" || option_matches("--call", a) || option_matches("--script-shell", a) || option_matches("--node-options", a) {
+                    out.push(deny("vector:npm", format!("{p} option {a:?} runs a shell command or changes the shell scripts run in")));
+                }
+            }
+            // `npm config set script-shell …` would change what every later `npm run` runs.
+            if texts.contains(&"config") && texts.iter().any(|a| matches!(*a, "set" | "edit")) {
+                let risky = ["shell", "node-options", "editor", "browser", "git", "onload-script", "prefix", "userconfig", "globalconfig", "init-module"];
+                if texts.iter().any(|a| risky.iter().any(|k| a.contains(k))) || texts.contains(&"edit") {
+                    out.push(deny("vector:npm", format!("{p} config set/edit of a key that chooses programs to run")));
+                }
+            }
+        }
+        "dc" => {
+            if texts.iter().any(|a| a.contains('!')) || stdin_code {
+                out.push(code(p, "with ! runs shell commands"));
+            }
+        }
+        "test" | "[" | "printf" | "read" | "getopts" | "wait" => {
+            for a in &texts {
+                let sub = a.find('[').is_some_and(|i| {
+                    i > 0 && a[..i].bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric()) && a[i..].contains(['$', '`'])
+                });
+                if sub || (p == "printf" && *a == "-v") {
+                    out.push(deny("vector:subscript", format!("{p} argument {a:?} can evaluate an array subscript, which runs $(…) in bash")));
+                }
+            }
+        }
+        "apt" | "apt-get" => {
+            if texts.iter().any(|a| *a == "-o" || a.starts_with("-o") && a.len() > 2 || option_matches("--option", a) || *a == "-c" || option_matches("--config-file", a)) {
+                out.push(deny("vector:apt", "apt -o/-c can set hooks that run commands"));
+            }
+        }
+        "wget" => {
+            if texts.iter().any(|a| *a == "-e" || option_matches("--execute", a) || option_matches("--use-askpass", a)) {
+                out.push(deny("vector:wget", "wget -e/--use-askpass run commands or change its configuration"));
+            }
+        }
+        "sqlite3" | "mysql" | "mariadb" | "psql" => {
+            let bad = texts.iter().any(|a| {
+                a.contains(".shell") || a.contains(".system") || a.contains("\\!") || a.contains("system ")
+                    || a.starts_with("--pager") || option_matches("--init-command", a)
+            });
+            if bad {
+                out.push(deny("vector:sql-shell", format!("{p} argument runs a shell command (.shell, .system, \\!)")));
+            } else if stdin_code {
+                out.push(code(p, "reads commands (which can include .shell or \\!) from its input"));
+            }
+        }
+        "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" => {
+            for a in &texts {
+                if a.starts_with("-wrapper") || a.starts_with("-fplugin") || a.starts_with("-specs") || a.starts_with("--specs") || a.starts_with("-B") || a.starts_with("--ld-path") || a.starts_with("-fuse-ld=/") {
+                    out.push(deny("vector:compiler", format!("{p} option {a:?} runs or loads a program of its choosing")));
+                }
+            }
+        }
+        "rustc" => {
+            for (i, a) in texts.iter().enumerate() {
+                let cg = if *a == "-C" || *a == "--codegen" { texts.get(i + 1).copied() } else { a.strip_prefix("-C").or_else(|| a.strip_prefix("--codegen=")) };
+                if cg.is_some_and(|v| v.starts_with("linker") || v.starts_with("link-arg")) || a.starts_with("-Zunstable") {
+                    out.push(deny("vector:compiler", format!("rustc option {a:?} chooses the linker program")));
+                }
+            }
+        }
+        "go" => {
+            for a in &texts {
+                if option_matches("-exec", a) || option_matches("-toolexec", a) || option_matches("--exec", a) || option_matches("--toolexec", a) {
+                    out.push(deny("vector:go", format!("go option {a:?} runs a program of its choosing")));
+                }
+            }
+            if texts.first() == Some(&"generate") {
+                out.push(deny("vector:go", "go generate runs the commands written in source files"));
+            }
+        }
+        "tcpdump" => {
+            if texts.iter().any(|a| a.starts_with("-z") || a.starts_with("-Z")) {
+                out.push(deny("vector:runs-program", "tcpdump -z runs a program on every saved file"));
+            }
+        }
+        "nmap" => {
+            if texts.iter().any(|a| option_matches("--script", a) || a.starts_with("-sC") || *a == "-A") {
+                out.push(deny("vector:runs-program", "nmap scripts are code (--script, -sC, -A)"));
+            }
+        }
+        "openvpn" => {
+            if texts.iter().any(|a| ["--up", "--down", "--route-up", "--ipchange", "--client-connect", "--learn-address", "--tls-verify", "--auth-user-pass-verify", "--config", "--plugin"].iter().any(|o| option_matches(o, a))) {
+                out.push(deny("vector:runs-program", "openvpn script options run programs"));
+            }
+        }
+        "tshark" | "wireshark" => {
+            if texts.iter().any(|a| a.starts_with("-X")) {
+                out.push(deny("vector:runs-program", "tshark -X lua_script runs code"));
+            }
+        }
+        "cpio" => {
+            if texts.iter().any(|a| option_matches("--rsh-command", a) || option_matches("--rmt-command", a)) {
+                out.push(deny("vector:cpio", "cpio --rsh-command runs a program"));
+            }
+        }
+        "ip" => {
+            if texts.contains(&"exec") {
+                out.push(deny("vector:runs-program", "ip netns exec runs another program"));
+            }
+        }
+        "hg" => {
+            if texts.iter().any(|a| option_matches("--config", a) || option_matches("--debugger", a)) {
+                out.push(deny("vector:hg", "hg --config can set hooks and aliases that run commands"));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+fn shell(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
+    let mut i = 0;
+    let mut c_flag = false;
+    let mut s_flag = false;
+    while i < args.len() {
+        let a = &args[i].text;
+        if a == "--" || a == "-" {
+            i += 1;
+            break;
+        }
+        if a.starts_with("--") {
+            if matches!(a.as_str(), "--rcfile" | "--init-file") {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if (a.starts_with('-') || a.starts_with('+')) && a.len() > 1 {
+            let letters = &a[1..];
+            if letters.contains('c') {
+                c_flag = true;
+            }
+            if letters.contains('s') || letters.contains('i') {
+                s_flag = true;
+            }
+            if letters.contains('o') || letters.contains('O') {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    if !args.iter().all(|a| a.exact || !a.may_hide_option()) {
+        c_flag = true;
+    }
+    if c_flag {
+        out.push(Finding::Code {
+            id: "unverifiable:shell-c",
+            reason: format!("{p} -c runs a string as shell code, which the policy cannot verify under an allow list; run the commands directly"),
+            shell: args.get(i).filter(|a| a.exact).map(|a| a.text.clone()),
+        });
+    } else if args.len() == 1 && matches!(args[0].text.as_str(), "--version" | "--help") {
+        // `bash --version`: prints and exits.
+    } else if i >= args.len() || s_flag {
+        if stdin_code || s_flag {
+            out.push(code(p, "reads shell code from its input"));
+        } else {
+            out.push(code(p, "without a script starts an interactive shell"));
+        }
+    }
+}
+
+fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
+    let base = p.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let code_letters: &[char] = match base {
+        "python" | "pypy" => &['c'],
+        "perl" => &['e', 'E'],
+        // php -c/-d: an ini file or setting (auto_prepend_file) runs code.
+        "php" => &['r', 'B', 'R', 'E', 'F', 'c', 'd'],
+        "node" | "nodejs" | "bun" => &['e', 'p', 'r'],
+        // lua -l loads a library, which is code.
+        "lua" | "luajit" => &['e', 'E', 'l'],
+        "Rscript" | "R" | "julia" | "ruby" | "osascript" | "elixir" | "groovy" | "scala"
+        | "racket" => &['e', 'E'],
+        "guile" => &['c'],
+        "pwsh" | "powershell" => &['c', 'C', 'e', 'E'],
+        _ => &['c', 'e'],
+    };
+    // Options that take the next word as their value (so it is not the script).
+    let with_value: &[&str] = match base {
+        "python" | "pypy" => &["-W", "-X", "-Q"],
+        "perl" => &["-I", "-M", "-m", "-C"],
+        "ruby" => &["-I", "-r", "-C", "-F", "-K", "-T", "-W"],
+        "node" | "nodejs" | "bun" | "deno" => &[
+            "-C",
+            "--conditions",
+            "--input-type",
+            "--title",
+            "--stack-size",
+        ],
+        _ => &[],
+    };
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        if !a.exact && a.may_hide_option() {
+            out.push(code(
+                p,
+                "is given arguments whose value is only known when it runs",
+            ));
+            return;
+        }
+        if with_value.contains(&a.text.as_str()) {
+            i += 2;
+            continue;
+        }
+        let t = a.text.as_str();
+        if t == "--" || !t.starts_with('-') || t == "-" {
+            break;
+        }
+        if t.starts_with("--") {
+            if [
+                "--eval",
+                "--print",
+                "--require",
+                "--command",
+                "--import",
+                "--loader",
+                "--experimental-loader",
+                "-eval",
+            ]
+            .iter()
+            .any(|o| option_matches(o, t))
+            {
+                out.push(code(p, t));
+                return;
+            }
+            i += 1;
+            continue;
+        }
+        if t[1..].contains(code_letters) || (base == "deno" && t == "eval") {
+            out.push(code(p, &format!("{t} (code on the command line)")));
+            return;
+        }
+        if base == "python" && (t == "-m") {
+            // python -m runs a module by name; fine as an ordinary program run.
+            return;
+        }
+        i += 1;
+    }
+    if base == "deno" && args.first().is_some_and(|a| a.text == "eval") {
+        out.push(code(p, "eval"));
+        return;
+    }
+    let script = args.get(i);
+    // `node -v`, `python3 --version`: prints and exits.
+    let info = ["--version", "-V", "--help", "-h"];
+    let info_only = !args.is_empty()
+        && args.iter().all(|a| {
+            info.contains(&a.text.as_str())
+                || (a.text == "-v"
+                    && matches!(
+                        base,
+                        "node" | "nodejs" | "deno" | "bun" | "ruby" | "php" | "perl" | "lua"
+                    ))
+        });
+    if info_only {
+        return;
+    }
+    if script.is_none() || script.is_some_and(|s| s.text == "-") {
+        if stdin_code {
+            out.push(code(p, "reads a program from its input"));
+        } else {
+            out.push(code(
+                p,
+                "without a script starts an interactive interpreter",
+            ));
+        }
+    }
+}
+
+fn find(args: &[Arg], out: &mut Vec<Finding>) {
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].text.as_str();
+        match a {
+            "-exec" | "-execdir" | "-ok" | "-okdir" => {
+                let start = i + 1;
+                let mut end = start;
+                while end < args.len() && args[end].text != ";" && args[end].text != "+" {
+                    end += 1;
+                }
+                let inner: Vec<Arg> = args[start..end]
+                    .iter()
+                    .map(|x| {
+                        if x.text.contains("{}") {
+                            Arg::unknown(x.text.clone())
+                        } else {
+                            x.clone()
+                        }
+                    })
+                    .collect();
+                if inner.is_empty() {
+                    out.push(deny("vector:find", format!("find {a} without a command")));
+                } else {
+                    out.push(Finding::Wrap {
+                        argv: inner,
+                        appended: true,
+                    });
+                }
+                i = end + 1;
+                continue;
+            }
+            "-delete" => out.push(deny(
+                "vector:find",
+                "find -delete removes files; remove them with rm if rm is allowed",
+            )),
+            "-fprint" | "-fprint0" | "-fprintf" | "-fls" => {
+                out.push(deny("vector:find", format!("find {a} writes a file")))
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+}
+
+/// Config keys a `git -c` may set without running anything.
+fn git_safe_key(k: &str) -> bool {
+    let k = k.to_ascii_lowercase();
+    ["color.", "advice.", "log.", "i18n."]
+        .iter()
+        .any(|p| k.starts_with(p))
+        || matches!(
+            k.as_str(),
+            "core.quotepath"
+                | "user.name"
+                | "user.email"
+                | "init.defaultbranch"
+                | "pull.rebase"
+                | "pull.ff"
+                | "push.default"
+                | "diff.noprefix"
+                | "merge.conflictstyle"
+                | "commit.gpgsign"
+                | "tag.gpgsign"
+                | "format.pretty"
+                | "column.ui"
+                | "core.autocrlf"
+                | "core.filemode"
+        )
+}
+
+fn git(args: &[Arg], out: &mut Vec<Finding>) {
+    let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    for a in &texts {
+        if a.contains("ext::") || a.starts_with("fd::") {
+            out.push(deny(
+                "vector:git-ext",
+                format!("git argument {a:?} uses the ext:: transport, which runs a command"),
+            ));
+        }
+        for o in [
+            "--upload-pack",
+            "--receive-pack",
+            "--exec",
+            "--config-env",
+            "--template",
+            "--open-files-in-pager",
+            "--extcmd",
+            "--sendmail-cmd",
+            "--smtp-server",
+        ] {
+            // An exact option name is never an abbreviation of a longer one.
+            let name = a.split('=').next().unwrap_or(a);
+            let exact_other = matches!(name, "--exec-path" | "--config" | "--template-dir");
+            if option_matches(o, a) && !(exact_other && name != o) {
+                out.push(deny(
+                    "vector:git-exec",
+                    format!("git option {a:?} runs a program of its choosing"),
+                ));
+            }
+        }
+    }
+    // Global options before the subcommand.
+    let mut i = 0;
+    while i < texts.len() {
+        let a = texts[i];
+        if a == "-c" || (a.starts_with("-c") && !a.starts_with("--")) {
+            let kv = if a == "-c" {
+                texts.get(i + 1).copied().unwrap_or("")
+            } else {
+                &a[2..]
+            };
+            let key = kv.split('=').next().unwrap_or("");
+            if !args
+                .get(if a == "-c" { i + 1 } else { i })
+                .is_some_and(|x| x.exact)
+                || !git_safe_key(key)
+            {
+                out.push(deny("vector:git-config", format!("git -c {kv:?} can set a pager, editor, alias, hook or ssh command that runs programs; only harmless keys (color.*, user.name, …) are allowed")));
+            }
+            i += if a == "-c" { 2 } else { 1 };
+            continue;
+        }
+        if a.starts_with("--exec-path=") {
+            out.push(deny(
+                "vector:git-exec",
+                "git --exec-path=… changes where git finds the programs it runs",
+            ));
+        }
+        if matches!(
+            a,
+            "-C" | "--git-dir" | "--work-tree" | "--namespace" | "--super-prefix" | "--attr-source"
+        ) {
+            i += 2;
+            continue;
+        }
+        if a.starts_with('-') {
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    let Some(sub) = texts.get(i).copied() else {
+        return;
+    };
+    let rest = &texts[i + 1..];
+    match sub {
+        "submodule" if rest.contains(&"foreach") => out.push(deny(
+            "vector:git-exec",
+            "git submodule foreach runs a shell command",
+        )),
+        "bisect" if rest.first() == Some(&"run") => {
+            out.push(deny("vector:git-exec", "git bisect run runs a command"))
+        }
+        "filter-branch" => out.push(deny(
+            "vector:git-exec",
+            "git filter-branch runs shell filters",
+        )),
+        "rebase"
+            if rest.iter().any(|a| {
+                *a == "-x"
+                    || option_matches("--exec", a)
+                    || (a.starts_with('-') && !a.starts_with("--") && a.contains('x'))
+            }) =>
+        {
+            out.push(deny(
+                "vector:git-exec",
+                "git rebase --exec runs a shell command",
+            ))
+        }
+        "difftool" | "mergetool"
+            if rest.iter().any(|a| {
+                *a == "-x"
+                    || *a == "-t"
+                    || option_matches("--extcmd", a)
+                    || option_matches("--tool", a)
+            }) =>
+        {
+            out.push(deny(
+                "vector:git-exec",
+                format!("git {sub} -x/--tool runs a program"),
+            ))
+        }
+        "grep"
+            if rest
+                .iter()
+                .any(|a| a.starts_with("-O") || option_matches("--open-files-in-pager", a)) =>
+        {
+            out.push(deny("vector:git-exec", "git grep -O runs a pager program"))
+        }
+        "clone" | "ls-remote" | "fetch" | "pull" | "archive"
+            if rest
+                .iter()
+                .any(|a| *a == "-u" || (sub == "clone" && a.starts_with("-u")))
+                && sub != "fetch"
+                && sub != "pull" =>
+        {
+            out.push(deny(
+                "vector:git-exec",
+                format!("git {sub} -u sets the upload-pack program"),
+            ))
+        }
+        "config" => {
+            let pos: Vec<&str> = rest
+                .iter()
+                .copied()
+                .filter(|a| !a.starts_with('-'))
+                .collect();
+            let writes = rest.iter().any(|a| {
+                matches!(
+                    *a,
+                    "--add"
+                        | "--replace-all"
+                        | "--edit"
+                        | "-e"
+                        | "--rename-section"
+                        | "--unset"
+                        | "--unset-all"
+                        | "--remove-section"
+                )
+            }) || pos.first() == Some(&"set")
+                || (pos.len() >= 2 && !matches!(pos[0], "get" | "list" | "--get"));
+            if writes {
+                let key = if pos.first() == Some(&"set") {
+                    pos.get(1)
+                } else {
+                    pos.first()
+                };
+                if !key.is_some_and(|k| git_safe_key(k)) {
+                    out.push(deny("vector:git-config", format!("git config writes {:?}, which may make later git commands run programs; only harmless keys are allowed", key.copied().unwrap_or(""))));
+                }
+            }
+        }
+        "clone" | "submodule" if rest.iter().enumerate().any(|(j, a)| {
+            let kv = match *a {
+                "-c" | "--config" => rest.get(j + 1).copied(),
+                _ => a.strip_prefix("--config=").or_else(|| a.strip_prefix("-c").filter(|r| !r.is_empty() && !a.starts_with("--"))),
+            };
+            kv.is_some_and(|kv| !git_safe_key(kv.split('=').next().unwrap_or("")))
+        }) => out.push(deny(
+            "vector:git-config",
+            format!("git {sub} -c/--config sets configuration (a pager, ssh command, hook path …) that runs programs during the {sub}"),
+        )),
+        "help" if rest.iter().any(|a| matches!(*a, "-w" | "--web" | "-i" | "--info")) => out.push(deny(
+            "vector:git-exec",
+            "git help --web/--info starts a browser or info program",
+        )),
+        "send-email" | "instaweb" | "daemon" | "credential" | "upload-pack" | "receive-pack"
+        | "web--browse" => out
+            .push(deny(
+                "vector:git-exec",
+                format!("git {sub} runs or serves programs"),
+            )),
+        _ => {}
+    }
+}
+
+fn awk(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
+    let mut i = 0;
+    let mut program: Option<&Arg> = None;
+    while i < args.len() {
+        let a = args[i].text.as_str();
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        if !a.starts_with('-') || a == "-" {
+            break;
+        }
+        if matches!(
+            a,
+            "-f" | "--file" | "-E" | "--exec" | "-i" | "--include" | "-l" | "--load"
+        ) || a.starts_with("--file=")
+            || a.starts_with("--exec")
+            || a.starts_with("--include")
+            || a.starts_with("--load")
+            || (a.starts_with("-f") && a.len() > 2)
+        {
+            out.push(code(p, "runs a program from a file"));
+            return;
+        }
+        if matches!(a, "-e" | "--source") {
+            program = args.get(i + 1);
+            i += 2;
+            continue;
+        }
+        if a.starts_with("--source=") || (a.starts_with("-e") && a.len() > 2) {
+            out.push(code(
+                p,
+                "is given a program in a form the policy does not read; use -e PROGRAM",
+            ));
+            return;
+        }
+        if matches!(a, "-v" | "-F" | "--assign" | "--field-separator") {
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    let Some(prog) = program.or_else(|| args.get(i)) else {
+        return;
+    };
+    if !prog.exact {
+        out.push(code(
+            p,
+            "is given a program whose text is only known when it runs",
+        ));
+        return;
+    }
+    let t = prog.text.replace("||", "");
+    let write = regex_lite_print_redirect(&t);
+    if t.contains("system")
+        || t.contains('|')
+        || t.contains("@load")
+        || t.contains("@include")
+        || write
+    {
+        out.push(deny(
+            "vector:awk",
+            format!(
+                "{p} program runs commands (system(), | pipes, |&) or writes files (print > file)"
+            ),
+        ));
+    }
+}
+
+/// `print … > file` / `printf … >> file` in an awk program (not comparisons elsewhere).
+fn regex_lite_print_redirect(t: &str) -> bool {
+    let mut rest = t;
+    while let Some(i) = rest.find("print") {
+        let after = &rest[i + 5..];
+        let end = after.find([';', '}', '\n']).unwrap_or(after.len());
+        if after[..end].contains('>') {
+            return true;
+        }
+        rest = after;
+    }
+    false
+}
+
+fn sed(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
+    let mut scripts: Vec<&Arg> = Vec::new();
+    let mut i = 0;
+    let mut first_pos = None;
+    while i < args.len() {
+        let a = args[i].text.as_str();
+        if a == "-e" || a == "--expression" {
+            if let Some(s) = args.get(i + 1) {
+                scripts.push(s);
+            }
+            i += 2;
+            continue;
+        }
+        if a.starts_with("--expression=")
+            || (a.starts_with("-e") && a.len() > 2 && !a.starts_with("--"))
+        {
+            out.push(code(
+                p,
+                "is given a script in a form the policy does not read; use -e SCRIPT",
+            ));
+            return;
+        }
+        if a == "-f" || a.starts_with("--file") || (a.starts_with("-f") && a.len() > 2) {
+            out.push(code(p, "runs a script from a file"));
+            return;
+        }
+        if a == "-l" || a == "--line-length" {
+            i += 2;
+            continue;
+        }
+        if a.starts_with('-') && a != "-" && first_pos.is_none() {
+            i += 1;
+            continue;
+        }
+        if first_pos.is_none() {
+            first_pos = Some(i);
+        }
+        i += 1;
+    }
+    if scripts.is_empty() {
+        if let Some(f) = first_pos {
+            scripts.push(&args[f]);
+        }
+    }
+    for s in scripts {
+        if !s.exact {
+            out.push(code(
+                p,
+                "is given a script whose text is only known when it runs",
+            ));
+            return;
+        }
+        if let Some(why) = sed_danger(&s.text) {
+            out.push(deny("vector:sed", format!("sed script {:?} {why}", s.text)));
+            return;
+        }
+    }
+}
+
+/// Reads a sed script and reports `e`, `w`, `W`, `s///e` and `s///w`, or text it cannot read.
+fn sed_danger(script: &str) -> Option<&'static str> {
+    let b = script.as_bytes();
+    let mut i = 0;
+    let skip_regex = |i: &mut usize, delim: u8| -> bool {
+        while *i < b.len() {
+            if b[*i] == b'\\' {
+                *i += 2;
+                continue;
+            }
+            if b[*i] == delim {
+                *i += 1;
+                return true;
+            }
+            if b[*i] == b'\n' && delim != b'\n' {
+                return false;
+            }
+            *i += 1;
+        }
+        false
+    };
+    loop {
+        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b';' | b'}') {
+            i += 1;
+        }
+        if i >= b.len() {
+            return None;
+        }
+        // addresses
+        for _ in 0..2 {
+            match b.get(i) {
+                Some(b'/') => {
+                    i += 1;
+                    if !skip_regex(&mut i, b'/') {
+                        return Some("is not a script the policy can read");
+                    }
+                    while matches!(b.get(i), Some(b'I' | b'M')) {
+                        i += 1;
+                    }
+                }
+                Some(b'\\') => {
+                    let Some(&d) = b.get(i + 1) else {
+                        return Some("is not a script the policy can read");
+                    };
+                    i += 2;
+                    if !skip_regex(&mut i, d) {
+                        return Some("is not a script the policy can read");
+                    }
+                }
+                Some(c) if c.is_ascii_digit() || *c == b'$' => {
+                    while i < b.len()
+                        && (b[i].is_ascii_digit() || matches!(b[i], b'$' | b'~' | b'+'))
+                    {
+                        i += 1;
+                    }
+                }
+                _ => {}
+            }
+            if b.get(i) == Some(&b',') {
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        while i < b.len() && matches!(b[i], b' ' | b'\t' | b'!') {
+            i += 1;
+        }
+        let &c = b.get(i)?;
+        i += 1;
+        match c {
+            b'e' => return Some("uses the e command, which runs a shell command"),
+            b'w' | b'W' => return Some("uses w/W, which writes a file"),
+            b'{' | b'}' | b'd' | b'D' | b'g' | b'G' | b'h' | b'H' | b'n' | b'N' | b'p' | b'P'
+            | b'x' | b'z' | b'=' | b'F' | b'l' | b'q' | b'Q' => {
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+            }
+            b'a' | b'i' | b'c' | b'r' | b'R' | b':' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'b' | b't' | b'T' => {
+                while i < b.len() && b[i] != b'\n' && b[i] != b';' {
+                    i += 1;
+                }
+            }
+            b's' | b'y' => {
+                let Some(&d) = b.get(i) else {
+                    return Some("is not a script the policy can read");
+                };
+                if d == b'\\' || d == b'\n' {
+                    return Some("is not a script the policy can read");
+                }
+                i += 1;
+                if !skip_regex(&mut i, d) || !skip_regex(&mut i, d) {
+                    return Some("is not a script the policy can read");
+                }
+                if c == b's' {
+                    while i < b.len() && !matches!(b[i], b';' | b'\n' | b'}' | b' ') {
+                        match b[i] {
+                            b'e' => return Some(
+                                "uses the s///e flag, which runs the pattern space as a command",
+                            ),
+                            b'w' => return Some("uses the s///w flag, which writes a file"),
+                            b'g' | b'p' | b'i' | b'I' | b'm' | b'M' => {}
+                            d if d.is_ascii_digit() => {}
+                            _ => return Some("is not a script the policy can read"),
+                        }
+                        i += 1;
+                    }
+                }
+            }
+            _ => return Some("is not a script the policy can read"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(s: &str) -> Vec<Arg> {
+        s.split_whitespace().map(Arg::lit).collect()
+    }
+
+    #[test]
+    fn sed_scripts() {
+        assert_eq!(sed_danger("s/a/b/g"), None);
+        assert_eq!(sed_danger("1,5p;/x/d"), None);
+        assert!(sed_danger("1e id").is_some());
+        assert!(sed_danger("s/x/id/e").is_some());
+        assert!(sed_danger("w /tmp/x").is_some());
+        assert!(sed_danger("s|a|b|w out").is_some());
+        assert_eq!(sed_danger("s/a\\/e/b/"), None);
+    }
+
+    #[test]
+    fn wrappers_unwrap() {
+        assert_eq!(
+            analyse(&a("timeout 5 ls -l"), false),
+            vec![Finding::Wrap {
+                argv: a("ls -l"),
+                appended: false
+            }]
+        );
+        assert_eq!(
+            analyse(&a("nice -n 5 ls"), false),
+            vec![Finding::Wrap {
+                argv: a("ls"),
+                appended: false
+            }]
+        );
+        assert_eq!(
+            analyse(&a("env A=1 ls"), false),
+            vec![Finding::Wrap {
+                argv: a("ls"),
+                appended: false
+            }]
+        );
+        assert!(matches!(
+            analyse(&a("env LD_PRELOAD=x ls"), false)[0],
+            Finding::Deny { .. }
+        ));
+        assert!(matches!(
+            analyse(&a("sh -c ls"), false)[0],
+            Finding::Code { .. }
+        ));
+        assert!(analyse(&a("sh script.sh"), false).is_empty());
+        assert!(matches!(
+            analyse(&a("git -c core.pager=x log"), false)[0],
+            Finding::Deny { .. }
+        ));
+        assert!(analyse(&a("git -c color.ui=never log"), false).is_empty());
+    }
+}
