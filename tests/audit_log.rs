@@ -278,3 +278,64 @@ fn read_only_root_filesystem_stdio() {
     );
     assert!(stderr.contains("\"event\":\"SERVER_START\""), "{stderr}");
 }
+
+#[test]
+fn read_only_root_filesystem_http() {
+    if let Err(why) = unshare_available() {
+        eprintln!("SKIPPED read_only_root_filesystem_http: {why}");
+        return;
+    }
+    let rw = tempfile::tempdir().unwrap();
+    let rwp = rw.path().to_str().unwrap().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // A small client in Python (always present where the tests run), talking to the server
+    // started inside the namespace; the listing of the writable dir is compared around it.
+    let client = format!(
+        r#"import json, sys, time, urllib.request
+base = "http://127.0.0.1:{port}"
+for _ in range(300):
+    try:
+        urllib.request.urlopen(base + "/health", timeout=1).read(); break
+    except Exception:
+        time.sleep(0.02)
+body = json.dumps({{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {{"name": "execute_command", "arguments": {{"command": "echo served"}}}}}}).encode()
+req = urllib.request.Request(base + "/", data=body, headers={{"Content-Type": "application/json", "X-MCP-Auth-Token": "ro-token"}})
+print(urllib.request.urlopen(req, timeout=10).read().decode())"#
+    );
+    let script = format!(
+        "set -e; mount --make-rprivate /; mount -o remount,bind,ro /; mount -t tmpfs tmpfs {rwp}; \
+         before=$(find {rwp} -printf '%p %s %T@\\n' | sha256sum); \
+         MCP_AUTH_TOKEN=ro-token HOME=/nonexistent TMPDIR={rwp} {bin} --http --port {port} & pid=$!; \
+         python3 -c '{client}'; kill -TERM $pid; wait $pid; echo \"EXIT=$?\"; \
+         after=$(find {rwp} -printf '%p %s %T@\\n' | sha256sum); [ \"$before\" = \"$after\" ] && echo UNCHANGED",
+        bin = common::bin().display(),
+        client = client.replace('\'', "'\\''"),
+    );
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("served\\n"),
+        "the call was served: {stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("EXIT=0"),
+        "clean exit on SIGTERM: {stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("UNCHANGED"),
+        "the writable dir was not written: {stdout}\n{stderr}"
+    );
+    assert!(
+        stderr.contains("\"event\":\"CMD_EXEC\""),
+        "JSON logs on stderr: {stderr}"
+    );
+    assert!(stderr.contains("\"event\":\"SERVER_STOP\""), "{stderr}");
+}

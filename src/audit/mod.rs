@@ -257,7 +257,6 @@ pub fn server_start(config: &Config, transport: &str, sandbox: Value) {
     let sources: Map<String, Value> = config
         .sources
         .iter()
-        .filter(|(_, s)| **s != crate::config::Source::Default)
         .map(|(k, s)| (k.to_string(), serde_json::to_value(s).unwrap_or_default()))
         .collect();
     Event::new("SERVER_START", LogLevel::Info, "mcp-commander starting")
