@@ -66,7 +66,12 @@ pub struct ProbeSpec {
 
 /// Runs the shim once in probe mode. `Err` means the reaper cannot be used.
 pub fn probe(exe: &Path, spec: &ProbeSpec) -> Result<ProbeResult, String> {
-    let name = exe.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    // `/proc/self/exe` is a link: judge the file it names (a test harness is not the server).
+    let named = std::fs::read_link(exe).unwrap_or_else(|_| exe.to_path_buf());
+    let name = named
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     if !name.starts_with("mcp-commander") {
         return Err(format!("{} is not the mcp-commander binary", exe.display()));
     }

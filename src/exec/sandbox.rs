@@ -372,11 +372,7 @@ impl Sandbox {
 
         // One run of the shim proves the binary can re-exec itself as the reaper, and its
         // child proves Landlock and seccomp are really enforced.
-        let exe = self
-            .settings
-            .reaper_exe
-            .clone()
-            .or_else(|| std::env::current_exe().ok());
+        let exe = self.settings.reaper_exe.clone().or_else(own_executable);
         let probe = match &exe {
             Some(exe) => super::reaper::probe(
                 exe,
@@ -660,4 +656,18 @@ mod tests {
             "{err}"
         );
     }
+}
+
+/// The path that re-executes this very binary. On Linux `/proc/self/exe` names the running
+/// file even when its path is no longer reachable (a tmpfs mounted over it in a read-only
+/// container, or the file replaced during an upgrade); elsewhere the path it started from.
+fn own_executable() -> Option<PathBuf> {
+    #[cfg(target_os = "linux")]
+    {
+        let p = PathBuf::from("/proc/self/exe");
+        if p.exists() {
+            return Some(p);
+        }
+    }
+    std::env::current_exe().ok()
 }

@@ -237,8 +237,12 @@ awk '{print $2}' /proc/self/mounts | while read -r m; do
   m=$(printf '%b' "$m")
   mount -o remount,bind,ro "$m" 2>/dev/null || true
 done
+# The binary may live under /tmp (a CI checkout there): keep it open on fd 3 so the
+# tmpfs below cannot hide it, and start it through that descriptor.
+exec 3< "$1"
+shift
 mount -t tmpfs -o mode=1777 tmpfs /tmp
-exec setpriv --reuid "$UID_RO" --regid "$UID_RO" --clear-groups --inh-caps=-all -- "$@"
+exec setpriv --reuid "$UID_RO" --regid "$UID_RO" --clear-groups --inh-caps=-all -- /proc/self/fd/3 "$@"
 """
     return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", script, "ro", *argv], {
         "UID_RO": str(uid)
