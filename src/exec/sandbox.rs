@@ -596,6 +596,20 @@ pub struct ProbeResult {
     pub seccomp: Result<(), String>,
 }
 
+/// The path that re-executes this very binary. On Linux `/proc/self/exe` names the running
+/// file even when its path is no longer reachable (a tmpfs mounted over it in a read-only
+/// container, or the file replaced during an upgrade); elsewhere the path it started from.
+fn own_executable() -> Option<PathBuf> {
+    #[cfg(target_os = "linux")]
+    {
+        let p = PathBuf::from("/proc/self/exe");
+        if p.exists() {
+            return Some(p);
+        }
+    }
+    std::env::current_exe().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -656,18 +670,4 @@ mod tests {
             "{err}"
         );
     }
-}
-
-/// The path that re-executes this very binary. On Linux `/proc/self/exe` names the running
-/// file even when its path is no longer reachable (a tmpfs mounted over it in a read-only
-/// container, or the file replaced during an upgrade); elsewhere the path it started from.
-fn own_executable() -> Option<PathBuf> {
-    #[cfg(target_os = "linux")]
-    {
-        let p = PathBuf::from("/proc/self/exe");
-        if p.exists() {
-            return Some(p);
-        }
-    }
-    std::env::current_exe().ok()
 }
