@@ -74,12 +74,13 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// `check`: the policy alone decides; no sandbox probe, no process is started.
 fn check(config: Config, line: &str) -> ExitCode {
-    let commander = match Commander::new(config) {
-        Ok(c) => c,
+    let policy = match crate::service::policy_for(&config) {
+        Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let d = commander.check(line);
+    let d = policy.decide(line);
     println!("{}", serde_json::to_string(&d).unwrap_or_default());
     if d.allowed() {
         ExitCode::SUCCESS

@@ -134,15 +134,20 @@ pub struct Commander {
     executor: Executor,
 }
 
+/// The policy the configuration describes (what `check` needs, without the sandbox).
+pub fn policy_for(config: &Config) -> Result<Policy, PolicyError> {
+    Policy::build(
+        &config.allowed_commands,
+        &config.blocked_commands,
+        config.use_default_blocklist,
+        config.policy_rules.clone(),
+    )
+}
+
 impl Commander {
     /// Builds the policy and the executor from the configuration.
     pub fn new(config: Config) -> Result<Commander, BuildError> {
-        let policy = Policy::build(
-            &config.allowed_commands,
-            &config.blocked_commands,
-            config.use_default_blocklist,
-            config.policy_rules.clone(),
-        )?;
+        let policy = policy_for(&config)?;
         let executor = Executor::new(
             ExecSettings {
                 shell: config.shell.clone(),
