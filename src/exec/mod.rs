@@ -301,14 +301,14 @@ fn exit_of(st: &std::process::ExitStatus) -> (i32, Option<i32>) {
 }
 
 async fn drain<R: tokio::io::AsyncRead + Unpin>(mut pipe: R, into: Arc<Mutex<OutputCap>>) {
-    let mut buf = vec![0u8; 64 * 1024];
+    // Read into spare capacity: a zeroed 64 KiB buffer per stream per call costs more
+    // than most commands print.
+    let mut buf = Vec::with_capacity(64 * 1024);
     loop {
-        match pipe.read(&mut buf).await {
+        buf.clear();
+        match pipe.read_buf(&mut buf).await {
             Ok(0) | Err(_) => break,
-            Ok(n) => into
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(&buf[..n]),
+            Ok(_) => into.lock().unwrap_or_else(|e| e.into_inner()).push(&buf),
         }
     }
 }
