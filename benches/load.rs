@@ -26,7 +26,8 @@
 //! every wait a deadline. `cargo test --benches` runs it once with few calls (a smoke test).
 //!
 //! The servers run with a clean environment (`PATH`, `HOME=/nonexistent`, `LANG`), the
-//! default audit log (info level, to /dev/null) and default settings otherwise.
+//! default audit log (info level, to /dev/null) and default settings otherwise;
+//! `BENCH_SERVER_ENV="K=V,…"` adds variables (for A/B runs, e.g. `TOKIO_WORKER_THREADS=1`).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -175,6 +176,14 @@ fn server_command(args: &[&str]) -> Command {
         .env("HOME", "/nonexistent")
         .env("LANG", "C.UTF-8")
         .stderr(Stdio::null());
+    // For A/B experiments: `BENCH_SERVER_ENV="K=V,K2=V2"` adds variables to every server.
+    if let Ok(extra) = std::env::var("BENCH_SERVER_ENV") {
+        for kv in extra.split(',').filter(|kv| !kv.is_empty()) {
+            if let Some((k, v)) = kv.split_once('=') {
+                c.env(k, v);
+            }
+        }
+    }
     c
 }
 
