@@ -14,7 +14,7 @@
 //! `BENCH_REPEAT` times and the best run is kept (lowest p50 for one client, highest
 //! calls/s for several): other tenants only ever make a run slower.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Barrier};
@@ -23,7 +23,9 @@ use std::time::{Duration, Instant};
 use mcp_commander::exec::{sandbox::Sandbox, ExecRequest, ExecSettings, Executor};
 use tokio_util::sync::CancellationToken;
 
-const TOKEN: &str = "bench-token-0123456789";
+#[path = "support/http.rs"]
+mod http;
+use http::{Conn, Session, TOKEN};
 
 /// `cargo bench` passes `--bench`; without it (`cargo test --benches`) this is a smoke run.
 fn benchmarking() -> bool {
@@ -155,85 +157,6 @@ fn bare_spawn() {
     assert_eq!(out.stdout, b"hi\n");
 }
 
-/// One keep-alive HTTP/1.1 connection.
-struct Conn {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
-    port: u16,
-}
-
-impl Conn {
-    fn open(port: u16) -> Conn {
-        let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        s.set_nodelay(true).expect("nodelay");
-        Conn {
-            reader: BufReader::new(s.try_clone().expect("clone")),
-            writer: s,
-            port,
-        }
-    }
-
-    /// POSTs `body`; returns the response headers (lowercased names) and body.
-    fn post(
-        &mut self,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> (Vec<(String, String)>, String) {
-        let mut req = format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {TOKEN}\r\n\
-             Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
-             Content-Length: {}\r\n",
-            self.port,
-            body.len()
-        );
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        req.push_str("\r\n");
-        req.push_str(body);
-        self.writer.write_all(req.as_bytes()).expect("write");
-        let mut status = String::new();
-        self.reader.read_line(&mut status).expect("status");
-        assert!(
-            status.contains(" 200 ") || status.contains(" 202 "),
-            "{status}"
-        );
-        let mut hdrs = Vec::new();
-        loop {
-            let mut line = String::new();
-            self.reader.read_line(&mut line).expect("header");
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':') {
-                hdrs.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-            }
-        }
-        let get = |k: &str| hdrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let mut out = Vec::new();
-        if let Some(len) = get("content-length") {
-            let mut buf = vec![0; len.parse().expect("length")];
-            self.reader.read_exact(&mut buf).expect("body");
-            out = buf;
-        } else if get("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
-            loop {
-                let mut size = String::new();
-                self.reader.read_line(&mut size).expect("chunk size");
-                let n = usize::from_str_radix(size.trim(), 16).expect("hex size");
-                let mut buf = vec![0; n + 2];
-                self.reader.read_exact(&mut buf).expect("chunk");
-                if n == 0 {
-                    break;
-                }
-                out.extend_from_slice(&buf[..n]);
-            }
-        }
-        (hdrs, String::from_utf8_lossy(&out).to_string())
-    }
-}
-
 const CALL: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"execute_command","arguments":{"command":"echo hi"}}}"#;
 const CALL_2026: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"execute_command","arguments":{"command":"echo hi"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"bench","version":"0"}}}}"#;
 
@@ -268,21 +191,10 @@ impl Path {
         let mut c = Conn::open(port);
         match self {
             Path::Session2025 => {
-                let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#;
-                let (h, _) = c.post("/mcp", &[], init);
-                let sid = h
-                    .iter()
-                    .find(|(k, _)| k == "mcp-session-id")
-                    .map(|(_, v)| v.clone())
-                    .expect("session id");
-                let proto = ("MCP-Protocol-Version", "2025-06-18");
-                c.post(
-                    "/mcp",
-                    &[("Mcp-Session-Id", &sid), proto],
-                    r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
-                );
+                drop(c);
+                let mut session = Session::open(port);
                 Box::new(move || {
-                    let (_, body) = c.post("/mcp", &[("Mcp-Session-Id", &sid), proto], CALL);
+                    let body = session.post(CALL);
                     assert!(body.contains(r#"\"stdout\":\"hi\\n\""#), "{body}");
                 })
             }
@@ -370,10 +282,7 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
+        let port = http::free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_mcp-commander"))
             .args(["--http", "--port", &port.to_string(), "--rate-limit", "0"])
             .args(["--max-concurrency", "32"])

@@ -132,6 +132,8 @@ pub struct Commander {
     config: Arc<Config>,
     policy: Arc<Policy>,
     executor: Executor,
+    /// What every command's environment starts from (see [`exec::env::base`]).
+    base_env: Arc<BTreeMap<String, String>>,
 }
 
 /// The policy the configuration describes (what `check` needs, without the sandbox).
@@ -164,10 +166,16 @@ impl Commander {
                 reaper_exe: None,
             })?,
         );
+        let base_env = exec::env::base(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+            &config.pass_env,
+        );
         Ok(Commander {
             config: Arc::new(config),
             policy: Arc::new(policy),
             executor,
+            base_env: Arc::new(base_env),
         })
     }
 
@@ -293,10 +301,8 @@ impl Commander {
             ));
         }
         let workdir = self.resolve_workdir(args.working_directory.as_deref())?;
-        let env = exec::env::build(
-            std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
-            &c.pass_env,
+        let env = exec::env::with_call(
+            &self.base_env,
             args.env.as_ref().unwrap_or(&BTreeMap::new()),
         )
         .map_err(|e| e.to_string())?;

@@ -140,9 +140,16 @@ pub fn build(
     pass_env: &[String],
     call: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, EnvError> {
-    for (k, v) in call {
-        check_call_var(k, v)?;
-    }
+    with_call(&base(server, pass_env), call)
+}
+
+/// The part of a command's environment that comes from the server: its harmless variables
+/// and the operator's pass-through names (`PATH` always). The server's environment does not
+/// change once it serves, so this is computed once at start rather than per call.
+pub fn base(
+    server: impl IntoIterator<Item = (String, String)>,
+    pass_env: &[String],
+) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (k, v) in server {
         let base = BASE.contains(&k.as_str()) || k.starts_with("LC_");
@@ -152,6 +159,18 @@ pub fn build(
     }
     out.entry("PATH".to_string())
         .or_insert_with(|| FALLBACK_PATH.to_string());
+    out
+}
+
+/// A command's environment: [`base`] plus the call's own variables (checked first).
+pub fn with_call(
+    base: &BTreeMap<String, String>,
+    call: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, EnvError> {
+    for (k, v) in call {
+        check_call_var(k, v)?;
+    }
+    let mut out = base.clone();
     for (k, v) in call {
         out.insert(k.clone(), v.clone());
     }

@@ -23,13 +23,14 @@ mod spawn;
 mod tree;
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use output::{Captured, OutputCap};
@@ -189,14 +190,21 @@ impl Executor {
         })?;
         let stdout = Arc::new(Mutex::new(OutputCap::new(s.max_output)));
         let stderr = Arc::new(Mutex::new(OutputCap::new(s.max_output)));
-        let readers = [
-            spawned
-                .stdout
-                .map(|p| tokio::spawn(drain(p, stdout.clone()))),
-            spawned
-                .stderr
-                .map(|p| tokio::spawn(drain(p, stderr.clone()))),
-        ];
+        let out = spawned.stdout.map(|p| drain(p, stdout.clone()));
+        let err = spawned.stderr.map(|p| drain(p, stderr.clone()));
+        let readers: Readers = Box::pin(async move {
+            let out = async {
+                if let Some(f) = out {
+                    f.await
+                }
+            };
+            let err = async {
+                if let Some(f) = err {
+                    f.await
+                }
+            };
+            futures::future::join(out, err).await;
+        });
         Ok(Running {
             child: spawned.proc,
             tree: spawned.tree,
@@ -211,11 +219,16 @@ impl Executor {
     }
 }
 
-/// A started command: its process, its tree and the readers draining its output.
+/// Both output streams, read to their end into their caps.
+type Readers = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A started command: its process, its tree and the readers draining its output. The
+/// readers are polled by [`Running::wait`] alongside the process rather than spawned as
+/// tasks of their own: no task hand-offs between the pipes and the waiter.
 pub struct Running {
     child: tree::Proc,
     tree: ProcessTree,
-    readers: [Option<JoinHandle<()>>; 2],
+    readers: Readers,
     stdout: Arc<Mutex<OutputCap>>,
     stderr: Arc<Mutex<OutputCap>>,
     started: Instant,
@@ -232,24 +245,36 @@ impl Running {
         let mut timed_out = false;
         let mut cancelled = false;
         let mut shut_down = false;
-        let status = tokio::select! {
-            st = self.child.wait() => st.ok(),
-            _ = tokio::time::sleep_until(deadline) => { timed_out = true; None }
-            _ = cancel.cancelled() => { cancelled = true; None }
-            _ = self.shutdown.cancelled() => { shut_down = true; None }
+        let mut readers = self.readers;
+        let mut drained = false;
+        let status = loop {
+            tokio::select! {
+                st = self.child.wait() => break st.ok(),
+                _ = &mut readers, if !drained => drained = true,
+                _ = tokio::time::sleep_until(deadline) => { timed_out = true; break None }
+                _ = cancel.cancelled() => { cancelled = true; break None }
+                _ = self.shutdown.cancelled() => { shut_down = true; break None }
+            }
         };
-        // Whatever happened, nothing the command started may outlive the call.
-        let status = self.tree.end(&mut self.child, status).await;
+        // Whatever happened, nothing the command started may outlive the call; the pipes
+        // keep being drained meanwhile.
+        let status = {
+            let end = self.tree.end(&mut self.child, status);
+            tokio::pin!(end);
+            loop {
+                tokio::select! {
+                    st = &mut end => break st,
+                    _ = &mut readers, if !drained => drained = true,
+                }
+            }
+        };
 
         // Give the readers a moment to collect what is left in the pipes; an escaped
         // process may hold them open forever, so do not wait for EOF beyond that.
-        let drain_deadline = tokio::time::Instant::now() + DRAIN_GRACE;
-        for r in self.readers.into_iter().flatten() {
-            let abort = r.abort_handle();
-            if tokio::time::timeout_at(drain_deadline, r).await.is_err() {
-                abort.abort();
-            }
+        if !drained {
+            let _ = tokio::time::timeout(DRAIN_GRACE, &mut readers).await;
         }
+        drop(readers);
 
         let (exit_code, signal) = match (timed_out || cancelled || shut_down, status) {
             (false, Some(st)) => exit_of(&st),
@@ -301,14 +326,14 @@ fn exit_of(st: &std::process::ExitStatus) -> (i32, Option<i32>) {
 }
 
 async fn drain<R: tokio::io::AsyncRead + Unpin>(mut pipe: R, into: Arc<Mutex<OutputCap>>) {
-    let mut buf = vec![0u8; 64 * 1024];
+    // Read into spare capacity: a zeroed 64 KiB buffer per stream per call costs more
+    // than most commands print.
+    let mut buf = Vec::with_capacity(64 * 1024);
     loop {
-        match pipe.read(&mut buf).await {
+        buf.clear();
+        match pipe.read_buf(&mut buf).await {
             Ok(0) | Err(_) => break,
-            Ok(n) => into
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(&buf[..n]),
+            Ok(_) => into.lock().unwrap_or_else(|e| e.into_inner()).push(&buf),
         }
     }
 }

@@ -395,28 +395,42 @@ mod imp {
         let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         ptrs.push(std::ptr::null());
 
-        // SAFETY: this process is single-threaded; the child execs or exits.
-        let child = unsafe { libc::fork() };
+        // The command starts vfork-style, like the no-shim path (`super::super::spawn`):
+        // `clone(CLONE_VM | CLONE_VFORK)` on a small stack of its own, so the shim's page
+        // tables are not copied for a child that execs at once (and torn down again at its
+        // exec). The child gets its own credentials, rlimits, signal dispositions and
+        // seccomp/Landlock state exactly as after fork; it only shares our memory until it
+        // execs, while we are suspended.
+        let start = ChildStart {
+            shim: me,
+            devnull,
+            cgroup_procs: cgroup.as_ref().map(|c| c.procs.as_raw_fd()).unwrap_or(-1),
+            rlimits: &rlimits,
+            landlock: linux::raw(&ll),
+            bpf: bpf.as_deref(),
+            argv: &ptrs,
+        };
+        let mut stack = vec![0u8; 64 * 1024];
+        // SAFETY: the stack top is within the allocation, 16-byte aligned as the ABI wants;
+        // this process is single-threaded and stays suspended until the child execs or
+        // exits, so `start` and the stack outlive the child's use of them.
+        let child = unsafe {
+            let top = stack.as_mut_ptr().add(stack.len());
+            let top = (top as usize & !15) as *mut libc::c_void;
+            libc::clone(
+                child_entry,
+                top,
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                &start as *const ChildStart<'_> as *mut libc::c_void,
+            )
+        };
+        drop(stack);
         if child < 0 {
             eprintln!(
-                "mcp-commander: cannot fork: {}",
+                "mcp-commander: cannot start the command: {}",
                 std::io::Error::last_os_error()
             );
             return Err(SHIM_FAILED);
-        }
-        if child == 0 {
-            // SAFETY: in the child of a single-threaded process.
-            unsafe {
-                exec_child(
-                    me,
-                    devnull,
-                    cgroup.as_ref().map(|c| c.procs.as_raw_fd()).unwrap_or(-1),
-                    &rlimits,
-                    linux::raw(&ll),
-                    bpf.as_deref(),
-                    &ptrs,
-                )
-            }
         }
         // SAFETY: setpgid on our child (it does the same; whichever runs first wins).
         unsafe { libc::setpgid(child, child) };
@@ -443,7 +457,35 @@ mod imp {
         Ok(status.unwrap_or(libc::SIGKILL))
     }
 
-    /// The command's side of the fork: new group, stdin /dev/null, parent-death signal,
+    /// What the command's side of the start needs, prepared before `clone`.
+    struct ChildStart<'a> {
+        shim: i32,
+        devnull: i32,
+        cgroup_procs: i32,
+        rlimits: &'a [Rlimit],
+        landlock: i32,
+        bpf: Option<&'a [seccompiler::sock_filter]>,
+        argv: &'a [*const libc::c_char],
+    }
+
+    extern "C" fn child_entry(arg: *mut libc::c_void) -> libc::c_int {
+        // SAFETY: runs in the vfork child on its own stack; `arg` points at the parent's
+        // `ChildStart`, alive while the parent is suspended; exec_child execs or exits.
+        unsafe {
+            let a = &*(arg as *const ChildStart<'_>);
+            exec_child(
+                a.shim,
+                a.devnull,
+                a.cgroup_procs,
+                a.rlimits,
+                a.landlock,
+                a.bpf,
+                a.argv,
+            )
+        }
+    }
+
+    /// The command's side of the start: new group, stdin /dev/null, parent-death signal,
     /// limits, Landlock, seccomp, exec.
     unsafe fn exec_child(
         shim: i32,
