@@ -301,6 +301,15 @@ impl Commander {
             ));
         }
         let workdir = self.resolve_workdir(args.working_directory.as_deref())?;
+        // The policy knows which names make the programs it allows run other code (the
+        // same list it applies to `NAME=value cmd` in the line); the executor's own list
+        // is a second, independent fence.
+        if let Some(name) = args.env.iter().flatten().map(|(k, _)| k).find(|k| {
+            crate::policy::vectors::dangerous_env(k)
+                || crate::policy::vectors::dangerous_env(&k.to_ascii_uppercase())
+        }) {
+            return Err(exec::env::EnvError::Forbidden(name.clone()).to_string());
+        }
         let env = exec::env::with_call(
             &self.base_env,
             args.env.as_ref().unwrap_or(&BTreeMap::new()),

@@ -417,3 +417,38 @@ fn list_tools_report_policy_and_shell() {
     let a = result_json(&s.call("list_allowed_commands", json!({})));
     assert_eq!(a, json!({"allowed_commands": [], "allow_all": true}));
 }
+
+#[test]
+fn call_env_cannot_smuggle_options_that_run_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("pwned");
+    let mut s = StdioServer::initialized(&["--allowed-commands", "tar,echo"], &[]);
+    for (name, value) in [
+        (
+            "TAR_OPTIONS",
+            format!(
+                "--checkpoint=1 --checkpoint-action=exec=touch {}",
+                flag.display()
+            ),
+        ),
+        ("tar_options", "x".to_string()),
+        ("AWKPATH", "/tmp".to_string()),
+        ("LESS", "x".to_string()),
+        ("SYSTEMD_PAGER", "x".to_string()),
+        ("CC", "x".to_string()),
+        ("MY_PRELOAD_X", "x".to_string()),
+    ] {
+        let r = s.call(
+            "execute_command",
+            json!({"command": "tar -cf /dev/null /etc/hostname", "env": {name: value}}),
+        );
+        assert_eq!(r["isError"], true, "{name}: {r}");
+        assert!(result_text(&r).contains(name), "{name}: {r}");
+    }
+    assert!(!flag.exists(), "TAR_OPTIONS ran code");
+    let r = s.call(
+        "execute_command",
+        json!({"command": "echo $GREETING", "env": {"GREETING": "hi"}}),
+    );
+    assert_eq!(result_json(&r)["stdout"], "hi\n");
+}

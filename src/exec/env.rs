@@ -82,6 +82,48 @@ const FORBIDDEN: &[&str] = &[
     "CURL_HOME",
     "WGETRC",
     "NPM_CONFIG_PREFIX",
+    // Options variables that carry program arguments able to run code (tar's
+    // --checkpoint-action, grep's old options), and other program/loader hooks.
+    "TAR_OPTIONS",
+    "GREP_OPTIONS",
+    "AWKPATH",
+    "AWKLIBPATH",
+    "RSYNC_RSH",
+    "RSYNC_CONNECT_PROG",
+    "CVS_RSH",
+    "SYSTEMD_PAGER",
+    "SYSTEMD_EDITOR",
+    "LESS",
+    "LESSKEY",
+    "LESSKEYIN",
+    "VIMINIT",
+    "EXINIT",
+    "MYVIMRC",
+    "EMACSLOADPATH",
+    "FCEDIT",
+    "FPATH",
+    "SHELL",
+    "MAKESHELL",
+    "MFLAGS",
+    "LOCPATH",
+    "BASH_XTRACEFD",
+    "HISTFILE",
+    "CC",
+    "CXX",
+    "CPP",
+    "LD",
+    "AS",
+    "AR",
+    "FC",
+    "RANLIB",
+    "GOFLAGS",
+    "RUSTFLAGS",
+    "RUSTDOC",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "BOTO_CONFIG",
+    "R_PROFILE_USER",
+    "R_ENVIRON_USER",
 ];
 
 /// Prefixes a call may not set.
@@ -127,6 +169,7 @@ pub fn check_call_var(name: &str, value: &str) -> Result<(), EnvError> {
     let upper = name.to_ascii_uppercase();
     if FORBIDDEN.contains(&upper.as_str())
         || FORBIDDEN_PREFIXES.iter().any(|p| upper.starts_with(p))
+        || upper.contains("PRELOAD")
     {
         return Err(EnvError::Forbidden(name.to_string()));
     }
