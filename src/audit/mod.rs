@@ -24,9 +24,19 @@ pub use sink::{init, init_for_tests, Sink};
 
 /// Who made a call: `stdio`, or `token:` plus 8 hex digits of the token's SHA-256.
 pub fn caller_for_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    let hex: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    format!("token:{hex}")
+    caller_for_digest(&Sha256::digest(token.as_bytes()).into())
+}
+
+/// [`caller_for_token`] from the token's SHA-256 digest, when it is already computed.
+pub fn caller_for_digest(digest: &[u8; 32]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(14);
+    out.push_str("token:");
+    for b in &digest[..4] {
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 0xf)] as char);
+    }
+    out
 }
 
 /// One audit line under construction.
@@ -297,5 +307,8 @@ mod tests {
         assert_eq!(c.len(), "token:".len() + 8);
         assert!(!c.contains("secret"));
         assert_ne!(c, caller_for_token("other"));
+        let d = Sha256::digest(b"secret-token");
+        let hex: String = d.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        assert_eq!(c, format!("token:{hex}"));
     }
 }

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::audit::{self, caller_for_token, CallContext};
+use crate::audit::{self, caller_for_digest, CallContext};
 
 /// The custom header go-mcp-commander clients send.
 pub const TOKEN_HEADER: &str = "x-mcp-auth-token";
@@ -47,10 +47,14 @@ impl Tokens {
 
     /// True when `presented` is one of the tokens; constant time over all of them.
     pub fn accepts(&self, presented: &str) -> bool {
-        let d = digest(presented);
+        self.accepts_digest(&digest(presented))
+    }
+
+    /// True when `d` is the digest of one of the tokens; constant time over all of them.
+    fn accepts_digest(&self, d: &[u8; 32]) -> bool {
         let mut ok = subtle::Choice::from(0u8);
         for known in &self.digests {
-            ok |= known.ct_eq(&d);
+            ok |= known.ct_eq(d);
         }
         bool::from(ok)
     }
@@ -64,17 +68,19 @@ impl Tokens {
         if presented.is_empty() {
             return Err("missing token");
         }
-        // Try every presented token so a stale second header cannot mask a valid one.
+        // Try every presented token so a stale second header cannot mask a valid one. Each
+        // is hashed once: the caller's name comes from the same digest.
         presented
             .iter()
-            .find(|t| self.accepts(t))
-            .map(|t| caller_for_token(t))
+            .map(|t| digest(t))
+            .find(|d| self.accepts_digest(d))
+            .map(|d| caller_for_digest(&d))
             .ok_or("invalid token")
     }
 }
 
 /// The tokens a request presents, from either header.
-fn presented_tokens(headers: &HeaderMap) -> Result<Vec<String>, &'static str> {
+fn presented_tokens(headers: &HeaderMap) -> Result<Vec<&str>, &'static str> {
     let mut out = Vec::new();
     for v in headers.get_all(header::AUTHORIZATION) {
         let s = v.to_str().map_err(|_| "malformed authorization header")?;
@@ -84,7 +90,7 @@ fn presented_tokens(headers: &HeaderMap) -> Result<Vec<String>, &'static str> {
         }
         let t = rest.trim();
         if !t.is_empty() {
-            out.push(t.to_string());
+            out.push(t);
         }
     }
     for v in headers.get_all(TOKEN_HEADER) {
@@ -92,7 +98,7 @@ fn presented_tokens(headers: &HeaderMap) -> Result<Vec<String>, &'static str> {
             .to_str()
             .map_err(|_| "malformed X-MCP-Auth-Token header")?;
         if !s.trim().is_empty() {
-            out.push(s.trim().to_string());
+            out.push(s.trim());
         }
     }
     Ok(out)
@@ -147,6 +153,7 @@ pub async fn require_token(State(tokens): State<Tokens>, mut req: Request, next:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::caller_for_token;
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -5,6 +5,8 @@
 //! goes away or the shutdown grace runs out (not only on `notifications/cancelled`), and
 //! the audit context learns the JSON-RPC request id.
 
+use std::future::Future;
+
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ListToolsResult,
     PaginatedRequestParams, ServerConfig, Tool,
@@ -31,35 +33,39 @@ impl HttpTools {
     }
 }
 
-/// The token a command listens to: cancelled by the MCP request's own token, by the client
-/// disconnecting, or by the end of the shutdown grace — whichever comes first.
-fn call_token(ctx: &RequestContext<RoleServer>, drain: &Drain) -> (CancellationToken, Watcher) {
-    let merged = drain.cancel_token().child_token();
-    let request = ctx.ct.clone();
-    let disconnect = ctx
-        .extensions
+/// The client's [`Disconnect`] token, when the request came through the HTTP middleware.
+fn disconnect_token(ctx: &RequestContext<RoleServer>) -> Option<CancellationToken> {
+    ctx.extensions
         .get::<http::request::Parts>()
         .and_then(|p| p.extensions.get::<Disconnect>())
         .map(|d| d.0.clone())
-        .unwrap_or_default();
-    let out = merged.clone();
-    let task = tokio::spawn(async move {
-        tokio::select! {
-            _ = request.cancelled() => out.cancel(),
-            _ = disconnect.cancelled() => out.cancel(),
-            _ = out.cancelled() => {}
-        }
-    });
-    (merged, Watcher(task))
 }
 
-/// Stops the token watcher when the call ends.
-struct Watcher(tokio::task::JoinHandle<()>);
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        self.0.abort();
+/// Runs `call` to its end, cancelling `token` (the one its command listens to) as soon as
+/// the MCP request's own token or the client's disconnect token is cancelled; the end of
+/// the shutdown grace reaches `token` as its parent. Polled in the call's own task, so no
+/// watcher task is spawned per call.
+async fn run_cancelling<F: Future>(
+    call: F,
+    token: &CancellationToken,
+    request: CancellationToken,
+    disconnect: Option<CancellationToken>,
+) -> F::Output {
+    let mut call = std::pin::pin!(call);
+    let gone = async {
+        match disconnect {
+            Some(d) => d.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        out = &mut call => return out,
+        _ = request.cancelled() => {}
+        _ = gone => {}
     }
+    token.cancel();
+    call.await
 }
 
 impl ServerHandler for HttpTools {
@@ -85,12 +91,16 @@ impl ServerHandler for HttpTools {
         mut context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let _counted = self.drain.track();
-        let (token, _watcher) = call_token(&context, &self.drain);
-        context.ct = token;
+        // The command listens to a token cancelled by the MCP request's own token, by the
+        // client disconnecting, or by the end of the shutdown grace — whichever comes first.
+        let token = self.drain.cancel_token().child_token();
+        let request_ct = std::mem::replace(&mut context.ct, token.clone());
+        let disconnect = disconnect_token(&context);
         let mut caller = call_context(&context);
         caller.request = Some(context.id.to_string());
         context.extensions.insert(caller);
-        let response = self.inner.call_tool(request, context).await?;
+        let call = self.inner.call_tool(request, context);
+        let response = run_cancelling(call, &token, request_ct, disconnect).await?;
         if self.drain.cancel_token().is_cancelled() {
             return Ok(explain_shutdown(response));
         }
