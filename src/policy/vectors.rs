@@ -409,6 +409,19 @@ fn is_interpreter(p: &str) -> bool {
     )
 }
 
+/// `arg` as getopt_long reads it against the long option `--name`: `--P` or `--P=VALUE`
+/// where `P` is a non-empty prefix of `name` (getopt_long accepts any unambiguous prefix;
+/// an ambiguous one is an error, so counting it as a match fails closed). Returns the
+/// attached value, if any.
+pub(crate) fn long_opt<'a>(arg: &'a str, name: &str) -> Option<Option<&'a str>> {
+    let given = arg.strip_prefix("--")?;
+    let (n, v) = match given.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (given, None),
+    };
+    (!n.is_empty() && name.starts_with(n)).then_some(v)
+}
+
 /// Splits leading options (with the given value-taking options) from the rest.
 /// Returns the index of the first non-option argument.
 fn skip_options(args: &[Arg], with_value: &[&str]) -> usize {
@@ -421,7 +434,12 @@ fn skip_options(args: &[Arg], with_value: &[&str]) -> usize {
         if !a.starts_with('-') || a == "-" {
             return i;
         }
-        if with_value.contains(&a.as_str()) {
+        if with_value.contains(&a.as_str())
+            || with_value
+                .iter()
+                .filter_map(|o| o.strip_prefix("--"))
+                .any(|o| long_opt(a, o) == Some(None))
+        {
             i += 2;
             continue;
         }
@@ -532,27 +550,51 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         "env" => {
             let mut i = 0;
             while i < args.len() {
-                let a = &args[i].text;
-                if a == "-S" || a.starts_with("--split-string") || (a.starts_with("-S") && !a.starts_with("--")) || (a.starts_with('-') && !a.starts_with("--") && a.contains('S')) {
-                    let attached = a.strip_prefix("--split-string=").map(String::from);
-                    out.push(Finding::Code {
-                        id: "unverifiable:code",
-                        reason: "env -S splits a string into a command line, which the policy cannot verify".into(),
-                        // Read as shell words, close enough for the blocklist.
-                        shell: attached.or_else(|| args.get(i + 1).filter(|x| x.exact).map(|x| x.text.clone())),
-                    });
-                    return out;
-                }
-                if a == "-u" || a == "-C" || a == "--unset" || a == "--chdir" {
-                    i += 2;
-                    continue;
-                }
+                let a = args[i].text.as_str();
                 if a == "--" {
                     i += 1;
                     break;
                 }
+                if a.starts_with("--") {
+                    // getopt_long: any unambiguous prefix of a long option (`--sp=…`).
+                    if let Some(attached) = long_opt(a, "split-string") {
+                        out.push(Finding::Code {
+                            id: "unverifiable:code",
+                            reason: "env -S/--split-string splits a string into a command line, which the policy cannot verify".into(),
+                            // Read as shell words, close enough for the blocklist.
+                            shell: attached.map(String::from).or_else(|| args.get(i + 1).filter(|x| x.exact).map(|x| x.text.clone())),
+                        });
+                        return out;
+                    }
+                    let takes_value = long_opt(a, "unset").or_else(|| long_opt(a, "chdir"));
+                    i += if takes_value == Some(None) { 2 } else { 1 };
+                    continue;
+                }
                 if a.starts_with('-') && a != "-" {
-                    i += 1;
+                    // A short bundle, read like getopt: `u` and `C` take the rest or the next
+                    // word; `S` takes the rest or the next word as a command line.
+                    let mut step = 1;
+                    for (k, ch) in a.char_indices().skip(1) {
+                        let rest = &a[k + ch.len_utf8()..];
+                        match ch {
+                            'S' => {
+                                out.push(Finding::Code {
+                                    id: "unverifiable:code",
+                                    reason: "env -S splits a string into a command line, which the policy cannot verify".into(),
+                                    shell: if rest.is_empty() { args.get(i + 1).filter(|x| x.exact).map(|x| x.text.clone()) } else { Some(rest.to_string()) },
+                                });
+                                return out;
+                            }
+                            'u' | 'C' => {
+                                if rest.is_empty() {
+                                    step = 2;
+                                }
+                                break;
+                            }
+                            _ => {}
+                        }
+                    }
+                    i += step;
                     continue;
                 }
                 if let Some(name) = env_assignment(a) {
