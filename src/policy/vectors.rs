@@ -1427,50 +1427,100 @@ fn regex_lite_print_redirect(t: &str) -> bool {
 }
 
 fn sed(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
-    let mut scripts: Vec<&Arg> = Vec::new();
+    // GNU sed's options read like getopt_long does: short bundles (`-ne'1p'`, `-i.bak`,
+    // `-l 80`), long options by any unambiguous prefix (`--expr=…`), and options anywhere
+    // before `--` (arguments are permuted).
+    let mut scripts: Vec<Arg> = Vec::new();
     let mut i = 0;
     let mut first_pos = None;
+    let mut options_done = false;
     while i < args.len() {
-        let a = args[i].text.as_str();
-        if a == "-e" || a == "--expression" {
-            if let Some(s) = args.get(i + 1) {
-                scripts.push(s);
+        let arg = &args[i];
+        let a = arg.text.as_str();
+        if options_done || a == "-" || !a.starts_with('-') {
+            if !options_done && arg.may_hide_option() {
+                out.push(code(
+                    p,
+                    "is given an argument that may turn into an option when it runs (a script or a script file)",
+                ));
+                return;
             }
-            i += 2;
-            continue;
-        }
-        if a.starts_with("--expression=")
-            || (a.starts_with("-e") && a.len() > 2 && !a.starts_with("--"))
-        {
-            out.push(code(
-                p,
-                "is given a script in a form the policy does not read; use -e SCRIPT",
-            ));
-            return;
-        }
-        if a == "-f" || a.starts_with("--file") || (a.starts_with("-f") && a.len() > 2) {
-            out.push(code(p, "runs a script from a file"));
-            return;
-        }
-        if a == "-l" || a == "--line-length" {
-            i += 2;
-            continue;
-        }
-        if a.starts_with('-') && a != "-" && first_pos.is_none() {
+            if first_pos.is_none() {
+                first_pos = Some(i);
+            }
             i += 1;
             continue;
         }
-        if first_pos.is_none() {
-            first_pos = Some(i);
+        if a == "--" {
+            options_done = true;
+            i += 1;
+            continue;
         }
-        i += 1;
+        if !arg.exact {
+            out.push(code(
+                p,
+                "is given an option whose text is only known when it runs",
+            ));
+            return;
+        }
+        if a.starts_with("--") {
+            if let Some(v) = long_opt(a, "expression") {
+                match v {
+                    Some(v) => scripts.push(Arg::lit(v)),
+                    None => {
+                        if let Some(s) = args.get(i + 1) {
+                            scripts.push(s.clone());
+                        }
+                        i += 1;
+                    }
+                }
+            } else if long_opt(a, "file").is_some() {
+                out.push(code(p, "runs a script from a file"));
+                return;
+            } else if long_opt(a, "line-length") == Some(None) {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        let mut step = 1;
+        for (k, ch) in a.char_indices().skip(1) {
+            let rest = &a[k + ch.len_utf8()..];
+            match ch {
+                'e' => {
+                    if rest.is_empty() {
+                        if let Some(s) = args.get(i + 1) {
+                            scripts.push(s.clone());
+                        }
+                        step = 2;
+                    } else {
+                        scripts.push(Arg::lit(rest));
+                    }
+                    break;
+                }
+                'f' => {
+                    out.push(code(p, "runs a script from a file"));
+                    return;
+                }
+                'l' => {
+                    if rest.is_empty() {
+                        step = 2;
+                    }
+                    break;
+                }
+                // -i[SUFFIX]: the rest of the word is the suffix.
+                'i' => break,
+                _ => {}
+            }
+        }
+        i += step;
     }
     if scripts.is_empty() {
         if let Some(f) = first_pos {
-            scripts.push(&args[f]);
+            scripts.push(args[f].clone());
         }
     }
-    for s in scripts {
+    for s in &scripts {
         if !s.exact {
             out.push(code(
                 p,
@@ -1534,7 +1584,7 @@ fn sed_danger(script: &str) -> Option<&'static str> {
                         return Some("is not a script the policy can read");
                     }
                 }
-                Some(c) if c.is_ascii_digit() || *c == b'$' => {
+                Some(c) if c.is_ascii_digit() || matches!(*c, b'$' | b'+' | b'~') => {
                     while i < b.len()
                         && (b[i].is_ascii_digit() || matches!(b[i], b'$' | b'~' | b'+'))
                     {
@@ -1563,8 +1613,15 @@ fn sed_danger(script: &str) -> Option<&'static str> {
                     i += 1;
                 }
             }
-            b'a' | b'i' | b'c' | b'r' | b'R' | b':' => {
+            b'a' | b'i' | b'c' | b'r' | b'R' | b'#' => {
                 while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            // GNU sed 4.9 ends a label at `;` or a newline (older versions read to the end
+            // of the line; reading the rest as commands checks more, never less).
+            b':' => {
+                while i < b.len() && b[i] != b'\n' && b[i] != b';' {
                     i += 1;
                 }
             }
