@@ -1344,50 +1344,129 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
 }
 
 fn awk(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
+    // Options as getopt_long reads them: short bundles with attached values (`-vX=1`,
+    // `-We`), gawk long options by any unambiguous prefix (`--ex`, `--fi=`, `--so=`), mawk
+    // and gawk `-W LONG-OPTION`. A program from a file or an extension is unverifiable.
+    const FROM_FILE: &[&str] = &["file", "exec", "include", "load"];
+    const WRITES: &[&str] = &["dump-variables", "profile", "pretty-print", "debug"];
     let mut i = 0;
-    let mut program: Option<&Arg> = None;
+    let mut programs: Vec<Arg> = Vec::new();
+    // None: refused (the finding is pushed).
+    let long = |name: &str, out: &mut Vec<Finding>| -> Option<()> {
+        let arg = format!("--{name}");
+        if FROM_FILE.iter().any(|o| long_opt(&arg, o).is_some()) {
+            out.push(code(p, "runs a program from a file or loads an extension"));
+            return None;
+        }
+        if WRITES.iter().any(|o| long_opt(&arg, o).is_some()) {
+            out.push(deny(
+                "vector:awk",
+                format!("{p} --{name} writes a file or starts the debugger"),
+            ));
+            return None;
+        }
+        Some(())
+    };
     while i < args.len() {
-        let a = args[i].text.as_str();
+        let arg = &args[i];
+        let a = arg.text.as_str();
         if a == "--" {
             i += 1;
             break;
         }
-        if !a.starts_with('-') || a == "-" {
-            break;
-        }
-        if matches!(
-            a,
-            "-f" | "--file" | "-E" | "--exec" | "-i" | "--include" | "-l" | "--load"
-        ) || a.starts_with("--file=")
-            || a.starts_with("--exec")
-            || a.starts_with("--include")
-            || a.starts_with("--load")
-            || (a.starts_with("-f") && a.len() > 2)
-        {
-            out.push(code(p, "runs a program from a file"));
-            return;
-        }
-        if matches!(a, "-e" | "--source") {
-            program = args.get(i + 1);
-            i += 2;
-            continue;
-        }
-        if a.starts_with("--source=") || (a.starts_with("-e") && a.len() > 2) {
+        if !arg.exact && arg.may_hide_option() {
             out.push(code(
                 p,
-                "is given a program in a form the policy does not read; use -e PROGRAM",
+                "is given an argument that may turn into an option when it runs",
             ));
             return;
         }
-        if matches!(a, "-v" | "-F" | "--assign" | "--field-separator") {
-            i += 2;
+        if !a.starts_with('-') || a == "-" {
+            break;
+        }
+        if let Some(given) = a.strip_prefix("--") {
+            let name = given.split('=').next().unwrap_or(given);
+            let value = given.split_once('=').map(|(_, v)| v);
+            if long_opt(a, "source").is_some() {
+                match value {
+                    Some(v) => programs.push(Arg::lit(v)),
+                    None => {
+                        programs.extend(args.get(i + 1).cloned());
+                        i += 1;
+                    }
+                }
+            } else if long(name, out).is_none() {
+                return;
+            } else if value.is_none()
+                && (long_opt(a, "assign").is_some() || long_opt(a, "field-separator").is_some())
+            {
+                i += 1;
+            }
+            i += 1;
             continue;
         }
-        i += 1;
+        let mut step = 1;
+        for (k, ch) in a.char_indices().skip(1) {
+            let rest = &a[k + ch.len_utf8()..];
+            let value = if rest.is_empty() {
+                step = 2;
+                args.get(i + 1).map(|x| (x.text.as_str(), x.exact))
+            } else {
+                Some((rest, true))
+            };
+            match ch {
+                'f' | 'E' | 'i' | 'l' => {
+                    out.push(code(p, "runs a program from a file or loads an extension"));
+                    return;
+                }
+                'e' => {
+                    if rest.is_empty() {
+                        programs.extend(args.get(i + 1).cloned());
+                    } else {
+                        programs.push(Arg::lit(rest));
+                    }
+                    break;
+                }
+                'W' => {
+                    let Some((w, true)) = value else {
+                        out.push(code(p, "is given a -W option the policy cannot read"));
+                        return;
+                    };
+                    let name = w.split('=').next().unwrap_or(w);
+                    // mawk: -W exec FILE, abbreviated to -We / -Wex; gawk: -W long-option.
+                    if name.is_empty() {
+                        out.push(code(p, "is given a -W option the policy cannot read"));
+                        return;
+                    }
+                    if long(name, out).is_none() {
+                        return;
+                    }
+                    if long_opt(&format!("--{name}"), "source").is_some() {
+                        out.push(code(
+                            p,
+                            "is given a program in a form the policy does not read",
+                        ));
+                        return;
+                    }
+                    break;
+                }
+                'F' | 'v' => break,
+                _ => {
+                    step = 1;
+                }
+            }
+        }
+        i += step;
     }
-    let Some(prog) = program.or_else(|| args.get(i)) else {
-        return;
-    };
+    if programs.is_empty() {
+        programs.extend(args.get(i).cloned());
+    }
+    for prog in &programs {
+        awk_program(p, prog, out);
+    }
+}
+
+fn awk_program(p: &str, prog: &Arg, out: &mut Vec<Finding>) {
     if !prog.exact {
         out.push(code(
             p,
