@@ -716,6 +716,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     out.push(deny("vector:tar", format!("tar option {a:?} runs another program (--to-command, --checkpoint-action, --use-compress-program/-I, -F)")));
                 }
             }
+            tar_remote_archive(args, &mut out);
         }
         "rsync" => {
             for a in &texts {
@@ -1340,6 +1341,83 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
                 format!("git {sub} runs or serves programs"),
             )),
         _ => {}
+    }
+}
+
+/// `tar -f host:path` (a colon before the first slash) reaches a remote archive by running
+/// `rsh` (or `--rsh-command`), unless `--force-local` is given.
+fn tar_remote_archive(args: &[Arg], out: &mut Vec<Finding>) {
+    // Short options of GNU tar that take a value.
+    const SHORT_VALUE: &str = "bCfFgHIKLNTVX";
+    let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    if texts.iter().any(|a| long_opt(a, "force-local").is_some()) {
+        return;
+    }
+    let mut archives: Vec<&Arg> = Vec::new();
+    let mut attached: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = texts[i];
+        if a == "--" {
+            break;
+        }
+        let old_style = i == 0 && !a.starts_with('-');
+        if a.starts_with("--") {
+            if let Some(v) = long_opt(a, "file") {
+                match v {
+                    Some(v) => attached.push(v.to_string()),
+                    None => {
+                        archives.extend(args.get(i + 1));
+                        i += 1;
+                    }
+                }
+            }
+        } else if old_style {
+            // `tar cvf ARCHIVE …`: each value letter takes the next word in turn.
+            let mut next = i + 1;
+            for ch in a.chars() {
+                if SHORT_VALUE.contains(ch) {
+                    if ch == 'f' {
+                        archives.extend(args.get(next));
+                    }
+                    next += 1;
+                }
+            }
+            i = next;
+            continue;
+        } else if a.starts_with('-') && a.len() > 1 {
+            for (k, ch) in a.char_indices().skip(1) {
+                if SHORT_VALUE.contains(ch) {
+                    let rest = &a[k + ch.len_utf8()..];
+                    if rest.is_empty() {
+                        if ch == 'f' {
+                            archives.extend(args.get(i + 1));
+                        }
+                        i += 1;
+                    } else if ch == 'f' {
+                        attached.push(rest.to_string());
+                    }
+                    break;
+                }
+            }
+        }
+        i += 1;
+    }
+    let remote = |t: &str| {
+        t.find(':')
+            .is_some_and(|c| t.find('/').is_none_or(|s| c < s))
+    };
+    for a in archives {
+        if !a.exact || remote(&a.text) {
+            out.push(deny("vector:tar", format!("tar archive {:?} may name a remote host:path, which makes tar run rsh (or --rsh-command); give a local path such as ./{}, or add --force-local", a.text, a.text)));
+            return;
+        }
+    }
+    for t in attached {
+        if remote(&t) {
+            out.push(deny("vector:tar", format!("tar archive {t:?} names a remote host:path, which makes tar run rsh (or --rsh-command); give a local path, or add --force-local")));
+            return;
+        }
     }
 }
 
