@@ -1344,6 +1344,44 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
     }
 }
 
+/// True when this argv (not the programs it wraps) may write or replace files: copies,
+/// moves, links, in-place edits, archive extraction, decompression, `git … --output`.
+/// Used to refuse a line that writes files and also runs git, which runs programs named
+/// in `.git/config` (`core.fsmonitor`, hooks, …).
+pub fn writes_files(argv: &[Arg]) -> bool {
+    let Some(prog) = argv.first() else {
+        return false;
+    };
+    let p = basename(&prog.text);
+    let args = &argv[1..];
+    let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    let short = |c: char| {
+        texts
+            .iter()
+            .any(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].contains(c))
+    };
+    let long = |name: &str| texts.iter().any(|a| long_opt(a, name).is_some());
+    let positional = texts.iter().filter(|a| !a.starts_with('-')).count();
+    match p {
+        "cp" | "mv" | "ln" | "install" | "tee" | "dd" | "rsync" | "scp" | "patch" | "unzip"
+        | "7z" | "7za" | "cpio" | "split" | "csplit" | "gunzip" | "bunzip2" | "unxz" | "unzstd"
+        | "unlzma" | "uncompress" | "truncate" | "shred" | "chmod" | "chown" | "wget" | "curl"
+        | "ar" | "rename" | "mkfifo" | "xxd" => true,
+        "sed" | "gsed" | "perl" | "ruby" => short('i') || long("in-place"),
+        "gzip" | "bzip2" | "xz" | "zstd" | "lzma" => short('d') || long("decompress"),
+        "tar" | "gtar" | "bsdtar" => {
+            let old = texts
+                .first()
+                .is_some_and(|a| !a.starts_with('-') && a.contains('x'));
+            old || short('x') || long("extract") || long("get")
+        }
+        "sort" => short('o') || long("output"),
+        "uniq" => positional >= 2,
+        "git" => texts.iter().any(|a| long_opt(a, "output").is_some()),
+        _ => false,
+    }
+}
+
 /// `tar -f host:path` (a colon before the first slash) reaches a remote archive by running
 /// `rsh` (or `--rsh-command`), unless `--force-local` is given.
 fn tar_remote_archive(args: &[Arg], out: &mut Vec<Finding>) {
