@@ -278,7 +278,12 @@ fn blocklist_args(script: &Script, c: &SimpleCommand) -> Vec<Arg> {
     if c.words.len() != out.len() {
         return out;
     }
-    for (a, w) in out.iter_mut().zip(&c.words) {
+    for (a, w) in out.iter_mut().zip(&c.words).skip(1) {
+        // `x=/; rm -rf $x`: a name assigned a literal earlier in the line.
+        if let Some(v) = assigned_literal(script, w.text.trim_matches('"')) {
+            a.text = v.to_string();
+            continue;
+        }
         let whole = (w.text.starts_with("$(") && w.text.ends_with(')'))
             || (w.text.starts_with('`') && w.text.ends_with('`'));
         if !whole || w.subs.len() != 1 {
@@ -490,6 +495,7 @@ impl Policy {
         if self.default_blocklist {
             let line_rules = [
                 blocklist::fork_bomb(script),
+                blocklist::cd_root_then_rm(script),
                 blocklist::check_redirects(script),
                 self.download_exec(script),
             ];

@@ -471,6 +471,20 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             "vector:runs-program",
             format!("{p} runs other programs or code in ways the policy does not check; allow the program it should run directly instead"),
         ));
+        // For the blocklist (`strace rm -rf /`, `unshare -r rm -rf /`): the command may start
+        // at any of the first few non-option words (options' values are not known here).
+        for k in args
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| !a.text.starts_with('-'))
+            .map(|(k, _)| k)
+            .take(3)
+        {
+            out.push(Finding::Wrap {
+                argv: args[k..].to_vec(),
+                appended: false,
+            });
+        }
         // su -c, runuser -c, script -c: a shell string the blocklist can still read.
         if let Some(i) = texts.iter().position(|a| *a == "-c" || *a == "--command") {
             if let Some(a) = args.get(i + 1).filter(|a| a.exact) {
