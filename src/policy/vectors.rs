@@ -486,7 +486,10 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             });
         }
         // su -c, runuser -c, script -c: a shell string the blocklist can still read.
-        if let Some(i) = texts.iter().position(|a| *a == "-c" || *a == "--command") {
+        if let Some(i) = texts
+            .iter()
+            .position(|a| *a == "-c" || long_opt(a, "command") == Some(None))
+        {
             if let Some(a) = args.get(i + 1).filter(|a| a.exact) {
                 out.push(Finding::Code {
                     id: "unverifiable:code",
@@ -494,7 +497,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     shell: Some(a.text.clone()),
                 });
             }
-        } else if let Some(c) = texts.iter().find_map(|a| a.strip_prefix("--command=")) {
+        } else if let Some(c) = texts.iter().find_map(|a| long_opt(a, "command").flatten()) {
             out.push(Finding::Code {
                 id: "unverifiable:code",
                 reason: format!("{p} --command runs a shell string"),
@@ -510,7 +513,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         if p == "time"
             && texts
                 .iter()
-                .any(|a| *a == "-o" || a.starts_with("--output"))
+                .any(|a| *a == "-o" || long_opt(a, "output").is_some())
         {
             out.push(deny("vector:writes-file", "time -o writes a file"));
         }
@@ -644,14 +647,14 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 "--chdir", "--prompt", "--role", "--type", "--other-user", "--close-from",
                 "--host", "--command-timeout",
             ];
-            if texts.iter().any(|a| matches!(*a, "-e" | "--edit")) {
+            if texts.iter().any(|a| *a == "-e" || long_opt(a, "edit").is_some()) {
                 out.push(deny("vector:sudo", "sudo -e runs an editor as another user"));
                 return out;
             }
             let shell_mode = texts
                 .iter()
                 .take_while(|a| a.starts_with('-'))
-                .any(|a| matches!(*a, "-s" | "-i" | "--shell" | "--login") || (!a.starts_with("--") && (a.contains('s') || a.contains('i'))));
+                .any(|a| matches!(*a, "-s" | "-i") || long_opt(a, "shell").is_some() || long_opt(a, "login").is_some() || (!a.starts_with("--") && (a.contains('s') || a.contains('i'))));
             let mut start = skip_options(args, &with_value);
             while start < args.len() {
                 match env_assignment(&args[start].text) {
@@ -695,11 +698,17 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             }
         }
         "flock" => {
-            if let Some(i) = texts.iter().position(|a| *a == "-c" || *a == "--command") {
+            if let Some(i) = texts
+                .iter()
+                .position(|a| *a == "-c" || long_opt(a, "command").is_some())
+            {
                 out.push(Finding::Code {
                     id: "unverifiable:code",
                     reason: "flock -c runs a shell command string".into(),
-                    shell: args.get(i + 1).filter(|a| a.exact).map(|a| a.text.clone()),
+                    shell: long_opt(texts[i], "command")
+                        .flatten()
+                        .map(String::from)
+                        .or_else(|| args.get(i + 1).filter(|a| a.exact).map(|a| a.text.clone())),
                 });
             } else {
                 let start = skip_options(args, &["-w", "--timeout", "-E", "--conflict-exit-code"]) + 1;
