@@ -1757,7 +1757,10 @@ fn sed(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
 fn sed_danger(script: &str) -> Option<&'static str> {
     let b = script.as_bytes();
     let mut i = 0;
-    let skip_regex = |i: &mut usize, delim: u8| -> bool {
+    // `brackets`: a regex (addresses, the first part of s): GNU sed does not end it at a
+    // delimiter inside a bracket expression (`s/[/]/x/`). A delimiter or newline inside a
+    // bracket expression is refused, so both readings of the script agree.
+    let skip_regex = |i: &mut usize, delim: u8, brackets: bool| -> bool {
         while *i < b.len() {
             if b[*i] == b'\\' {
                 *i += 2;
@@ -1769,6 +1772,43 @@ fn sed_danger(script: &str) -> Option<&'static str> {
             }
             if b[*i] == b'\n' && delim != b'\n' {
                 return false;
+            }
+            if brackets && b[*i] == b'[' {
+                let mut j = *i + 1;
+                if b.get(j) == Some(&b'^') {
+                    j += 1;
+                }
+                if b.get(j) == Some(&b']') {
+                    j += 1;
+                }
+                loop {
+                    match b.get(j) {
+                        None => return false,
+                        Some(&c) if c == delim || c == b'\n' => return false,
+                        Some(b'[') if matches!(b.get(j + 1), Some(b':' | b'.' | b'=')) => {
+                            let kind = b[j + 1];
+                            j += 2;
+                            loop {
+                                match b.get(j) {
+                                    None => return false,
+                                    Some(&c) if c == delim || c == b'\n' => return false,
+                                    Some(&c) if c == kind && b.get(j + 1) == Some(&b']') => {
+                                        j += 2;
+                                        break;
+                                    }
+                                    _ => j += 1,
+                                }
+                            }
+                        }
+                        Some(b']') => {
+                            j += 1;
+                            break;
+                        }
+                        _ => j += 1,
+                    }
+                }
+                *i = j;
+                continue;
             }
             *i += 1;
         }
@@ -1786,7 +1826,7 @@ fn sed_danger(script: &str) -> Option<&'static str> {
             match b.get(i) {
                 Some(b'/') => {
                     i += 1;
-                    if !skip_regex(&mut i, b'/') {
+                    if !skip_regex(&mut i, b'/', true) {
                         return Some("is not a script the policy can read");
                     }
                     while matches!(b.get(i), Some(b'I' | b'M')) {
@@ -1798,7 +1838,7 @@ fn sed_danger(script: &str) -> Option<&'static str> {
                         return Some("is not a script the policy can read");
                     };
                     i += 2;
-                    if !skip_regex(&mut i, d) {
+                    if !skip_regex(&mut i, d, true) {
                         return Some("is not a script the policy can read");
                     }
                 }
@@ -1856,7 +1896,7 @@ fn sed_danger(script: &str) -> Option<&'static str> {
                     return Some("is not a script the policy can read");
                 }
                 i += 1;
-                if !skip_regex(&mut i, d) || !skip_regex(&mut i, d) {
+                if !skip_regex(&mut i, d, c == b's') || !skip_regex(&mut i, d, false) {
                     return Some("is not a script the policy can read");
                 }
                 if c == b's' {
