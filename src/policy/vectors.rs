@@ -1876,15 +1876,15 @@ fn sed_danger(script: &str) -> Option<&'static str> {
                     i += 1;
                 }
             }
-            // GNU sed 4.9 ends a label at `;` or a newline (older versions read to the end
-            // of the line; reading the rest as commands checks more, never less).
-            b':' => {
-                while i < b.len() && b[i] != b'\n' && b[i] != b';' {
+            // GNU sed 4.9 ends a label at `;`, a blank or a newline (older versions read to
+            // the end of the line; reading the rest as commands checks more, never less).
+            // Leading blanks, then the label up to `;`, a blank, `}` or a newline (ending it
+            // early checks more of the script as commands, never less).
+            b':' | b'b' | b't' | b'T' => {
+                while i < b.len() && matches!(b[i], b' ' | b'\t') {
                     i += 1;
                 }
-            }
-            b'b' | b't' | b'T' => {
-                while i < b.len() && b[i] != b'\n' && b[i] != b';' {
+                while i < b.len() && !matches!(b[i], b'\n' | b';' | b' ' | b'\t' | b'}') {
                     i += 1;
                 }
             }
