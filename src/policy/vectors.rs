@@ -1614,13 +1614,11 @@ fn awk_program(p: &str, prog: &Arg, out: &mut Vec<Finding>) {
         return;
     }
     let t = prog.text.replace("||", "");
-    let write = regex_lite_print_redirect(&t);
-    if t.contains("system")
-        || t.contains('|')
-        || t.contains("@load")
-        || t.contains("@include")
-        || write
-    {
+    // Any `>` after the first print/printf counts as a redirection: string literals such as
+    // `print "}" > "f"` would end a statement-by-statement reading too early.
+    let write = t.find("print").is_some_and(|i| t[i..].contains('>'));
+    // `@`: gawk @load/@include/@namespace and indirect calls (`f="sys" "tem"; @f("id")`).
+    if t.contains("system") || t.contains('|') || t.contains('@') || write {
         out.push(deny(
             "vector:awk",
             format!(
@@ -1628,20 +1626,6 @@ fn awk_program(p: &str, prog: &Arg, out: &mut Vec<Finding>) {
             ),
         ));
     }
-}
-
-/// `print … > file` / `printf … >> file` in an awk program (not comparisons elsewhere).
-fn regex_lite_print_redirect(t: &str) -> bool {
-    let mut rest = t;
-    while let Some(i) = rest.find("print") {
-        let after = &rest[i + 5..];
-        let end = after.find([';', '}', '\n']).unwrap_or(after.len());
-        if after[..end].contains('>') {
-            return true;
-        }
-        rest = after;
-    }
-    false
 }
 
 fn sed(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
