@@ -781,6 +781,13 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 a.starts_with('+')
                     || matches!(**a, "-c" | "--cmd" | "-S" | "-u" | "-s" | "-x" | "-l" | "-f" | "-ex" | "-batch" | "--batch" | "-eval" | "--eval" | "--load" | "--funcall" | "--script" | "--speller" | "--command" | "--eval-command")
                     || a.starts_with("--eval") || a.starts_with("--load=") || a.starts_with("--speller=") || a.starts_with("--command=")
+                    // Emacs and gdb accept abbreviated long options (`--ev`, `--eval-c`).
+                    || ["cmd", "eval", "load", "funcall", "script", "speller", "command", "eval-command", "init-command", "init-eval-command", "batch", "execute", "exec", "python", "lisp"].iter().any(|l| long_opt(a, l).is_some())
+                    // gdb reads `-eval-command`, `-ex`, `-iex` with one dash (getopt_long_only).
+                    || (p == "gdb" && a.len() > 1 && a.starts_with('-') && !a.starts_with("--") && {
+                        let n = a[1..].split('=').next().unwrap_or("");
+                        ["ex", "x", "iex", "ix", "batch", "eval-command", "init-command", "init-eval-command", "command"].iter().any(|l| l.starts_with(n))
+                    })
             });
             if let Some(a) = bad {
                 out.push(code(p, &format!("given {a:?} runs editor/debugger commands")));
