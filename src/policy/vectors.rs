@@ -1325,18 +1325,21 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
                 .copied()
                 .filter(|a| !a.starts_with('-'))
                 .collect();
+            // git's parse-options accepts any unambiguous prefix (`--ed`, `--rep`).
             let writes = rest.iter().any(|a| {
-                matches!(
-                    *a,
-                    "--add"
-                        | "--replace-all"
-                        | "--edit"
-                        | "-e"
-                        | "--rename-section"
-                        | "--unset"
-                        | "--unset-all"
-                        | "--remove-section"
-                )
+                *a == "-e"
+                    || (a.starts_with('-') && !a.starts_with("--") && a.contains('e'))
+                    || [
+                        "add",
+                        "replace-all",
+                        "edit",
+                        "rename-section",
+                        "unset",
+                        "unset-all",
+                        "remove-section",
+                    ]
+                    .iter()
+                    .any(|o| long_opt(a, o).is_some())
             }) || pos.first() == Some(&"set")
                 || (pos.len() >= 2 && !matches!(pos[0], "get" | "list" | "--get"));
             if writes {
@@ -1352,15 +1355,16 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
         }
         "clone" | "submodule" if rest.iter().enumerate().any(|(j, a)| {
             let kv = match *a {
-                "-c" | "--config" => rest.get(j + 1).copied(),
-                _ => a.strip_prefix("--config=").or_else(|| a.strip_prefix("-c").filter(|r| !r.is_empty() && !a.starts_with("--"))),
+                "-c" => rest.get(j + 1).copied(),
+                _ if long_opt(a, "config") == Some(None) => rest.get(j + 1).copied(),
+                _ => long_opt(a, "config").flatten().or_else(|| a.strip_prefix("-c").filter(|r| !r.is_empty() && !a.starts_with("--"))),
             };
             kv.is_some_and(|kv| !git_safe_key(kv.split('=').next().unwrap_or("")))
         }) => out.push(deny(
             "vector:git-config",
             format!("git {sub} -c/--config sets configuration (a pager, ssh command, hook path …) that runs programs during the {sub}"),
         )),
-        "help" if rest.iter().any(|a| matches!(*a, "-w" | "--web" | "-i" | "--info")) => out.push(deny(
+        "help" if rest.iter().any(|a| matches!(*a, "-w" | "-i") || long_opt(a, "web").is_some() || long_opt(a, "info").is_some()) => out.push(deny(
             "vector:git-exec",
             "git help --web/--info starts a browser or info program",
         )),
