@@ -186,6 +186,8 @@ pub fn dangerous_env(name: &str) -> bool {
         "RUSTC_WORKSPACE_WRAPPER",
         "SHELL",
         "TAR_OPTIONS",
+        // tar reads its archive name from TAPE when -f is not given; host:path runs rsh.
+        "TAPE",
         "BROWSER",
         "GCONV_PATH",
         "LOCPATH",
