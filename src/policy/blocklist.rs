@@ -206,7 +206,30 @@ fn is_root_target_n(t: &str, depth: usize) -> bool {
             }
         }
     }
-    t.starts_with('/') && normalise(&t)
+    t.starts_with('/') && (normalise(&t) || is_system_dir(&t))
+}
+
+/// `/usr`, `/etc/`, `/var/*`: a top-level system directory, or everything in one.
+fn is_system_dir(p: &str) -> bool {
+    const DIRS: &[&str] = &[
+        "bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "opt", "proc",
+        "root", "run", "sbin", "srv", "sys", "usr", "var", "snap",
+    ];
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    match parts.as_slice() {
+        [d] => DIRS.contains(d),
+        [d, all] => DIRS.contains(d) && matches!(*all, "*" | ".*" | "{*,.*}"),
+        _ => false,
+    }
 }
 
 /// Lexically normalises an absolute path; true when it is `/`, `/*` or `/.*`.
