@@ -7,7 +7,7 @@
 //! and paths are normalised (`//`, `/./`, `/..`). Fork bombs and download-and-execute span
 //! several commands, so they are checked on the parsed structure of the whole line.
 
-use super::parse::{RedirKind, Script};
+use super::parse::{RedirKind, Script, SimpleCommand};
 use super::rules::{basename, option_matches, Arg};
 
 /// Rule ids and descriptions, for `list_blocked_commands`.
@@ -98,6 +98,88 @@ impl Flags<'_> {
 
 /// True when a path names the root (or every entry of it), or the home directory.
 pub fn is_root_target(t: &str) -> bool {
+    is_root_target_n(t, 0)
+}
+
+/// `/{bin,etc}`, `/{,}`, `{/,x}`: the words of the first brace group.
+fn brace_alternatives(t: &str) -> Option<Vec<String>> {
+    let open = t.find('{')?;
+    let mut depth = 0usize;
+    let mut parts = Vec::new();
+    let mut start = open + 1;
+    for (i, c) in t[open..].char_indices().map(|(i, c)| (i + open, c)) {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    parts.push(&t[start..i]);
+                    let (pre, post) = (&t[..open], &t[i + 1..]);
+                    return Some(parts.iter().map(|p| format!("{pre}{p}{post}")).collect());
+                }
+            }
+            ',' if depth == 1 => {
+                parts.push(&t[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// An absolute path whose first component is a glob, a brace group or an expansion
+/// (`/[a-z]*`, `/?*`, `/{bin,etc}`, `/$x`): it may name top-level directories.
+fn root_level_pattern(t: &str) -> bool {
+    let Some(rest) = t.strip_prefix('/') else {
+        return false;
+    };
+    let first = rest
+        .split('/')
+        .find(|c| !c.is_empty() && *c != ".")
+        .unwrap_or("");
+    first.contains(['*', '?', '[', '{', '$', '`'])
+}
+
+fn is_root_target_n(t: &str, depth: usize) -> bool {
+    if depth < 4 {
+        if let Some(alts) = brace_alternatives(t) {
+            if alts.iter().any(|a| is_root_target_n(a, depth + 1)) {
+                return true;
+            }
+        }
+    }
+    // `~user`, `~user/…`: another user's home directory.
+    if let Some(rest) = t.strip_prefix('~') {
+        let end = rest.find('/').unwrap_or(rest.len());
+        let user = &rest[..end];
+        if !user.is_empty()
+            && user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        {
+            return normalise(&format!("/{}", &rest[end..]));
+        }
+    }
+    // `${x:-/}`, `${x-/}`, `${x:=/}`: the default when x is unset or empty.
+    if let Some(body) = t.strip_prefix("${") {
+        if let Some(close) = body.find('}') {
+            let inner = &body[..close];
+            let after = &body[close + 1..];
+            for op in [":-", ":=", "-", "="] {
+                if let Some((_, d)) = inner.split_once(op) {
+                    let d = d.trim_matches('"');
+                    if is_root_target_n(&format!("{d}{after}"), depth + 1) {
+                        return true;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    if root_level_pattern(t) {
+        return true;
+    }
     let mut t = t.to_string();
     for home in ["${HOME}", "$HOME", "\"$HOME\"", "${HOME:-}", "~"] {
         if let Some(rest) = t.strip_prefix(home) {
@@ -124,7 +206,30 @@ pub fn is_root_target(t: &str) -> bool {
             }
         }
     }
-    t.starts_with('/') && normalise(&t)
+    t.starts_with('/') && (normalise(&t) || is_system_dir(&t))
+}
+
+/// `/usr`, `/etc/`, `/var/*`: a top-level system directory, or everything in one.
+fn is_system_dir(p: &str) -> bool {
+    const DIRS: &[&str] = &[
+        "bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "opt", "proc",
+        "root", "run", "sbin", "srv", "sys", "usr", "var", "snap",
+    ];
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    match parts.as_slice() {
+        [d] => DIRS.contains(d),
+        [d, all] => DIRS.contains(d) && matches!(*all, "*" | ".*" | "{*,.*}"),
+        _ => false,
+    }
 }
 
 /// Lexically normalises an absolute path; true when it is `/`, `/*` or `/.*`.
@@ -218,6 +323,14 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
             "default:rm-root",
             "deleting everything below the root or home directory with find",
         ),
+        "killall5" => hit(
+            "default:kill-all",
+            "killall5 signals every process on the machine",
+        ),
+        "pkill" | "killall" if kills_by_pattern(prog, args) => hit(
+            "default:kill-all",
+            "signalling every process whose name matches a pattern that matches everything, or every process of a user",
+        ),
         "kill" if kills_everything(args) => {
             hit("default:kill-all", "signalling every process (kill -9 -1)")
         }
@@ -256,6 +369,97 @@ fn find_deletes_root(args: &[Arg]) -> bool {
     })
 }
 
+/// `pkill -9 .`, `pkill ''`, `pkill -u root`, `killall -r .`, `killall -u root`: a pattern
+/// that matches every name (only regex operators, or empty), or selecting by user/group only.
+fn kills_by_pattern(prog: &str, args: &[Arg]) -> bool {
+    let matches_all = |p: &str| {
+        p.is_empty()
+            || p.chars().all(|c| ".*^$?+()|[]{}\\".contains(c))
+            || (p.chars().count() == 2 && p.ends_with(['*', '?']))
+    };
+    let with_value: &[&str] = if prog == "pkill" {
+        &[
+            "-s",
+            "-t",
+            "-P",
+            "-g",
+            "-G",
+            "-u",
+            "-U",
+            "-F",
+            "-c",
+            "--signal",
+            "--session",
+            "--terminal",
+            "--parent",
+            "--pgroup",
+            "--group",
+            "--euid",
+            "--uid",
+            "--pidfile",
+            "--cgroup",
+            "--ns",
+            "--nslist",
+        ]
+    } else {
+        &[
+            "-s",
+            "-u",
+            "-o",
+            "-y",
+            "-n",
+            "-V",
+            "--signal",
+            "--user",
+            "--older-than",
+            "--younger-than",
+            "--ns",
+            "--context",
+        ]
+    };
+    let by_user = [
+        "-u",
+        "-U",
+        "-G",
+        "-g",
+        "--user",
+        "--uid",
+        "--euid",
+        "--group",
+        "--pgroup",
+        "-s",
+        "--session",
+    ];
+    let mut patterns = Vec::new();
+    let mut selected_by_user = false;
+    let mut regex = prog == "pkill";
+    let mut i = 0;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        let bare = t.split('=').next().unwrap_or(t);
+        if by_user.contains(&bare) && !(prog == "killall" && bare == "-s") {
+            selected_by_user = true;
+        }
+        if t == "-r" || t == "--regexp" {
+            regex = true;
+        }
+        if with_value.contains(&t) {
+            i += 2;
+            continue;
+        }
+        if t.starts_with('-') && t.len() > 1 {
+            i += 1;
+            continue;
+        }
+        patterns.push(t.trim_matches(['\'', '"']));
+        i += 1;
+    }
+    if patterns.is_empty() {
+        return selected_by_user;
+    }
+    regex && patterns.iter().any(|p| matches_all(p))
+}
+
 /// `kill [-SIG | -s SIG | -n N] … -1`: the pid -1 means every process the user may signal.
 fn kills_everything(args: &[Arg]) -> bool {
     let mut i = 0;
@@ -279,6 +483,50 @@ fn kills_everything(args: &[Arg]) -> bool {
         i += 1;
     }
     false
+}
+
+/// `cd / && rm -rf *`, `cd ~; rm -r .`: a line that changes to the root or home directory
+/// and recursively removes everything in the current directory.
+pub fn cd_root_then_rm(script: &Script) -> Option<Hit> {
+    let words =
+        |c: &SimpleCommand| -> Vec<String> { c.words.iter().map(|w| w.text.clone()).collect() };
+    let cd_root = script.commands.iter().any(|c| {
+        let w = words(c);
+        w.first()
+            .is_some_and(|p| matches!(p.as_str(), "cd" | "pushd"))
+            && match w
+                .iter()
+                .skip(1)
+                .find(|a| !a.starts_with('-') || a.as_str() == "-")
+            {
+                None => true,
+                Some(d) => is_root_target(d),
+            }
+    });
+    if !cd_root {
+        return None;
+    }
+    let everything = |o: &str| {
+        let o = o.trim_start_matches("./");
+        o.is_empty()
+            || matches!(o, "." | ".." | "*" | ".*" | "{*,.*}")
+            || o.split('/')
+                .next()
+                .is_some_and(|f| f.contains(['*', '?', '[', '{', '$']))
+    };
+    script.commands.iter().find_map(|c| {
+        let argv: Vec<Arg> = c.words.iter().map(Arg::from_word).collect();
+        let p = basename(&argv.first()?.text);
+        let f = flags(&argv[1..]);
+        (p == "rm" && f.has("rR", "recursive") && f.operands.iter().any(|o| everything(o)))
+            .then(|| {
+                hit(
+                    "default:rm-root",
+                    "cd to the root or home directory, then a recursive rm of everything in it",
+                )
+            })
+            .flatten()
+    })
 }
 
 /// Output redirection onto a block device.

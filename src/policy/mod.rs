@@ -278,7 +278,12 @@ fn blocklist_args(script: &Script, c: &SimpleCommand) -> Vec<Arg> {
     if c.words.len() != out.len() {
         return out;
     }
-    for (a, w) in out.iter_mut().zip(&c.words) {
+    for (a, w) in out.iter_mut().zip(&c.words).skip(1) {
+        // `x=/; rm -rf $x`: a name assigned a literal earlier in the line.
+        if let Some(v) = assigned_literal(script, w.text.trim_matches('"')) {
+            a.text = v.to_string();
+            continue;
+        }
         let whole = (w.text.starts_with("$(") && w.text.ends_with(')'))
             || (w.text.starts_with('`') && w.text.ends_with('`'));
         if !whole || w.subs.len() != 1 {
@@ -438,6 +443,13 @@ impl Policy {
                 return Decision::deny(reason, rule, commands);
             }
         }
+        if let Some(writer) = writes_then_git(&script) {
+            return Decision::deny(
+                format!("{writer:?} may write files and the same line runs git, which runs programs named in .git/config (core.fsmonitor, hooks); run the write and git in separate calls after checking what was written"),
+                "unverifiable:git-after-write",
+                commands,
+            );
+        }
         Decision {
             decision: Verdict::Allow,
             reason: if used.is_empty() {
@@ -483,6 +495,7 @@ impl Policy {
         if self.default_blocklist {
             let line_rules = [
                 blocklist::fork_bomb(script),
+                blocklist::cd_root_then_rm(script),
                 blocklist::check_redirects(script),
                 self.download_exec(script),
             ];
@@ -838,6 +851,34 @@ fn unsafe_set_option(args: &[Arg]) -> Option<String> {
         }
     }
     None
+}
+
+/// A line (any of its commands, in any order: loops repeat) that both writes files and runs
+/// git: the write could plant `core.fsmonitor` or a hook that git then runs. Returns the
+/// writing program.
+fn writes_then_git(script: &Script) -> Option<String> {
+    fn walk(argv: &[Arg], depth: usize, writer: &mut Option<String>, git: &mut bool) {
+        let Some(p) = argv.first() else { return };
+        if basename(&p.text) == "git" {
+            *git = true;
+        }
+        if writer.is_none() && vectors::writes_files(argv) {
+            *writer = Some(p.text.clone());
+        }
+        if depth < MAX_UNWRAP {
+            for f in vectors::analyse(argv, false) {
+                if let vectors::Finding::Wrap { argv, .. } = f {
+                    walk(&argv, depth + 1, writer, git);
+                }
+            }
+        }
+    }
+    let mut writer = None;
+    let mut git = false;
+    for c in &script.commands {
+        walk(&args_of(c), 0, &mut writer, &mut git);
+    }
+    writer.filter(|_| git)
 }
 
 /// Arguments of the commands before `cmd` in its pipeline (what xargs reads, roughly).

@@ -1453,6 +1453,9 @@ impl<'s> Parser<'_, 's> {
                     }
                 }
                 let inner = &self.s[name_start..self.pos - 1];
+                if let Some(why) = brace_arithmetic(inner) {
+                    self.issue("unverifiable:arithmetic", format!("{why}: bash evaluates subscripts and offsets as arithmetic, which can run commands (a[$(cmd)]); use literal numbers"));
+                }
                 if inner == b"IFS" && !quoted {
                     return Ok(true);
                 }
@@ -1663,6 +1666,70 @@ impl<'s> Parser<'_, 's> {
         wb.dynamic = true;
         Ok(())
     }
+}
+
+/// The parts of a `${…}` expansion (its inner text) that bash evaluates as arithmetic:
+/// `${!name}` indirection, a subscript that is not a literal number, `@` or `*`, and
+/// substring operands (`${x:off:len}`) that are not literal decimals. `${x:-d}`, `${x:=v}`,
+/// `${x:+v}`, `${x:?m}` are not substrings.
+fn brace_arithmetic(inner: &[u8]) -> Option<&'static str> {
+    let mut i = 0;
+    match inner.first() {
+        Some(b'!') if inner.len() > 1 => {
+            return Some("${!name} indirection expands a name that may carry a subscript")
+        }
+        Some(b'#') if inner.len() > 1 => i = 1,
+        _ => {}
+    }
+    let name_start = i;
+    match inner.get(i) {
+        Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
+            while inner
+                .get(i)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            {
+                i += 1;
+            }
+        }
+        Some(c) if c.is_ascii_digit() => {
+            while inner.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+        }
+        Some(b'@' | b'*' | b'#' | b'?' | b'-' | b'$' | b'!') => i += 1,
+        _ => {}
+    }
+    if i == name_start {
+        return None;
+    }
+    if inner.get(i) == Some(&b'[') {
+        let Some(end) = inner[i..].iter().position(|&c| c == b']') else {
+            return Some("a subscript the policy cannot read");
+        };
+        let sub = &inner[i + 1..i + end];
+        let plain =
+            sub == b"@" || sub == b"*" || (!sub.is_empty() && sub.iter().all(u8::is_ascii_digit));
+        if !plain {
+            return Some("an array subscript that is not a literal number");
+        }
+        i += end + 1;
+    }
+    if inner.get(i) == Some(&b':') && !matches!(inner.get(i + 1), Some(b'-' | b'=' | b'+' | b'?')) {
+        let literal = |t: &[u8]| {
+            let t = t.trim_ascii();
+            let t = t.strip_prefix(b"-").unwrap_or(t);
+            !t.is_empty() && t.iter().all(u8::is_ascii_digit)
+        };
+        let ops = &inner[i + 1..];
+        let ok = match ops.iter().position(|&c| c == b':') {
+            Some(k) => literal(&ops[..k]) && literal(&ops[k + 1..]),
+            None => literal(ops),
+        };
+        if !ok {
+            return Some("a substring offset or length that is not a literal number");
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -186,6 +186,8 @@ pub fn dangerous_env(name: &str) -> bool {
         "RUSTC_WORKSPACE_WRAPPER",
         "SHELL",
         "TAR_OPTIONS",
+        // tar reads its archive name from TAPE when -f is not given; host:path runs rsh.
+        "TAPE",
         "BROWSER",
         "GCONV_PATH",
         "LOCPATH",
@@ -409,6 +411,19 @@ fn is_interpreter(p: &str) -> bool {
     )
 }
 
+/// `arg` as getopt_long reads it against the long option `--name`: `--P` or `--P=VALUE`
+/// where `P` is a non-empty prefix of `name` (getopt_long accepts any unambiguous prefix;
+/// an ambiguous one is an error, so counting it as a match fails closed). Returns the
+/// attached value, if any.
+pub(crate) fn long_opt<'a>(arg: &'a str, name: &str) -> Option<Option<&'a str>> {
+    let given = arg.strip_prefix("--")?;
+    let (n, v) = match given.split_once('=') {
+        Some((n, v)) => (n, Some(v)),
+        None => (given, None),
+    };
+    (!n.is_empty() && name.starts_with(n)).then_some(v)
+}
+
 /// Splits leading options (with the given value-taking options) from the rest.
 /// Returns the index of the first non-option argument.
 fn skip_options(args: &[Arg], with_value: &[&str]) -> usize {
@@ -421,7 +436,12 @@ fn skip_options(args: &[Arg], with_value: &[&str]) -> usize {
         if !a.starts_with('-') || a == "-" {
             return i;
         }
-        if with_value.contains(&a.as_str()) {
+        if with_value.contains(&a.as_str())
+            || with_value
+                .iter()
+                .filter_map(|o| o.strip_prefix("--"))
+                .any(|o| long_opt(a, o) == Some(None))
+        {
             i += 2;
             continue;
         }
@@ -453,8 +473,25 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             "vector:runs-program",
             format!("{p} runs other programs or code in ways the policy does not check; allow the program it should run directly instead"),
         ));
+        // For the blocklist (`strace rm -rf /`, `unshare -r rm -rf /`): the command may start
+        // at any of the first few non-option words (options' values are not known here).
+        for k in args
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| !a.text.starts_with('-'))
+            .map(|(k, _)| k)
+            .take(3)
+        {
+            out.push(Finding::Wrap {
+                argv: args[k..].to_vec(),
+                appended: false,
+            });
+        }
         // su -c, runuser -c, script -c: a shell string the blocklist can still read.
-        if let Some(i) = texts.iter().position(|a| *a == "-c" || *a == "--command") {
+        if let Some(i) = texts
+            .iter()
+            .position(|a| *a == "-c" || long_opt(a, "command") == Some(None))
+        {
             if let Some(a) = args.get(i + 1).filter(|a| a.exact) {
                 out.push(Finding::Code {
                     id: "unverifiable:code",
@@ -462,7 +499,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     shell: Some(a.text.clone()),
                 });
             }
-        } else if let Some(c) = texts.iter().find_map(|a| a.strip_prefix("--command=")) {
+        } else if let Some(c) = texts.iter().find_map(|a| long_opt(a, "command").flatten()) {
             out.push(Finding::Code {
                 id: "unverifiable:code",
                 reason: format!("{p} --command runs a shell string"),
@@ -478,7 +515,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         if p == "time"
             && texts
                 .iter()
-                .any(|a| *a == "-o" || a.starts_with("--output"))
+                .any(|a| *a == "-o" || long_opt(a, "output").is_some())
         {
             out.push(deny("vector:writes-file", "time -o writes a file"));
         }
@@ -532,27 +569,51 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         "env" => {
             let mut i = 0;
             while i < args.len() {
-                let a = &args[i].text;
-                if a == "-S" || a.starts_with("--split-string") || (a.starts_with("-S") && !a.starts_with("--")) || (a.starts_with('-') && !a.starts_with("--") && a.contains('S')) {
-                    let attached = a.strip_prefix("--split-string=").map(String::from);
-                    out.push(Finding::Code {
-                        id: "unverifiable:code",
-                        reason: "env -S splits a string into a command line, which the policy cannot verify".into(),
-                        // Read as shell words, close enough for the blocklist.
-                        shell: attached.or_else(|| args.get(i + 1).filter(|x| x.exact).map(|x| x.text.clone())),
-                    });
-                    return out;
-                }
-                if a == "-u" || a == "-C" || a == "--unset" || a == "--chdir" {
-                    i += 2;
-                    continue;
-                }
+                let a = args[i].text.as_str();
                 if a == "--" {
                     i += 1;
                     break;
                 }
+                if a.starts_with("--") {
+                    // getopt_long: any unambiguous prefix of a long option (`--sp=…`).
+                    if let Some(attached) = long_opt(a, "split-string") {
+                        out.push(Finding::Code {
+                            id: "unverifiable:code",
+                            reason: "env -S/--split-string splits a string into a command line, which the policy cannot verify".into(),
+                            // Read as shell words, close enough for the blocklist.
+                            shell: attached.map(String::from).or_else(|| args.get(i + 1).filter(|x| x.exact).map(|x| x.text.clone())),
+                        });
+                        return out;
+                    }
+                    let takes_value = long_opt(a, "unset").or_else(|| long_opt(a, "chdir"));
+                    i += if takes_value == Some(None) { 2 } else { 1 };
+                    continue;
+                }
                 if a.starts_with('-') && a != "-" {
-                    i += 1;
+                    // A short bundle, read like getopt: `u` and `C` take the rest or the next
+                    // word; `S` takes the rest or the next word as a command line.
+                    let mut step = 1;
+                    for (k, ch) in a.char_indices().skip(1) {
+                        let rest = &a[k + ch.len_utf8()..];
+                        match ch {
+                            'S' => {
+                                out.push(Finding::Code {
+                                    id: "unverifiable:code",
+                                    reason: "env -S splits a string into a command line, which the policy cannot verify".into(),
+                                    shell: if rest.is_empty() { args.get(i + 1).filter(|x| x.exact).map(|x| x.text.clone()) } else { Some(rest.to_string()) },
+                                });
+                                return out;
+                            }
+                            'u' | 'C' => {
+                                if rest.is_empty() {
+                                    step = 2;
+                                }
+                                break;
+                            }
+                            _ => {}
+                        }
+                    }
+                    i += step;
                     continue;
                 }
                 if let Some(name) = env_assignment(a) {
@@ -588,14 +649,14 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 "--chdir", "--prompt", "--role", "--type", "--other-user", "--close-from",
                 "--host", "--command-timeout",
             ];
-            if texts.iter().any(|a| matches!(*a, "-e" | "--edit")) {
+            if texts.iter().any(|a| *a == "-e" || long_opt(a, "edit").is_some()) {
                 out.push(deny("vector:sudo", "sudo -e runs an editor as another user"));
                 return out;
             }
             let shell_mode = texts
                 .iter()
                 .take_while(|a| a.starts_with('-'))
-                .any(|a| matches!(*a, "-s" | "-i" | "--shell" | "--login") || (!a.starts_with("--") && (a.contains('s') || a.contains('i'))));
+                .any(|a| matches!(*a, "-s" | "-i") || long_opt(a, "shell").is_some() || long_opt(a, "login").is_some() || (!a.starts_with("--") && (a.contains('s') || a.contains('i'))));
             let mut start = skip_options(args, &with_value);
             while start < args.len() {
                 match env_assignment(&args[start].text) {
@@ -639,11 +700,17 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             }
         }
         "flock" => {
-            if let Some(i) = texts.iter().position(|a| *a == "-c" || *a == "--command") {
+            if let Some(i) = texts
+                .iter()
+                .position(|a| *a == "-c" || long_opt(a, "command").is_some())
+            {
                 out.push(Finding::Code {
                     id: "unverifiable:code",
                     reason: "flock -c runs a shell command string".into(),
-                    shell: args.get(i + 1).filter(|a| a.exact).map(|a| a.text.clone()),
+                    shell: long_opt(texts[i], "command")
+                        .flatten()
+                        .map(String::from)
+                        .or_else(|| args.get(i + 1).filter(|a| a.exact).map(|a| a.text.clone())),
                 });
             } else {
                 let start = skip_options(args, &["-w", "--timeout", "-E", "--conflict-exit-code"]) + 1;
@@ -674,6 +741,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     out.push(deny("vector:tar", format!("tar option {a:?} runs another program (--to-command, --checkpoint-action, --use-compress-program/-I, -F)")));
                 }
             }
+            tar_remote_archive(args, &mut out);
         }
         "rsync" => {
             for a in &texts {
@@ -715,6 +783,13 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 a.starts_with('+')
                     || matches!(**a, "-c" | "--cmd" | "-S" | "-u" | "-s" | "-x" | "-l" | "-f" | "-ex" | "-batch" | "--batch" | "-eval" | "--eval" | "--load" | "--funcall" | "--script" | "--speller" | "--command" | "--eval-command")
                     || a.starts_with("--eval") || a.starts_with("--load=") || a.starts_with("--speller=") || a.starts_with("--command=")
+                    // Emacs and gdb accept abbreviated long options (`--ev`, `--eval-c`).
+                    || ["cmd", "eval", "load", "funcall", "script", "speller", "command", "eval-command", "init-command", "init-eval-command", "batch", "execute", "exec", "python", "lisp"].iter().any(|l| long_opt(a, l).is_some())
+                    // gdb reads `-eval-command`, `-ex`, `-iex` with one dash (getopt_long_only).
+                    || (p == "gdb" && a.len() > 1 && a.starts_with('-') && !a.starts_with("--") && {
+                        let n = a[1..].split('=').next().unwrap_or("");
+                        ["ex", "x", "iex", "ix", "batch", "eval-command", "init-command", "init-eval-command", "command"].iter().any(|l| l.starts_with(n))
+                    })
             });
             if let Some(a) = bad {
                 out.push(code(p, &format!("given {a:?} runs editor/debugger commands")));
@@ -1252,18 +1327,21 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
                 .copied()
                 .filter(|a| !a.starts_with('-'))
                 .collect();
+            // git's parse-options accepts any unambiguous prefix (`--ed`, `--rep`).
             let writes = rest.iter().any(|a| {
-                matches!(
-                    *a,
-                    "--add"
-                        | "--replace-all"
-                        | "--edit"
-                        | "-e"
-                        | "--rename-section"
-                        | "--unset"
-                        | "--unset-all"
-                        | "--remove-section"
-                )
+                *a == "-e"
+                    || (a.starts_with('-') && !a.starts_with("--") && a.contains('e'))
+                    || [
+                        "add",
+                        "replace-all",
+                        "edit",
+                        "rename-section",
+                        "unset",
+                        "unset-all",
+                        "remove-section",
+                    ]
+                    .iter()
+                    .any(|o| long_opt(a, o).is_some())
             }) || pos.first() == Some(&"set")
                 || (pos.len() >= 2 && !matches!(pos[0], "get" | "list" | "--get"));
             if writes {
@@ -1279,15 +1357,16 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
         }
         "clone" | "submodule" if rest.iter().enumerate().any(|(j, a)| {
             let kv = match *a {
-                "-c" | "--config" => rest.get(j + 1).copied(),
-                _ => a.strip_prefix("--config=").or_else(|| a.strip_prefix("-c").filter(|r| !r.is_empty() && !a.starts_with("--"))),
+                "-c" => rest.get(j + 1).copied(),
+                _ if long_opt(a, "config") == Some(None) => rest.get(j + 1).copied(),
+                _ => long_opt(a, "config").flatten().or_else(|| a.strip_prefix("-c").filter(|r| !r.is_empty() && !a.starts_with("--"))),
             };
             kv.is_some_and(|kv| !git_safe_key(kv.split('=').next().unwrap_or("")))
         }) => out.push(deny(
             "vector:git-config",
             format!("git {sub} -c/--config sets configuration (a pager, ssh command, hook path …) that runs programs during the {sub}"),
         )),
-        "help" if rest.iter().any(|a| matches!(*a, "-w" | "--web" | "-i" | "--info")) => out.push(deny(
+        "help" if rest.iter().any(|a| matches!(*a, "-w" | "-i") || long_opt(a, "web").is_some() || long_opt(a, "info").is_some()) => out.push(deny(
             "vector:git-exec",
             "git help --web/--info starts a browser or info program",
         )),
@@ -1301,51 +1380,245 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
     }
 }
 
-fn awk(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
+/// True when this argv (not the programs it wraps) may write or replace files: copies,
+/// moves, links, in-place edits, archive extraction, decompression, `git … --output`.
+/// Used to refuse a line that writes files and also runs git, which runs programs named
+/// in `.git/config` (`core.fsmonitor`, hooks, …).
+pub fn writes_files(argv: &[Arg]) -> bool {
+    let Some(prog) = argv.first() else {
+        return false;
+    };
+    let p = basename(&prog.text);
+    let args = &argv[1..];
+    let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    let short = |c: char| {
+        texts
+            .iter()
+            .any(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].contains(c))
+    };
+    let long = |name: &str| texts.iter().any(|a| long_opt(a, name).is_some());
+    let positional = texts.iter().filter(|a| !a.starts_with('-')).count();
+    match p {
+        "cp" | "mv" | "ln" | "install" | "tee" | "dd" | "rsync" | "scp" | "patch" | "unzip"
+        | "7z" | "7za" | "cpio" | "split" | "csplit" | "gunzip" | "bunzip2" | "unxz" | "unzstd"
+        | "unlzma" | "uncompress" | "truncate" | "shred" | "chmod" | "chown" | "wget" | "curl"
+        | "ar" | "rename" | "mkfifo" | "xxd" => true,
+        "sed" | "gsed" | "perl" | "ruby" => short('i') || long("in-place"),
+        "gzip" | "bzip2" | "xz" | "zstd" | "lzma" => short('d') || long("decompress"),
+        "tar" | "gtar" | "bsdtar" => {
+            let old = texts
+                .first()
+                .is_some_and(|a| !a.starts_with('-') && a.contains('x'));
+            old || short('x') || long("extract") || long("get")
+        }
+        "sort" => short('o') || long("output"),
+        "uniq" => positional >= 2,
+        "git" => texts.iter().any(|a| long_opt(a, "output").is_some()),
+        _ => false,
+    }
+}
+
+/// `tar -f host:path` (a colon before the first slash) reaches a remote archive by running
+/// `rsh` (or `--rsh-command`), unless `--force-local` is given.
+fn tar_remote_archive(args: &[Arg], out: &mut Vec<Finding>) {
+    // Short options of GNU tar that take a value.
+    const SHORT_VALUE: &str = "bCfFgHIKLNTVX";
+    let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    if texts.iter().any(|a| long_opt(a, "force-local").is_some()) {
+        return;
+    }
+    let mut archives: Vec<&Arg> = Vec::new();
+    let mut attached: Vec<String> = Vec::new();
     let mut i = 0;
-    let mut program: Option<&Arg> = None;
     while i < args.len() {
-        let a = args[i].text.as_str();
+        let a = texts[i];
+        if a == "--" {
+            break;
+        }
+        let old_style = i == 0 && !a.starts_with('-');
+        if a.starts_with("--") {
+            if let Some(v) = long_opt(a, "file") {
+                match v {
+                    Some(v) => attached.push(v.to_string()),
+                    None => {
+                        archives.extend(args.get(i + 1));
+                        i += 1;
+                    }
+                }
+            }
+        } else if old_style {
+            // `tar cvf ARCHIVE …`: each value letter takes the next word in turn.
+            let mut next = i + 1;
+            for ch in a.chars() {
+                if SHORT_VALUE.contains(ch) {
+                    if ch == 'f' {
+                        archives.extend(args.get(next));
+                    }
+                    next += 1;
+                }
+            }
+            i = next;
+            continue;
+        } else if a.starts_with('-') && a.len() > 1 {
+            for (k, ch) in a.char_indices().skip(1) {
+                if SHORT_VALUE.contains(ch) {
+                    let rest = &a[k + ch.len_utf8()..];
+                    if rest.is_empty() {
+                        if ch == 'f' {
+                            archives.extend(args.get(i + 1));
+                        }
+                        i += 1;
+                    } else if ch == 'f' {
+                        attached.push(rest.to_string());
+                    }
+                    break;
+                }
+            }
+        }
+        i += 1;
+    }
+    let remote = |t: &str| {
+        t.find(':')
+            .is_some_and(|c| t.find('/').is_none_or(|s| c < s))
+    };
+    for a in archives {
+        if !a.exact || remote(&a.text) {
+            out.push(deny("vector:tar", format!("tar archive {:?} may name a remote host:path, which makes tar run rsh (or --rsh-command); give a local path such as ./{}, or add --force-local", a.text, a.text)));
+            return;
+        }
+    }
+    for t in attached {
+        if remote(&t) {
+            out.push(deny("vector:tar", format!("tar archive {t:?} names a remote host:path, which makes tar run rsh (or --rsh-command); give a local path, or add --force-local")));
+            return;
+        }
+    }
+}
+
+fn awk(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
+    // Options as getopt_long reads them: short bundles with attached values (`-vX=1`,
+    // `-We`), gawk long options by any unambiguous prefix (`--ex`, `--fi=`, `--so=`), mawk
+    // and gawk `-W LONG-OPTION`. A program from a file or an extension is unverifiable.
+    const FROM_FILE: &[&str] = &["file", "exec", "include", "load"];
+    const WRITES: &[&str] = &["dump-variables", "profile", "pretty-print", "debug"];
+    let mut i = 0;
+    let mut programs: Vec<Arg> = Vec::new();
+    // None: refused (the finding is pushed).
+    let long = |name: &str, out: &mut Vec<Finding>| -> Option<()> {
+        let arg = format!("--{name}");
+        if FROM_FILE.iter().any(|o| long_opt(&arg, o).is_some()) {
+            out.push(code(p, "runs a program from a file or loads an extension"));
+            return None;
+        }
+        if WRITES.iter().any(|o| long_opt(&arg, o).is_some()) {
+            out.push(deny(
+                "vector:awk",
+                format!("{p} --{name} writes a file or starts the debugger"),
+            ));
+            return None;
+        }
+        Some(())
+    };
+    while i < args.len() {
+        let arg = &args[i];
+        let a = arg.text.as_str();
         if a == "--" {
             i += 1;
             break;
         }
-        if !a.starts_with('-') || a == "-" {
-            break;
-        }
-        if matches!(
-            a,
-            "-f" | "--file" | "-E" | "--exec" | "-i" | "--include" | "-l" | "--load"
-        ) || a.starts_with("--file=")
-            || a.starts_with("--exec")
-            || a.starts_with("--include")
-            || a.starts_with("--load")
-            || (a.starts_with("-f") && a.len() > 2)
-        {
-            out.push(code(p, "runs a program from a file"));
-            return;
-        }
-        if matches!(a, "-e" | "--source") {
-            program = args.get(i + 1);
-            i += 2;
-            continue;
-        }
-        if a.starts_with("--source=") || (a.starts_with("-e") && a.len() > 2) {
+        if !arg.exact && arg.may_hide_option() {
             out.push(code(
                 p,
-                "is given a program in a form the policy does not read; use -e PROGRAM",
+                "is given an argument that may turn into an option when it runs",
             ));
             return;
         }
-        if matches!(a, "-v" | "-F" | "--assign" | "--field-separator") {
-            i += 2;
+        if !a.starts_with('-') || a == "-" {
+            break;
+        }
+        if let Some(given) = a.strip_prefix("--") {
+            let name = given.split('=').next().unwrap_or(given);
+            let value = given.split_once('=').map(|(_, v)| v);
+            if long_opt(a, "source").is_some() {
+                match value {
+                    Some(v) => programs.push(Arg::lit(v)),
+                    None => {
+                        programs.extend(args.get(i + 1).cloned());
+                        i += 1;
+                    }
+                }
+            } else if long(name, out).is_none() {
+                return;
+            } else if value.is_none()
+                && (long_opt(a, "assign").is_some() || long_opt(a, "field-separator").is_some())
+            {
+                i += 1;
+            }
+            i += 1;
             continue;
         }
-        i += 1;
+        let mut step = 1;
+        for (k, ch) in a.char_indices().skip(1) {
+            let rest = &a[k + ch.len_utf8()..];
+            let value = if rest.is_empty() {
+                step = 2;
+                args.get(i + 1).map(|x| (x.text.as_str(), x.exact))
+            } else {
+                Some((rest, true))
+            };
+            match ch {
+                'f' | 'E' | 'i' | 'l' => {
+                    out.push(code(p, "runs a program from a file or loads an extension"));
+                    return;
+                }
+                'e' => {
+                    if rest.is_empty() {
+                        programs.extend(args.get(i + 1).cloned());
+                    } else {
+                        programs.push(Arg::lit(rest));
+                    }
+                    break;
+                }
+                'W' => {
+                    let Some((w, true)) = value else {
+                        out.push(code(p, "is given a -W option the policy cannot read"));
+                        return;
+                    };
+                    let name = w.split('=').next().unwrap_or(w);
+                    // mawk: -W exec FILE, abbreviated to -We / -Wex; gawk: -W long-option.
+                    if name.is_empty() {
+                        out.push(code(p, "is given a -W option the policy cannot read"));
+                        return;
+                    }
+                    if long(name, out).is_none() {
+                        return;
+                    }
+                    if long_opt(&format!("--{name}"), "source").is_some() {
+                        out.push(code(
+                            p,
+                            "is given a program in a form the policy does not read",
+                        ));
+                        return;
+                    }
+                    break;
+                }
+                'F' | 'v' => break,
+                _ => {
+                    step = 1;
+                }
+            }
+        }
+        i += step;
     }
-    let Some(prog) = program.or_else(|| args.get(i)) else {
-        return;
-    };
+    if programs.is_empty() {
+        programs.extend(args.get(i).cloned());
+    }
+    for prog in &programs {
+        awk_program(p, prog, out);
+    }
+}
+
+fn awk_program(p: &str, prog: &Arg, out: &mut Vec<Finding>) {
     if !prog.exact {
         out.push(code(
             p,
@@ -1354,13 +1627,11 @@ fn awk(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
         return;
     }
     let t = prog.text.replace("||", "");
-    let write = regex_lite_print_redirect(&t);
-    if t.contains("system")
-        || t.contains('|')
-        || t.contains("@load")
-        || t.contains("@include")
-        || write
-    {
+    // Any `>` after the first print/printf counts as a redirection: string literals such as
+    // `print "}" > "f"` would end a statement-by-statement reading too early.
+    let write = t.find("print").is_some_and(|i| t[i..].contains('>'));
+    // `@`: gawk @load/@include/@namespace and indirect calls (`f="sys" "tem"; @f("id")`).
+    if t.contains("system") || t.contains('|') || t.contains('@') || write {
         out.push(deny(
             "vector:awk",
             format!(
@@ -1370,65 +1641,101 @@ fn awk(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
     }
 }
 
-/// `print … > file` / `printf … >> file` in an awk program (not comparisons elsewhere).
-fn regex_lite_print_redirect(t: &str) -> bool {
-    let mut rest = t;
-    while let Some(i) = rest.find("print") {
-        let after = &rest[i + 5..];
-        let end = after.find([';', '}', '\n']).unwrap_or(after.len());
-        if after[..end].contains('>') {
-            return true;
-        }
-        rest = after;
-    }
-    false
-}
-
 fn sed(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
-    let mut scripts: Vec<&Arg> = Vec::new();
+    // GNU sed's options read like getopt_long does: short bundles (`-ne'1p'`, `-i.bak`,
+    // `-l 80`), long options by any unambiguous prefix (`--expr=…`), and options anywhere
+    // before `--` (arguments are permuted).
+    let mut scripts: Vec<Arg> = Vec::new();
     let mut i = 0;
     let mut first_pos = None;
+    let mut options_done = false;
     while i < args.len() {
-        let a = args[i].text.as_str();
-        if a == "-e" || a == "--expression" {
-            if let Some(s) = args.get(i + 1) {
-                scripts.push(s);
+        let arg = &args[i];
+        let a = arg.text.as_str();
+        if options_done || a == "-" || !a.starts_with('-') {
+            if !options_done && arg.may_hide_option() {
+                out.push(code(
+                    p,
+                    "is given an argument that may turn into an option when it runs (a script or a script file)",
+                ));
+                return;
             }
-            i += 2;
-            continue;
-        }
-        if a.starts_with("--expression=")
-            || (a.starts_with("-e") && a.len() > 2 && !a.starts_with("--"))
-        {
-            out.push(code(
-                p,
-                "is given a script in a form the policy does not read; use -e SCRIPT",
-            ));
-            return;
-        }
-        if a == "-f" || a.starts_with("--file") || (a.starts_with("-f") && a.len() > 2) {
-            out.push(code(p, "runs a script from a file"));
-            return;
-        }
-        if a == "-l" || a == "--line-length" {
-            i += 2;
-            continue;
-        }
-        if a.starts_with('-') && a != "-" && first_pos.is_none() {
+            if first_pos.is_none() {
+                first_pos = Some(i);
+            }
             i += 1;
             continue;
         }
-        if first_pos.is_none() {
-            first_pos = Some(i);
+        if a == "--" {
+            options_done = true;
+            i += 1;
+            continue;
         }
-        i += 1;
+        if !arg.exact {
+            out.push(code(
+                p,
+                "is given an option whose text is only known when it runs",
+            ));
+            return;
+        }
+        if a.starts_with("--") {
+            if let Some(v) = long_opt(a, "expression") {
+                match v {
+                    Some(v) => scripts.push(Arg::lit(v)),
+                    None => {
+                        if let Some(s) = args.get(i + 1) {
+                            scripts.push(s.clone());
+                        }
+                        i += 1;
+                    }
+                }
+            } else if long_opt(a, "file").is_some() {
+                out.push(code(p, "runs a script from a file"));
+                return;
+            } else if long_opt(a, "line-length") == Some(None) {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        let mut step = 1;
+        for (k, ch) in a.char_indices().skip(1) {
+            let rest = &a[k + ch.len_utf8()..];
+            match ch {
+                'e' => {
+                    if rest.is_empty() {
+                        if let Some(s) = args.get(i + 1) {
+                            scripts.push(s.clone());
+                        }
+                        step = 2;
+                    } else {
+                        scripts.push(Arg::lit(rest));
+                    }
+                    break;
+                }
+                'f' => {
+                    out.push(code(p, "runs a script from a file"));
+                    return;
+                }
+                'l' => {
+                    if rest.is_empty() {
+                        step = 2;
+                    }
+                    break;
+                }
+                // -i[SUFFIX]: the rest of the word is the suffix.
+                'i' => break,
+                _ => {}
+            }
+        }
+        i += step;
     }
     if scripts.is_empty() {
         if let Some(f) = first_pos {
-            scripts.push(&args[f]);
+            scripts.push(args[f].clone());
         }
     }
-    for s in scripts {
+    for s in &scripts {
         if !s.exact {
             out.push(code(
                 p,
@@ -1447,7 +1754,10 @@ fn sed(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
 fn sed_danger(script: &str) -> Option<&'static str> {
     let b = script.as_bytes();
     let mut i = 0;
-    let skip_regex = |i: &mut usize, delim: u8| -> bool {
+    // `brackets`: a regex (addresses, the first part of s): GNU sed does not end it at a
+    // delimiter inside a bracket expression (`s/[/]/x/`). A delimiter or newline inside a
+    // bracket expression is refused, so both readings of the script agree.
+    let skip_regex = |i: &mut usize, delim: u8, brackets: bool| -> bool {
         while *i < b.len() {
             if b[*i] == b'\\' {
                 *i += 2;
@@ -1459,6 +1769,43 @@ fn sed_danger(script: &str) -> Option<&'static str> {
             }
             if b[*i] == b'\n' && delim != b'\n' {
                 return false;
+            }
+            if brackets && b[*i] == b'[' {
+                let mut j = *i + 1;
+                if b.get(j) == Some(&b'^') {
+                    j += 1;
+                }
+                if b.get(j) == Some(&b']') {
+                    j += 1;
+                }
+                loop {
+                    match b.get(j) {
+                        None => return false,
+                        Some(&c) if c == delim || c == b'\n' => return false,
+                        Some(b'[') if matches!(b.get(j + 1), Some(b':' | b'.' | b'=')) => {
+                            let kind = b[j + 1];
+                            j += 2;
+                            loop {
+                                match b.get(j) {
+                                    None => return false,
+                                    Some(&c) if c == delim || c == b'\n' => return false,
+                                    Some(&c) if c == kind && b.get(j + 1) == Some(&b']') => {
+                                        j += 2;
+                                        break;
+                                    }
+                                    _ => j += 1,
+                                }
+                            }
+                        }
+                        Some(b']') => {
+                            j += 1;
+                            break;
+                        }
+                        _ => j += 1,
+                    }
+                }
+                *i = j;
+                continue;
             }
             *i += 1;
         }
@@ -1476,7 +1823,7 @@ fn sed_danger(script: &str) -> Option<&'static str> {
             match b.get(i) {
                 Some(b'/') => {
                     i += 1;
-                    if !skip_regex(&mut i, b'/') {
+                    if !skip_regex(&mut i, b'/', true) {
                         return Some("is not a script the policy can read");
                     }
                     while matches!(b.get(i), Some(b'I' | b'M')) {
@@ -1488,11 +1835,11 @@ fn sed_danger(script: &str) -> Option<&'static str> {
                         return Some("is not a script the policy can read");
                     };
                     i += 2;
-                    if !skip_regex(&mut i, d) {
+                    if !skip_regex(&mut i, d, true) {
                         return Some("is not a script the policy can read");
                     }
                 }
-                Some(c) if c.is_ascii_digit() || *c == b'$' => {
+                Some(c) if c.is_ascii_digit() || matches!(*c, b'$' | b'+' | b'~') => {
                     while i < b.len()
                         && (b[i].is_ascii_digit() || matches!(b[i], b'$' | b'~' | b'+'))
                     {
@@ -1521,13 +1868,20 @@ fn sed_danger(script: &str) -> Option<&'static str> {
                     i += 1;
                 }
             }
-            b'a' | b'i' | b'c' | b'r' | b'R' | b':' => {
+            b'a' | b'i' | b'c' | b'r' | b'R' | b'#' => {
                 while i < b.len() && b[i] != b'\n' {
                     i += 1;
                 }
             }
-            b'b' | b't' | b'T' => {
-                while i < b.len() && b[i] != b'\n' && b[i] != b';' {
+            // GNU sed 4.9 ends a label at `;`, a blank or a newline (older versions read to
+            // the end of the line; reading the rest as commands checks more, never less).
+            // Leading blanks, then the label up to `;`, a blank, `}` or a newline (ending it
+            // early checks more of the script as commands, never less).
+            b':' | b'b' | b't' | b'T' => {
+                while i < b.len() && matches!(b[i], b' ' | b'\t') {
+                    i += 1;
+                }
+                while i < b.len() && !matches!(b[i], b'\n' | b';' | b' ' | b'\t' | b'}') {
                     i += 1;
                 }
             }
@@ -1539,7 +1893,7 @@ fn sed_danger(script: &str) -> Option<&'static str> {
                     return Some("is not a script the policy can read");
                 }
                 i += 1;
-                if !skip_regex(&mut i, d) || !skip_regex(&mut i, d) {
+                if !skip_regex(&mut i, d, c == b's') || !skip_regex(&mut i, d, false) {
                     return Some("is not a script the policy can read");
                 }
                 if c == b's' {
