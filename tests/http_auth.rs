@@ -189,6 +189,11 @@ fn foreign_origin_and_rebound_host_are_403() {
         h.push(("Origin", origin));
         assert_eq!(post_root(&s, &h).status, 200, "Origin {origin}");
     }
+    // A good Origin followed by a foreign one is still foreign.
+    let mut h = ok.to_vec();
+    h.push(("Origin", "http://localhost"));
+    h.push(("Origin", "http://evil.example"));
+    assert_eq!(post_root(&s, &h).status, 403, "two Origin headers");
     let mut h = ok.to_vec();
     h.push(("Host", "attacker.example:3000"));
     assert_eq!(post_root(&s, &h).status, 403, "rebound Host");

@@ -122,11 +122,14 @@ fn forbidden(what: &str) -> Response {
 
 /// Middleware: 403 for a foreign `Origin`, or a foreign `Host` on a loopback bind.
 pub async fn check(State(guard): State<Guard>, req: Request, next: Next) -> Response {
-    if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let ok = origin.to_str().is_ok_and(|o| guard.origin_allowed(o));
-        if !ok {
-            return forbidden("Origin");
-        }
+    // Every Origin header counts: a request carrying a good one and a foreign one is foreign.
+    let foreign = req
+        .headers()
+        .get_all(header::ORIGIN)
+        .iter()
+        .any(|origin| !origin.to_str().is_ok_and(|o| guard.origin_allowed(o)));
+    if foreign {
+        return forbidden("Origin");
     }
     let host = req
         .headers()
