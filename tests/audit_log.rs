@@ -239,6 +239,19 @@ fn unshare_available() -> Result<(), String> {
     }
 }
 
+/// Runs `script` with `sh` in a private mount namespace (the script remounts `/`
+/// read-only itself); returns its stdout and stderr.
+fn in_read_only_root(script: &str) -> (String, String) {
+    let out = Command::new("unshare")
+        .args(["-m", "sh", "-c", script])
+        .output()
+        .expect("run unshare");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn read_only_root_filesystem_stdio() {
     if let Err(why) = unshare_available() {
@@ -258,12 +271,7 @@ fn read_only_root_filesystem_stdio() {
          after=$(find {rwp} -printf '%p %s %T@\\n' | sha256sum); [ \"$before\" = \"$after\" ] && echo UNCHANGED",
         bin = common::bin().display(),
     );
-    let out = Command::new("unshare")
-        .args(["-m", "sh", "-c", &script])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (stdout, stderr) = in_read_only_root(&script);
     assert!(
         stdout.contains("served\\n"),
         "the call was served: {stdout}\n{stderr}"
@@ -315,12 +323,7 @@ print(urllib.request.urlopen(req, timeout=10).read().decode())"#
         bin = common::bin().display(),
         client = client.replace('\'', "'\\''"),
     );
-    let out = Command::new("unshare")
-        .args(["-m", "sh", "-c", &script])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (stdout, stderr) = in_read_only_root(&script);
     assert!(
         stdout.contains("served\\n"),
         "the call was served: {stdout}\n{stderr}"

@@ -209,12 +209,8 @@ fn is_root_target_n(t: &str, depth: usize) -> bool {
     t.starts_with('/') && (normalise(&t) || is_system_dir(&t))
 }
 
-/// `/usr`, `/etc/`, `/var/*`: a top-level system directory, or everything in one.
-fn is_system_dir(p: &str) -> bool {
-    const DIRS: &[&str] = &[
-        "bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "opt", "proc",
-        "root", "run", "sbin", "srv", "sys", "usr", "var", "snap",
-    ];
+/// The components of a path after lexical normalisation (`.` dropped, `..` pops).
+fn path_parts(p: &str) -> Vec<&str> {
     let mut parts: Vec<&str> = Vec::new();
     for c in p.split('/') {
         match c {
@@ -225,6 +221,16 @@ fn is_system_dir(p: &str) -> bool {
             c => parts.push(c),
         }
     }
+    parts
+}
+
+/// `/usr`, `/etc/`, `/var/*`: a top-level system directory, or everything in one.
+fn is_system_dir(p: &str) -> bool {
+    const DIRS: &[&str] = &[
+        "bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "opt", "proc",
+        "root", "run", "sbin", "srv", "sys", "usr", "var", "snap",
+    ];
+    let parts = path_parts(p);
     match parts.as_slice() {
         [d] => DIRS.contains(d),
         [d, all] => DIRS.contains(d) && matches!(*all, "*" | ".*" | "{*,.*}"),
@@ -234,16 +240,7 @@ fn is_system_dir(p: &str) -> bool {
 
 /// Lexically normalises an absolute path; true when it is `/`, `/*` or `/.*`.
 fn normalise(p: &str) -> bool {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            c => parts.push(c),
-        }
-    }
+    let parts = path_parts(p);
     match parts.as_slice() {
         [] => true,
         [one] => matches!(*one, "*" | ".*" | "{*,.*}"),
