@@ -217,6 +217,18 @@ pub fn spawn(
 }
 
 /// Without the shim on Linux: the vfork-style spawn of [`super::spawn`].
+/// The child's limits in the form the async-signal-safe setup code applies them.
+#[cfg(target_os = "linux")]
+fn raw_rlimits(spec: &super::sandbox::ChildSpec) -> Vec<super::linux::Rlimit> {
+    spec.rlimits
+        .iter()
+        .map(|&(r, v)| super::linux::Rlimit {
+            resource: r.raw(),
+            value: v,
+        })
+        .collect()
+}
+
 #[cfg(target_os = "linux")]
 fn spawn_direct(
     sandbox: &Sandbox,
@@ -226,14 +238,7 @@ fn spawn_direct(
     grace: Duration,
 ) -> std::io::Result<Spawned> {
     use super::linux;
-    let rlimits: Vec<linux::Rlimit> = spec
-        .rlimits
-        .iter()
-        .map(|&(r, v)| linux::Rlimit {
-            resource: r.raw(),
-            value: v,
-        })
-        .collect();
+    let rlimits = raw_rlimits(&spec);
     let ruleset = match &spec.landlock {
         Some(w) => Some(linux::landlock_ruleset(w).map_err(std::io::Error::other)?),
         None => None,
@@ -403,14 +408,7 @@ fn direct_child_setup(
     {
         use super::linux;
         use std::os::fd::AsRawFd;
-        let rlimits: Vec<linux::Rlimit> = spec
-            .rlimits
-            .iter()
-            .map(|&(r, v)| linux::Rlimit {
-                resource: r.raw(),
-                value: v,
-            })
-            .collect();
+        let rlimits = raw_rlimits(&spec);
         let ruleset = match &spec.landlock {
             Some(w) => Some(std::sync::Arc::new(
                 linux::landlock_ruleset(w).map_err(std::io::Error::other)?,
