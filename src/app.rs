@@ -45,12 +45,14 @@ pub fn main() -> ExitCode {
         Err(e) => return fail(e),
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    // Over stdio there is one client, and a call's work is short bursts between waits on
-    // its process: with one worker thread those bursts stay on one thread instead of
-    // bouncing between parked workers (server CPU per call 0.18 -> 0.16 ms, p50 0.55 ->
-    // 0.51 ms for `echo hi`, benches/load.rs). HTTP keeps a worker per core for many
-    // clients. TOKIO_WORKER_THREADS still wins when set.
-    if !inv.config.http.enabled && std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+    // A call's work is short bursts between waits on its process: with one worker thread
+    // those bursts stay on one thread instead of bouncing between parked workers (stdio:
+    // server CPU per call 0.18 -> 0.16 ms, p50 0.55 -> 0.51 ms for `echo hi`,
+    // benches/load.rs). Over stdio there is one client; over HTTP this runtime only accepts
+    // connections and handles signals, and the connections are served by one
+    // single-threaded runtime per core (`transport::http::listener::Workers`).
+    // TOKIO_WORKER_THREADS still wins when set.
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
         builder.worker_threads(1);
     }
     let rt = match builder.enable_all().build() {

@@ -1,9 +1,20 @@
 //! The accept loop: every connection gets `TCP_NODELAY` (without it each small response
 //! waits ~40 ms for a delayed ACK), its peer address for the audit log, a header read
 //! timeout against slow clients, and a place in the graceful shutdown.
+//!
+//! Connections are served by [`Workers`]: one thread per core, each with a single-threaded
+//! tokio runtime, and each connection stays on the thread it was handed to. A call's work is
+//! short bursts between waits (read the request, start the command, collect its output,
+//! write the answer); on tokio's work-stealing runtime each of those wake-ups could land on
+//! the other, parked worker, and those cross-CPU hand-offs cost a sequential `echo hi` call
+//! more than the whole HTTP layer does. Pinned, a connection's request, its MCP session
+//! (rmcp spawns the session's tasks where the session was created), its command's pipes
+//! and its answer share one thread, while many clients still spread over every core.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -27,17 +38,116 @@ pub async fn bind(host: &str, port: u16) -> std::io::Result<TcpListener> {
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {host}:{port}: {e}")))
 }
 
+/// Threads that serve connections, each running a single-threaded tokio runtime.
+pub struct Workers {
+    handles: Vec<tokio::runtime::Handle>,
+    /// Connections each worker is serving, to hand a new one to the least busy.
+    load: Arc<Vec<AtomicUsize>>,
+    stop: Option<tokio::sync::watch::Sender<bool>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts `n` (at least one) worker threads.
+    pub fn start(n: usize) -> std::io::Result<Workers> {
+        let n = n.max(1);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let mut handles = Vec::with_capacity(n);
+        let mut threads = Vec::with_capacity(n);
+        for i in 0..n {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            handles.push(rt.handle().clone());
+            let mut stopped = stopped.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("http-{i}"))
+                .spawn(move || {
+                    rt.block_on(async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    });
+                    // Whatever is left (idle sessions) is dropped here, on its own thread.
+                    rt.shutdown_timeout(Duration::from_secs(1));
+                })?;
+            threads.push(thread);
+        }
+        Ok(Workers {
+            handles,
+            load: Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect()),
+            stop: Some(stop),
+            threads,
+        })
+    }
+
+    /// One worker per core (`TOKIO_WORKER_THREADS` overrides, as for tokio's own runtime).
+    pub fn per_core() -> std::io::Result<Workers> {
+        let n = std::env::var("TOKIO_WORKER_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        Workers::start(n)
+    }
+
+    /// How many threads serve connections.
+    pub fn len(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// Always false: there is at least one worker.
+    pub fn is_empty(&self) -> bool {
+        self.handles.is_empty()
+    }
+
+    /// Runs `serve` on the worker with the fewest connections; it counts as a connection
+    /// until it ends.
+    fn spawn<F>(&self, serve: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let i = (0..self.handles.len())
+            .min_by_key(|&i| self.load[i].load(Ordering::Relaxed))
+            .unwrap_or(0);
+        self.load[i].fetch_add(1, Ordering::Relaxed);
+        let load = self.load.clone();
+        self.handles[i].spawn(async move {
+            serve.await;
+            load[i].fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+
+    /// Stops the threads (ending what still runs on them) and waits for them.
+    pub fn stop(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(true);
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
 /// A listening socket serving a router.
 pub struct Server {
     listener: TcpListener,
     router: Router,
-    builder: auto::Builder<TokioExecutor>,
+    builder: Arc<auto::Builder<TokioExecutor>>,
     graceful: GracefulShutdown,
+    workers: Workers,
 }
 
 impl Server {
-    /// Serves `router` on `listener`.
-    pub fn new(listener: TcpListener, router: Router) -> Server {
+    /// Serves `router` on `listener`, with connections on `workers`.
+    pub fn new(listener: TcpListener, router: Router, workers: Workers) -> Server {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -47,8 +157,9 @@ impl Server {
         Server {
             listener,
             router,
-            builder,
+            builder: Arc::new(builder),
             graceful: GracefulShutdown::new(),
+            workers,
         }
     }
 
@@ -69,6 +180,10 @@ impl Server {
 
     fn spawn(&self, stream: tokio::net::TcpStream, addr: SocketAddr) {
         let _ = stream.set_nodelay(true);
+        // Re-registered with the worker's own reactor, so its wake-ups stay on that thread.
+        let Ok(stream) = stream.into_std() else {
+            return;
+        };
         let svc = self
             .router
             .clone()
@@ -76,19 +191,22 @@ impl Server {
                 req.extensions_mut().insert(ConnectInfo(addr));
                 req
             });
-        let conn = self
-            .builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(svc))
-            .into_owned();
-        let conn = self.graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
+        let builder = self.builder.clone();
+        let watcher = self.graceful.watcher();
+        self.workers.spawn(async move {
+            let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+                return;
+            };
+            let conn = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(svc))
+                .into_owned();
+            let _ = watcher.watch(conn).await;
         });
     }
 
     /// Stops accepting, lets open responses finish for up to `wait`, then closes the MCP
     /// sessions (ending their streams) and waits once more.
-    pub async fn close(self, sessions: CancellationToken, wait: Duration) {
+    pub async fn close(self, sessions: CancellationToken, wait: Duration) -> Workers {
         drop(self.listener);
         let closed = self.graceful.shutdown();
         tokio::pin!(closed);
@@ -100,5 +218,56 @@ impl Server {
             let _ = tokio::time::timeout(wait, closed).await;
         }
         sessions.cancel();
+        self.workers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Connections go to the least busy worker, each stays on its thread, and stopping the
+    /// workers ends what still runs on them.
+    #[test]
+    fn connections_spread_over_the_workers_and_stay_on_their_thread() {
+        let workers = Workers::start(2).expect("workers");
+        assert_eq!(workers.len(), 2);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (_hold, held) = tokio::sync::watch::channel(());
+        let ended = Arc::new(AtomicUsize::new(0));
+        for _ in 0..4 {
+            let tx = tx.clone();
+            let mut held = held.clone();
+            let ended = ended.clone();
+            workers.spawn(async move {
+                struct Ended(Arc<AtomicUsize>);
+                impl Drop for Ended {
+                    fn drop(&mut self) {
+                        self.0.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                let _ended = Ended(ended);
+                let before = std::thread::current().name().map(str::to_owned);
+                tokio::task::yield_now().await;
+                let after = std::thread::current().name().map(str::to_owned);
+                let _ = tx.send((before, after));
+                // Runs until the workers stop.
+                let _ = held.changed().await;
+            });
+        }
+        let mut names = Vec::new();
+        for _ in 0..4 {
+            let (before, after) = rx.blocking_recv().expect("a connection ran");
+            assert_eq!(before, after, "a connection moved between threads");
+            names.push(before.expect("named thread"));
+        }
+        names.sort();
+        assert_eq!(names, ["http-0", "http-0", "http-1", "http-1"]);
+        workers.stop();
+        assert_eq!(
+            ended.load(Ordering::SeqCst),
+            4,
+            "stopping ends what still runs"
+        );
     }
 }

@@ -272,7 +272,8 @@ where
         drain,
         sessions,
     } = app(commander);
-    let mut server = listener::Server::new(listener, router);
+    let workers = listener::Workers::per_core()?;
+    let mut server = listener::Server::new(listener, router, workers);
 
     let reason = server.accept_until(shutdown()).await;
     drain.start();
@@ -288,7 +289,9 @@ where
         drain.cancel_running();
         server.accept_until(drain.wait_idle(CANCEL_WAIT)).await;
     }
-    server.close(sessions, FLUSH_WAIT).await;
+    let workers = server.close(sessions, FLUSH_WAIT).await;
+    // Joining the worker threads blocks: off the runtime's own threads.
+    let _ = tokio::task::spawn_blocking(move || workers.stop()).await;
     Ok(reason)
 }
 
