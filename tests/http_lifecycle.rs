@@ -288,6 +288,8 @@ struct KeepAlive {
     reader: std::io::BufReader<TcpStream>,
     writer: TcpStream,
     port: u16,
+    /// When the status line of the last answer arrived.
+    head_at: Instant,
 }
 
 impl KeepAlive {
@@ -299,7 +301,33 @@ impl KeepAlive {
             reader: std::io::BufReader::new(s.try_clone().unwrap()),
             writer: s,
             port,
+            head_at: Instant::now(),
         }
+    }
+
+    /// A connection with an initialised 2025 session, and the headers its requests need.
+    fn session(port: u16) -> (KeepAlive, [(&'static str, String); 2]) {
+        let mut c = KeepAlive::open(port);
+        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}});
+        let (h, _) = c.post(&[], &init);
+        let sid = h
+            .iter()
+            .find(|(k, _)| k == "mcp-session-id")
+            .unwrap()
+            .1
+            .clone();
+        let headers = [
+            ("Mcp-Session-Id", sid),
+            ("MCP-Protocol-Version", "2025-06-18".to_string()),
+        ];
+        let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        c.post(
+            &refs,
+            &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        );
+        (c, headers)
     }
 
     fn post(&mut self, headers: &[(&str, &str)], body: &Value) -> (Vec<(String, String)>, String) {
@@ -320,6 +348,7 @@ impl KeepAlive {
         self.writer.write_all(req.as_bytes()).unwrap();
         let mut line = String::new();
         self.reader.read_line(&mut line).unwrap();
+        self.head_at = Instant::now();
         let mut hdrs = Vec::new();
         loop {
             line.clear();
@@ -356,42 +385,66 @@ impl KeepAlive {
 
 #[test]
 fn small_answers_are_not_held_back_by_delayed_acks() {
-    // Without TCP_NODELAY a response written in pieces (an SSE stream: priming event, then
-    // the message) waits ~40 ms for the client's delayed ACK on every call.
+    // Without TCP_NODELAY a response written in pieces (an SSE stream: head and priming
+    // event, then the message) waits ~40 ms for the client's delayed ACK on every call. A
+    // call longer than the coalescing window (5 ms) is written in pieces.
     let s = HttpServer::start(&["--rate-limit", "0"], &[]);
-    let mut c = KeepAlive::open(s.port);
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "0"}}});
-    let (h, _) = c.post(&[], &init);
-    let sid = h
-        .iter()
-        .find(|(k, _)| k == "mcp-session-id")
-        .unwrap()
-        .1
-        .clone();
-    let headers = [
-        ("Mcp-Session-Id", sid.as_str()),
-        ("MCP-Protocol-Version", "2025-06-18"),
-    ];
-    c.post(
-        &headers,
-        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-    );
-    let info = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
-        "params": {"name": "get_shell_info", "arguments": {}}});
+    let (mut c, headers) = KeepAlive::session(s.port);
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let slow = call(5, "sleep 0.01");
     let mut lat = Vec::new();
-    for _ in 0..30 {
+    for _ in 0..20 {
         let t = Instant::now();
-        let (_, body) = c.post(&headers, &info);
+        let (h, body) = c.post(&headers, &slow);
         lat.push(t.elapsed());
-        assert!(body.contains("shell_arg"), "{body}");
+        assert!(body.contains("exit_code"), "{body}");
+        assert!(h.iter().any(|(k, _)| k == "transfer-encoding"), "{h:?}");
     }
     lat.sort();
     assert!(
-        lat[15] < Duration::from_millis(20),
+        lat[10] < Duration::from_millis(35),
         "median {:?} over keep-alive: {lat:?}",
-        lat[15]
+        lat[10]
+    );
+}
+
+#[test]
+fn a_quick_session_answer_goes_out_whole_and_a_slow_one_starts_at_once() {
+    let s = HttpServer::start(&["--rate-limit", "0"], &[]);
+    let (mut c, headers) = KeepAlive::session(s.port);
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // Quick: priming event and result in one piece with a Content-Length.
+    let info = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+        "params": {"name": "get_shell_info", "arguments": {}}});
+    let (h, body) = c.post(&headers, &info);
+    let get =
+        |h: &[(String, String)], k: &str| h.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert!(
+        get(&h, "content-type").is_some_and(|v| v.starts_with("text/event-stream")),
+        "{h:?}"
+    );
+    assert_eq!(
+        get(&h, "content-length").map(|v| v.parse::<usize>().unwrap()),
+        Some(body.len()),
+        "{h:?}"
+    );
+    assert!(get(&h, "transfer-encoding").is_none(), "{h:?}");
+    assert!(body.contains("retry:"), "the priming event is kept: {body}");
+    assert!(body.contains("shell_arg"), "{body}");
+    // Slow: the head and priming event go out when the window ends, the result streams
+    // when the command is done.
+    let t = Instant::now();
+    let (h, body) = c.post(&headers, &call(6, "sleep 0.5; echo done"));
+    let head = c.head_at - t;
+    assert!(
+        get(&h, "transfer-encoding").is_some_and(|v| v.contains("chunked")),
+        "{h:?}"
+    );
+    assert!(body.contains("retry:") && body.contains("done"), "{body}");
+    assert!(t.elapsed() >= Duration::from_millis(500));
+    assert!(
+        head < Duration::from_millis(300),
+        "the head waited {head:?} for a 500 ms command"
     );
 }
 

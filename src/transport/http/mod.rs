@@ -40,6 +40,7 @@ use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures::StreamExt;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
@@ -129,7 +130,7 @@ pub fn app(commander: Arc<Commander>) -> App {
 
     let mut protected = Router::new()
         .route_service("/mcp", mcp)
-        .route_layer(from_fn(session_closed_no_content))
+        .route_layer(from_fn(mcp_response))
         .route("/", post(compat::compat));
     if cfg.metrics {
         protected = protected.route("/metrics", get(metrics::metrics));
@@ -174,15 +175,76 @@ async fn refuse_when_draining(State(drain): State<Drain>, req: Request, next: Ne
     next.run(req).await
 }
 
+/// How long the answer to a `POST /mcp` in a session is held back to go out whole.
+///
+/// In a session rmcp answers every request with an SSE stream whose first event (the
+/// "priming" event that lets a client resume) exists before the result does, so hyper
+/// writes the head and that event at once and the result in a second write: two TCP
+/// segments and two wake-ups of the client for every call. A call that finishes within
+/// this window (`echo hi` takes well under a millisecond) goes out in one write with a
+/// `Content-Length`; a longer one gets its head and priming event when the window ends and
+/// the rest streamed as before.
+pub const COALESCE_WINDOW: Duration = Duration::from_millis(5);
+
 /// Middleware on `/mcp`: a session `DELETE` answers 204 rather than rmcp's 202, which the
-/// official Python SDK reports as "Session termination failed".
-async fn session_closed_no_content(req: Request, next: Next) -> Response {
-    let delete = req.method() == axum::http::Method::DELETE;
+/// official Python SDK reports as "Session termination failed"; the SSE answer to a `POST`
+/// is written whole when it is complete within [`COALESCE_WINDOW`].
+async fn mcp_response(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
     let mut resp = next.run(req).await;
-    if delete && resp.status() == StatusCode::ACCEPTED {
+    if method == axum::http::Method::DELETE && resp.status() == StatusCode::ACCEPTED {
         *resp.status_mut() = StatusCode::NO_CONTENT;
     }
+    let sse = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if method == axum::http::Method::POST && resp.status() == StatusCode::OK && sse {
+        return coalesce(resp, COALESCE_WINDOW).await;
+    }
     resp
+}
+
+/// Collects `resp`'s body for up to `window`: complete by then, it is answered in one
+/// piece; otherwise what arrived is sent first and the rest streams after it.
+async fn coalesce(resp: Response, window: Duration) -> Response {
+    use http_body_util::BodyExt;
+    let (mut parts, mut body) = resp.into_parts();
+    let mut got: Vec<Bytes> = Vec::new();
+    let deadline = tokio::time::sleep(window);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            biased;
+            frame = body.frame() => match frame {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => got.push(data),
+                    // Trailers: not something an SSE answer has; stream from here on.
+                    Err(_) => break,
+                },
+                Some(Err(e)) => {
+                    let rest = futures::stream::once(async move { Err::<Bytes, _>(e) });
+                    let head = futures::stream::iter(got.into_iter().map(Ok));
+                    return Response::from_parts(parts, Body::from_stream(head.chain(rest)));
+                }
+                None => {
+                    let whole: Bytes = got.concat().into();
+                    parts.headers.remove(axum::http::header::TRANSFER_ENCODING);
+                    parts.headers.insert(
+                        axum::http::header::CONTENT_LENGTH,
+                        axum::http::HeaderValue::from(whole.len()),
+                    );
+                    return Response::from_parts(parts, Body::from(whole));
+                }
+            },
+            _ = &mut deadline => break,
+        }
+    }
+    let head = futures::stream::iter(got.into_iter().map(Ok::<Bytes, axum::Error>));
+    Response::from_parts(
+        parts,
+        Body::from_stream(head.chain(body.into_data_stream())),
+    )
 }
 
 /// The 413 answer.
@@ -209,16 +271,17 @@ async fn reject_oversized(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// Middleware: give the request a [`Disconnect`] token, cancelled if its response is
-/// dropped before it was sent completely.
+/// Middleware: give the request a [`Disconnect`] token, cancelled if the request is
+/// dropped before its answer exists, or its answer before it was sent completely.
 async fn cancel_on_disconnect(mut req: Request, next: Next) -> Response {
     let token = CancellationToken::new();
     req.extensions_mut().insert(Disconnect(token.clone()));
+    let guard = token.drop_guard();
     let resp = next.run(req).await;
     let (parts, body) = resp.into_parts();
     let body = GuardedBody {
         inner: body,
-        guard: Some(token.drop_guard()),
+        guard: Some(guard),
     };
     Response::from_parts(parts, Body::new(body))
 }
