@@ -77,8 +77,10 @@ pub fn landlock_ruleset(writable: &[PathBuf]) -> Result<OwnedFd, String> {
 
 /// The seccomp filter: no ptrace, no reading or writing other processes' memory, no
 /// io_uring (which bypasses syscall filtering); with `deny_network`, no sockets other
-/// than Unix ones.
-pub fn seccomp_program(deny_network: bool) -> Result<BpfProgram, String> {
+/// than Unix ones; and no signal to any of `protect` (the server, its parent, the zygote:
+/// the command runs as the same user, so the kernel would deliver a `kill -STOP` to them)
+/// — see [`signal_guard`].
+pub fn seccomp_program(deny_network: bool, protect: &[libc::pid_t]) -> Result<BpfProgram, String> {
     let arch = std::env::consts::ARCH
         .try_into()
         .map_err(|e: seccompiler::BackendError| e.to_string())?;
@@ -106,6 +108,7 @@ pub fn seccomp_program(deny_network: bool) -> Result<BpfProgram, String> {
             vec![SeccompRule::new(vec![not_unix]).map_err(|e| e.to_string())?],
         );
     }
+    rules.extend(signal_guard(protect).map_err(|e| e.to_string())?);
     let filter = SeccompFilter::new(
         rules,
         SeccompAction::Allow,
@@ -116,6 +119,61 @@ pub fn seccomp_program(deny_network: bool) -> Result<BpfProgram, String> {
     filter
         .try_into()
         .map_err(|e: seccompiler::BackendError| e.to_string())
+}
+
+/// The signal rules of the filter. Refused (EPERM):
+///
+/// * `kill` of a protected pid, of a protected process's group, and of `-1` (every
+///   process the user may signal, the server included);
+/// * `tgkill`, `rt_sigqueueinfo`, `rt_tgsigqueueinfo` aimed at a protected process;
+/// * `tkill` altogether: it names a thread id, and the server's threads come and go (libc
+///   uses `tgkill`);
+/// * `pidfd_send_signal` altogether: a pidfd can also come from opening any `/proc/<pid>`,
+///   so the filter cannot tell whose it is (programs that try pidfds first, such as Go's
+///   runtime, fall back to `kill`).
+///
+/// A command still signals its own processes and its own process group.
+fn signal_guard(
+    protect: &[libc::pid_t],
+) -> Result<Vec<(i64, Vec<SeccompRule>)>, seccompiler::BackendError> {
+    let arg0_is = |v: libc::pid_t| -> Result<SeccompRule, seccompiler::BackendError> {
+        // The pid argument is an `int`: compare its 32 bits (a negative one as two's
+        // complement).
+        SeccompRule::new(vec![SeccompCondition::new(
+            0,
+            SeccompCmpArgLen::Dword,
+            SeccompCmpOp::Eq,
+            v as u32 as u64,
+        )?])
+    };
+    let mut pids: Vec<libc::pid_t> = protect.iter().copied().filter(|&p| p > 0).collect();
+    pids.sort_unstable();
+    pids.dedup();
+    let mut kill_targets = pids.clone();
+    kill_targets.push(-1);
+    for &p in &pids {
+        // SAFETY: getpgid has no memory effects; it fails for a pid that is gone.
+        let group = unsafe { libc::getpgid(p) };
+        if group > 1 {
+            kill_targets.push(-group);
+        }
+    }
+    kill_targets.sort_unstable();
+    kill_targets.dedup();
+    let to = |targets: &[libc::pid_t]| -> Result<Vec<SeccompRule>, seccompiler::BackendError> {
+        targets.iter().map(|&t| arg0_is(t)).collect()
+    };
+    let mut rules = vec![
+        (libc::SYS_tkill, vec![]),
+        (libc::SYS_pidfd_send_signal, vec![]),
+        (libc::SYS_kill, to(&kill_targets)?),
+    ];
+    if !pids.is_empty() {
+        rules.push((libc::SYS_tgkill, to(&pids)?));
+        rules.push((libc::SYS_rt_sigqueueinfo, to(&pids)?));
+        rules.push((libc::SYS_rt_tgsigqueueinfo, to(&pids)?));
+    }
+    Ok(rules)
 }
 
 /// One resource limit to set in the child.
@@ -519,7 +577,9 @@ mod tests {
 
     #[test]
     fn seccomp_program_compiles_with_and_without_network() {
-        assert!(!seccomp_program(false).unwrap().is_empty());
-        assert!(seccomp_program(true).unwrap().len() > seccomp_program(false).unwrap().len());
+        assert!(!seccomp_program(false, &[]).unwrap().is_empty());
+        assert!(
+            seccomp_program(true, &[]).unwrap().len() > seccomp_program(false, &[]).unwrap().len()
+        );
     }
 }

@@ -162,7 +162,7 @@ mod imp {
                 return SHIM_FAILED;
             }
             let bpf = if spec.seccomp {
-                match linux::seccomp_program(spec.deny_network) {
+                match linux::seccomp_program(spec.deny_network, &[]) {
                     Ok(p) => Some(p),
                     Err(e) => {
                         let r = ProbeResult {
@@ -369,7 +369,11 @@ mod imp {
             None => None,
         };
         let bpf = if spec.child.seccomp {
-            match linux::seccomp_program(spec.child.deny_network) {
+            let mut protect = spec.child.protect.clone();
+            // Our parent: the zygote (or, for an exec'd shim, the server itself).
+            // SAFETY: getppid never fails.
+            protect.push(unsafe { libc::getppid() });
+            match linux::seccomp_program(spec.child.deny_network, &protect) {
                 Ok(p) => Some(p),
                 Err(e) => {
                     eprintln!("mcp-commander: cannot prepare the seccomp layer: {e}");

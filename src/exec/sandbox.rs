@@ -173,6 +173,8 @@ pub struct Sandbox {
     nproc_uid: Option<u32>,
     #[cfg(target_os = "linux")]
     bpf: Option<seccompiler::BpfProgram>,
+    /// Processes a command may not signal: this server and its parent (the MCP client).
+    protect: Vec<i32>,
     /// Where per-command cgroups go, when that layer is active.
     #[cfg(target_os = "linux")]
     cgroup: Option<super::linux::CgroupBase>,
@@ -215,6 +217,8 @@ impl Sandbox {
             nproc_uid: None,
             #[cfg(target_os = "linux")]
             bpf: None,
+            // SAFETY: getpid/getppid never fail.
+            protect: unsafe { vec![libc::getpid(), libc::getppid()] },
             #[cfg(target_os = "linux")]
             cgroup: None,
             user_tasks: Default::default(),
@@ -361,7 +365,7 @@ impl Sandbox {
         let want_sc = self.on(Layer::Seccomp);
         let deny_net = self.settings.network == Network::Deny;
         if want_sc {
-            match linux::seccomp_program(deny_net) {
+            match linux::seccomp_program(deny_net, &self.protect) {
                 Ok(p) => self.bpf = Some(p),
                 Err(e) => self.report.seccomp = format!("unavailable: {e}"),
             }
@@ -479,6 +483,7 @@ impl Sandbox {
             landlock: self.landlock.then_some(writable),
             seccomp: self.seccomp,
             deny_network: self.settings.network == Network::Deny,
+            protect: self.protect.clone(),
             cgroup,
         }
     }
@@ -527,6 +532,9 @@ pub struct ChildSpec {
     pub landlock: Option<Vec<PathBuf>>,
     pub seccomp: bool,
     pub deny_network: bool,
+    /// Processes the command may not signal (the shim adds its own parent, the zygote).
+    #[serde(default)]
+    pub protect: Vec<i32>,
     /// A cgroup of its own, when that layer is on.
     #[serde(default)]
     pub cgroup: Option<CgroupSpec>,

@@ -1,0 +1,143 @@
+//! A command may not signal the server that runs it, the zygote that starts commands, the
+//! server's parent (the MCP client), or every process at once (`kill -1`), whatever way it
+//! asks: `kill`, `tgkill`, `rt_sigqueueinfo`, a pidfd. The seccomp layer refuses those with
+//! EPERM. Run as uid 65534: the same uid as the server, so without the layer every one of
+//! these signals would be delivered.
+//!
+//! Linux only: they read `/proc` and switch to uid 65534.
+#![cfg(target_os = "linux")]
+
+mod common;
+mod exec_support;
+
+use exec_support::{run, server, NobodyDir};
+use serde_json::json;
+
+/// The server's `__reaper --zygote` child (started on the first command).
+fn zygote_of(server: u32) -> u32 {
+    // Children are listed per thread: the zygote is a child of whichever thread started it.
+    let mut children = String::new();
+    for task in std::fs::read_dir(format!("/proc/{server}/task")).expect("tasks") {
+        let path = task.expect("task").path().join("children");
+        children += &std::fs::read_to_string(path).unwrap_or_default();
+        children.push(' ');
+    }
+    children
+        .split_whitespace()
+        .filter_map(|p| p.parse::<u32>().ok())
+        .find(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("--zygote"))
+        })
+        .expect("the zygote runs after a first command")
+}
+
+/// A state letter of `/proc/<pid>/stat` (`T` = stopped).
+fn state(pid: u32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit(')')
+        .next()
+        .and_then(|s| s.trim_start().chars().next())
+        .unwrap_or('?')
+}
+
+/// Python probing each way to signal `targets` with signal 0 (nothing is delivered even
+/// when allowed): prints `<how> <target> ok|<errno>` per attempt.
+fn probe(targets: &[i64]) -> String {
+    let list = targets
+        .iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "python3 -c 'import ctypes, os, signal
+libc = ctypes.CDLL(None, use_errno=True)
+def sys(n, *a):
+    if libc.syscall(n, *a) != 0:
+        raise OSError(ctypes.get_errno(), \"\")
+info = ctypes.create_string_buffer(128)
+info[8] = 0xff; info[9] = 0xff; info[10] = 0xff; info[11] = 0xff
+def t(how, p, f):
+    try:
+        f(); print(how, p, \"ok\")
+    except OSError as e:
+        print(how, p, e.errno)
+for p in ({list},):
+    t(\"kill\", p, lambda: os.kill(p, 0))
+    if p > 0:
+        t(\"tgkill\", p, lambda: sys(234, p, p, 0))
+        t(\"sigqueue\", p, lambda: sys(129, p, 0, info))
+        t(\"pidfd\", p, lambda: signal.pidfd_send_signal(os.open(\"/proc/%d\" % p, os.O_RDONLY), 0))
+'"
+    )
+}
+
+/// Every way of `probe` fails with EPERM for each of `targets`.
+fn assert_all_refused(s: &mut common::StdioServer, targets: &[i64]) {
+    let (r, _) = run(s, &probe(targets), "20s");
+    let out = r["stdout"].as_str().unwrap_or_default().to_string();
+    for line in out.lines() {
+        assert!(line.ends_with(" 1"), "not refused with EPERM: {line}\n{r}");
+    }
+    let kills = out.lines().filter(|l| l.starts_with("kill ")).count();
+    assert_eq!(kills, targets.len(), "{r}");
+    assert!(out.contains("pidfd"), "{r}");
+}
+
+#[test]
+fn without_the_shim_commands_cannot_signal_the_server_either() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &["--sandbox-disable", "reaper"], &[]);
+    let srv = s.child.id();
+    // SAFETY: getpgid on a live pid.
+    let group = unsafe { libc::getpgid(srv as i32) } as i64;
+    assert_all_refused(&mut s, &[srv as i64, -1, -group]);
+}
+
+#[test]
+fn commands_cannot_signal_the_server_its_zygote_its_client_or_everyone() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    let (r, _) = run(&mut s, "echo warm", "10s");
+    assert_eq!(r["exit_code"], json!(0), "{r}");
+    let srv = s.child.id();
+    let zyg = zygote_of(srv);
+    // SAFETY: getpgid on a live pid.
+    let group = unsafe { libc::getpgid(srv as i32) } as i64;
+    // The parent of the server: this test process.
+    let client = std::process::id() as i64;
+    assert_all_refused(&mut s, &[srv as i64, zyg as i64, client, -1, -group]);
+
+    // The shell's own `kill -STOP` fails, and the server keeps running and serving.
+    let (r, _) = run(&mut s, &format!("kill -STOP {srv} {zyg}"), "10s");
+    let stopped = state(srv) == 'T' || state(zyg) == 'T';
+    if stopped {
+        // SAFETY: let them go on so the test can end.
+        unsafe {
+            libc::kill(srv as i32, libc::SIGCONT);
+            libc::kill(zyg as i32, libc::SIGCONT);
+        }
+    }
+    assert!(!stopped, "a command stopped the server or its zygote: {r}");
+    assert_ne!(r["exit_code"], json!(0), "{r}");
+    let err = r["stderr"].as_str().unwrap_or_default();
+    assert!(err.contains("not permitted"), "{r}");
+    let (r, _) = run(&mut s, "echo still here", "10s");
+    assert_eq!(r["stdout"], json!("still here\n"), "{r}");
+}
+
+#[test]
+fn commands_still_signal_their_own_processes() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    // kill of a child, of its own process group (signal 0), tgkill of itself: all still
+    // work. (pidfd_send_signal is refused for every target: a pidfd can come from opening
+    // any /proc/<pid>, so the filter cannot tell whose it is; programs fall back to kill.)
+    let (r, _) = run(
+        &mut s,
+        "sleep 100 & p=$!; kill -0 $p && kill $p; wait $p; echo status $?; kill -0 -$$ && echo group; \
+         python3 -c 'import signal, threading; signal.pthread_kill(threading.get_ident(), 0); print(\"tgkill\")'",
+        "20s",
+    );
+    assert_eq!(r["stdout"], json!("status 143\ngroup\ntgkill\n"), "{r}");
+}
