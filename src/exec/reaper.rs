@@ -410,12 +410,15 @@ mod imp {
             bpf: bpf.as_deref(),
             argv: &ptrs,
         };
-        let mut stack = vec![0u8; 64 * 1024];
+        // The child only needs valid memory for its stack, not zeroed memory: an
+        // uninitialised allocation saves clearing 64 KiB per command (only the pages the
+        // child touches are ever faulted in).
+        let mut stack: Vec<std::mem::MaybeUninit<u8>> = Vec::with_capacity(64 * 1024);
         // SAFETY: the stack top is within the allocation, 16-byte aligned as the ABI wants;
         // this process is single-threaded and stays suspended until the child execs or
         // exits, so `start` and the stack outlive the child's use of them.
         let child = unsafe {
-            let top = stack.as_mut_ptr().add(stack.len());
+            let top = stack.as_mut_ptr().add(stack.capacity());
             let top = (top as usize & !15) as *mut libc::c_void;
             libc::clone(
                 child_entry,
