@@ -860,6 +860,30 @@ mod imp {
         }
     }
 
+    extern "C" {
+        /// The C library's environment (glibc and musl), what `execvp` reads `PATH` from.
+        static mut environ: *mut *mut libc::c_char;
+    }
+
+    /// `KEY=value` strings and the NULL-terminated array of them, leaked (a shim lives only
+    /// as long as its command). `None` for a name `setenv` would refuse (empty, or with `=`)
+    /// or a NUL byte.
+    fn env_block(env: &[(String, String)]) -> Option<*mut *mut libc::c_char> {
+        let mut ptrs: Vec<*mut libc::c_char> = Vec::with_capacity(env.len() + 1);
+        for (k, v) in env {
+            if k.is_empty() || k.contains('=') {
+                return None;
+            }
+            let mut kv = Vec::with_capacity(k.len() + v.len() + 2);
+            kv.extend_from_slice(k.as_bytes());
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            ptrs.push(CString::new(kv).ok()?.into_raw());
+        }
+        ptrs.push(std::ptr::null_mut());
+        Some(ptrs.leak().as_mut_ptr())
+    }
+
     /// A shim forked from the zygote: takes the passed descriptors as stdout, stderr and
     /// control socket, moves into the command's directory and environment, tells the server
     /// its pid, supervises the command and reports its wait status.
@@ -892,14 +916,18 @@ mod imp {
             eprintln!("mcp-commander: cannot enter {}: {e}", req.cwd.display());
             report(126 << 8);
         }
-        // Single-threaded, so replacing the environment is safe; execvp then searches the
-        // command's own PATH.
-        for (k, _) in std::env::vars_os() {
-            std::env::remove_var(k);
-        }
-        for (k, v) in &req.env {
-            std::env::set_var(k, v);
-        }
+        // The command's environment, built once as a C array and made this process's
+        // `environ` (the zygote's is empty; single-threaded, so replacing it is safe):
+        // execvp then searches the command's own PATH and passes exactly these variables,
+        // without a setenv per variable.
+        let Some(envp) = env_block(&req.env) else {
+            eprintln!("mcp-commander: invalid environment variable");
+            report((SHIM_FAILED as i32) << 8);
+            unreachable!()
+        };
+        // SAFETY: single-threaded; the strings and the array are leaked, so `environ`
+        // stays valid until this process execs or exits.
+        unsafe { environ = envp };
         let argv: Vec<CString> = match req
             .argv
             .into_iter()
