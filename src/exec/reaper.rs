@@ -36,6 +36,25 @@ use super::sandbox::{ChildSpec, ProbeResult};
 /// The subcommand name the server runs the shim under.
 pub const SUBCOMMAND: &str = "__reaper";
 
+/// `__reaper --zygote <mode>`: the seccomp filter the zygote installs on itself once, at
+/// start, so every shim and command it forks inherits it (no filter is loaded per command).
+/// Every command a zygote runs must want exactly that filter; the server keeps one zygote
+/// per mode (no argument: no filter).
+pub const ZYGOTE_SECCOMP_ALLOW_NET: &str = "--seccomp=allow-network";
+/// As [`ZYGOTE_SECCOMP_ALLOW_NET`], with `--network deny`'s socket rule.
+pub const ZYGOTE_SECCOMP_DENY_NET: &str = "--seccomp=deny-network";
+
+/// The zygote argument for a command's seccomp setting (`Some(deny_network)` when on).
+pub fn zygote_seccomp_arg(seccomp: Option<bool>) -> Option<&'static str> {
+    seccomp.map(|deny| {
+        if deny {
+            ZYGOTE_SECCOMP_DENY_NET
+        } else {
+            ZYGOTE_SECCOMP_ALLOW_NET
+        }
+    })
+}
+
 /// What the shim gets from the server for one command.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShimSpec {
@@ -130,7 +149,10 @@ mod imp {
     use std::time::{Duration, Instant};
 
     use super::super::linux::{self, Rlimit};
-    use super::{ProbeResult, ProbeSpec, ShimSpec, ZygoteRequest};
+    use super::{
+        ProbeResult, ProbeSpec, ShimSpec, ZygoteRequest, ZYGOTE_SECCOMP_ALLOW_NET,
+        ZYGOTE_SECCOMP_DENY_NET,
+    };
 
     /// Exit code when the shim itself cannot do its job (bad spec, layer not applicable).
     const SHIM_FAILED: u8 = 125;
@@ -142,7 +164,16 @@ mod imp {
             return SHIM_FAILED;
         };
         if first == "--zygote" {
-            return zygote();
+            let seccomp = match it.next() {
+                None => None,
+                Some(a) if a == ZYGOTE_SECCOMP_ALLOW_NET => Some(false),
+                Some(a) if a == ZYGOTE_SECCOMP_DENY_NET => Some(true),
+                Some(a) => {
+                    eprintln!("mcp-commander __reaper --zygote: unknown argument {a:?}");
+                    return SHIM_FAILED;
+                }
+            };
+            return zygote(seccomp);
         }
         if first == "--probe" {
             let spec: ProbeSpec =
@@ -297,7 +328,18 @@ mod imp {
     }
 
     fn run(spec: ShimSpec, argv: Vec<CString>) -> u8 {
-        match supervise(&spec, argv, 0) {
+        let bpf = if spec.child.seccomp {
+            match linux::seccomp_program(spec.child.deny_network) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    eprintln!("mcp-commander: cannot prepare the seccomp layer: {e}");
+                    return SHIM_FAILED;
+                }
+            }
+        } else {
+            None
+        };
+        match supervise(&spec, argv, 0, bpf.as_deref()) {
             Ok(st) => exit_like(st),
             Err(code) => code,
         }
@@ -323,9 +365,16 @@ mod imp {
     }
 
     /// Runs the command under the layers and ends its whole tree once it exits or `ctl`
-    /// (the server's end of the control channel) closes or speaks. Returns the command's
-    /// wait status, or the shim's exit code when it could not run it.
-    fn supervise(spec: &ShimSpec, argv: Vec<CString>, ctl: i32) -> Result<i32, u8> {
+    /// (the server's end of the control channel) closes or speaks. `bpf` is the seccomp
+    /// filter the command's child installs (`None` when the layer is off, or when this
+    /// process already runs under the command's filter and the child inherits it). Returns
+    /// the command's wait status, or the shim's exit code when it could not run it.
+    fn supervise(
+        spec: &ShimSpec,
+        argv: Vec<CString>,
+        ctl: i32,
+        bpf: Option<&[seccompiler::sock_filter]>,
+    ) -> Result<i32, u8> {
         // SAFETY: prctl/setrlimit on this single-threaded process.
         unsafe {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -368,17 +417,6 @@ mod imp {
             }
             None => None,
         };
-        let bpf = if spec.child.seccomp {
-            match linux::seccomp_program(spec.child.deny_network) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    eprintln!("mcp-commander: cannot prepare the seccomp layer: {e}");
-                    return Err(SHIM_FAILED);
-                }
-            }
-        } else {
-            None
-        };
         let cgroup = match &spec.child.cgroup {
             Some(cg) => match CommandCgroup::create(cg, me) {
                 Ok(c) => Some(c),
@@ -407,7 +445,7 @@ mod imp {
             cgroup_procs: cgroup.as_ref().map(|c| c.procs.as_raw_fd()).unwrap_or(-1),
             rlimits: &rlimits,
             landlock: linux::raw(&ll),
-            bpf: bpf.as_deref(),
+            bpf,
             argv: &ptrs,
         };
         // The child only needs valid memory for its stack, not zeroed memory: an
@@ -744,13 +782,14 @@ mod imp {
     /// supervising shim per request on its stdin socket, so a command does not pay for
     /// exec'ing and relocating this binary. It is the subreaper of what dead shims leave
     /// behind, and when the server goes away (EOF) it ends every tree and exits.
-    fn zygote() -> u8 {
+    fn zygote(seccomp: Option<bool>) -> u8 {
         // SAFETY: prctl/setrlimit on this single-threaded process.
         unsafe {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
             libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
             linux::set_rlimit(libc::RLIMIT_CORE as i32, 0);
         }
+        let filter = ZygoteFilter::install(seccomp);
         let mask = shim_signals();
         // SAFETY: blocking the signals we read from the signalfd.
         let sfd = unsafe {
@@ -819,7 +858,7 @@ mod imp {
             // SAFETY: this process is single-threaded; the child never returns.
             let pid = unsafe { libc::fork() };
             if pid == 0 {
-                shim_from_zygote(req, passed, sfd);
+                shim_from_zygote(req, passed, sfd, &filter);
             }
             if pid > 0 {
                 shims.insert(pid);
@@ -843,6 +882,77 @@ mod imp {
                 return 0;
             }
             std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The seccomp filter of the zygote's commands. Installed on the zygote itself at start
+    /// (after `PR_SET_NO_NEW_PRIVS`), the filter is inherited by every shim it forks and by
+    /// every command, so no command loads it again. Neither the zygote nor a shim makes a
+    /// call it denies (ptrace, process_vm_*, io_uring, non-Unix sockets). Should installing
+    /// it fail, the compiled program is kept and each command's child installs it, as the
+    /// exec'd shim does.
+    struct ZygoteFilter {
+        /// `Some(deny_network)` when the filter is in force on this process.
+        installed: Option<bool>,
+        /// The program to install per command when it is not.
+        program: Option<(bool, seccompiler::BpfProgram)>,
+    }
+
+    impl ZygoteFilter {
+        fn install(seccomp: Option<bool>) -> ZygoteFilter {
+            let mut f = ZygoteFilter {
+                installed: None,
+                program: None,
+            };
+            let Some(deny) = seccomp else {
+                return f;
+            };
+            let program = match linux::seccomp_program(deny) {
+                Ok(p) => p,
+                Err(e) => {
+                    // Each shim reports it for its command (see `for_command`).
+                    eprintln!("mcp-commander __reaper --zygote: seccomp program: {e}");
+                    return f;
+                }
+            };
+            // SAFETY: no_new_privs and the filter on this single-threaded process; the
+            // program is valid and outlives the call.
+            match unsafe { linux::enforce(&[], -1, Some(&program)) } {
+                Ok(()) => f.installed = Some(deny),
+                Err((step, errno)) => {
+                    eprintln!(
+                        "mcp-commander __reaper --zygote: cannot apply the {step} layer to \
+                         itself ({}); each command will",
+                        std::io::Error::from_raw_os_error(errno)
+                    );
+                    f.program = Some((deny, program));
+                }
+            }
+            f
+        }
+
+        /// The program a command's child must install: `None` when the layer is off for it
+        /// or already in force here. `Err` when this zygote's own filter is not the one the
+        /// command wants (the server starts a zygote per mode, so that is a bug).
+        fn for_command(
+            &self,
+            child: &super::super::sandbox::ChildSpec,
+        ) -> Result<Option<std::borrow::Cow<'_, [seccompiler::sock_filter]>>, String> {
+            let wanted = child.seccomp.then_some(child.deny_network);
+            if self.installed.is_some() {
+                return if self.installed == wanted {
+                    Ok(None)
+                } else {
+                    Err("the zygote's seccomp filter is not this command's".into())
+                };
+            }
+            let Some(deny) = wanted else {
+                return Ok(None);
+            };
+            match &self.program {
+                Some((d, p)) if *d == deny => Ok(Some(std::borrow::Cow::Borrowed(&p[..]))),
+                _ => linux::seccomp_program(deny).map(|p| Some(std::borrow::Cow::Owned(p))),
+            }
         }
     }
 
@@ -887,7 +997,12 @@ mod imp {
     /// A shim forked from the zygote: takes the passed descriptors as stdout, stderr and
     /// control socket, moves into the command's directory and environment, tells the server
     /// its pid, supervises the command and reports its wait status.
-    fn shim_from_zygote(req: ZygoteRequest, fds: Vec<std::os::fd::OwnedFd>, zygote_sfd: i32) -> ! {
+    fn shim_from_zygote(
+        req: ZygoteRequest,
+        fds: Vec<std::os::fd::OwnedFd>,
+        zygote_sfd: i32,
+        filter: &ZygoteFilter,
+    ) -> ! {
         use std::os::fd::AsRawFd;
         // SAFETY: descriptor juggling in our own single-threaded process.
         unsafe {
@@ -941,7 +1056,15 @@ mod imp {
                 unreachable!()
             }
         };
-        match supervise(&req.spec, argv, ctl) {
+        let bpf = match filter.for_command(&req.spec.child) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("mcp-commander: cannot prepare the seccomp layer: {e}");
+                report((SHIM_FAILED as i32) << 8);
+                unreachable!()
+            }
+        };
+        match supervise(&req.spec, argv, ctl, bpf.as_deref()) {
             Ok(st) => report(st),
             Err(code) => report((code as i32) << 8),
         }
