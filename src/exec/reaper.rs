@@ -340,7 +340,12 @@ mod imp {
             None
         };
         match supervise(&spec, argv, 0, bpf.as_deref()) {
-            Ok(st) => exit_like(st),
+            Ok((st, cgroup)) => {
+                if let Some(cg) = cgroup {
+                    cg.remove();
+                }
+                exit_like(st)
+            }
             Err(code) => code,
         }
     }
@@ -368,13 +373,14 @@ mod imp {
     /// (the server's end of the control channel) closes or speaks. `bpf` is the seccomp
     /// filter the command's child installs (`None` when the layer is off, or when this
     /// process already runs under the command's filter and the child inherits it). Returns
-    /// the command's wait status, or the shim's exit code when it could not run it.
+    /// the command's wait status once nothing of it runs any more, with its (empty) cgroup
+    /// for the caller to remove; or the shim's exit code when it could not run it.
     fn supervise(
         spec: &ShimSpec,
         argv: Vec<CString>,
         ctl: i32,
         bpf: Option<&[seccompiler::sock_filter]>,
-    ) -> Result<i32, u8> {
+    ) -> Result<(i32, Option<CommandCgroup>), u8> {
         // SAFETY: prctl/setrlimit on this single-threaded process.
         unsafe {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -489,13 +495,10 @@ mod imp {
             cgroup.as_ref(),
             &mut status,
         );
-        if let Some(cg) = cgroup {
-            cg.remove();
-        }
         // SAFETY: closing our signalfd.
         unsafe { libc::close(sfd) };
         // No status means the command could not be ended (see teardown): not a success.
-        Ok(status.unwrap_or(libc::SIGKILL))
+        Ok((status.unwrap_or(libc::SIGKILL), cgroup))
     }
 
     /// What the command's side of the start needs, prepared before `clone`.
@@ -1065,7 +1068,33 @@ mod imp {
             }
         };
         match supervise(&req.spec, argv, ctl, bpf.as_deref()) {
-            Ok(st) => report(st),
+            Ok((st, cgroup)) => {
+                // The tree is gone (teardown reaped every descendant): the server may have
+                // the status now. Every copy we hold of the output pipes goes first, so its
+                // readers see EOF without waiting for us; removing the empty cgroup (which
+                // can take the kernel a moment) is then off the call's path.
+                // SAFETY: replacing our stdout/stderr with /dev/null.
+                unsafe {
+                    let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+                    if null >= 0 {
+                        libc::dup2(null, 1);
+                        libc::dup2(null, 2);
+                        libc::close(null);
+                    } else {
+                        libc::close(1);
+                        libc::close(2);
+                    }
+                }
+                let mut fds = fds;
+                // The passed stdout and stderr (the control socket stays, at the end).
+                fds.drain(..2);
+                let _ = linux::write_all(ctl, &st.to_le_bytes());
+                if let Some(cg) = cgroup {
+                    cg.remove();
+                }
+                // SAFETY: as in `report`.
+                unsafe { libc::_exit(0) }
+            }
             Err(code) => report((code as i32) << 8),
         }
         unreachable!()
