@@ -22,7 +22,10 @@
 //! single-threaded, already-initialised copy that forks the shim above for each command it
 //! is sent ([`ZygoteRequest`], with the output pipes and a control socket passed over its
 //! stdin socket). Such a shim reports its pid and the command's wait status on the control
-//! socket rather than exiting like the command. The exec'd form is the fallback.
+//! socket rather than exiting like the command (the status as soon as the tree is gone; the
+//! empty cgroup is removed after). The zygote installs the seccomp filter on itself once,
+//! so its shims and commands inherit it instead of loading it per command; hence one
+//! zygote per seccomp mode. The exec'd form is the fallback.
 //!
 //! `__reaper --probe <spec>` instead applies Landlock and seccomp in a child and prints
 //! whether they really bite, as JSON: the start-up probe of [`super::sandbox::Sandbox`].
