@@ -420,3 +420,67 @@ fn seccomp_denies_ptrace_and_process_vm_readv() {
     // PTRACE_TRACEME and process_vm_readv both fail with EPERM (1).
     assert_eq!(r["stdout"], json!("-1 1\n-1 1\n"), "{r}");
 }
+
+/// The zygote runs under its commands' seccomp filter (so no command loads it again), so
+/// sandboxes with different seccomp settings in one process (an embedder, a test) each need
+/// their own: in-process, alternating between three (the filtered one first), every command has exactly the filter
+/// its sandbox asked for, loaded once.
+#[test]
+fn each_seccomp_setting_in_one_process_gets_exactly_its_own_filter() {
+    use mcp_commander::exec::sandbox::{Layer, Network, Sandbox, SandboxSettings};
+    use mcp_commander::exec::{ExecRequest, ExecSettings, Executor};
+
+    let make = |disabled: &[Layer], network: Network| {
+        let sandbox = Sandbox::new(SandboxSettings {
+            reaper_exe: Some(common::bin()),
+            disabled: disabled.iter().copied().collect(),
+            network,
+            ..SandboxSettings::default()
+        })
+        .expect("sandbox");
+        let report = sandbox.report().clone();
+        let exec = Executor::new(
+            ExecSettings {
+                shell: "/bin/sh".into(),
+                shell_arg: "-c".into(),
+                max_output: 4096,
+                max_concurrency: 2,
+            },
+            sandbox,
+        );
+        (exec, report)
+    };
+    let (off, _) = make(&[Layer::Seccomp], Network::Allow);
+    let (allow, report) = make(&[], Network::Allow);
+    if report.seccomp != "enforced" || report.process_tree != "reaper" {
+        println!("SKIPPED seccomp zygote test: {report:?}");
+        return;
+    }
+    let (deny, _) = make(&[], Network::Deny);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let run = |exec: &Executor| {
+        let req = ExecRequest {
+            command: "grep '^Seccomp_filters' /proc/self/status; \
+                      python3 -c 'import socket; socket.socket()' 2>/dev/null && echo tcp ok"
+                .into(),
+            workdir: std::env::temp_dir(),
+            timeout: Duration::from_secs(10),
+            env: [("PATH".to_string(), "/usr/bin:/bin".to_string())]
+                .into_iter()
+                .collect(),
+        };
+        let _g = rt.enter();
+        let running = exec
+            .spawn(req)
+            .map_err(|o| format!("{o:?}"))
+            .expect("spawn");
+        rt.block_on(running.wait(tokio_util::sync::CancellationToken::new()))
+            .stdout
+            .text
+    };
+    for _ in 0..2 {
+        assert_eq!(run(&allow), "Seccomp_filters:\t1\ntcp ok\n");
+        assert_eq!(run(&off), "Seccomp_filters:\t0\ntcp ok\n");
+        assert_eq!(run(&deny), "Seccomp_filters:\t1\n");
+    }
+}

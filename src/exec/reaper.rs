@@ -22,7 +22,10 @@
 //! single-threaded, already-initialised copy that forks the shim above for each command it
 //! is sent ([`ZygoteRequest`], with the output pipes and a control socket passed over its
 //! stdin socket). Such a shim reports its pid and the command's wait status on the control
-//! socket rather than exiting like the command. The exec'd form is the fallback.
+//! socket rather than exiting like the command (the status as soon as the tree is gone; the
+//! empty cgroup is removed after). The zygote installs the seccomp filter on itself once,
+//! so its shims and commands inherit it instead of loading it per command; hence one
+//! zygote per seccomp mode. The exec'd form is the fallback.
 //!
 //! `__reaper --probe <spec>` instead applies Landlock and seccomp in a child and prints
 //! whether they really bite, as JSON: the start-up probe of [`super::sandbox::Sandbox`].
@@ -35,6 +38,25 @@ use super::sandbox::{ChildSpec, ProbeResult};
 
 /// The subcommand name the server runs the shim under.
 pub const SUBCOMMAND: &str = "__reaper";
+
+/// `__reaper --zygote <mode>`: the seccomp filter the zygote installs on itself once, at
+/// start, so every shim and command it forks inherits it (no filter is loaded per command).
+/// Every command a zygote runs must want exactly that filter; the server keeps one zygote
+/// per mode (no argument: no filter).
+pub const ZYGOTE_SECCOMP_ALLOW_NET: &str = "--seccomp=allow-network";
+/// As [`ZYGOTE_SECCOMP_ALLOW_NET`], with `--network deny`'s socket rule.
+pub const ZYGOTE_SECCOMP_DENY_NET: &str = "--seccomp=deny-network";
+
+/// The zygote argument for a command's seccomp setting (`Some(deny_network)` when on).
+pub fn zygote_seccomp_arg(seccomp: Option<bool>) -> Option<&'static str> {
+    seccomp.map(|deny| {
+        if deny {
+            ZYGOTE_SECCOMP_DENY_NET
+        } else {
+            ZYGOTE_SECCOMP_ALLOW_NET
+        }
+    })
+}
 
 /// What the shim gets from the server for one command.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -130,7 +152,10 @@ mod imp {
     use std::time::{Duration, Instant};
 
     use super::super::linux::{self, Rlimit};
-    use super::{ProbeResult, ProbeSpec, ShimSpec, ZygoteRequest};
+    use super::{
+        ProbeResult, ProbeSpec, ShimSpec, ZygoteRequest, ZYGOTE_SECCOMP_ALLOW_NET,
+        ZYGOTE_SECCOMP_DENY_NET,
+    };
 
     /// Exit code when the shim itself cannot do its job (bad spec, layer not applicable).
     const SHIM_FAILED: u8 = 125;
@@ -142,7 +167,16 @@ mod imp {
             return SHIM_FAILED;
         };
         if first == "--zygote" {
-            return zygote();
+            let seccomp = match it.next() {
+                None => None,
+                Some(a) if a == ZYGOTE_SECCOMP_ALLOW_NET => Some(false),
+                Some(a) if a == ZYGOTE_SECCOMP_DENY_NET => Some(true),
+                Some(a) => {
+                    eprintln!("mcp-commander __reaper --zygote: unknown argument {a:?}");
+                    return SHIM_FAILED;
+                }
+            };
+            return zygote(seccomp);
         }
         if first == "--probe" {
             let spec: ProbeSpec =
@@ -297,8 +331,28 @@ mod imp {
     }
 
     fn run(spec: ShimSpec, argv: Vec<CString>) -> u8 {
-        match supervise(&spec, argv, 0) {
-            Ok(st) => exit_like(st),
+        let bpf = if spec.child.seccomp {
+            // The server sent its pid and its parent; ours is the server too.
+            let mut protect = spec.child.protect.clone();
+            // SAFETY: getppid never fails.
+            protect.push(unsafe { libc::getppid() });
+            match linux::seccomp_program(spec.child.deny_network, &protect) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    eprintln!("mcp-commander: cannot prepare the seccomp layer: {e}");
+                    return SHIM_FAILED;
+                }
+            }
+        } else {
+            None
+        };
+        match supervise(&spec, argv, 0, bpf.as_deref()) {
+            Ok((st, cgroup)) => {
+                if let Some(cg) = cgroup {
+                    cg.remove();
+                }
+                exit_like(st)
+            }
             Err(code) => code,
         }
     }
@@ -323,9 +377,17 @@ mod imp {
     }
 
     /// Runs the command under the layers and ends its whole tree once it exits or `ctl`
-    /// (the server's end of the control channel) closes or speaks. Returns the command's
-    /// wait status, or the shim's exit code when it could not run it.
-    fn supervise(spec: &ShimSpec, argv: Vec<CString>, ctl: i32) -> Result<i32, u8> {
+    /// (the server's end of the control channel) closes or speaks. `bpf` is the seccomp
+    /// filter the command's child installs (`None` when the layer is off, or when this
+    /// process already runs under the command's filter and the child inherits it). Returns
+    /// the command's wait status once nothing of it runs any more, with its (empty) cgroup
+    /// for the caller to remove; or the shim's exit code when it could not run it.
+    fn supervise(
+        spec: &ShimSpec,
+        argv: Vec<CString>,
+        ctl: i32,
+        bpf: Option<&[seccompiler::sock_filter]>,
+    ) -> Result<(i32, Option<CommandCgroup>), u8> {
         // SAFETY: prctl/setrlimit on this single-threaded process.
         unsafe {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -368,21 +430,6 @@ mod imp {
             }
             None => None,
         };
-        let bpf = if spec.child.seccomp {
-            let mut protect = spec.child.protect.clone();
-            // Our parent: the zygote (or, for an exec'd shim, the server itself).
-            // SAFETY: getppid never fails.
-            protect.push(unsafe { libc::getppid() });
-            match linux::seccomp_program(spec.child.deny_network, &protect) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    eprintln!("mcp-commander: cannot prepare the seccomp layer: {e}");
-                    return Err(SHIM_FAILED);
-                }
-            }
-        } else {
-            None
-        };
         let cgroup = match &spec.child.cgroup {
             Some(cg) => match CommandCgroup::create(cg, me) {
                 Ok(c) => Some(c),
@@ -411,15 +458,18 @@ mod imp {
             cgroup_procs: cgroup.as_ref().map(|c| c.procs.as_raw_fd()).unwrap_or(-1),
             rlimits: &rlimits,
             landlock: linux::raw(&ll),
-            bpf: bpf.as_deref(),
+            bpf,
             argv: &ptrs,
         };
-        let mut stack = vec![0u8; 64 * 1024];
+        // The child only needs valid memory for its stack, not zeroed memory: an
+        // uninitialised allocation saves clearing 64 KiB per command (only the pages the
+        // child touches are ever faulted in).
+        let mut stack: Vec<std::mem::MaybeUninit<u8>> = Vec::with_capacity(64 * 1024);
         // SAFETY: the stack top is within the allocation, 16-byte aligned as the ABI wants;
         // this process is single-threaded and stays suspended until the child execs or
         // exits, so `start` and the stack outlive the child's use of them.
         let child = unsafe {
-            let top = stack.as_mut_ptr().add(stack.len());
+            let top = stack.as_mut_ptr().add(stack.capacity());
             let top = (top as usize & !15) as *mut libc::c_void;
             libc::clone(
                 child_entry,
@@ -452,13 +502,10 @@ mod imp {
             cgroup.as_ref(),
             &mut status,
         );
-        if let Some(cg) = cgroup {
-            cg.remove();
-        }
         // SAFETY: closing our signalfd.
         unsafe { libc::close(sfd) };
         // No status means the command could not be ended (see teardown): not a success.
-        Ok(status.unwrap_or(libc::SIGKILL))
+        Ok((status.unwrap_or(libc::SIGKILL), cgroup))
     }
 
     /// What the command's side of the start needs, prepared before `clone`.
@@ -745,13 +792,14 @@ mod imp {
     /// supervising shim per request on its stdin socket, so a command does not pay for
     /// exec'ing and relocating this binary. It is the subreaper of what dead shims leave
     /// behind, and when the server goes away (EOF) it ends every tree and exits.
-    fn zygote() -> u8 {
+    fn zygote(seccomp: Option<bool>) -> u8 {
         // SAFETY: prctl/setrlimit on this single-threaded process.
         unsafe {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
             libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
             linux::set_rlimit(libc::RLIMIT_CORE as i32, 0);
         }
+        let filter = ZygoteFilter::install(seccomp);
         let mask = shim_signals();
         // SAFETY: blocking the signals we read from the signalfd.
         let sfd = unsafe {
@@ -820,7 +868,7 @@ mod imp {
             // SAFETY: this process is single-threaded; the child never returns.
             let pid = unsafe { libc::fork() };
             if pid == 0 {
-                shim_from_zygote(req, passed, sfd);
+                shim_from_zygote(req, passed, sfd, &filter);
             }
             if pid > 0 {
                 shims.insert(pid);
@@ -847,6 +895,98 @@ mod imp {
         }
     }
 
+    /// The seccomp filter of the zygote's commands. Installed on the zygote itself at start
+    /// (after `PR_SET_NO_NEW_PRIVS`), the filter is inherited by every shim it forks and by
+    /// every command, so no command loads it again. Neither the zygote nor a shim makes a
+    /// call it denies (ptrace, process_vm_*, io_uring, non-Unix sockets). Should installing
+    /// it fail, the compiled program is kept and each command's child installs it, as the
+    /// exec'd shim does.
+    struct ZygoteFilter {
+        /// `Some(deny_network)` when the filter is in force on this process.
+        installed: Option<bool>,
+        /// The program to install per command when it is not.
+        program: Option<(bool, seccompiler::BpfProgram)>,
+        /// Who the commands may not signal: this zygote, the server, the server's parent.
+        protect: Vec<i32>,
+    }
+
+    /// This zygote, its parent (the server) and the server's parent (the MCP client): the
+    /// processes the filter keeps a command's signals away from (the server puts the same
+    /// two in each command's spec).
+    fn zygote_protect() -> Vec<i32> {
+        // SAFETY: getpid/getppid never fail.
+        let (me, server) = unsafe { (libc::getpid(), libc::getppid()) };
+        let stat = std::fs::read_to_string(format!("/proc/{server}/stat")).unwrap_or_default();
+        // After the ")" closing the name: state, then the parent's pid.
+        let client = stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        vec![me, server, client]
+    }
+
+    impl ZygoteFilter {
+        fn install(seccomp: Option<bool>) -> ZygoteFilter {
+            let mut f = ZygoteFilter {
+                installed: None,
+                program: None,
+                protect: zygote_protect(),
+            };
+            let Some(deny) = seccomp else {
+                return f;
+            };
+            let program = match linux::seccomp_program(deny, &f.protect) {
+                Ok(p) => p,
+                Err(e) => {
+                    // Each shim reports it for its command (see `for_command`).
+                    eprintln!("mcp-commander __reaper --zygote: seccomp program: {e}");
+                    return f;
+                }
+            };
+            // SAFETY: no_new_privs and the filter on this single-threaded process; the
+            // program is valid and outlives the call.
+            match unsafe { linux::enforce(&[], -1, Some(&program)) } {
+                Ok(()) => f.installed = Some(deny),
+                Err((step, errno)) => {
+                    eprintln!(
+                        "mcp-commander __reaper --zygote: cannot apply the {step} layer to \
+                         itself ({}); each command will",
+                        std::io::Error::from_raw_os_error(errno)
+                    );
+                    f.program = Some((deny, program));
+                }
+            }
+            f
+        }
+
+        /// The program a command's child must install: `None` when the layer is off for it
+        /// or already in force here. `Err` when this zygote's own filter is not the one the
+        /// command wants (the server starts a zygote per mode, so that is a bug).
+        fn for_command(
+            &self,
+            child: &super::super::sandbox::ChildSpec,
+        ) -> Result<Option<std::borrow::Cow<'_, [seccompiler::sock_filter]>>, String> {
+            let wanted = child.seccomp.then_some(child.deny_network);
+            if self.installed.is_some() {
+                return if self.installed == wanted {
+                    Ok(None)
+                } else {
+                    Err("the zygote's seccomp filter is not this command's".into())
+                };
+            }
+            let Some(deny) = wanted else {
+                return Ok(None);
+            };
+            match &self.program {
+                Some((d, p)) if *d == deny => Ok(Some(std::borrow::Cow::Borrowed(&p[..]))),
+                _ => linux::seccomp_program(deny, &self.protect)
+                    .map(|p| Some(std::borrow::Cow::Owned(p))),
+            }
+        }
+    }
+
     /// Reaps exited children of the zygote; false once it has none.
     fn reap_shims(shims: &mut std::collections::HashSet<i32>) -> bool {
         loop {
@@ -861,10 +1001,39 @@ mod imp {
         }
     }
 
+    extern "C" {
+        /// The C library's environment (glibc and musl), what `execvp` reads `PATH` from.
+        static mut environ: *mut *mut libc::c_char;
+    }
+
+    /// `KEY=value` strings and the NULL-terminated array of them, leaked (a shim lives only
+    /// as long as its command). `None` for a name `setenv` would refuse (empty, or with `=`)
+    /// or a NUL byte.
+    fn env_block(env: &[(String, String)]) -> Option<*mut *mut libc::c_char> {
+        let mut ptrs: Vec<*mut libc::c_char> = Vec::with_capacity(env.len() + 1);
+        for (k, v) in env {
+            if k.is_empty() || k.contains('=') {
+                return None;
+            }
+            let mut kv = Vec::with_capacity(k.len() + v.len() + 2);
+            kv.extend_from_slice(k.as_bytes());
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            ptrs.push(CString::new(kv).ok()?.into_raw());
+        }
+        ptrs.push(std::ptr::null_mut());
+        Some(ptrs.leak().as_mut_ptr())
+    }
+
     /// A shim forked from the zygote: takes the passed descriptors as stdout, stderr and
     /// control socket, moves into the command's directory and environment, tells the server
     /// its pid, supervises the command and reports its wait status.
-    fn shim_from_zygote(req: ZygoteRequest, fds: Vec<std::os::fd::OwnedFd>, zygote_sfd: i32) -> ! {
+    fn shim_from_zygote(
+        req: ZygoteRequest,
+        fds: Vec<std::os::fd::OwnedFd>,
+        zygote_sfd: i32,
+        filter: &ZygoteFilter,
+    ) -> ! {
         use std::os::fd::AsRawFd;
         // SAFETY: descriptor juggling in our own single-threaded process.
         unsafe {
@@ -893,14 +1062,18 @@ mod imp {
             eprintln!("mcp-commander: cannot enter {}: {e}", req.cwd.display());
             report(126 << 8);
         }
-        // Single-threaded, so replacing the environment is safe; execvp then searches the
-        // command's own PATH.
-        for (k, _) in std::env::vars_os() {
-            std::env::remove_var(k);
-        }
-        for (k, v) in &req.env {
-            std::env::set_var(k, v);
-        }
+        // The command's environment, built once as a C array and made this process's
+        // `environ` (the zygote's is empty; single-threaded, so replacing it is safe):
+        // execvp then searches the command's own PATH and passes exactly these variables,
+        // without a setenv per variable.
+        let Some(envp) = env_block(&req.env) else {
+            eprintln!("mcp-commander: invalid environment variable");
+            report((SHIM_FAILED as i32) << 8);
+            unreachable!()
+        };
+        // SAFETY: single-threaded; the strings and the array are leaked, so `environ`
+        // stays valid until this process execs or exits.
+        unsafe { environ = envp };
         let argv: Vec<CString> = match req
             .argv
             .into_iter()
@@ -914,8 +1087,42 @@ mod imp {
                 unreachable!()
             }
         };
-        match supervise(&req.spec, argv, ctl) {
-            Ok(st) => report(st),
+        let bpf = match filter.for_command(&req.spec.child) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("mcp-commander: cannot prepare the seccomp layer: {e}");
+                report((SHIM_FAILED as i32) << 8);
+                unreachable!()
+            }
+        };
+        match supervise(&req.spec, argv, ctl, bpf.as_deref()) {
+            Ok((st, cgroup)) => {
+                // The tree is gone (teardown reaped every descendant): the server may have
+                // the status now. Every copy we hold of the output pipes goes first, so its
+                // readers see EOF without waiting for us; removing the empty cgroup (which
+                // can take the kernel a moment) is then off the call's path.
+                // SAFETY: replacing our stdout/stderr with /dev/null.
+                unsafe {
+                    let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+                    if null >= 0 {
+                        libc::dup2(null, 1);
+                        libc::dup2(null, 2);
+                        libc::close(null);
+                    } else {
+                        libc::close(1);
+                        libc::close(2);
+                    }
+                }
+                let mut fds = fds;
+                // The passed stdout and stderr (the control socket stays, at the end).
+                fds.drain(..2);
+                let _ = linux::write_all(ctl, &st.to_le_bytes());
+                if let Some(cg) = cgroup {
+                    cg.remove();
+                }
+                // SAFETY: as in `report`.
+                unsafe { libc::_exit(0) }
+            }
             Err(code) => report((code as i32) << 8),
         }
         unreachable!()

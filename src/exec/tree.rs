@@ -139,7 +139,7 @@ pub fn spawn(
     let spec = sandbox.child_spec(&req.workdir, req.timeout);
     #[cfg(target_os = "linux")]
     if let Some(exe) = sandbox.reaper() {
-        if let Some(z) = zygote::get(exe) {
+        if let Some(z) = zygote::get(exe, spec.seccomp.then_some(spec.deny_network)) {
             let shim = ShimSpec {
                 child: spec.clone(),
                 grace_ms: grace.as_millis() as u64,
@@ -282,12 +282,12 @@ mod zygote {
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     use std::os::unix::net::UnixStream;
     use std::os::unix::process::CommandExt;
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Mutex, OnceLock};
+    use std::sync::Mutex;
 
     use super::super::linux;
-    use super::super::reaper::{ShimSpec, ZygoteRequest, SUBCOMMAND};
+    use super::super::reaper::{zygote_seccomp_arg, ShimSpec, ZygoteRequest, SUBCOMMAND};
     use super::{registry, ExecRequest, ExecSettings, Proc, ProcessTree, ShimConn, Spawned};
 
     pub struct Zygote {
@@ -295,22 +295,34 @@ mod zygote {
         dead: AtomicBool,
     }
 
-    static ZYGOTE: OnceLock<Option<Zygote>> = OnceLock::new();
+    /// A zygote per shim binary and seccomp mode (`Some(deny_network)` when on): the
+    /// zygote runs under its commands' filter, so commands that want another one (another
+    /// sandbox in this process) need another zygote. `None`: it could not start.
+    type Key = (PathBuf, Option<bool>);
+    static ZYGOTES: Mutex<Vec<(Key, Option<&'static Zygote>)>> = Mutex::new(Vec::new());
 
-    /// The running zygote, started on first use; `None` when it cannot run.
-    pub fn get(exe: &Path) -> Option<&'static Zygote> {
-        ZYGOTE
-            .get_or_init(|| start(exe).ok())
-            .as_ref()
-            .filter(|z| !z.dead.load(Ordering::Relaxed))
+    /// The running zygote for this binary and seccomp mode, started on first use; `None`
+    /// when it cannot run.
+    pub fn get(exe: &Path, seccomp: Option<bool>) -> Option<&'static Zygote> {
+        let mut all = ZYGOTES.lock().unwrap_or_else(|e| e.into_inner());
+        let z = match all.iter().find(|((e, s), _)| e == exe && *s == seccomp) {
+            Some(&(_, z)) => z,
+            None => {
+                let z = start(exe, seccomp).ok().map(|z| &*Box::leak(Box::new(z)));
+                all.push(((exe.to_path_buf(), seccomp), z));
+                z
+            }
+        };
+        z.filter(|z| !z.dead.load(Ordering::Relaxed))
     }
 
-    fn start(exe: &Path) -> std::io::Result<Zygote> {
+    fn start(exe: &Path, seccomp: Option<bool>) -> std::io::Result<Zygote> {
         let (ours, theirs) = UnixStream::pair()?;
         let mut reg = registry();
         let child = std::process::Command::new(exe)
             .arg(SUBCOMMAND)
             .arg("--zygote")
+            .args(zygote_seccomp_arg(seccomp))
             .env_clear()
             .stdin(std::process::Stdio::from(OwnedFd::from(theirs)))
             .stdout(std::process::Stdio::null())

@@ -48,6 +48,24 @@ pub fn nobody_bin() -> PathBuf {
         let bin = dir.join("mcp-commander");
         std::fs::copy(common::bin(), &bin).expect("copy binary");
         std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        // A child that another test thread forked while the copy was open for writing holds
+        // that descriptor until it execs, and exec'ing the copy meanwhile fails with
+        // ETXTBSY. Once it has run, no writer is left: wait for that (bounded).
+        let until = Instant::now() + Duration::from_secs(5);
+        loop {
+            let run = Command::new(&bin)
+                .arg("--version")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            match run {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && Instant::now() < until => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                _ => break,
+            }
+        }
         bin
     })
     .clone()
