@@ -496,7 +496,7 @@ impl Policy {
             let line_rules = [
                 blocklist::fork_bomb(script),
                 blocklist::cd_root_then_rm(script),
-                blocklist::check_redirects(script),
+                blocklist::check_redirects(script, |t| assigned_literal(script, t)),
                 self.download_exec(script),
             ];
             if let Some((id, why)) = line_rules.into_iter().flatten().next() {
