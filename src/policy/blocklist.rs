@@ -7,7 +7,7 @@
 //! and paths are normalised (`//`, `/./`, `/..`). Fork bombs and download-and-execute span
 //! several commands, so they are checked on the parsed structure of the whole line.
 
-use super::parse::{RedirKind, Script, SimpleCommand};
+use super::parse::{Loop, LoopKind, RedirKind, Script, SimpleCommand};
 use super::rules::{basename, option_matches, Arg};
 
 /// Rule ids and descriptions, for `list_blocked_commands`.
@@ -967,6 +967,9 @@ pub fn fork_bomb(script: &Script) -> Option<Hit> {
             edges[f].push((g, c.forks));
         }
     }
+    if let Some(h) = loop_fork_bomb(script, &names, &edges) {
+        return Some(h);
+    }
     for start in 0..names.len() {
         // DFS for a cycle back to `start` that contains a forking call.
         let mut stack = vec![(start, false)];
@@ -991,6 +994,108 @@ pub fn fork_bomb(script: &Script) -> Option<Hit> {
         }
     }
     None
+}
+
+/// `while :; do sh & done`, `for ((;;)); do $0 & done`: an endless loop whose body starts
+/// a background job (directly or through a function of the line) and never waits for one
+/// or sleeps in the foreground, so processes pile up until the machine runs out of them.
+fn loop_fork_bomb(script: &Script, names: &[&str], edges: &[Vec<(usize, bool)>]) -> Option<Hit> {
+    if script.background.is_empty() {
+        return None;
+    }
+    // Functions whose body starts a background job, directly or through another function.
+    let mut spawns = vec![false; names.len()];
+    for r in &script.background {
+        for c in &script.commands[r.clone()] {
+            if let Some(f) = c.function {
+                spawns[f] = true;
+            }
+        }
+    }
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for f in 0..names.len() {
+            if !spawns[f] && edges[f].iter().any(|&(g, _)| spawns[g]) {
+                spawns[f] = true;
+                changed = true;
+            }
+        }
+    }
+    for l in &script.loops {
+        if !endless(script, l) {
+            continue;
+        }
+        let jobs: Vec<_> = script
+            .background
+            .iter()
+            .filter(|r| !r.is_empty() && r.start >= l.body.start && r.end <= l.body.end)
+            .collect();
+        let body = || (l.body.clone()).map(|i| (i, &script.commands[i]));
+        let calls_spawner = body().any(|(_, c)| {
+            c.words
+                .first()
+                .and_then(|w| names.iter().position(|n| *n == w.text))
+                .is_some_and(|f| spawns[f])
+        });
+        if jobs.is_empty() && !calls_spawner {
+            continue;
+        }
+        let throttled = body().any(|(i, c)| {
+            !jobs.iter().any(|r| r.contains(&i))
+                && c.words
+                    .first()
+                    .is_some_and(|w| matches!(basename(&w.text), "wait" | "sleep"))
+        });
+        if !throttled {
+            return hit(
+                "default:fork-bomb",
+                "this is a fork bomb: an endless loop starts background jobs and never waits for them",
+            );
+        }
+    }
+    None
+}
+
+/// A loop whose condition never ends it: `while :`, `while true`, `while [ 1 ]`,
+/// `until false`, `while ! false`, `for ((;;))`, `for ((;1;))`.
+fn endless(script: &Script, l: &Loop) -> bool {
+    let until = match &l.kind {
+        LoopKind::Arith(cond) => {
+            return cond.is_empty() || cond.parse::<i64>().is_ok_and(|n| n != 0)
+        }
+        LoopKind::Words => return false,
+        LoopKind::While => false,
+        LoopKind::Until => true,
+    };
+    let Some(last) = script.commands[l.cond.clone()].last() else {
+        return false;
+    };
+    // `while` runs while the condition succeeds, `until` while it fails; `!` inverts it.
+    constant_status(last).is_some_and(|ok| (ok != l.cond_negated) != until)
+}
+
+/// The exit status of a command that always succeeds (`Some(true)`: `:`, `true`, `[ 1 ]`,
+/// `test x = x`) or always fails (`Some(false)`: `false`, `[ ]`, `[ "" ]`).
+fn constant_status(c: &SimpleCommand) -> Option<bool> {
+    if !c.words.iter().all(|w| w.is_static()) {
+        return None;
+    }
+    let w: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    let (&prog, args) = w.split_first()?;
+    let args = match basename(prog) {
+        ":" | "true" => return Some(true),
+        "false" => return Some(false),
+        "[" => args.strip_suffix(&["]"])?,
+        "test" => args,
+        _ => return None,
+    };
+    match args {
+        [] => Some(false),
+        [a] => Some(!a.is_empty()),
+        [a, op, b] if a == b && matches!(*op, "=" | "==" | "-eq") => Some(true),
+        _ => None,
+    }
 }
 
 /// Programs that fetch from the network.
