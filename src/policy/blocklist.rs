@@ -57,10 +57,15 @@ pub fn describe() -> Vec<String> {
 pub type Hit = (&'static str, String);
 
 fn hit(id: &'static str, why: &str) -> Option<Hit> {
-    Some((
+    Some(hit_of(id, why))
+}
+
+/// A hit built outside this module (the engine's checks of interpreter code).
+pub fn hit_of(id: &'static str, why: &str) -> Hit {
+    (
         id,
         format!("{why}; blocked by the default blocklist (rule {id})"),
-    ))
+    )
 }
 
 /// Short-option letters and long options of an argv, read as getopt would (up to `--`).
@@ -1096,6 +1101,205 @@ fn constant_status(c: &SimpleCommand) -> Option<bool> {
         [a, op, b] if a == b && matches!(*op, "=" | "==" | "-eq") => Some(true),
         _ => None,
     }
+}
+
+/// Functions of Python, Perl, Ruby, Node and PHP that hand a string to a shell or run a
+/// program from a list of words.
+const RUNNERS: &[&str] = &[
+    "system",
+    "popen",
+    "popen2",
+    "popen3",
+    "exec",
+    "execl",
+    "execlp",
+    "execv",
+    "execvp",
+    "execvpe",
+    "spawn",
+    "spawnSync",
+    "execSync",
+    "execFile",
+    "execFileSync",
+    "spawnl",
+    "spawnlp",
+    "spawnv",
+    "spawnvp",
+    "run",
+    "call",
+    "check_call",
+    "check_output",
+    "getoutput",
+    "getstatusoutput",
+    "Popen",
+    "shell_exec",
+    "passthru",
+    "proc_open",
+    "pcntl_exec",
+    "capture2",
+    "capture2e",
+    "capture3",
+    "qx",
+];
+
+/// Functions that delete a directory tree (`shutil.rmtree`, `File::Path::remove_tree`,
+/// `FileUtils.rm_rf`, `fs.rmSync`).
+const TREE_REMOVERS: &[&str] = &[
+    "rmtree",
+    "remove_tree",
+    "rm_rf",
+    "rm_r",
+    "remove_dir_all",
+    "rmSync",
+    "rmdirSync",
+    "rimraf",
+];
+
+/// One string literal of interpreter code: its text with the common escapes resolved.
+fn literal_at(code: &[u8], start: usize) -> Option<(String, usize)> {
+    let q = code[start];
+    let mut out = Vec::new();
+    let mut i = start + 1;
+    while i < code.len() {
+        match code[i] {
+            c if c == q => return Some((String::from_utf8_lossy(&out).into_owned(), i + 1)),
+            b'\\' if q != b'\'' || code.get(i + 1) == Some(&b'\'') => {
+                let e = *code.get(i + 1)?;
+                out.push(match e {
+                    b'n' => b'\n',
+                    b't' => b'\t',
+                    e => e,
+                });
+                i += 2;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
+/// Shell command lines in interpreter code: the string given to a function that runs a
+/// shell or a program (`os.system("…")`, `subprocess.run(["rm", "-rf", "/"])`, `system
+/// "…"`, `execSync('…')`), backquotes and `qx{…}` / `%x(…)` in Perl, Ruby and PHP. Several
+/// literals in one call are the words of one command. Best effort: a literal built at run
+/// time is not seen.
+pub fn code_shell_lines(lang: &str, code: &str) -> Vec<String> {
+    let b = code.as_bytes();
+    let mut out = Vec::new();
+    let backquote_runs = matches!(lang, "perl" | "ruby" | "php");
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if matches!(c, b'\'' | b'"') || (c == b'`' && backquote_runs) {
+            match literal_at(b, i) {
+                Some((lit, next)) => {
+                    if c == b'`' {
+                        out.push(lit);
+                    }
+                    i = next;
+                }
+                None => break,
+            }
+            continue;
+        }
+        if !(c == b'_' || c == b'%' || c.is_ascii_alphabetic()) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
+            i += 1;
+        }
+        let name = &code[start..i];
+        // qx{…}, qx(…), %x(…): the text up to the closing delimiter is a shell line.
+        if matches!(name, "qx" | "%x") && backquote_runs {
+            if let Some(&open) = b.get(i) {
+                let close = match open {
+                    b'(' => b')',
+                    b'{' => b'}',
+                    b'[' => b']',
+                    b'<' => b'>',
+                    c if c.is_ascii_punctuation() => c,
+                    _ => continue,
+                };
+                if let Some(end) = b[i + 1..].iter().position(|&x| x == close) {
+                    out.push(code[i + 1..i + 1 + end].to_string());
+                    i += end + 2;
+                }
+            }
+            continue;
+        }
+        if !RUNNERS.contains(&name) {
+            continue;
+        }
+        let lits = call_literals(b, i);
+        match lits.len() {
+            0 => {}
+            1 => out.extend(lits),
+            _ => out.push(
+                lits.iter()
+                    .map(|l| format!("'{}'", l.replace('\'', r"'\''")))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        }
+    }
+    out
+}
+
+/// The string literals among the arguments of a call whose name ends at `i`: inside
+/// `( … )`, or up to `;` or the end of the line for Perl's and Ruby's `system "…"`.
+fn call_literals(b: &[u8], mut i: usize) -> Vec<String> {
+    while i < b.len() && b[i] == b' ' {
+        i += 1;
+    }
+    let paren = b.get(i) == Some(&b'(');
+    if !paren && !matches!(b.get(i), Some(b'\'' | b'"')) {
+        return Vec::new();
+    }
+    if paren {
+        i += 1;
+    }
+    let mut depth = 0usize;
+    let mut lits = Vec::new();
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => match literal_at(b, i) {
+                Some((lit, next)) => {
+                    lits.push(lit);
+                    i = next;
+                    continue;
+                }
+                None => break,
+            },
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' if depth > 0 => depth -= 1,
+            b')' if paren => break,
+            b';' | b'\n' if !paren => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    lits
+}
+
+/// `shutil.rmtree("/")`, `FileUtils.rm_rf("~")`, `fs.rmSync("/", …)`: interpreter code
+/// deleting the root, home or a top-level system directory.
+pub fn code_deletes_root(code: &str) -> bool {
+    let b = code.as_bytes();
+    TREE_REMOVERS.iter().any(|f| {
+        code.match_indices(f).any(|(at, _)| {
+            let before_ok = at == 0 || !(b[at - 1] == b'_' || b[at - 1].is_ascii_alphanumeric());
+            before_ok
+                && call_literals(b, at + f.len())
+                    .first()
+                    .is_some_and(|t| is_root_target(t))
+        })
+    })
 }
 
 /// Programs that fetch from the network.

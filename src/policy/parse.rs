@@ -60,6 +60,8 @@ pub struct Redirect {
     pub target: Word,
     /// A here-document or here-string (`<<`, `<<-`, `<<<`).
     pub here: bool,
+    /// A here-document's body: an index into [`Script::heredocs`].
+    pub heredoc: Option<usize>,
 }
 
 /// A `NAME=value` assignment (before a command or alone).
@@ -140,6 +142,8 @@ pub struct Script {
     /// Commands started asynchronously: each range is one list element ended by `&` (or
     /// the `a` of `a &>f`, which dash reads as `a &`).
     pub background: Vec<Range<usize>>,
+    /// Here-document bodies as written (before expansion), in the order they were opened.
+    pub heredocs: Vec<String>,
 }
 
 /// The line is not shell the parser understands.
@@ -228,6 +232,8 @@ enum Term {
 }
 
 struct Pending {
+    /// Index into [`Script::heredocs`].
+    index: usize,
     delim: String,
     strip_tabs: bool,
     expand: bool,
@@ -391,6 +397,9 @@ impl<'s> Parser<'_, 's> {
                 }
                 body.extend_from_slice(line);
                 body.push(b'\n');
+            }
+            if let Some(slot) = self.out.heredocs.get_mut(h.index) {
+                *slot = String::from_utf8_lossy(&body).into_owned();
             }
             if h.expand && body.iter().any(|&c| c == b'$' || c == b'`' || c == b'\\') {
                 self.issue(
@@ -892,7 +901,10 @@ impl<'s> Parser<'_, 's> {
             if w.dynamic && !quoted {
                 return Err(self.err("unsupported here-document delimiter"));
             }
+            let index = self.out.heredocs.len();
+            self.out.heredocs.push(String::new());
             self.pending.push(Pending {
+                index,
                 delim: w.text.clone(),
                 strip_tabs: op == "<<-",
                 expand: !quoted,
@@ -901,6 +913,7 @@ impl<'s> Parser<'_, 's> {
                 kind,
                 target: w,
                 here: true,
+                heredoc: Some(index),
             });
         }
         let target = self.one_word(ctx)?;
@@ -920,6 +933,7 @@ impl<'s> Parser<'_, 's> {
             kind,
             target,
             here: op == "<<<",
+            heredoc: None,
         })
     }
 
