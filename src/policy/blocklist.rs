@@ -289,7 +289,7 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
                 "recursive rm of the root or home directory",
             )
         }
-        p if p.starts_with("mkfs") || FORMATTERS.contains(&p) => {
+        p if p.starts_with("mkfs") || is_formatter(p) => {
             hit("default:mkfs", "formatting a filesystem")
         }
         "wipefs" if (f.has("ao", "all") || f.has("", "offset")) && !f.has("n", "no-act") => {
@@ -354,15 +354,12 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
 }
 
 /// Formatters not named `mkfs*` (`mkfs.vfat` is `mkdosfs`, `mkfs.ntfs` is `mkntfs` …).
-const FORMATTERS: &[&str] = &[
-    "mke2fs",
-    "mkdosfs",
-    "mkntfs",
-    "mkexfatfs",
-    "mkreiserfs",
-    "mkudffs",
-    "jfs_mkfs",
-];
+fn is_formatter(p: &str) -> bool {
+    matches!(
+        p,
+        "mke2fs" | "mkdosfs" | "mkntfs" | "mkexfatfs" | "mkreiserfs" | "mkudffs" | "jfs_mkfs"
+    )
+}
 
 /// The files `dd`, `dcfldd` and `dc3dd` write (`of=`, and dc3dd's `hof=`, `ofs=`, `hofs=`).
 fn dd_targets<'a>(args: &'a [Arg]) -> impl Iterator<Item = &'a str> + 'a {
@@ -377,6 +374,9 @@ fn dd_targets<'a>(args: &'a [Arg]) -> impl Iterator<Item = &'a str> + 'a {
 /// `sysrq-trigger` after `cd /proc`, an absolute glob such as `/proc/sysrq-*`): writing a
 /// letter to it reboots (`b`), crashes (`c`) or powers off (`o`) the host at once.
 pub fn is_sysrq_trigger(t: &str) -> bool {
+    if !(t.contains("sysrq-trigger") || t.starts_with('/') && t.contains(['*', '?', '['])) {
+        return false;
+    }
     let parts = path_parts(t);
     if parts.last() == Some(&"sysrq-trigger") {
         return true;
@@ -539,6 +539,39 @@ fn may_be_device(o: &str) -> bool {
 /// `sgdisk -p`, `cryptsetup luksDump`, `mdadm --detail`) are fine, and so are the partition
 /// tools on image files (`sfdisk disk.img`, `mkswap /swapfile`).
 fn disk_tool(prog: &str, args: &[Arg], f: &Flags) -> Option<&'static str> {
+    let tool = matches!(
+        prog,
+        "mkswap"
+            | "fdisk"
+            | "gdisk"
+            | "cfdisk"
+            | "cgdisk"
+            | "fixparts"
+            | "sfdisk"
+            | "parted"
+            | "sgdisk"
+            | "cryptsetup"
+            | "pvcreate"
+            | "pvremove"
+            | "vgcreate"
+            | "vgremove"
+            | "lvremove"
+            | "lvreduce"
+            | "lvm"
+            | "mdadm"
+            | "hdparm"
+            | "nvme"
+            | "zpool"
+            | "badblocks"
+            | "sg_format"
+            | "sg_sanitize"
+            | "sg_unmap"
+            | "flash_erase"
+            | "flash_eraseall"
+    );
+    if !tool {
+        return None;
+    }
     let on_device = f.operands.iter().any(|o| may_be_device(o));
     let info_only = !args.is_empty()
         && args
