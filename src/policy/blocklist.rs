@@ -7,7 +7,7 @@
 //! and paths are normalised (`//`, `/./`, `/..`). Fork bombs and download-and-execute span
 //! several commands, so they are checked on the parsed structure of the whole line.
 
-use super::parse::{RedirKind, Script, SimpleCommand};
+use super::parse::{Loop, LoopKind, RedirKind, Script, SimpleCommand};
 use super::rules::{basename, option_matches, Arg};
 
 /// Rule ids and descriptions, for `list_blocked_commands`.
@@ -18,21 +18,29 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "default:mkfs",
-        "mkfs*, mke2fs, wipefs (formatting filesystems)",
+        "mkfs*, mke2fs, mkdosfs, mkntfs, mkexfatfs, mkreiserfs, mkudffs, wipefs (formatting filesystems)",
     ),
     (
         "default:dd-device",
-        "dd, shred, tee, cp or redirection onto a block device",
+        "dd, shred, tee, cp, mv, blkdiscard or redirection onto a block device",
+    ),
+    (
+        "default:disk-tool",
+        "partitioning, erasing or re-initialising a disk: mkswap, fdisk/sfdisk/cfdisk/gdisk/sgdisk/parted on a device (not their listing forms), cryptsetup luksFormat/erase/luksKillSlot/luksHeaderRestore, pvcreate/pvremove/vgcreate/vgremove/lvremove/lvreduce, mdadm --create/--build/--zero-superblock, hdparm --security-erase/--trim-sector-ranges, nvme format/sanitize, zpool create/destroy/labelclear, badblocks -w, sg_format --format",
     ),
     (
         "default:power",
-        "shutdown, reboot, halt, poweroff, init 0|6, telinit 0|6, systemctl poweroff|reboot",
+        "shutdown, reboot, halt, poweroff, init 0|6, telinit 0|6, systemctl poweroff|reboot|halt|kexec|suspend|hibernate|rescue|emergency, systemctl start|isolate|set-default of reboot.target and the other power targets",
+    ),
+    (
+        "default:sysrq",
+        "writing to /proc/sysrq-trigger (magic SysRq: reboots, crashes or powers off the host)",
     ),
     ("default:kill-all", "kill -9 -1 (every process)"),
     ("default:chmod-root", "recursive chmod/chown/chgrp of /"),
     (
         "default:fork-bomb",
-        "fork bombs (a function that starts copies of itself)",
+        "fork bombs (a function that starts copies of itself; an endless loop that starts background jobs and never waits)",
     ),
     (
         "default:download-exec",
@@ -49,10 +57,15 @@ pub fn describe() -> Vec<String> {
 pub type Hit = (&'static str, String);
 
 fn hit(id: &'static str, why: &str) -> Option<Hit> {
-    Some((
+    Some(hit_of(id, why))
+}
+
+/// A hit built outside this module (the engine's checks of interpreter code).
+pub fn hit_of(id: &'static str, why: &str) -> Hit {
+    (
         id,
         format!("{why}; blocked by the default blocklist (rule {id})"),
-    ))
+    )
 }
 
 /// Short-option letters and long options of an argv, read as getopt would (up to `--`).
@@ -276,18 +289,32 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
                 "recursive rm of the root or home directory",
             )
         }
-        p if p.starts_with("mkfs") || p == "mke2fs" || p == "wipefs" => {
-            hit("default:mkfs", "formatting or wiping a filesystem")
+        p if p.starts_with("mkfs") || is_formatter(p) => {
+            hit("default:mkfs", "formatting a filesystem")
         }
-        "dd" if args
-            .iter()
-            .any(|a| a.text.strip_prefix("of=").is_some_and(is_block_device)) =>
-        {
+        "wipefs" if (f.has("ao", "all") || f.has("", "offset")) && !f.has("n", "no-act") => {
+            hit("default:mkfs", "wiping filesystem signatures")
+        }
+        "dd" | "dcfldd" | "dc3dd" if dd_targets(args).any(is_sysrq_trigger) => hit(
+            "default:sysrq",
+            "writing to /proc/sysrq-trigger (magic SysRq reboots, crashes or powers off the host)",
+        ),
+        "dd" | "dcfldd" | "dc3dd" if dd_targets(args).any(is_block_device) => {
             hit("default:dd-device", "dd onto a block device")
         }
-        "shred" | "tee" | "cp" | "mv" | "blkdiscard"
+        "tee" | "sponge" | "cp" | "mv" | "install"
+            if f.operands.iter().any(|o| is_sysrq_trigger(o))
+                && (matches!(prog, "tee" | "sponge")
+                    || f.operands.last().is_some_and(|o| is_sysrq_trigger(o))) =>
+        {
+            hit(
+                "default:sysrq",
+                "writing to /proc/sysrq-trigger (magic SysRq reboots, crashes or powers off the host)",
+            )
+        }
+        "shred" | "tee" | "sponge" | "cp" | "mv" | "blkdiscard"
             if f.operands.iter().any(|o| is_block_device(o))
-                && (prog != "cp" && prog != "mv"
+                && (!matches!(prog, "cp" | "mv")
                     || f.operands.last().is_some_and(|o| is_block_device(o))) =>
         {
             hit("default:dd-device", "writing onto a block device")
@@ -298,24 +325,7 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
         "init" | "telinit" if f.operands.iter().any(|a| matches!(*a, "0" | "6")) => {
             hit("default:power", "changing the runlevel to halt or reboot")
         }
-        "systemctl" | "loginctl"
-            if f.operands.iter().any(|a| {
-                matches!(
-                    *a,
-                    "poweroff"
-                        | "reboot"
-                        | "halt"
-                        | "kexec"
-                        | "soft-reboot"
-                        | "poweroff.target"
-                        | "reboot.target"
-                        | "halt.target"
-                        | "kexec.target"
-                )
-            }) =>
-        {
-            hit("default:power", "shutting down or rebooting the machine")
-        }
+        "systemctl" | "loginctl" => systemctl_power(args).and_then(|why| hit("default:power", &why)),
         "find" if find_deletes_root(args) => hit(
             "default:rm-root",
             "deleting everything below the root or home directory with find",
@@ -339,8 +349,428 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
                 "recursive chmod/chown of the root directory",
             )
         }
+        _ => disk_tool(prog, args, &f).and_then(|why| hit("default:disk-tool", why)),
+    }
+}
+
+/// Formatters not named `mkfs*` (`mkfs.vfat` is `mkdosfs`, `mkfs.ntfs` is `mkntfs` …).
+fn is_formatter(p: &str) -> bool {
+    matches!(
+        p,
+        "mke2fs" | "mkdosfs" | "mkntfs" | "mkexfatfs" | "mkreiserfs" | "mkudffs" | "jfs_mkfs"
+    )
+}
+
+/// The files `dd`, `dcfldd` and `dc3dd` write (`of=`, and dc3dd's `hof=`, `ofs=`, `hofs=`).
+fn dd_targets<'a>(args: &'a [Arg]) -> impl Iterator<Item = &'a str> + 'a {
+    args.iter().filter_map(|a| {
+        ["of=", "hof=", "ofs=", "hofs="]
+            .iter()
+            .find_map(|k| a.text.strip_prefix(k))
+    })
+}
+
+/// `/proc/sysrq-trigger` spelled any way (`/proc//sysrq-trigger`, `/proc/self/root/proc/…`,
+/// `sysrq-trigger` after `cd /proc`, an absolute glob such as `/proc/sysrq-*`): writing a
+/// letter to it reboots (`b`), crashes (`c`) or powers off (`o`) the host at once.
+pub fn is_sysrq_trigger(t: &str) -> bool {
+    if !(t.contains("sysrq-trigger") || t.starts_with('/') && t.contains(['*', '?', '['])) {
+        return false;
+    }
+    let parts = path_parts(t);
+    if parts.last() == Some(&"sysrq-trigger") {
+        return true;
+    }
+    t.starts_with('/')
+        && t.contains(['*', '?', '['])
+        && parts.len() == 2
+        && glob_matches(parts[0].as_bytes(), b"proc")
+        && glob_matches(parts[1].as_bytes(), b"sysrq-trigger")
+}
+
+/// A shell glob (`*`, `?`, `[…]`) against one path component.
+fn glob_matches(pat: &[u8], s: &[u8]) -> bool {
+    match pat.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|i| glob_matches(rest, &s[i..])),
+        Some((b'?', rest)) => !s.is_empty() && glob_matches(rest, &s[1..]),
+        Some((b'[', rest)) => {
+            let Some(close) = rest.iter().skip(1).position(|&c| c == b']').map(|i| i + 1) else {
+                return s.first() == Some(&b'[') && glob_matches(rest, &s[1..]);
+            };
+            let (set, after) = (&rest[..close], &rest[close + 1..]);
+            let (neg, set) = match set.first() {
+                Some(b'!' | b'^') => (true, &set[1..]),
+                _ => (false, set),
+            };
+            let Some(&c) = s.first() else { return false };
+            let mut hit = false;
+            let mut i = 0;
+            while i < set.len() {
+                if i + 2 < set.len() && set[i + 1] == b'-' {
+                    hit |= set[i] <= c && c <= set[i + 2];
+                    i += 3;
+                } else {
+                    hit |= set[i] == c;
+                    i += 1;
+                }
+            }
+            hit != neg && glob_matches(after, &s[1..])
+        }
+        Some((&c, rest)) => s.first() == Some(&c) && glob_matches(rest, &s[1..]),
+    }
+}
+
+/// Units whose start shuts down, reboots, suspends or isolates the machine.
+const POWER_TARGETS: &[&str] = &[
+    "poweroff",
+    "reboot",
+    "halt",
+    "kexec",
+    "soft-reboot",
+    "ctrl-alt-del",
+    "suspend",
+    "hibernate",
+    "hybrid-sleep",
+    "suspend-then-hibernate",
+    "sleep",
+    "rescue",
+    "emergency",
+    "exit",
+];
+
+/// `systemctl reboot`, `systemctl --force poweroff`, `systemctl start reboot.target`,
+/// `systemctl isolate rescue`, `systemctl set-default poweroff.target`: the verb (the first
+/// operand, after options and their values) acts on the machine's power state. Reading
+/// verbs (`status`, `cat`, `show`, `list-dependencies` …) of the same targets are fine.
+fn systemctl_power(args: &[Arg]) -> Option<String> {
+    const WITH_VALUE: &[&str] = &[
+        "-t",
+        "-p",
+        "-P",
+        "-H",
+        "-M",
+        "-n",
+        "-o",
+        "-s",
+        "--type",
+        "--property",
+        "--host",
+        "--machine",
+        "--lines",
+        "--output",
+        "--signal",
+        "--kill-whom",
+        "--kill-value",
+        "--job-mode",
+        "--root",
+        "--image",
+        "--state",
+        "--what",
+        "--message",
+        "--reboot-argument",
+        "--boot-loader-entry",
+        "--boot-loader-menu",
+        "--timestamp",
+        "--when",
+        "--preset-mode",
+        "--check-inhibitors",
+        "--drop-in",
+    ];
+    let mut operands = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if t == "--" {
+            operands.extend(args[i + 1..].iter().map(|a| a.text.as_str()));
+            break;
+        }
+        if t.starts_with('-') && t.len() > 1 {
+            i += if WITH_VALUE.contains(&t) { 2 } else { 1 };
+            continue;
+        }
+        operands.push(t);
+        i += 1;
+    }
+    let (&verb, units) = operands.split_first()?;
+    let power = |name: &str| POWER_TARGETS.contains(&name);
+    if power(verb) {
+        return Some(format!(
+            "systemctl {verb} shuts down, reboots or suspends the machine"
+        ));
+    }
+    // isolate and set-default add `.target` to a bare name; start and its kin need the suffix.
+    let bare_ok = matches!(verb, "isolate" | "set-default");
+    let starts = matches!(
+        verb,
+        "start"
+            | "restart"
+            | "try-restart"
+            | "condrestart"
+            | "reload-or-restart"
+            | "try-reload-or-restart"
+            | "force-reload"
+            | "isolate"
+            | "set-default"
+    );
+    let unit = units.iter().find(|u| {
+        let name = match u.strip_suffix(".target") {
+            Some(n) => n,
+            None if bare_ok => u,
+            None => {
+                return u.contains(['*', '?', '['])
+                    && POWER_TARGETS
+                        .iter()
+                        .any(|t| glob_matches(u.as_bytes(), format!("{t}.target").as_bytes()))
+            }
+        };
+        power(name)
+    })?;
+    starts.then(|| format!("systemctl {verb} {unit} shuts down, reboots or suspends the machine"))
+}
+
+/// An operand that names a device, or whose value is only known when it runs.
+fn may_be_device(o: &str) -> bool {
+    is_block_device(o) || o.starts_with('$') || o.starts_with('`')
+}
+
+/// Disk tools: why `prog` with these arguments destroys data on a disk, if it does.
+/// Listing and read-only forms (`fdisk -l`, `sfdisk --dump`, `parted /dev/sda print`,
+/// `sgdisk -p`, `cryptsetup luksDump`, `mdadm --detail`) are fine, and so are the partition
+/// tools on image files (`sfdisk disk.img`, `mkswap /swapfile`).
+fn disk_tool(prog: &str, args: &[Arg], f: &Flags) -> Option<&'static str> {
+    let tool = matches!(
+        prog,
+        "mkswap"
+            | "fdisk"
+            | "gdisk"
+            | "cfdisk"
+            | "cgdisk"
+            | "fixparts"
+            | "sfdisk"
+            | "parted"
+            | "sgdisk"
+            | "cryptsetup"
+            | "pvcreate"
+            | "pvremove"
+            | "vgcreate"
+            | "vgremove"
+            | "lvremove"
+            | "lvreduce"
+            | "lvm"
+            | "mdadm"
+            | "hdparm"
+            | "nvme"
+            | "zpool"
+            | "badblocks"
+            | "sg_format"
+            | "sg_sanitize"
+            | "sg_unmap"
+            | "flash_erase"
+            | "flash_eraseall"
+    );
+    if !tool {
+        return None;
+    }
+    let on_device = f.operands.iter().any(|o| may_be_device(o));
+    let info_only = !args.is_empty()
+        && args
+            .iter()
+            .all(|a| matches!(a.text.as_str(), "--help" | "--version" | "-h" | "-V"));
+    if info_only {
+        return None;
+    }
+    let first_operand = f.operands.first().copied().unwrap_or("");
+    match prog {
+        "mkswap" if on_device => Some("writing swap space onto a device (mkswap) erases it"),
+        "fdisk" if on_device && !f.has("lxs", "list") && !f.has("", "list-details") => {
+            Some("fdisk on a device edits its partition table")
+        }
+        "gdisk" if on_device && !f.has("l", "list") => {
+            Some("gdisk on a device edits its partition table")
+        }
+        "cfdisk" | "cgdisk" | "fixparts" if on_device => {
+            Some("editing a device's partition table")
+        }
+        "sfdisk" if on_device && !sfdisk_reads_only(f) => {
+            Some("sfdisk writes or changes a device's partition table")
+        }
+        "parted" if on_device && parted_writes(f) => {
+            Some("parted changes a device's partition table")
+        }
+        "sgdisk" if on_device && sgdisk_writes(args, f) => {
+            Some("sgdisk changes or zaps a device's partition table")
+        }
+        "cryptsetup"
+            if on_device
+                && f.operands.iter().any(|o| {
+                    matches!(
+                        o.to_ascii_lowercase().as_str(),
+                        "luksformat"
+                            | "format"
+                            | "erase"
+                            | "lukserase"
+                            | "lukskillslot"
+                            | "luksheaderrestore"
+                    )
+                }) =>
+        {
+            Some("cryptsetup luksFormat/erase/luksKillSlot/luksHeaderRestore destroys the data or the keys of a device")
+        }
+        "pvcreate" | "pvremove" | "vgcreate" | "vgremove" | "lvremove" | "lvreduce" => {
+            Some("creating or removing LVM volumes destroys what was on them")
+        }
+        "lvm"
+            if matches!(
+                first_operand,
+                "pvcreate" | "pvremove" | "vgcreate" | "vgremove" | "lvremove" | "lvreduce"
+            ) =>
+        {
+            Some("creating or removing LVM volumes destroys what was on them")
+        }
+        "mdadm"
+            if f.has("CB", "create")
+                || f.has("", "build")
+                || f.has("", "zero-superblock") =>
+        {
+            Some("mdadm --create/--build/--zero-superblock overwrites the member devices")
+        }
+        "hdparm"
+            if args.iter().any(|a| {
+                [
+                    "--security-erase",
+                    "--trim-sector-ranges",
+                    "--write-sector",
+                    "--make-bad-sector",
+                    "--fwdownload",
+                    "--dco-restore",
+                ]
+                .iter()
+                .any(|o| a.text.starts_with(o))
+            }) =>
+        {
+            Some("hdparm --security-erase/--trim-sector-ranges/--write-sector erases a disk")
+        }
+        "nvme"
+            if matches!(
+                first_operand,
+                "format" | "sanitize" | "delete-ns" | "write-zeroes" | "write-uncor" | "dsm"
+            ) =>
+        {
+            Some("nvme format/sanitize/delete-ns erases an NVMe namespace")
+        }
+        "zpool" if matches!(first_operand, "create" | "destroy" | "labelclear") => {
+            Some("zpool create/destroy/labelclear destroys the pool or the disks' contents")
+        }
+        "badblocks" if on_device && f.has("w", "") => {
+            Some("badblocks -w overwrites the whole device")
+        }
+        "sg_format" if on_device && f.has("F", "format") => {
+            Some("sg_format --format low-level formats a disk")
+        }
+        "sg_sanitize" | "sg_unmap" | "flash_erase" | "flash_eraseall" if on_device => {
+            Some("erasing a device")
+        }
         _ => None,
     }
+}
+
+/// `sfdisk -l`, `--dump`, `--json`, `--show-size`, `--verify`, `--no-act` …: reads only.
+fn sfdisk_reads_only(f: &Flags) -> bool {
+    f.has("ldJsgFVTn", "list")
+        || [
+            "dump",
+            "json",
+            "show-size",
+            "show-geometry",
+            "show-pt-geometry",
+            "list-free",
+            "verify",
+            "list-types",
+            "no-act",
+        ]
+        .iter()
+        .any(|l| f.has("", l))
+}
+
+/// `parted [options] DEVICE [COMMAND …]`: true unless it only lists (`-l`, `print`, `unit`,
+/// `align-check`, `help`, `version`). Without commands parted reads them from its input.
+fn parted_writes(f: &Flags) -> bool {
+    if f.has("lhv", "list") || f.has("", "help") || f.has("", "version") {
+        return false;
+    }
+    let Some(dev) = f.operands.iter().position(|o| may_be_device(o)) else {
+        return false;
+    };
+    let cmds = &f.operands[dev + 1..];
+    if cmds.is_empty() {
+        return true;
+    }
+    // parted takes any unambiguous abbreviation of a command name.
+    let is = |c: &str, name: &str| !c.is_empty() && name.starts_with(c);
+    let mut i = 0;
+    while i < cmds.len() {
+        let c = cmds[i];
+        if is(c, "print") {
+            i += 1;
+            if cmds
+                .get(i)
+                .is_some_and(|a| matches!(*a, "free" | "all" | "devices" | "list"))
+            {
+                i += 1;
+            }
+        } else if is(c, "unit") {
+            i += 2;
+        } else if is(c, "align-check") {
+            i += 3;
+        } else {
+            // `help`, `version`, `quit` end the run; anything else may change the disk.
+            return !(is(c, "help") || is(c, "version") || is(c, "quit"));
+        }
+    }
+    false
+}
+
+/// sgdisk changes the disk unless every option only reads (`-p`, `-i`, `-v`, `-L`, `-O`,
+/// `-D`, `-E`, `-f`, `-F`, `-b FILE`) or `-P`/`--pretend` keeps it from saving. A backup
+/// (`-b`) written onto a device is a write.
+fn sgdisk_writes(args: &[Arg], f: &Flags) -> bool {
+    if f.has("P", "pretend") {
+        return false;
+    }
+    let backup_onto_device = args.iter().enumerate().any(|(i, a)| {
+        let t = a.text.as_str();
+        let value = if t == "-b" || t == "--backup" {
+            args.get(i + 1).map(|n| n.text.as_str())
+        } else {
+            t.strip_prefix("--backup=")
+                .or_else(|| t.strip_prefix("-b").filter(|r| r.starts_with('/')))
+        };
+        value.is_some_and(may_be_device)
+    });
+    const READ_LONG: &[&str] = &[
+        "print",
+        "info",
+        "verify",
+        "list-types",
+        "print-mbr",
+        "backup",
+        "display-alignment",
+        "end-of-largest",
+        "first-in-largest",
+        "first-aligned-in-largest",
+        "version",
+        "help",
+        "usage",
+    ];
+    backup_onto_device
+        || f.short
+            .chars()
+            .any(|c| !("pivLObDEfF?".contains(c) || c.is_ascii_digit() || c == '/'))
+        || f.long.iter().any(|l| {
+            let name = l.split('=').next().unwrap_or(l);
+            !READ_LONG.contains(&name)
+        })
 }
 
 /// True for `/` and `/*` spelled any way (not the home directory).
@@ -526,14 +956,32 @@ pub fn cd_root_then_rm(script: &Script) -> Option<Hit> {
     })
 }
 
-/// Output redirection onto a block device.
-pub fn check_redirects(script: &Script) -> Option<Hit> {
-    script
+/// Output redirection onto a block device or into `/proc/sysrq-trigger`. `resolve` gives
+/// the literal a `$NAME` target was assigned earlier in the line, if any.
+pub fn check_redirects<'a>(
+    script: &'a Script,
+    resolve: impl Fn(&str) -> Option<&'a str>,
+) -> Option<Hit> {
+    let targets = script
         .commands
         .iter()
         .flat_map(|c| &c.redirects)
         .filter(|r| r.kind == RedirKind::Output)
-        .any(|r| is_block_device(&r.target.text))
+        .map(|r| {
+            let t = r.target.text.as_str();
+            resolve(t).unwrap_or(t)
+        });
+    let mut device = false;
+    for t in targets {
+        if is_sysrq_trigger(t) {
+            return hit(
+                "default:sysrq",
+                "writing to /proc/sysrq-trigger (magic SysRq reboots, crashes or powers off the host)",
+            );
+        }
+        device |= is_block_device(t);
+    }
+    device
         .then(|| {
             hit(
                 "default:dd-device",
@@ -556,6 +1004,9 @@ pub fn fork_bomb(script: &Script) -> Option<Hit> {
         if let Some(g) = names.iter().position(|n| *n == w.text) {
             edges[f].push((g, c.forks));
         }
+    }
+    if let Some(h) = loop_fork_bomb(script, &names, &edges) {
+        return Some(h);
     }
     for start in 0..names.len() {
         // DFS for a cycle back to `start` that contains a forking call.
@@ -581,6 +1032,307 @@ pub fn fork_bomb(script: &Script) -> Option<Hit> {
         }
     }
     None
+}
+
+/// `while :; do sh & done`, `for ((;;)); do $0 & done`: an endless loop whose body starts
+/// a background job (directly or through a function of the line) and never waits for one
+/// or sleeps in the foreground, so processes pile up until the machine runs out of them.
+fn loop_fork_bomb(script: &Script, names: &[&str], edges: &[Vec<(usize, bool)>]) -> Option<Hit> {
+    if script.background.is_empty() {
+        return None;
+    }
+    // Functions whose body starts a background job, directly or through another function.
+    let mut spawns = vec![false; names.len()];
+    for r in &script.background {
+        for c in &script.commands[r.clone()] {
+            if let Some(f) = c.function {
+                spawns[f] = true;
+            }
+        }
+    }
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for f in 0..names.len() {
+            if !spawns[f] && edges[f].iter().any(|&(g, _)| spawns[g]) {
+                spawns[f] = true;
+                changed = true;
+            }
+        }
+    }
+    for l in &script.loops {
+        if !endless(script, l) {
+            continue;
+        }
+        let jobs: Vec<_> = script
+            .background
+            .iter()
+            .filter(|r| !r.is_empty() && r.start >= l.body.start && r.end <= l.body.end)
+            .collect();
+        let body = || (l.body.clone()).map(|i| (i, &script.commands[i]));
+        let calls_spawner = body().any(|(_, c)| {
+            c.words
+                .first()
+                .and_then(|w| names.iter().position(|n| *n == w.text))
+                .is_some_and(|f| spawns[f])
+        });
+        if jobs.is_empty() && !calls_spawner {
+            continue;
+        }
+        let throttled = body().any(|(i, c)| {
+            !jobs.iter().any(|r| r.contains(&i))
+                && c.words
+                    .first()
+                    .is_some_and(|w| matches!(basename(&w.text), "wait" | "sleep"))
+        });
+        if !throttled {
+            return hit(
+                "default:fork-bomb",
+                "this is a fork bomb: an endless loop starts background jobs and never waits for them",
+            );
+        }
+    }
+    None
+}
+
+/// A loop whose condition never ends it: `while :`, `while true`, `while [ 1 ]`,
+/// `until false`, `while ! false`, `for ((;;))`, `for ((;1;))`.
+fn endless(script: &Script, l: &Loop) -> bool {
+    let until = match &l.kind {
+        LoopKind::Arith(cond) => {
+            return cond.is_empty() || cond.parse::<i64>().is_ok_and(|n| n != 0)
+        }
+        LoopKind::Words => return false,
+        LoopKind::While => false,
+        LoopKind::Until => true,
+    };
+    let Some(last) = script.commands[l.cond.clone()].last() else {
+        return false;
+    };
+    // `while` runs while the condition succeeds, `until` while it fails; `!` inverts it.
+    constant_status(last).is_some_and(|ok| (ok != l.cond_negated) != until)
+}
+
+/// The exit status of a command that always succeeds (`Some(true)`: `:`, `true`, `[ 1 ]`,
+/// `test x = x`) or always fails (`Some(false)`: `false`, `[ ]`, `[ "" ]`).
+fn constant_status(c: &SimpleCommand) -> Option<bool> {
+    if !c.words.iter().all(|w| w.is_static()) {
+        return None;
+    }
+    let w: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    let (&prog, args) = w.split_first()?;
+    let args = match basename(prog) {
+        ":" | "true" => return Some(true),
+        "false" => return Some(false),
+        "[" => args.strip_suffix(&["]"])?,
+        "test" => args,
+        _ => return None,
+    };
+    match args {
+        [] => Some(false),
+        [a] => Some(!a.is_empty()),
+        [a, op, b] if a == b && matches!(*op, "=" | "==" | "-eq") => Some(true),
+        _ => None,
+    }
+}
+
+/// Functions of Python, Perl, Ruby, Node and PHP that hand a string to a shell or run a
+/// program from a list of words.
+const RUNNERS: &[&str] = &[
+    "system",
+    "popen",
+    "popen2",
+    "popen3",
+    "exec",
+    "execl",
+    "execlp",
+    "execv",
+    "execvp",
+    "execvpe",
+    "spawn",
+    "spawnSync",
+    "execSync",
+    "execFile",
+    "execFileSync",
+    "spawnl",
+    "spawnlp",
+    "spawnv",
+    "spawnvp",
+    "run",
+    "call",
+    "check_call",
+    "check_output",
+    "getoutput",
+    "getstatusoutput",
+    "Popen",
+    "shell_exec",
+    "passthru",
+    "proc_open",
+    "pcntl_exec",
+    "capture2",
+    "capture2e",
+    "capture3",
+    "qx",
+];
+
+/// Functions that delete a directory tree (`shutil.rmtree`, `File::Path::remove_tree`,
+/// `FileUtils.rm_rf`, `fs.rmSync`).
+const TREE_REMOVERS: &[&str] = &[
+    "rmtree",
+    "remove_tree",
+    "rm_rf",
+    "rm_r",
+    "remove_dir_all",
+    "rmSync",
+    "rmdirSync",
+    "rimraf",
+];
+
+/// One string literal of interpreter code: its text with the common escapes resolved.
+fn literal_at(code: &[u8], start: usize) -> Option<(String, usize)> {
+    let q = code[start];
+    let mut out = Vec::new();
+    let mut i = start + 1;
+    while i < code.len() {
+        match code[i] {
+            c if c == q => return Some((String::from_utf8_lossy(&out).into_owned(), i + 1)),
+            b'\\' if q != b'\'' || code.get(i + 1) == Some(&b'\'') => {
+                let e = *code.get(i + 1)?;
+                out.push(match e {
+                    b'n' => b'\n',
+                    b't' => b'\t',
+                    e => e,
+                });
+                i += 2;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
+/// Shell command lines in interpreter code: the string given to a function that runs a
+/// shell or a program (`os.system("…")`, `subprocess.run(["rm", "-rf", "/"])`, `system
+/// "…"`, `execSync('…')`), backquotes and `qx{…}` / `%x(…)` in Perl, Ruby and PHP. Several
+/// literals in one call are the words of one command. Best effort: a literal built at run
+/// time is not seen.
+pub fn code_shell_lines(lang: &str, code: &str) -> Vec<String> {
+    let b = code.as_bytes();
+    let mut out = Vec::new();
+    let backquote_runs = matches!(lang, "perl" | "ruby" | "php");
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if matches!(c, b'\'' | b'"') || (c == b'`' && backquote_runs) {
+            match literal_at(b, i) {
+                Some((lit, next)) => {
+                    if c == b'`' {
+                        out.push(lit);
+                    }
+                    i = next;
+                }
+                None => break,
+            }
+            continue;
+        }
+        if !(c == b'_' || c == b'%' || c.is_ascii_alphabetic()) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
+            i += 1;
+        }
+        let name = &code[start..i];
+        // qx{…}, qx(…), %x(…): the text up to the closing delimiter is a shell line.
+        if matches!(name, "qx" | "%x") && backquote_runs {
+            if let Some(&open) = b.get(i) {
+                let close = match open {
+                    b'(' => b')',
+                    b'{' => b'}',
+                    b'[' => b']',
+                    b'<' => b'>',
+                    c if c.is_ascii_punctuation() => c,
+                    _ => continue,
+                };
+                if let Some(end) = b[i + 1..].iter().position(|&x| x == close) {
+                    out.push(code[i + 1..i + 1 + end].to_string());
+                    i += end + 2;
+                }
+            }
+            continue;
+        }
+        if !RUNNERS.contains(&name) {
+            continue;
+        }
+        let lits = call_literals(b, i);
+        match lits.len() {
+            0 => {}
+            1 => out.extend(lits),
+            _ => out.push(
+                lits.iter()
+                    .map(|l| format!("'{}'", l.replace('\'', r"'\''")))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        }
+    }
+    out
+}
+
+/// The string literals among the arguments of a call whose name ends at `i`: inside
+/// `( … )`, or up to `;` or the end of the line for Perl's and Ruby's `system "…"`.
+fn call_literals(b: &[u8], mut i: usize) -> Vec<String> {
+    while i < b.len() && b[i] == b' ' {
+        i += 1;
+    }
+    let paren = b.get(i) == Some(&b'(');
+    if !paren && !matches!(b.get(i), Some(b'\'' | b'"')) {
+        return Vec::new();
+    }
+    if paren {
+        i += 1;
+    }
+    let mut depth = 0usize;
+    let mut lits = Vec::new();
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => match literal_at(b, i) {
+                Some((lit, next)) => {
+                    lits.push(lit);
+                    i = next;
+                    continue;
+                }
+                None => break,
+            },
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' if depth > 0 => depth -= 1,
+            b')' if paren => break,
+            b';' | b'\n' if !paren => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    lits
+}
+
+/// `shutil.rmtree("/")`, `FileUtils.rm_rf("~")`, `fs.rmSync("/", …)`: interpreter code
+/// deleting the root, home or a top-level system directory.
+pub fn code_deletes_root(code: &str) -> bool {
+    let b = code.as_bytes();
+    TREE_REMOVERS.iter().any(|f| {
+        code.match_indices(f).any(|(at, _)| {
+            let before_ok = at == 0 || !(b[at - 1] == b'_' || b[at - 1].is_ascii_alphanumeric());
+            before_ok
+                && call_literals(b, at + f.len())
+                    .first()
+                    .is_some_and(|t| is_root_target(t))
+        })
+    })
 }
 
 /// Programs that fetch from the network.

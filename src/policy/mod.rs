@@ -496,7 +496,7 @@ impl Policy {
             let line_rules = [
                 blocklist::fork_bomb(script),
                 blocklist::cd_root_then_rm(script),
-                blocklist::check_redirects(script),
+                blocklist::check_redirects(script, |t| assigned_literal(script, t)),
                 self.download_exec(script),
             ];
             if let Some((id, why)) = line_rules.into_iter().flatten().next() {
@@ -542,6 +542,29 @@ impl Policy {
         if depth >= MAX_UNWRAP {
             return None;
         }
+        // Code an interpreter is given (`perl -e 'system("…")'`) and code a shell or an
+        // interpreter reads from a pipe or a here-document (`echo '…' | sh`, `sh <<< '…'`).
+        if let Some((lang, codes)) = vectors::inline_code(argv) {
+            for code in &codes {
+                if let Some(r) = self.refuse_code(lang, code, depth) {
+                    return Some(r);
+                }
+            }
+        }
+        if stdin_code {
+            if let Some(lang) = vectors::stdin_language(argv) {
+                for text in stdin_texts(script, cmd) {
+                    let r = if lang == "sh" {
+                        self.refuse_shell_text(&text, depth)
+                    } else {
+                        self.refuse_code(lang, &text, depth)
+                    };
+                    if r.is_some() {
+                        return r;
+                    }
+                }
+            }
+        }
         for f in vectors::analyse(argv, stdin_code) {
             match f {
                 vectors::Finding::Wrap {
@@ -568,6 +591,34 @@ impl Policy {
             }
         }
         None
+    }
+
+    /// Shell code a shell will run, checked like a line of its own (line by line when the
+    /// whole text does not parse).
+    fn refuse_shell_text(&self, text: &str, depth: usize) -> Option<(String, String)> {
+        if let Ok(sub) = parse::parse(text) {
+            return self.refusal(&sub, depth + 1);
+        }
+        text.lines().find_map(|l| {
+            parse::parse(l)
+                .ok()
+                .and_then(|sub| self.refusal(&sub, depth + 1))
+        })
+    }
+
+    /// Interpreter code: the shell lines it hands to `system()` and its kin, and (default
+    /// blocklist) tree deletions of the root or home directory.
+    fn refuse_code(&self, lang: &str, code: &str, depth: usize) -> Option<(String, String)> {
+        if self.default_blocklist && blocklist::code_deletes_root(code) {
+            let (id, why) = blocklist::hit_of(
+                "default:rm-root",
+                &format!("{lang} code deleting the root, home or a system directory tree"),
+            );
+            return Some((id.to_string(), why));
+        }
+        blocklist::code_shell_lines(lang, code)
+            .iter()
+            .find_map(|l| self.refuse_shell_text(l, depth))
     }
 
     /// `curl … | sh`, `sh <(curl …)`, `bash -c "$(wget -O- …)"`, `eval "$(curl …)"`.
@@ -897,6 +948,93 @@ fn upstream_args(script: &Script, cmd: &SimpleCommand) -> Vec<Arg> {
         }
     }
     out
+}
+
+/// Here-document bodies and here-strings on a command's input.
+fn here_texts(script: &Script, c: &SimpleCommand) -> Vec<String> {
+    c.redirects
+        .iter()
+        .filter(|r| r.here)
+        .map(|r| match r.heredoc {
+            Some(i) => script.heredocs.get(i).cloned().unwrap_or_default(),
+            None => format!("{}\n", r.target.text),
+        })
+        .collect()
+}
+
+/// What a command reads on its input as far as the line shows it: its here-documents and
+/// here-strings, and what `echo`, `printf` and `cat <<EOF` print in earlier pipeline stages.
+fn stdin_texts(script: &Script, cmd: &SimpleCommand) -> Vec<String> {
+    let mut out = here_texts(script, cmd);
+    for &(p, j) in &cmd.stages {
+        for c in &script.commands {
+            if c.stages.iter().any(|&(q, k)| q == p && k < j) {
+                out.extend(printed_text(script, c));
+            }
+        }
+    }
+    out
+}
+
+fn printed_text(script: &Script, c: &SimpleCommand) -> Option<String> {
+    let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    let (&prog, args) = words.split_first()?;
+    match basename(prog) {
+        "echo" => {
+            let skip = args
+                .iter()
+                .take_while(|a| matches!(**a, "-n" | "-e" | "-E" | "-ne" | "-en"))
+                .count();
+            Some(args[skip..].join(" ").replace("\\n", "\n"))
+        }
+        "printf" => Some(printf_text(args)),
+        "cat" if args.is_empty() => Some(here_texts(script, c).concat()),
+        _ => None,
+    }
+}
+
+/// What `printf FORMAT ARGS…` prints, roughly: escapes resolved, each conversion replaced
+/// by the next argument, the format repeated while arguments remain.
+fn printf_text(args: &[&str]) -> String {
+    let args = match args.first() {
+        Some(&"--") => &args[1..],
+        _ => args,
+    };
+    let Some((fmt, mut rest)) = args.split_first() else {
+        return String::new();
+    };
+    let mut out = String::new();
+    loop {
+        let mut used = false;
+        let mut chars = fmt.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some('n') => out.push('\n'),
+                    Some('t') => out.push('\t'),
+                    Some(o) => out.push(o),
+                    None => out.push('\\'),
+                },
+                '%' if chars.peek() == Some(&'%') => {
+                    chars.next();
+                    out.push('%');
+                }
+                '%' => {
+                    while chars.next_if(|c| "-+ #0123456789.".contains(*c)).is_some() {}
+                    chars.next();
+                    if let Some((a, r)) = rest.split_first() {
+                        out.push_str(&a.replace("\\n", "\n"));
+                        rest = r;
+                    }
+                    used = true;
+                }
+                c => out.push(c),
+            }
+        }
+        if !used || rest.is_empty() {
+            return out;
+        }
+    }
 }
 
 /// Files a download command writes: `curl -o F`, `wget -O F`, `curl … > F`.

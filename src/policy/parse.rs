@@ -60,6 +60,8 @@ pub struct Redirect {
     pub target: Word,
     /// A here-document or here-string (`<<`, `<<-`, `<<<`).
     pub here: bool,
+    /// A here-document's body: an index into [`Script::heredocs`].
+    pub heredoc: Option<usize>,
 }
 
 /// A `NAME=value` assignment (before a command or alone).
@@ -107,12 +109,41 @@ pub struct Issue {
     pub reason: String,
 }
 
+/// What kind of loop a [`Loop`] is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoopKind {
+    While,
+    Until,
+    /// `for ((init; cond; step))`: the condition expression's source text.
+    Arith(String),
+    /// `for x in …`, `select …`: runs once per word.
+    Words,
+}
+
+/// A loop: its condition and body as ranges of [`Script::commands`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loop {
+    pub kind: LoopKind,
+    /// The commands of a `while`/`until` condition.
+    pub cond: Range<usize>,
+    /// The condition's last pipeline is negated with `!`.
+    pub cond_negated: bool,
+    /// The commands of the body (nested loops, groups and substitutions included).
+    pub body: Range<usize>,
+}
+
 /// The parsed line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Script {
     pub commands: Vec<SimpleCommand>,
     pub functions: Vec<Function>,
     pub issues: Vec<Issue>,
+    pub loops: Vec<Loop>,
+    /// Commands started asynchronously: each range is one list element ended by `&` (or
+    /// the `a` of `a &>f`, which dash reads as `a &`).
+    pub background: Vec<Range<usize>>,
+    /// Here-document bodies as written (before expansion), in the order they were opened.
+    pub heredocs: Vec<String>,
 }
 
 /// The line is not shell the parser understands.
@@ -132,6 +163,7 @@ pub fn parse(line: &str) -> Result<Script, ParseError> {
         pending: Vec::new(),
         next_pipeline: &mut next_pipeline,
         posix: false,
+        negated: false,
     };
     let ctx = Ctx::default();
     p.list(&ctx, Term::Eof)?;
@@ -200,6 +232,8 @@ enum Term {
 }
 
 struct Pending {
+    /// Index into [`Script::heredocs`].
+    index: usize,
     delim: String,
     strip_tabs: bool,
     expand: bool,
@@ -214,6 +248,8 @@ struct Parser<'a, 's> {
     next_pipeline: &'a mut u32,
     /// Read `[[` and `((` the way dash does (a command, nested subshells).
     posix: bool,
+    /// The last pipeline parsed started with `!`.
+    negated: bool,
 }
 
 const CLOSERS: &[&str] = &["}", "then", "elif", "else", "fi", "do", "done", "esac"];
@@ -362,6 +398,9 @@ impl<'s> Parser<'_, 's> {
                 body.extend_from_slice(line);
                 body.push(b'\n');
             }
+            if let Some(slot) = self.out.heredocs.get_mut(h.index) {
+                *slot = String::from_utf8_lossy(&body).into_owned();
+            }
             if h.expand && body.iter().any(|&c| c == b'$' || c == b'`' || c == b'\\') {
                 self.issue(
                     "unverifiable:heredoc",
@@ -391,6 +430,7 @@ impl<'s> Parser<'_, 's> {
             pending: Vec::new(),
             next_pipeline: &mut *self.next_pipeline,
             posix: self.posix,
+            negated: false,
         };
         if dq {
             let mut wb = WordBuf::default();
@@ -424,6 +464,7 @@ impl<'s> Parser<'_, 's> {
             pending: Vec::new(),
             next_pipeline: &mut *self.next_pipeline,
             posix: true,
+            negated: false,
         };
         let mut c = ctx.clone();
         c.forks = true;
@@ -516,6 +557,8 @@ impl<'s> Parser<'_, 's> {
                 for c in &mut self.out.commands[start..] {
                     c.forks = true;
                 }
+                let end = self.out.commands.len();
+                self.out.background.push(start..end);
             }
         }
         self.depth -= 1;
@@ -539,7 +582,8 @@ impl<'s> Parser<'_, 's> {
     /// pipeline := ['!'] command (('|' | '|&') newline* command)*
     fn pipeline(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
         self.blanks();
-        if self.at_reserved("!") {
+        let negated = self.at_reserved("!");
+        if negated {
             self.pos += 1;
             self.blanks();
         }
@@ -565,6 +609,7 @@ impl<'s> Parser<'_, 's> {
                 break;
             }
         }
+        self.negated = negated;
         let cmds = &mut self.out.commands[starts[0]..];
         if stage == 0 {
             for c in cmds {
@@ -644,15 +689,34 @@ impl<'s> Parser<'_, 's> {
             }
             "while" | "until" => {
                 self.pos += w.len();
+                let c0 = self.out.commands.len();
                 self.list(ctx, Term::Reserved)?;
+                let cond = c0..self.out.commands.len();
+                let cond_negated = self.negated;
+                let b0 = self.out.commands.len();
                 self.do_group(ctx)?;
+                self.out.loops.push(Loop {
+                    kind: if w == "while" {
+                        LoopKind::While
+                    } else {
+                        LoopKind::Until
+                    },
+                    cond,
+                    cond_negated,
+                    body: b0..self.out.commands.len(),
+                });
             }
             "for" | "select" => {
                 self.pos += w.len();
                 self.blanks();
+                let mut kind = LoopKind::Words;
                 if self.starts("((") {
                     self.pos += 2;
+                    let start = self.pos;
                     self.arith_body(ctx)?;
+                    let text = &self.s[start..self.pos - 2];
+                    let cond = text.split(|&c| c == b';').nth(1).unwrap_or(b"");
+                    kind = LoopKind::Arith(String::from_utf8_lossy(cond).trim().to_string());
                 } else {
                     let name = self.one_word(ctx)?;
                     if !name.is_static() {
@@ -668,7 +732,14 @@ impl<'s> Parser<'_, 's> {
                 if matches!(self.peek(), Some(b';')) {
                     self.pos += 1;
                 }
+                let b0 = self.out.commands.len();
                 self.do_group(ctx)?;
+                self.out.loops.push(Loop {
+                    kind,
+                    cond: b0..b0,
+                    cond_negated: false,
+                    body: b0..self.out.commands.len(),
+                });
             }
             "case" => {
                 self.pos += 4;
@@ -830,7 +901,10 @@ impl<'s> Parser<'_, 's> {
             if w.dynamic && !quoted {
                 return Err(self.err("unsupported here-document delimiter"));
             }
+            let index = self.out.heredocs.len();
+            self.out.heredocs.push(String::new());
             self.pending.push(Pending {
+                index,
                 delim: w.text.clone(),
                 strip_tabs: op == "<<-",
                 expand: !quoted,
@@ -839,6 +913,7 @@ impl<'s> Parser<'_, 's> {
                 kind,
                 target: w,
                 here: true,
+                heredoc: Some(index),
             });
         }
         let target = self.one_word(ctx)?;
@@ -858,6 +933,7 @@ impl<'s> Parser<'_, 's> {
             kind,
             target,
             here: op == "<<<",
+            heredoc: None,
         })
     }
 
@@ -1129,6 +1205,10 @@ impl<'s> Parser<'_, 's> {
             dash.assignments.clear();
             dash.forks = true;
             self.out.commands.push(dash);
+        }
+        if amp_split.is_some_and(|k| k > 0) {
+            let i = self.out.commands.len();
+            self.out.background.push(i..i + 1);
         }
         self.out.commands.push(cmd);
         Ok(())
@@ -1829,6 +1909,23 @@ mod tests {
         let s = parse(":(){ :|:& };:").unwrap();
         assert_eq!(s.functions.len(), 1);
         assert!(s.commands.iter().any(|c| c.function == Some(0) && c.forks));
+    }
+
+    #[test]
+    fn loops_and_background_jobs() {
+        let s = parse("while ! false; do a & b; done; for ((;;)); do c; done").unwrap();
+        assert_eq!(s.loops.len(), 2);
+        let w = &s.loops[0];
+        assert_eq!((w.kind.clone(), w.cond_negated), (LoopKind::While, true));
+        assert_eq!((w.cond.clone(), w.body.clone()), (0..1, 1..3));
+        assert_eq!(s.background, vec![1..2]);
+        assert_eq!(s.loops[1].kind, LoopKind::Arith(String::new()));
+        let s = parse("for ((i=0; i<3; i++)); do x; done; for a in 1 2; do y; done").unwrap();
+        assert_eq!(s.loops[0].kind, LoopKind::Arith("i<3".into()));
+        assert_eq!(s.loops[1].kind, LoopKind::Words);
+        // dash reads `a &>/dev/null` as `a &` and then `>/dev/null`.
+        assert_eq!(parse("a &>/dev/null").unwrap().background, vec![0..1]);
+        assert!(parse("a 2>&1").unwrap().background.is_empty());
     }
 
     #[test]

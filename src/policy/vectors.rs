@@ -373,7 +373,7 @@ pub fn runs_files(p: &str) -> bool {
 }
 
 fn is_interpreter(p: &str) -> bool {
-    let base = p.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let base = interpreter_base(p);
     matches!(
         base,
         "python"
@@ -957,7 +957,8 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
     out
 }
 
-fn shell(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
+/// A shell's options: (index of the first operand, `-c` given, `-s`/`-i` given).
+fn shell_opts(args: &[Arg]) -> (usize, bool, bool) {
     let mut i = 0;
     let mut c_flag = false;
     let mut s_flag = false;
@@ -993,6 +994,11 @@ fn shell(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
     if !args.iter().all(|a| a.exact || !a.may_hide_option()) {
         c_flag = true;
     }
+    (i, c_flag, s_flag)
+}
+
+fn shell(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
+    let (i, c_flag, s_flag) = shell_opts(args);
     if c_flag {
         out.push(Finding::Code {
             id: "unverifiable:shell-c",
@@ -1010,9 +1016,22 @@ fn shell(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
     }
 }
 
-fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
-    let base = p.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
-    let code_letters: &[char] = match base {
+/// How an interpreter's arguments read.
+enum InterpScan {
+    /// An argument's value is only known when it runs.
+    Unknown,
+    /// Code on the command line: how it was given, and the index of that option.
+    Code(String, usize),
+    /// `python -m module`.
+    Module,
+    /// The options end here (at the script, if any).
+    Rest(usize),
+}
+
+/// The letters of an interpreter's options that take code (or a file or setting that runs
+/// code).
+fn code_letters(base: &str) -> &'static [char] {
+    match base {
         "python" | "pypy" => &['c'],
         "perl" => &['e', 'E'],
         // php -c/-d: an ini file or setting (auto_prepend_file) runs code.
@@ -1025,7 +1044,11 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
         "guile" => &['c'],
         "pwsh" | "powershell" => &['c', 'C', 'e', 'E'],
         _ => &['c', 'e'],
-    };
+    }
+}
+
+fn interpreter_scan(base: &str, args: &[Arg]) -> InterpScan {
+    let code_letters = code_letters(base);
     // Options that take the next word as their value (so it is not the script).
     let with_value: &[&str] = match base {
         "python" | "pypy" => &["-W", "-X", "-Q"],
@@ -1044,11 +1067,7 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
     while i < args.len() {
         let a = &args[i];
         if !a.exact && a.may_hide_option() {
-            out.push(code(
-                p,
-                "is given arguments whose value is only known when it runs",
-            ));
-            return;
+            return InterpScan::Unknown;
         }
         if with_value.contains(&a.text.as_str()) {
             i += 2;
@@ -1072,30 +1091,27 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
             .iter()
             .any(|o| option_matches(o, t))
             {
-                out.push(code(p, t));
-                return;
+                return InterpScan::Code(t.to_string(), i);
             }
             i += 1;
             continue;
         }
         if t[1..].contains(code_letters) || (base == "deno" && t == "eval") {
-            out.push(code(p, &format!("{t} (code on the command line)")));
-            return;
+            return InterpScan::Code(format!("{t} (code on the command line)"), i);
         }
         if base == "python" && (t == "-m") {
             // python -m runs a module by name; fine as an ordinary program run.
-            return;
+            return InterpScan::Module;
         }
         i += 1;
     }
-    if base == "deno" && args.first().is_some_and(|a| a.text == "eval") {
-        out.push(code(p, "eval"));
-        return;
-    }
-    let script = args.get(i);
-    // `node -v`, `python3 --version`: prints and exits.
+    InterpScan::Rest(i)
+}
+
+/// `node -v`, `python3 --version`: prints and exits.
+fn interpreter_info_only(base: &str, args: &[Arg]) -> bool {
     let info = ["--version", "-V", "--help", "-h"];
-    let info_only = !args.is_empty()
+    !args.is_empty()
         && args.iter().all(|a| {
             info.contains(&a.text.as_str())
                 || (a.text == "-v"
@@ -1103,8 +1119,36 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
                         base,
                         "node" | "nodejs" | "deno" | "bun" | "ruby" | "php" | "perl" | "lua"
                     ))
-        });
-    if info_only {
+        })
+}
+
+fn interpreter_base(p: &str) -> &str {
+    p.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
+}
+
+fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
+    let base = interpreter_base(p);
+    let i = match interpreter_scan(base, args) {
+        InterpScan::Unknown => {
+            out.push(code(
+                p,
+                "is given arguments whose value is only known when it runs",
+            ));
+            return;
+        }
+        InterpScan::Code(how, _) => {
+            out.push(code(p, &how));
+            return;
+        }
+        InterpScan::Module => return,
+        InterpScan::Rest(i) => i,
+    };
+    if base == "deno" && args.first().is_some_and(|a| a.text == "eval") {
+        out.push(code(p, "eval"));
+        return;
+    }
+    let script = args.get(i);
+    if interpreter_info_only(base, args) {
         return;
     }
     if script.is_none() || script.is_some_and(|s| s.text == "-") {
@@ -1117,6 +1161,72 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
             ));
         }
     }
+}
+
+/// What a program reads as code from its standard input (a pipe or a here-document):
+/// `Some("sh")` for shell code (`sh`, `bash -s`), `Some(language)` for an interpreter
+/// reading its program (`python3`, `perl -`), `None` when its input is data.
+pub fn stdin_language(argv: &[Arg]) -> Option<&str> {
+    let p = basename(&argv.first()?.text);
+    let args = &argv[1..];
+    if SHELLS.contains(&p) {
+        let (i, c_flag, s_flag) = shell_opts(args);
+        let info = args.len() == 1 && matches!(args[0].text.as_str(), "--version" | "--help");
+        return (!c_flag && !info && (i >= args.len() || s_flag)).then_some("sh");
+    }
+    if !is_interpreter(p) {
+        return None;
+    }
+    let base = interpreter_base(p);
+    match interpreter_scan(base, args) {
+        InterpScan::Rest(i)
+            if !(interpreter_info_only(base, args)
+                || base == "deno" && args.first().is_some_and(|a| a.text == "eval"))
+                && args.get(i).is_none_or(|s| s.text == "-") =>
+        {
+            Some(base)
+        }
+        _ => None,
+    }
+}
+
+/// The code an interpreter is given on its command line (`python3 -c CODE`, `perl -le CODE
+/// -e CODE`, `node --eval=CODE`, `php -r CODE`), with its language, for the blocklist.
+pub fn inline_code(argv: &[Arg]) -> Option<(&str, Vec<String>)> {
+    let p = basename(&argv.first()?.text);
+    if !is_interpreter(p) {
+        return None;
+    }
+    let base = interpreter_base(p);
+    let args = &argv[1..];
+    let InterpScan::Code(_, i) = interpreter_scan(base, args) else {
+        return None;
+    };
+    let letters = code_letters(base);
+    let value_of = |k: usize| -> Option<String> {
+        let t = args.get(k)?.text.as_str();
+        if let Some(long) = t.strip_prefix("--") {
+            return match long.split_once('=') {
+                Some((_, v)) => Some(v.to_string()),
+                None => args.get(k + 1).filter(|a| a.exact).map(|a| a.text.clone()),
+            };
+        }
+        let at = t[1..].find(letters)? + 1;
+        let rest = &t[at + 1..];
+        if rest.is_empty() {
+            args.get(k + 1).filter(|a| a.exact).map(|a| a.text.clone())
+        } else {
+            Some(rest.to_string())
+        }
+    };
+    let mut codes: Vec<String> = value_of(i).into_iter().collect();
+    // perl -e A -e B, ruby -e A -e B: every -e adds a line.
+    for (k, a) in args.iter().enumerate().skip(i + 1) {
+        if matches!(a.text.as_str(), "-e" | "-E") {
+            codes.extend(value_of(k));
+        }
+    }
+    Some((base, codes))
 }
 
 fn find(args: &[Arg], out: &mut Vec<Finding>) {
