@@ -108,6 +108,43 @@ fn commands_cannot_signal_the_server_its_zygote_its_client_or_everyone() {
     let client = std::process::id() as i64;
     assert_all_refused(&mut s, &[srv as i64, zyg as i64, client, -1, -group]);
 
+    // `kill` and `rt_sigqueueinfo` also take a thread id and then signal its whole process:
+    // every thread of the server is out of reach too (Landlock's signal scope; seccomp
+    // cannot know the thread ids).
+    let tids: Vec<String> = std::fs::read_dir(format!("/proc/{srv}/task"))
+        .expect("tasks")
+        .filter_map(|t| t.ok()?.file_name().into_string().ok())
+        .filter(|t| *t != srv.to_string())
+        .collect();
+    assert!(!tids.is_empty(), "the server has threads");
+    let (r, _) = run(
+        &mut s,
+        &format!(
+            "python3 -c 'import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+info = ctypes.create_string_buffer(128)
+info[8] = 0xff; info[9] = 0xff; info[10] = 0xff; info[11] = 0xff
+for t in ({},):
+    try:
+        os.kill(t, 0); print(\"kill\", t, \"ok\")
+    except OSError as e:
+        print(\"kill\", t, e.errno)
+    r = libc.syscall(129, t, 0, info)
+    print(\"sigqueue\", t, \"ok\" if r == 0 else ctypes.get_errno())
+'",
+            tids.join(", ")
+        ),
+        "20s",
+    );
+    let out = r["stdout"].as_str().unwrap_or_default();
+    assert_eq!(out.lines().count(), 2 * tids.len(), "{r}");
+    for line in out.lines() {
+        assert!(
+            line.ends_with(" 1"),
+            "a server thread was reachable: {line}\n{r}"
+        );
+    }
+
     // The shell's own `kill -STOP` fails, and the server keeps running and serving.
     let (r, _) = run(&mut s, &format!("kill -STOP {srv} {zyg}"), "10s");
     let stopped = state(srv) == 'T' || state(zyg) == 'T';

@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use landlock::{
-    Access, AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, ABI,
+    Access, AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope, ABI,
 };
 use seccompiler::{
     BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
@@ -42,12 +42,19 @@ const WANTED_ABI: ABI = ABI::V8;
 const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty"];
 
 /// Builds a Landlock ruleset: everything readable and executable, `writable` directories
-/// (and the harmless devices) writable too. Returns the ruleset fd to enforce later.
+/// (and the harmless devices) writable too; and, where the kernel has it (ABI 6, Linux
+/// 6.12), signal scoping: the command's processes may signal each other but nothing
+/// outside their domain — not the server or any of its threads, the zygote, the shims, the
+/// MCP client or other commands — by any route (`kill` of a pid, a thread id or a group,
+/// `tgkill`, `rt_sigqueueinfo`, a pidfd, SIGIO through `F_SETOWN`). Returns the ruleset fd
+/// to enforce later.
 pub fn landlock_ruleset(writable: &[PathBuf]) -> Result<OwnedFd, String> {
     let all = AccessFs::from_all(WANTED_ABI);
     let read = AccessFs::from_read(WANTED_ABI);
     let mut rs = Ruleset::default()
         .handle_access(all)
+        .map_err(|e| e.to_string())?
+        .scope(Scope::Signal)
         .map_err(|e| e.to_string())?
         .create()
         .map_err(|e| e.to_string())?;
@@ -126,13 +133,14 @@ pub fn seccomp_program(deny_network: bool, protect: &[libc::pid_t]) -> Result<Bp
 /// * `kill` of a protected pid, of a protected process's group, and of `-1` (every
 ///   process the user may signal, the server included);
 /// * `tgkill`, `rt_sigqueueinfo`, `rt_tgsigqueueinfo` aimed at a protected process;
-/// * `tkill` altogether: it names a thread id, and the server's threads come and go (libc
-///   uses `tgkill`);
 /// * `pidfd_send_signal` altogether: a pidfd can also come from opening any `/proc/<pid>`,
 ///   so the filter cannot tell whose it is (programs that try pidfds first, such as Go's
 ///   runtime, fall back to `kill`).
 ///
-/// A command still signals its own processes and its own process group.
+/// A command still signals its own processes and its own process group. This is the
+/// fallback for kernels without Landlock's signal scope ([`landlock_ruleset`]), which
+/// closes what a pid filter cannot: `kill` of one of the server's thread ids, a process
+/// group the command joined with `setpgid`, SIGIO through `F_SETOWN`.
 fn signal_guard(
     protect: &[libc::pid_t],
 ) -> Result<Vec<(i64, Vec<SeccompRule>)>, seccompiler::BackendError> {
@@ -164,7 +172,6 @@ fn signal_guard(
         targets.iter().map(|&t| arg0_is(t)).collect()
     };
     let mut rules = vec![
-        (libc::SYS_tkill, vec![]),
         (libc::SYS_pidfd_send_signal, vec![]),
         (libc::SYS_kill, to(&kill_targets)?),
     ];

@@ -55,14 +55,24 @@ impl Workers {
         let mut handles = Vec::with_capacity(n);
         let mut threads = Vec::with_capacity(n);
         for i in 0..n {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            handles.push(rt.handle().clone());
+            // The runtime is built and dropped on its own thread: a runtime may not be
+            // dropped inside another one's async context (where `start` is called).
+            let (tx, rx) = std::sync::mpsc::channel();
             let mut stopped = stopped.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("http-{i}"))
                 .spawn(move || {
+                    let rt = match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(rt) => rt,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = tx.send(Ok(rt.handle().clone()));
                     rt.block_on(async move {
                         let _ = stopped.wait_for(|s| *s).await;
                     });
@@ -70,6 +80,10 @@ impl Workers {
                     rt.shutdown_timeout(Duration::from_secs(1));
                 })?;
             threads.push(thread);
+            let handle = rx
+                .recv()
+                .map_err(|_| std::io::Error::other("a connection thread died at start"))??;
+            handles.push(handle);
         }
         Ok(Workers {
             handles,
@@ -108,10 +122,17 @@ impl Workers {
             .min_by_key(|&i| self.load[i].load(Ordering::Relaxed))
             .unwrap_or(0);
         self.load[i].fetch_add(1, Ordering::Relaxed);
-        let load = self.load.clone();
+        /// Uncounts the connection however its task ends (a panic included).
+        struct Counted(Arc<Vec<AtomicUsize>>, usize);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0[self.1].fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        let counted = Counted(self.load.clone(), i);
         self.handles[i].spawn(async move {
+            let _counted = counted;
             serve.await;
-            load[i].fetch_sub(1, Ordering::Relaxed);
         });
     }
 

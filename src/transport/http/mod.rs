@@ -301,8 +301,14 @@ impl http_body::Body for GuardedBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(None) = polled {
-            // Sent completely: nothing to cancel.
+        // Sent completely (hyper stops polling a body of known length after its last
+        // bytes, so the end is also seen through `is_end_stream`): nothing to cancel.
+        let ended = match &polled {
+            Poll::Ready(None) => true,
+            Poll::Ready(Some(Ok(_))) => self.inner.is_end_stream(),
+            _ => false,
+        };
+        if ended {
             if let Some(g) = self.guard.take() {
                 g.disarm();
             }
