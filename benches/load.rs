@@ -29,6 +29,7 @@
 //! default audit log (info level, to /dev/null) and default settings otherwise;
 //! `BENCH_SERVER_ENV="K=V,…"` adds variables (for A/B runs, e.g. `TOKIO_WORKER_THREADS=1`).
 
+use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -397,8 +398,7 @@ fn http_figures(
         .collect();
     let cpu = (cpu_ms(h.pid()) - cpu0) / z.calls as f64;
     drop(sess);
-    let name =
-        |what: &str| -> &'static str { Box::leak(format!("{prefix} {what}").into_boxed_str()) };
+    let name = |what: &str| format!("{prefix} {what}");
     let p50 = pct(&lat, 0.5);
     r.put(name("1 client p50 ms"), p50, Some(p50 / f50));
     let all_layers = extra.is_empty();
@@ -463,13 +463,13 @@ fn http_figures(
 /// Every figure of one run, by name.
 #[derive(Default)]
 struct Run {
-    figures: Vec<(&'static str, f64, Option<f64>)>,
+    figures: Vec<(Cow<'static, str>, f64, Option<f64>)>,
 }
 
 impl Run {
     /// Records `value` and its ratio to the floor (`None`: no meaningful ratio).
-    fn put(&mut self, name: &'static str, value: f64, ratio: Option<f64>) {
-        self.figures.push((name, value, ratio));
+    fn put(&mut self, name: impl Into<Cow<'static, str>>, value: f64, ratio: Option<f64>) {
+        self.figures.push((name.into(), value, ratio));
     }
     fn get(&self, name: &str) -> f64 {
         self.figures
@@ -769,12 +769,13 @@ fn main() {
             r
         })
         .collect();
-    let names: Vec<&'static str> = all[0].figures.iter().map(|f| f.0).collect();
+    let names: Vec<String> = all[0].figures.iter().map(|f| f.0.to_string()).collect();
     let med = |name: &str| median(all.iter().map(|r| r.get(name)).collect());
     println!();
     println!("| figure | median | runs (min–max) | × floor | target | met |");
     println!("| --- | ---: | ---: | ---: | --- | --- |");
-    for name in names {
+    for name in &names {
+        let name = name.as_str();
         let vals: Vec<f64> = all.iter().map(|r| r.get(name)).collect();
         let lo = vals.iter().cloned().fold(f64::INFINITY, f64::min);
         let hi = vals.iter().cloned().fold(f64::NEG_INFINITY, f64::max);

@@ -588,21 +588,19 @@ mod imp {
         libc::_exit(127);
     }
 
+    /// A `poll` entry waiting for `fd` to be readable.
+    fn pollin(fd: i32) -> libc::pollfd {
+        libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        }
+    }
+
     /// Waits until the command exits, a stop signal arrives, or the server's control pipe
     /// (our stdin) closes or carries a byte.
     fn wait_loop(child: i32, sfd: i32, ctl: i32, status: &mut Option<i32>) {
-        let mut fds = [
-            libc::pollfd {
-                fd: ctl,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: sfd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-        ];
+        let mut fds = [pollin(ctl), pollin(sfd)];
         loop {
             // SAFETY: polling two valid descriptors.
             let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
@@ -694,11 +692,7 @@ mod imp {
             if !reap(group, status) {
                 return;
             }
-            let mut fd = libc::pollfd {
-                fd: sfd,
-                events: libc::POLLIN,
-                revents: 0,
-            };
+            let mut fd = pollin(sfd);
             // SAFETY: polling the signalfd for the next SIGCHLD, 10 ms at most.
             unsafe { libc::poll(&mut fd, 1, 10) };
             drain_signals(sfd);
@@ -811,18 +805,7 @@ mod imp {
         }
         let mut shims: std::collections::HashSet<i32> = Default::default();
         loop {
-            let mut fds = [
-                libc::pollfd {
-                    fd: 0,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: sfd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
+            let mut fds = [pollin(0), pollin(sfd)];
             // SAFETY: polling two valid descriptors, one second at most.
             let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, 1000) };
             if n < 0 {
