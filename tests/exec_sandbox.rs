@@ -366,16 +366,31 @@ fn without_the_shim_limits_landlock_and_seccomp_still_apply() {
 /// The cgroup layer needs a writable (delegated) cgroup v2, which `nobody` does not have
 /// here, so this one runs the server as the test user. Skipped, saying why, only when the
 /// report shows the layer unavailable.
-#[test]
-fn cgroup_layer_gives_each_command_its_own_cgroup_and_removes_it() {
-    let dir = NobodyDir::new();
+/// A server run as the test user with its cgroup base directory; `None` (printed) when
+/// the report shows the layer unavailable.
+fn cgroup_server() -> Option<(common::StdioServer, std::path::PathBuf)> {
     let mut s = common::StdioServer::initialized(&[], &[]);
     let sb = sandbox_report(&mut s);
     let status = sb["cgroup"].as_str().unwrap_or_default().to_string();
     if !status.starts_with("enforced") {
         println!("SKIPPED cgroup test: {status}");
-        return;
+        return None;
     }
+    // "enforced: cgroup.kill in <dir>, pids.max; …"
+    let base = status
+        .split(" in ")
+        .nth(1)
+        .and_then(|x| x.split(&[';', ','][..]).next())
+        .unwrap_or_default();
+    Some((s, base.into()))
+}
+
+#[test]
+fn cgroup_layer_gives_each_command_its_own_cgroup_and_removes_it() {
+    let dir = NobodyDir::new();
+    let Some((mut s, mount)) = cgroup_server() else {
+        return;
+    };
     let (m, sleep) = exec_support::marked_sleep(dir.path(), "cgroup");
     let (r, took) = run(
         &mut s,
@@ -391,18 +406,125 @@ fn cgroup_layer_gives_each_command_its_own_cgroup_and_removes_it() {
         .next()
         .unwrap_or_default()
         .trim_start_matches("0::");
-    let base = sb["cgroup"].as_str().unwrap_or_default();
-    let mount = base
-        .split(" in ")
-        .nth(1)
-        .and_then(|x| x.split(&[';', ','][..]).next())
-        .unwrap_or_default();
-    let path = std::path::Path::new(mount).join(cg.trim_start_matches('/'));
+    let path = mount.join(cg.trim_start_matches('/'));
     let until = Instant::now() + Duration::from_secs(2);
     while path.exists() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!path.exists(), "{} was not removed", path.display());
+}
+
+/// The children of `pid`, whichever of its threads started them.
+fn children_of(pid: u32) -> Vec<u32> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| d.flatten().map(|e| e.path()).collect::<Vec<_>>())
+        .unwrap_or_default();
+    tasks
+        .iter()
+        .flat_map(|t| {
+            std::fs::read_to_string(t.join("children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// The server's zygote (`__reaper --zygote`), waited for (bounded).
+fn zygote_of(server: u32) -> u32 {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let found = children_of(server).into_iter().find(|&c| {
+            std::fs::read(format!("/proc/{c}/cmdline"))
+                .map(|b| String::from_utf8_lossy(&b).contains("--zygote"))
+                .unwrap_or(false)
+        });
+        if let Some(z) = found {
+            return z;
+        }
+        assert!(Instant::now() < until, "no zygote under {server}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The pid of the process a command runs under (its shim).
+fn command_parent(s: &mut common::StdioServer) -> u32 {
+    let (r, _) = run(s, "echo $PPID", "10s");
+    let pid = r["stdout"].as_str().unwrap_or_default().trim().parse();
+    pid.unwrap_or_else(|_| panic!("{r}"))
+}
+
+/// What `probe` returns once it is non-empty, or its last (empty) answer after 5 s.
+fn poll_nonempty<T>(mut probe: impl FnMut() -> Vec<T>) -> Vec<T> {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = probe();
+        if !now.is_empty() || Instant::now() > until {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The shim that runs a command is forked before its request arrives (a spare waits on the
+/// zygote's socket), so a call does not wait for a fork: the second command's parent is a
+/// process that already existed, idle, before the call was made.
+#[test]
+fn each_command_runs_under_a_shim_forked_before_its_request() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    let first = command_parent(&mut s);
+    let zygote = zygote_of(s.child.id());
+    // The first command's shim is gone (or going); one spare waits.
+    let spares = poll_nonempty(|| {
+        let mut c = children_of(zygote);
+        c.retain(|&c| c != first);
+        c
+    });
+    assert_eq!(spares.len(), 1, "zygote {zygote} children {spares:?}");
+    let second = command_parent(&mut s);
+    assert_eq!(second, spares[0]);
+    assert_ne!(second, first);
+}
+
+/// A spare prepares the cgroup its command will most likely want (the previous one's
+/// settings) and removes it when no command comes: after the server exits, no command's
+/// cgroup and no spare's is left behind. Runs as the test user, like the test above.
+#[test]
+fn a_spare_shims_prepared_cgroup_is_removed_when_the_server_exits() {
+    let Some((mut s, base)) = cgroup_server() else {
+        return;
+    };
+    let (r, _) = run(&mut s, "echo hi", "10s");
+    assert_eq!(r["stdout"], json!("hi\n"), "{r}");
+    let zygote = zygote_of(s.child.id());
+    // The spare forked after that call prepares `mcpc-<its pid>` while it waits.
+    let prepared = poll_nonempty(|| {
+        let mut dirs: Vec<_> = children_of(zygote)
+            .into_iter()
+            .map(|c| base.join(format!("mcpc-{c}")))
+            .collect();
+        dirs.retain(|p| p.exists());
+        dirs
+    });
+    assert_eq!(
+        prepared.len(),
+        1,
+        "no prepared cgroup under {}",
+        base.display()
+    );
+    let (code, _) = s.close();
+    assert_eq!(code, Some(0));
+    let until = Instant::now() + Duration::from_secs(5);
+    while prepared[0].exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !prepared[0].exists(),
+        "{} was left behind",
+        prepared[0].display()
+    );
 }
 
 /// seccomp denies ptrace and reading another process's memory, whatever the network mode.

@@ -23,7 +23,11 @@
 //! is sent ([`ZygoteRequest`], with the output pipes and a control socket passed over its
 //! stdin socket). Such a shim reports its pid and the command's wait status on the control
 //! socket rather than exiting like the command (the status as soon as the tree is gone; the
-//! empty cgroup is removed after). The zygote installs the seccomp filter on itself once,
+//! empty cgroup is removed after). The zygote forks each shim *before* its request: one
+//! spare waits on the request socket with the Landlock ruleset and the cgroup of the
+//! previous command's settings already made, takes the next request itself and tells the
+//! zygote, which forks the next spare while the command runs — so neither the fork nor
+//! the cgroup's creation are on a call's path. The zygote installs the seccomp filter on itself once,
 //! so its shims and commands inherit it instead of loading it per command; hence one
 //! zygote per seccomp mode. The exec'd form is the fallback.
 //!
@@ -150,6 +154,8 @@ mod imp {
     use std::os::unix::ffi::OsStrExt;
     use std::path::PathBuf;
     use std::time::{Duration, Instant};
+
+    use serde::{Deserialize, Serialize};
 
     use super::super::linux::{self, Rlimit};
     use super::{
@@ -346,7 +352,7 @@ mod imp {
         } else {
             None
         };
-        match supervise(&spec, argv, 0, bpf.as_deref()) {
+        match supervise(&spec, argv, 0, bpf.as_deref(), Prepared::default()) {
             Ok((st, cgroup)) => {
                 if let Some(cg) = cgroup {
                     cg.remove();
@@ -387,6 +393,7 @@ mod imp {
         argv: Vec<CString>,
         ctl: i32,
         bpf: Option<&[seccompiler::sock_filter]>,
+        prepared: Prepared,
     ) -> Result<(i32, Option<CommandCgroup>), u8> {
         // SAFETY: prctl/setrlimit on this single-threaded process.
         unsafe {
@@ -422,23 +429,12 @@ mod imp {
                 value: v,
             })
             .collect();
-        let ll = match spec.child.landlock.as_deref().map(linux::landlock_ruleset) {
-            Some(Ok(fd)) => Some(fd),
-            Some(Err(e)) => {
-                eprintln!("mcp-commander: cannot prepare the Landlock layer: {e}");
+        let (ll, cgroup) = match prepared.take(&spec.child, me) {
+            Ok(layers) => layers,
+            Err(e) => {
+                eprintln!("mcp-commander: {e}");
                 return Err(SHIM_FAILED);
             }
-            None => None,
-        };
-        let cgroup = match &spec.child.cgroup {
-            Some(cg) => match CommandCgroup::create(cg, me) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    eprintln!("mcp-commander: cannot prepare the cgroup layer: {e}");
-                    return Err(SHIM_FAILED);
-                }
-            },
-            None => None,
         };
         // SAFETY: opening /dev/null.
         let devnull =
@@ -712,6 +708,73 @@ mod imp {
         }
     }
 
+    /// The per-command layers a spare shim sets up while it waits for its command, for
+    /// the settings the previous command had (see [`Hint`]): its Landlock ruleset and its
+    /// cgroup. What the command turns out to want differently is made again.
+    #[derive(Default)]
+    struct Prepared {
+        landlock: Option<(Vec<PathBuf>, std::os::fd::OwnedFd)>,
+        cgroup: Option<(super::super::sandbox::CgroupSpec, CommandCgroup)>,
+    }
+
+    impl Prepared {
+        /// Prepares what `hint` names; a layer that cannot be prepared now is left to
+        /// [`Prepared::take`] (which reports the error for the command that wants it).
+        fn ahead(hint: &Hint, me: i32) -> Prepared {
+            Prepared {
+                landlock: hint.landlock.as_ref().and_then(|paths| {
+                    let fd = linux::landlock_ruleset(paths).ok()?;
+                    Some((paths.clone(), fd))
+                }),
+                cgroup: hint.cgroup.as_ref().and_then(|spec| {
+                    let cg = CommandCgroup::create(spec, me).ok()?;
+                    Some((spec.clone(), cg))
+                }),
+            }
+        }
+
+        /// The Landlock ruleset and the cgroup `child` wants: the prepared ones when they
+        /// match, fresh ones otherwise (a prepared cgroup it does not want is removed).
+        #[allow(clippy::type_complexity)]
+        fn take(
+            self,
+            child: &super::super::sandbox::ChildSpec,
+            me: i32,
+        ) -> Result<(Option<std::os::fd::OwnedFd>, Option<CommandCgroup>), String> {
+            let ll = match (&child.landlock, self.landlock) {
+                (None, _) => None,
+                (Some(want), Some((have, fd))) if *want == have => Some(fd),
+                (Some(want), _) => Some(
+                    linux::landlock_ruleset(want)
+                        .map_err(|e| format!("cannot prepare the Landlock layer: {e}"))?,
+                ),
+            };
+            let cgroup = match (&child.cgroup, self.cgroup) {
+                (Some(want), Some((have, cg))) if *want == have => Some(cg),
+                (want, have) => {
+                    if let Some((_, cg)) = have {
+                        cg.remove();
+                    }
+                    match want {
+                        Some(w) => Some(
+                            CommandCgroup::create(w, me)
+                                .map_err(|e| format!("cannot prepare the cgroup layer: {e}"))?,
+                        ),
+                        None => None,
+                    }
+                }
+            };
+            Ok((ll, cgroup))
+        }
+
+        /// Removes what was prepared for a command that never came.
+        fn discard(self) {
+            if let Some((_, cg)) = self.cgroup {
+                cg.remove();
+            }
+        }
+    }
+
     /// The command's own cgroup: `<base>/mcpc-<shim pid>`, with `pids.max` and `memory.max`
     /// when those controllers are delegated; `cgroup.kill` ends everything in it at once.
     struct CommandCgroup {
@@ -804,10 +867,34 @@ mod imp {
             return SHIM_FAILED;
         }
         let mut shims: std::collections::HashSet<i32> = Default::default();
+        let mut hint = Hint::default();
+        // The shim that waits for the next request, and our end of its pipe.
+        let mut spare: Option<(i32, std::os::fd::OwnedFd)> = None;
         loop {
-            let mut fds = [pollin(0), pollin(sfd)];
-            // SAFETY: polling two valid descriptors, one second at most.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, 1000) };
+            if spare.is_none() {
+                match fork_spare(sfd, &filter, &hint) {
+                    Some((pid, notify)) => {
+                        shims.insert(pid);
+                        spare = Some((pid, notify));
+                    }
+                    // No fork now (EAGAIN under a process limit): try again shortly.
+                    None => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+            let notify = spare.as_ref().map(|(_, n)| n.as_raw_fd()).unwrap_or(-1);
+            // Requests on our stdin are the spare's to read; we only watch for the server
+            // hanging up (POLLRDHUP, POLLHUP), not for data.
+            let mut fds = [
+                libc::pollfd {
+                    fd: 0,
+                    events: libc::POLLRDHUP,
+                    revents: 0,
+                },
+                pollin(sfd),
+                pollin(notify),
+            ];
+            // SAFETY: polling valid descriptors (a negative one is ignored), a second at most.
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, 1000) };
             if n < 0 {
                 continue;
             }
@@ -825,38 +912,29 @@ mod imp {
                     }
                 }
             }
-            if fds[0].revents == 0 {
-                continue;
-            }
-            let mut len = [0u8; 4];
-            let mut passed = Vec::new();
-            match linux::recv_with_fds(0, &mut len, &mut passed) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    if n < 4 && !matches!(linux::read_exact(0, &mut len[n..]), Ok(true)) {
-                        break;
+            if fds[2].revents != 0 {
+                // The spare took a request (it sends the command's settings, the next
+                // spare's hint) or died: either way the next one is needed.
+                if let Some((_, notify)) = spare.take() {
+                    if let Some(next) = read_hint(notify) {
+                        hint = next;
+                    } else {
+                        // A spare that dies without a request (an I/O error, EOF on the
+                        // request socket) must not turn into a fork loop.
+                        std::thread::sleep(Duration::from_millis(10));
                     }
                 }
             }
-            let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
-            if !matches!(linux::read_exact(0, &mut body), Ok(true)) {
+            if fds[0].revents != 0 {
                 break;
             }
-            let Ok(req) = serde_json::from_slice::<ZygoteRequest>(&body) else {
-                continue;
-            };
-            if passed.len() != 3 {
-                continue;
-            }
-            // SAFETY: this process is single-threaded; the child never returns.
-            let pid = unsafe { libc::fork() };
-            if pid == 0 {
-                shim_from_zygote(req, passed, sfd, &filter);
-            }
-            if pid > 0 {
-                shims.insert(pid);
-            }
         }
+        // A spare still waiting for a request sees EOF on its next read, removes what it
+        // prepared and exits (the shutdown reaches it through the shared socket even when
+        // the server still holds its end).
+        // SAFETY: shutting down reading on our stdin socket.
+        unsafe { libc::shutdown(0, libc::SHUT_RD) };
+        drop(spare);
         // The server is gone: the shims saw their control sockets close and are ending
         // their trees; give them the grace, then kill whatever is left.
         let until = Instant::now() + Duration::from_secs(2);
@@ -1008,19 +1086,152 @@ mod imp {
         Some(ptrs.leak().as_mut_ptr())
     }
 
+    /// What a spare shim prepares before its request arrives: the settings of the
+    /// previous command, which the server gives every command alike unless its
+    /// configuration says otherwise.
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    struct Hint {
+        landlock: Option<Vec<PathBuf>>,
+        cgroup: Option<super::super::sandbox::CgroupSpec>,
+    }
+
+    /// The first byte a spare sends once it has its request.
+    const TOOK_REQUEST: u8 = b'T';
+
+    /// Forks the next spare shim: it prepares the layers `hint` names, then waits for a
+    /// request on our stdin, tells us on a pipe (with that request's settings) and runs
+    /// it. Returns its pid and our end of the pipe; `None` when fork failed.
+    fn fork_spare(
+        zygote_sfd: i32,
+        filter: &ZygoteFilter,
+        hint: &Hint,
+    ) -> Option<(i32, std::os::fd::OwnedFd)> {
+        use std::os::fd::FromRawFd;
+        let mut ends = [0; 2];
+        // SAFETY: a pipe into local storage.
+        if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return None;
+        }
+        // SAFETY: we own both fresh ends.
+        let (ours, theirs) = unsafe {
+            (
+                std::os::fd::OwnedFd::from_raw_fd(ends[0]),
+                std::os::fd::OwnedFd::from_raw_fd(ends[1]),
+            )
+        };
+        // SAFETY: this process is single-threaded; the child never returns.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            drop(ours);
+            spare_shim(zygote_sfd, filter, hint, theirs);
+        }
+        (pid > 0).then_some((pid, ours))
+    }
+
+    /// Reads what a spare sent when it took its request: `None` when it died without one.
+    fn read_hint(notify: std::os::fd::OwnedFd) -> Option<Hint> {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: reading into a local buffer from our pipe end.
+            let n = unsafe {
+                libc::read(
+                    notify.as_raw_fd(),
+                    buf.as_mut_ptr() as *mut libc::c_void,
+                    buf.len(),
+                )
+            };
+            if n > 0 {
+                got.extend_from_slice(&buf[..n as usize]);
+                continue;
+            }
+            if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            break;
+        }
+        match got.split_first() {
+            Some((&TOOK_REQUEST, rest)) => Some(serde_json::from_slice(rest).unwrap_or_default()),
+            _ => None,
+        }
+    }
+
+    /// One request from the zygote's stdin socket: a little-endian `u32` length, the JSON
+    /// [`ZygoteRequest`], three descriptors on the first byte. `Err(true)` at EOF or a
+    /// broken stream, `Err(false)` for a request that is read but unusable.
+    fn read_request(sock: i32) -> Result<(ZygoteRequest, Vec<std::os::fd::OwnedFd>), bool> {
+        let mut len = [0u8; 4];
+        let mut passed = Vec::new();
+        match linux::recv_with_fds(sock, &mut len, &mut passed) {
+            Ok(0) | Err(_) => return Err(true),
+            Ok(n) => {
+                if n < 4 && !matches!(linux::read_exact(sock, &mut len[n..]), Ok(true)) {
+                    return Err(true);
+                }
+            }
+        }
+        let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
+        if !matches!(linux::read_exact(sock, &mut body), Ok(true)) {
+            return Err(true);
+        }
+        match serde_json::from_slice::<ZygoteRequest>(&body) {
+            Ok(req) if passed.len() == 3 => Ok((req, passed)),
+            _ => Err(false),
+        }
+    }
+
+    /// A spare shim: forked ahead of its command, so that neither the fork nor the
+    /// cgroup's creation are on a call's path. Only one spare reads the request socket at
+    /// a time (the zygote forks the next once this one has its whole request), so requests
+    /// are never split between readers.
+    fn spare_shim(
+        zygote_sfd: i32,
+        filter: &ZygoteFilter,
+        hint: &Hint,
+        notify: std::os::fd::OwnedFd,
+    ) -> ! {
+        // SAFETY: closing the zygote's signalfd in this child; getpid never fails.
+        let me = unsafe {
+            libc::close(zygote_sfd);
+            libc::getpid()
+        };
+        let prepared = Prepared::ahead(hint, me);
+        let taken = read_request(0);
+        let mut note = vec![TOOK_REQUEST];
+        match &taken {
+            Ok((req, _)) => {
+                let next = Hint {
+                    landlock: req.spec.child.landlock.clone(),
+                    cgroup: req.spec.child.cgroup.clone(),
+                };
+                note.extend(serde_json::to_vec(&next).unwrap_or_default());
+            }
+            Err(true) => note.clear(),
+            Err(false) => {}
+        }
+        let _ = linux::write_all(notify.as_raw_fd(), &note);
+        drop(notify);
+        match taken {
+            Ok((req, passed)) => shim_from_zygote(req, passed, filter, prepared),
+            Err(_) => {
+                prepared.discard();
+                // SAFETY: ending the spare without running the zygote's destructors.
+                unsafe { libc::_exit(0) }
+            }
+        }
+    }
+
     /// A shim forked from the zygote: takes the passed descriptors as stdout, stderr and
     /// control socket, moves into the command's directory and environment, tells the server
     /// its pid, supervises the command and reports its wait status.
     fn shim_from_zygote(
         req: ZygoteRequest,
         fds: Vec<std::os::fd::OwnedFd>,
-        zygote_sfd: i32,
         filter: &ZygoteFilter,
+        prepared: Prepared,
     ) -> ! {
-        use std::os::fd::AsRawFd;
         // SAFETY: descriptor juggling in our own single-threaded process.
         unsafe {
-            libc::close(zygote_sfd);
             let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
             if null >= 0 {
                 libc::dup2(null, 0);
@@ -1038,47 +1249,46 @@ mod imp {
         // SAFETY: getpid never fails.
         let me = unsafe { libc::getpid() };
         if linux::write_all(ctl, &me.to_le_bytes()).is_err() {
+            prepared.discard();
             // SAFETY: as above.
             unsafe { libc::_exit(0) }
         }
-        if let Err(e) = std::env::set_current_dir(&req.cwd) {
-            eprintln!("mcp-commander: cannot enter {}: {e}", req.cwd.display());
-            report(126 << 8);
-        }
-        // The command's environment, built once as a C array and made this process's
-        // `environ` (the zygote's is empty; single-threaded, so replacing it is safe):
-        // execvp then searches the command's own PATH and passes exactly these variables,
-        // without a setenv per variable.
-        let Some(envp) = env_block(&req.env) else {
-            eprintln!("mcp-commander: invalid environment variable");
-            report((SHIM_FAILED as i32) << 8);
-            unreachable!()
-        };
-        // SAFETY: single-threaded; the strings and the array are leaked, so `environ`
-        // stays valid until this process execs or exits.
-        unsafe { environ = envp };
-        let argv: Vec<CString> = match req
-            .argv
-            .into_iter()
-            .map(CString::new)
-            .collect::<Result<Vec<_>, _>>()
-        {
-            Ok(v) if !v.is_empty() => v,
-            _ => {
-                eprintln!("mcp-commander: invalid command");
-                report((SHIM_FAILED as i32) << 8);
+        let ready = (|| {
+            std::env::set_current_dir(&req.cwd)
+                .map_err(|e| (format!("cannot enter {}: {e}", req.cwd.display()), 126 << 8))?;
+            let failed = |what: String| (what, (SHIM_FAILED as i32) << 8);
+            // The command's environment, built once as a C array and made this process's
+            // `environ` (the zygote's is empty; single-threaded, so replacing it is safe):
+            // execvp then searches the command's own PATH and passes exactly these
+            // variables, without a setenv per variable.
+            let envp =
+                env_block(&req.env).ok_or_else(|| failed("invalid environment variable".into()))?;
+            // SAFETY: single-threaded; the strings and the array are leaked, so `environ`
+            // stays valid until this process execs or exits.
+            unsafe { environ = envp };
+            let argv = req
+                .argv
+                .iter()
+                .map(|a| CString::new(a.as_bytes()))
+                .collect::<Result<Vec<_>, _>>()
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| failed("invalid command".into()))?;
+            let bpf = filter
+                .for_command(&req.spec.child)
+                .map_err(|e| failed(format!("cannot prepare the seccomp layer: {e}")))?;
+            Ok((argv, bpf))
+        })();
+        let (argv, bpf) = match ready {
+            Ok(r) => r,
+            Err((what, st)) => {
+                eprintln!("mcp-commander: {what}");
+                prepared.discard();
+                report(st);
                 unreachable!()
             }
         };
-        let bpf = match filter.for_command(&req.spec.child) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("mcp-commander: cannot prepare the seccomp layer: {e}");
-                report((SHIM_FAILED as i32) << 8);
-                unreachable!()
-            }
-        };
-        match supervise(&req.spec, argv, ctl, bpf.as_deref()) {
+        match supervise(&req.spec, argv, ctl, bpf.as_deref(), prepared) {
             Ok((st, cgroup)) => {
                 // The tree is gone (teardown reaped every descendant): the server may have
                 // the status now. Every copy we hold of the output pipes goes first, so its

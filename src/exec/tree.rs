@@ -374,17 +374,20 @@ mod zygote {
                 cwd: req.workdir.clone(),
             })
             .map_err(std::io::Error::other)?;
+            let mut message = Vec::with_capacity(4 + body.len());
+            message.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            message.extend_from_slice(&body);
             let (out_r, out_w) = pipe()?;
             let (err_r, err_w) = pipe()?;
             let (ctl, ctl_shim) = UnixStream::pair()?;
             {
                 let sock = self.req.lock().unwrap_or_else(|e| e.into_inner());
+                // One message (length and body), so the shim reading it wakes once.
                 linux::send_with_fds(
                     sock.as_raw_fd(),
-                    &(body.len() as u32).to_le_bytes(),
+                    &message,
                     &[out_w.as_raw_fd(), err_w.as_raw_fd(), ctl_shim.as_raw_fd()],
                 )?;
-                linux::write_all(sock.as_raw_fd(), &body)?;
             }
             drop((out_w, err_w, ctl_shim));
             ctl.set_nonblocking(true)?;
