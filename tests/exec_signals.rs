@@ -178,3 +178,80 @@ fn commands_still_signal_their_own_processes() {
     );
     assert_eq!(r["stdout"], json!("status 143\ngroup\ntgkill\n"), "{r}");
 }
+
+/// A command leads a session of its own (sid = pgid = its pid), so it cannot `setpgid`
+/// itself into the server's process group (or the zygote's): from there its `kill(0, …)`,
+/// which the filter must allow (the command's own group), would reach the server on
+/// kernels without Landlock's signal scope. Across sessions `setpgid` fails with EPERM.
+fn assert_own_session(s: &mut common::StdioServer, groups: &[i32]) {
+    let srv = s.child.id() as i32;
+    // SAFETY: getsid on a live pid.
+    let server_sid = unsafe { libc::getsid(srv) };
+    assert!(server_sid > 0, "the server's session");
+    let list = groups
+        .iter()
+        .map(|g| g.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Fields 1, 5 and 6 of the shell's own stat: pid, pgrp, session (its name, "sh" or
+    // the like, has no space). Then a child of the shell tries to join each group.
+    let cmd = format!(
+        "cut -d' ' -f1,5,6 /proc/$$/stat; python3 -c 'import os
+for g in ({list},):
+    try:
+        os.setpgid(0, g); print(\"joined\", g)
+    except OSError as e:
+        print(\"setpgid\", g, e.errno)
+'"
+    );
+    let (r, _) = run(s, &cmd, "20s");
+    assert_eq!(r["exit_code"], json!(0), "{r}");
+    let out = r["stdout"].as_str().unwrap_or_default();
+    let mut lines = out.lines();
+    let ids: Vec<i32> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    assert_eq!(ids.len(), 3, "{r}");
+    assert_eq!(ids[1], ids[0], "the command leads its process group: {r}");
+    assert_eq!(ids[2], ids[0], "the command leads its session: {r}");
+    assert_ne!(
+        ids[2], server_sid,
+        "the command is not in the server's session: {r}"
+    );
+    let tries: Vec<&str> = lines.collect();
+    assert_eq!(tries.len(), groups.len(), "{r}");
+    assert!(groups.iter().all(|&g| g > 0), "{groups:?}");
+    for (line, g) in tries.iter().zip(groups) {
+        assert_eq!(
+            *line,
+            format!("setpgid {g} 1"),
+            "not refused with EPERM: {r}"
+        );
+    }
+}
+
+#[test]
+fn commands_lead_their_own_session_and_cannot_join_the_servers_group() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    let (r, _) = run(&mut s, "echo warm", "10s");
+    assert_eq!(r["exit_code"], json!(0), "{r}");
+    let srv = s.child.id() as i32;
+    let zyg = zygote_of(srv as u32) as i32;
+    // SAFETY: getpgid on live pids.
+    let groups = unsafe { [libc::getpgid(srv), libc::getpgid(zyg)] };
+    assert_own_session(&mut s, &groups);
+}
+
+#[test]
+fn without_the_shim_commands_lead_their_own_session_too() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &["--sandbox-disable", "reaper"], &[]);
+    let srv = s.child.id() as i32;
+    // SAFETY: getpgid on a live pid.
+    let group = unsafe { libc::getpgid(srv) };
+    assert_own_session(&mut s, &[group]);
+}

@@ -137,10 +137,11 @@ pub fn seccomp_program(deny_network: bool, protect: &[libc::pid_t]) -> Result<Bp
 ///   so the filter cannot tell whose it is (programs that try pidfds first, such as Go's
 ///   runtime, fall back to `kill`).
 ///
-/// A command still signals its own processes and its own process group. This is the
-/// fallback for kernels without Landlock's signal scope ([`landlock_ruleset`]), which
-/// closes what a pid filter cannot: `kill` of one of the server's thread ids, a process
-/// group the command joined with `setpgid`, SIGIO through `F_SETOWN`.
+/// A command still signals its own processes and its own process group (`kill(0, …)`
+/// included: the command runs in a session of its own, so it cannot `setpgid` into the
+/// server's group to make that the server's). This is the fallback for kernels without
+/// Landlock's signal scope ([`landlock_ruleset`]), which closes what a pid filter cannot:
+/// `kill` of one of the server's thread ids, SIGIO through `F_SETOWN`.
 fn signal_guard(
     protect: &[libc::pid_t],
 ) -> Result<Vec<(i64, Vec<SeccompRule>)>, seccompiler::BackendError> {

@@ -6,8 +6,8 @@
 //!
 //! * becomes a child subreaper, so everything the command starts — `setsid` and
 //!   double-fork escapees included — stays its descendant;
-//! * forks the command into a new process group (and, with that layer, a cgroup of its
-//!   own) with stdin `/dev/null`, the resource limits, Landlock and seccomp, and
+//! * forks the command into a new session and process group (and, with that layer, a
+//!   cgroup of its own) with stdin `/dev/null`, the resource limits, Landlock and seccomp, and
 //!   `PR_SET_PDEATHSIG` tied to the shim (a single thread that lives as long as the
 //!   command);
 //! * waits for the command, for a signal, or for its stdin — a pipe whose write end only
@@ -486,8 +486,10 @@ mod imp {
             );
             return Err(SHIM_FAILED);
         }
-        // SAFETY: setpgid on our child (it does the same; whichever runs first wins).
-        unsafe { libc::setpgid(child, child) };
+        // No `setpgid(child, child)` from here: the child's `setsid` would fail (EPERM) in a
+        // group it already leads. CLONE_VFORK resumes us only once the child exec'd or
+        // exited, so when it runs it already leads its session and group (pgid = pid), which
+        // `teardown` signals as `-child`.
         drop(ll);
         // SAFETY: closing our copy of /dev/null.
         unsafe { libc::close(devnull) };
@@ -536,7 +538,7 @@ mod imp {
         }
     }
 
-    /// The command's side of the start: new group, stdin /dev/null, parent-death signal,
+    /// The command's side of the start: new session, stdin /dev/null, parent-death signal,
     /// limits, Landlock, seccomp, exec.
     unsafe fn exec_child(
         shim: i32,
@@ -552,7 +554,16 @@ mod imp {
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         // The Rust runtime ignores SIGPIPE; the command must not inherit that.
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        libc::setpgid(0, 0);
+        // A session of its own (see `spawn::child_main`): `setpgid` into the server's or
+        // the zygote's group then fails. A fresh child leads no group, so this cannot fail;
+        // if it did, `-child` would name no group for the teardown.
+        if libc::setsid() < 0 {
+            eprintln!(
+                "mcp-commander: cannot start a session for the command: {}",
+                std::io::Error::last_os_error()
+            );
+            libc::_exit(126);
+        }
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         if libc::getppid() != shim {
             libc::_exit(SHIM_FAILED as i32);

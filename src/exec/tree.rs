@@ -2,8 +2,9 @@
 //!
 //! With the reaper layer the server's child is the shim ([`super::reaper`]), which owns the
 //! tree: closing its stdin (the control pipe) asks it to end everything and exit, and a
-//! shim that does not go in time is killed. Without it the command runs in its own process
-//! group, which gets TERM, a grace period, then KILL.
+//! shim that does not go in time is killed. Without it the command runs in a session and
+//! process group of its own (pgid = sid = its pid), and the group gets TERM, a grace
+//! period, then KILL.
 //!
 //! Either way the server is a child subreaper, so an escapee whose shim died is reparented
 //! to it; [`sweep_orphans`] kills and reaps such children (those we did not spawn and that
@@ -128,7 +129,8 @@ pub struct Spawned {
 }
 
 /// Starts the command: through the zygote when the reaper layer is active (and the zygote
-/// runs), else through an exec'd shim, else directly in its own process group.
+/// runs), else through an exec'd shim, else directly in a session (and process group) of
+/// its own.
 pub fn spawn(
     sandbox: &Sandbox,
     s: &ExecSettings,
@@ -166,6 +168,9 @@ pub fn spawn(
             cmd.arg(SUBCOMMAND).arg(json).arg(&s.shell);
             // The shim's stdin is the control pipe; the command gets /dev/null.
             cmd.stdin(Stdio::piped());
+            // The shim's own group (it puts the command in a session of its own).
+            #[cfg(unix)]
+            cmd.process_group(0);
             cmd
         }
         None => {
@@ -184,8 +189,6 @@ pub fn spawn(
         .current_dir(&req.workdir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    #[cfg(unix)]
-    cmd.process_group(0);
 
     let mut reg = registry();
     let mut child = cmd.spawn()?;
@@ -409,13 +412,25 @@ mod zygote {
     }
 }
 
-/// Without the shim: limits, Landlock and seccomp applied between fork and exec (raw
-/// syscalls only, as the server is multi-threaded).
+/// Without the shim: a session of its own, limits, Landlock and seccomp applied between
+/// fork and exec (raw syscalls only, as the server is multi-threaded).
 fn direct_child_setup(
     cmd: &mut Command,
     sandbox: &Sandbox,
     spec: super::sandbox::ChildSpec,
 ) -> std::io::Result<()> {
+    // A session, not just a group, as in `spawn::spawn` (so no `process_group(0)`: a group
+    // leader cannot `setsid`). Registered first, so it runs before the layers.
+    #[cfg(unix)]
+    // SAFETY: setsid is a plain syscall, safe between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     #[cfg(target_os = "linux")]
     {
         use super::linux;
