@@ -141,7 +141,8 @@ pub fn spawn(
     let spec = sandbox.child_spec(&req.workdir, req.timeout);
     #[cfg(target_os = "linux")]
     if let Some(exe) = sandbox.reaper() {
-        if let Some(z) = zygote::get(exe, spec.seccomp.then_some(spec.deny_network)) {
+        let seccomp = spec.seccomp.then_some(spec.deny_network);
+        if let Some(z) = zygote::get(exe, seccomp, sandbox.protect()) {
             let shim = ShimSpec {
                 child: spec.clone(),
                 grace_ms: grace.as_millis() as u64,
@@ -290,7 +291,9 @@ mod zygote {
     use std::sync::Mutex;
 
     use super::super::linux;
-    use super::super::reaper::{zygote_seccomp_arg, ShimSpec, ZygoteRequest, SUBCOMMAND};
+    use super::super::reaper::{
+        zygote_protect_arg, zygote_seccomp_arg, ShimSpec, ZygoteRequest, SUBCOMMAND,
+    };
     use super::{registry, ExecRequest, ExecSettings, Proc, ProcessTree, ShimConn, Spawned};
 
     pub struct Zygote {
@@ -298,34 +301,41 @@ mod zygote {
         dead: AtomicBool,
     }
 
-    /// A zygote per shim binary and seccomp mode (`Some(deny_network)` when on): the
-    /// zygote runs under its commands' filter, so commands that want another one (another
-    /// sandbox in this process) need another zygote. `None`: it could not start.
-    type Key = (PathBuf, Option<bool>);
+    /// A zygote per shim binary, seccomp mode (`Some(deny_network)` when on) and protected
+    /// pids: the zygote runs under its commands' filter, so commands that want another one
+    /// (another sandbox in this process) need another zygote. `None`: it could not start.
+    type Key = (PathBuf, Option<bool>, Vec<i32>);
     static ZYGOTES: Mutex<Vec<(Key, Option<&'static Zygote>)>> = Mutex::new(Vec::new());
 
-    /// The running zygote for this binary and seccomp mode, started on first use; `None`
-    /// when it cannot run.
-    pub fn get(exe: &Path, seccomp: Option<bool>) -> Option<&'static Zygote> {
+    /// The running zygote for this binary, seccomp mode and protected pids (the server and
+    /// its parent: the zygote's filter keeps its commands' signals away from them and from
+    /// the zygote itself), started on first use; `None` when it cannot run.
+    pub fn get(exe: &Path, seccomp: Option<bool>, protect: &[i32]) -> Option<&'static Zygote> {
         let mut all = ZYGOTES.lock().unwrap_or_else(|e| e.into_inner());
-        let z = match all.iter().find(|((e, s), _)| e == exe && *s == seccomp) {
+        let found = all
+            .iter()
+            .find(|((e, s, p), _)| e == exe && *s == seccomp && p == protect);
+        let z = match found {
             Some(&(_, z)) => z,
             None => {
-                let z = start(exe, seccomp).ok().map(|z| &*Box::leak(Box::new(z)));
-                all.push(((exe.to_path_buf(), seccomp), z));
+                let z = start(exe, seccomp, protect)
+                    .ok()
+                    .map(|z| &*Box::leak(Box::new(z)));
+                all.push(((exe.to_path_buf(), seccomp, protect.to_vec()), z));
                 z
             }
         };
         z.filter(|z| !z.dead.load(Ordering::Relaxed))
     }
 
-    fn start(exe: &Path, seccomp: Option<bool>) -> std::io::Result<Zygote> {
+    fn start(exe: &Path, seccomp: Option<bool>, protect: &[i32]) -> std::io::Result<Zygote> {
         let (ours, theirs) = UnixStream::pair()?;
         let mut reg = registry();
         let child = std::process::Command::new(exe)
             .arg(SUBCOMMAND)
             .arg("--zygote")
             .args(zygote_seccomp_arg(seccomp))
+            .arg(zygote_protect_arg(protect))
             .env_clear()
             .stdin(std::process::Stdio::from(OwnedFd::from(theirs)))
             .stdout(std::process::Stdio::null())
