@@ -36,6 +36,12 @@ fn find_zygote(server: u32) -> Option<u32> {
         })
 }
 
+/// Runs a first command, which also starts the zygote (when the reaper layer is on).
+fn warm_up(s: &mut common::StdioServer) {
+    let (r, _) = run(s, "echo warm", "10s");
+    assert_eq!(r["exit_code"], json!(0), "{r}");
+}
+
 /// A state letter of `/proc/<pid>/stat` (`T` = stopped).
 fn state(pid: u32) -> char {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -102,8 +108,7 @@ fn without_the_shim_commands_cannot_signal_the_server_either() {
 fn commands_cannot_signal_the_server_its_zygote_its_client_or_everyone() {
     let dir = NobodyDir::new();
     let mut s = server(dir.path(), &[], &[]);
-    let (r, _) = run(&mut s, "echo warm", "10s");
-    assert_eq!(r["exit_code"], json!(0), "{r}");
+    warm_up(&mut s);
     let srv = s.child.id();
     let zyg = zygote_of(srv);
     // SAFETY: getpgid on a live pid.
@@ -204,8 +209,7 @@ fn with_seccomp_alone_commands_cannot_signal_the_server_its_zygote_or_its_client
     ] {
         let (mut s, srv) = server_with_a_nobody_parent(dir.path(), args);
         let client = s.child.id() as i64;
-        let (r, _) = run(&mut s, "echo warm", "10s");
-        assert_eq!(r["exit_code"], json!(0), "{r}");
+        warm_up(&mut s);
         // SAFETY: getpgid on a live pid.
         let group = unsafe { libc::getpgid(srv as i32) } as i64;
         let mut targets = vec![srv as i64, client, -1, -group];
@@ -303,8 +307,7 @@ for g in ({list},):
 fn commands_lead_their_own_session_and_cannot_join_the_servers_group() {
     let dir = NobodyDir::new();
     let mut s = server(dir.path(), &[], &[]);
-    let (r, _) = run(&mut s, "echo warm", "10s");
-    assert_eq!(r["exit_code"], json!(0), "{r}");
+    warm_up(&mut s);
     let srv = s.child.id() as i32;
     let zyg = zygote_of(srv as u32) as i32;
     // SAFETY: getpgid on live pids.
