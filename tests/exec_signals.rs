@@ -15,6 +15,11 @@ use serde_json::json;
 
 /// The server's `__reaper --zygote` child (started on the first command).
 fn zygote_of(server: u32) -> u32 {
+    find_zygote(server).expect("the zygote runs after a first command")
+}
+
+/// The server's `__reaper --zygote` child, if it has one.
+fn find_zygote(server: u32) -> Option<u32> {
     // Children are listed per thread: the zygote is a child of whichever thread started it.
     let mut children = String::new();
     for task in std::fs::read_dir(format!("/proc/{server}/task")).expect("tasks") {
@@ -29,7 +34,12 @@ fn zygote_of(server: u32) -> u32 {
             std::fs::read(format!("/proc/{p}/cmdline"))
                 .is_ok_and(|c| String::from_utf8_lossy(&c).contains("--zygote"))
         })
-        .expect("the zygote runs after a first command")
+}
+
+/// Runs a first command, which also starts the zygote (when the reaper layer is on).
+fn warm_up(s: &mut common::StdioServer) {
+    let (r, _) = run(s, "echo warm", "10s");
+    assert_eq!(r["exit_code"], json!(0), "{r}");
 }
 
 /// A state letter of `/proc/<pid>/stat` (`T` = stopped).
@@ -98,8 +108,7 @@ fn without_the_shim_commands_cannot_signal_the_server_either() {
 fn commands_cannot_signal_the_server_its_zygote_its_client_or_everyone() {
     let dir = NobodyDir::new();
     let mut s = server(dir.path(), &[], &[]);
-    let (r, _) = run(&mut s, "echo warm", "10s");
-    assert_eq!(r["exit_code"], json!(0), "{r}");
+    warm_up(&mut s);
     let srv = s.child.id();
     let zyg = zygote_of(srv);
     // SAFETY: getpgid on a live pid.
@@ -163,6 +172,67 @@ for t in ({},):
     assert_eq!(r["stdout"], json!("still here\n"), "{r}");
 }
 
+/// The server as the child of a `sh` that runs as `nobody` and waits for it, so that the
+/// server's parent (its MCP client) has the server's uid too and only the sandbox keeps a
+/// command's signals from it. Returns the server (whose `child` is the `sh`) and the pid of
+/// the real server process.
+fn server_with_a_nobody_parent(cwd: &std::path::Path, args: &[&str]) -> (common::StdioServer, u32) {
+    let mut c = exec_support::nobody_running(std::path::Path::new("/bin/sh"), cwd);
+    // Not the last command, so the shell stays as the parent instead of exec'ing it.
+    c.arg("-c")
+        .arg("\"$0\" \"$@\"; exit $?")
+        .arg(exec_support::nobody_bin());
+    let mut s = common::StdioServer::start_with(c, args);
+    s.handshake("2025-06-18");
+    let sh = s.child.id();
+    let children = std::fs::read_to_string(format!("/proc/{sh}/task/{sh}/children"))
+        .expect("the shell's children");
+    let srv = children
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .next()
+        .expect("the server runs under the shell once it answered");
+    (s, srv)
+}
+
+/// Landlock's signal scope (Linux 6.12+) alone already refuses all of the above; on a
+/// kernel without it only the seccomp guard does. Here it is alone (`--sandbox-disable
+/// landlock`): through the zygote, whose filter protects the pids the server passed it
+/// (`--protect=`) and itself, and through the direct spawn. The server's parent runs as
+/// `nobody` as well, so the kernel's uid check does not refuse signals to it either.
+#[test]
+fn with_seccomp_alone_commands_cannot_signal_the_server_its_zygote_or_its_client() {
+    let dir = NobodyDir::new();
+    for args in [
+        &["--sandbox-disable", "landlock"][..],
+        &["--sandbox-disable", "landlock,reaper"],
+    ] {
+        let (mut s, srv) = server_with_a_nobody_parent(dir.path(), args);
+        let client = s.child.id() as i64;
+        warm_up(&mut s);
+        // SAFETY: getpgid on a live pid.
+        let group = unsafe { libc::getpgid(srv as i32) } as i64;
+        let mut targets = vec![srv as i64, client, -1, -group];
+        match find_zygote(srv) {
+            Some(zyg) => targets.push(zyg as i64),
+            None => assert!(args[1].contains("reaper"), "no zygote: {args:?}"),
+        }
+        assert_all_refused(&mut s, &targets);
+        // The control: without Landlock's scope a server thread id is reachable (seccomp
+        // cannot know them), so the refusals above are the filter's.
+        let tid = std::fs::read_dir(format!("/proc/{srv}/task"))
+            .expect("tasks")
+            .filter_map(|t| t.ok()?.file_name().into_string().ok())
+            .find(|t| *t != srv.to_string())
+            .expect("the server has threads");
+        let (r, _) = run(&mut s, &format!("kill -0 {tid} && echo reachable"), "10s");
+        assert_eq!(r["stdout"], json!("reachable\n"), "{args:?}: {r}");
+        // SAFETY: ending the server this test started (its zygote follows on EOF); the
+        // shell is killed when `s` drops.
+        unsafe { libc::kill(srv as i32, libc::SIGKILL) };
+    }
+}
+
 #[test]
 fn commands_still_signal_their_own_processes() {
     let dir = NobodyDir::new();
@@ -177,4 +247,80 @@ fn commands_still_signal_their_own_processes() {
         "20s",
     );
     assert_eq!(r["stdout"], json!("status 143\ngroup\ntgkill\n"), "{r}");
+}
+
+/// A command leads a session of its own (sid = pgid = its pid), so it cannot `setpgid`
+/// itself into the server's process group (or the zygote's): from there its `kill(0, …)`,
+/// which the filter must allow (the command's own group), would reach the server on
+/// kernels without Landlock's signal scope. Across sessions `setpgid` fails with EPERM.
+fn assert_own_session(s: &mut common::StdioServer, groups: &[i32]) {
+    let srv = s.child.id() as i32;
+    // SAFETY: getsid on a live pid.
+    let server_sid = unsafe { libc::getsid(srv) };
+    assert!(server_sid > 0, "the server's session");
+    let list = groups
+        .iter()
+        .map(|g| g.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Fields 1, 5 and 6 of the shell's own stat: pid, pgrp, session (its name, "sh" or
+    // the like, has no space). Then a child of the shell tries to join each group.
+    let cmd = format!(
+        "cut -d' ' -f1,5,6 /proc/$$/stat; python3 -c 'import os
+for g in ({list},):
+    try:
+        os.setpgid(0, g); print(\"joined\", g)
+    except OSError as e:
+        print(\"setpgid\", g, e.errno)
+'"
+    );
+    let (r, _) = run(s, &cmd, "20s");
+    assert_eq!(r["exit_code"], json!(0), "{r}");
+    let out = r["stdout"].as_str().unwrap_or_default();
+    let mut lines = out.lines();
+    let ids: Vec<i32> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    assert_eq!(ids.len(), 3, "{r}");
+    assert_eq!(ids[1], ids[0], "the command leads its process group: {r}");
+    assert_eq!(ids[2], ids[0], "the command leads its session: {r}");
+    assert_ne!(
+        ids[2], server_sid,
+        "the command is not in the server's session: {r}"
+    );
+    let tries: Vec<&str> = lines.collect();
+    assert_eq!(tries.len(), groups.len(), "{r}");
+    assert!(groups.iter().all(|&g| g > 0), "{groups:?}");
+    for (line, g) in tries.iter().zip(groups) {
+        assert_eq!(
+            *line,
+            format!("setpgid {g} 1"),
+            "not refused with EPERM: {r}"
+        );
+    }
+}
+
+#[test]
+fn commands_lead_their_own_session_and_cannot_join_the_servers_group() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    warm_up(&mut s);
+    let srv = s.child.id() as i32;
+    let zyg = zygote_of(srv as u32) as i32;
+    // SAFETY: getpgid on live pids.
+    let groups = unsafe { [libc::getpgid(srv), libc::getpgid(zyg)] };
+    assert_own_session(&mut s, &groups);
+}
+
+#[test]
+fn without_the_shim_commands_lead_their_own_session_too() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &["--sandbox-disable", "reaper"], &[]);
+    let srv = s.child.id() as i32;
+    // SAFETY: getpgid on a live pid.
+    let group = unsafe { libc::getpgid(srv) };
+    assert_own_session(&mut s, &[group]);
 }

@@ -86,8 +86,20 @@ pub fn landlock_ruleset(writable: &[PathBuf]) -> Result<OwnedFd, String> {
 /// io_uring (which bypasses syscall filtering); with `deny_network`, no sockets other
 /// than Unix ones; and no signal to any of `protect` (the server, its parent, the zygote:
 /// the command runs as the same user, so the kernel would deliver a `kill -STOP` to them)
-/// — see [`signal_guard`].
+/// — see [`signal_guard`]. On x86_64, no x32 system call either ([`refuse_x32`]).
 pub fn seccomp_program(deny_network: bool, protect: &[libc::pid_t]) -> Result<BpfProgram, String> {
+    let program = compile_rules(deny_network, protect)?;
+    #[cfg(target_arch = "x86_64")]
+    let program = refuse_x32(program)?;
+    Ok(program)
+}
+
+/// What every refused call gets: EPERM.
+const REFUSE: SeccompAction = SeccompAction::Errno(libc::EPERM as u32);
+
+/// The rules of [`seccomp_program`] as seccompiler compiles them: its architecture check
+/// (any other `AUDIT_ARCH` kills the process), then the rules on the system call number.
+fn compile_rules(deny_network: bool, protect: &[libc::pid_t]) -> Result<BpfProgram, String> {
     let arch = std::env::consts::ARCH
         .try_into()
         .map_err(|e: seccompiler::BackendError| e.to_string())?;
@@ -116,16 +128,97 @@ pub fn seccomp_program(deny_network: bool, protect: &[libc::pid_t]) -> Result<Bp
         );
     }
     rules.extend(signal_guard(protect).map_err(|e| e.to_string())?);
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM as u32),
-        arch,
-    )
-    .map_err(|e| e.to_string())?;
+    let filter =
+        SeccompFilter::new(rules, SeccompAction::Allow, REFUSE, arch).map_err(|e| e.to_string())?;
     filter
         .try_into()
         .map_err(|e: seccompiler::BackendError| e.to_string())
+}
+
+/// `AUDIT_ARCH_X86_64` (`EM_X86_64 | __AUDIT_ARCH_64BIT | __AUDIT_ARCH_LE`).
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH_X86_64: u32 = 62 | 0x8000_0000 | 0x4000_0000;
+
+/// `__X32_SYSCALL_BIT`: an x32 system call reaches the filter with `AUDIT_ARCH_X86_64` and
+/// its number with this bit set.
+#[cfg(target_arch = "x86_64")]
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+/// How many instructions seccompiler's architecture check takes at the start of a program.
+#[cfg(target_arch = "x86_64")]
+const ARCH_CHECK_LEN: usize = 3;
+
+/// One classic BPF instruction.
+#[cfg(target_arch = "x86_64")]
+fn bpf(code: u32, jt: u8, jf: u8, k: u32) -> seccompiler::sock_filter {
+    seccompiler::sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    }
+}
+
+/// Refuses (EPERM, as every refusal of this filter) any system call numbered
+/// `__X32_SYSCALL_BIT` or above. On a kernel with x32 enabled such numbers arrive with the
+/// x86_64 `AUDIT_ARCH`, pass the architecture check, and match none of the rules written for
+/// the x86_64 numbers: `0x40000000 | ptrace` would be allowed. EPERM rather than a kill: a
+/// program probing for x32 gets an error it can handle, and an x32 program fails its first
+/// call either way. (Numbers that are negative as an `int` are refused too; the kernel has
+/// no such call.) seccompiler 0.5 has no option for this, so three instructions go into the
+/// compiled program right after the architecture check:
+///
+/// ```text
+/// 0  ld  [arch]                      (seccompiler)
+/// 1  jeq #AUDIT_ARCH_X86_64, 3, 2    (seccompiler: jt = 1, jf = 0)
+/// 2  ret #KILL_PROCESS               (seccompiler)
+/// 3  ld  [nr]                        (inserted)
+/// 4  jge #0x40000000, 5, 6           (inserted: jt = 0, jf = 1)
+/// 5  ret #ERRNO(EPERM)               (inserted)
+/// 6  … seccompiler's rules, from `ld [nr]` on
+/// ```
+///
+/// No jump needs fixing. Classic BPF jumps only forward (offsets are unsigned), so nothing
+/// after the insertion point jumps back across it, and the jumps among seccompiler's rules
+/// move together, keeping their relative offsets. Before it, the only jump is the
+/// architecture check's, whose targets (index 2 and index 3) do not pass it: index 3, the
+/// way on for the right architecture, is now the x32 check. The exact prefix is checked
+/// here, so a seccompiler that lays the program out differently is an error, not a filter
+/// with a hole (the tests check the jump targets too).
+#[cfg(target_arch = "x86_64")]
+fn refuse_x32(mut program: BpfProgram) -> Result<BpfProgram, String> {
+    use libc::{BPF_ABS, BPF_JEQ, BPF_JGE, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_W};
+    let arch_check = [
+        bpf(
+            BPF_LD | BPF_W | BPF_ABS,
+            0,
+            0,
+            std::mem::offset_of!(libc::seccomp_data, arch) as u32,
+        ),
+        bpf(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, AUDIT_ARCH_X86_64),
+        bpf(BPF_RET | BPF_K, 0, 0, libc::SECCOMP_RET_KILL_PROCESS),
+    ];
+    if program.get(..ARCH_CHECK_LEN) != Some(&arch_check[..]) {
+        return Err("unexpected architecture check in seccompiler's program: no x32 rule".into());
+    }
+    let x32_check = [
+        bpf(
+            BPF_LD | BPF_W | BPF_ABS,
+            0,
+            0,
+            std::mem::offset_of!(libc::seccomp_data, nr) as u32,
+        ),
+        bpf(BPF_JMP | BPF_JGE | BPF_K, 0, 1, X32_SYSCALL_BIT),
+        bpf(BPF_RET | BPF_K, 0, 0, u32::from(REFUSE)),
+    ];
+    program.splice(ARCH_CHECK_LEN..ARCH_CHECK_LEN, x32_check);
+    if program.len() > libc::BPF_MAXINSNS as usize {
+        return Err(format!(
+            "the seccomp program is too long ({} instructions)",
+            program.len()
+        ));
+    }
+    Ok(program)
 }
 
 /// The signal rules of the filter. Refused (EPERM):
@@ -137,10 +230,11 @@ pub fn seccomp_program(deny_network: bool, protect: &[libc::pid_t]) -> Result<Bp
 ///   so the filter cannot tell whose it is (programs that try pidfds first, such as Go's
 ///   runtime, fall back to `kill`).
 ///
-/// A command still signals its own processes and its own process group. This is the
-/// fallback for kernels without Landlock's signal scope ([`landlock_ruleset`]), which
-/// closes what a pid filter cannot: `kill` of one of the server's thread ids, a process
-/// group the command joined with `setpgid`, SIGIO through `F_SETOWN`.
+/// A command still signals its own processes and its own process group (`kill(0, …)`
+/// included: the command runs in a session of its own, so it cannot `setpgid` into the
+/// server's group to make that the server's). This is the fallback for kernels without
+/// Landlock's signal scope ([`landlock_ruleset`]), which closes what a pid filter cannot:
+/// `kill` of one of the server's thread ids, SIGIO through `F_SETOWN`.
 fn signal_guard(
     protect: &[libc::pid_t],
 ) -> Result<Vec<(i64, Vec<SeccompRule>)>, seccompiler::BackendError> {
@@ -588,5 +682,203 @@ mod tests {
         assert!(
             seccomp_program(true, &[]).unwrap().len() > seccomp_program(false, &[]).unwrap().len()
         );
+    }
+
+    /// What the kernel hands a seccomp filter (`struct seccomp_data`), as bytes.
+    fn seccomp_data(arch: u32, nr: u32, args: [u64; 6]) -> [u8; 64] {
+        use std::mem::offset_of;
+        let mut d = [0u8; std::mem::size_of::<libc::seccomp_data>()];
+        let nr_at = offset_of!(libc::seccomp_data, nr);
+        let arch_at = offset_of!(libc::seccomp_data, arch);
+        let args_at = offset_of!(libc::seccomp_data, args);
+        d[nr_at..nr_at + 4].copy_from_slice(&nr.to_ne_bytes());
+        d[arch_at..arch_at + 4].copy_from_slice(&arch.to_ne_bytes());
+        for (i, a) in args.iter().enumerate() {
+            let at = args_at + 8 * i;
+            d[at..at + 8].copy_from_slice(&a.to_ne_bytes());
+        }
+        d
+    }
+
+    /// A classic BPF interpreter for the instructions seccompiler and [`refuse_x32`] emit;
+    /// any other opcode fails the test. Returns the `SECCOMP_RET_*` value.
+    fn run_filter(program: &[seccompiler::sock_filter], data: &[u8; 64]) -> u32 {
+        use libc::{
+            BPF_ABS, BPF_ALU, BPF_AND, BPF_JA, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP, BPF_JSET, BPF_K,
+            BPF_LD, BPF_RET, BPF_W,
+        };
+        let mut a: u32 = 0;
+        let mut pc = 0usize;
+        loop {
+            let ins = program
+                .get(pc)
+                .unwrap_or_else(|| panic!("ran off the end of the program at {pc}"));
+            pc += 1;
+            let k = ins.k;
+            let jump = |taken: bool| usize::from(if taken { ins.jt } else { ins.jf });
+            match u32::from(ins.code) {
+                c if c == BPF_LD | BPF_W | BPF_ABS => {
+                    let at = k as usize;
+                    assert!(at.is_multiple_of(4) && at + 4 <= data.len(), "load at {at}");
+                    a = u32::from_ne_bytes(data[at..at + 4].try_into().unwrap());
+                }
+                c if c == BPF_ALU | BPF_AND | BPF_K => a &= k,
+                c if c == BPF_JMP | BPF_JA => pc += k as usize,
+                c if c == BPF_JMP | BPF_JEQ | BPF_K => pc += jump(a == k),
+                c if c == BPF_JMP | BPF_JGT | BPF_K => pc += jump(a > k),
+                c if c == BPF_JMP | BPF_JGE | BPF_K => pc += jump(a >= k),
+                c if c == BPF_JMP | BPF_JSET | BPF_K => pc += jump(a & k != 0),
+                c if c == BPF_RET | BPF_K => return k,
+                c => panic!("opcode {c:#06x} at {} is not interpreted", pc - 1),
+            }
+        }
+    }
+
+    const ALLOW: u32 = libc::SECCOMP_RET_ALLOW;
+    const EPERM: u32 = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+
+    /// The `AUDIT_ARCH` of the machine the tests run on.
+    #[cfg(target_arch = "x86_64")]
+    const NATIVE: u32 = AUDIT_ARCH_X86_64;
+    #[cfg(target_arch = "aarch64")]
+    const NATIVE: u32 = 183 | 0x8000_0000 | 0x4000_0000;
+    #[cfg(target_arch = "riscv64")]
+    const NATIVE: u32 = 243 | 0x8000_0000 | 0x4000_0000;
+
+    /// Runs `program` on a native call `nr` with `args`.
+    fn decide(program: &[seccompiler::sock_filter], nr: i64, args: &[u64]) -> u32 {
+        let mut all = [0u64; 6];
+        all[..args.len()].copy_from_slice(args);
+        run_filter(program, &seccomp_data(NATIVE, nr as u32, all))
+    }
+
+    #[test]
+    fn the_compiled_filter_allows_refuses_and_kills_as_intended() {
+        // SAFETY: getpid/getppid never fail.
+        let (me, parent) = unsafe { (libc::getpid(), libc::getppid()) };
+        // SAFETY: getpgid of ourselves.
+        let group = unsafe { libc::getpgid(0) };
+        let other = 0x3fff_fff0u64; // no such pid is protected
+        let neg = |p: i32| p as i64 as u64; // an `int` sign-extended into the register
+        for deny_network in [false, true] {
+            let p = seccomp_program(deny_network, &[me, parent]).unwrap();
+            let p = &p[..];
+            assert_eq!(decide(p, libc::SYS_write, &[1, 0, 0]), ALLOW);
+            assert_eq!(decide(p, libc::SYS_getpid, &[]), ALLOW);
+            for nr in [
+                libc::SYS_ptrace,
+                libc::SYS_process_vm_readv,
+                libc::SYS_process_vm_writev,
+                libc::SYS_io_uring_setup,
+                libc::SYS_pidfd_send_signal,
+            ] {
+                assert_eq!(decide(p, nr, &[0, 0, 0]), EPERM, "syscall {nr}");
+            }
+            // Another architecture's call is ended by seccompiler's check, as before.
+            let i386 = 3 | 0x4000_0000; // AUDIT_ARCH_I386
+            let d = seccomp_data(i386, libc::SYS_write as u32, [0; 6]);
+            assert_eq!(run_filter(p, &d), libc::SECCOMP_RET_KILL_PROCESS);
+            // Signals: not to a protected process, its group or everyone; elsewhere yes.
+            let sig = libc::SIGSTOP as u64;
+            for target in [me, parent, -group, -1] {
+                for arg in [neg(target), target as u32 as u64] {
+                    assert_eq!(
+                        decide(p, libc::SYS_kill, &[arg, sig]),
+                        EPERM,
+                        "kill {target}"
+                    );
+                }
+            }
+            for nr in [libc::SYS_rt_sigqueueinfo, libc::SYS_tgkill] {
+                assert_eq!(decide(p, nr, &[me as u64, me as u64, sig]), EPERM);
+                assert_eq!(decide(p, nr, &[other, other, sig]), ALLOW);
+            }
+            assert_eq!(decide(p, libc::SYS_kill, &[other, sig]), ALLOW);
+            assert_eq!(
+                decide(p, libc::SYS_kill, &[neg(-(other as i32)), sig]),
+                ALLOW
+            );
+            // kill(0, …): the command's own group.
+            assert_eq!(decide(p, libc::SYS_kill, &[0, sig]), ALLOW);
+            // Sockets: Unix ones always, others only without `--network deny`.
+            let unix = libc::AF_UNIX as u64;
+            let inet = libc::AF_INET as u64;
+            assert_eq!(decide(p, libc::SYS_socket, &[unix, 1, 0]), ALLOW);
+            let want = if deny_network { EPERM } else { ALLOW };
+            assert_eq!(decide(p, libc::SYS_socket, &[inet, 1, 0]), want);
+        }
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn x32_system_calls_are_refused() {
+        let x32 = |nr: i64| (X32_SYSCALL_BIT as i64) | nr;
+        for deny_network in [false, true] {
+            let p = seccomp_program(deny_network, &[1]).unwrap();
+            assert_eq!(decide(&p, libc::SYS_write, &[1, 0, 0]), ALLOW);
+            assert_eq!(decide(&p, libc::SYS_ptrace, &[]), EPERM);
+            // 521 is x32's own ptrace number.
+            for nr in [
+                x32(libc::SYS_ptrace),
+                x32(libc::SYS_write),
+                x32(0),
+                x32(521),
+                x32(libc::SYS_kill),
+                u32::MAX as i64,
+            ] {
+                assert_eq!(decide(&p, nr, &[1, 9]), EPERM, "syscall {nr:#x}");
+            }
+            // Without the inserted check these were allowed: the hole it closes.
+            let bare = compile_rules(deny_network, &[1]).unwrap();
+            assert_eq!(decide(&bare, x32(libc::SYS_ptrace), &[]), ALLOW);
+            assert_eq!(decide(&bare, x32(libc::SYS_kill), &[1, 9]), ALLOW);
+        }
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn the_x32_check_goes_where_no_jump_crosses() {
+        for deny_network in [false, true] {
+            let bare = compile_rules(deny_network, &[1, 2]).unwrap();
+            // No jump before the insertion point lands beyond it (jumps only go forward,
+            // so none after it can cross it backwards).
+            for (i, ins) in bare[..ARCH_CHECK_LEN].iter().enumerate() {
+                let class = u32::from(ins.code) & 0x07;
+                if class == libc::BPF_JMP {
+                    let far = if u32::from(ins.code) & 0xf0 == libc::BPF_JA {
+                        ins.k as usize
+                    } else {
+                        usize::from(ins.jt.max(ins.jf))
+                    };
+                    assert!(i + 1 + far <= ARCH_CHECK_LEN, "jump at {i}: {ins:?}");
+                }
+            }
+            // Nothing else moved: the prefix, three new instructions, the rest unchanged.
+            let p = seccomp_program(deny_network, &[1, 2]).unwrap();
+            assert_eq!(p.len(), bare.len() + 3);
+            assert_eq!(p[..ARCH_CHECK_LEN], bare[..ARCH_CHECK_LEN]);
+            assert_eq!(p[ARCH_CHECK_LEN + 3..], bare[ARCH_CHECK_LEN..]);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "is not interpreted")]
+    fn the_test_interpreter_refuses_opcodes_it_does_not_know() {
+        // BPF_LDX | BPF_W | BPF_MEM, then a return.
+        let program = [
+            seccompiler::sock_filter {
+                code: 0x61,
+                jt: 0,
+                jf: 0,
+                k: 0,
+            },
+            seccompiler::sock_filter {
+                code: 0x06,
+                jt: 0,
+                jf: 0,
+                k: 0,
+            },
+        ];
+        run_filter(&program, &[0; 64]);
     }
 }

@@ -6,8 +6,8 @@
 //!
 //! * becomes a child subreaper, so everything the command starts — `setsid` and
 //!   double-fork escapees included — stays its descendant;
-//! * forks the command into a new process group (and, with that layer, a cgroup of its
-//!   own) with stdin `/dev/null`, the resource limits, Landlock and seccomp, and
+//! * forks the command into a new session and process group (and, with that layer, a
+//!   cgroup of its own) with stdin `/dev/null`, the resource limits, Landlock and seccomp, and
 //!   `PR_SET_PDEATHSIG` tied to the shim (a single thread that lives as long as the
 //!   command);
 //! * waits for the command, for a signal, or for its stdin — a pipe whose write end only
@@ -29,7 +29,9 @@
 //! zygote, which forks the next spare while the command runs — so neither the fork nor
 //! the cgroup's creation are on a call's path. The zygote installs the seccomp filter on itself once,
 //! so its shims and commands inherit it instead of loading it per command; hence one
-//! zygote per seccomp mode. The exec'd form is the fallback.
+//! zygote per seccomp mode. The server names the processes that filter protects (itself and
+//! its parent) on the zygote's command line ([`ZYGOTE_PROTECT`]). The exec'd form is the
+//! fallback.
 //!
 //! `__reaper --probe <spec>` instead applies Landlock and seccomp in a child and prints
 //! whether they really bite, as JSON: the start-up probe of [`super::sandbox::Sandbox`].
@@ -60,6 +62,70 @@ pub fn zygote_seccomp_arg(seccomp: Option<bool>) -> Option<&'static str> {
             ZYGOTE_SECCOMP_ALLOW_NET
         }
     })
+}
+
+/// `__reaper --zygote --protect=<pid>,<pid>`: the processes the zygote's filter keeps every
+/// command's signals away from, besides the zygote itself — the server and its parent (the
+/// MCP client). Required: the server knows both; the zygote need not guess them from
+/// `/proc`.
+pub const ZYGOTE_PROTECT: &str = "--protect=";
+
+/// The zygote argument naming the processes to protect. Only real pids go in: a server that
+/// is pid 1 of its namespace (a container without an init) has a parent pid of 0.
+pub fn zygote_protect_arg(pids: &[i32]) -> String {
+    let list: Vec<String> = pids
+        .iter()
+        .filter(|&&p| p > 0)
+        .map(|p| p.to_string())
+        .collect();
+    format!("{ZYGOTE_PROTECT}{}", list.join(","))
+}
+
+/// What `__reaper --zygote` is started with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZygoteArgs {
+    /// `Some(deny_network)` when the zygote installs the seccomp filter.
+    pub seccomp: Option<bool>,
+    /// The server's pids to protect (the zygote adds its own).
+    pub protect: Vec<i32>,
+}
+
+/// Parses the arguments after `--zygote`: an optional seccomp mode and the required
+/// `--protect=` list of positive pids (possibly empty), in any order, each at most once.
+pub fn parse_zygote_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<ZygoteArgs, String> {
+    let mut seccomp = None;
+    let mut protect = None;
+    for a in args {
+        let Some(a) = a.to_str() else {
+            return Err(format!("unknown argument {a:?}"));
+        };
+        let mode = match a {
+            ZYGOTE_SECCOMP_ALLOW_NET => Some(false),
+            ZYGOTE_SECCOMP_DENY_NET => Some(true),
+            _ => None,
+        };
+        if let Some(deny) = mode {
+            if seccomp.replace(deny).is_some() {
+                return Err(format!("a second seccomp mode: {a}"));
+            }
+        } else if let Some(list) = a.strip_prefix(ZYGOTE_PROTECT) {
+            let pids = list
+                .split(',')
+                .filter(|_| !list.is_empty())
+                .map(|p| p.parse::<i32>().ok().filter(|&p| p > 0))
+                .collect::<Option<Vec<i32>>>()
+                .ok_or_else(|| format!("not a list of pids: {a}"))?;
+            if protect.replace(pids).is_some() {
+                return Err(format!("a second {ZYGOTE_PROTECT}"));
+            }
+        } else {
+            return Err(format!("unknown argument {a:?}"));
+        }
+    }
+    let protect = protect.ok_or_else(|| format!("missing {ZYGOTE_PROTECT}<pids>"))?;
+    Ok(ZygoteArgs { seccomp, protect })
 }
 
 /// What the shim gets from the server for one command.
@@ -158,10 +224,7 @@ mod imp {
     use serde::{Deserialize, Serialize};
 
     use super::super::linux::{self, Rlimit};
-    use super::{
-        ProbeResult, ProbeSpec, ShimSpec, ZygoteRequest, ZYGOTE_SECCOMP_ALLOW_NET,
-        ZYGOTE_SECCOMP_DENY_NET,
-    };
+    use super::{ProbeResult, ProbeSpec, ShimSpec, ZygoteArgs, ZygoteRequest};
 
     /// Exit code when the shim itself cannot do its job (bad spec, layer not applicable).
     const SHIM_FAILED: u8 = 125;
@@ -173,16 +236,13 @@ mod imp {
             return SHIM_FAILED;
         };
         if first == "--zygote" {
-            let seccomp = match it.next() {
-                None => None,
-                Some(a) if a == ZYGOTE_SECCOMP_ALLOW_NET => Some(false),
-                Some(a) if a == ZYGOTE_SECCOMP_DENY_NET => Some(true),
-                Some(a) => {
-                    eprintln!("mcp-commander __reaper --zygote: unknown argument {a:?}");
-                    return SHIM_FAILED;
+            return match super::parse_zygote_args(it) {
+                Ok(args) => zygote(args),
+                Err(e) => {
+                    eprintln!("mcp-commander __reaper --zygote: {e}");
+                    SHIM_FAILED
                 }
             };
-            return zygote(seccomp);
         }
         if first == "--probe" {
             let spec: ProbeSpec =
@@ -482,8 +542,10 @@ mod imp {
             );
             return Err(SHIM_FAILED);
         }
-        // SAFETY: setpgid on our child (it does the same; whichever runs first wins).
-        unsafe { libc::setpgid(child, child) };
+        // No `setpgid(child, child)` from here: the child's `setsid` would fail (EPERM) in a
+        // group it already leads. CLONE_VFORK resumes us only once the child exec'd or
+        // exited, so when it runs it already leads its session and group (pgid = pid), which
+        // `teardown` signals as `-child`.
         drop(ll);
         // SAFETY: closing our copy of /dev/null.
         unsafe { libc::close(devnull) };
@@ -532,7 +594,7 @@ mod imp {
         }
     }
 
-    /// The command's side of the start: new group, stdin /dev/null, parent-death signal,
+    /// The command's side of the start: new session, stdin /dev/null, parent-death signal,
     /// limits, Landlock, seccomp, exec.
     unsafe fn exec_child(
         shim: i32,
@@ -548,7 +610,16 @@ mod imp {
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         // The Rust runtime ignores SIGPIPE; the command must not inherit that.
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        libc::setpgid(0, 0);
+        // A session of its own (see `spawn::child_main`): `setpgid` into the server's or
+        // the zygote's group then fails. A fresh child leads no group, so this cannot fail;
+        // if it did, `-child` would name no group for the teardown.
+        if libc::setsid() < 0 {
+            eprintln!(
+                "mcp-commander: cannot start a session for the command: {}",
+                std::io::Error::last_os_error()
+            );
+            libc::_exit(126);
+        }
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         if libc::getppid() != shim {
             libc::_exit(SHIM_FAILED as i32);
@@ -849,14 +920,14 @@ mod imp {
     /// supervising shim per request on its stdin socket, so a command does not pay for
     /// exec'ing and relocating this binary. It is the subreaper of what dead shims leave
     /// behind, and when the server goes away (EOF) it ends every tree and exits.
-    fn zygote(seccomp: Option<bool>) -> u8 {
+    fn zygote(args: ZygoteArgs) -> u8 {
         // SAFETY: prctl/setrlimit on this single-threaded process.
         unsafe {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
             libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
             linux::set_rlimit(libc::RLIMIT_CORE as i32, 0);
         }
-        let filter = ZygoteFilter::install(seccomp);
+        let filter = ZygoteFilter::install(args);
         let mask = shim_signals();
         // SAFETY: blocking the signals we read from the signalfd.
         let sfd = unsafe {
@@ -971,31 +1042,19 @@ mod imp {
         protect: Vec<i32>,
     }
 
-    /// This zygote, its parent (the server) and the server's parent (the MCP client): the
-    /// processes the filter keeps a command's signals away from (the server puts the same
-    /// two in each command's spec).
-    fn zygote_protect() -> Vec<i32> {
-        // SAFETY: getpid/getppid never fail.
-        let (me, server) = unsafe { (libc::getpid(), libc::getppid()) };
-        let stat = std::fs::read_to_string(format!("/proc/{server}/stat")).unwrap_or_default();
-        // After the ")" closing the name: state, then the parent's pid.
-        let client = stat
-            .rsplit(')')
-            .next()
-            .and_then(|rest| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        vec![me, server, client]
-    }
-
     impl ZygoteFilter {
-        fn install(seccomp: Option<bool>) -> ZygoteFilter {
+        /// `args.protect` are the server's pids (see [`super::ZYGOTE_PROTECT`]); this
+        /// zygote protects itself too.
+        fn install(args: ZygoteArgs) -> ZygoteFilter {
+            // SAFETY: getpid never fails.
+            let mut protect = vec![unsafe { libc::getpid() }];
+            protect.extend(args.protect);
             let mut f = ZygoteFilter {
                 installed: None,
                 program: None,
-                protect: zygote_protect(),
+                protect,
             };
-            let Some(deny) = seccomp else {
+            let Some(deny) = args.seccomp else {
                 return f;
             };
             let program = match linux::seccomp_program(deny, &f.protect) {
@@ -1319,5 +1378,76 @@ mod imp {
             Err(code) => report((code as i32) << 8),
         }
         unreachable!()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn parse(args: &[&str]) -> Result<ZygoteArgs, String> {
+        parse_zygote_args(args.iter().map(OsString::from))
+    }
+
+    #[test]
+    fn zygote_arguments_round_trip() {
+        for seccomp in [None, Some(false), Some(true)] {
+            let mut args: Vec<String> = zygote_seccomp_arg(seccomp)
+                .into_iter()
+                .map(String::from)
+                .collect();
+            args.push(zygote_protect_arg(&[4242, 17]));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let want = ZygoteArgs {
+                seccomp,
+                protect: vec![4242, 17],
+            };
+            assert_eq!(parse(&args), Ok(want.clone()));
+            // In either order.
+            let reversed: Vec<&str> = args.iter().rev().copied().collect();
+            assert_eq!(parse(&reversed), Ok(want));
+        }
+        assert_eq!(
+            parse(&["--protect=7"]),
+            Ok(ZygoteArgs {
+                seccomp: None,
+                protect: vec![7]
+            })
+        );
+        // A server that is pid 1 of its namespace has a parent pid of 0: not sent.
+        assert_eq!(zygote_protect_arg(&[1, 0]), "--protect=1");
+        assert_eq!(zygote_protect_arg(&[0, -3]), "--protect=");
+        assert_eq!(parse(&["--protect="]).map(|a| a.protect), Ok(vec![]));
+    }
+
+    #[test]
+    fn bad_zygote_arguments_are_refused() {
+        for bad in [
+            &[][..],
+            &["--seccomp=allow-network"],
+            &["--protect=1,,2"],
+            &["--protect=1,x"],
+            &["--protect=0"],
+            &["--protect=-1"],
+            &["--protect=1 "],
+            &["--protect=99999999999"],
+            &["--protect=1", "--protect=2"],
+            &[
+                "--seccomp=deny-network",
+                "--seccomp=allow-network",
+                "--protect=1",
+            ],
+            &["--protect=1", "--seccomp=everything"],
+            &["--protect", "1"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStringExt;
+            let not_utf8 = OsString::from_vec(b"--seccomp=allow-network\xff".to_vec());
+            assert!(parse_zygote_args([OsString::from("--protect=1"), not_utf8]).is_err());
+        }
     }
 }

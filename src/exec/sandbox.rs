@@ -1,7 +1,7 @@
 //! The isolation layers applied to every command, what they are set to, and what is
 //! really active here.
 //!
-//! Always on (every platform, no privileges): a process group of its own, stdin
+//! Always on (every platform, no privileges): a session and process group of its own, stdin
 //! `/dev/null`, a clean environment (see [`super::env`]), resource limits set in the child
 //! before `exec`, and a server that is non-dumpable and the subreaper of what its commands
 //! leave behind ([`Sandbox::new`] does that to the calling process).
@@ -452,6 +452,12 @@ impl Sandbox {
         self.reaper.as_deref()
     }
 
+    /// The processes a command may not signal: this server and its parent (the zygote is
+    /// started with them).
+    pub fn protect(&self) -> &[i32] {
+        &self.protect
+    }
+
     /// What the child of one command must apply before `exec`.
     pub fn child_spec(&self, workdir: &Path, timeout: Duration) -> ChildSpec {
         let l = &self.settings.limits;
@@ -532,7 +538,9 @@ pub struct ChildSpec {
     pub landlock: Option<Vec<PathBuf>>,
     pub seccomp: bool,
     pub deny_network: bool,
-    /// Processes the command may not signal (the shim adds its own parent, the zygote).
+    /// Processes the command may not signal: the server and its parent. Read only by the
+    /// exec'd shim (the fallback when the zygote cannot run); the zygote gets the same pids
+    /// once, as its `--protect=` argument ([`Sandbox::protect`]), and adds itself.
     #[serde(default)]
     pub protect: Vec<i32>,
     /// A cgroup of its own, when that layer is on.

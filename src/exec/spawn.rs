@@ -112,7 +112,8 @@ pub struct SpawnSpec<'a> {
     pub bpf: Option<&'a [seccompiler::sock_filter]>,
 }
 
-/// Starts the command in a new process group with stdin `/dev/null` and piped output.
+/// Starts the command in a new session (so a new process group too) with stdin `/dev/null`
+/// and piped output.
 /// Call with the spawn registry locked, so an early exit is not reaped by the orphan sweep.
 pub fn spawn(spec: &SpawnSpec<'_>) -> std::io::Result<(RawChild, Pipes)> {
     let program = resolve(spec.program, spec.env.get("PATH").map(String::as_str))?;
@@ -259,7 +260,10 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
             libc::_exit(127)
         };
         let errno = || *libc::__errno_location();
-        if libc::setpgid(0, 0) != 0 {
+        // A session of its own, not just a group: a process of the server's session could
+        // `setpgid` itself into the server's group and reach it with `kill(0, …)`; across
+        // sessions `setpgid` fails (EPERM). Never fails here: a fresh child leads no group.
+        if libc::setsid() < 0 {
             fail(errno());
         }
         if libc::dup2(a.stdin, 0) < 0 || libc::dup2(a.stdout, 1) < 0 || libc::dup2(a.stderr, 2) < 0
@@ -280,7 +284,7 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
 }
 
 impl RawChild {
-    /// The child's pid (its process group id too).
+    /// The child's pid (its session and process group id too).
     pub fn pid(&self) -> i32 {
         self.pid
     }

@@ -2,8 +2,9 @@
 //!
 //! With the reaper layer the server's child is the shim ([`super::reaper`]), which owns the
 //! tree: closing its stdin (the control pipe) asks it to end everything and exit, and a
-//! shim that does not go in time is killed. Without it the command runs in its own process
-//! group, which gets TERM, a grace period, then KILL.
+//! shim that does not go in time is killed. Without it the command runs in a session and
+//! process group of its own (pgid = sid = its pid), and the group gets TERM, a grace
+//! period, then KILL.
 //!
 //! Either way the server is a child subreaper, so an escapee whose shim died is reparented
 //! to it; [`sweep_orphans`] kills and reaps such children (those we did not spawn and that
@@ -128,7 +129,8 @@ pub struct Spawned {
 }
 
 /// Starts the command: through the zygote when the reaper layer is active (and the zygote
-/// runs), else through an exec'd shim, else directly in its own process group.
+/// runs), else through an exec'd shim, else directly in a session (and process group) of
+/// its own.
 pub fn spawn(
     sandbox: &Sandbox,
     s: &ExecSettings,
@@ -139,7 +141,8 @@ pub fn spawn(
     let spec = sandbox.child_spec(&req.workdir, req.timeout);
     #[cfg(target_os = "linux")]
     if let Some(exe) = sandbox.reaper() {
-        if let Some(z) = zygote::get(exe, spec.seccomp.then_some(spec.deny_network)) {
+        let seccomp = spec.seccomp.then_some(spec.deny_network);
+        if let Some(z) = zygote::get(exe, seccomp, sandbox.protect()) {
             let shim = ShimSpec {
                 child: spec.clone(),
                 grace_ms: grace.as_millis() as u64,
@@ -166,6 +169,9 @@ pub fn spawn(
             cmd.arg(SUBCOMMAND).arg(json).arg(&s.shell);
             // The shim's stdin is the control pipe; the command gets /dev/null.
             cmd.stdin(Stdio::piped());
+            // The shim's own group (it puts the command in a session of its own).
+            #[cfg(unix)]
+            cmd.process_group(0);
             cmd
         }
         None => {
@@ -184,8 +190,6 @@ pub fn spawn(
         .current_dir(&req.workdir)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    #[cfg(unix)]
-    cmd.process_group(0);
 
     let mut reg = registry();
     let mut child = cmd.spawn()?;
@@ -287,7 +291,9 @@ mod zygote {
     use std::sync::Mutex;
 
     use super::super::linux;
-    use super::super::reaper::{zygote_seccomp_arg, ShimSpec, ZygoteRequest, SUBCOMMAND};
+    use super::super::reaper::{
+        zygote_protect_arg, zygote_seccomp_arg, ShimSpec, ZygoteRequest, SUBCOMMAND,
+    };
     use super::{registry, ExecRequest, ExecSettings, Proc, ProcessTree, ShimConn, Spawned};
 
     pub struct Zygote {
@@ -295,34 +301,41 @@ mod zygote {
         dead: AtomicBool,
     }
 
-    /// A zygote per shim binary and seccomp mode (`Some(deny_network)` when on): the
-    /// zygote runs under its commands' filter, so commands that want another one (another
-    /// sandbox in this process) need another zygote. `None`: it could not start.
-    type Key = (PathBuf, Option<bool>);
+    /// A zygote per shim binary, seccomp mode (`Some(deny_network)` when on) and protected
+    /// pids: the zygote runs under its commands' filter, so commands that want another one
+    /// (another sandbox in this process) need another zygote. `None`: it could not start.
+    type Key = (PathBuf, Option<bool>, Vec<i32>);
     static ZYGOTES: Mutex<Vec<(Key, Option<&'static Zygote>)>> = Mutex::new(Vec::new());
 
-    /// The running zygote for this binary and seccomp mode, started on first use; `None`
-    /// when it cannot run.
-    pub fn get(exe: &Path, seccomp: Option<bool>) -> Option<&'static Zygote> {
+    /// The running zygote for this binary, seccomp mode and protected pids (the server and
+    /// its parent: the zygote's filter keeps its commands' signals away from them and from
+    /// the zygote itself), started on first use; `None` when it cannot run.
+    pub fn get(exe: &Path, seccomp: Option<bool>, protect: &[i32]) -> Option<&'static Zygote> {
         let mut all = ZYGOTES.lock().unwrap_or_else(|e| e.into_inner());
-        let z = match all.iter().find(|((e, s), _)| e == exe && *s == seccomp) {
+        let found = all
+            .iter()
+            .find(|((e, s, p), _)| e == exe && *s == seccomp && p == protect);
+        let z = match found {
             Some(&(_, z)) => z,
             None => {
-                let z = start(exe, seccomp).ok().map(|z| &*Box::leak(Box::new(z)));
-                all.push(((exe.to_path_buf(), seccomp), z));
+                let z = start(exe, seccomp, protect)
+                    .ok()
+                    .map(|z| &*Box::leak(Box::new(z)));
+                all.push(((exe.to_path_buf(), seccomp, protect.to_vec()), z));
                 z
             }
         };
         z.filter(|z| !z.dead.load(Ordering::Relaxed))
     }
 
-    fn start(exe: &Path, seccomp: Option<bool>) -> std::io::Result<Zygote> {
+    fn start(exe: &Path, seccomp: Option<bool>, protect: &[i32]) -> std::io::Result<Zygote> {
         let (ours, theirs) = UnixStream::pair()?;
         let mut reg = registry();
         let child = std::process::Command::new(exe)
             .arg(SUBCOMMAND)
             .arg("--zygote")
             .args(zygote_seccomp_arg(seccomp))
+            .arg(zygote_protect_arg(protect))
             .env_clear()
             .stdin(std::process::Stdio::from(OwnedFd::from(theirs)))
             .stdout(std::process::Stdio::null())
@@ -412,13 +425,25 @@ mod zygote {
     }
 }
 
-/// Without the shim: limits, Landlock and seccomp applied between fork and exec (raw
-/// syscalls only, as the server is multi-threaded).
+/// Without the shim: a session of its own, limits, Landlock and seccomp applied between
+/// fork and exec (raw syscalls only, as the server is multi-threaded).
 fn direct_child_setup(
     cmd: &mut Command,
     sandbox: &Sandbox,
     spec: super::sandbox::ChildSpec,
 ) -> std::io::Result<()> {
+    // A session, not just a group, as in `spawn::spawn` (so no `process_group(0)`: a group
+    // leader cannot `setsid`). Registered first, so it runs before the layers.
+    #[cfg(unix)]
+    // SAFETY: setsid is a plain syscall, safe between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     #[cfg(target_os = "linux")]
     {
         use super::linux;

@@ -106,7 +106,12 @@ pub fn chown_nobody(p: &Path) {
 
 /// A command for the binary as `nobody`, in `cwd`, with a clean environment.
 pub fn nobody_command(cwd: &Path) -> Command {
-    let mut c = Command::new(nobody_bin());
+    nobody_running(&nobody_bin(), cwd)
+}
+
+/// A command for `program` as `nobody`, in `cwd`, with a clean environment.
+pub fn nobody_running(program: &Path, cwd: &Path) -> Command {
+    let mut c = Command::new(program);
     c.env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
         .env("HOME", "/nonexistent-home-for-tests")
