@@ -54,6 +54,51 @@ fn escapee_holding_the_pipe_does_not_hold_the_call() {
     assert_gone(&m);
 }
 
+/// A process outside the command's tree can hold its output pipe (the command handed it
+/// over a Unix socket): the call still ends when the command does, not at its timeout.
+#[test]
+fn a_pipe_held_outside_the_tree_does_not_hold_the_call() {
+    let dir = NobodyDir::new();
+    let sock = dir.path().join("holder.sock");
+    // The holder: a process of the test (not of the server), which keeps every descriptor
+    // it is sent for 20 s.
+    let mut holder = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import os, socket, sys, time\n\
+             s = socket.socket(socket.AF_UNIX)\n\
+             s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o777); s.listen(1)\n\
+             print('ready', flush=True)\n\
+             c, _ = s.accept()\n\
+             msg, fds, _, _ = socket.recv_fds(c, 1, 4)\n\
+             print('got', len(fds), flush=True)\n\
+             time.sleep(20)",
+        )
+        .arg(&sock)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+        holder.stdout.take().expect("stdout"),
+    ));
+    assert_eq!(lines.next().and_then(|l| l.ok()).as_deref(), Some("ready"));
+    let mut s = server(dir.path(), &[], &[]);
+    let cmd = format!(
+        "python3 -c 'import socket, sys\n\
+         s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])\n\
+         socket.send_fds(s, [b\"x\"], [1, 2])' {} && echo handed",
+        sock.display()
+    );
+    let (r, took) = run(&mut s, &cmd, "30s");
+    let _ = holder.kill();
+    let got = lines.next().and_then(|l| l.ok());
+    let _ = holder.wait();
+    assert_eq!(got.as_deref(), Some("got 2"), "{r}");
+    assert_eq!(r["exit_code"], json!(0), "{r}");
+    assert_eq!(r["stdout"], json!("handed\n"), "{r}");
+    assert!(took < Duration::from_secs(3), "took {took:?}: {r}");
+}
+
 #[test]
 fn cancellation_ends_a_running_command_within_a_second() {
     let dir = NobodyDir::new();

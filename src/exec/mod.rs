@@ -43,6 +43,11 @@ const TERM_GRACE: Duration = Duration::from_millis(200);
 /// exited), before giving up on an escaped process that still holds them.
 const DRAIN_GRACE: Duration = Duration::from_millis(300);
 
+/// How long a command whose status is read lazily ([`tree::Proc::wait_eagerly`]) may keep
+/// its output open before its status is awaited anyway (something outside its tree may
+/// hold the pipes).
+const LAZY_WAIT: Duration = Duration::from_millis(20);
+
 /// One command to run.
 #[derive(Debug, Clone)]
 pub struct ExecRequest {
@@ -247,10 +252,12 @@ impl Running {
         let mut shut_down = false;
         let mut readers = self.readers;
         let mut drained = false;
+        let mut waiting = self.child.wait_eagerly();
         let status = loop {
             tokio::select! {
-                st = self.child.wait() => break st.ok(),
+                st = self.child.wait(), if waiting || drained => break st.ok(),
                 _ = &mut readers, if !drained => drained = true,
+                _ = tokio::time::sleep(LAZY_WAIT), if !waiting && !drained => waiting = true,
                 _ = tokio::time::sleep_until(deadline) => { timed_out = true; break None }
                 _ = cancel.cancelled() => { cancelled = true; break None }
                 _ = self.shutdown.cancelled() => { shut_down = true; break None }

@@ -52,10 +52,23 @@ pub enum Proc {
 }
 
 /// A zygote-forked shim: it sends its pid, then the command's wait status (both `i32` LE).
+///
+/// The control socket joins the runtime's reactor only when the status is awaited (see
+/// [`Proc::wait_eagerly`]): registered at once, the pid the shim sends as it starts would
+/// wake the server in the middle of every command's start for nothing.
 #[cfg(target_os = "linux")]
 pub struct ShimConn {
-    ctl: tokio::net::UnixStream,
+    ctl: ShimCtl,
     buf: Vec<u8>,
+}
+
+#[cfg(target_os = "linux")]
+enum ShimCtl {
+    /// Non-blocking, not yet registered.
+    Idle(std::os::unix::net::UnixStream),
+    Registered(tokio::net::UnixStream),
+    /// Registering it failed (no reactor): the command's status cannot be read.
+    Lost,
 }
 
 #[cfg(target_os = "linux")]
@@ -65,6 +78,19 @@ impl ShimConn {
             .then(|| i32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]))
     }
 
+    /// The socket, registered with the reactor from now on.
+    fn registered(&mut self) -> std::io::Result<&mut tokio::net::UnixStream> {
+        if let ShimCtl::Idle(_) = self.ctl {
+            if let ShimCtl::Idle(s) = std::mem::replace(&mut self.ctl, ShimCtl::Lost) {
+                self.ctl = ShimCtl::Registered(tokio::net::UnixStream::from_std(s)?);
+            }
+        }
+        match &mut self.ctl {
+            ShimCtl::Registered(s) => Ok(s),
+            _ => Err(std::io::Error::other("the shim's control socket is lost")),
+        }
+    }
+
     /// Cancel-safe: bytes read so far are kept.
     async fn wait(&mut self) -> std::io::Result<ExitStatus> {
         use std::os::unix::process::ExitStatusExt;
@@ -72,7 +98,7 @@ impl ShimConn {
         let mut tmp = [0u8; 8];
         while self.buf.len() < 8 {
             let want = 8 - self.buf.len();
-            let n = self.ctl.read(&mut tmp[..want]).await?;
+            let n = self.registered()?.read(&mut tmp[..want]).await?;
             if n == 0 {
                 // The shim died without reporting (killed): say so as a SIGKILL.
                 return Ok(ExitStatus::from_raw(libc::SIGKILL));
@@ -85,9 +111,16 @@ impl ShimConn {
 
     /// Picks up the pid if it arrived but was not read yet.
     fn poll_pid(&mut self) -> Option<i32> {
+        use std::io::Read;
         let mut tmp = [0u8; 8];
         while self.buf.len() < 4 {
-            match self.ctl.try_read(&mut tmp[..4 - self.buf.len()]) {
+            let want = 4 - self.buf.len();
+            let got = match &mut self.ctl {
+                ShimCtl::Idle(s) => s.read(&mut tmp[..want]),
+                ShimCtl::Registered(s) => s.try_read(&mut tmp[..want]),
+                ShimCtl::Lost => break,
+            };
+            match got {
                 Ok(n) if n > 0 => self.buf.extend_from_slice(&tmp[..n]),
                 _ => break,
             }
@@ -105,6 +138,18 @@ impl Proc {
             Proc::Shim(s) => s.wait().await,
             #[cfg(target_os = "linux")]
             Proc::Raw(r) => r.wait().await,
+        }
+    }
+
+    /// Whether [`Proc::wait`] should be polled from the start. A zygote shim reports the
+    /// status only after the command's whole tree is gone, which is also when its output
+    /// pipes reach EOF; its wait starts once they have (or after a short while, should
+    /// something outside the tree hold them).
+    pub fn wait_eagerly(&self) -> bool {
+        match self {
+            #[cfg(target_os = "linux")]
+            Proc::Shim(_) => false,
+            _ => true,
         }
     }
 
@@ -404,7 +449,7 @@ mod zygote {
             }
             drop((out_w, err_w, ctl_shim));
             ctl.set_nonblocking(true)?;
-            let ctl = tokio::net::UnixStream::from_std(ctl)?;
+            let ctl = super::ShimCtl::Idle(ctl);
             let stdout = tokio::net::unix::pipe::Receiver::from_owned_fd(out_r)?;
             let stderr = tokio::net::unix::pipe::Receiver::from_owned_fd(err_r)?;
             Ok(Spawned {
@@ -565,7 +610,9 @@ impl ProcessTree {
         if status.is_some() {
             return status;
         }
-        let _ = conn.ctl.shutdown().await;
+        if let Ok(ctl) = conn.registered() {
+            let _ = ctl.shutdown().await;
+        }
         match tokio::time::timeout(self.grace + SHIM_SLACK, conn.wait()).await {
             Ok(st) => st.ok(),
             Err(_) => {
