@@ -221,8 +221,6 @@ mod imp {
     use std::path::PathBuf;
     use std::time::{Duration, Instant};
 
-    use serde::{Deserialize, Serialize};
-
     use super::super::linux::{self, Rlimit};
     use super::{ProbeResult, ProbeSpec, ShimSpec, ZygoteArgs, ZygoteRequest};
 
@@ -453,7 +451,7 @@ mod imp {
         argv: Vec<CString>,
         ctl: i32,
         bpf: Option<&[seccompiler::sock_filter]>,
-        prepared: Prepared,
+        mut prepared: Prepared,
     ) -> Result<(i32, Option<CommandCgroup>), u8> {
         // SAFETY: prctl/setrlimit on this single-threaded process.
         unsafe {
@@ -517,10 +515,7 @@ mod imp {
             bpf,
             argv: &ptrs,
         };
-        // The child only needs valid memory for its stack, not zeroed memory: an
-        // uninitialised allocation saves clearing 64 KiB per command (only the pages the
-        // child touches are ever faulted in).
-        let mut stack: Vec<std::mem::MaybeUninit<u8>> = Vec::with_capacity(64 * 1024);
+        let mut stack = prepared.stack.take().unwrap_or_else(|| child_stack(false));
         // SAFETY: the stack top is within the allocation, 16-byte aligned as the ABI wants;
         // this process is single-threaded and stays suspended until the child execs or
         // exits, so `start` and the stack outlive the child's use of them.
@@ -786,6 +781,25 @@ mod imp {
     struct Prepared {
         landlock: Option<(Vec<PathBuf>, std::os::fd::OwnedFd)>,
         cgroup: Option<(super::super::sandbox::CgroupSpec, CommandCgroup)>,
+        /// The command's start stack (see `supervise`), its top pages already touched.
+        stack: Option<Vec<u8>>,
+    }
+
+    /// The size of the stack the command's side of the start runs on.
+    const CHILD_STACK: usize = 64 * 1024;
+
+    /// A stack for the command's start. It only needs valid memory, not zeroed memory: an
+    /// uninitialised allocation saves clearing it (only the pages the child touches are
+    /// ever faulted in — ahead of time with `touched`, the top 16 KiB it uses).
+    fn child_stack(touched: bool) -> Vec<u8> {
+        let mut stack: Vec<u8> = Vec::with_capacity(CHILD_STACK);
+        if touched {
+            let top = stack.spare_capacity_mut();
+            for off in (CHILD_STACK - 16 * 1024..CHILD_STACK).step_by(4096) {
+                top[off] = std::mem::MaybeUninit::new(0);
+            }
+        }
+        stack
     }
 
     impl Prepared {
@@ -801,6 +815,7 @@ mod imp {
                     let cg = CommandCgroup::create(spec, me).ok()?;
                     Some((spec.clone(), cg))
                 }),
+                stack: Some(child_stack(true)),
             }
         }
 
@@ -808,11 +823,11 @@ mod imp {
         /// match, fresh ones otherwise (a prepared cgroup it does not want is removed).
         #[allow(clippy::type_complexity)]
         fn take(
-            self,
+            &mut self,
             child: &super::super::sandbox::ChildSpec,
             me: i32,
         ) -> Result<(Option<std::os::fd::OwnedFd>, Option<CommandCgroup>), String> {
-            let ll = match (&child.landlock, self.landlock) {
+            let ll = match (&child.landlock, self.landlock.take()) {
                 (None, _) => None,
                 (Some(want), Some((have, fd))) if *want == have => Some(fd),
                 (Some(want), _) => Some(
@@ -820,7 +835,7 @@ mod imp {
                         .map_err(|e| format!("cannot prepare the Landlock layer: {e}"))?,
                 ),
             };
-            let cgroup = match (&child.cgroup, self.cgroup) {
+            let cgroup = match (&child.cgroup, self.cgroup.take()) {
                 (Some(want), Some((have, cg))) if *want == have => Some(cg),
                 (want, have) => {
                     if let Some((_, cg)) = have {
@@ -938,12 +953,13 @@ mod imp {
             return SHIM_FAILED;
         }
         let mut shims: std::collections::HashSet<i32> = Default::default();
-        let mut hint = Hint::default();
+        // The last request a spare took: what the next one prepares for.
+        let mut last: Vec<u8> = Vec::new();
         // The shim that waits for the next request, and our end of its pipe.
         let mut spare: Option<(i32, std::os::fd::OwnedFd)> = None;
         loop {
             if spare.is_none() {
-                match fork_spare(sfd, &filter, &hint) {
+                match fork_spare(sfd, &filter, &last) {
                     Some((pid, notify)) => {
                         shims.insert(pid);
                         spare = Some((pid, notify));
@@ -984,11 +1000,11 @@ mod imp {
                 }
             }
             if fds[2].revents != 0 {
-                // The spare took a request (it sends the command's settings, the next
-                // spare's hint) or died: either way the next one is needed.
+                // The spare took a request (it sends it: the next spare prepares for one
+                // like it) or died: either way the next one is needed.
                 if let Some((_, notify)) = spare.take() {
-                    if let Some(next) = read_hint(notify) {
-                        hint = next;
+                    if let Some(request) = read_note(notify) {
+                        last = request;
                     } else {
                         // A spare that dies without a request (an I/O error, EOF on the
                         // request socket) must not turn into a fork loop.
@@ -1148,7 +1164,7 @@ mod imp {
     /// What a spare shim prepares before its request arrives: the settings of the
     /// previous command, which the server gives every command alike unless its
     /// configuration says otherwise.
-    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[derive(Debug, Default)]
     struct Hint {
         landlock: Option<Vec<PathBuf>>,
         cgroup: Option<super::super::sandbox::CgroupSpec>,
@@ -1157,13 +1173,13 @@ mod imp {
     /// The first byte a spare sends once it has its request.
     const TOOK_REQUEST: u8 = b'T';
 
-    /// Forks the next spare shim: it prepares the layers `hint` names, then waits for a
-    /// request on our stdin, tells us on a pipe (with that request's settings) and runs
-    /// it. Returns its pid and our end of the pipe; `None` when fork failed.
+    /// Forks the next spare shim: it prepares for a request like `last` (the previous
+    /// one), then waits for a request on our stdin, tells us on a pipe (sending the
+    /// request) and runs it. Returns its pid and our end of the pipe; `None` when fork failed.
     fn fork_spare(
         zygote_sfd: i32,
         filter: &ZygoteFilter,
-        hint: &Hint,
+        last: &[u8],
     ) -> Option<(i32, std::os::fd::OwnedFd)> {
         use std::os::fd::FromRawFd;
         let mut ends = [0; 2];
@@ -1182,13 +1198,14 @@ mod imp {
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             drop(ours);
-            spare_shim(zygote_sfd, filter, hint, theirs);
+            spare_shim(zygote_sfd, filter, last, theirs);
         }
         (pid > 0).then_some((pid, ours))
     }
 
-    /// Reads what a spare sent when it took its request: `None` when it died without one.
-    fn read_hint(notify: std::os::fd::OwnedFd) -> Option<Hint> {
+    /// Reads what a spare sent when it took its request (the request): `None` when it died
+    /// without one.
+    fn read_note(notify: std::os::fd::OwnedFd) -> Option<Vec<u8>> {
         let mut got = Vec::new();
         let mut buf = [0u8; 4096];
         loop {
@@ -1210,7 +1227,7 @@ mod imp {
             break;
         }
         match got.split_first() {
-            Some((&TOOK_REQUEST, rest)) => Some(serde_json::from_slice(rest).unwrap_or_default()),
+            Some((&TOOK_REQUEST, rest)) => Some(rest.to_vec()),
             _ => None,
         }
     }
@@ -1218,7 +1235,10 @@ mod imp {
     /// One request from the zygote's stdin socket: a little-endian `u32` length, the JSON
     /// [`ZygoteRequest`], three descriptors on the first byte. `Err(true)` at EOF or a
     /// broken stream, `Err(false)` for a request that is read but unusable.
-    fn read_request(sock: i32) -> Result<(ZygoteRequest, Vec<std::os::fd::OwnedFd>), bool> {
+    #[allow(clippy::type_complexity)]
+    fn read_request(
+        sock: i32,
+    ) -> Result<(ZygoteRequest, Vec<std::os::fd::OwnedFd>, Vec<u8>), bool> {
         let mut len = [0u8; 4];
         let mut passed = Vec::new();
         match linux::recv_with_fds(sock, &mut len, &mut passed) {
@@ -1234,7 +1254,7 @@ mod imp {
             return Err(true);
         }
         match serde_json::from_slice::<ZygoteRequest>(&body) {
-            Ok(req) if passed.len() == 3 => Ok((req, passed)),
+            Ok(req) if passed.len() == 3 => Ok((req, passed, body)),
             _ => Err(false),
         }
     }
@@ -1246,7 +1266,7 @@ mod imp {
     fn spare_shim(
         zygote_sfd: i32,
         filter: &ZygoteFilter,
-        hint: &Hint,
+        last: &[u8],
         notify: std::os::fd::OwnedFd,
     ) -> ! {
         // SAFETY: closing the zygote's signalfd in this child; getpid never fails.
@@ -1254,29 +1274,50 @@ mod imp {
             libc::close(zygote_sfd);
             libc::getpid()
         };
-        let prepared = Prepared::ahead(hint, me);
+        let prepared = Prepared::ahead(&rehearse(last), me);
         let taken = read_request(0);
         let mut note = vec![TOOK_REQUEST];
         match &taken {
-            Ok((req, _)) => {
-                let next = Hint {
-                    landlock: req.spec.child.landlock.clone(),
-                    cgroup: req.spec.child.cgroup.clone(),
-                };
-                note.extend(serde_json::to_vec(&next).unwrap_or_default());
-            }
+            Ok((_, _, body)) => note.extend_from_slice(body),
             Err(true) => note.clear(),
             Err(false) => {}
         }
         let _ = linux::write_all(notify.as_raw_fd(), &note);
         drop(notify);
         match taken {
-            Ok((req, passed)) => shim_from_zygote(req, passed, filter, prepared),
+            Ok((req, passed, _)) => shim_from_zygote(req, passed, filter, prepared),
             Err(_) => {
                 prepared.discard();
                 // SAFETY: ending the spare without running the zygote's destructors.
                 unsafe { libc::_exit(0) }
             }
+        }
+    }
+
+    /// While no request is there yet: goes through what taking one like `last` will do —
+    /// decoding it, making the C strings of its command and environment — and touches the
+    /// stack, so that the pages this copy of the zygote writes to are its own (copy-on-write
+    /// after the fork) and the code is mapped before a call waits on it. Returns the
+    /// settings to prepare the layers for.
+    fn rehearse(last: &[u8]) -> Hint {
+        let mut stack = [0u8; 32 * 1024];
+        for page in stack.chunks_mut(4096) {
+            page[0] = 1;
+        }
+        std::hint::black_box(&mut stack);
+        let Ok(req) = serde_json::from_slice::<ZygoteRequest>(last) else {
+            return Hint::default();
+        };
+        let strings: Vec<CString> = req
+            .argv
+            .iter()
+            .chain(req.env.iter().map(|(k, _)| k))
+            .filter_map(|a| CString::new(a.as_bytes()).ok())
+            .collect();
+        std::hint::black_box(strings);
+        Hint {
+            landlock: req.spec.child.landlock,
+            cgroup: req.spec.child.cgroup,
         }
     }
 
@@ -1369,6 +1410,14 @@ mod imp {
                 // The passed stdout and stderr (the control socket stays, at the end).
                 fds.drain(..2);
                 let _ = linux::write_all(ctl, &st.to_le_bytes());
+                // What is left (the rmdir, our exit's unmapping) is nobody's wait: run it
+                // only when the CPU has nothing else to do, rather than ahead of the
+                // server answering and its client sending the next request.
+                // SAFETY: lowering our own scheduling class; a plain struct argument.
+                unsafe {
+                    let param = libc::sched_param { sched_priority: 0 };
+                    libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
+                }
                 if let Some(cg) = cgroup {
                     cg.remove();
                 }
