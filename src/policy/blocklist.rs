@@ -7,7 +7,7 @@
 //! and paths are normalised (`//`, `/./`, `/..`). Fork bombs and download-and-execute span
 //! several commands, so they are checked on the parsed structure of the whole line.
 
-use super::parse::{Loop, LoopKind, RedirKind, Script, SimpleCommand};
+use super::parse::{Loop, LoopKind, RedirKind, Script, SimpleCommand, Test, Word};
 use super::rules::{basename, option_matches, Arg};
 
 /// Rule ids and descriptions, for `list_blocked_commands`.
@@ -40,7 +40,7 @@ const RULES: &[(&str, &str)] = &[
     ("default:chmod-root", "recursive chmod/chown/chgrp of /"),
     (
         "default:fork-bomb",
-        "fork bombs (a function that starts copies of itself; an endless loop that starts background jobs and never waits)",
+        "fork bombs (a function that starts copies of itself; an endless loop, or a read loop fed by yes, tail -f or /dev/urandom, that starts background jobs and never waits)",
     ),
     (
         "default:download-exec",
@@ -1096,30 +1096,49 @@ fn loop_fork_bomb(script: &Script, names: &[&str], edges: &[Vec<(usize, bool)>])
 }
 
 /// A loop whose condition never ends it: `while :`, `while true`, `while [ 1 ]`,
-/// `until false`, `while ! false`, `for ((;;))`, `for ((;1;))`.
+/// `while ((1))`, `while [[ 1 ]]`, `until false`, `while ! false`, `for ((;;))`,
+/// `for ((;1;))` — or a `while read` whose input never runs out (`yes | while read l`).
 fn endless(script: &Script, l: &Loop) -> bool {
     let until = match &l.kind {
         LoopKind::Arith(cond) => {
-            return cond.is_empty() || cond.parse::<i64>().is_ok_and(|n| n != 0)
+            return cond.is_empty() || arith_status(cond) == Some(true);
         }
         LoopKind::Words => return false,
         LoopKind::While => false,
         LoopKind::Until => true,
     };
-    let Some(last) = script.commands[l.cond.clone()].last() else {
-        return false;
+    let status = match &l.cond_test {
+        Some(Test::Arith(expr)) => arith_status(expr),
+        Some(Test::Bracket(words)) => static_texts(words).and_then(|w| test_status(&w)),
+        None => {
+            let Some(last) = script.commands[l.cond.clone()].last() else {
+                return false;
+            };
+            constant_status(last)
+                .or_else(|| (!until && reads_forever(script, l, last)).then_some(true))
+        }
     };
     // `while` runs while the condition succeeds, `until` while it fails; `!` inverts it.
-    constant_status(last).is_some_and(|ok| (ok != l.cond_negated) != until)
+    status.is_some_and(|ok| (ok != l.cond_negated) != until)
+}
+
+/// The exit status of `(( expr ))` when `expr` is an integer literal: true unless it is 0.
+fn arith_status(expr: &str) -> Option<bool> {
+    expr.trim().parse::<i64>().ok().map(|n| n != 0)
+}
+
+/// The texts of words that are known before the line runs.
+fn static_texts(words: &[Word]) -> Option<Vec<&str>> {
+    words
+        .iter()
+        .map(|w| w.is_static().then_some(w.text.as_str()))
+        .collect()
 }
 
 /// The exit status of a command that always succeeds (`Some(true)`: `:`, `true`, `[ 1 ]`,
 /// `test x = x`) or always fails (`Some(false)`: `false`, `[ ]`, `[ "" ]`).
 fn constant_status(c: &SimpleCommand) -> Option<bool> {
-    if !c.words.iter().all(|w| w.is_static()) {
-        return None;
-    }
-    let w: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    let w = static_texts(&c.words)?;
     let (&prog, args) = w.split_first()?;
     let args = match basename(prog) {
         ":" | "true" => return Some(true),
@@ -1128,11 +1147,87 @@ fn constant_status(c: &SimpleCommand) -> Option<bool> {
         "test" => args,
         _ => return None,
     };
+    test_status(args)
+}
+
+/// The status of `test ARGS` (and of `[[ ARGS ]]`) when the arguments decide it alone.
+fn test_status(args: &[&str]) -> Option<bool> {
     match args {
         [] => Some(false),
         [a] => Some(!a.is_empty()),
         [a, op, b] if a == b && matches!(*op, "=" | "==" | "-eq") => Some(true),
         _ => None,
+    }
+}
+
+/// `yes | while read l`, `while read l; do …; done < /dev/urandom`, `while yes | read l`:
+/// the condition is `read` from standard input, and that input never ends.
+fn reads_forever(script: &Script, l: &Loop, read: &SimpleCommand) -> bool {
+    let Some(w) = static_texts(&read.words) else {
+        return false;
+    };
+    // `read -u N` reads another descriptor.
+    if w.first().map(|p| basename(p)) != Some("read") || w[1..].iter().any(|a| a.starts_with("-u"))
+    {
+        return false;
+    }
+    let own = read
+        .redirects
+        .iter()
+        .rev()
+        .find(|r| r.kind == RedirKind::Input && !r.here);
+    if let Some(input) = own.map(|r| &r.target).or(l.input.as_ref()) {
+        return input.is_static() && endless_file(&input.text);
+    }
+    // The nearest enclosing pipeline stage that is not the first feeds it.
+    let Some(&(p, j)) = read.stages.iter().rev().find(|&&(_, j)| j > 0) else {
+        return false;
+    };
+    let feeder = (p, j - 1);
+    script.commands.iter().enumerate().any(|(i, c)| {
+        let producer = c.stages.last() == Some(&feeder) && endless_producer(c);
+        // A loop of an earlier stage (it ends before this one starts) that never ends.
+        let endless_loop = || {
+            c.stages.contains(&feeder)
+                && script.loops.iter().any(|f| {
+                    f.body.contains(&i) && f.body.end <= l.cond.start && endless(script, f)
+                })
+        };
+        producer || endless_loop()
+    })
+}
+
+/// Files whose reading never ends with lines in them (`/dev/zero` has no newline, so
+/// `read` blocks on it instead).
+fn endless_file(t: &str) -> bool {
+    matches!(path_parts(t).as_slice(), ["dev", "urandom" | "random"])
+}
+
+/// Programs whose output never ends: `yes`, `tail -f`, and readers of `/dev/urandom`
+/// other than `head` and `dd`, which stop after a count.
+fn endless_producer(c: &SimpleCommand) -> bool {
+    let Some(w) = static_texts(&c.words) else {
+        return false;
+    };
+    let Some((&prog, args)) = w.split_first() else {
+        return false;
+    };
+    match basename(prog) {
+        "yes" => true,
+        "tail" => args.iter().any(|a| {
+            a.starts_with("--follow")
+                || (a.starts_with('-') && !a.starts_with("--") && a.contains(['f', 'F']))
+        }),
+        "head" | "dd" => false,
+        _ => {
+            args.iter().any(|a| endless_file(a))
+                || c.redirects.iter().any(|r| {
+                    r.kind == RedirKind::Input
+                        && !r.here
+                        && r.target.is_static()
+                        && endless_file(&r.target.text)
+                })
+        }
     }
 }
 
