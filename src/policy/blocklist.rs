@@ -22,7 +22,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "default:dd-device",
-        "dd, shred, tee, cp, mv, blkdiscard or redirection onto a block device",
+        "dd, shred, tee, cp, mv, blkdiscard or redirection onto a block device (any name under /dev except null, zero, random, the descriptors, terminals, serial lines, the console and /dev/shm files; names it does not know count as devices)",
     ),
     (
         "default:disk-tool",
@@ -261,17 +261,68 @@ fn normalise(p: &str) -> bool {
     }
 }
 
+/// A write target that may be a disk: any path under `/dev` except the devices known to be
+/// harmless to write (see [`harmless_device`]). Disks, partitions, volumes (`sda`,
+/// `nvme0n1p1`, `mapper/x`, `disk/by-id/…`, `loop0`, `zd0`) and memory (`mem`, `kmem`,
+/// `port`) are refused, and so is every name the list does not know (`/dev/vg0/root` is an
+/// LVM volume, and a name alone cannot tell a disk from a character device): unknown names
+/// fail closed. The path is read lexically normalised, so `//dev/sda`, `/dev/shm/../sda`
+/// and `/proc/self/root/dev/sda` are the disk they name.
 fn is_block_device(t: &str) -> bool {
-    let Some(dev) = t.strip_prefix("/dev/") else {
+    if !t.starts_with('/') {
+        return false;
+    }
+    let mut parts = path_parts(t);
+    // `/proc/self/root`, `/proc/thread-self/root`, `/proc/PID/root`: the root directory.
+    while let ["proc", who, "root", ..] = parts.as_slice() {
+        if !(matches!(*who, "self" | "thread-self") || who.bytes().all(|b| b.is_ascii_digit())) {
+            break;
+        }
+        parts.drain(..3);
+    }
+    match parts.as_slice() {
+        ["dev", rest @ ..] if !rest.is_empty() => !harmless_device(rest),
+        _ => false,
+    }
+}
+
+/// Names under `/dev` that writing cannot harm a disk through: the memory-less character
+/// devices (`null`, `zero`, `full`, `random`, `urandom`), the process's own descriptors
+/// (`stdin`, `stdout`, `stderr`, `fd/N`), terminals (`tty`, `ttyN`, `ttyS0`, `ttyUSB0`,
+/// `ttyACM0`, `console`, `ptmx`, `pts/N`), files in the `shm` tmpfs, and bash's network
+/// redirections (`tcp/HOST/PORT`, `udp/HOST/PORT`, which are not files at all).
+fn harmless_device(rest: &[&str]) -> bool {
+    match rest {
+        [name] => {
+            matches!(
+                *name,
+                "null"
+                    | "zero"
+                    | "full"
+                    | "random"
+                    | "urandom"
+                    | "stdin"
+                    | "stdout"
+                    | "stderr"
+                    | "tty"
+                    | "console"
+                    | "ptmx"
+            ) || is_terminal_line(name)
+        }
+        ["pts", _] | ["shm", ..] | ["tcp" | "udp", _, _] => true,
+        ["fd", n] => n.bytes().all(|b| b.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+/// `tty1`, `ttyS0`, `ttyUSB0`, `ttyACM0`, `ttyAMA0`: a virtual console or a serial line
+/// (`tty`, letters, a number).
+fn is_terminal_line(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("tty") else {
         return false;
     };
-    let harmless = [
-        "null", "zero", "stdout", "stderr", "stdin", "tty", "random", "urandom", "full",
-    ];
-    !(harmless.contains(&dev)
-        || dev.starts_with("fd/")
-        || dev.starts_with("shm/")
-        || dev.starts_with("pts/"))
+    let digits = rest.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Checks one simple command (program first).
@@ -1451,4 +1502,85 @@ pub fn is_downloader(prog: &str) -> bool {
             | "wget2"
             | "curlie"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_devices_and_harmless_character_devices() {
+        for disk in [
+            "/dev/sda",
+            "/dev/sda1",
+            "/dev/nvme0n1p1",
+            "/dev/vda",
+            "/dev/xvdb",
+            "/dev/hda",
+            "/dev/mmcblk0",
+            "/dev/md0",
+            "/dev/dm-0",
+            "/dev/mapper/vg0-root",
+            "/dev/disk/by-id/ata-DISK",
+            "/dev/loop0",
+            "/dev/sr0",
+            "/dev/nbd0",
+            "/dev/zd0",
+            "/dev/rbd0",
+            "/dev/mem",
+            "/dev/kmem",
+            "/dev/port",
+            "/dev/fd0",
+            "/dev/vg0/root",
+            "/dev/sd*",
+            "/dev/tty*",
+            "/dev/fd/x",
+            "//dev/sda",
+            "/dev//sda",
+            "/dev/./sda",
+            "/dev/shm/../sda",
+            "/dev/pts/../sda",
+            "/dev/fd/../sda",
+            "/tmp/../dev/sda",
+            "/proc/self/root/dev/sda",
+            "/proc/1/root/dev/sda",
+            "/proc/thread-self/root/proc/self/root/dev/sda",
+        ] {
+            assert!(is_block_device(disk), "{disk}");
+        }
+        for harmless in [
+            "/dev/null",
+            "/dev/zero",
+            "/dev/full",
+            "/dev/urandom",
+            "/dev/stdout",
+            "/dev/stderr",
+            "/dev/fd/1",
+            "/dev/fd/10",
+            "/dev/tty",
+            "/dev/tty1",
+            "/dev/tty63",
+            "/dev/ttyS0",
+            "/dev/ttyUSB0",
+            "/dev/ttyACM1",
+            "/dev/ttyAMA0",
+            "/dev/console",
+            "/dev/ptmx",
+            "/dev/pts/0",
+            "/dev/pts/ptmx",
+            "/dev/shm/x",
+            "/dev/shm/a/b",
+            "/dev/tcp/127.0.0.1/9",
+            "/dev/udp/host/53",
+            "/dev",
+            "/dev/",
+            "/tmp/dev/sda",
+            "dev/sda",
+            "sda",
+            "/proc/self/root/dev/null",
+            "/proc/x/root/dev/sda",
+        ] {
+            assert!(!is_block_device(harmless), "{harmless}");
+        }
+    }
 }
