@@ -4,7 +4,8 @@
 //! `$IFS` are already resolved by the parser, wrappers (`sudo`, `xargs`, `env` …) and code
 //! strings (`sh -c '…'`, `eval`) are unwrapped by the engine before these rules see them,
 //! flags are read the way getopt reads them (`-rf`, `-r -f`, `-fR`, `--recursive`, `--rec`),
-//! and paths are normalised (`//`, `/./`, `/..`). Fork bombs and download-and-execute span
+//! and paths are normalised (`//`, `/./`, `/..`) and, after a `cd` or `pushd` of the line,
+//! also read from the directory it changes to. Fork bombs and download-and-execute span
 //! several commands, so they are checked on the parsed structure of the whole line.
 
 use super::parse::{Loop, LoopKind, RedirKind, Script, SimpleCommand, Test, Word};
@@ -971,6 +972,141 @@ fn kills_everything(args: &[Arg]) -> bool {
     false
 }
 
+/// A directory a `cd` or `pushd` of the line may change to, for reading relative paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cwd {
+    /// A literal absolute directory, normalised (`/dev`, `/`).
+    Dir(String),
+    /// A directory only known when the line runs (`cd "$X"`, `cd ~`, `cd` alone).
+    Unknown,
+}
+
+/// How many directories a relative `cd` is read from before the rest count as unknown.
+const MAX_CWDS: usize = 16;
+
+/// Stands for a directory only known when the line runs, in front of a relative operand;
+/// an operand starting with `$` is one the disk tools treat as a possible device.
+const UNKNOWN_DIR: &str = "$PWD";
+
+/// The directories the `cd` and `pushd` commands of `script` may change to, after those
+/// inherited from an enclosing line (`cd /dev && sh -c '…'`). The order of the commands
+/// is not followed — loops repeat, functions run later, `cd -` and `popd` go back — so
+/// every command is read from each of them, failing closed like [`cd_root_then_rm`]. A
+/// relative target is read from each absolute one (`cd /; cd dev`).
+pub fn cd_dirs(script: &Script, inherited: &[Cwd]) -> Vec<Cwd> {
+    let mut out = inherited.to_vec();
+    let mut relative = Vec::new();
+    for c in &script.commands {
+        let Some((p, args)) = c.words.split_first() else {
+            continue;
+        };
+        if !p.is_static() || !matches!(p.text.as_str(), "cd" | "pushd") {
+            continue;
+        }
+        let target = args
+            .iter()
+            .find(|w| !(w.text.starts_with('-') && w.text.len() > 1));
+        let dir = match target {
+            // `cd -`, `pushd +1`: back to a directory the line named before.
+            Some(w) if w.is_static() && (w.text == "-" || w.text.starts_with('+')) => continue,
+            // `pushd -1` rotates the stack; `cd` alone goes to $HOME.
+            None if p.text == "pushd" && !args.is_empty() => continue,
+            None => Cwd::Unknown,
+            Some(w) if !w.is_static() => Cwd::Unknown,
+            Some(w) if w.text.starts_with('/') => Cwd::Dir(normalised_dir(&w.text)),
+            Some(w) => {
+                relative.push(w.text.as_str());
+                continue;
+            }
+        };
+        if !out.contains(&dir) {
+            out.push(dir);
+        }
+    }
+    // Two rounds read `cd /; cd usr; cd lib` from every directory the first round found.
+    for _ in 0..2 {
+        let bases: Vec<String> = out
+            .iter()
+            .filter_map(|d| match d {
+                Cwd::Dir(d) => Some(d.clone()),
+                Cwd::Unknown => None,
+            })
+            .collect();
+        for base in &bases {
+            for r in &relative {
+                let dir = Cwd::Dir(normalised_dir(&format!("{base}/{r}")));
+                if out.contains(&dir) {
+                    continue;
+                }
+                if out.len() >= MAX_CWDS {
+                    if !out.contains(&Cwd::Unknown) {
+                        out.push(Cwd::Unknown);
+                    }
+                    return out;
+                }
+                out.push(dir);
+            }
+        }
+    }
+    out
+}
+
+/// `/dev/./shm/..` → `/dev`.
+fn normalised_dir(p: &str) -> String {
+    format!("/{}", path_parts(p).join("/"))
+}
+
+/// `t` read from `dir` when it is a relative path (not an option, an expansion or `~`).
+fn from_dir(dir: &str, t: &str) -> Option<String> {
+    (!t.is_empty() && !t.starts_with(['/', '-', '$', '`', '~']))
+        .then(|| format!("{}/{t}", dir.trim_end_matches('/')))
+}
+
+/// The arguments of `argv` read from `dir` (`sda` → `/dev/sda`, dd's `of=sda` →
+/// `of=/dev/sda`), or `None` when none of them is a relative path.
+fn args_from_dir(argv: &[Arg], dir: &str) -> Option<Vec<Arg>> {
+    let mut changed = false;
+    let out = argv
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let t = a.text.as_str();
+            let keyed = t
+                .split_once('=')
+                .filter(|(k, _)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase()));
+            let text = match keyed {
+                _ if i == 0 => None,
+                Some((k, v)) => from_dir(dir, v).map(|v| format!("{k}={v}")),
+                None => from_dir(dir, t),
+            };
+            changed |= text.is_some();
+            Arg {
+                text: text.unwrap_or_else(|| a.text.clone()),
+                ..a.clone()
+            }
+        })
+        .collect();
+    changed.then_some(out)
+}
+
+/// [`check`] of `argv`, and of `argv` read from each directory a `cd` of the line may have
+/// changed to (`cd /dev && mkswap sda2` is `mkswap /dev/sda2`). From a directory only
+/// known when it runs, a relative operand of a disk tool may be a device, as `$X` is; the
+/// other rules treat it as they treat `$X/name` (dd's `of=$X` is not a device).
+pub fn check_in(argv: &[Arg], cwds: &[Cwd]) -> Option<Hit> {
+    check(argv).or_else(|| {
+        cwds.iter().find_map(|d| match d {
+            Cwd::Dir(dir) => args_from_dir(argv, dir).and_then(|a| check(&a)),
+            Cwd::Unknown => {
+                let args = args_from_dir(argv, UNKNOWN_DIR)?;
+                let prog = basename(&args.first()?.text);
+                disk_tool(prog, &args[1..], &flags(&args[1..]))
+                    .and_then(|why| hit("default:disk-tool", why))
+            }
+        })
+    })
+}
+
 /// `cd / && rm -rf *`, `cd ~; rm -r .`: a line that changes to the root or home directory
 /// and recursively removes everything in the current directory.
 pub fn cd_root_then_rm(script: &Script) -> Option<Hit> {
@@ -1016,12 +1152,14 @@ pub fn cd_root_then_rm(script: &Script) -> Option<Hit> {
 }
 
 /// Output redirection onto a block device or into `/proc/sysrq-trigger`. `resolve` gives
-/// the literal a `$NAME` target was assigned earlier in the line, if any.
+/// the literal a `$NAME` target was assigned earlier in the line, if any; `cwds` are the
+/// directories the line may have changed to ([`cd_dirs`]).
 pub fn check_redirects<'a>(
     script: &'a Script,
     resolve: impl Fn(&str) -> Option<&'a str>,
+    cwds: &[Cwd],
 ) -> Option<Hit> {
-    let targets = script
+    let written = script
         .commands
         .iter()
         .flat_map(|c| &c.redirects)
@@ -1030,8 +1168,17 @@ pub fn check_redirects<'a>(
             let t = r.target.text.as_str();
             resolve(t).unwrap_or(t)
         });
+    // `cd /dev && echo x > sda`: a relative target read from each directory of the line.
+    let targets = written.flat_map(|t| {
+        let dirs = cwds.iter().filter_map(move |d| match d {
+            Cwd::Dir(dir) => from_dir(dir, t),
+            Cwd::Unknown => None,
+        });
+        std::iter::once(t.to_string()).chain(dirs)
+    });
     let mut device = false;
     for t in targets {
+        let t = t.as_str();
         if is_sysrq_trigger(t) {
             return hit(
                 "default:sysrq",
@@ -1515,6 +1662,30 @@ pub fn is_downloader(prog: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::parse::parse;
+
+    #[test]
+    fn directories_a_line_changes_to() {
+        let dirs = |line: &str| cd_dirs(&parse(line).unwrap(), &[]);
+        let dir = |d: &str| Cwd::Dir(d.into());
+        assert_eq!(dirs("ls; cd -; pushd +1; pushd -0"), []);
+        // Relative targets are read from every directory found so far, twice over.
+        let found = dirs("cd -P /dev//shm/..; cd /; cd ..; cd usr");
+        assert_eq!(
+            found[..4],
+            [dir("/dev"), dir("/"), dir("/dev/usr"), dir("/usr")]
+        );
+        assert!(found.contains(&dir("/usr/usr")) && !found.contains(&Cwd::Unknown));
+        assert_eq!(dirs("cd \"$X\""), [Cwd::Unknown]);
+        assert_eq!(dirs("cd"), [Cwd::Unknown]);
+        assert_eq!(dirs("cd ~/src"), [Cwd::Unknown]);
+        // An enclosing line's directories come first; a relative cd is read from them.
+        let found = cd_dirs(&parse("cd mapper").unwrap(), &[dir("/dev")]);
+        assert_eq!(found[..2], [dir("/dev"), dir("/dev/mapper")]);
+        let many: String = (0..40).map(|i| format!("cd /d{i}; ")).collect();
+        let found = dirs(&format!("{many} cd sub"));
+        assert!(found.contains(&Cwd::Unknown) && found.len() == 41);
+    }
 
     #[test]
     fn block_devices_and_harmless_character_devices() {
