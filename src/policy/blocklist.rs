@@ -1518,7 +1518,8 @@ fn literal_at(code: &[u8], start: usize) -> Option<(String, usize)> {
 /// Shell command lines in interpreter code: the string given to a function that runs a
 /// shell or a program (`os.system("…")`, `subprocess.run(["rm", "-rf", "/"])`, `system
 /// "…"`, `execSync('…')`), backquotes and `qx{…}` / `%x(…)` in Perl, Ruby and PHP. Several
-/// literals in one call are the words of one command. Best effort: a literal built at run
+/// literals in one call are the words of one command; a `cwd`/`chdir` option is a `cd` in
+/// front of it and `env` values are no words at all. Best effort: a literal built at run
 /// time is not seen.
 pub fn code_shell_lines(lang: &str, code: &str) -> Vec<String> {
     let b = code.as_bytes();
@@ -1570,46 +1571,150 @@ pub fn code_shell_lines(lang: &str, code: &str) -> Vec<String> {
         if !RUNNERS.contains(&name) {
             continue;
         }
-        let lits = call_literals(b, i);
-        match lits.len() {
-            0 => {}
-            1 => out.extend(lits),
-            _ => out.push(
-                lits.iter()
-                    .map(|l| format!("'{}'", l.replace('\'', r"'\''")))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-        }
+        let call = call_literals(b, i);
+        let line = match call.words.as_slice() {
+            [] => continue,
+            [one] => one.clone(),
+            words => words
+                .iter()
+                .map(|w| sh_quote(w))
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        // `subprocess.run(…, cwd='/dev')` runs the command there: `cd /dev && …`.
+        out.push(match call.cwd {
+            Some(dir) => format!("cd {dir} && {line}"),
+            None => line,
+        });
     }
     out
 }
 
+/// `it's` → `'it'\''s'`: one shell word with the text `t`.
+fn sh_quote(t: &str) -> String {
+    format!("'{}'", t.replace('\'', r"'\''"))
+}
+
+/// The arguments of an interpreter's call, as far as they name the command it runs.
+struct CallLiterals {
+    /// The string literals among the arguments, in order: the words of the command.
+    words: Vec<String>,
+    /// The directory a `cwd=` / `chdir:` option names, as a shell word (`"$cwd"` when it
+    /// is not a literal).
+    cwd: Option<String>,
+}
+
+/// Options of the functions in [`RUNNERS`] whose values say where and with which
+/// environment the command runs, not what it runs (`cwd='/'` is not a word of the command).
+const WHERE_OPTIONS: &[&str] = &["cwd", "chdir", "env"];
+
+/// After an option's name: the position of its value (`name=v`, `name: v`, `name => v`;
+/// not `==` or `::`).
+fn option_value(b: &[u8], mut i: usize) -> Option<usize> {
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    match (b.get(i), b.get(i + 1)) {
+        (Some(b'='), Some(b'>')) => Some(i + 2),
+        (Some(b'='), Some(b'=')) | (Some(b':'), Some(b':')) => None,
+        (Some(b'=' | b':'), _) => Some(i + 1),
+        _ => None,
+    }
+    .map(|mut v| {
+        while b.get(v) == Some(&b' ') {
+            v += 1;
+        }
+        v
+    })
+}
+
+/// The end of the argument value starting at `i`: the next `,` outside brackets and
+/// strings, or the bracket (or, for `paren == false`, the `;` or newline) that closes the
+/// argument list.
+fn value_end(b: &[u8], mut i: usize, paren: bool) -> usize {
+    let mut depth = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => match literal_at(b, i) {
+                Some((_, next)) => {
+                    i = next;
+                    continue;
+                }
+                None => return b.len(),
+            },
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' if depth > 0 => depth -= 1,
+            b')' | b']' | b'}' | b',' => return i,
+            b';' | b'\n' if !paren && depth == 0 => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    i
+}
+
 /// The string literals among the arguments of a call whose name ends at `i`: inside
-/// `( … )`, or up to `;` or the end of the line for Perl's and Ruby's `system "…"`.
-fn call_literals(b: &[u8], mut i: usize) -> Vec<String> {
+/// `( … )`, or up to `;` or the end of the line for Perl's and Ruby's `system "…"`. The
+/// values of [`WHERE_OPTIONS`] are not words of the command; `cwd`/`chdir` is kept apart.
+fn call_literals(b: &[u8], mut i: usize) -> CallLiterals {
+    let mut call = CallLiterals {
+        words: Vec::new(),
+        cwd: None,
+    };
     while i < b.len() && b[i] == b' ' {
         i += 1;
     }
     let paren = b.get(i) == Some(&b'(');
     if !paren && !matches!(b.get(i), Some(b'\'' | b'"')) {
-        return Vec::new();
+        return call;
     }
     if paren {
         i += 1;
     }
     let mut depth = 0usize;
-    let mut lits = Vec::new();
     while i < b.len() {
-        match b[i] {
+        // An option's name: a word (`cwd=`, `chdir:`, `:chdir =>`) or a string (`'cwd':`).
+        let name = match b[i] {
             b'\'' | b'"' => match literal_at(b, i) {
-                Some((lit, next)) => {
-                    lits.push(lit);
-                    i = next;
-                    continue;
-                }
+                Some((lit, next)) => Some((lit, next)),
                 None => break,
             },
+            c if c == b'_' || c.is_ascii_alphabetic() => {
+                let start = i;
+                while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+                let word = String::from_utf8_lossy(&b[start..i]).into_owned();
+                let value = option_value(b, i).filter(|_| WHERE_OPTIONS.contains(&word.as_str()));
+                if value.is_none() {
+                    continue;
+                }
+                Some((word, i))
+            }
+            _ => None,
+        };
+        if let Some((text, next)) = name {
+            let value = option_value(b, next).filter(|_| WHERE_OPTIONS.contains(&text.as_str()));
+            let Some(v) = value else {
+                call.words.push(text);
+                i = next;
+                continue;
+            };
+            let end = value_end(b, v, paren);
+            if text != "env" {
+                let literal = matches!(b.get(v), Some(b'\'' | b'"'))
+                    .then(|| literal_at(b, v))
+                    .flatten()
+                    .filter(|&(_, after)| after == end || b[after..end].iter().all(|&c| c == b' '));
+                call.cwd = Some(match literal {
+                    Some((dir, _)) => sh_quote(&dir),
+                    None => "\"$cwd\"".to_string(),
+                });
+            }
+            i = end;
+            continue;
+        }
+        match b[i] {
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' if depth > 0 => depth -= 1,
             b')' if paren => break,
@@ -1618,7 +1723,7 @@ fn call_literals(b: &[u8], mut i: usize) -> Vec<String> {
         }
         i += 1;
     }
-    lits
+    call
 }
 
 /// `shutil.rmtree("/")`, `FileUtils.rm_rf("~")`, `fs.rmSync("/", …)`: interpreter code
@@ -1630,6 +1735,7 @@ pub fn code_deletes_root(code: &str) -> bool {
             let before_ok = at == 0 || !(b[at - 1] == b'_' || b[at - 1].is_ascii_alphanumeric());
             before_ok
                 && call_literals(b, at + f.len())
+                    .words
                     .first()
                     .is_some_and(|t| is_root_target(t))
         })
@@ -1685,6 +1791,40 @@ mod tests {
         let many: String = (0..40).map(|i| format!("cd /d{i}; ")).collect();
         let found = dirs(&format!("{many} cd sub"));
         assert!(found.contains(&Cwd::Unknown) && found.len() == 41);
+    }
+
+    #[test]
+    fn where_a_call_runs_is_not_a_word_of_its_command() {
+        let lines = |lang: &str, code: &str| code_shell_lines(lang, code);
+        assert_eq!(
+            lines("python", "run(['rm', '-rf', 'build'], cwd='/', check=True)"),
+            ["cd '/' && 'rm' '-rf' 'build'"]
+        );
+        assert_eq!(
+            lines("python", "run('ls', env={'HOME': '/'}, cwd=d)"),
+            ["cd \"$cwd\" && ls"]
+        );
+        assert_eq!(
+            lines("python", "run('ls', **{'cwd': '/t', 'env': {}})"),
+            ["cd '/t' && ls"]
+        );
+        assert_eq!(
+            lines("node", "execSync('make', {cwd: '/src', env: {A: '1'}})"),
+            ["cd '/src' && make"]
+        );
+        assert_eq!(
+            lines("ruby", "system('rm', '-rf', 'x', :chdir => '/tmp')"),
+            ["cd '/tmp' && 'rm' '-rf' 'x'"]
+        );
+        // Other options and keyword arguments are read as before.
+        assert_eq!(lines("python", "run(args='id', shell=True)"), ["id"]);
+        assert_eq!(lines("python", "run(['echo', 'cwd'])"), ["'echo' 'cwd'"]);
+        assert_eq!(
+            lines("perl", "system \"rm\", \"-rf\", \"/\"; print 1"),
+            ["'rm' '-rf' '/'"]
+        );
+        // Reading `/` is not running anything.
+        assert!(lines("python", "print(os.listdir('/'))").is_empty());
     }
 
     #[test]
