@@ -4,10 +4,11 @@
 //! `$IFS` are already resolved by the parser, wrappers (`sudo`, `xargs`, `env` …) and code
 //! strings (`sh -c '…'`, `eval`) are unwrapped by the engine before these rules see them,
 //! flags are read the way getopt reads them (`-rf`, `-r -f`, `-fR`, `--recursive`, `--rec`),
-//! and paths are normalised (`//`, `/./`, `/..`). Fork bombs and download-and-execute span
+//! and paths are normalised (`//`, `/./`, `/..`) and, after a `cd` or `pushd` of the line,
+//! also read from the directory it changes to. Fork bombs and download-and-execute span
 //! several commands, so they are checked on the parsed structure of the whole line.
 
-use super::parse::{Loop, LoopKind, RedirKind, Script, SimpleCommand};
+use super::parse::{Loop, LoopKind, RedirKind, Script, SimpleCommand, Test, Word};
 use super::rules::{basename, option_matches, Arg};
 
 /// Rule ids and descriptions, for `list_blocked_commands`.
@@ -22,11 +23,11 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "default:dd-device",
-        "dd, shred, tee, cp, mv, blkdiscard or redirection onto a block device",
+        "dd, shred, tee, cp, mv, blkdiscard or redirection onto a block device (any name under /dev except null, zero, random, the descriptors, terminals, serial lines, the console and /dev/shm files; names it does not know count as devices)",
     ),
     (
         "default:disk-tool",
-        "partitioning, erasing or re-initialising a disk: mkswap, fdisk/sfdisk/cfdisk/gdisk/sgdisk/parted on a device (not their listing forms), cryptsetup luksFormat/erase/luksKillSlot/luksHeaderRestore, pvcreate/pvremove/vgcreate/vgremove/lvremove/lvreduce, mdadm --create/--build/--zero-superblock, hdparm --security-erase/--trim-sector-ranges, nvme format/sanitize, zpool create/destroy/labelclear, badblocks -w, sg_format --format",
+        "partitioning, erasing or re-initialising a disk: mkswap, fdisk/sfdisk/cfdisk/gdisk/sgdisk/parted on a device (not their listing forms), cryptsetup luksFormat/erase/luksKillSlot/luksHeaderRestore, pvcreate/pvremove/vgcreate/vgremove/lvremove/lvreduce, mdadm --create/--build/--zero-superblock, hdparm --security-erase/--trim-sector-ranges, nvme format/sanitize, zpool create/destroy/labelclear, zfs destroy, zfs rollback -r/-R, badblocks -w, sg_format --format",
     ),
     (
         "default:power",
@@ -40,7 +41,7 @@ const RULES: &[(&str, &str)] = &[
     ("default:chmod-root", "recursive chmod/chown/chgrp of /"),
     (
         "default:fork-bomb",
-        "fork bombs (a function that starts copies of itself; an endless loop that starts background jobs and never waits)",
+        "fork bombs (a function that starts copies of itself; an endless loop, or a read loop fed by yes, tail -f or /dev/urandom, that starts background jobs and never waits)",
     ),
     (
         "default:download-exec",
@@ -261,17 +262,68 @@ fn normalise(p: &str) -> bool {
     }
 }
 
+/// A write target that may be a disk: any path under `/dev` except the devices known to be
+/// harmless to write (see [`harmless_device`]). Disks, partitions, volumes (`sda`,
+/// `nvme0n1p1`, `mapper/x`, `disk/by-id/…`, `loop0`, `zd0`) and memory (`mem`, `kmem`,
+/// `port`) are refused, and so is every name the list does not know (`/dev/vg0/root` is an
+/// LVM volume, and a name alone cannot tell a disk from a character device): unknown names
+/// fail closed. The path is read lexically normalised, so `//dev/sda`, `/dev/shm/../sda`
+/// and `/proc/self/root/dev/sda` are the disk they name.
 fn is_block_device(t: &str) -> bool {
-    let Some(dev) = t.strip_prefix("/dev/") else {
+    if !t.starts_with('/') {
+        return false;
+    }
+    let mut parts = path_parts(t);
+    // `/proc/self/root`, `/proc/thread-self/root`, `/proc/PID/root`: the root directory.
+    while let ["proc", who, "root", ..] = parts.as_slice() {
+        if !(matches!(*who, "self" | "thread-self") || who.bytes().all(|b| b.is_ascii_digit())) {
+            break;
+        }
+        parts.drain(..3);
+    }
+    match parts.as_slice() {
+        ["dev", rest @ ..] if !rest.is_empty() => !harmless_device(rest),
+        _ => false,
+    }
+}
+
+/// Names under `/dev` that writing cannot harm a disk through: the memory-less character
+/// devices (`null`, `zero`, `full`, `random`, `urandom`), the process's own descriptors
+/// (`stdin`, `stdout`, `stderr`, `fd/N`), terminals (`tty`, `ttyN`, `ttyS0`, `ttyUSB0`,
+/// `ttyACM0`, `console`, `ptmx`, `pts/N`), files in the `shm` tmpfs, and bash's network
+/// redirections (`tcp/HOST/PORT`, `udp/HOST/PORT`, which are not files at all).
+fn harmless_device(rest: &[&str]) -> bool {
+    match rest {
+        [name] => {
+            matches!(
+                *name,
+                "null"
+                    | "zero"
+                    | "full"
+                    | "random"
+                    | "urandom"
+                    | "stdin"
+                    | "stdout"
+                    | "stderr"
+                    | "tty"
+                    | "console"
+                    | "ptmx"
+            ) || is_terminal_line(name)
+        }
+        ["pts", _] | ["shm", ..] | ["tcp" | "udp", _, _] => true,
+        ["fd", n] => n.bytes().all(|b| b.is_ascii_digit()),
+        _ => false,
+    }
+}
+
+/// `tty1`, `ttyS0`, `ttyUSB0`, `ttyACM0`, `ttyAMA0`: a virtual console or a serial line
+/// (`tty`, letters, a number).
+fn is_terminal_line(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("tty") else {
         return false;
     };
-    let harmless = [
-        "null", "zero", "stdout", "stderr", "stdin", "tty", "random", "urandom", "full",
-    ];
-    !(harmless.contains(&dev)
-        || dev.starts_with("fd/")
-        || dev.starts_with("shm/")
-        || dev.starts_with("pts/"))
+    let digits = rest.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Checks one simple command (program first).
@@ -562,6 +614,7 @@ fn disk_tool(prog: &str, args: &[Arg], f: &Flags) -> Option<&'static str> {
             | "hdparm"
             | "nvme"
             | "zpool"
+            | "zfs"
             | "badblocks"
             | "sg_format"
             | "sg_sanitize"
@@ -661,6 +714,13 @@ fn disk_tool(prog: &str, args: &[Arg], f: &Flags) -> Option<&'static str> {
         }
         "zpool" if matches!(first_operand, "create" | "destroy" | "labelclear") => {
             Some("zpool create/destroy/labelclear destroys the pool or the disks' contents")
+        }
+        // `zfs destroy -n` is a dry run; a plain rollback keeps the other snapshots.
+        "zfs" if first_operand == "destroy" && !f.has("n", "") => {
+            Some("zfs destroy deletes a dataset, volume or snapshot and its data")
+        }
+        "zfs" if first_operand == "rollback" && f.has("rR", "") => {
+            Some("zfs rollback -r/-R deletes every snapshot (and with -R every clone) newer than the one rolled back to")
         }
         "badblocks" if on_device && f.has("w", "") => {
             Some("badblocks -w overwrites the whole device")
@@ -912,6 +972,141 @@ fn kills_everything(args: &[Arg]) -> bool {
     false
 }
 
+/// A directory a `cd` or `pushd` of the line may change to, for reading relative paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cwd {
+    /// A literal absolute directory, normalised (`/dev`, `/`).
+    Dir(String),
+    /// A directory only known when the line runs (`cd "$X"`, `cd ~`, `cd` alone).
+    Unknown,
+}
+
+/// How many directories a relative `cd` is read from before the rest count as unknown.
+const MAX_CWDS: usize = 16;
+
+/// Stands for a directory only known when the line runs, in front of a relative operand;
+/// an operand starting with `$` is one the disk tools treat as a possible device.
+const UNKNOWN_DIR: &str = "$PWD";
+
+/// The directories the `cd` and `pushd` commands of `script` may change to, after those
+/// inherited from an enclosing line (`cd /dev && sh -c '…'`). The order of the commands
+/// is not followed — loops repeat, functions run later, `cd -` and `popd` go back — so
+/// every command is read from each of them, failing closed like [`cd_root_then_rm`]. A
+/// relative target is read from each absolute one (`cd /; cd dev`).
+pub fn cd_dirs(script: &Script, inherited: &[Cwd]) -> Vec<Cwd> {
+    let mut out = inherited.to_vec();
+    let mut relative = Vec::new();
+    for c in &script.commands {
+        let Some((p, args)) = c.words.split_first() else {
+            continue;
+        };
+        if !p.is_static() || !matches!(p.text.as_str(), "cd" | "pushd") {
+            continue;
+        }
+        let target = args
+            .iter()
+            .find(|w| !(w.text.starts_with('-') && w.text.len() > 1));
+        let dir = match target {
+            // `cd -`, `pushd +1`: back to a directory the line named before.
+            Some(w) if w.is_static() && (w.text == "-" || w.text.starts_with('+')) => continue,
+            // `pushd -1` rotates the stack; `cd` alone goes to $HOME.
+            None if p.text == "pushd" && !args.is_empty() => continue,
+            None => Cwd::Unknown,
+            Some(w) if !w.is_static() => Cwd::Unknown,
+            Some(w) if w.text.starts_with('/') => Cwd::Dir(normalised_dir(&w.text)),
+            Some(w) => {
+                relative.push(w.text.as_str());
+                continue;
+            }
+        };
+        if !out.contains(&dir) {
+            out.push(dir);
+        }
+    }
+    // Two rounds read `cd /; cd usr; cd lib` from every directory the first round found.
+    for _ in 0..2 {
+        let bases: Vec<String> = out
+            .iter()
+            .filter_map(|d| match d {
+                Cwd::Dir(d) => Some(d.clone()),
+                Cwd::Unknown => None,
+            })
+            .collect();
+        for base in &bases {
+            for r in &relative {
+                let dir = Cwd::Dir(normalised_dir(&format!("{base}/{r}")));
+                if out.contains(&dir) {
+                    continue;
+                }
+                if out.len() >= MAX_CWDS {
+                    if !out.contains(&Cwd::Unknown) {
+                        out.push(Cwd::Unknown);
+                    }
+                    return out;
+                }
+                out.push(dir);
+            }
+        }
+    }
+    out
+}
+
+/// `/dev/./shm/..` → `/dev`.
+fn normalised_dir(p: &str) -> String {
+    format!("/{}", path_parts(p).join("/"))
+}
+
+/// `t` read from `dir` when it is a relative path (not an option, an expansion or `~`).
+fn from_dir(dir: &str, t: &str) -> Option<String> {
+    (!t.is_empty() && !t.starts_with(['/', '-', '$', '`', '~']))
+        .then(|| format!("{}/{t}", dir.trim_end_matches('/')))
+}
+
+/// The arguments of `argv` read from `dir` (`sda` → `/dev/sda`, dd's `of=sda` →
+/// `of=/dev/sda`), or `None` when none of them is a relative path.
+fn args_from_dir(argv: &[Arg], dir: &str) -> Option<Vec<Arg>> {
+    let mut changed = false;
+    let out = argv
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let t = a.text.as_str();
+            let keyed = t
+                .split_once('=')
+                .filter(|(k, _)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase()));
+            let text = match keyed {
+                _ if i == 0 => None,
+                Some((k, v)) => from_dir(dir, v).map(|v| format!("{k}={v}")),
+                None => from_dir(dir, t),
+            };
+            changed |= text.is_some();
+            Arg {
+                text: text.unwrap_or_else(|| a.text.clone()),
+                ..a.clone()
+            }
+        })
+        .collect();
+    changed.then_some(out)
+}
+
+/// [`check`] of `argv`, and of `argv` read from each directory a `cd` of the line may have
+/// changed to (`cd /dev && mkswap sda2` is `mkswap /dev/sda2`). From a directory only
+/// known when it runs, a relative operand of a disk tool may be a device, as `$X` is; the
+/// other rules treat it as they treat `$X/name` (dd's `of=$X` is not a device).
+pub fn check_in(argv: &[Arg], cwds: &[Cwd]) -> Option<Hit> {
+    check(argv).or_else(|| {
+        cwds.iter().find_map(|d| match d {
+            Cwd::Dir(dir) => args_from_dir(argv, dir).and_then(|a| check(&a)),
+            Cwd::Unknown => {
+                let args = args_from_dir(argv, UNKNOWN_DIR)?;
+                let prog = basename(&args.first()?.text);
+                disk_tool(prog, &args[1..], &flags(&args[1..]))
+                    .and_then(|why| hit("default:disk-tool", why))
+            }
+        })
+    })
+}
+
 /// `cd / && rm -rf *`, `cd ~; rm -r .`: a line that changes to the root or home directory
 /// and recursively removes everything in the current directory.
 pub fn cd_root_then_rm(script: &Script) -> Option<Hit> {
@@ -957,12 +1152,14 @@ pub fn cd_root_then_rm(script: &Script) -> Option<Hit> {
 }
 
 /// Output redirection onto a block device or into `/proc/sysrq-trigger`. `resolve` gives
-/// the literal a `$NAME` target was assigned earlier in the line, if any.
+/// the literal a `$NAME` target was assigned earlier in the line, if any; `cwds` are the
+/// directories the line may have changed to ([`cd_dirs`]).
 pub fn check_redirects<'a>(
     script: &'a Script,
     resolve: impl Fn(&str) -> Option<&'a str>,
+    cwds: &[Cwd],
 ) -> Option<Hit> {
-    let targets = script
+    let written = script
         .commands
         .iter()
         .flat_map(|c| &c.redirects)
@@ -971,8 +1168,17 @@ pub fn check_redirects<'a>(
             let t = r.target.text.as_str();
             resolve(t).unwrap_or(t)
         });
+    // `cd /dev && echo x > sda`: a relative target read from each directory of the line.
+    let targets = written.flat_map(|t| {
+        let dirs = cwds.iter().filter_map(move |d| match d {
+            Cwd::Dir(dir) => from_dir(dir, t),
+            Cwd::Unknown => None,
+        });
+        std::iter::once(t.to_string()).chain(dirs)
+    });
     let mut device = false;
     for t in targets {
+        let t = t.as_str();
         if is_sysrq_trigger(t) {
             return hit(
                 "default:sysrq",
@@ -1096,30 +1302,49 @@ fn loop_fork_bomb(script: &Script, names: &[&str], edges: &[Vec<(usize, bool)>])
 }
 
 /// A loop whose condition never ends it: `while :`, `while true`, `while [ 1 ]`,
-/// `until false`, `while ! false`, `for ((;;))`, `for ((;1;))`.
+/// `while ((1))`, `while [[ 1 ]]`, `until false`, `while ! false`, `for ((;;))`,
+/// `for ((;1;))` — or a `while read` whose input never runs out (`yes | while read l`).
 fn endless(script: &Script, l: &Loop) -> bool {
     let until = match &l.kind {
         LoopKind::Arith(cond) => {
-            return cond.is_empty() || cond.parse::<i64>().is_ok_and(|n| n != 0)
+            return cond.is_empty() || arith_status(cond) == Some(true);
         }
         LoopKind::Words => return false,
         LoopKind::While => false,
         LoopKind::Until => true,
     };
-    let Some(last) = script.commands[l.cond.clone()].last() else {
-        return false;
+    let status = match &l.cond_test {
+        Some(Test::Arith(expr)) => arith_status(expr),
+        Some(Test::Bracket(words)) => static_texts(words).and_then(|w| test_status(&w)),
+        None => {
+            let Some(last) = script.commands[l.cond.clone()].last() else {
+                return false;
+            };
+            constant_status(last)
+                .or_else(|| (!until && reads_forever(script, l, last)).then_some(true))
+        }
     };
     // `while` runs while the condition succeeds, `until` while it fails; `!` inverts it.
-    constant_status(last).is_some_and(|ok| (ok != l.cond_negated) != until)
+    status.is_some_and(|ok| (ok != l.cond_negated) != until)
+}
+
+/// The exit status of `(( expr ))` when `expr` is an integer literal: true unless it is 0.
+fn arith_status(expr: &str) -> Option<bool> {
+    expr.trim().parse::<i64>().ok().map(|n| n != 0)
+}
+
+/// The texts of words that are known before the line runs.
+fn static_texts(words: &[Word]) -> Option<Vec<&str>> {
+    words
+        .iter()
+        .map(|w| w.is_static().then_some(w.text.as_str()))
+        .collect()
 }
 
 /// The exit status of a command that always succeeds (`Some(true)`: `:`, `true`, `[ 1 ]`,
 /// `test x = x`) or always fails (`Some(false)`: `false`, `[ ]`, `[ "" ]`).
 fn constant_status(c: &SimpleCommand) -> Option<bool> {
-    if !c.words.iter().all(|w| w.is_static()) {
-        return None;
-    }
-    let w: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    let w = static_texts(&c.words)?;
     let (&prog, args) = w.split_first()?;
     let args = match basename(prog) {
         ":" | "true" => return Some(true),
@@ -1128,11 +1353,87 @@ fn constant_status(c: &SimpleCommand) -> Option<bool> {
         "test" => args,
         _ => return None,
     };
+    test_status(args)
+}
+
+/// The status of `test ARGS` (and of `[[ ARGS ]]`) when the arguments decide it alone.
+fn test_status(args: &[&str]) -> Option<bool> {
     match args {
         [] => Some(false),
         [a] => Some(!a.is_empty()),
         [a, op, b] if a == b && matches!(*op, "=" | "==" | "-eq") => Some(true),
         _ => None,
+    }
+}
+
+/// `yes | while read l`, `while read l; do …; done < /dev/urandom`, `while yes | read l`:
+/// the condition is `read` from standard input, and that input never ends.
+fn reads_forever(script: &Script, l: &Loop, read: &SimpleCommand) -> bool {
+    let Some(w) = static_texts(&read.words) else {
+        return false;
+    };
+    // `read -u N` reads another descriptor.
+    if w.first().map(|p| basename(p)) != Some("read") || w[1..].iter().any(|a| a.starts_with("-u"))
+    {
+        return false;
+    }
+    let own = read
+        .redirects
+        .iter()
+        .rev()
+        .find(|r| r.kind == RedirKind::Input && !r.here);
+    if let Some(input) = own.map(|r| &r.target).or(l.input.as_ref()) {
+        return input.is_static() && endless_file(&input.text);
+    }
+    // The nearest enclosing pipeline stage that is not the first feeds it.
+    let Some(&(p, j)) = read.stages.iter().rev().find(|&&(_, j)| j > 0) else {
+        return false;
+    };
+    let feeder = (p, j - 1);
+    script.commands.iter().enumerate().any(|(i, c)| {
+        let producer = c.stages.last() == Some(&feeder) && endless_producer(c);
+        // A loop of an earlier stage (it ends before this one starts) that never ends.
+        let endless_loop = || {
+            c.stages.contains(&feeder)
+                && script.loops.iter().any(|f| {
+                    f.body.contains(&i) && f.body.end <= l.cond.start && endless(script, f)
+                })
+        };
+        producer || endless_loop()
+    })
+}
+
+/// Files whose reading never ends with lines in them (`/dev/zero` has no newline, so
+/// `read` blocks on it instead).
+fn endless_file(t: &str) -> bool {
+    matches!(path_parts(t).as_slice(), ["dev", "urandom" | "random"])
+}
+
+/// Programs whose output never ends: `yes`, `tail -f`, and readers of `/dev/urandom`
+/// other than `head` and `dd`, which stop after a count.
+fn endless_producer(c: &SimpleCommand) -> bool {
+    let Some(w) = static_texts(&c.words) else {
+        return false;
+    };
+    let Some((&prog, args)) = w.split_first() else {
+        return false;
+    };
+    match basename(prog) {
+        "yes" => true,
+        "tail" => args.iter().any(|a| {
+            a.starts_with("--follow")
+                || (a.starts_with('-') && !a.starts_with("--") && a.contains(['f', 'F']))
+        }),
+        "head" | "dd" => false,
+        _ => {
+            args.iter().any(|a| endless_file(a))
+                || c.redirects.iter().any(|r| {
+                    r.kind == RedirKind::Input
+                        && !r.here
+                        && r.target.is_static()
+                        && endless_file(&r.target.text)
+                })
+        }
     }
 }
 
@@ -1217,7 +1518,8 @@ fn literal_at(code: &[u8], start: usize) -> Option<(String, usize)> {
 /// Shell command lines in interpreter code: the string given to a function that runs a
 /// shell or a program (`os.system("…")`, `subprocess.run(["rm", "-rf", "/"])`, `system
 /// "…"`, `execSync('…')`), backquotes and `qx{…}` / `%x(…)` in Perl, Ruby and PHP. Several
-/// literals in one call are the words of one command. Best effort: a literal built at run
+/// literals in one call are the words of one command; a `cwd`/`chdir` option is a `cd` in
+/// front of it and `env` values are no words at all. Best effort: a literal built at run
 /// time is not seen.
 pub fn code_shell_lines(lang: &str, code: &str) -> Vec<String> {
     let b = code.as_bytes();
@@ -1269,46 +1571,150 @@ pub fn code_shell_lines(lang: &str, code: &str) -> Vec<String> {
         if !RUNNERS.contains(&name) {
             continue;
         }
-        let lits = call_literals(b, i);
-        match lits.len() {
-            0 => {}
-            1 => out.extend(lits),
-            _ => out.push(
-                lits.iter()
-                    .map(|l| format!("'{}'", l.replace('\'', r"'\''")))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-        }
+        let call = call_literals(b, i);
+        let line = match call.words.as_slice() {
+            [] => continue,
+            [one] => one.clone(),
+            words => words
+                .iter()
+                .map(|w| sh_quote(w))
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        // `subprocess.run(…, cwd='/dev')` runs the command there: `cd /dev && …`.
+        out.push(match call.cwd {
+            Some(dir) => format!("cd {dir} && {line}"),
+            None => line,
+        });
     }
     out
 }
 
+/// `it's` → `'it'\''s'`: one shell word with the text `t`.
+fn sh_quote(t: &str) -> String {
+    format!("'{}'", t.replace('\'', r"'\''"))
+}
+
+/// The arguments of an interpreter's call, as far as they name the command it runs.
+struct CallLiterals {
+    /// The string literals among the arguments, in order: the words of the command.
+    words: Vec<String>,
+    /// The directory a `cwd=` / `chdir:` option names, as a shell word (`"$cwd"` when it
+    /// is not a literal).
+    cwd: Option<String>,
+}
+
+/// Options of the functions in [`RUNNERS`] whose values say where and with which
+/// environment the command runs, not what it runs (`cwd='/'` is not a word of the command).
+const WHERE_OPTIONS: &[&str] = &["cwd", "chdir", "env"];
+
+/// After an option's name: the position of its value (`name=v`, `name: v`, `name => v`;
+/// not `==` or `::`).
+fn option_value(b: &[u8], mut i: usize) -> Option<usize> {
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    match (b.get(i), b.get(i + 1)) {
+        (Some(b'='), Some(b'>')) => Some(i + 2),
+        (Some(b'='), Some(b'=')) | (Some(b':'), Some(b':')) => None,
+        (Some(b'=' | b':'), _) => Some(i + 1),
+        _ => None,
+    }
+    .map(|mut v| {
+        while b.get(v) == Some(&b' ') {
+            v += 1;
+        }
+        v
+    })
+}
+
+/// The end of the argument value starting at `i`: the next `,` outside brackets and
+/// strings, or the bracket (or, for `paren == false`, the `;` or newline) that closes the
+/// argument list.
+fn value_end(b: &[u8], mut i: usize, paren: bool) -> usize {
+    let mut depth = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'\'' | b'"' => match literal_at(b, i) {
+                Some((_, next)) => {
+                    i = next;
+                    continue;
+                }
+                None => return b.len(),
+            },
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' if depth > 0 => depth -= 1,
+            b')' | b']' | b'}' | b',' => return i,
+            b';' | b'\n' if !paren && depth == 0 => return i,
+            _ => {}
+        }
+        i += 1;
+    }
+    i
+}
+
 /// The string literals among the arguments of a call whose name ends at `i`: inside
-/// `( … )`, or up to `;` or the end of the line for Perl's and Ruby's `system "…"`.
-fn call_literals(b: &[u8], mut i: usize) -> Vec<String> {
+/// `( … )`, or up to `;` or the end of the line for Perl's and Ruby's `system "…"`. The
+/// values of [`WHERE_OPTIONS`] are not words of the command; `cwd`/`chdir` is kept apart.
+fn call_literals(b: &[u8], mut i: usize) -> CallLiterals {
+    let mut call = CallLiterals {
+        words: Vec::new(),
+        cwd: None,
+    };
     while i < b.len() && b[i] == b' ' {
         i += 1;
     }
     let paren = b.get(i) == Some(&b'(');
     if !paren && !matches!(b.get(i), Some(b'\'' | b'"')) {
-        return Vec::new();
+        return call;
     }
     if paren {
         i += 1;
     }
     let mut depth = 0usize;
-    let mut lits = Vec::new();
     while i < b.len() {
-        match b[i] {
+        // An option's name: a word (`cwd=`, `chdir:`, `:chdir =>`) or a string (`'cwd':`).
+        let name = match b[i] {
             b'\'' | b'"' => match literal_at(b, i) {
-                Some((lit, next)) => {
-                    lits.push(lit);
-                    i = next;
-                    continue;
-                }
+                Some((lit, next)) => Some((lit, next)),
                 None => break,
             },
+            c if c == b'_' || c.is_ascii_alphabetic() => {
+                let start = i;
+                while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+                let word = String::from_utf8_lossy(&b[start..i]).into_owned();
+                let value = option_value(b, i).filter(|_| WHERE_OPTIONS.contains(&word.as_str()));
+                if value.is_none() {
+                    continue;
+                }
+                Some((word, i))
+            }
+            _ => None,
+        };
+        if let Some((text, next)) = name {
+            let value = option_value(b, next).filter(|_| WHERE_OPTIONS.contains(&text.as_str()));
+            let Some(v) = value else {
+                call.words.push(text);
+                i = next;
+                continue;
+            };
+            let end = value_end(b, v, paren);
+            if text != "env" {
+                let literal = matches!(b.get(v), Some(b'\'' | b'"'))
+                    .then(|| literal_at(b, v))
+                    .flatten()
+                    .filter(|&(_, after)| after == end || b[after..end].iter().all(|&c| c == b' '));
+                call.cwd = Some(match literal {
+                    Some((dir, _)) => sh_quote(&dir),
+                    None => "\"$cwd\"".to_string(),
+                });
+            }
+            i = end;
+            continue;
+        }
+        match b[i] {
             b'(' | b'[' | b'{' => depth += 1,
             b')' | b']' | b'}' if depth > 0 => depth -= 1,
             b')' if paren => break,
@@ -1317,7 +1723,7 @@ fn call_literals(b: &[u8], mut i: usize) -> Vec<String> {
         }
         i += 1;
     }
-    lits
+    call
 }
 
 /// `shutil.rmtree("/")`, `FileUtils.rm_rf("~")`, `fs.rmSync("/", …)`: interpreter code
@@ -1329,6 +1735,7 @@ pub fn code_deletes_root(code: &str) -> bool {
             let before_ok = at == 0 || !(b[at - 1] == b'_' || b[at - 1].is_ascii_alphanumeric());
             before_ok
                 && call_literals(b, at + f.len())
+                    .words
                     .first()
                     .is_some_and(|t| is_root_target(t))
         })
@@ -1356,4 +1763,143 @@ pub fn is_downloader(prog: &str) -> bool {
             | "wget2"
             | "curlie"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::parse::parse;
+
+    #[test]
+    fn directories_a_line_changes_to() {
+        let dirs = |line: &str| cd_dirs(&parse(line).unwrap(), &[]);
+        let dir = |d: &str| Cwd::Dir(d.into());
+        assert_eq!(dirs("ls; cd -; pushd +1; pushd -0"), []);
+        // Relative targets are read from every directory found so far, twice over.
+        let found = dirs("cd -P /dev//shm/..; cd /; cd ..; cd usr");
+        assert_eq!(
+            found[..4],
+            [dir("/dev"), dir("/"), dir("/dev/usr"), dir("/usr")]
+        );
+        assert!(found.contains(&dir("/usr/usr")) && !found.contains(&Cwd::Unknown));
+        assert_eq!(dirs("cd \"$X\""), [Cwd::Unknown]);
+        assert_eq!(dirs("cd"), [Cwd::Unknown]);
+        assert_eq!(dirs("cd ~/src"), [Cwd::Unknown]);
+        // An enclosing line's directories come first; a relative cd is read from them.
+        let found = cd_dirs(&parse("cd mapper").unwrap(), &[dir("/dev")]);
+        assert_eq!(found[..2], [dir("/dev"), dir("/dev/mapper")]);
+        let many: String = (0..40).map(|i| format!("cd /d{i}; ")).collect();
+        let found = dirs(&format!("{many} cd sub"));
+        assert!(found.contains(&Cwd::Unknown) && found.len() == 41);
+    }
+
+    #[test]
+    fn where_a_call_runs_is_not_a_word_of_its_command() {
+        let lines = |lang: &str, code: &str| code_shell_lines(lang, code);
+        assert_eq!(
+            lines("python", "run(['rm', '-rf', 'build'], cwd='/', check=True)"),
+            ["cd '/' && 'rm' '-rf' 'build'"]
+        );
+        assert_eq!(
+            lines("python", "run('ls', env={'HOME': '/'}, cwd=d)"),
+            ["cd \"$cwd\" && ls"]
+        );
+        assert_eq!(
+            lines("python", "run('ls', **{'cwd': '/t', 'env': {}})"),
+            ["cd '/t' && ls"]
+        );
+        assert_eq!(
+            lines("node", "execSync('make', {cwd: '/src', env: {A: '1'}})"),
+            ["cd '/src' && make"]
+        );
+        assert_eq!(
+            lines("ruby", "system('rm', '-rf', 'x', :chdir => '/tmp')"),
+            ["cd '/tmp' && 'rm' '-rf' 'x'"]
+        );
+        // Other options and keyword arguments are read as before.
+        assert_eq!(lines("python", "run(args='id', shell=True)"), ["id"]);
+        assert_eq!(lines("python", "run(['echo', 'cwd'])"), ["'echo' 'cwd'"]);
+        assert_eq!(
+            lines("perl", "system \"rm\", \"-rf\", \"/\"; print 1"),
+            ["'rm' '-rf' '/'"]
+        );
+        // Reading `/` is not running anything.
+        assert!(lines("python", "print(os.listdir('/'))").is_empty());
+    }
+
+    #[test]
+    fn block_devices_and_harmless_character_devices() {
+        for disk in [
+            "/dev/sda",
+            "/dev/sda1",
+            "/dev/nvme0n1p1",
+            "/dev/vda",
+            "/dev/xvdb",
+            "/dev/hda",
+            "/dev/mmcblk0",
+            "/dev/md0",
+            "/dev/dm-0",
+            "/dev/mapper/vg0-root",
+            "/dev/disk/by-id/ata-DISK",
+            "/dev/loop0",
+            "/dev/sr0",
+            "/dev/nbd0",
+            "/dev/zd0",
+            "/dev/rbd0",
+            "/dev/mem",
+            "/dev/kmem",
+            "/dev/port",
+            "/dev/fd0",
+            "/dev/vg0/root",
+            "/dev/sd*",
+            "/dev/tty*",
+            "/dev/fd/x",
+            "//dev/sda",
+            "/dev//sda",
+            "/dev/./sda",
+            "/dev/shm/../sda",
+            "/dev/pts/../sda",
+            "/dev/fd/../sda",
+            "/tmp/../dev/sda",
+            "/proc/self/root/dev/sda",
+            "/proc/1/root/dev/sda",
+            "/proc/thread-self/root/proc/self/root/dev/sda",
+        ] {
+            assert!(is_block_device(disk), "{disk}");
+        }
+        for harmless in [
+            "/dev/null",
+            "/dev/zero",
+            "/dev/full",
+            "/dev/urandom",
+            "/dev/stdout",
+            "/dev/stderr",
+            "/dev/fd/1",
+            "/dev/fd/10",
+            "/dev/tty",
+            "/dev/tty1",
+            "/dev/tty63",
+            "/dev/ttyS0",
+            "/dev/ttyUSB0",
+            "/dev/ttyACM1",
+            "/dev/ttyAMA0",
+            "/dev/console",
+            "/dev/ptmx",
+            "/dev/pts/0",
+            "/dev/pts/ptmx",
+            "/dev/shm/x",
+            "/dev/shm/a/b",
+            "/dev/tcp/127.0.0.1/9",
+            "/dev/udp/host/53",
+            "/dev",
+            "/dev/",
+            "/tmp/dev/sda",
+            "dev/sda",
+            "sda",
+            "/proc/self/root/dev/null",
+            "/proc/x/root/dev/sda",
+        ] {
+            assert!(!is_block_device(harmless), "{harmless}");
+        }
+    }
 }

@@ -423,7 +423,7 @@ impl Policy {
             }
         };
         let commands = shown(&script);
-        if let Some((rule, reason)) = self.refusal(&script, 0) {
+        if let Some((rule, reason)) = self.refusal(&script, 0, &[]) {
             return Decision::deny(reason, rule, commands);
         }
         if !self.has_allow {
@@ -463,7 +463,18 @@ impl Policy {
     }
 
     /// The first block rule (default blocklist, block entries, forbid rules) the script hits.
-    fn refusal(&self, script: &Script, depth: usize) -> Option<(String, String)> {
+    /// `inherited`: the directories an enclosing line may have changed to (`cd /dev && sh -c …`).
+    fn refusal(
+        &self,
+        script: &Script,
+        depth: usize,
+        inherited: &[blocklist::Cwd],
+    ) -> Option<(String, String)> {
+        let cwds = if self.default_blocklist {
+            blocklist::cd_dirs(script, inherited)
+        } else {
+            Vec::new()
+        };
         for c in &script.commands {
             if c.words.is_empty() {
                 continue;
@@ -474,7 +485,9 @@ impl Policy {
                 if let Some(value) = assigned_literal(script, &argv[0].text) {
                     let mut v = argv.clone();
                     v[0] = Arg::lit(value);
-                    if let Some(r) = self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1) {
+                    if let Some(r) =
+                        self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, &cwds)
+                    {
                         return Some(r);
                     }
                 }
@@ -482,13 +495,13 @@ impl Policy {
                     for cand in ARG_RULE_PROGRAMS {
                         let mut v = argv.clone();
                         v[0] = Arg::lit(*cand);
-                        if let Some((id, why)) = blocklist::check(&v) {
+                        if let Some((id, why)) = blocklist::check_in(&v, &cwds) {
                             return Some((id.to_string(), format!("the program name {:?} is only known when it runs, and with these arguments it could be {cand}: {why}", argv[0].text)));
                         }
                     }
                 }
             }
-            if let Some(r) = self.refuse_argv(&argv, stdin_is_code(c), script, c, depth) {
+            if let Some(r) = self.refuse_argv(&argv, stdin_is_code(c), script, c, depth, &cwds) {
                 return Some(r);
             }
         }
@@ -496,7 +509,7 @@ impl Policy {
             let line_rules = [
                 blocklist::fork_bomb(script),
                 blocklist::cd_root_then_rm(script),
-                blocklist::check_redirects(script, |t| assigned_literal(script, t)),
+                blocklist::check_redirects(script, |t| assigned_literal(script, t), &cwds),
                 self.download_exec(script),
             ];
             if let Some((id, why)) = line_rules.into_iter().flatten().next() {
@@ -513,12 +526,13 @@ impl Policy {
         script: &Script,
         cmd: &SimpleCommand,
         depth: usize,
+        cwds: &[blocklist::Cwd],
     ) -> Option<(String, String)> {
         if argv.is_empty() {
             return None;
         }
         if self.default_blocklist {
-            if let Some((id, why)) = blocklist::check(argv) {
+            if let Some((id, why)) = blocklist::check_in(argv, cwds) {
                 return Some((id.to_string(), why));
             }
         }
@@ -546,7 +560,7 @@ impl Policy {
         // interpreter reads from a pipe or a here-document (`echo '…' | sh`, `sh <<< '…'`).
         if let Some((lang, codes)) = vectors::inline_code(argv) {
             for code in &codes {
-                if let Some(r) = self.refuse_code(lang, code, depth) {
+                if let Some(r) = self.refuse_code(lang, code, depth, cwds) {
                     return Some(r);
                 }
             }
@@ -555,9 +569,9 @@ impl Policy {
             if let Some(lang) = vectors::stdin_language(argv) {
                 for text in stdin_texts(script, cmd) {
                     let r = if lang == "sh" {
-                        self.refuse_shell_text(&text, depth)
+                        self.refuse_shell_text(&text, depth, cwds)
                     } else {
-                        self.refuse_code(lang, &text, depth)
+                        self.refuse_code(lang, &text, depth, cwds)
                     };
                     if r.is_some() {
                         return r;
@@ -574,7 +588,9 @@ impl Policy {
                     if appended {
                         inner.extend(upstream_args(script, cmd));
                     }
-                    if let Some(r) = self.refuse_argv(&inner, stdin_code, script, cmd, depth + 1) {
+                    if let Some(r) =
+                        self.refuse_argv(&inner, stdin_code, script, cmd, depth + 1, cwds)
+                    {
                         return Some(r);
                     }
                 }
@@ -582,7 +598,7 @@ impl Policy {
                     shell: Some(code), ..
                 } => {
                     if let Ok(sub) = parse::parse(&code) {
-                        if let Some(r) = self.refusal(&sub, depth + 1) {
+                        if let Some(r) = self.refusal(&sub, depth + 1, cwds) {
                             return Some(r);
                         }
                     }
@@ -595,20 +611,31 @@ impl Policy {
 
     /// Shell code a shell will run, checked like a line of its own (line by line when the
     /// whole text does not parse).
-    fn refuse_shell_text(&self, text: &str, depth: usize) -> Option<(String, String)> {
+    fn refuse_shell_text(
+        &self,
+        text: &str,
+        depth: usize,
+        cwds: &[blocklist::Cwd],
+    ) -> Option<(String, String)> {
         if let Ok(sub) = parse::parse(text) {
-            return self.refusal(&sub, depth + 1);
+            return self.refusal(&sub, depth + 1, cwds);
         }
         text.lines().find_map(|l| {
             parse::parse(l)
                 .ok()
-                .and_then(|sub| self.refusal(&sub, depth + 1))
+                .and_then(|sub| self.refusal(&sub, depth + 1, cwds))
         })
     }
 
     /// Interpreter code: the shell lines it hands to `system()` and its kin, and (default
     /// blocklist) tree deletions of the root or home directory.
-    fn refuse_code(&self, lang: &str, code: &str, depth: usize) -> Option<(String, String)> {
+    fn refuse_code(
+        &self,
+        lang: &str,
+        code: &str,
+        depth: usize,
+        cwds: &[blocklist::Cwd],
+    ) -> Option<(String, String)> {
         if self.default_blocklist && blocklist::code_deletes_root(code) {
             let (id, why) = blocklist::hit_of(
                 "default:rm-root",
@@ -618,7 +645,7 @@ impl Policy {
         }
         blocklist::code_shell_lines(lang, code)
             .iter()
-            .find_map(|l| self.refuse_shell_text(l, depth))
+            .find_map(|l| self.refuse_shell_text(l, depth, cwds))
     }
 
     /// `curl … | sh`, `sh <(curl …)`, `bash -c "$(wget -O- …)"`, `eval "$(curl …)"`.

@@ -120,6 +120,15 @@ pub enum LoopKind {
     Words,
 }
 
+/// A bash test command (`(( … ))`, `[[ … ]]`), which records no simple command of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Test {
+    /// `(( expr ))`: the expression's source text, trimmed.
+    Arith(String),
+    /// `[[ … ]]` without `!`, `&&`, `||`, `<`, `>` or parentheses: its words.
+    Bracket(Vec<Word>),
+}
+
 /// A loop: its condition and body as ranges of [`Script::commands`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loop {
@@ -128,8 +137,12 @@ pub struct Loop {
     pub cond: Range<usize>,
     /// The condition's last pipeline is negated with `!`.
     pub cond_negated: bool,
+    /// The condition's last pipeline is one bash test command.
+    pub cond_test: Option<Test>,
     /// The commands of the body (nested loops, groups and substitutions included).
     pub body: Range<usize>,
+    /// Where the loop's input comes from: the target of a `<` after `done`.
+    pub input: Option<Word>,
 }
 
 /// The parsed line.
@@ -164,6 +177,8 @@ pub fn parse(line: &str) -> Result<Script, ParseError> {
         next_pipeline: &mut next_pipeline,
         posix: false,
         negated: false,
+        test: None,
+        last_test: None,
     };
     let ctx = Ctx::default();
     p.list(&ctx, Term::Eof)?;
@@ -250,6 +265,10 @@ struct Parser<'a, 's> {
     posix: bool,
     /// The last pipeline parsed started with `!`.
     negated: bool,
+    /// The command just parsed was a bash test (taken by the pipeline that holds it).
+    test: Option<Test>,
+    /// The last pipeline parsed was one bash test command.
+    last_test: Option<Test>,
 }
 
 const CLOSERS: &[&str] = &["}", "then", "elif", "else", "fi", "do", "done", "esac"];
@@ -431,6 +450,8 @@ impl<'s> Parser<'_, 's> {
             next_pipeline: &mut *self.next_pipeline,
             posix: self.posix,
             negated: false,
+            test: None,
+            last_test: None,
         };
         if dq {
             let mut wb = WordBuf::default();
@@ -465,6 +486,8 @@ impl<'s> Parser<'_, 's> {
             next_pipeline: &mut *self.next_pipeline,
             posix: true,
             negated: false,
+            test: None,
+            last_test: None,
         };
         let mut c = ctx.clone();
         c.forks = true;
@@ -610,6 +633,8 @@ impl<'s> Parser<'_, 's> {
             }
         }
         self.negated = negated;
+        let test = self.test.take();
+        self.last_test = test.filter(|_| stage == 0);
         let cmds = &mut self.out.commands[starts[0]..];
         if stage == 0 {
             for c in cmds {
@@ -641,7 +666,10 @@ impl<'s> Parser<'_, 's> {
                 self.arith_body(ctx)?;
                 let text = self.s[start..self.pos].to_vec();
                 self.sub_parse_posix(&text, ctx)?;
-                return self.trailing_redirects(ctx);
+                self.trailing_redirects(ctx)?;
+                let expr = String::from_utf8_lossy(&text[2..text.len() - 2]);
+                self.test = Some(Test::Arith(expr.trim().to_string()));
+                return Ok(());
             }
             Some(b'(') => {
                 self.pos += 1;
@@ -652,7 +680,8 @@ impl<'s> Parser<'_, 's> {
                     return Err(self.err("expected `)`"));
                 }
                 self.pos += 1;
-                return self.trailing_redirects(ctx);
+                self.trailing_redirects(ctx)?;
+                return Ok(());
             }
             Some(b')' | b';' | b'&' | b'|') => return Err(self.err("expected a command")),
             _ => {}
@@ -693,6 +722,7 @@ impl<'s> Parser<'_, 's> {
                 self.list(ctx, Term::Reserved)?;
                 let cond = c0..self.out.commands.len();
                 let cond_negated = self.negated;
+                let cond_test = self.last_test.take();
                 let b0 = self.out.commands.len();
                 self.do_group(ctx)?;
                 self.out.loops.push(Loop {
@@ -703,7 +733,9 @@ impl<'s> Parser<'_, 's> {
                     },
                     cond,
                     cond_negated,
+                    cond_test,
                     body: b0..self.out.commands.len(),
+                    input: None,
                 });
             }
             "for" | "select" => {
@@ -738,7 +770,9 @@ impl<'s> Parser<'_, 's> {
                     kind,
                     cond: b0..b0,
                     cond_negated: false,
+                    cond_test: None,
                     body: b0..self.out.commands.len(),
+                    input: None,
                 });
             }
             "case" => {
@@ -798,14 +832,23 @@ impl<'s> Parser<'_, 's> {
             }
             "[[" if !self.posix => {
                 self.pos += 2;
-                self.double_bracket(ctx)?;
+                let words = self.double_bracket(ctx)?;
+                self.trailing_redirects(ctx)?;
+                self.test = words.map(Test::Bracket);
+                return Ok(());
             }
             "then" | "elif" | "else" | "fi" | "do" | "done" | "esac" | "}" | "in" => {
                 return Err(self.err(&format!("unexpected `{w}`")));
             }
             _ => return self.simple(ctx),
         }
-        self.trailing_redirects(ctx)
+        let input = self.trailing_redirects(ctx)?;
+        if matches!(w, "while" | "until" | "for" | "select") {
+            if let Some(l) = self.out.loops.last_mut() {
+                l.input = input;
+            }
+        }
+        Ok(())
     }
 
     fn do_group(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
@@ -837,6 +880,8 @@ impl<'s> Parser<'_, 's> {
         c.forks = false;
         let before = self.out.commands.len();
         self.command(&c)?;
+        // A body like `f() [[ 1 ]]` is a test the definition does not run.
+        self.test = None;
         // The body's commands run when the function is called, not here.
         for cmd in &mut self.out.commands[before..] {
             cmd.function.get_or_insert(idx);
@@ -844,15 +889,25 @@ impl<'s> Parser<'_, 's> {
         Ok(())
     }
 
-    /// Redirections after a compound command; they apply to all its commands.
-    fn trailing_redirects(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+    /// Redirections after a compound command; they apply to all its commands. Returns the
+    /// file its standard input is read from (the last plain `<` or `0<`), if any.
+    fn trailing_redirects(&mut self, ctx: &Ctx) -> Result<Option<Word>, ParseError> {
+        let mut input = None;
         loop {
             self.blanks();
-            if self.at_redirect() {
-                let r = self.redirect(ctx)?;
-                self.check_redirect(&r);
-            } else {
-                return Ok(());
+            if !self.at_redirect() {
+                return Ok(input);
+            }
+            let fd_start = self.pos;
+            let r = self.redirect(ctx)?;
+            self.check_redirect(&r);
+            let fd: Vec<u8> = self.s[fd_start..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .copied()
+                .collect();
+            if r.kind == RedirKind::Input && !r.here && matches!(fd.as_slice(), b"" | b"0") {
+                input = Some(r.target);
             }
         }
     }
@@ -973,9 +1028,12 @@ impl<'s> Parser<'_, 's> {
         }
     }
 
-    fn double_bracket(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+    /// `[[ … ]]` after the `[[`; returns its words when it is one plain test (no `!`,
+    /// `&&`, `||`, `<`, `>` or parentheses, which would change what the words mean).
+    fn double_bracket(&mut self, ctx: &Ctx) -> Result<Option<Vec<Word>>, ParseError> {
         let start = self.pos - 2;
         let mut operators = false;
+        let mut bang = false;
         let mut words: Vec<Word> = Vec::new();
         loop {
             self.blanks_newlines(ctx)?;
@@ -988,6 +1046,7 @@ impl<'s> Parser<'_, 's> {
                 Some(b'&' | b'|' | b'(' | b')' | b'<' | b'>' | b'!') => {
                     let c = self.peek().unwrap_or(b' ');
                     operators |= c != b'!';
+                    bang |= c == b'!';
                     self.pos += 1;
                     if self.peek() == Some(c) && matches!(c, b'&' | b'|') {
                         self.pos += 1;
@@ -1028,7 +1087,7 @@ impl<'s> Parser<'_, 's> {
                 }
             }
         }
-        Ok(())
+        Ok((!operators && !bang).then_some(words))
     }
 
     /// Arithmetic (after `((` or `$((`): records substitutions; variables make it unverifiable.
@@ -1926,6 +1985,33 @@ mod tests {
         // dash reads `a &>/dev/null` as `a &` and then `>/dev/null`.
         assert_eq!(parse("a &>/dev/null").unwrap().background, vec![0..1]);
         assert!(parse("a 2>&1").unwrap().background.is_empty());
+    }
+
+    #[test]
+    fn loop_tests_and_input() {
+        let s = parse("while ((1)); do a; done; until [[ x ]]; do b; done < in").unwrap();
+        assert_eq!(s.loops[0].cond_test, Some(Test::Arith("1".into())));
+        assert_eq!(s.loops[0].input, None);
+        let Some(Test::Bracket(words)) = &s.loops[1].cond_test else {
+            panic!("{:?}", s.loops[1]);
+        };
+        assert_eq!(words.iter().map(|w| &w.text).collect::<Vec<_>>(), ["x"]);
+        assert_eq!(
+            s.loops[1].input.as_ref().map(|w| w.text.as_str()),
+            Some("in")
+        );
+        // The condition's status is its last pipeline's; `!` changes what the words mean.
+        for line in [
+            "while [[ 1 ]]; a; do b; done",
+            "while [[ ! 1 ]]; do b; done",
+            "while ((1)) | a; do b; done",
+            "while f() [[ 1 ]]; do b; done",
+        ] {
+            assert_eq!(parse(line).unwrap().loops[0].cond_test, None, "{line}");
+        }
+        // Only standard input counts.
+        let s = parse("while read -u 3 l; do b; done 3< f <<< x").unwrap();
+        assert_eq!(s.loops[0].input, None);
     }
 
     #[test]
