@@ -88,7 +88,8 @@ fn check(config: Config, line: &str) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(e),
     };
-    let d = policy.decide(line);
+    // As `check_command` does: relative names read from the server's working directory.
+    let d = policy.decide_in(line, Some(&config.workdir));
     println!("{}", serde_json::to_string(&d).unwrap_or_default());
     if d.allowed() {
         ExitCode::SUCCESS

@@ -191,7 +191,8 @@ impl Commander {
 
     /// The policy decision for a line, without running anything.
     pub fn check(&self, line: &str) -> Decision {
-        self.policy.decide(line)
+        let cwd = self.resolve_workdir(None).ok();
+        self.policy.decide_in(line, cwd.as_deref())
     }
 
     /// `list_allowed_commands`.
@@ -230,7 +231,12 @@ impl Commander {
         args: ExecuteArgs,
         cancel: CancellationToken,
     ) -> ExecuteResponse {
-        let decision = self.policy.decide(&args.command);
+        // The policy reads relative names from where the command will start (an invalid
+        // directory is reported below, after a refusal).
+        let workdir = self.resolve_workdir(args.working_directory.as_deref());
+        let decision = self
+            .policy
+            .decide_in(&args.command, workdir.as_ref().ok().map(|d| d.as_path()));
         if !decision.allowed() {
             audit::cmd_blocked(
                 ctx,
@@ -241,7 +247,7 @@ impl Commander {
             metrics::global().refusal(decision.rule.as_deref().unwrap_or("none"));
             return ExecuteResponse::Refused(decision);
         }
-        let req = match self.prepare(&args) {
+        let req = match self.prepare(&args, workdir) {
             Ok(r) => r,
             Err(msg) => return ExecuteResponse::Invalid(msg),
         };
@@ -284,7 +290,11 @@ impl Commander {
     }
 
     /// Turns call arguments into an executor request, or a clear error.
-    fn prepare(&self, args: &ExecuteArgs) -> Result<ExecRequest, String> {
+    fn prepare(
+        &self,
+        args: &ExecuteArgs,
+        workdir: Result<PathBuf, String>,
+    ) -> Result<ExecRequest, String> {
         let c = &self.config;
         let timeout = match &args.timeout {
             None | Some(serde_json::Value::Null) => c.default_timeout,
@@ -300,7 +310,7 @@ impl Commander {
                 humantime::format_duration(c.max_timeout)
             ));
         }
-        let workdir = self.resolve_workdir(args.working_directory.as_deref())?;
+        let workdir = workdir?;
         // The policy knows which names make the programs it allows run other code (the
         // same list it applies to `NAME=value cmd` in the line); the executor's own list
         // is a second, independent fence.

@@ -66,6 +66,15 @@ fn exit_1_on_deny_naming_the_rule() {
 }
 
 #[test]
+fn relative_names_are_read_from_the_workdir() {
+    let o = check(&["--workdir", "/dev", "--", "mkswap sda2"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(json(&o)["rule"], "default:disk-tool");
+    let o = check(&["--workdir", "/tmp", "--", "mkswap sda2"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", json(&o));
+}
+
+#[test]
 fn exit_2_on_usage_errors() {
     let o = check(&[], &[]);
     assert_eq!(o.status.code(), Some(2));

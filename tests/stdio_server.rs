@@ -208,6 +208,46 @@ fn refusal_runs_nothing() {
     assert_eq!(stderr.matches("event=CMD_BLOCKED").count(), 3, "{stderr}");
 }
 
+/// The default blocklist reads a command's relative names from the directory it starts in
+/// (the call's `working_directory`, else the server's `--workdir`): `dd of=sda` run in
+/// `/dev` is a write to a disk, the same line in a scratch directory is not.
+#[test]
+fn relative_names_are_read_from_the_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    // Harmless should the policy ever let it through in /dev: dd stops at the bad flag
+    // before it opens anything.
+    let line = "dd if=/dev/zero of=sda count=0 oflag=no-such-flag";
+    let mut s = StdioServer::initialized(&[], &[]);
+    let r = s.call(
+        "execute_command",
+        json!({"command": line, "working_directory": "/dev"}),
+    );
+    assert_eq!(r["isError"], true, "{r}");
+    let text = result_text(&r);
+    assert!(text.contains("default:dd-device"), "{text}");
+    let r = s.call(
+        "execute_command",
+        json!({"command": line, "working_directory": dir.path()}),
+    );
+    // Allowed there: it runs, and dd itself refuses the flag.
+    let j = result_json(&r);
+    assert_eq!(j["exit_code"], 1, "{r}");
+    assert!(
+        j["stderr"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no-such-flag"),
+        "{r}"
+    );
+    // check_command has no working directory: it reads from the server's.
+    let mut s = StdioServer::initialized(&["--workdir", "/dev"], &[]);
+    let r = s.call("check_command", json!({"command": "mkswap sda2"}));
+    assert_eq!(result_json(&r)["decision"], "deny", "{r}");
+    assert_eq!(result_json(&r)["rule"], "default:disk-tool", "{r}");
+    let r = s.call("check_command", json!({"command": "mkswap /tmp/swapfile"}));
+    assert_eq!(result_json(&r)["decision"], "allow", "{r}");
+}
+
 #[test]
 fn bad_arguments_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();

@@ -981,6 +981,17 @@ pub enum Cwd {
     Unknown,
 }
 
+impl Cwd {
+    /// The directory `path` names: normalised when absolute, unknown when relative.
+    pub fn of(path: &str) -> Cwd {
+        if path.starts_with('/') {
+            Cwd::Dir(normalised_dir(path))
+        } else {
+            Cwd::Unknown
+        }
+    }
+}
+
 /// How many directories a relative `cd` is read from before the rest count as unknown.
 const MAX_CWDS: usize = 16;
 

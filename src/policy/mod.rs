@@ -398,6 +398,12 @@ impl Policy {
 
     /// Decides on one command line.
     pub fn decide(&self, line: &str) -> Decision {
+        self.decide_in(line, None)
+    }
+
+    /// Decides on one command line that starts in `cwd` (the call's working directory):
+    /// relative names are also read from there (`mkswap sda2` run in `/dev`).
+    pub fn decide_in(&self, line: &str, cwd: Option<&std::path::Path>) -> Decision {
         if line.trim().is_empty() {
             return Decision::deny("the command is empty", "empty", Vec::new());
         }
@@ -423,7 +429,12 @@ impl Policy {
             }
         };
         let commands = shown(&script);
-        if let Some((rule, reason)) = self.refusal(&script, 0, &[]) {
+        let start: Vec<blocklist::Cwd> = cwd
+            .and_then(|d| d.to_str())
+            .map(blocklist::Cwd::of)
+            .into_iter()
+            .collect();
+        if let Some((rule, reason)) = self.refusal(&script, 0, &start) {
             return Decision::deny(reason, rule, commands);
         }
         if !self.has_allow {
