@@ -501,6 +501,113 @@ pub fn cgroup_probe() -> Result<CgroupBase, String> {
     })
 }
 
+/// `struct clone_args` up to `cgroup` (`CLONE_ARGS_SIZE_VER2`, Linux 5.7).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// `clone3` flag: start the child in the cgroup `clone_args.cgroup` names (Linux 5.7).
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+// `mcpc_clone3(args, size, entry, arg)`: the raw `clone3` system call, and in the child —
+// which starts on the stack `args` gives, with every register but rax, rcx and r11 as the
+// parent had them — a call of `entry(arg)`, then `exit` with what it returns (it should
+// exec or exit itself). Returns the child's pid or `-errno` in the parent. A function of
+// its own in assembly because a child that shares our memory must never return into a
+// Rust frame on the parent's stack (which is what `libc::syscall` would do).
+#[cfg(target_arch = "x86_64")]
+std::arch::global_asm!(
+    ".globl mcpc_clone3",
+    ".type mcpc_clone3,@function",
+    ".p2align 4",
+    "mcpc_clone3:",
+    "push r12",
+    "push r13",
+    "mov r12, rdx",
+    "mov r13, rcx",
+    "mov eax, 435", // SYS_clone3
+    "syscall",
+    "test rax, rax",
+    "jz 2f",
+    "pop r13",
+    "pop r12",
+    "ret",
+    "2:",
+    "xor ebp, ebp",
+    "mov rdi, r13",
+    "call r12",
+    "mov edi, eax",
+    "mov eax, 60", // SYS_exit
+    "syscall",
+    "ud2",
+    ".size mcpc_clone3, .-mcpc_clone3",
+);
+
+#[cfg(target_arch = "x86_64")]
+extern "C" {
+    fn mcpc_clone3(
+        args: *const CloneArgs,
+        size: usize,
+        entry: extern "C" fn(*mut libc::c_void) -> libc::c_int,
+        arg: *mut libc::c_void,
+    ) -> libc::c_long;
+}
+
+/// Starts `entry(arg)` vfork-style — sharing our memory, on `stack`, with us suspended
+/// until it execs or exits, like `clone(CLONE_VM | CLONE_VFORK)` — directly inside the
+/// cgroup whose directory `cgroup` is open, so it never runs outside it and does not have
+/// to move itself there (a `cgroup.procs` write per command). `Err(errno)` when the kernel
+/// (or a container's seccomp profile) has no `clone3` or `CLONE_INTO_CGROUP`, or on other
+/// architectures: the caller then starts the child the older way.
+///
+/// # Safety
+/// As for `clone(CLONE_VM | CLONE_VFORK)`: `stack` must stay valid and unused by anything
+/// else until the call returns, `arg` must be what `entry` expects, and `entry` may only do
+/// what is safe in a vfork child (no allocation, no locks), ending in exec or `_exit`.
+pub unsafe fn clone_vfork_into_cgroup(
+    entry: extern "C" fn(*mut libc::c_void) -> libc::c_int,
+    arg: *mut libc::c_void,
+    stack: &mut Vec<u8>,
+    cgroup: RawFd,
+) -> Result<libc::pid_t, i32> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let args = CloneArgs {
+            flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64 | CLONE_INTO_CGROUP,
+            exit_signal: libc::SIGCHLD as u64,
+            // The kernel starts the child at stack + stack_size (16-byte aligned: a
+            // malloc'd block of a multiple of 16 bytes).
+            stack: stack.as_mut_ptr() as u64,
+            stack_size: (stack.capacity() & !15) as u64,
+            cgroup: cgroup as u64,
+            ..CloneArgs::default()
+        };
+        let r = mcpc_clone3(&args, std::mem::size_of::<CloneArgs>(), entry, arg);
+        if r < 0 {
+            Err(-r as i32)
+        } else {
+            Ok(r as libc::pid_t)
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (entry, arg, stack, cgroup);
+        Err(libc::ENOSYS)
+    }
+}
+
 /// The raw fd of a ruleset, for [`enforce`].
 pub fn raw(fd: &Option<OwnedFd>) -> RawFd {
     fd.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1)

@@ -506,20 +506,36 @@ mod imp {
         // exec). The child gets its own credentials, rlimits, signal dispositions and
         // seccomp/Landlock state exactly as after fork; it only shares our memory until it
         // execs, while we are suspended.
-        let start = ChildStart {
+        let mut start = ChildStart {
             shim: me,
             devnull,
-            cgroup_procs: cgroup.as_ref().map(|c| c.procs.as_raw_fd()).unwrap_or(-1),
+            // Set below when the child has to move itself into its cgroup.
+            cgroup_procs: -1,
             rlimits: &rlimits,
             landlock: linux::raw(&ll),
             bpf,
             argv: &ptrs,
         };
         let mut stack = prepared.stack.take().unwrap_or_else(|| child_stack(false));
+        // Born inside its cgroup where the kernel can (clone3, Linux 5.7); otherwise the
+        // child writes itself into `cgroup.procs` before anything else.
+        let born_inside = cgroup.as_ref().and_then(|c| {
+            // SAFETY: as below; the child only reads `start`.
+            unsafe {
+                linux::clone_vfork_into_cgroup(
+                    child_entry,
+                    &start as *const ChildStart<'_> as *mut libc::c_void,
+                    &mut stack,
+                    c.handle.as_raw_fd(),
+                )
+            }
+            .ok()
+        });
         // SAFETY: the stack top is within the allocation, 16-byte aligned as the ABI wants;
         // this process is single-threaded and stays suspended until the child execs or
         // exits, so `start` and the stack outlive the child's use of them.
-        let child = unsafe {
+        let child = born_inside.unwrap_or_else(|| unsafe {
+            start.cgroup_procs = cgroup.as_ref().map(|c| c.procs.as_raw_fd()).unwrap_or(-1);
             let top = stack.as_mut_ptr().add(stack.capacity());
             let top = (top as usize & !15) as *mut libc::c_void;
             libc::clone(
@@ -528,7 +544,7 @@ mod imp {
                 libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
                 &start as *const ChildStart<'_> as *mut libc::c_void,
             )
-        };
+        });
         drop(stack);
         if child < 0 {
             eprintln!(
@@ -865,6 +881,8 @@ mod imp {
     /// when those controllers are delegated; `cgroup.kill` ends everything in it at once.
     struct CommandCgroup {
         dir: std::path::PathBuf,
+        /// The directory itself, for `clone3(CLONE_INTO_CGROUP)`.
+        handle: std::fs::File,
         procs: std::fs::File,
     }
 
@@ -877,6 +895,7 @@ mod imp {
                 _ => {}
             }
             let made = CommandCgroup {
+                handle: std::fs::File::open(&dir)?,
                 procs: std::fs::OpenOptions::new()
                     .write(true)
                     .open(dir.join("cgroup.procs"))?,
@@ -898,7 +917,7 @@ mod imp {
         /// Removes the (now empty) cgroup; the kernel may need a moment after the last
         /// reap before it counts as empty.
         fn remove(self) {
-            drop(self.procs);
+            drop((self.procs, self.handle));
             for _ in 0..20 {
                 if std::fs::remove_dir(&self.dir).is_ok() {
                     return;
