@@ -488,6 +488,36 @@ fn each_command_runs_under_a_shim_forked_before_its_request() {
     assert_ne!(second, first);
 }
 
+/// Where `clone3` is refused with ENOSYS — Docker's default seccomp profile does that, and
+/// kernels before 5.3 have none — the command is started the older way and moves itself
+/// into its cgroup: the server here runs under such a filter.
+#[test]
+fn without_clone3_the_command_still_starts_in_its_own_cgroup() {
+    use std::os::unix::process::CommandExt;
+    if cgroup_server().is_none() {
+        return;
+    }
+    let filter = seccompiler::SeccompFilter::new(
+        [(libc::SYS_clone3, vec![])].into_iter().collect(),
+        seccompiler::SeccompAction::Allow,
+        seccompiler::SeccompAction::Errno(libc::ENOSYS as u32),
+        std::env::consts::ARCH.try_into().expect("arch"),
+    )
+    .expect("filter");
+    let program: seccompiler::BpfProgram = filter.try_into().expect("compile");
+    let mut c = common::command();
+    // SAFETY: only prctl and seccomp between fork and exec; the program was built before.
+    unsafe {
+        c.pre_exec(move || seccompiler::apply_filter(&program).map_err(std::io::Error::other));
+    }
+    let mut s = common::StdioServer::start_with(c, &[]);
+    s.handshake("2025-06-18");
+    let (r, _) = run(&mut s, "grep '^0::' /proc/self/cgroup", "10s");
+    let out = r["stdout"].as_str().unwrap_or_default();
+    assert!(out.contains("/mcpc-"), "{r}");
+    assert_eq!(r["exit_code"], json!(0), "{r}");
+}
+
 /// A spare prepares the cgroup its command will most likely want (the previous one's
 /// settings) and removes it when no command comes: after the server exits, no command's
 /// cgroup and no spare's is left behind. Runs as the test user, like the test above.

@@ -534,8 +534,17 @@ mod imp {
         // SAFETY: the stack top is within the allocation, 16-byte aligned as the ABI wants;
         // this process is single-threaded and stays suspended until the child execs or
         // exits, so `start` and the stack outlive the child's use of them.
+        let mut procs = None;
         let child = born_inside.unwrap_or_else(|| unsafe {
-            start.cgroup_procs = cgroup.as_ref().map(|c| c.procs.as_raw_fd()).unwrap_or(-1);
+            procs = match cgroup.as_ref().map(CommandCgroup::procs) {
+                Some(Ok(f)) => Some(f),
+                Some(Err(e)) => {
+                    eprintln!("mcp-commander: cannot prepare the cgroup layer: {e}");
+                    return -1;
+                }
+                None => None,
+            };
+            start.cgroup_procs = procs.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1);
             let top = stack.as_mut_ptr().add(stack.capacity());
             let top = (top as usize & !15) as *mut libc::c_void;
             libc::clone(
@@ -545,7 +554,7 @@ mod imp {
                 &start as *const ChildStart<'_> as *mut libc::c_void,
             )
         });
-        drop(stack);
+        drop((stack, procs));
         if child < 0 {
             eprintln!(
                 "mcp-commander: cannot start the command: {}",
@@ -883,7 +892,6 @@ mod imp {
         dir: std::path::PathBuf,
         /// The directory itself, for `clone3(CLONE_INTO_CGROUP)`.
         handle: std::fs::File,
-        procs: std::fs::File,
     }
 
     impl CommandCgroup {
@@ -896,9 +904,6 @@ mod imp {
             }
             let made = CommandCgroup {
                 handle: std::fs::File::open(&dir)?,
-                procs: std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(dir.join("cgroup.procs"))?,
                 dir,
             };
             if let Some(n) = spec.pids_max {
@@ -910,6 +915,13 @@ mod imp {
             Ok(made)
         }
 
+        /// Its `cgroup.procs`, for a child that moves itself in (without `clone3`).
+        fn procs(&self) -> std::io::Result<std::fs::File> {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(self.dir.join("cgroup.procs"))
+        }
+
         fn kill(&self) {
             let _ = std::fs::write(self.dir.join("cgroup.kill"), "1");
         }
@@ -917,7 +929,7 @@ mod imp {
         /// Removes the (now empty) cgroup; the kernel may need a moment after the last
         /// reap before it counts as empty.
         fn remove(self) {
-            drop((self.procs, self.handle));
+            drop(self.handle);
             for _ in 0..20 {
                 if std::fs::remove_dir(&self.dir).is_ok() {
                     return;
