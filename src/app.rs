@@ -35,6 +35,9 @@ pub fn main() -> ExitCode {
     {
         return ExitCode::from(crate::exec::reaper::main(args.collect()));
     }
+    // Nothing the server inherited (beyond stdin, stdout, stderr) reaches a command.
+    #[cfg(target_os = "linux")]
+    crate::exec::linux::cloexec_inherited();
     // ~/.mcp_env fills in variables before any thread exists (set_var is not thread-safe).
     let from_file = match config::apply_env_file(config::default_env_file().as_deref()) {
         Ok(v) => v,

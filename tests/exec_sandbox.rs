@@ -414,6 +414,40 @@ fn cgroup_layer_gives_each_command_its_own_cgroup_and_removes_it() {
     assert!(!path.exists(), "{} was not removed", path.display());
 }
 
+/// Descriptors the server inherits without close-on-exec (a launcher's pipes, sockets)
+/// reach no command, on the zygote path or the direct spawn.
+#[test]
+fn descriptors_the_server_inherits_do_not_reach_commands() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let (_r, w) = std::io::pipe().expect("pipe");
+    let w = w.as_raw_fd();
+    for extra in [&[][..], &["--sandbox-disable", "reaper"][..]] {
+        let dir = NobodyDir::new();
+        let mut c = exec_support::nobody_command(dir.path());
+        // SAFETY: dup2 between fork and exec: the child gets the pipe as fd 200, without
+        // close-on-exec, as a careless launcher would leave it.
+        unsafe {
+            c.pre_exec(move || {
+                if libc::dup2(w, 200) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut s = common::StdioServer::start_with(c, extra);
+        s.handshake("2025-06-18");
+        let server_has_it = std::fs::read_link(format!("/proc/{}/fd/200", s.child.id()));
+        assert!(server_has_it.is_ok(), "the test did not pass fd 200 on");
+        let (r, _) = run(
+            &mut s,
+            "if [ -e /proc/$$/fd/200 ]; then echo leaked; else echo clean; fi",
+            "10s",
+        );
+        assert_eq!(r["stdout"], json!("clean\n"), "{extra:?}: {r}");
+    }
+}
+
 /// The children of `pid`, whichever of its threads started them.
 fn children_of(pid: u32) -> Vec<u32> {
     let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))

@@ -501,6 +501,43 @@ pub fn cgroup_probe() -> Result<CgroupBase, String> {
     })
 }
 
+/// Marks every descriptor above stderr close-on-exec. Whatever the server inherited from
+/// whoever started it (a terminal's, an editor's or a supervisor's pipes and sockets) must
+/// not reach the commands it runs, or the zygote. `close_range(CLOSE_RANGE_CLOEXEC)`
+/// (Linux 5.11), else each entry of `/proc/self/fd`. Call it before any thread exists.
+pub fn cloexec_inherited() {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: only sets flags on descriptors; nothing is closed.
+    let done = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        )
+    } == 0;
+    if done {
+        return;
+    }
+    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse().ok())
+                .filter(|&fd| fd > 2)
+                .collect()
+        })
+        .unwrap_or_default();
+    for fd in fds {
+        // SAFETY: F_GETFD/F_SETFD on a descriptor number; a closed one just fails.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
+}
+
 /// `struct clone_args` up to `cgroup` (`CLONE_ARGS_SIZE_VER2`, Linux 5.7).
 #[repr(C)]
 #[derive(Default)]

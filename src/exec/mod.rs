@@ -14,7 +14,7 @@
 
 pub mod env;
 #[cfg(target_os = "linux")]
-mod linux;
+pub(crate) mod linux;
 pub mod output;
 pub mod reaper;
 pub mod sandbox;
