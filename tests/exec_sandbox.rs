@@ -552,6 +552,37 @@ fn without_clone3_the_command_still_starts_in_its_own_cgroup() {
     assert_eq!(r["exit_code"], json!(0), "{r}");
 }
 
+/// A zygote that dies (killed here) costs speed, not safety or service: the next commands
+/// start through an exec'd shim, still in a session of their own under seccomp, and the
+/// audit log says so once (`SANDBOX_DEGRADED`, a warning).
+#[test]
+fn a_dead_zygote_degrades_to_the_execd_shim_and_says_so_once() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    let (r, _) = run(&mut s, "echo one", "10s");
+    assert_eq!(r["stdout"], json!("one\n"), "{r}");
+    let zygote = zygote_of(s.child.id());
+    // SAFETY: killing the server's zygote, a process of this test's making.
+    unsafe { libc::kill(zygote as i32, libc::SIGKILL) };
+    for _ in 0..3 {
+        let (r, _) = run(
+            &mut s,
+            "grep -E '^(Seccomp|NSpgid|NSsid):' /proc/self/status | tr -s '\\t' ' '; echo $$",
+            "10s",
+        );
+        let out = r["stdout"].as_str().unwrap_or_default();
+        assert!(out.contains("Seccomp: 2"), "{r}");
+        let pid = out.lines().last().unwrap_or_default();
+        assert!(
+            out.contains(&format!("NSsid: {pid}")),
+            "not its own session: {r}"
+        );
+    }
+    let log = s.stderr();
+    assert_eq!(log.matches("event=SANDBOX_DEGRADED").count(), 1, "{log}");
+    assert!(log.contains("the same layers"), "{log}");
+}
+
 /// A spare prepares the cgroup its command will most likely want (the previous one's
 /// settings) and removes it when no command comes: after the server exits, no command's
 /// cgroup and no spare's is left behind. Runs as the test user, like the test above.

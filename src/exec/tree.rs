@@ -194,7 +194,7 @@ pub fn spawn(
             };
             match z.spawn(shim, s, req, grace) {
                 Ok(sp) => return Ok(sp),
-                Err(_) => z.mark_dead(),
+                Err(e) => z.mark_dead(&e),
             }
         }
     }
@@ -363,14 +363,28 @@ mod zygote {
         let z = match found {
             Some(&(_, z)) => z,
             None => {
-                let z = start(exe, seccomp, protect)
-                    .ok()
-                    .map(|z| &*Box::leak(Box::new(z)));
+                let z = match start(exe, seccomp, protect) {
+                    Ok(z) => Some(&*Box::leak(Box::new(z))),
+                    Err(e) => {
+                        degraded(&format!("the reaper's zygote cannot start ({e})"));
+                        None
+                    }
+                };
                 all.push(((exe.to_path_buf(), seccomp, protect.to_vec()), z));
                 z
             }
         };
         z.filter(|z| !z.dead.load(Ordering::Relaxed))
+    }
+
+    /// A `SANDBOX_DEGRADED` warning: commands keep every layer but start more slowly.
+    fn degraded(what: &str) {
+        crate::audit::Event::new(
+            "SANDBOX_DEGRADED",
+            crate::config::LogLevel::Warn,
+            &format!("{what}; commands now start through an exec'd shim, with the same layers"),
+        )
+        .emit();
     }
 
     fn start(exe: &Path, seccomp: Option<bool>, protect: &[i32]) -> std::io::Result<Zygote> {
@@ -405,8 +419,12 @@ mod zygote {
     }
 
     impl Zygote {
-        pub fn mark_dead(&self) {
-            self.dead.store(true, Ordering::Relaxed);
+        /// After the zygote failed a request: every later command starts through an
+        /// exec'd shim (the same layers, ~1 ms slower); said once in the audit log.
+        pub fn mark_dead(&self, why: &std::io::Error) {
+            if !self.dead.swap(true, Ordering::Relaxed) {
+                degraded(&format!("the reaper's zygote failed ({why})"));
+            }
         }
 
         pub fn spawn(
