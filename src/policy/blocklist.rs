@@ -27,7 +27,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "default:disk-tool",
-        "partitioning, erasing or re-initialising a disk: mkswap, fdisk/sfdisk/cfdisk/gdisk/sgdisk/parted on a device (not their listing forms), cryptsetup luksFormat/erase/luksKillSlot/luksHeaderRestore, pvcreate/pvremove/vgcreate/vgremove/lvremove/lvreduce, mdadm --create/--build/--zero-superblock, hdparm --security-erase/--trim-sector-ranges, nvme format/sanitize, zpool create/destroy/labelclear, zfs destroy, zfs rollback -r/-R, badblocks -w, sg_format --format",
+        "partitioning, erasing or re-initialising a disk: mkswap, fdisk/sfdisk/cfdisk/gdisk/sgdisk/parted on a device (not their listing forms), cryptsetup luksFormat/erase/luksKillSlot/luksHeaderRestore, pvcreate/pvremove/vgcreate/vgremove/lvremove/lvreduce, mdadm --create/--build/--zero-superblock, hdparm --security-erase/--trim-sector-ranges, nvme format/sanitize, zpool create/destroy/labelclear, zfs destroy, zfs rollback (with or without -r/-R), badblocks -w, sg_format --format",
     ),
     (
         "default:power",
@@ -715,13 +715,19 @@ fn disk_tool(prog: &str, args: &[Arg], f: &Flags) -> Option<&'static str> {
         "zpool" if matches!(first_operand, "create" | "destroy" | "labelclear") => {
             Some("zpool create/destroy/labelclear destroys the pool or the disks' contents")
         }
-        // `zfs destroy -n` is a dry run; a plain rollback keeps the other snapshots.
+        // `zfs destroy -n` is a dry run.
         "zfs" if first_operand == "destroy" && !f.has("n", "") => {
             Some("zfs destroy deletes a dataset, volume or snapshot and its data")
         }
         "zfs" if first_operand == "rollback" && f.has("rR", "") => {
             Some("zfs rollback -r/-R deletes every snapshot (and with -R every clone) newer than the one rolled back to")
         }
+        // Even without -r it throws away, beyond recovery, every write to the live
+        // filesystem since the snapshot: the whole-filesystem data loss this rule is for,
+        // and more than `zfs destroy tank/fs@snap` (refused above) loses.
+        "zfs" if first_operand == "rollback" => Some(
+            "zfs rollback discards everything written to the dataset since the snapshot",
+        ),
         "badblocks" if on_device && f.has("w", "") => {
             Some("badblocks -w overwrites the whole device")
         }
