@@ -27,7 +27,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "default:disk-tool",
-        "partitioning, erasing or re-initialising a disk: mkswap, fdisk/sfdisk/cfdisk/gdisk/sgdisk/parted on a device (not their listing forms), cryptsetup luksFormat/erase/luksKillSlot/luksHeaderRestore, pvcreate/pvremove/vgcreate/vgremove/lvremove/lvreduce, mdadm --create/--build/--zero-superblock, hdparm --security-erase/--trim-sector-ranges, nvme format/sanitize, zpool create/destroy/labelclear, zfs destroy, zfs rollback -r/-R, badblocks -w, sg_format --format",
+        "partitioning, erasing or re-initialising a disk: mkswap, fdisk/sfdisk/cfdisk/gdisk/sgdisk/parted on a device (not their listing forms), cryptsetup luksFormat/erase/luksKillSlot/luksHeaderRestore, pvcreate/pvremove/vgcreate/vgremove/lvremove/lvreduce, mdadm --create/--build/--zero-superblock, hdparm --security-erase/--trim-sector-ranges, nvme format/sanitize, zpool create/destroy/labelclear, zfs destroy, zfs rollback (with or without -r/-R), badblocks -w, sg_format --format",
     ),
     (
         "default:power",
@@ -715,13 +715,19 @@ fn disk_tool(prog: &str, args: &[Arg], f: &Flags) -> Option<&'static str> {
         "zpool" if matches!(first_operand, "create" | "destroy" | "labelclear") => {
             Some("zpool create/destroy/labelclear destroys the pool or the disks' contents")
         }
-        // `zfs destroy -n` is a dry run; a plain rollback keeps the other snapshots.
+        // `zfs destroy -n` is a dry run.
         "zfs" if first_operand == "destroy" && !f.has("n", "") => {
             Some("zfs destroy deletes a dataset, volume or snapshot and its data")
         }
         "zfs" if first_operand == "rollback" && f.has("rR", "") => {
             Some("zfs rollback -r/-R deletes every snapshot (and with -R every clone) newer than the one rolled back to")
         }
+        // Even without -r it throws away, beyond recovery, every write to the live
+        // filesystem since the snapshot: the whole-filesystem data loss this rule is for,
+        // and more than `zfs destroy tank/fs@snap` (refused above) loses.
+        "zfs" if first_operand == "rollback" => Some(
+            "zfs rollback discards everything written to the dataset since the snapshot",
+        ),
         "badblocks" if on_device && f.has("w", "") => {
             Some("badblocks -w overwrites the whole device")
         }
@@ -1004,9 +1010,15 @@ const UNKNOWN_DIR: &str = "$PWD";
 /// is not followed — loops repeat, functions run later, `cd -` and `popd` go back — so
 /// every command is read from each of them, failing closed like [`cd_root_then_rm`]. A
 /// relative target is read from each absolute one (`cd /; cd dev`).
+///
+/// Where the start is unknown, or the target climbs out of a directory only known when
+/// it runs (`cd ~/../../dev`), see [`climbed`]; a line that sets `CDPATH` also reads a
+/// relative target from each of its directories (`CDPATH=/ cd dev`).
 pub fn cd_dirs(script: &Script, inherited: &[Cwd]) -> Vec<Cwd> {
     let mut out = inherited.to_vec();
     let mut relative = Vec::new();
+    let unknown_start = !inherited.iter().any(|d| matches!(d, Cwd::Dir(_)));
+    let cdpath = cdpath_dirs(script);
     for c in &script.commands {
         let Some((p, args)) = c.words.split_first() else {
             continue;
@@ -1023,16 +1035,29 @@ pub fn cd_dirs(script: &Script, inherited: &[Cwd]) -> Vec<Cwd> {
             // `pushd -1` rotates the stack; `cd` alone goes to $HOME.
             None if p.text == "pushd" && !args.is_empty() => continue,
             None => Cwd::Unknown,
-            Some(w) if !w.is_static() => Cwd::Unknown,
+            Some(w) if !w.is_static() => {
+                push_new(&mut out, climbed(&w.text, false));
+                Cwd::Unknown
+            }
             Some(w) if w.text.starts_with('/') => Cwd::Dir(normalised_dir(&w.text)),
             Some(w) => {
+                if unknown_start {
+                    push_new(&mut out, climbed(&w.text, true));
+                }
+                for base in &cdpath {
+                    push_new(
+                        &mut out,
+                        Some(match base {
+                            Cwd::Dir(b) => Cwd::Dir(normalised_dir(&format!("{b}/{}", w.text))),
+                            Cwd::Unknown => Cwd::Unknown,
+                        }),
+                    );
+                }
                 relative.push(w.text.as_str());
                 continue;
             }
         };
-        if !out.contains(&dir) {
-            out.push(dir);
-        }
+        push_new(&mut out, Some(dir));
     }
     // Two rounds read `cd /; cd usr; cd lib` from every directory the first round found.
     for _ in 0..2 {
@@ -1057,6 +1082,123 @@ pub fn cd_dirs(script: &Script, inherited: &[Cwd]) -> Vec<Cwd> {
                 }
                 out.push(dir);
             }
+        }
+    }
+    out
+}
+
+fn push_new(out: &mut Vec<Cwd>, dir: Option<Cwd>) {
+    if let Some(d) = dir.filter(|d| !out.contains(d)) {
+        out.push(d);
+    }
+}
+
+/// The directory `target` reaches from the root when it climbs with `..` out of a directory
+/// only known when the line runs: its unknown part (`~`, `$X`) or, when `from_start`, the
+/// unknown directory the line starts in. Climbing from an unknown directory may reach any of
+/// its ancestors, the root among them, so `cd ~/../../dev` may be `cd /dev` and is read like
+/// it. Consistent with `cd "$X"`: that is any directory, where a disk tool's relative
+/// operand may be a device but `dd of=sda` is not refused (it would refuse every relative
+/// dd output after an unknown cd); a name reached from the root is as known as `/dev` is.
+fn climbed(target: &str, from_start: bool) -> Option<Cwd> {
+    let parts: Vec<&str> = target.split('/').collect();
+    let unknown = |p: &&str| p.contains(['$', '`', '~', '*', '?', '[', '{', '(']);
+    let rest = match parts.iter().rposition(unknown) {
+        Some(i) => &parts[i + 1..],
+        None if from_start => &parts[..],
+        None => return None,
+    };
+    let (mut kept, mut climbs) = (Vec::new(), 0);
+    for p in rest {
+        match *p {
+            "" | "." => {}
+            ".." if kept.is_empty() => climbs += 1,
+            ".." => {
+                kept.pop();
+            }
+            p => kept.push(p),
+        }
+    }
+    (climbs > 0).then(|| Cwd::Dir(normalised_dir(&kept.join("/"))))
+}
+
+/// The directories a `CDPATH` the line sets sends a relative `cd` to: each absolute entry,
+/// and [`Cwd::Unknown`] for a value only known when it runs or a relative entry. Empty when
+/// the line does not mention `CDPATH`.
+fn cdpath_dirs(script: &Script) -> Vec<Cwd> {
+    let mut values: Vec<Option<&str>> = Vec::new();
+    for c in &script.commands {
+        for a in c.assignments.iter().filter(|a| a.name == "CDPATH") {
+            values.push(a.value.is_static().then_some(a.value.text.as_str()));
+        }
+        // `export CDPATH=/`, `declare -x CDPATH=/`, `read CDPATH`.
+        for w in c.words.iter().filter(|w| w.text.contains("CDPATH")) {
+            values.push(w.text.strip_prefix("CDPATH=").filter(|_| w.is_static()));
+        }
+    }
+    let mut out = Vec::new();
+    for v in values {
+        let dirs: Vec<Cwd> = match v {
+            None => vec![Cwd::Unknown],
+            Some(v) => v
+                .split(':')
+                .filter(|e| !e.is_empty() && *e != ".")
+                .map(Cwd::of)
+                .collect(),
+        };
+        for d in dirs {
+            push_new(&mut out, Some(d));
+        }
+    }
+    out
+}
+
+/// The directories a wrapped command starts in after `env -C DIR` / `sudo -D DIR` run
+/// from one of `cwds`: read like the target of a `cd`.
+pub fn chdir_dirs(dir: &Arg, cwds: &[Cwd]) -> Vec<Cwd> {
+    let t = dir.text.as_str();
+    if !dir.exact {
+        let mut out = vec![Cwd::Unknown];
+        push_new(&mut out, climbed(t, false));
+        return out;
+    }
+    if t.starts_with('/') {
+        return vec![Cwd::Dir(normalised_dir(t))];
+    }
+    let mut out = Vec::new();
+    if !cwds.iter().any(|d| matches!(d, Cwd::Dir(_))) {
+        push_new(&mut out, climbed(t, true));
+    }
+    for d in cwds {
+        push_new(
+            &mut out,
+            Some(match d {
+                Cwd::Dir(b) => Cwd::Dir(normalised_dir(&format!("{b}/{t}"))),
+                Cwd::Unknown => Cwd::Unknown,
+            }),
+        );
+    }
+    out
+}
+
+/// What `{}` of `find START… -exec CMD {} ;` (and a later `| xargs CMD`) may stand for: a
+/// path below each start point (`.` when none is given), `START/{}`. Below the root that
+/// includes every device, so a root start yields `/dev/{}` too.
+pub fn found_paths(find_args: &[Arg]) -> Vec<String> {
+    let starts: Vec<&str> = find_args
+        .iter()
+        .map(|a| a.text.as_str())
+        .filter(|t| {
+            !matches!(*t, "-H" | "-L" | "-P") && !t.starts_with("-O") && !t.starts_with("-D")
+        })
+        .take_while(|t| !t.starts_with('-') && !matches!(*t, "(" | "!" | ","))
+        .collect();
+    let starts = if starts.is_empty() { vec!["."] } else { starts };
+    let mut out = Vec::new();
+    for s in starts {
+        out.push(format!("{}/{{}}", s.trim_end_matches('/')));
+        if s.starts_with('/') && path_parts(s).is_empty() {
+            out.push("/dev/{}".into());
         }
     }
     out
@@ -1799,6 +1941,16 @@ mod tests {
         // An enclosing line's directories come first; a relative cd is read from them.
         let found = cd_dirs(&parse("cd mapper").unwrap(), &[dir("/dev")]);
         assert_eq!(found[..2], [dir("/dev"), dir("/dev/mapper")]);
+        // `..` out of an unknown directory may reach the root; CDPATH adds its directories.
+        assert_eq!(dirs("cd ~/../../dev"), [dir("/dev"), Cwd::Unknown]);
+        assert_eq!(dirs("cd ~/src/../dev"), [Cwd::Unknown]);
+        assert_eq!(dirs("cd ../dev"), [dir("/dev")]);
+        assert_eq!(dirs("CDPATH=/ cd dev")[0], dir("/dev"));
+        assert_eq!(dirs("CDPATH=$X cd dev"), [Cwd::Unknown]);
+        assert_eq!(
+            chdir_dirs(&Arg::lit("mapper"), &[dir("/dev")]),
+            [dir("/dev/mapper")]
+        );
         let many: String = (0..40).map(|i| format!("cd /d{i}; ")).collect();
         let found = dirs(&format!("{many} cd sub"));
         assert!(found.contains(&Cwd::Unknown) && found.len() == 41);

@@ -590,8 +590,11 @@ impl Policy {
                 }
             }
         }
+        // `env -C /dev mkswap sda2`: the wrapped command starts in the directory named.
+        let mut start: Option<Vec<blocklist::Cwd>> = None;
         for f in vectors::analyse(argv, stdin_code) {
             match f {
+                vectors::Finding::Chdir { dir } => start = Some(blocklist::chdir_dirs(&dir, cwds)),
                 vectors::Finding::Wrap {
                     argv: mut inner,
                     appended,
@@ -599,10 +602,23 @@ impl Policy {
                     if appended {
                         inner.extend(upstream_args(script, cmd));
                     }
-                    if let Some(r) =
-                        self.refuse_argv(&inner, stdin_code, script, cmd, depth + 1, cwds)
-                    {
-                        return Some(r);
+                    let inner_cwds = start.as_deref().unwrap_or(cwds);
+                    let (placeholder, values) = placeholder_values(argv, script, cmd);
+                    let variants = values.iter().map(|value| {
+                        inner
+                            .iter()
+                            .map(|a| Arg {
+                                text: a.text.replace(&placeholder, value),
+                                ..a.clone()
+                            })
+                            .collect::<Vec<_>>()
+                    });
+                    for v in std::iter::once(inner.clone()).chain(variants) {
+                        if let Some(r) =
+                            self.refuse_argv(&v, stdin_code, script, cmd, depth + 1, inner_cwds)
+                        {
+                            return Some(r);
+                        }
                     }
                 }
                 vectors::Finding::Code {
@@ -970,12 +986,55 @@ fn writes_then_git(script: &Script) -> Option<String> {
     writer.filter(|_| git)
 }
 
+/// What a wrapper puts in place of a placeholder of the command it runs: `{}` of
+/// `find /dev -exec mkswap {} ;` is a path find found, the replace string of `xargs -I R`
+/// each word xargs reads. No values when `argv` has no placeholder.
+fn placeholder_values(argv: &[Arg], script: &Script, cmd: &SimpleCommand) -> (String, Vec<String>) {
+    let texts: Vec<&str> = argv.iter().skip(1).map(|a| a.text.as_str()).collect();
+    match basename(&argv[0].text) {
+        "find" => ("{}".into(), blocklist::found_paths(&argv[1..])),
+        "xargs" => {
+            let replace =
+                texts
+                    .iter()
+                    .enumerate()
+                    .find_map(|(i, t)| match vectors::long_opt(t, "replace") {
+                        Some(v) => Some(v.unwrap_or("{}").to_string()),
+                        None if *t == "-i" => Some("{}".into()),
+                        None if *t == "-I" => texts.get(i + 1).map(|r| r.to_string()),
+                        None => t.strip_prefix("-I").map(String::from),
+                    });
+            match replace.filter(|r| !r.is_empty()) {
+                Some(r) => (
+                    r,
+                    upstream_args(script, cmd)
+                        .into_iter()
+                        .map(|a| a.text)
+                        .collect(),
+                ),
+                None => (String::new(), Vec::new()),
+            }
+        }
+        _ => (String::new(), Vec::new()),
+    }
+}
+
 /// Arguments of the commands before `cmd` in its pipeline (what xargs reads, roughly).
 fn upstream_args(script: &Script, cmd: &SimpleCommand) -> Vec<Arg> {
     let mut out = Vec::new();
     for &(p, j) in &cmd.stages {
         for c in &script.commands {
             if c.stages.iter().any(|&(q, k)| q == p && k < j) {
+                // `find /dev … | xargs mkswap`: the paths find prints.
+                if c.words.first().is_some_and(|w| basename(&w.text) == "find") {
+                    let args = args_of(c);
+                    out.extend(
+                        blocklist::found_paths(&args[1..])
+                            .into_iter()
+                            .map(Arg::unknown),
+                    );
+                    continue;
+                }
                 // What echo/printf print, split the way xargs splits its input.
                 for w in c.words.iter().skip(1) {
                     for t in w.text.replace("\\n", " ").split_whitespace() {

@@ -20,6 +20,8 @@ pub enum Finding {
     Deny { id: &'static str, reason: String },
     /// Runs this argv; `appended` = more, unknown arguments are added when it runs.
     Wrap { argv: Vec<Arg>, appended: bool },
+    /// The next [`Finding::Wrap`] starts in this directory (`env -C DIR`, `sudo -D DIR`).
+    Chdir { dir: Arg },
     /// Runs code the policy cannot verify. `shell` holds static shell code (for the
     /// blocklist, which parses it).
     Code {
@@ -424,6 +426,42 @@ pub(crate) fn long_opt<'a>(arg: &'a str, name: &str) -> Option<Option<&'a str>> 
     (!n.is_empty() && name.starts_with(n)).then_some(v)
 }
 
+/// The value of the option at `args[i]`: `attached` (`--chdir=/dev`, `-C/dev`) or the next
+/// word, as unknown as the word it came from.
+fn option_value(args: &[Arg], i: usize, attached: Option<&str>) -> Option<Arg> {
+    match attached {
+        Some(v) => Some(Arg {
+            text: v.to_string(),
+            ..args[i].clone()
+        }),
+        None => args.get(i + 1).cloned(),
+    }
+}
+
+/// The directory sudo's options (`-D DIR`, `-DDIR`, `--chdir=DIR`, `-nD DIR`) start the
+/// command in.
+fn sudo_chdir(options: &[Arg]) -> Option<Arg> {
+    let mut dir = None;
+    for (i, a) in options.iter().enumerate() {
+        let t = a.text.as_str();
+        if let Some(v) = long_opt(t, "chdir") {
+            dir = option_value(options, i, v);
+        } else if t.starts_with('-') && !t.starts_with("--") {
+            // A short bundle: a value-taking letter takes the rest of the word.
+            for (k, ch) in t.char_indices().skip(1) {
+                let rest = &t[k + 1..];
+                if ch == 'D' {
+                    dir = option_value(options, i, (!rest.is_empty()).then_some(rest));
+                }
+                if "ugCDhprtUT".contains(ch) {
+                    break;
+                }
+            }
+        }
+    }
+    dir
+}
+
 /// Splits leading options (with the given value-taking options) from the rest.
 /// Returns the index of the first non-option argument.
 fn skip_options(args: &[Arg], with_value: &[&str]) -> usize {
@@ -585,7 +623,11 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                         });
                         return out;
                     }
-                    let takes_value = long_opt(a, "unset").or_else(|| long_opt(a, "chdir"));
+                    let chdir = long_opt(a, "chdir");
+                    if let Some(dir) = chdir.and_then(|v| option_value(args, i, v)) {
+                        out.push(Finding::Chdir { dir });
+                    }
+                    let takes_value = long_opt(a, "unset").or(chdir);
                     i += if takes_value == Some(None) { 2 } else { 1 };
                     continue;
                 }
@@ -605,6 +647,10 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                                 return out;
                             }
                             'u' | 'C' => {
+                                let value = (!rest.is_empty()).then_some(rest);
+                                if let Some(dir) = option_value(args, i, value).filter(|_| ch == 'C') {
+                                    out.push(Finding::Chdir { dir });
+                                }
                                 if rest.is_empty() {
                                     step = 2;
                                 }
@@ -658,6 +704,9 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 .take_while(|a| a.starts_with('-'))
                 .any(|a| matches!(*a, "-s" | "-i") || long_opt(a, "shell").is_some() || long_opt(a, "login").is_some() || (!a.starts_with("--") && (a.contains('s') || a.contains('i'))));
             let mut start = skip_options(args, &with_value);
+            if let Some(dir) = sudo_chdir(&args[..start]) {
+                out.push(Finding::Chdir { dir });
+            }
             while start < args.len() {
                 match env_assignment(&args[start].text) {
                     Some(name) => {
