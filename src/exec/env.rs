@@ -276,6 +276,7 @@ mod tests {
             "XDG_CONFIG_HOME",
             "PYTHONPATH",
             "NODE_OPTIONS",
+            "CDPATH",
             "ld_preload",
             "MCP_AUTH_TOKEN",
         ] {
