@@ -230,9 +230,11 @@ fn refuse_x32(mut program: BpfProgram) -> Result<BpfProgram, String> {
 ///   so the filter cannot tell whose it is (programs that try pidfds first, such as Go's
 ///   runtime, fall back to `kill`).
 ///
+/// * `setpgid` into a protected process's group, from where the command's `kill(0, …)`
+///   would reach it.
+///
 /// A command still signals its own processes and its own process group (`kill(0, …)`
-/// included: the command runs in a session of its own, so it cannot `setpgid` into the
-/// server's group to make that the server's). This is the fallback for kernels without
+/// included). This is the fallback for kernels without
 /// Landlock's signal scope ([`landlock_ruleset`]), which closes what a pid filter cannot:
 /// `kill` of one of the server's thread ids, SIGIO through `F_SETOWN`.
 fn signal_guard(
@@ -251,15 +253,17 @@ fn signal_guard(
     let mut pids: Vec<libc::pid_t> = protect.iter().copied().filter(|&p| p > 0).collect();
     pids.sort_unstable();
     pids.dedup();
+    let mut groups: Vec<libc::pid_t> = pids
+        .iter()
+        // SAFETY: getpgid has no memory effects; it fails for a pid that is gone.
+        .map(|&p| unsafe { libc::getpgid(p) })
+        .filter(|&g| g > 1)
+        .collect();
+    groups.sort_unstable();
+    groups.dedup();
     let mut kill_targets = pids.clone();
     kill_targets.push(-1);
-    for &p in &pids {
-        // SAFETY: getpgid has no memory effects; it fails for a pid that is gone.
-        let group = unsafe { libc::getpgid(p) };
-        if group > 1 {
-            kill_targets.push(-group);
-        }
-    }
+    kill_targets.extend(groups.iter().map(|g| -g));
     kill_targets.sort_unstable();
     kill_targets.dedup();
     let to = |targets: &[libc::pid_t]| -> Result<Vec<SeccompRule>, seccompiler::BackendError> {
@@ -269,6 +273,21 @@ fn signal_guard(
         (libc::SYS_pidfd_send_signal, vec![]),
         (libc::SYS_kill, to(&kill_targets)?),
     ];
+    if !groups.is_empty() {
+        // Joining a protected group would make the command's `kill(0, …)` reach it.
+        let arg1_is = |g: &libc::pid_t| {
+            SeccompRule::new(vec![SeccompCondition::new(
+                1,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::Eq,
+                *g as u32 as u64,
+            )?])
+        };
+        rules.push((
+            libc::SYS_setpgid,
+            groups.iter().map(arg1_is).collect::<Result<_, _>>()?,
+        ));
+    }
     if !pids.is_empty() {
         rules.push((libc::SYS_tgkill, to(&pids)?));
         rules.push((libc::SYS_rt_sigqueueinfo, to(&pids)?));
@@ -944,6 +963,14 @@ mod tests {
             );
             // kill(0, …): the command's own group.
             assert_eq!(decide(p, libc::SYS_kill, &[0, sig]), ALLOW);
+            // setpgid: a group of its own or another of its groups, not a protected one.
+            assert_eq!(decide(p, libc::SYS_setpgid, &[0, 0]), ALLOW);
+            assert_eq!(decide(p, libc::SYS_setpgid, &[0, other]), ALLOW);
+            assert_eq!(
+                decide(p, libc::SYS_setpgid, &[0, group as u64]),
+                EPERM,
+                "setpgid into the server's group"
+            );
             // Sockets: Unix ones always, others only without `--network deny`.
             let unix = libc::AF_UNIX as u64;
             let inet = libc::AF_INET as u64;

@@ -6,7 +6,7 @@
 //!
 //! * becomes a child subreaper, so everything the command starts — `setsid` and
 //!   double-fork escapees included — stays its descendant;
-//! * forks the command into a new session and process group (and, with that layer, a
+//! * forks the command into a new process group (and, with that layer, a
 //!   cgroup of its own) with stdin `/dev/null`, the resource limits, Landlock and seccomp, and
 //!   `PR_SET_PDEATHSIG` tied to the shim (a single thread that lives as long as the
 //!   command);
@@ -562,9 +562,8 @@ mod imp {
             );
             return Err(SHIM_FAILED);
         }
-        // No `setpgid(child, child)` from here: the child's `setsid` would fail (EPERM) in a
-        // group it already leads. CLONE_VFORK resumes us only once the child exec'd or
-        // exited, so when it runs it already leads its session and group (pgid = pid), which
+        // No `setpgid(child, child)` from here: CLONE_VFORK resumes us only once the child
+        // exec'd or exited, so by then it already leads its group (pgid = pid), which
         // `teardown` signals as `-child`.
         drop(ll);
         // SAFETY: closing our copy of /dev/null.
@@ -614,7 +613,7 @@ mod imp {
         }
     }
 
-    /// The command's side of the start: new session, stdin /dev/null, parent-death signal,
+    /// The command's side of the start: new group, stdin /dev/null, parent-death signal,
     /// limits, Landlock, seccomp, exec.
     unsafe fn exec_child(
         shim: i32,
@@ -630,12 +629,12 @@ mod imp {
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         // The Rust runtime ignores SIGPIPE; the command must not inherit that.
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        // A session of its own (see `spawn::child_main`): `setpgid` into the server's or
-        // the zygote's group then fails. A fresh child leads no group, so this cannot fail;
-        // if it did, `-child` would name no group for the teardown.
-        if libc::setsid() < 0 {
+        // A process group of its own (see `spawn::child_main` for why not a session). A
+        // fresh child leads no group, so this cannot fail; if it did, `-child` would name
+        // no group for the teardown.
+        if libc::setpgid(0, 0) < 0 {
             eprintln!(
-                "mcp-commander: cannot start a session for the command: {}",
+                "mcp-commander: cannot start a process group for the command: {}",
                 std::io::Error::last_os_error()
             );
             libc::_exit(126);

@@ -1,7 +1,7 @@
 //! The isolation layers applied to every command, what they are set to, and what is
 //! really active here.
 //!
-//! Always on (every platform, no privileges): a session and process group of its own, stdin
+//! Always on (every platform, no privileges): a process group of its own, stdin
 //! `/dev/null`, a clean environment (see [`super::env`]), resource limits set in the child
 //! before `exec`, and a server that is non-dumpable and the subreaper of what its commands
 //! leave behind ([`Sandbox::new`] does that to the calling process).

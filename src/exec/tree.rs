@@ -2,8 +2,8 @@
 //!
 //! With the reaper layer the server's child is the shim ([`super::reaper`]), which owns the
 //! tree: closing its stdin (the control pipe) asks it to end everything and exit, and a
-//! shim that does not go in time is killed. Without it the command runs in a session and
-//! process group of its own (pgid = sid = its pid), and the group gets TERM, a grace
+//! shim that does not go in time is killed. Without it the command runs in a process group
+//! of its own (pgid = its pid), and the group gets TERM, a grace
 //! period, then KILL.
 //!
 //! Either way the server is a child subreaper, so an escapee whose shim died is reparented
@@ -174,8 +174,7 @@ pub struct Spawned {
 }
 
 /// Starts the command: through the zygote when the reaper layer is active (and the zygote
-/// runs), else through an exec'd shim, else directly in a session (and process group) of
-/// its own.
+/// runs), else through an exec'd shim, else directly in a process group of its own.
 pub fn spawn(
     sandbox: &Sandbox,
     s: &ExecSettings,
@@ -214,7 +213,7 @@ pub fn spawn(
             cmd.arg(SUBCOMMAND).arg(json).arg(&s.shell);
             // The shim's stdin is the control pipe; the command gets /dev/null.
             cmd.stdin(Stdio::piped());
-            // The shim's own group (it puts the command in a session of its own).
+            // The shim's own group (it puts the command in a group of its own).
             #[cfg(unix)]
             cmd.process_group(0);
             cmd
@@ -488,25 +487,16 @@ mod zygote {
     }
 }
 
-/// Without the shim: a session of its own, limits, Landlock and seccomp applied between
+/// Without the shim: a process group of its own, limits, Landlock and seccomp applied between
 /// fork and exec (raw syscalls only, as the server is multi-threaded).
 fn direct_child_setup(
     cmd: &mut Command,
     sandbox: &Sandbox,
     spec: super::sandbox::ChildSpec,
 ) -> std::io::Result<()> {
-    // A session, not just a group, as in `spawn::spawn` (so no `process_group(0)`: a group
-    // leader cannot `setsid`). Registered first, so it runs before the layers.
+    // A process group of its own, as in `spawn::spawn`.
     #[cfg(unix)]
-    // SAFETY: setsid is a plain syscall, safe between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::setsid() < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    cmd.process_group(0);
     #[cfg(target_os = "linux")]
     {
         use super::linux;
