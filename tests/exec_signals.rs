@@ -12,6 +12,7 @@ mod exec_support;
 
 use exec_support::{run, server, NobodyDir};
 use serde_json::json;
+use std::time::{Duration, Instant};
 
 /// The server's `__reaper --zygote` child (started on the first command).
 fn zygote_of(server: u32) -> u32 {
@@ -316,4 +317,40 @@ fn without_the_shim_commands_cannot_join_the_servers_group_either() {
     // SAFETY: getpgid on a live pid.
     let group = unsafe { libc::getpgid(srv) };
     assert_own_group(&mut s, &[group]);
+}
+
+/// Only the zygote, which the filter protects, reads the server's requests; a spare (a
+/// sibling of the command's shim, which seccomp alone cannot protect) only gets the one
+/// handed to it. A command that stops every spare it can see (Landlock off, as on kernels
+/// before 6.12) costs at most the next call — answered, with an error, within the
+/// zygote's 2 s acknowledgement limit — and later calls run normally.
+#[test]
+fn a_stopped_spare_costs_one_call_not_the_server() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &["--sandbox-disable", "landlock"], &[]);
+    warm_up(&mut s);
+    let stop = "sleep 0.2; Z=$(cut -d' ' -f4 /proc/$PPID/stat); \
+                for p in $(cat /proc/$Z/task/*/children); do \
+                [ $p != $PPID ] && kill -STOP $p && echo stopped $p; done; true";
+    let (r, _) = run(&mut s, stop, "10s");
+    assert!(
+        r["stdout"].as_str().unwrap_or_default().contains("stopped"),
+        "no spare to stop: {r}"
+    );
+    let call = |s: &mut common::StdioServer, cmd: &str| {
+        let id = s.send(
+            "tools/call",
+            json!({"name": "execute_command", "arguments": {"command": cmd, "timeout": "5s"}}),
+        );
+        let t = Instant::now();
+        let r = s.response_within(id, Duration::from_secs(15));
+        (r.map(|r| common::result_json(&r["result"])), t.elapsed())
+    };
+    let (r, took) = call(&mut s, "echo next");
+    let r = r.expect("the call after the attack was never answered");
+    assert!(took < Duration::from_secs(4), "took {took:?}: {r}");
+    let (r, took) = call(&mut s, "echo again");
+    let r = r.expect("a later call was never answered");
+    assert_eq!(r["stdout"], json!("again\n"), "{r}");
+    assert!(took < Duration::from_secs(2), "took {took:?}: {r}");
 }

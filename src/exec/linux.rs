@@ -643,10 +643,13 @@ pub unsafe fn clone_vfork_into_cgroup(
         let args = CloneArgs {
             flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64 | CLONE_INTO_CGROUP,
             exit_signal: libc::SIGCHLD as u64,
-            // The kernel starts the child at stack + stack_size (16-byte aligned: a
-            // malloc'd block of a multiple of 16 bytes).
+            // The kernel starts the child at stack + stack_size: that top is 16-byte
+            // aligned, as the ABI wants at the entry's `call`, whatever the allocation's.
             stack: stack.as_mut_ptr() as u64,
-            stack_size: (stack.capacity() & !15) as u64,
+            stack_size: {
+                let base = stack.as_mut_ptr() as u64;
+                ((base + stack.capacity() as u64) & !15) - base
+            },
             cgroup: cgroup as u64,
             ..CloneArgs::default()
         };

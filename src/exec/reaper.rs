@@ -24,10 +24,13 @@
 //! stdin socket). Such a shim reports its pid and the command's wait status on the control
 //! socket rather than exiting like the command (the status as soon as the tree is gone; the
 //! empty cgroup is removed after). The zygote forks each shim *before* its request: one
-//! spare waits on the request socket with the Landlock ruleset and the cgroup of the
-//! previous command's settings already made, takes the next request itself and tells the
-//! zygote, which forks the next spare while the command runs — so neither the fork nor
-//! the cgroup's creation are on a call's path. The zygote installs the seccomp filter on itself once,
+//! spare waits with the Landlock ruleset and the cgroup of the previous command's
+//! settings already made; the zygote reads the next request and hands it on over the
+//! spare's own channel, the spare acknowledges, and the zygote forks the next spare while
+//! the command runs — so neither the fork nor the cgroup's creation are on a call's path.
+//! Only the zygote reads the server's stream (a command can stop a spare where only
+//! seccomp protects the zygote); a spare that does not acknowledge in 2 s is killed,
+//! which ends that one call. The zygote installs the seccomp filter on itself once,
 //! so its shims and commands inherit it instead of loading it per command; hence one
 //! zygote per seccomp mode. The server names the processes that filter protects (itself and
 //! its parent) on the zygote's command line ([`ZYGOTE_PROTECT`]). The exec'd form is the
@@ -983,35 +986,40 @@ mod imp {
             return SHIM_FAILED;
         }
         let mut shims: std::collections::HashSet<i32> = Default::default();
-        // The last request a spare took: what the next one prepares for.
+        // The last request handed on: what the next spare prepares for.
         let mut last: Vec<u8> = Vec::new();
-        // The shim that waits for the next request, and our end of its pipe.
-        let mut spare: Option<(i32, std::os::fd::OwnedFd)> = None;
+        // The shim that waits for the next request.
+        let mut spare: Option<Spare> = None;
+        let mut swept = Instant::now();
         loop {
             if spare.is_none() {
-                match fork_spare(sfd, &filter, &last) {
-                    Some((pid, notify)) => {
-                        shims.insert(pid);
-                        spare = Some((pid, notify));
+                spare = fork_spare(sfd, &filter, &last);
+                match &spare {
+                    Some(sp) => {
+                        shims.insert(sp.pid);
                     }
                     // No fork now (EAGAIN under a process limit): try again shortly.
                     None => std::thread::sleep(Duration::from_millis(10)),
                 }
             }
-            let notify = spare.as_ref().map(|(_, n)| n.as_raw_fd()).unwrap_or(-1);
-            // Requests on our stdin are the spare's to read; we only watch for the server
-            // hanging up (POLLRDHUP, POLLHUP), not for data.
+            // A request is read only when a spare is ready for it (until then it waits in
+            // the socket); the server hanging up is seen either way.
+            let ready = spare.as_ref().is_some_and(|sp| sp.handed.is_none());
             let mut fds = [
                 libc::pollfd {
                     fd: 0,
-                    events: libc::POLLRDHUP,
+                    events: libc::POLLRDHUP | if ready { libc::POLLIN } else { 0 },
                     revents: 0,
                 },
                 pollin(sfd),
-                pollin(notify),
+                pollin(spare.as_ref().map(|sp| sp.notify.as_raw_fd()).unwrap_or(-1)),
             ];
-            // SAFETY: polling valid descriptors (a negative one is ignored), a second at most.
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, 1000) };
+            let wait = match spare.as_ref().and_then(|sp| sp.handed) {
+                Some(at) => SPARE_ACK.saturating_sub(at.elapsed()),
+                None => Duration::from_secs(1),
+            };
+            // SAFETY: polling valid descriptors (a negative one is ignored).
+            let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, wait.as_millis() as i32 + 1) };
             if n < 0 {
                 continue;
             }
@@ -1019,9 +1027,10 @@ mod imp {
                 break;
             }
             reap_shims(&mut shims);
-            if n == 0 {
-                // Once a second: children that are not shims are escapees of a shim that
-                // died; nobody else will end them.
+            if swept.elapsed() >= Duration::from_secs(1) {
+                swept = Instant::now();
+                // Children that are not shims are escapees of a shim that died; nobody else
+                // will end them.
                 for pid in linux::own_children() {
                     if !shims.contains(&pid) {
                         // SAFETY: signalling our own orphaned child.
@@ -1030,27 +1039,43 @@ mod imp {
                 }
             }
             if fds[2].revents != 0 {
-                // The spare took a request (it sends it: the next spare prepares for one
-                // like it) or died: either way the next one is needed.
-                if let Some((_, notify)) = spare.take() {
-                    if let Some(request) = read_note(notify) {
-                        last = request;
-                    } else {
-                        // A spare that dies without a request (an I/O error, EOF on the
-                        // request socket) must not turn into a fork loop.
+                // The spare took its request (it is a shim now) or died before: either way
+                // the next one is needed.
+                if let Some(sp) = spare.take() {
+                    if !read_ack(&sp.notify) && sp.handed.is_none() {
+                        // A spare that dies without a request must not turn into a fork
+                        // loop.
                         std::thread::sleep(Duration::from_millis(10));
                     }
                 }
+            } else if let Some(sp) =
+                spare.take_if(|sp| sp.handed.is_some_and(|at| at.elapsed() >= SPARE_ACK))
+            {
+                // Handed a request and silent (stopped by a command, say): the call must not
+                // hang on it. Killed, it drops the request's descriptors, so the server sees
+                // the call end; the next spare takes the next request.
+                // SAFETY: killing our own child.
+                unsafe { libc::kill(sp.pid, libc::SIGKILL) };
             }
-            if fds[0].revents != 0 {
+            if fds[0].revents & libc::POLLIN != 0 && ready {
+                match read_request(0) {
+                    Ok((req, passed, body)) => {
+                        if let Some(sp) = spare.as_mut() {
+                            sp.hand(&body, &passed);
+                        }
+                        drop((req, passed));
+                        last = body;
+                    }
+                    Err(true) => break,
+                    // Unusable (bad JSON, missing descriptors): dropped, so its caller sees
+                    // the call end.
+                    Err(false) => {}
+                }
+            } else if fds[0].revents != 0 {
                 break;
             }
         }
-        // A spare still waiting for a request sees EOF on its next read, removes what it
-        // prepared and exits (the shutdown reaches it through the shared socket even when
-        // the server still holds its end).
-        // SAFETY: shutting down reading on our stdin socket.
-        unsafe { libc::shutdown(0, libc::SHUT_RD) };
+        // A spare still waiting sees its channel close, removes what it prepared and exits.
         drop(spare);
         // The server is gone: the shims saw their control sockets close and are ending
         // their trees; give them the grace, then kill whatever is left.
@@ -1200,25 +1225,50 @@ mod imp {
         cgroup: Option<super::super::sandbox::CgroupSpec>,
     }
 
-    /// The first byte a spare sends once it has its request.
+    /// The byte a spare sends once it has its request.
     const TOOK_REQUEST: u8 = b'T';
 
-    /// Forks the next spare shim: it prepares for a request like `last` (the previous
-    /// one), then waits for a request on our stdin, tells us on a pipe (sending the
-    /// request) and runs it. Returns its pid and our end of the pipe; `None` when fork failed.
-    fn fork_spare(
-        zygote_sfd: i32,
-        filter: &ZygoteFilter,
-        last: &[u8],
-    ) -> Option<(i32, std::os::fd::OwnedFd)> {
+    /// How long a spare may take to acknowledge the request handed to it before the
+    /// zygote kills it (and with it the request: its caller sees the call end).
+    const SPARE_ACK: Duration = Duration::from_secs(2);
+
+    /// A shim forked ahead of its request (see [`spare_shim`]).
+    struct Spare {
+        pid: i32,
+        /// Our end of the stream the request is handed on.
+        chan: std::os::fd::OwnedFd,
+        /// Our end of the pipe it acknowledges on.
+        notify: std::os::fd::OwnedFd,
+        /// When it was handed a request.
+        handed: Option<Instant>,
+    }
+
+    impl Spare {
+        /// Hands the spare a request as read from the server: its length and body, with its
+        /// descriptors. A spare that cannot take it (gone) leaves the descriptors to us,
+        /// and dropping them ends the call.
+        fn hand(&mut self, body: &[u8], fds: &[std::os::fd::OwnedFd]) {
+            let mut message = Vec::with_capacity(4 + body.len());
+            message.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            message.extend_from_slice(body);
+            let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
+            let _ = linux::send_with_fds(self.chan.as_raw_fd(), &message, &raw);
+            self.handed = Some(Instant::now());
+        }
+    }
+
+    /// Forks the next spare shim, which prepares for a request like `last` (the previous
+    /// one) and waits for us to hand it one. `None` when fork failed.
+    fn fork_spare(zygote_sfd: i32, filter: &ZygoteFilter, last: &[u8]) -> Option<Spare> {
         use std::os::fd::FromRawFd;
+        let (chan, theirs_chan) = std::os::unix::net::UnixStream::pair().ok()?;
         let mut ends = [0; 2];
         // SAFETY: a pipe into local storage.
         if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
             return None;
         }
         // SAFETY: we own both fresh ends.
-        let (ours, theirs) = unsafe {
+        let (notify, theirs_notify) = unsafe {
             (
                 std::os::fd::OwnedFd::from_raw_fd(ends[0]),
                 std::os::fd::OwnedFd::from_raw_fd(ends[1]),
@@ -1227,39 +1277,23 @@ mod imp {
         // SAFETY: this process is single-threaded; the child never returns.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            drop(ours);
-            spare_shim(zygote_sfd, filter, last, theirs);
+            drop((chan, notify));
+            spare_shim(zygote_sfd, filter, last, theirs_chan.into(), theirs_notify);
         }
-        (pid > 0).then_some((pid, ours))
+        (pid > 0).then_some(Spare {
+            pid,
+            chan: chan.into(),
+            notify,
+            handed: None,
+        })
     }
 
-    /// Reads what a spare sent when it took its request (the request): `None` when it died
-    /// without one.
-    fn read_note(notify: std::os::fd::OwnedFd) -> Option<Vec<u8>> {
-        let mut got = Vec::new();
-        let mut buf = [0u8; 4096];
-        loop {
-            // SAFETY: reading into a local buffer from our pipe end.
-            let n = unsafe {
-                libc::read(
-                    notify.as_raw_fd(),
-                    buf.as_mut_ptr() as *mut libc::c_void,
-                    buf.len(),
-                )
-            };
-            if n > 0 {
-                got.extend_from_slice(&buf[..n as usize]);
-                continue;
-            }
-            if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            break;
-        }
-        match got.split_first() {
-            Some((&TOOK_REQUEST, rest)) => Some(rest.to_vec()),
-            _ => None,
-        }
+    /// Whether the spare acknowledged its request (false: it died first).
+    fn read_ack(notify: &std::os::fd::OwnedFd) -> bool {
+        let mut b = [0u8; 1];
+        // SAFETY: reading one byte into a local buffer from our pipe end.
+        let n = unsafe { libc::read(notify.as_raw_fd(), b.as_mut_ptr() as *mut libc::c_void, 1) };
+        n == 1 && b[0] == TOOK_REQUEST
     }
 
     /// One request from the zygote's stdin socket: a little-endian `u32` length, the JSON
@@ -1289,33 +1323,36 @@ mod imp {
         }
     }
 
-    /// A spare shim: forked ahead of its command, so that neither the fork nor the
-    /// cgroup's creation are on a call's path. Only one spare reads the request socket at
-    /// a time (the zygote forks the next once this one has its whole request), so requests
-    /// are never split between readers.
+    /// A spare shim: forked ahead of its command, so that neither the fork nor the cgroup's
+    /// creation are on a call's path. The zygote alone reads the server's requests (a
+    /// command could stop or kill a spare, which only the zygote's filter protects from:
+    /// a spare must never own the shared stream) and hands each on to the spare over a
+    /// channel of the spare's own; a spare that does not acknowledge in time is killed.
     fn spare_shim(
         zygote_sfd: i32,
         filter: &ZygoteFilter,
         last: &[u8],
+        chan: std::os::fd::OwnedFd,
         notify: std::os::fd::OwnedFd,
     ) -> ! {
-        // SAFETY: closing the zygote's signalfd in this child; getpid never fails.
+        // SAFETY: closing the zygote's signalfd and dropping the server's request socket
+        // (our stdin) in this child; getpid never fails.
         let me = unsafe {
             libc::close(zygote_sfd);
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            if null >= 0 {
+                libc::dup2(null, 0);
+                libc::close(null);
+            }
             libc::getpid()
         };
         let prepared = Prepared::ahead(&rehearse(last), me);
-        let taken = read_request(0);
-        let mut note = vec![TOOK_REQUEST];
-        match &taken {
-            Ok((_, _, body)) => note.extend_from_slice(body),
-            Err(true) => note.clear(),
-            Err(false) => {}
-        }
-        let _ = linux::write_all(notify.as_raw_fd(), &note);
-        drop(notify);
-        match taken {
-            Ok((req, passed, _)) => shim_from_zygote(req, passed, filter, prepared),
+        match read_request(chan.as_raw_fd()) {
+            Ok((req, passed, _)) => {
+                let _ = linux::write_all(notify.as_raw_fd(), &[TOOK_REQUEST]);
+                drop((chan, notify));
+                shim_from_zygote(req, passed, filter, prepared)
+            }
             Err(_) => {
                 prepared.discard();
                 // SAFETY: ending the spare without running the zygote's destructors.

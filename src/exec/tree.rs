@@ -628,7 +628,13 @@ impl ProcessTree {
                     // SAFETY: killing the shim that runs this command.
                     unsafe { libc::kill(pid, libc::SIGKILL) };
                 }
-                conn.wait().await.ok()
+                // A shim that never sent its pid (no spare ever took the request) cannot
+                // be killed from here; the call ends anyway, its status unknown (the
+                // zygote kills a spare that sits on a request).
+                tokio::time::timeout(SHIM_SLACK, conn.wait())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
             }
         }
     }
