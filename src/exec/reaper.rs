@@ -1058,17 +1058,16 @@ mod imp {
                 unsafe { libc::kill(sp.pid, libc::SIGKILL) };
             }
             if fds[0].revents & libc::POLLIN != 0 && ready {
-                match read_request(0) {
-                    Ok((req, passed, body)) => {
+                match read_message(0) {
+                    Ok((body, passed)) => {
                         if let Some(sp) = spare.as_mut() {
                             sp.hand(&body, &passed);
                         }
-                        drop((req, passed));
+                        drop(passed);
                         last = body;
                     }
                     Err(true) => break,
-                    // Unusable (bad JSON, missing descriptors): dropped, so its caller sees
-                    // the call end.
+                    // Without its descriptors: dropped (the server never sends such).
                     Err(false) => {}
                 }
             } else if fds[0].revents != 0 {
@@ -1296,13 +1295,12 @@ mod imp {
         n == 1 && b[0] == TOOK_REQUEST
     }
 
-    /// One request from the zygote's stdin socket: a little-endian `u32` length, the JSON
-    /// [`ZygoteRequest`], three descriptors on the first byte. `Err(true)` at EOF or a
-    /// broken stream, `Err(false)` for a request that is read but unusable.
+    /// One request as sent by the server (and handed on to a spare): a little-endian `u32`
+    /// length, the JSON [`ZygoteRequest`] (not decoded here), three descriptors on the
+    /// first byte. `Err(true)` at EOF or a broken stream, `Err(false)` for a message read
+    /// whole but without its three descriptors.
     #[allow(clippy::type_complexity)]
-    fn read_request(
-        sock: i32,
-    ) -> Result<(ZygoteRequest, Vec<std::os::fd::OwnedFd>, Vec<u8>), bool> {
+    fn read_message(sock: i32) -> Result<(Vec<u8>, Vec<std::os::fd::OwnedFd>), bool> {
         let mut len = [0u8; 4];
         let mut passed = Vec::new();
         match linux::recv_with_fds(sock, &mut len, &mut passed) {
@@ -1317,10 +1315,10 @@ mod imp {
         if !matches!(linux::read_exact(sock, &mut body), Ok(true)) {
             return Err(true);
         }
-        match serde_json::from_slice::<ZygoteRequest>(&body) {
-            Ok(req) if passed.len() == 3 => Ok((req, passed, body)),
-            _ => Err(false),
+        if passed.len() != 3 {
+            return Err(false);
         }
+        Ok((body, passed))
     }
 
     /// A spare shim: forked ahead of its command, so that neither the fork nor the cgroup's
@@ -1347,13 +1345,15 @@ mod imp {
             libc::getpid()
         };
         let prepared = Prepared::ahead(&rehearse(last), me);
-        match read_request(chan.as_raw_fd()) {
-            Ok((req, passed, _)) => {
-                let _ = linux::write_all(notify.as_raw_fd(), &[TOOK_REQUEST]);
-                drop((chan, notify));
-                shim_from_zygote(req, passed, filter, prepared)
-            }
-            Err(_) => {
+        let taken = read_message(chan.as_raw_fd()).map(|(body, passed)| {
+            let _ = linux::write_all(notify.as_raw_fd(), &[TOOK_REQUEST]);
+            (serde_json::from_slice::<ZygoteRequest>(&body), passed)
+        });
+        drop((chan, notify));
+        match taken {
+            Ok((Ok(req), passed)) => shim_from_zygote(req, passed, filter, prepared),
+            // Undecodable: its descriptors close with us, so its caller sees the call end.
+            _ => {
                 prepared.discard();
                 // SAFETY: ending the spare without running the zygote's destructors.
                 unsafe { libc::_exit(0) }
