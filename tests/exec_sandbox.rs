@@ -725,3 +725,36 @@ fn each_seccomp_setting_in_one_process_gets_exactly_its_own_filter() {
         assert_eq!(run(&deny), "Seccomp_filters:\t1\n");
     }
 }
+
+/// A spare or shim killed outright (here: the waiting spare, SIGKILL) removes nothing
+/// itself; the zygote, reaping it, kills what is left in its cgroup and removes it.
+#[test]
+fn a_killed_spares_cgroup_is_removed_by_the_zygote() {
+    let Some((mut s, base)) = cgroup_server() else {
+        return;
+    };
+    let shim = command_parent(&mut s);
+    let zygote = zygote_of(s.child.id());
+    let prepared = poll_nonempty(|| {
+        let mut spares: Vec<u32> = children_of(zygote);
+        spares.retain(|&c| c != shim && base.join(format!("mcpc-{c}")).exists());
+        spares
+    });
+    assert_eq!(
+        prepared.len(),
+        1,
+        "no prepared cgroup under {}",
+        base.display()
+    );
+    let dir = base.join(format!("mcpc-{}", prepared[0]));
+    // SAFETY: killing the spare, a process of this test's server.
+    unsafe { libc::kill(prepared[0] as i32, libc::SIGKILL) };
+    let until = Instant::now() + Duration::from_secs(5);
+    while dir.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!dir.exists(), "{} was left behind", dir.display());
+    // The next spare takes the next call.
+    let (r, _) = run(&mut s, "echo still", "10s");
+    assert_eq!(r["stdout"], json!("still\n"), "{r}");
+}

@@ -985,7 +985,7 @@ mod imp {
         if sfd < 0 {
             return SHIM_FAILED;
         }
-        let mut shims: std::collections::HashSet<i32> = Default::default();
+        let mut shims = Shims::default();
         // The last request handed on: what the next spare prepares for.
         let mut last: Vec<u8> = Vec::new();
         // The shim that waits for the next request.
@@ -996,7 +996,7 @@ mod imp {
                 spare = fork_spare(sfd, &filter, &last);
                 match &spare {
                     Some(sp) => {
-                        shims.insert(sp.pid);
+                        shims.live.insert(sp.pid);
                     }
                     // No fork now (EAGAIN under a process limit): try again shortly.
                     None => std::thread::sleep(Duration::from_millis(10)),
@@ -1026,13 +1026,14 @@ mod imp {
             if fds[1].revents != 0 && drain_signals(sfd) {
                 break;
             }
-            reap_shims(&mut shims);
+            shims.reap();
             if swept.elapsed() >= Duration::from_secs(1) {
                 swept = Instant::now();
+                shims.sweep_cgroups();
                 // Children that are not shims are escapees of a shim that died; nobody else
                 // will end them.
                 for pid in linux::own_children() {
-                    if !shims.contains(&pid) {
+                    if !shims.live.contains(&pid) {
                         // SAFETY: signalling our own orphaned child.
                         unsafe { libc::kill(pid, libc::SIGKILL) };
                     }
@@ -1064,6 +1065,7 @@ mod imp {
                             sp.hand(&body, &passed);
                         }
                         drop(passed);
+                        shims.learn(&body);
                         last = body;
                     }
                     Err(true) => break,
@@ -1079,7 +1081,7 @@ mod imp {
         // The server is gone: the shims saw their control sockets close and are ending
         // their trees; give them the grace, then kill whatever is left.
         let until = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < until && reap_shims(&mut shims) {
+        while Instant::now() < until && shims.reap() {
             std::thread::sleep(Duration::from_millis(10));
         }
         // SAFETY: getpid never fails.
@@ -1090,11 +1092,20 @@ mod imp {
                 // SAFETY: signalling our own descendants.
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }
-            if !reap_shims(&mut shims) || Instant::now() > until {
-                return 0;
+            if !shims.reap() || Instant::now() > until {
+                break;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+        // The cgroups of shims killed just now empty within moments.
+        for _ in 0..20 {
+            shims.sweep_cgroups();
+            if shims.leftovers.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        0
     }
 
     /// The seccomp filter of the zygote's commands. Installed on the zygote itself at start
@@ -1178,16 +1189,83 @@ mod imp {
     }
 
     /// Reaps exited children of the zygote; false once it has none.
-    fn reap_shims(shims: &mut std::collections::HashSet<i32>) -> bool {
-        loop {
-            let mut st = 0;
-            // SAFETY: waitpid on our own children.
-            let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
-            if r > 0 {
-                shims.remove(&r);
-                continue;
+    /// The zygote's children (shims and the spare) and what a killed one leaves behind.
+    #[derive(Default)]
+    struct Shims {
+        live: std::collections::HashSet<i32>,
+        /// The cgroup bases the requests named (one, unless sandboxes differ).
+        bases: Vec<PathBuf>,
+        /// Cgroups of killed shims not yet removable (still populated), with retries left.
+        leftovers: Vec<(PathBuf, u8)>,
+    }
+
+    impl Shims {
+        /// Notes the cgroup base a request names (decoding only that field).
+        fn learn(&mut self, body: &[u8]) {
+            #[derive(serde::Deserialize)]
+            struct Req {
+                spec: Spec,
             }
-            return r == 0;
+            #[derive(serde::Deserialize)]
+            struct Spec {
+                child: Child,
+            }
+            #[derive(serde::Deserialize)]
+            struct Child {
+                #[serde(default)]
+                cgroup: Option<Cgroup>,
+            }
+            #[derive(serde::Deserialize)]
+            struct Cgroup {
+                base: PathBuf,
+            }
+            if let Ok(Req {
+                spec:
+                    Spec {
+                        child:
+                            Child {
+                                cgroup: Some(Cgroup { base }),
+                            },
+                    },
+            }) = serde_json::from_slice(body)
+            {
+                if !self.bases.contains(&base) {
+                    self.bases.push(base);
+                }
+            }
+        }
+
+        /// Reaps exited children; false once there are none. A shim or spare killed by a
+        /// signal (by the server, by us, by a command) removed nothing: its cgroup's
+        /// processes are killed and the cgroup removed, now or on a later sweep.
+        fn reap(&mut self) -> bool {
+            loop {
+                let mut st = 0;
+                // SAFETY: waitpid on our own children.
+                let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
+                if r <= 0 {
+                    return r == 0;
+                }
+                self.live.remove(&r);
+                if libc::WIFSIGNALED(st) {
+                    for base in &self.bases {
+                        let dir = base.join(format!("mcpc-{r}"));
+                        if dir.exists() {
+                            let _ = std::fs::write(dir.join("cgroup.kill"), "1");
+                            self.leftovers.push((dir, 50));
+                        }
+                    }
+                    self.sweep_cgroups();
+                }
+            }
+        }
+
+        /// Tries to remove the leftover cgroups (each gets ~50 tries, one per sweep).
+        fn sweep_cgroups(&mut self) {
+            self.leftovers.retain_mut(|(dir, tries)| {
+                *tries = tries.saturating_sub(1);
+                std::fs::remove_dir(&*dir).is_err() && dir.exists() && *tries > 0
+            });
         }
     }
 
