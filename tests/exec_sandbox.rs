@@ -552,9 +552,9 @@ fn without_clone3_the_command_still_starts_in_its_own_cgroup() {
     assert_eq!(r["exit_code"], json!(0), "{r}");
 }
 
-/// A zygote that dies (killed here) costs speed, not safety or service: the next commands
-/// start through an exec'd shim, still in a process group of their own under seccomp, and the
-/// audit log says so once (`SANDBOX_DEGRADED`, a warning).
+/// A zygote that dies (killed here) costs speed, not safety or service: once it is gone
+/// the commands start through an exec'd shim, still in a process group of their own under
+/// seccomp, and the audit log says so once (`SANDBOX_DEGRADED`, a warning).
 #[test]
 fn a_dead_zygote_degrades_to_the_execd_shim_and_says_so_once() {
     let dir = NobodyDir::new();
@@ -564,6 +564,20 @@ fn a_dead_zygote_degrades_to_the_execd_shim_and_says_so_once() {
     let zygote = zygote_of(s.child.id());
     // SAFETY: killing the server's zygote, a process of this test's making.
     unsafe { libc::kill(zygote as i32, libc::SIGKILL) };
+    // Until it has exited (a zombie, or reaped), a request sent to it is lost with it and
+    // that call ends with an error; after that the server sees its socket closed.
+    let until = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < until {
+        let stat = std::fs::read_to_string(format!("/proc/{zygote}/stat")).unwrap_or_default();
+        if stat
+            .rsplit(')')
+            .next()
+            .is_none_or(|rest| rest.trim_start().starts_with('Z'))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     for _ in 0..3 {
         let (r, _) = run(
             &mut s,
