@@ -501,9 +501,9 @@ fn poll_nonempty<T>(mut probe: impl FnMut() -> Vec<T>) -> Vec<T> {
     }
 }
 
-/// The shim that runs a command is forked before its request arrives (a spare waits on the
-/// zygote's socket), so a call does not wait for a fork: the second command's parent is a
-/// process that already existed, idle, before the call was made.
+/// The shim that runs a command is forked before its request arrives (a spare waits for
+/// the zygote to hand it the next one), so a call does not wait for a fork: the second
+/// command's parent is a process that already existed, idle, before the call was made.
 #[test]
 fn each_command_runs_under_a_shim_forked_before_its_request() {
     let dir = NobodyDir::new();
