@@ -193,7 +193,20 @@ pub fn spawn(
             };
             match z.spawn(shim, s, req, grace) {
                 Ok(sp) => return Ok(sp),
-                Err(e) => z.mark_dead(&e),
+                // The zygote's socket is closed: it is gone for good.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::BrokenPipe
+                            | std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::NotConnected
+                    ) =>
+                {
+                    z.mark_dead(&e)
+                }
+                // Anything else (no descriptors left for the pipes, say) is this call's
+                // trouble: it tries the exec'd shim, the zygote stays in use.
+                Err(_) => {}
             }
         }
     }
