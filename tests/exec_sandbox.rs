@@ -683,7 +683,7 @@ fn seccomp_refuses_x32_system_call_numbers() {
 #[test]
 fn each_seccomp_setting_in_one_process_gets_exactly_its_own_filter() {
     use mcp_commander::exec::sandbox::{Layer, Network, Sandbox, SandboxSettings};
-    use mcp_commander::exec::{ExecRequest, ExecSettings, Executor};
+    use mcp_commander::exec::{ExecRequest, Executor};
 
     let make = |disabled: &[Layer], network: Network| {
         let sandbox = Sandbox::new(SandboxSettings {
@@ -694,15 +694,7 @@ fn each_seccomp_setting_in_one_process_gets_exactly_its_own_filter() {
         })
         .expect("sandbox");
         let report = sandbox.report().clone();
-        let exec = Executor::new(
-            ExecSettings {
-                shell: "/bin/sh".into(),
-                shell_arg: "-c".into(),
-                max_output: 4096,
-                max_concurrency: 2,
-            },
-            sandbox,
-        );
+        let exec = exec_support::executor(sandbox);
         (exec, report)
     };
     let (off, _) = make(&[Layer::Seccomp], Network::Allow);

@@ -131,7 +131,7 @@ fn cancellation_ends_a_running_command_within_a_second() {
 #[test]
 fn command_outlives_the_short_lived_thread_that_spawned_it() {
     use mcp_commander::exec::sandbox::{Sandbox, SandboxSettings};
-    use mcp_commander::exec::{ExecRequest, ExecSettings, Executor};
+    use mcp_commander::exec::ExecRequest;
 
     let sandbox = Sandbox::new(SandboxSettings {
         reaper_exe: Some(common::bin()),
@@ -144,15 +144,7 @@ fn command_outlives_the_short_lived_thread_that_spawned_it() {
         "{:?}",
         sandbox.report()
     );
-    let exec = Executor::new(
-        ExecSettings {
-            shell: "/bin/sh".into(),
-            shell_arg: "-c".into(),
-            max_output: 4096,
-            max_concurrency: 2,
-        },
-        sandbox,
-    );
+    let exec = exec_support::executor(sandbox);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let handle = rt.handle().clone();
     let env = [("PATH".to_string(), "/usr/bin:/bin".to_string())]
@@ -228,17 +220,11 @@ fn server_killed_outright_still_ends_running_commands() {
 #[test]
 fn executor_shutdown_ends_running_commands() {
     use mcp_commander::exec::sandbox::{Sandbox, SandboxSettings};
-    use mcp_commander::exec::{ExecRequest, ExecSettings, Executor};
+    use mcp_commander::exec::ExecRequest;
 
     let dir = NobodyDir::new();
     let (m, sleep) = marked_sleep(dir.path(), "shutdown");
-    let exec = Executor::new(
-        ExecSettings {
-            shell: "/bin/sh".into(),
-            shell_arg: "-c".into(),
-            max_output: 4096,
-            max_concurrency: 2,
-        },
+    let exec = exec_support::executor(
         Sandbox::new(SandboxSettings {
             reaper_exe: Some(common::bin()),
             ..SandboxSettings::default()

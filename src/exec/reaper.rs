@@ -1026,7 +1026,7 @@ mod imp {
             if fds[1].revents != 0 && drain_signals(sfd) {
                 break;
             }
-            shims.reap();
+            shims.reap(&last);
             if swept.elapsed() >= Duration::from_secs(1) {
                 swept = Instant::now();
                 shims.sweep_cgroups();
@@ -1065,7 +1065,6 @@ mod imp {
                             sp.hand(&body, &passed);
                         }
                         drop(passed);
-                        shims.learn(&body);
                         last = body;
                     }
                     Err(true) => break,
@@ -1081,7 +1080,7 @@ mod imp {
         // The server is gone: the shims saw their control sockets close and are ending
         // their trees; give them the grace, then kill whatever is left.
         let until = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < until && shims.reap() {
+        while Instant::now() < until && shims.reap(&last) {
             std::thread::sleep(Duration::from_millis(10));
         }
         // SAFETY: getpid never fails.
@@ -1092,7 +1091,7 @@ mod imp {
                 // SAFETY: signalling our own descendants.
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }
-            if !shims.reap() || Instant::now() > until {
+            if !shims.reap(&last) || Instant::now() > until {
                 break;
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -1193,7 +1192,7 @@ mod imp {
     #[derive(Default)]
     struct Shims {
         live: std::collections::HashSet<i32>,
-        /// The cgroup bases the requests named (one, unless sandboxes differ).
+        /// The cgroup bases the requests named (learnt when a child is killed).
         bases: Vec<PathBuf>,
         /// Cgroups of killed shims not yet removable (still populated), with retries left.
         leftovers: Vec<(PathBuf, u8)>,
@@ -1238,7 +1237,7 @@ mod imp {
         /// Reaps exited children; false once there are none. A shim or spare killed by a
         /// signal (by the server, by us, by a command) removed nothing: its cgroup's
         /// processes are killed and the cgroup removed, now or on a later sweep.
-        fn reap(&mut self) -> bool {
+        fn reap(&mut self, last: &[u8]) -> bool {
             loop {
                 let mut st = 0;
                 // SAFETY: waitpid on our own children.
@@ -1248,6 +1247,9 @@ mod imp {
                 }
                 self.live.remove(&r);
                 if libc::WIFSIGNALED(st) {
+                    // Only now, off the calls' path: the base every request of this
+                    // zygote's sandbox names.
+                    self.learn(last);
                     for base in &self.bases {
                         let dir = base.join(format!("mcpc-{r}"));
                         if dir.exists() {

@@ -586,6 +586,11 @@ fn may_be_device(o: &str) -> bool {
     is_block_device(o) || o.starts_with('$') || o.starts_with('`')
 }
 
+/// LVM commands that create or remove volumes (alone or as `lvm <verb>`).
+const LVM_DESTRUCTIVE: &[&str] = &[
+    "pvcreate", "pvremove", "vgcreate", "vgremove", "lvremove", "lvreduce",
+];
+
 /// Disk tools: why `prog` with these arguments destroys data on a disk, if it does.
 /// Listing and read-only forms (`fdisk -l`, `sfdisk --dump`, `parted /dev/sda print`,
 /// `sgdisk -p`, `cryptsetup luksDump`, `mdadm --detail`) are fine, and so are the partition
@@ -670,14 +675,9 @@ fn disk_tool(prog: &str, args: &[Arg], f: &Flags) -> Option<&'static str> {
         {
             Some("cryptsetup luksFormat/erase/luksKillSlot/luksHeaderRestore destroys the data or the keys of a device")
         }
-        "pvcreate" | "pvremove" | "vgcreate" | "vgremove" | "lvremove" | "lvreduce" => {
-            Some("creating or removing LVM volumes destroys what was on them")
-        }
-        "lvm"
-            if matches!(
-                first_operand,
-                "pvcreate" | "pvremove" | "vgcreate" | "vgremove" | "lvremove" | "lvreduce"
-            ) =>
+        // `pvcreate …` and `lvm pvcreate …` alike.
+        n if LVM_DESTRUCTIVE.contains(&n)
+            || (n == "lvm" && LVM_DESTRUCTIVE.contains(&first_operand)) =>
         {
             Some("creating or removing LVM volumes destroys what was on them")
         }

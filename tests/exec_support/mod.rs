@@ -188,3 +188,16 @@ pub fn marked_sleep(dir: &Path, tag: &str) -> (String, String) {
     std::os::unix::fs::symlink(real, &link).expect("symlink");
     (m, link.display().to_string())
 }
+
+/// An in-process executor over `sandbox`: `/bin/sh -c`, 4 KiB of output, two at a time.
+pub fn executor(sandbox: mcp_commander::exec::sandbox::Sandbox) -> mcp_commander::exec::Executor {
+    mcp_commander::exec::Executor::new(
+        mcp_commander::exec::ExecSettings {
+            shell: "/bin/sh".into(),
+            shell_arg: "-c".into(),
+            max_output: 4096,
+            max_concurrency: 2,
+        },
+        sandbox,
+    )
+}
