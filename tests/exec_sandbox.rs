@@ -501,25 +501,139 @@ fn poll_nonempty<T>(mut probe: impl FnMut() -> Vec<T>) -> Vec<T> {
     }
 }
 
-/// The shim that runs a command is forked before its request arrives (a spare waits for
-/// the zygote to hand it the next one), so a call does not wait for a fork: the second
-/// command's parent is a process that already existed, idle, before the call was made.
+/// The number of descriptors `pid` has open.
+fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap_or_else(|e| panic!("cannot list the descriptors of {pid}: {e}"))
+        .count()
+}
+
+/// The shim that runs a command is forked before its request arrives and runs the next
+/// commands too: every command's parent is a process of the zygote that already existed,
+/// idle, before the call was made; a handful of shims serves a run of calls, each command
+/// in a cgroup (where that layer is on) of its own, and a reused shim keeps no
+/// descriptor of an earlier call.
 #[test]
-fn each_command_runs_under_a_shim_forked_before_its_request() {
+fn shims_are_forked_ahead_and_reused_command_after_command() {
     let dir = NobodyDir::new();
     let mut s = server(dir.path(), &[], &[]);
-    let first = command_parent(&mut s);
+    command_parent(&mut s);
     let zygote = zygote_of(s.child.id());
-    // The first command's shim is gone (or going); one spare waits.
-    let spares = poll_nonempty(|| {
-        let mut c = children_of(zygote);
-        c.retain(|&c| c != first);
-        c
+    let mut parents = Vec::new();
+    let mut cgroups = Vec::new();
+    for _ in 0..8 {
+        // Idle: every shim has said it is free again, so the zygote forks none now.
+        std::thread::sleep(Duration::from_millis(100));
+        let before = children_of(zygote);
+        let (r, _) = run(&mut s, "echo $PPID; grep '^0::' /proc/self/cgroup", "10s");
+        let out = r["stdout"].as_str().unwrap_or_default();
+        let parent: u32 = out
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .parse()
+            .expect("ppid");
+        assert!(
+            before.contains(&parent),
+            "{parent} was not a child of the zygote before the call: {before:?}"
+        );
+        parents.push(parent);
+        cgroups.push(out.lines().nth(1).unwrap_or_default().to_string());
+    }
+    let mut distinct = parents.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert!(distinct.len() <= 2, "no shim was reused: {parents:?}");
+    if cgroups.iter().all(|c| c.contains("/mcpc-")) {
+        let mut fresh = cgroups.clone();
+        fresh.sort_unstable();
+        fresh.dedup();
+        assert_eq!(
+            fresh.len(),
+            cgroups.len(),
+            "a cgroup served twice: {cgroups:?}"
+        );
+    }
+    // Idle again: the shim that ran the last call holds what it held after the first.
+    let shim = parents[parents.len() - 1];
+    std::thread::sleep(Duration::from_millis(100));
+    let after_some = fd_count(shim);
+    for _ in 0..20 {
+        run(&mut s, "true", "10s");
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(children_of(zygote).contains(&shim), "shim {shim} is gone");
+    assert_eq!(fd_count(shim), after_some, "shim {shim} keeps descriptors");
+    // Each shim holds one socket, its own channel: none of another shim's (a copy would
+    // keep that one's channel open after the zygote closed it).
+    let shims = children_of(zygote);
+    assert!(shims.len() >= 2, "one shim only: {shims:?}");
+    for pid in shims {
+        let sockets = std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .expect("fds")
+            .flatten()
+            .filter(|e| {
+                std::fs::read_link(e.path())
+                    .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+            })
+            .count();
+        assert_eq!(sockets, 1, "shim {pid} holds {sockets} sockets");
+    }
+}
+
+/// A command can change its shim's resource limits, niceness, CPU affinity and I/O
+/// priority (same user); the next command would inherit them. A shim so changed runs no
+/// other command: it retires, and the calls after it run under other shims.
+#[test]
+fn a_shim_its_command_changed_runs_no_other_command() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    command_parent(&mut s);
+    let zygote = zygote_of(s.child.id());
+    let changes = [
+        "python3 -c 'import resource, sys; \
+         resource.prlimit(int(sys.argv[1]), resource.RLIMIT_NOFILE, (64, 64))' $PPID",
+        "python3 -c 'import os, sys; os.setpriority(os.PRIO_PROCESS, int(sys.argv[1]), 5)' \
+         $PPID",
+        // One CPU fewer (on a one-CPU machine this changes nothing, and fails below).
+        "python3 -c 'import os, sys; p = int(sys.argv[1]); \
+         os.sched_setaffinity(p, sorted(os.sched_getaffinity(p))[1:])' $PPID",
+        "ionice -c 3 -p $PPID",
+    ];
+    let mut changed = Vec::new();
+    for change in changes {
+        std::thread::sleep(Duration::from_millis(100));
+        let (r, _) = run(&mut s, &format!("echo $PPID; {change}"), "10s");
+        assert_eq!(r["exit_code"], json!(0), "{change}: {r}");
+        let parent: u32 = r["stdout"]
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .parse()
+            .expect("ppid");
+        assert!(
+            !changed.contains(&parent),
+            "{parent} ran a command after a change"
+        );
+        changed.push(parent);
+    }
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(50));
+        let parent = command_parent(&mut s);
+        assert!(
+            !changed.contains(&parent),
+            "{parent} ran a command after a change"
+        );
+    }
+    let left = poll_nonempty(|| {
+        let now = children_of(zygote);
+        if changed.iter().any(|c| now.contains(c)) {
+            vec![]
+        } else {
+            vec![()]
+        }
     });
-    assert_eq!(spares.len(), 1, "zygote {zygote} children {spares:?}");
-    let second = command_parent(&mut s);
-    assert_eq!(second, spares[0]);
-    assert_ne!(second, first);
+    assert!(!left.is_empty(), "a changed shim did not exit: {changed:?}");
 }
 
 /// Where `clone3` is refused with ENOSYS — Docker's default seccomp profile does that, and
@@ -597,44 +711,50 @@ fn a_dead_zygote_degrades_to_the_execd_shim_and_says_so_once() {
     assert!(log.contains("the same layers"), "{log}");
 }
 
-/// A spare prepares the cgroup its command will most likely want (the previous one's
+/// The cgroups the zygote's shims have prepared under `base` (`mcpc-<shim pid>-<n>`).
+fn prepared_cgroups(base: &std::path::Path, zygote: u32) -> Vec<(u32, std::path::PathBuf)> {
+    let shims = children_of(zygote);
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(base).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some((pid, _)) = name
+            .strip_prefix("mcpc-")
+            .and_then(|rest| rest.split_once('-'))
+        else {
+            continue;
+        };
+        if let Some(&pid) = shims.iter().find(|&&c| pid == c.to_string()) {
+            out.push((pid, e.path()));
+        }
+    }
+    out
+}
+
+/// An idle shim prepares the cgroup its command will most likely want (the previous one's
 /// settings) and removes it when no command comes: after the server exits, no command's
-/// cgroup and no spare's is left behind. Runs as the test user, like the test above.
+/// cgroup and no idle shim's is left behind. Runs as the test user, like the test above.
 #[test]
-fn a_spare_shims_prepared_cgroup_is_removed_when_the_server_exits() {
+fn an_idle_shims_prepared_cgroup_is_removed_when_the_server_exits() {
     let Some((mut s, base)) = cgroup_server() else {
         return;
     };
-    let shim = command_parent(&mut s);
+    command_parent(&mut s);
     let zygote = zygote_of(s.child.id());
-    // The spare forked after that call prepares `mcpc-<its pid>` while it waits (the
-    // call's own shim may still be removing its cgroup: not counted).
-    let prepared = poll_nonempty(|| {
-        let mut dirs: Vec<_> = children_of(zygote)
-            .into_iter()
-            .filter(|&c| c != shim)
-            .map(|c| base.join(format!("mcpc-{c}")))
-            .collect();
-        dirs.retain(|p| p.exists());
-        dirs
-    });
-    assert_eq!(
-        prepared.len(),
-        1,
+    let prepared = poll_nonempty(|| prepared_cgroups(&base, zygote));
+    assert!(
+        !prepared.is_empty(),
         "no prepared cgroup under {}",
         base.display()
     );
     let (code, _) = s.close();
     assert_eq!(code, Some(0));
     let until = Instant::now() + Duration::from_secs(5);
-    while prepared[0].exists() && Instant::now() < until {
+    while prepared.iter().any(|(_, p)| p.exists()) && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(
-        !prepared[0].exists(),
-        "{} was left behind",
-        prepared[0].display()
-    );
+    for (_, p) in prepared {
+        assert!(!p.exists(), "{} was left behind", p.display());
+    }
 }
 
 /// seccomp denies ptrace and reading another process's memory, whatever the network mode.
@@ -732,35 +852,30 @@ fn each_seccomp_setting_in_one_process_gets_exactly_its_own_filter() {
     }
 }
 
-/// A spare or shim killed outright (here: the waiting spare, SIGKILL) removes nothing
-/// itself; the zygote, reaping it, kills what is left in its cgroup and removes it.
+/// A shim killed outright (here: an idle one, SIGKILL) removes nothing itself; the
+/// zygote, reaping it, kills what is left in its cgroup and removes it.
 #[test]
-fn a_killed_spares_cgroup_is_removed_by_the_zygote() {
+fn a_killed_shims_cgroup_is_removed_by_the_zygote() {
     let Some((mut s, base)) = cgroup_server() else {
         return;
     };
-    let shim = command_parent(&mut s);
+    command_parent(&mut s);
     let zygote = zygote_of(s.child.id());
-    let prepared = poll_nonempty(|| {
-        let mut spares: Vec<u32> = children_of(zygote);
-        spares.retain(|&c| c != shim && base.join(format!("mcpc-{c}")).exists());
-        spares
-    });
-    assert_eq!(
-        prepared.len(),
-        1,
+    let prepared = poll_nonempty(|| prepared_cgroups(&base, zygote));
+    assert!(
+        !prepared.is_empty(),
         "no prepared cgroup under {}",
         base.display()
     );
-    let dir = base.join(format!("mcpc-{}", prepared[0]));
-    // SAFETY: killing the spare, a process of this test's server.
-    unsafe { libc::kill(prepared[0] as i32, libc::SIGKILL) };
+    let (shim, dir) = prepared[0].clone();
+    // SAFETY: killing an idle shim, a process of this test's server.
+    unsafe { libc::kill(shim as i32, libc::SIGKILL) };
     let until = Instant::now() + Duration::from_secs(5);
     while dir.exists() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!dir.exists(), "{} was left behind", dir.display());
-    // The next spare takes the next call.
+    // Another shim takes the next call.
     let (r, _) = run(&mut s, "echo still", "10s");
     assert_eq!(r["stdout"], json!("still\n"), "{r}");
 }

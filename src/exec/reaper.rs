@@ -19,17 +19,25 @@
 //!
 //! Exec'ing and relocating this (large) binary per command costs more than the command
 //! often does, so the server normally starts one `__reaper --zygote` instead: a
-//! single-threaded, already-initialised copy that forks the shim above for each command it
-//! is sent ([`ZygoteRequest`], with the output pipes and a control socket passed over its
-//! stdin socket). Such a shim reports its pid and the command's wait status on the control
-//! socket rather than exiting like the command (the status as soon as the tree is gone; the
-//! empty cgroup is removed after). The zygote forks each shim *before* its request: one
-//! spare waits with the Landlock ruleset and the cgroup of the previous command's
-//! settings already made; the zygote reads the next request and hands it on over the
-//! spare's own channel, the spare acknowledges, and the zygote forks the next spare while
-//! the command runs — so neither the fork nor the cgroup's creation are on a call's path.
-//! Only the zygote reads the server's stream (a command can stop a spare where only
-//! seccomp protects the zygote); a spare that does not acknowledge in 2 s is killed,
+//! single-threaded, already-initialised copy that keeps a pool of forked shims like the
+//! above and hands each command it is sent ([`ZygoteRequest`], with the output pipes and a
+//! control socket passed over its stdin socket) to an idle one. Such a shim reports its pid
+//! and the command's wait status on the control socket rather than exiting like the
+//! command (the status as soon as the tree is gone; the empty cgroup is removed after).
+//! Shims are forked *before* their request and reused: an idle shim waits with the
+//! Landlock ruleset and the cgroup of the previous command's settings already made (each
+//! command gets a fresh cgroup and ruleset; the layers apply to the command's child, never
+//! to the shim); the zygote reads the next request and hands it on over the shim's own
+//! channel, the shim acknowledges, runs the command, waits until the server has let go of
+//! the call, prepares for the next one and says it is free. The zygote forks a new shim
+//! only when none is idle — so neither a fork nor a cgroup's creation is on a call's path,
+//! and in a steady stream of calls nothing is forked but the commands (a fork per command,
+//! and the exit that tore its copy of the zygote down again, cost more CPU than the rest of
+//! the sandbox together). A shim runs no further command once anything a command can change
+//! about it from outside (its limits, niceness, affinity, I/O priority) differs from when it
+//! was forked, once a process of the last command is left, and after 1,000 commands.
+//! Only the zygote reads the server's stream (a command can stop a shim where only
+//! seccomp protects the zygote); a shim that does not acknowledge in 2 s is killed,
 //! which ends that one call. The zygote installs the seccomp filter on itself once,
 //! so its shims and commands inherit it instead of loading it per command; hence one
 //! zygote per seccomp mode. The server names the processes that filter protects (itself and
@@ -801,7 +809,7 @@ mod imp {
         }
     }
 
-    /// The per-command layers a spare shim sets up while it waits for its command, for
+    /// The per-command layers an idle shim sets up while it waits for its command, for
     /// the settings the previous command had (see [`Hint`]): its Landlock ruleset and its
     /// cgroup. What the command turns out to want differently is made again.
     #[derive(Default)]
@@ -888,8 +896,18 @@ mod imp {
         }
     }
 
-    /// The command's own cgroup: `<base>/mcpc-<shim pid>`, with `pids.max` and `memory.max`
-    /// when those controllers are delegated; `cgroup.kill` ends everything in it at once.
+    /// How many cgroups this shim has made: a reused shim names each command's anew.
+    static CGROUP_SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+    /// The prefix of every cgroup the shim `pid` makes (see [`CommandCgroup`]).
+    fn cgroup_prefix(pid: i32) -> String {
+        format!("mcpc-{pid}-")
+    }
+
+    /// The command's own cgroup: `<base>/mcpc-<shim pid>-<n>` (a shim runs many commands,
+    /// each in a fresh cgroup: memory charges and peaks must not carry over), with
+    /// `pids.max` and `memory.max` when those controllers are delegated; `cgroup.kill` ends
+    /// everything in it at once.
     struct CommandCgroup {
         dir: std::path::PathBuf,
         /// The directory itself, for `clone3(CLONE_INTO_CGROUP)`.
@@ -898,7 +916,8 @@ mod imp {
 
     impl CommandCgroup {
         fn create(spec: &super::super::sandbox::CgroupSpec, shim: i32) -> std::io::Result<Self> {
-            let dir = spec.base.join(format!("mcpc-{shim}"));
+            let seq = CGROUP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let dir = spec.base.join(format!("{}{seq}", cgroup_prefix(shim)));
             // A leftover of an earlier shim with the same pid is empty; reuse it.
             match std::fs::create_dir(&dir) {
                 Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
@@ -986,40 +1005,45 @@ mod imp {
             return SHIM_FAILED;
         }
         let mut shims = Shims::default();
-        // The last request handed on: what the next spare prepares for.
+        // The last request handed on: what a new shim prepares for.
         let mut last: Vec<u8> = Vec::new();
-        // The shim that waits for the next request.
-        let mut spare: Option<Spare> = None;
+        let mut pool = Pool::default();
         let mut swept = Instant::now();
         loop {
-            if spare.is_none() {
-                spare = fork_spare(sfd, &filter, &last);
-                match &spare {
+            if !pool.has_idle() {
+                match fork_spare(sfd, &filter, &last) {
                     Some(sp) => {
                         shims.live.insert(sp.pid);
+                        pool.shims.push(sp);
                     }
                     // No fork now (EAGAIN under a process limit): try again shortly.
                     None => std::thread::sleep(Duration::from_millis(10)),
                 }
             }
-            // A request is read only when a spare is ready for it (until then it waits in
+            // A request is read only when a shim is ready for it (until then it waits in
             // the socket); the server hanging up is seen either way.
-            let ready = spare.as_ref().is_some_and(|sp| sp.handed.is_none());
-            let mut fds = [
+            let ready = pool.has_idle();
+            let mut fds = vec![
                 libc::pollfd {
                     fd: 0,
                     events: libc::POLLRDHUP | if ready { libc::POLLIN } else { 0 },
                     revents: 0,
                 },
                 pollin(sfd),
-                pollin(spare.as_ref().map(|sp| sp.notify.as_raw_fd()).unwrap_or(-1)),
             ];
-            let wait = match spare.as_ref().and_then(|sp| sp.handed) {
-                Some(at) => SPARE_ACK.saturating_sub(at.elapsed()),
-                None => Duration::from_secs(1),
+            fds.extend(pool.shims.iter().map(|s| pollin(s.notify.as_raw_fd())));
+            let wait = pool
+                .ack_deadline()
+                .map(|d| d.saturating_duration_since(Instant::now()))
+                .unwrap_or(Duration::from_secs(1));
+            // SAFETY: polling valid descriptors.
+            let n = unsafe {
+                libc::poll(
+                    fds.as_mut_ptr(),
+                    fds.len() as libc::nfds_t,
+                    wait.as_millis() as i32 + 1,
+                )
             };
-            // SAFETY: polling valid descriptors (a negative one is ignored).
-            let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, wait.as_millis() as i32 + 1) };
             if n < 0 {
                 continue;
             }
@@ -1039,29 +1063,18 @@ mod imp {
                     }
                 }
             }
-            if fds[2].revents != 0 {
-                // The spare took its request (it is a shim now) or died before: either way
-                // the next one is needed.
-                if let Some(sp) = spare.take() {
-                    if !read_ack(&sp.notify) && sp.handed.is_none() {
-                        // A spare that dies without a request must not turn into a fork
-                        // loop.
-                        std::thread::sleep(Duration::from_millis(10));
-                    }
+            let revents: Vec<i16> = fds[2..].iter().map(|f| f.revents).collect();
+            pool.update(&revents, &shims.live);
+            if fds[0].revents & libc::POLLIN != 0 {
+                // (No idle shim left by `update`: the request waits for the next one.)
+                if !pool.has_idle() {
+                    continue;
                 }
-            } else if let Some(sp) =
-                spare.take_if(|sp| sp.handed.is_some_and(|at| at.elapsed() >= SPARE_ACK))
-            {
-                // Handed a request and silent (stopped by a command, say): the call must not
-                // hang on it. Killed, it drops the request's descriptors, so the server sees
-                // the call end; the next spare takes the next request.
-                // SAFETY: killing our own child.
-                unsafe { libc::kill(sp.pid, libc::SIGKILL) };
-            }
-            if fds[0].revents & libc::POLLIN != 0 && ready {
                 match read_message(0) {
                     Ok((body, passed)) => {
-                        if let Some(sp) = spare.as_mut() {
+                        // Without an idle shim (the one there died just now) the call ends:
+                        // its descriptors close here.
+                        if let Some(sp) = pool.idle() {
                             sp.hand(&body, &passed);
                         }
                         drop(passed);
@@ -1075,8 +1088,9 @@ mod imp {
                 break;
             }
         }
-        // A spare still waiting sees its channel close, removes what it prepared and exits.
-        drop(spare);
+        // Idle shims see their channel close, remove what they prepared and exit; busy
+        // ones do once their command is over.
+        drop(pool);
         // The server is gone: the shims saw their control sockets close and are ending
         // their trees; give them the grace, then kill whatever is left.
         let until = Instant::now() + Duration::from_secs(2);
@@ -1188,7 +1202,7 @@ mod imp {
     }
 
     /// Reaps exited children of the zygote; false once it has none.
-    /// The zygote's children (shims and the spare) and what a killed one leaves behind.
+    /// The zygote's children (its pool of shims) and what a killed one leaves behind.
     #[derive(Default)]
     struct Shims {
         live: std::collections::HashSet<i32>,
@@ -1234,7 +1248,7 @@ mod imp {
             }
         }
 
-        /// Reaps exited children; false once there are none. A shim or spare killed by a
+        /// Reaps exited children; false once there are none. A shim killed by a
         /// signal (by the server, by us, by a command) removed nothing: its cgroup's
         /// processes are killed and the cgroup removed, now or on a later sweep.
         fn reap(&mut self, last: &[u8]) -> bool {
@@ -1250,11 +1264,17 @@ mod imp {
                     // Only now, off the calls' path: the base every request of this
                     // zygote's sandbox names.
                     self.learn(last);
+                    let prefix = cgroup_prefix(r);
                     for base in &self.bases {
-                        let dir = base.join(format!("mcpc-{r}"));
-                        if dir.exists() {
-                            let _ = std::fs::write(dir.join("cgroup.kill"), "1");
-                            self.leftovers.push((dir, 50));
+                        let Ok(entries) = std::fs::read_dir(base) else {
+                            continue;
+                        };
+                        for e in entries.flatten() {
+                            if e.file_name().as_bytes().starts_with(prefix.as_bytes()) {
+                                let dir = e.path();
+                                let _ = std::fs::write(dir.join("cgroup.kill"), "1");
+                                self.leftovers.push((dir, 50));
+                            }
                         }
                     }
                     self.sweep_cgroups();
@@ -1276,26 +1296,41 @@ mod imp {
         static mut environ: *mut *mut libc::c_char;
     }
 
-    /// `KEY=value` strings and the NULL-terminated array of them, leaked (a shim lives only
-    /// as long as its command). `None` for a name `setenv` would refuse (empty, or with `=`)
-    /// or a NUL byte.
-    fn env_block(env: &[(String, String)]) -> Option<*mut *mut libc::c_char> {
-        let mut ptrs: Vec<*mut libc::c_char> = Vec::with_capacity(env.len() + 1);
-        for (k, v) in env {
-            if k.is_empty() || k.contains('=') {
-                return None;
-            }
-            let mut kv = Vec::with_capacity(k.len() + v.len() + 2);
-            kv.extend_from_slice(k.as_bytes());
-            kv.push(b'=');
-            kv.extend_from_slice(v.as_bytes());
-            ptrs.push(CString::new(kv).ok()?.into_raw());
-        }
-        ptrs.push(std::ptr::null_mut());
-        Some(ptrs.leak().as_mut_ptr())
+    /// A command's environment: `KEY=value` strings and the NULL-terminated array of them,
+    /// what `environ` points at while the command starts (a reused shim frees it after).
+    struct EnvBlock {
+        _strings: Vec<CString>,
+        ptrs: Vec<*mut libc::c_char>,
     }
 
-    /// What a spare shim prepares before its request arrives: the settings of the
+    impl EnvBlock {
+        /// `None` for a name `setenv` would refuse (empty, or with `=`) or a NUL byte.
+        fn new(env: &[(String, String)]) -> Option<EnvBlock> {
+            let mut strings = Vec::with_capacity(env.len());
+            for (k, v) in env {
+                if k.is_empty() || k.contains('=') {
+                    return None;
+                }
+                let mut kv = Vec::with_capacity(k.len() + v.len() + 2);
+                kv.extend_from_slice(k.as_bytes());
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                strings.push(CString::new(kv).ok()?);
+            }
+            let mut ptrs: Vec<*mut libc::c_char> = strings
+                .iter()
+                .map(|c| c.as_ptr() as *mut libc::c_char)
+                .chain(std::iter::once(std::ptr::null_mut()))
+                .collect();
+            ptrs.shrink_to_fit();
+            Some(EnvBlock {
+                _strings: strings,
+                ptrs,
+            })
+        }
+    }
+
+    /// What an idle shim prepares before its request arrives: the settings of the
     /// previous command, which the server gives every command alike unless its
     /// configuration says otherwise.
     #[derive(Debug, Default)]
@@ -1304,27 +1339,40 @@ mod imp {
         cgroup: Option<super::super::sandbox::CgroupSpec>,
     }
 
-    /// The byte a spare sends once it has its request.
+    /// The byte a shim sends once it has its request.
     const TOOK_REQUEST: u8 = b'T';
 
-    /// How long a spare may take to acknowledge the request handed to it before the
+    /// How long a shim may take to acknowledge the request handed to it before the
     /// zygote kills it (and with it the request: its caller sees the call end).
     const SPARE_ACK: Duration = Duration::from_secs(2);
 
-    /// A shim forked ahead of its request (see [`spare_shim`]).
+    /// How many idle shims the zygote keeps; more exit as they become idle.
+    const IDLE_MAX: usize = 16;
+
+    /// Where a shim of the zygote's pool is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Phase {
+        /// Waiting for a request (`FREE` said, or freshly forked).
+        Idle,
+        /// Handed a request at this instant, not acknowledged yet.
+        Handed(Instant),
+        /// Running a command.
+        Busy,
+    }
+
+    /// A shim of the zygote's pool (see [`spare_shim`]).
     struct Spare {
         pid: i32,
-        /// Our end of the stream the request is handed on.
+        /// Our end of the stream requests are handed on.
         chan: std::os::fd::OwnedFd,
-        /// Our end of the pipe it acknowledges on.
+        /// Our end of the pipe it answers on (`TOOK_REQUEST`, `FREE`).
         notify: std::os::fd::OwnedFd,
-        /// When it was handed a request.
-        handed: Option<Instant>,
+        phase: Phase,
     }
 
     impl Spare {
-        /// Hands the spare a request as read from the server: its length and body, with its
-        /// descriptors. A spare that cannot take it (gone) leaves the descriptors to us,
+        /// Hands the shim a request as read from the server: its length and body, with its
+        /// descriptors. A shim that cannot take it (gone) leaves the descriptors to us,
         /// and dropping them ends the call.
         fn hand(&mut self, body: &[u8], fds: &[std::os::fd::OwnedFd]) {
             let mut message = Vec::with_capacity(4 + body.len());
@@ -1332,12 +1380,117 @@ mod imp {
             message.extend_from_slice(body);
             let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
             let _ = linux::send_with_fds(self.chan.as_raw_fd(), &message, &raw);
-            self.handed = Some(Instant::now());
+            self.phase = Phase::Handed(Instant::now());
+        }
+
+        /// Reads what the shim said.
+        fn hear(&mut self) -> Heard {
+            let mut b = [0u8; 16];
+            // SAFETY: reading into a local buffer from our pipe end (poll said readable).
+            let n = unsafe {
+                libc::read(
+                    self.notify.as_raw_fd(),
+                    b.as_mut_ptr() as *mut libc::c_void,
+                    b.len(),
+                )
+            };
+            if n <= 0 {
+                return Heard::Gone;
+            }
+            for &c in &b[..n as usize] {
+                self.phase = match (c, self.phase) {
+                    (TOOK_REQUEST, Phase::Handed(_)) => Phase::Busy,
+                    (FREE, Phase::Busy) => Phase::Idle,
+                    _ => return Heard::OutOfTurn,
+                };
+            }
+            Heard::Fine
         }
     }
 
-    /// Forks the next spare shim, which prepares for a request like `last` (the previous
-    /// one) and waits for us to hand it one. `None` when fork failed.
+    /// What [`Spare::hear`] made of a shim's bytes.
+    enum Heard {
+        Fine,
+        /// Its end closed: it exited or was killed.
+        Gone,
+        /// A byte that does not fit its phase.
+        OutOfTurn,
+    }
+
+    /// The zygote's shims, idle or running a command.
+    #[derive(Default)]
+    struct Pool {
+        shims: Vec<Spare>,
+    }
+
+    impl Pool {
+        /// The idle shim to hand the next request to: the one most recently idle (its
+        /// pages and caches are warmest).
+        fn idle(&mut self) -> Option<&mut Spare> {
+            self.shims.iter_mut().rev().find(|s| s.phase == Phase::Idle)
+        }
+
+        fn has_idle(&self) -> bool {
+            self.shims.iter().any(|s| s.phase == Phase::Idle)
+        }
+
+        /// When the oldest unacknowledged hand-off times out.
+        fn ack_deadline(&self) -> Option<Instant> {
+            self.shims
+                .iter()
+                .filter_map(|s| match s.phase {
+                    Phase::Handed(at) => Some(at + SPARE_ACK),
+                    _ => None,
+                })
+                .min()
+        }
+
+        /// Acts on what `revents[i]` says of shim `i`, kills shims sitting on a request
+        /// past [`SPARE_ACK`] (a command may have stopped one: the call must not hang on
+        /// it; killed, it drops the request's descriptors, so the server sees the call
+        /// end), and lets idle shims beyond [`IDLE_MAX`] go (their channel closes).
+        fn update(&mut self, revents: &[i16], live: &std::collections::HashSet<i32>) {
+            // Only a child not reaped yet: a reaped one's pid may be someone else's now.
+            let kill = |pid: i32| {
+                if live.contains(&pid) {
+                    // SAFETY: killing our own child (at worst a zombie).
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            };
+            let mut i = 0;
+            self.shims.retain_mut(|s| {
+                let ev = revents.get(i).copied().unwrap_or(0);
+                i += 1;
+                if ev != 0 {
+                    match s.hear() {
+                        Heard::Fine => {}
+                        // It exited (retired) or was killed: the zygote reaps it.
+                        Heard::Gone => return false,
+                        // Not a shim we can trust with a request any more.
+                        Heard::OutOfTurn => {
+                            kill(s.pid);
+                            return false;
+                        }
+                    }
+                }
+                if matches!(s.phase, Phase::Handed(at) if at.elapsed() >= SPARE_ACK) {
+                    kill(s.pid);
+                    return false;
+                }
+                true
+            });
+            let idle = self.shims.iter().filter(|s| s.phase == Phase::Idle).count();
+            let mut extra = idle.saturating_sub(IDLE_MAX);
+            self.shims.retain(|s| {
+                let go = extra > 0 && s.phase == Phase::Idle;
+                extra -= usize::from(go);
+                !go
+            });
+        }
+    }
+
+    /// Forks a new shim, which prepares for a request like `last` (the previous one) and
+    /// waits for us to hand it one. `None` when fork failed.
     fn fork_spare(zygote_sfd: i32, filter: &ZygoteFilter, last: &[u8]) -> Option<Spare> {
         use std::os::fd::FromRawFd;
         let (chan, theirs_chan) = std::os::unix::net::UnixStream::pair().ok()?;
@@ -1357,25 +1510,25 @@ mod imp {
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             drop((chan, notify));
-            spare_shim(zygote_sfd, filter, last, theirs_chan.into(), theirs_notify);
+            let theirs_chan: std::os::fd::OwnedFd = theirs_chan.into();
+            // The other shims' channels stay the zygote's alone: a copy here would keep
+            // one open after the zygote closed it (that shim would never see it end).
+            linux::close_all_but(&[
+                zygote_sfd,
+                theirs_chan.as_raw_fd(),
+                theirs_notify.as_raw_fd(),
+            ]);
+            spare_shim(zygote_sfd, filter, last, theirs_chan, theirs_notify);
         }
         (pid > 0).then_some(Spare {
             pid,
             chan: chan.into(),
             notify,
-            handed: None,
+            phase: Phase::Idle,
         })
     }
 
-    /// Whether the spare acknowledged its request (false: it died first).
-    fn read_ack(notify: &std::os::fd::OwnedFd) -> bool {
-        let mut b = [0u8; 1];
-        // SAFETY: reading one byte into a local buffer from our pipe end.
-        let n = unsafe { libc::read(notify.as_raw_fd(), b.as_mut_ptr() as *mut libc::c_void, 1) };
-        n == 1 && b[0] == TOOK_REQUEST
-    }
-
-    /// One request as sent by the server (and handed on to a spare): a little-endian `u32`
+    /// One request as sent by the server (and handed on to a shim): a little-endian `u32`
     /// length, the JSON [`ZygoteRequest`] (not decoded here), three descriptors on the
     /// first byte. `Err(true)` at EOF or a broken stream, `Err(false)` for a message read
     /// whole but without its three descriptors.
@@ -1401,11 +1554,21 @@ mod imp {
         Ok((body, passed))
     }
 
-    /// A spare shim: forked ahead of its command, so that neither the fork nor the cgroup's
-    /// creation are on a call's path. The zygote alone reads the server's requests (a
-    /// command could stop or kill a spare, which only the zygote's filter protects from:
-    /// a spare must never own the shared stream) and hands each on to the spare over a
-    /// channel of the spare's own; a spare that does not acknowledge in time is killed.
+    /// How many commands one shim runs before it makes way for a fresh fork.
+    const SHIM_USES: u32 = 1000;
+
+    /// How long a shim waits, after reporting a command's status, for the server to let go
+    /// of the call's control socket before it takes another command (otherwise it retires).
+    const RELEASE_WAIT: Duration = Duration::from_secs(10);
+
+    /// A shim: forked ahead of its first command (so neither the fork nor the cgroup's
+    /// creation are on a call's path) and reused for the next ones. The zygote alone reads
+    /// the server's requests (a command could stop or kill a shim, which only the zygote's
+    /// filter protects from: a shim must never own the shared stream) and hands each on to
+    /// an idle shim over a channel of the shim's own; a shim that does not acknowledge in
+    /// time is killed. After a command the shim runs the next one only when nothing of the
+    /// last one is left and the command could not have changed it ([`Pristine`]);
+    /// otherwise, and after [`SHIM_USES`] commands, it exits.
     fn spare_shim(
         zygote_sfd: i32,
         filter: &ZygoteFilter,
@@ -1424,20 +1587,118 @@ mod imp {
             }
             libc::getpid()
         };
-        let prepared = Prepared::ahead(&rehearse(last), me);
-        let taken = read_message(chan.as_raw_fd()).map(|(body, passed)| {
+        let pristine = Pristine::now();
+        // SAFETY: reading the C library's environment pointer (the zygote's, empty).
+        let own_env = unsafe { environ };
+        let mut prepared = Prepared::ahead(&rehearse(last), me);
+        let mut uses = 0;
+        let quit = |prepared: Prepared| -> ! {
+            prepared.discard();
+            // SAFETY: ending the shim without running the zygote's destructors.
+            unsafe { libc::_exit(0) }
+        };
+        loop {
+            let Ok((body, passed)) = read_message(chan.as_raw_fd()) else {
+                quit(prepared)
+            };
             let _ = linux::write_all(notify.as_raw_fd(), &[TOOK_REQUEST]);
-            (serde_json::from_slice::<ZygoteRequest>(&body), passed)
-        });
-        drop((chan, notify));
-        match taken {
-            Ok((Ok(req), passed)) => shim_from_zygote(req, passed, filter, prepared),
-            // Undecodable: its descriptors close with us, so its caller sees the call end.
-            _ => {
-                prepared.discard();
-                // SAFETY: ending the spare without running the zygote's destructors.
+            let reusable = match serde_json::from_slice::<ZygoteRequest>(&body) {
+                Ok(req) => shim_from_zygote(req, passed, filter, prepared, own_env),
+                // Undecodable: its descriptors close here, so its caller sees the call end.
+                Err(_) => {
+                    drop(passed);
+                    prepared.discard();
+                    true
+                }
+            };
+            uses += 1;
+            let clean = reusable && pristine.as_ref().is_some_and(Pristine::holds);
+            if !clean || uses >= SHIM_USES {
+                // SAFETY: as in `quit`.
                 unsafe { libc::_exit(0) }
             }
+            // Ready for the next command (like the last one) before saying so.
+            prepared = Prepared::ahead(&Hint::of(&body), me);
+            if linux::write_all(notify.as_raw_fd(), &[FREE]).is_err() {
+                quit(prepared)
+            }
+        }
+    }
+
+    /// The byte a shim sends once it is ready for another command.
+    const FREE: u8 = b'F';
+
+    /// What about a shim a command could change from outside (same user: resource limits,
+    /// niceness, CPU affinity, I/O priority, scheduling policy) and the next command would
+    /// inherit, as found when it was forked; and no process of the last command left. A
+    /// shim that finds itself changed retires instead of running another command.
+    struct Pristine {
+        rlimits: Vec<(libc::rlim_t, libc::rlim_t)>,
+        nice: i32,
+        affinity: Vec<u8>,
+        ioprio: i64,
+    }
+
+    /// The resource limits Linux has: `RLIMIT_CPU` (0) to `RLIMIT_RTTIME` (15).
+    const RLIMITS: i32 = 16;
+
+    impl Pristine {
+        fn now() -> Option<Pristine> {
+            let mut rlimits = Vec::new();
+            for r in 0..RLIMITS {
+                let mut l = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                // SAFETY: prlimit on ourselves into local storage.
+                if unsafe { libc::prlimit(0, r as _, std::ptr::null(), &mut l) } != 0 {
+                    return None;
+                }
+                rlimits.push((l.rlim_cur, l.rlim_max));
+            }
+            // SAFETY: plain queries of our own scheduling state into local storage.
+            unsafe {
+                *libc::__errno_location() = 0;
+                let nice = libc::getpriority(libc::PRIO_PROCESS, 0);
+                if nice == -1 && *libc::__errno_location() != 0 {
+                    return None;
+                }
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0
+                {
+                    return None;
+                }
+                let affinity = std::slice::from_raw_parts(
+                    &set as *const libc::cpu_set_t as *const u8,
+                    std::mem::size_of::<libc::cpu_set_t>(),
+                )
+                .to_vec();
+                // IOPRIO_WHO_PROCESS (1), this process.
+                let ioprio = libc::syscall(libc::SYS_ioprio_get, 1, 0);
+                if ioprio < 0 || libc::sched_getscheduler(0) != libc::SCHED_OTHER {
+                    return None;
+                }
+                Some(Pristine {
+                    rlimits,
+                    nice,
+                    affinity,
+                    ioprio,
+                })
+            }
+        }
+
+        /// Whether this shim is still as it was forked, with no child left.
+        fn holds(&self) -> bool {
+            let mut st = 0;
+            // SAFETY: waitpid on our own children (none expected: ECHILD).
+            let childless = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) } < 0;
+            childless
+                && Pristine::now().is_some_and(|now| {
+                    now.rlimits == self.rlimits
+                        && now.nice == self.nice
+                        && now.affinity == self.affinity
+                        && now.ioprio == self.ioprio
+                })
         }
     }
 
@@ -1462,43 +1723,48 @@ mod imp {
             .filter_map(|a| CString::new(a.as_bytes()).ok())
             .collect();
         std::hint::black_box(strings);
-        Hint {
-            landlock: req.spec.child.landlock,
-            cgroup: req.spec.child.cgroup,
+        Hint::from(req)
+    }
+
+    impl Hint {
+        /// The settings of the request `body` (none when it does not decode).
+        fn of(body: &[u8]) -> Hint {
+            serde_json::from_slice::<ZygoteRequest>(body)
+                .map(Hint::from)
+                .unwrap_or_default()
+        }
+
+        fn from(req: ZygoteRequest) -> Hint {
+            Hint {
+                landlock: req.spec.child.landlock,
+                cgroup: req.spec.child.cgroup,
+            }
         }
     }
 
-    /// A shim forked from the zygote: takes the passed descriptors as stdout, stderr and
-    /// control socket, moves into the command's directory and environment, tells the server
-    /// its pid, supervises the command and reports its wait status.
+    /// Runs one command handed from the zygote: takes the passed descriptors as stdout,
+    /// stderr and control socket, moves into the command's directory and environment,
+    /// tells the server its pid, supervises the command and reports its wait status. Then
+    /// waits for the server to let go of the call and removes the command's cgroup. True
+    /// when the shim may run another command.
     fn shim_from_zygote(
         req: ZygoteRequest,
         fds: Vec<std::os::fd::OwnedFd>,
         filter: &ZygoteFilter,
         prepared: Prepared,
-    ) -> ! {
+        own_env: *mut *mut libc::c_char,
+    ) -> bool {
         // SAFETY: descriptor juggling in our own single-threaded process.
         unsafe {
-            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-            if null >= 0 {
-                libc::dup2(null, 0);
-                libc::close(null);
-            }
             libc::dup2(fds[0].as_raw_fd(), 1);
             libc::dup2(fds[1].as_raw_fd(), 2);
         }
         let ctl = fds[2].as_raw_fd();
-        let report = |st: i32| {
-            let _ = linux::write_all(ctl, &st.to_le_bytes());
-            // SAFETY: ending the shim without running the zygote's destructors twice.
-            unsafe { libc::_exit(0) }
-        };
         // SAFETY: getpid never fails.
         let me = unsafe { libc::getpid() };
         if linux::write_all(ctl, &me.to_le_bytes()).is_err() {
             prepared.discard();
-            // SAFETY: as above.
-            unsafe { libc::_exit(0) }
+            return release(fds, None);
         }
         let ready = (|| {
             std::env::set_current_dir(&req.cwd)
@@ -1508,11 +1774,8 @@ mod imp {
             // `environ` (the zygote's is empty; single-threaded, so replacing it is safe):
             // execvp then searches the command's own PATH and passes exactly these
             // variables, without a setenv per variable.
-            let envp =
-                env_block(&req.env).ok_or_else(|| failed("invalid environment variable".into()))?;
-            // SAFETY: single-threaded; the strings and the array are leaked, so `environ`
-            // stays valid until this process execs or exits.
-            unsafe { environ = envp };
+            let envp = EnvBlock::new(&req.env)
+                .ok_or_else(|| failed("invalid environment variable".into()))?;
             let argv = req
                 .argv
                 .iter()
@@ -1524,56 +1787,85 @@ mod imp {
             let bpf = filter
                 .for_command(&req.spec.child)
                 .map_err(|e| failed(format!("cannot prepare the seccomp layer: {e}")))?;
-            Ok((argv, bpf))
+            Ok((argv, bpf, envp))
         })();
-        let (argv, bpf) = match ready {
+        let (argv, bpf, mut envp) = match ready {
             Ok(r) => r,
             Err((what, st)) => {
                 eprintln!("mcp-commander: {what}");
                 prepared.discard();
-                report(st);
-                unreachable!()
+                return release(fds, Some(st));
             }
         };
-        match supervise(&req.spec, argv, ctl, bpf.as_deref(), prepared) {
+        // SAFETY: single-threaded; the block outlives the command's start (the caller
+        // restores our own `environ` afterwards).
+        unsafe { environ = envp.ptrs.as_mut_ptr() };
+        let supervised = supervise(&req.spec, argv, ctl, bpf.as_deref(), prepared);
+        // SAFETY: single-threaded; our own (empty) environment again, before the command's
+        // block is freed.
+        unsafe { environ = own_env };
+        drop(envp);
+        match supervised {
             Ok((st, cgroup)) => {
-                // The tree is gone (teardown reaped every descendant): the server may have
-                // the status now. Every copy we hold of the output pipes goes first, so its
-                // readers see EOF without waiting for us; removing the empty cgroup (which
-                // can take the kernel a moment) is then off the call's path.
-                // SAFETY: replacing our stdout/stderr with /dev/null.
-                unsafe {
-                    let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
-                    if null >= 0 {
-                        libc::dup2(null, 1);
-                        libc::dup2(null, 2);
-                        libc::close(null);
-                    } else {
-                        libc::close(1);
-                        libc::close(2);
-                    }
-                }
-                let mut fds = fds;
-                // The passed stdout and stderr (the control socket stays, at the end).
-                fds.drain(..2);
-                let _ = linux::write_all(ctl, &st.to_le_bytes());
-                // What is left (the rmdir, our exit's unmapping) is nobody's wait: run it
-                // only when the CPU has nothing else to do, rather than ahead of the
-                // server answering and its client sending the next request.
-                // SAFETY: lowering our own scheduling class; a plain struct argument.
-                unsafe {
-                    let param = libc::sched_param { sched_priority: 0 };
-                    libc::sched_setscheduler(0, libc::SCHED_IDLE, &param);
-                }
+                let reusable = release(fds, Some(st));
                 if let Some(cg) = cgroup {
                     cg.remove();
                 }
-                // SAFETY: as in `report`.
-                unsafe { libc::_exit(0) }
+                reusable
             }
-            Err(code) => report((code as i32) << 8),
+            Err(code) => {
+                release(fds, Some((code as i32) << 8));
+                false
+            }
         }
-        unreachable!()
+    }
+
+    /// The end of a call: every copy we hold of the output pipes goes first (so its
+    /// readers see EOF without waiting for us), then the status (if any) goes to the server,
+    /// and the shim waits until the server has closed the control socket: only then can no
+    /// late kill meant for this call reach the shim's next command. True when it did in
+    /// time.
+    fn release(mut fds: Vec<std::os::fd::OwnedFd>, status: Option<i32>) -> bool {
+        // SAFETY: replacing our stdout/stderr with /dev/null and going back to `/`.
+        unsafe {
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
+            if null >= 0 {
+                libc::dup2(null, 1);
+                libc::dup2(null, 2);
+                libc::close(null);
+            } else {
+                libc::close(1);
+                libc::close(2);
+            }
+            libc::chdir(c"/".as_ptr());
+        }
+        // The passed stdout and stderr (the control socket stays).
+        fds.drain(..2);
+        let ctl = fds[0].as_raw_fd();
+        if let Some(st) = status {
+            let _ = linux::write_all(ctl, &st.to_le_bytes());
+        }
+        let until = Instant::now() + RELEASE_WAIT;
+        loop {
+            let mut fd = libc::pollfd {
+                fd: ctl,
+                events: 0,
+                revents: 0,
+            };
+            let left = until.saturating_duration_since(Instant::now());
+            // SAFETY: polling one valid descriptor for its hang-up.
+            let n = unsafe { libc::poll(&mut fd, 1, left.as_millis() as i32 + 1) };
+            if n > 0 && fd.revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+                return true;
+            }
+            if n == 0 || Instant::now() >= until {
+                return false;
+            }
+            if n > 0 {
+                // Data from the server after the status (it sends none): not ours to read.
+                return false;
+            }
+        }
     }
 }
 
