@@ -549,6 +549,25 @@ pub fn cloexec_inherited() {
     }
 }
 
+/// How many bytes written to the stream socket `fd` its peer has not read yet
+/// (`SIOCOUTQ`); `None` when the kernel does not say.
+pub fn unread_bytes(fd: RawFd) -> Option<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int into local storage.
+    let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n) };
+    (r == 0 && n >= 0).then_some(n as usize)
+}
+
+/// Whether the process `pid` is stopped (state `T`, or `t` under a tracer), from
+/// `/proc/<pid>/stat`.
+pub fn is_stopped(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state follows the command name, which is in parentheses and may contain any.
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next())
+        .is_some_and(|c| c == 'T' || c == 't')
+}
+
 /// The descriptors above stderr this process has open, from `/proc/self/fd` (the listing's
 /// own descriptor included; it is closed by the time the list is returned).
 fn open_fds_above_stderr() -> Vec<RawFd> {

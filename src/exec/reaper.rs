@@ -28,7 +28,7 @@
 //! Landlock ruleset and the cgroup of the previous command's settings already made (each
 //! command gets a fresh cgroup and ruleset; the layers apply to the command's child, never
 //! to the shim); the zygote reads the next request and hands it on over the shim's own
-//! channel, the shim acknowledges, runs the command, waits until the server has let go of
+//! channel, the shim runs the command, waits until the server has let go of
 //! the call, prepares for the next one and says it is free. The zygote forks a new shim
 //! only when none is idle — so neither a fork nor a cgroup's creation is on a call's path,
 //! and in a steady stream of calls nothing is forked but the commands (a fork per command,
@@ -37,7 +37,7 @@
 //! about it from outside (its limits, niceness, affinity, I/O priority) differs from when it
 //! was forked, once a process of the last command is left, and after 1,000 commands.
 //! Only the zygote reads the server's stream (a command can stop a shim where only
-//! seccomp protects the zygote); a shim that does not acknowledge in 2 s is killed,
+//! seccomp protects the zygote); a shim that has not read its request 2 s later is killed,
 //! which ends that one call. The zygote installs the seccomp filter on itself once,
 //! so its shims and commands inherit it instead of loading it per command; hence one
 //! zygote per seccomp mode. The server names the processes that filter protects (itself and
@@ -1339,11 +1339,10 @@ mod imp {
         cgroup: Option<super::super::sandbox::CgroupSpec>,
     }
 
-    /// The byte a shim sends once it has its request.
-    const TOOK_REQUEST: u8 = b'T';
-
-    /// How long a shim may take to acknowledge the request handed to it before the
-    /// zygote kills it (and with it the request: its caller sees the call end).
+    /// How long a shim may take to read the request handed to it before the zygote kills
+    /// it (and with it the request: its caller sees the call end). The zygote looks only
+    /// then (the request left the channel, or the shim said it is free again): a shim
+    /// does not wake it up to say it took one.
     const SPARE_ACK: Duration = Duration::from_secs(2);
 
     /// How many idle shims the zygote keeps; more exit as they become idle.
@@ -1354,9 +1353,10 @@ mod imp {
     enum Phase {
         /// Waiting for a request (`FREE` said, or freshly forked).
         Idle,
-        /// Handed a request at this instant, not acknowledged yet.
+        /// Handed a request at this instant; whether it read it is looked at after
+        /// [`SPARE_ACK`].
         Handed(Instant),
-        /// Running a command.
+        /// Read its request in time, running the command.
         Busy,
     }
 
@@ -1365,7 +1365,7 @@ mod imp {
         pid: i32,
         /// Our end of the stream requests are handed on.
         chan: std::os::fd::OwnedFd,
-        /// Our end of the pipe it answers on (`TOOK_REQUEST`, `FREE`).
+        /// Our end of the pipe it says `FREE` on.
         notify: std::os::fd::OwnedFd,
         phase: Phase,
     }
@@ -1399,8 +1399,7 @@ mod imp {
             }
             for &c in &b[..n as usize] {
                 self.phase = match (c, self.phase) {
-                    (TOOK_REQUEST, Phase::Handed(_)) => Phase::Busy,
-                    (FREE, Phase::Busy) => Phase::Idle,
+                    (FREE, Phase::Handed(_) | Phase::Busy) => Phase::Idle,
                     _ => return Heard::OutOfTurn,
                 };
             }
@@ -1434,7 +1433,7 @@ mod imp {
             self.shims.iter().any(|s| s.phase == Phase::Idle)
         }
 
-        /// When the oldest unacknowledged hand-off times out.
+        /// When the oldest hand-off not checked yet is due for its check.
         fn ack_deadline(&self) -> Option<Instant> {
             self.shims
                 .iter()
@@ -1458,6 +1457,7 @@ mod imp {
                 }
             };
             let mut i = 0;
+            let mut stalled = false;
             self.shims.retain_mut(|s| {
                 let ev = revents.get(i).copied().unwrap_or(0);
                 i += 1;
@@ -1474,11 +1474,26 @@ mod imp {
                     }
                 }
                 if matches!(s.phase, Phase::Handed(at) if at.elapsed() >= SPARE_ACK) {
-                    kill(s.pid);
-                    return false;
+                    if linux::unread_bytes(s.chan.as_raw_fd()) != Some(0) {
+                        kill(s.pid);
+                        stalled = true;
+                        return false;
+                    }
+                    s.phase = Phase::Busy;
                 }
                 true
             });
+            if stalled {
+                // A command that stopped one idle shim may have stopped them all: each would
+                // cost a call. They go now, so the attack costs one call, not one per shim.
+                self.shims.retain(|s| {
+                    let stopped = s.phase == Phase::Idle && linux::is_stopped(s.pid);
+                    if stopped {
+                        kill(s.pid);
+                    }
+                    !stopped
+                });
+            }
             let idle = self.shims.iter().filter(|s| s.phase == Phase::Idle).count();
             let mut extra = idle.saturating_sub(IDLE_MAX);
             self.shims.retain(|s| {
@@ -1565,7 +1580,7 @@ mod imp {
     /// creation are on a call's path) and reused for the next ones. The zygote alone reads
     /// the server's requests (a command could stop or kill a shim, which only the zygote's
     /// filter protects from: a shim must never own the shared stream) and hands each on to
-    /// an idle shim over a channel of the shim's own; a shim that does not acknowledge in
+    /// an idle shim over a channel of the shim's own; a shim that has not read its request in
     /// time is killed. After a command the shim runs the next one only when nothing of the
     /// last one is left and the command could not have changed it ([`Pristine`]);
     /// otherwise, and after [`SHIM_USES`] commands, it exits.
@@ -1601,7 +1616,6 @@ mod imp {
             let Ok((body, passed)) = read_message(chan.as_raw_fd()) else {
                 quit(prepared)
             };
-            let _ = linux::write_all(notify.as_raw_fd(), &[TOOK_REQUEST]);
             let reusable = match serde_json::from_slice::<ZygoteRequest>(&body) {
                 Ok(req) => shim_from_zygote(req, passed, filter, prepared, own_env),
                 // Undecodable: its descriptors close here, so its caller sees the call end.
