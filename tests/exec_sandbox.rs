@@ -369,7 +369,12 @@ fn without_the_shim_limits_landlock_and_seccomp_still_apply() {
 /// A server run as the test user with its cgroup base directory; `None` (printed) when
 /// the report shows the layer unavailable.
 fn cgroup_server() -> Option<(common::StdioServer, std::path::PathBuf)> {
-    let mut s = common::StdioServer::initialized(&[], &[]);
+    cgroup_server_with(&[])
+}
+
+/// [`cgroup_server`] with more arguments.
+fn cgroup_server_with(args: &[&str]) -> Option<(common::StdioServer, std::path::PathBuf)> {
+    let mut s = common::StdioServer::initialized(args, &[]);
     let sb = sandbox_report(&mut s);
     let status = sb["cgroup"].as_str().unwrap_or_default().to_string();
     if !status.starts_with("enforced") {
@@ -385,8 +390,16 @@ fn cgroup_server() -> Option<(common::StdioServer, std::path::PathBuf)> {
     Some((s, base.into()))
 }
 
+/// The path of the cgroup a command printed with `grep '^0::' /proc/self/cgroup`.
+fn cgroup_path(mount: &std::path::Path, line: &str) -> std::path::PathBuf {
+    mount.join(line.trim_start_matches("0::").trim_start_matches('/'))
+}
+
+/// Each command runs in a cgroup of its shim's (`mcpc-<shim pid>-<n>`), which nothing of
+/// it outlives (a `setsid` escapee included): empty when the call returns, used again by the
+/// shim's next command, removed when the server exits.
 #[test]
-fn cgroup_layer_gives_each_command_its_own_cgroup_and_removes_it() {
+fn cgroup_layer_gives_each_command_a_cgroup_emptied_after_it() {
     let dir = NobodyDir::new();
     let Some((mut s, mount)) = cgroup_server() else {
         return;
@@ -394,24 +407,72 @@ fn cgroup_layer_gives_each_command_its_own_cgroup_and_removes_it() {
     let (m, sleep) = exec_support::marked_sleep(dir.path(), "cgroup");
     let (r, took) = run(
         &mut s,
-        &format!("grep '^0::' /proc/self/cgroup; setsid {sleep} 1000 & echo hi"),
+        &format!("echo $PPID; grep '^0::' /proc/self/cgroup; setsid {sleep} 1000 & echo hi"),
         "10s",
     );
     assert!(took < Duration::from_secs(1), "took {took:?}: {r}");
     let out = r["stdout"].as_str().unwrap_or_default();
-    assert!(out.contains("/mcpc-") && out.ends_with("hi\n"), "{r}");
+    let mut lines = out.lines();
+    let shim = lines.next().unwrap_or_default();
+    let line = lines.next().unwrap_or_default();
+    assert!(
+        line.contains(&format!("/mcpc-{shim}-")) && out.ends_with("hi\n"),
+        "{r}"
+    );
     assert_gone(&m);
-    let cg = out
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("0::");
-    let path = mount.join(cg.trim_start_matches('/'));
-    let until = Instant::now() + Duration::from_secs(2);
+    let path = cgroup_path(&mount, line);
+    let procs = std::fs::read_to_string(path.join("cgroup.procs")).unwrap_or_default();
+    assert_eq!(procs, "", "{} still holds processes", path.display());
+    let (code, _) = s.close();
+    assert_eq!(code, Some(0));
+    let until = Instant::now() + Duration::from_secs(5);
     while path.exists() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!path.exists(), "{} was not removed", path.display());
+}
+
+/// A cgroup its command changed (Landlock off, a command may write its own cgroup: here it
+/// makes a cgroup inside it) is not used again: the shim's next command runs in a new one,
+/// and the changed one is removed with what the command made in it.
+#[test]
+fn a_cgroup_its_command_changed_is_not_used_again() {
+    let Some((mut s, mount)) = cgroup_server_with(&["--sandbox-disable", "landlock"]) else {
+        return;
+    };
+    let (r, _) = run(&mut s, "echo $PPID; grep '^0::' /proc/self/cgroup", "10s");
+    let out = r["stdout"].as_str().unwrap_or_default().to_string();
+    let (shim, first) = out.split_once('\n').expect("two lines");
+    let first = cgroup_path(&mount, first.trim());
+    // Idle, the same shim runs the next command, in the same cgroup (nothing changed it).
+    std::thread::sleep(Duration::from_millis(100));
+    let (r, _) = run(
+        &mut s,
+        &format!(
+            "echo $PPID; grep '^0::' /proc/self/cgroup; \
+             mkdir \"{}$(grep '^0::' /proc/self/cgroup | cut -c4-)/inner\"",
+            mount.display()
+        ),
+        "10s",
+    );
+    assert_eq!(r["exit_code"], json!(0), "{r}");
+    let out = r["stdout"].as_str().unwrap_or_default().to_string();
+    let (again, second) = out.split_once('\n').expect("two lines");
+    assert_eq!(again, shim, "another shim ran the second command: {r}");
+    let changed = cgroup_path(&mount, second.trim());
+    assert_eq!(changed, first, "{r}");
+    assert!(changed.join("inner").is_dir(), "{r}");
+    for _ in 0..6 {
+        std::thread::sleep(Duration::from_millis(50));
+        let (r, _) = run(&mut s, "grep '^0::' /proc/self/cgroup", "10s");
+        let now = r["stdout"].as_str().unwrap_or_default().trim().to_string();
+        assert_ne!(cgroup_path(&mount, &now), changed, "used again: {r}");
+    }
+    let until = Instant::now() + Duration::from_secs(5);
+    while changed.exists() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!changed.exists(), "{} was not removed", changed.display());
 }
 
 /// Descriptors the server inherits without close-on-exec (a launcher's pipes, sockets)
@@ -544,15 +605,11 @@ fn shims_are_forked_ahead_and_reused_command_after_command() {
     distinct.sort_unstable();
     distinct.dedup();
     assert!(distinct.len() <= 2, "no shim was reused: {parents:?}");
+    // Where the cgroup layer is on, each command's cgroup is its shim's own.
     if cgroups.iter().all(|c| c.contains("/mcpc-")) {
-        let mut fresh = cgroups.clone();
-        fresh.sort_unstable();
-        fresh.dedup();
-        assert_eq!(
-            fresh.len(),
-            cgroups.len(),
-            "a cgroup served twice: {cgroups:?}"
-        );
+        for (parent, cgroup) in parents.iter().zip(&cgroups) {
+            assert!(cgroup.contains(&format!("/mcpc-{parent}-")), "{cgroups:?}");
+        }
     }
     // Idle again: the shim that ran the last call holds what it held after the first.
     let shim = parents[parents.len() - 1];
