@@ -422,7 +422,11 @@ mod imp {
         } else {
             None
         };
-        match supervise(&spec, argv, 0, bpf.as_deref(), Prepared::default()) {
+        let setup = match Setup::new(None) {
+            Ok(s) => s,
+            Err(code) => return code,
+        };
+        match supervise(&setup, &spec, argv, 0, bpf.as_deref(), Prepared::default()) {
             Ok((st, cgroup)) => {
                 if let Some(cg) = cgroup {
                     cg.remove();
@@ -430,6 +434,49 @@ mod imp {
                 exit_like(st)
             }
             Err(code) => code,
+        }
+    }
+
+    /// What a shim sets up once, however many commands it runs: it is a child subreaper,
+    /// not dumpable, without core dumps, takes its signals through `sfd`, and gives its
+    /// commands `devnull` as stdin.
+    #[derive(Clone, Copy)]
+    struct Setup {
+        me: i32,
+        sfd: i32,
+        devnull: i32,
+    }
+
+    impl Setup {
+        /// `devnull`: a `/dev/null` descriptor the shim already has (one is opened
+        /// otherwise).
+        fn new(devnull: Option<i32>) -> Result<Setup, u8> {
+            // SAFETY: prctl/setrlimit on this single-threaded process; getpid never fails.
+            let me = unsafe {
+                libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+                libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+                linux::set_rlimit(libc::RLIMIT_CORE as i32, 0);
+                libc::getpid()
+            };
+            // Signals arrive through a signalfd, so the loops see them in order.
+            let mask = shim_signals();
+            // SAFETY: blocking the signals we read from the signalfd.
+            let sfd = unsafe {
+                libc::sigprocmask(libc::SIG_BLOCK, &mask, std::ptr::null_mut());
+                libc::signalfd(-1, &mask, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
+            };
+            if sfd < 0 {
+                eprintln!(
+                    "mcp-commander __reaper: signalfd: {}",
+                    std::io::Error::last_os_error()
+                );
+                return Err(SHIM_FAILED);
+            }
+            let devnull = devnull.unwrap_or_else(|| {
+                // SAFETY: opening /dev/null.
+                unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) }
+            });
+            Ok(Setup { me, sfd, devnull })
         }
     }
 
@@ -459,35 +506,14 @@ mod imp {
     /// the command's wait status once nothing of it runs any more, with its (empty) cgroup
     /// for the caller to remove; or the shim's exit code when it could not run it.
     fn supervise(
+        setup: &Setup,
         spec: &ShimSpec,
         argv: Vec<CString>,
         ctl: i32,
         bpf: Option<&[seccompiler::sock_filter]>,
         mut prepared: Prepared,
     ) -> Result<(i32, Option<CommandCgroup>), u8> {
-        // SAFETY: prctl/setrlimit on this single-threaded process.
-        unsafe {
-            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-            linux::set_rlimit(libc::RLIMIT_CORE as i32, 0);
-        }
-        // SAFETY: getpid never fails.
-        let me = unsafe { libc::getpid() };
-
-        // Signals arrive through a signalfd, so the loop below sees them in order.
-        let mask = shim_signals();
-        // SAFETY: blocking the signals we read from the signalfd.
-        let sfd = unsafe {
-            libc::sigprocmask(libc::SIG_BLOCK, &mask, std::ptr::null_mut());
-            libc::signalfd(-1, &mask, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK)
-        };
-        if sfd < 0 {
-            eprintln!(
-                "mcp-commander __reaper: signalfd: {}",
-                std::io::Error::last_os_error()
-            );
-            return Err(SHIM_FAILED);
-        }
+        let Setup { me, sfd, devnull } = *setup;
 
         // Everything the child needs is prepared here, before fork.
         let rlimits: Vec<Rlimit> = spec
@@ -506,9 +532,6 @@ mod imp {
                 return Err(SHIM_FAILED);
             }
         };
-        // SAFETY: opening /dev/null.
-        let devnull =
-            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
         let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         ptrs.push(std::ptr::null());
 
@@ -578,8 +601,6 @@ mod imp {
         // exec'd or exited, so by then it already leads its group (pgid = pid), which
         // `teardown` signals as `-child`.
         drop(ll);
-        // SAFETY: closing our copy of /dev/null.
-        unsafe { libc::close(devnull) };
 
         let mut status: Option<i32> = None;
         wait_loop(child, sfd, ctl, &mut status);
@@ -591,8 +612,6 @@ mod imp {
             cgroup.as_ref(),
             &mut status,
         );
-        // SAFETY: closing our signalfd.
-        unsafe { libc::close(sfd) };
         // No status means the command could not be ended (see teardown): not a success.
         Ok((status.unwrap_or(libc::SIGKILL), cgroup))
     }
@@ -1734,17 +1753,22 @@ mod imp {
         chan: std::os::fd::OwnedFd,
         notify: std::os::fd::OwnedFd,
     ) -> ! {
-        // SAFETY: closing the zygote's signalfd and dropping the server's request socket
-        // (our stdin) in this child; getpid never fails.
-        let me = unsafe {
+        // SAFETY: closing the zygote's signalfd and replacing the server's request socket
+        // (our stdin) with /dev/null in this child — or ending it: the socket must not stay,
+        // fd 0 is every command's stdin.
+        unsafe {
             libc::close(zygote_sfd);
             let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-            if null >= 0 {
-                libc::dup2(null, 0);
-                libc::close(null);
+            if null < 0 || libc::dup2(null, 0) < 0 {
+                libc::_exit(0);
             }
-            libc::getpid()
+            libc::close(null);
+        }
+        let Ok(setup) = Setup::new(Some(0)) else {
+            // SAFETY: ending the shim without running the zygote's destructors.
+            unsafe { libc::_exit(0) }
         };
+        let me = setup.me;
         let pristine = Pristine::now();
         // SAFETY: reading the C library's environment pointer (the zygote's, empty).
         let own_env = unsafe { environ };
@@ -1760,7 +1784,7 @@ mod imp {
                 quit(prepared)
             };
             let (reusable, kept) = match serde_json::from_slice::<ZygoteRequest>(&body) {
-                Ok(req) => shim_from_zygote(req, passed, filter, prepared, own_env),
+                Ok(req) => shim_from_zygote(&setup, req, passed, filter, prepared, own_env),
                 // Undecodable: its descriptors close here, so its caller sees the call end.
                 Err(_) => {
                     drop(passed);
@@ -1908,6 +1932,7 @@ mod imp {
     /// waits for the server to let go of the call. Returns whether the shim may run another
     /// command, and the command's cgroup (empty now) for the next one to use or remove.
     fn shim_from_zygote(
+        setup: &Setup,
         req: ZygoteRequest,
         fds: Vec<std::os::fd::OwnedFd>,
         filter: &ZygoteFilter,
@@ -1920,9 +1945,7 @@ mod imp {
             libc::dup2(fds[1].as_raw_fd(), 2);
         }
         let ctl = fds[2].as_raw_fd();
-        // SAFETY: getpid never fails.
-        let me = unsafe { libc::getpid() };
-        if linux::write_all(ctl, &me.to_le_bytes()).is_err() {
+        if linux::write_all(ctl, &setup.me.to_le_bytes()).is_err() {
             prepared.discard();
             return (release(fds, None), None);
         }
@@ -1960,7 +1983,7 @@ mod imp {
         // SAFETY: single-threaded; the block outlives the command's start (the caller
         // restores our own `environ` afterwards).
         unsafe { environ = envp.ptrs.as_mut_ptr() };
-        let supervised = supervise(&req.spec, argv, ctl, bpf.as_deref(), prepared);
+        let supervised = supervise(setup, &req.spec, argv, ctl, bpf.as_deref(), prepared);
         // SAFETY: single-threaded; our own (empty) environment again, before the command's
         // block is freed.
         unsafe { environ = own_env };
@@ -1984,17 +2007,11 @@ mod imp {
     /// late kill meant for this call reach the shim's next command. True when it did in
     /// time.
     fn release(mut fds: Vec<std::os::fd::OwnedFd>, status: Option<i32>) -> bool {
-        // SAFETY: replacing our stdout/stderr with /dev/null and going back to `/`.
+        // SAFETY: replacing our stdout/stderr with our stdin, /dev/null (see `spare_shim`),
+        // and going back to `/`.
         unsafe {
-            let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
-            if null >= 0 {
-                libc::dup2(null, 1);
-                libc::dup2(null, 2);
-                libc::close(null);
-            } else {
-                libc::close(1);
-                libc::close(2);
-            }
+            libc::dup2(0, 1);
+            libc::dup2(0, 2);
             libc::chdir(c"/".as_ptr());
         }
         // The passed stdout and stderr (the control socket stays).
