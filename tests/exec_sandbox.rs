@@ -433,41 +433,51 @@ fn cgroup_layer_gives_each_command_a_cgroup_emptied_after_it() {
 }
 
 /// A cgroup its command changed (Landlock off, a command may write its own cgroup: here it
-/// makes a cgroup inside it) is not used again: the shim's next command runs in a new one,
-/// and the changed one is removed with what the command made in it.
+/// makes a cgroup inside it) is not used again: while nothing changed it a shim runs its
+/// next command in the same cgroup; after the change the shim's next command runs in a new
+/// one, and the changed one is removed with what the command made in it.
 #[test]
 fn a_cgroup_its_command_changed_is_not_used_again() {
     let Some((mut s, mount)) = cgroup_server_with(&["--sandbox-disable", "landlock"]) else {
         return;
     };
-    let (r, _) = run(&mut s, "echo $PPID; grep '^0::' /proc/self/cgroup", "10s");
-    let out = r["stdout"].as_str().unwrap_or_default().to_string();
-    let (shim, first) = out.split_once('\n').expect("two lines");
-    let first = cgroup_path(&mount, first.trim());
-    // Idle, the same shim runs the next command, in the same cgroup (nothing changed it).
-    std::thread::sleep(Duration::from_millis(100));
-    let (r, _) = run(
-        &mut s,
-        &format!(
-            "echo $PPID; grep '^0::' /proc/self/cgroup; \
-             mkdir \"{}$(grep '^0::' /proc/self/cgroup | cut -c4-)/inner\"",
-            mount.display()
-        ),
-        "10s",
-    );
-    assert_eq!(r["exit_code"], json!(0), "{r}");
-    let out = r["stdout"].as_str().unwrap_or_default().to_string();
-    let (again, second) = out.split_once('\n').expect("two lines");
-    assert_eq!(again, shim, "another shim ran the second command: {r}");
-    let changed = cgroup_path(&mount, second.trim());
-    assert_eq!(changed, first, "{r}");
-    // (`mkdir` succeeded: the exit code above. The shim may have removed it already.)
-    for _ in 0..6 {
+    let call = |s: &mut common::StdioServer, extra: &str| {
         std::thread::sleep(Duration::from_millis(50));
-        let (r, _) = run(&mut s, "grep '^0::' /proc/self/cgroup", "10s");
-        let now = r["stdout"].as_str().unwrap_or_default().trim().to_string();
-        assert_ne!(cgroup_path(&mount, &now), changed, "used again: {r}");
-    }
+        let (r, _) = run(
+            s,
+            &format!("echo $PPID; grep '^0::' /proc/self/cgroup{extra}"),
+            "10s",
+        );
+        assert_eq!(r["exit_code"], json!(0), "{r}");
+        let out = r["stdout"].as_str().unwrap_or_default().to_string();
+        let (shim, cgroup) = out.split_once('\n').expect("two lines");
+        (shim.to_string(), cgroup_path(&mount, cgroup.trim()))
+    };
+    // Idle shims take turns; one that comes back runs in its cgroup of before.
+    let mut seen = std::collections::HashMap::new();
+    let repeated = (0..8).any(|_| {
+        let (shim, cgroup) = call(&mut s, "");
+        match seen.insert(shim, cgroup.clone()) {
+            Some(before) => {
+                assert_eq!(before, cgroup, "a shim changed cgroups for nothing");
+                true
+            }
+            None => false,
+        }
+    });
+    assert!(repeated, "no shim ran a second command: {seen:?}");
+    // (`mkdir` succeeding is the exit code; the shim may remove it right after the call.)
+    let mkdir = format!(
+        "; mkdir \"{}$(grep '^0::' /proc/self/cgroup | cut -c4-)/inner\"",
+        mount.display()
+    );
+    let (changer, changed) = call(&mut s, &mkdir);
+    let came_back = (0..8).any(|_| {
+        let (shim, cgroup) = call(&mut s, "");
+        assert_ne!(cgroup, changed, "used again by {shim}");
+        shim == changer
+    });
+    assert!(came_back, "shim {changer} ran no other command");
     let until = Instant::now() + Duration::from_secs(5);
     while changed.exists() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(20));
@@ -621,20 +631,30 @@ fn shims_are_forked_ahead_and_reused_command_after_command() {
     std::thread::sleep(Duration::from_millis(100));
     assert!(children_of(zygote).contains(&shim), "shim {shim} is gone");
     assert_eq!(fd_count(shim), after_some, "shim {shim} keeps descriptors");
-    // Each shim holds one socket, its own channel: none of another shim's (a copy would
-    // keep that one's channel open after the zygote closed it).
+    // Each idle shim holds one socket (the server's, requests come on) and one pipe (its
+    // own, to the zygote): none of another shim's pipe (a copy would keep that one's end
+    // open after it died, and the zygote would never see it go).
     let shims = children_of(zygote);
     assert!(shims.len() >= 2, "one shim only: {shims:?}");
     for pid in shims {
-        let sockets = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        let kinds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
             .expect("fds")
             .flatten()
-            .filter(|e| {
-                std::fs::read_link(e.path())
-                    .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+            .filter_map(|e| std::fs::read_link(e.path()).ok())
+            .map(|l| {
+                l.to_string_lossy()
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
             })
-            .count();
-        assert_eq!(sockets, 1, "shim {pid} holds {sockets} sockets");
+            .collect();
+        let count = |kind: &str| kinds.iter().filter(|k| *k == kind).count();
+        assert_eq!(
+            (count("socket"), count("pipe")),
+            (1, 1),
+            "shim {pid} holds {kinds:?}"
+        );
     }
 }
 

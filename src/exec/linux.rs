@@ -549,15 +549,6 @@ pub fn cloexec_inherited() {
     }
 }
 
-/// How many bytes written to the stream socket `fd` its peer has not read yet
-/// (`SIOCOUTQ`); `None` when the kernel does not say.
-pub fn unread_bytes(fd: RawFd) -> Option<usize> {
-    let mut n: libc::c_int = 0;
-    // SAFETY: SIOCOUTQ (TIOCOUTQ) writes one int into local storage.
-    let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n) };
-    (r == 0 && n >= 0).then_some(n as usize)
-}
-
 /// Whether the process `pid` is stopped (state `T`, or `t` under a tracer), from
 /// `/proc/<pid>/stat`.
 pub fn is_stopped(pid: i32) -> bool {
@@ -758,12 +749,27 @@ pub fn send_with_fds(sock: RawFd, data: &[u8], fds: &[RawFd]) -> std::io::Result
     write_all(sock, &data[sent as usize..])
 }
 
-/// Receives up to `buf.len()` bytes and any descriptors sent with them (close-on-exec).
-pub fn recv_with_fds(
+/// One whole message of the sequenced-packet socket `sock` (see [`seqpacket_pair`]), with
+/// its descriptors: `Ok(None)` when it did not fit `buf` or its descriptors did not fit
+/// (what was received is dropped), `Ok(Some(0))` at end of stream.
+pub fn recv_packet(
     sock: RawFd,
     buf: &mut [u8],
     fds: &mut Vec<OwnedFd>,
-) -> std::io::Result<usize> {
+) -> std::io::Result<Option<usize>> {
+    let (n, flags) = recv_with_flags(sock, buf, fds)?;
+    if flags & (libc::MSG_TRUNC | libc::MSG_CTRUNC) != 0 {
+        fds.clear();
+        return Ok(None);
+    }
+    Ok(Some(n))
+}
+
+fn recv_with_flags(
+    sock: RawFd,
+    buf: &mut [u8],
+    fds: &mut Vec<OwnedFd>,
+) -> std::io::Result<(usize, i32)> {
     use std::os::fd::FromRawFd;
     const MAX_FDS: usize = 8;
     // SAFETY: pure size computation.
@@ -782,7 +788,12 @@ pub fn recv_with_fds(
         msg.msg_iovlen = 1;
         msg.msg_control = control.as_mut_ptr() as *mut libc::c_void;
         msg.msg_controllen = space as _;
-        let n = libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC);
+        let n = loop {
+            let n = libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC);
+            if n >= 0 || errno() != libc::EINTR {
+                break n;
+            }
+        };
         if n < 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -798,8 +809,40 @@ pub fn recv_with_fds(
             }
             c = libc::CMSG_NXTHDR(&msg, c);
         }
-        Ok(n as usize)
+        Ok((n as usize, msg.msg_flags))
     }
+}
+
+/// A connected pair of Unix sequenced-packet sockets (close-on-exec): each `sendmsg` is one
+/// message that one `recvmsg` takes whole — several processes can read one end, and one
+/// that dies or stops never leaves half a message behind.
+pub fn seqpacket_pair() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: socketpair fills two descriptors we then own.
+    if unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    } != 0
+    {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both are fresh descriptors owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// How many bytes wait to be read on the socket `fd` (`FIONREAD`; for a sequenced-packet
+/// socket the whole queue's or the next message's, depending on the kernel: zero only when
+/// nothing waits); `None` when the kernel does not say.
+pub fn pending_bytes(fd: RawFd) -> Option<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int into local storage.
+    let r = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    (r == 0 && n >= 0).then_some(n as usize)
 }
 
 /// Writes all of `data` to a blocking descriptor.
@@ -817,37 +860,6 @@ pub fn write_all(fd: RawFd, mut data: &[u8]) -> std::io::Result<()> {
         data = &data[n as usize..];
     }
     Ok(())
-}
-
-/// Reads exactly `buf.len()` bytes from a blocking descriptor; `Ok(false)` on a clean EOF
-/// before the first byte.
-pub fn read_exact(fd: RawFd, buf: &mut [u8]) -> std::io::Result<bool> {
-    let mut got = 0;
-    while got < buf.len() {
-        // SAFETY: reading into a valid buffer.
-        let n = unsafe {
-            libc::read(
-                fd,
-                buf[got..].as_mut_ptr() as *mut libc::c_void,
-                buf.len() - got,
-            )
-        };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        if n == 0 {
-            if got == 0 {
-                return Ok(false);
-            }
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        got += n as usize;
-    }
-    Ok(true)
 }
 
 #[cfg(test)]
@@ -884,16 +896,35 @@ mod tests {
     }
 
     #[test]
-    fn passes_descriptors_over_a_socket() {
-        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    fn passes_whole_messages_with_descriptors_over_a_seqpacket_socket() {
+        let (a, b) = seqpacket_pair().unwrap();
         let file = std::fs::File::open("/dev/null").unwrap();
         send_with_fds(a.as_raw_fd(), b"hello", &[file.as_raw_fd()]).unwrap();
-        let mut buf = [0u8; 5];
+        send_with_fds(a.as_raw_fd(), b"world!", &[file.as_raw_fd()]).unwrap();
+        // (The whole queue or the next message, depending on the kernel.)
+        assert!(pending_bytes(b.as_raw_fd()).is_some_and(|n| n == 11 || n == 5));
+        let mut buf = [0u8; 16];
         let mut fds = Vec::new();
-        let n = recv_with_fds(b.as_raw_fd(), &mut buf, &mut fds).unwrap();
-        assert_eq!(&buf[..n], b"hello");
+        // One message per receive, whatever room there is.
+        let n = recv_packet(b.as_raw_fd(), &mut buf, &mut fds).unwrap();
+        assert_eq!(n.map(|n| &buf[..n]), Some(&b"hello"[..]));
         assert_eq!(fds.len(), 1);
         assert_ne!(fds[0].as_raw_fd(), file.as_raw_fd());
+        // Too big for the buffer: reported and dropped whole, descriptors included.
+        let mut small = [0u8; 4];
+        let mut more = Vec::new();
+        assert_eq!(
+            recv_packet(b.as_raw_fd(), &mut small, &mut more).unwrap(),
+            None
+        );
+        assert!(more.is_empty());
+        assert_eq!(pending_bytes(b.as_raw_fd()), Some(0));
+        // The other end closed: end of stream.
+        drop(a);
+        assert_eq!(
+            recv_packet(b.as_raw_fd(), &mut buf, &mut more).unwrap(),
+            Some(0)
+        );
     }
 
     #[test]

@@ -20,34 +20,36 @@
 //! Exec'ing and relocating this (large) binary per command costs more than the command
 //! often does, so the server normally starts one `__reaper --zygote` instead: a
 //! single-threaded, already-initialised copy that keeps a pool of forked shims like the
-//! above and hands each command it is sent ([`ZygoteRequest`], with the output pipes and a
-//! control socket passed over its stdin socket) to an idle one. Such a shim reports its pid
-//! and the command's wait status on the control socket rather than exiting like the
-//! command (the status as soon as the tree is gone; the empty cgroup is removed after).
-//! Shims are forked *before* their request and reused: an idle shim waits with the
-//! Landlock ruleset and the cgroup of the previous command's settings ready (a fresh
-//! ruleset per command; the cgroup is the last command's again when nothing of it is left
-//! and it is as it was made, else a fresh one; the layers apply to the command's child,
-//! never to the shim); the zygote reads the next request and hands it on over the shim's own
-//! channel, the shim runs the command, waits until the server has let go of
-//! the call, prepares for the next one and says it is free. The zygote forks a new shim
-//! only when none is idle — so neither a fork nor a cgroup's creation is on a call's path,
-//! and in a steady stream of calls nothing is forked but the commands (a fork per command,
-//! and the exit that tore its copy of the zygote down again, cost more CPU than the rest of
-//! the sandbox together). A shim runs no further command once anything a command can change
-//! about it from outside (its limits, niceness, affinity, I/O priority) differs from when it
-//! was forked, once a process of the last command is left, and after 1,000 commands.
-//! Only the zygote reads the server's stream (a command can stop a shim where only
-//! seccomp protects the zygote); a shim that has not read its request 2 s later is killed,
-//! which ends that one call. The zygote installs the seccomp filter on itself once,
+//! above. The server sends each command ([`ZygoteRequest`], with the output pipes and a
+//! control socket attached) as one message on a sequenced-packet socket, the zygote's
+//! stdin, which every idle shim waits on: the kernel gives the message, whole, to one of
+//! them (no hop through the zygote; a stopped or killed shim takes none and leaves no half
+//! message). The shim tells the zygote it took one (the zygote forks a new shim only when
+//! none is idle), reports its pid and the command's wait status on the control socket
+//! rather than exiting like the command (the status as soon as the tree is gone), waits
+//! until the server has let go of the call, prepares for the next command and says it is
+//! free. Shims are forked *before* their request and reused: an idle shim waits with the
+//! Landlock ruleset and the cgroup of its last command's settings ready (a fresh ruleset
+//! per command; the cgroup is the last command's again when nothing of it is left and it is
+//! as it was made, else a fresh one; the layers apply to the command's child, never to the
+//! shim) — so neither a fork nor a cgroup's creation is on a call's path, and in a steady
+//! stream of calls nothing is forked but the commands (a fork per command, and the exit
+//! that tore its copy of the zygote down again, cost more CPU than the rest of the sandbox
+//! together). A shim runs no further command once anything a command can change about it
+//! from outside (its limits, niceness, affinity, I/O priority) differs from when it was
+//! forked, once a process of the last command is left, and after 1,000 commands. A
+//! request that no shim took for a second (a command can stop its idle siblings where only
+//! seccomp protects the zygote) makes the zygote kill the stopped shims and fork a fresh
+//! one. The zygote installs the seccomp filter on itself once,
 //! so its shims and commands inherit it instead of loading it per command; hence one
 //! zygote per seccomp mode. The server names the processes that filter protects (itself and
-//! its parent) on the zygote's command line ([`ZYGOTE_PROTECT`]). The exec'd form is the
-//! fallback.
+//! its parent) on the zygote's command line ([`ZYGOTE_PROTECT`]), and where the commands'
+//! cgroups go ([`ZYGOTE_CGROUP_BASE`]). The exec'd form is the fallback.
 //!
 //! `__reaper --probe <spec>` instead applies Landlock and seccomp in a child and prints
 //! whether they really bite, as JSON: the start-up probe of [`super::sandbox::Sandbox`].
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -93,6 +95,19 @@ pub fn zygote_protect_arg(pids: &[i32]) -> String {
     format!("{ZYGOTE_PROTECT}{}", list.join(","))
 }
 
+/// `__reaper --zygote --cgroup-base=<dir>`: where the shims make the commands' cgroups,
+/// so the zygote can end and remove those of a shim that was killed.
+pub const ZYGOTE_CGROUP_BASE: &str = "--cgroup-base=";
+
+/// The zygote argument naming the cgroup base, when the cgroup layer is on.
+pub fn zygote_cgroup_arg(base: Option<&Path>) -> Option<std::ffi::OsString> {
+    base.map(|b| {
+        let mut arg = std::ffi::OsString::from(ZYGOTE_CGROUP_BASE);
+        arg.push(b);
+        arg
+    })
+}
+
 /// What `__reaper --zygote` is started with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZygoteArgs {
@@ -100,16 +115,33 @@ pub struct ZygoteArgs {
     pub seccomp: Option<bool>,
     /// The server's pids to protect (the zygote adds its own).
     pub protect: Vec<i32>,
+    /// Where the commands' cgroups are made, when that layer is on.
+    pub cgroup_base: Option<PathBuf>,
 }
 
-/// Parses the arguments after `--zygote`: an optional seccomp mode and the required
-/// `--protect=` list of positive pids (possibly empty), in any order, each at most once.
+/// Parses the arguments after `--zygote`: an optional seccomp mode, the required
+/// `--protect=` list of positive pids (possibly empty) and an optional `--cgroup-base=`
+/// absolute directory, in any order, each at most once.
 pub fn parse_zygote_args(
     args: impl IntoIterator<Item = std::ffi::OsString>,
 ) -> Result<ZygoteArgs, String> {
     let mut seccomp = None;
     let mut protect = None;
+    let mut cgroup_base: Option<PathBuf> = None;
     for a in args {
+        if let Some(dir) = a
+            .as_encoded_bytes()
+            .strip_prefix(ZYGOTE_CGROUP_BASE.as_bytes())
+        {
+            let dir = PathBuf::from(std::ffi::OsStr::from_bytes(dir));
+            if !dir.is_absolute() {
+                return Err(format!("not an absolute directory: {a:?}"));
+            }
+            if cgroup_base.replace(dir).is_some() {
+                return Err(format!("a second {ZYGOTE_CGROUP_BASE}"));
+            }
+            continue;
+        }
         let Some(a) = a.to_str() else {
             return Err(format!("unknown argument {a:?}"));
         };
@@ -137,8 +169,17 @@ pub fn parse_zygote_args(
         }
     }
     let protect = protect.ok_or_else(|| format!("missing {ZYGOTE_PROTECT}<pids>"))?;
-    Ok(ZygoteArgs { seccomp, protect })
+    Ok(ZygoteArgs {
+        seccomp,
+        protect,
+        cgroup_base,
+    })
 }
+
+/// The largest request (JSON [`ZygoteRequest`]) a zygote's shim takes, in one message: the
+/// server sends bigger ones through an exec'd shim. (The socket's send buffer, capped by
+/// `net.core.wmem_max`, may refuse smaller ones: the same fallback.)
+pub const MAX_REQUEST: usize = 512 * 1024;
 
 /// What the shim gets from the server for one command.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -148,9 +189,10 @@ pub struct ShimSpec {
     pub grace_ms: u64,
 }
 
-/// One command for the zygote (`__reaper --zygote`): it forks a shim that runs it. Sent
-/// as a little-endian `u32` length and this JSON, with the command's stdout and stderr
-/// pipes and the shim's end of the control socket attached on the first byte.
+/// One command for the zygote's shims (`__reaper --zygote`): sent as this JSON in one
+/// message on the zygote's sequenced-packet socket, with the command's stdout and stderr
+/// pipes and the shim's end of the control socket attached (at most [`MAX_REQUEST`]
+/// bytes).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ZygoteRequest {
     pub spec: ShimSpec,
@@ -234,7 +276,7 @@ mod imp {
     use std::time::{Duration, Instant};
 
     use super::super::linux::{self, Rlimit};
-    use super::{ProbeResult, ProbeSpec, ShimSpec, ZygoteArgs, ZygoteRequest};
+    use super::{ProbeResult, ProbeSpec, ShimSpec, ZygoteArgs, ZygoteRequest, MAX_REQUEST};
 
     /// Exit code when the shim itself cannot do its job (bad spec, layer not applicable).
     const SHIM_FAILED: u8 = 125;
@@ -1136,10 +1178,10 @@ mod imp {
         SHIM_FAILED
     }
 
-    /// The zygote: a long-lived, single-threaded, already-initialised shim that forks one
-    /// supervising shim per request on its stdin socket, so a command does not pay for
-    /// exec'ing and relocating this binary. It is the subreaper of what dead shims leave
-    /// behind, and when the server goes away (EOF) it ends every tree and exits.
+    /// The zygote: a long-lived, single-threaded, already-initialised shim that keeps one
+    /// idle shim or more waiting on the server's socket (its stdin), so a command does not
+    /// pay for exec'ing and relocating this binary. It is the subreaper of what dead shims
+    /// leave behind, and when the server goes away (hang-up) it ends every tree and exits.
     fn zygote(args: ZygoteArgs) -> u8 {
         // SAFETY: prctl/setrlimit on this single-threaded process.
         unsafe {
@@ -1147,6 +1189,7 @@ mod imp {
             libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
             linux::set_rlimit(libc::RLIMIT_CORE as i32, 0);
         }
+        let cgroup_base = args.cgroup_base.clone();
         let filter = ZygoteFilter::install(args);
         let mask = shim_signals();
         // SAFETY: blocking the signals we read from the signalfd.
@@ -1157,14 +1200,15 @@ mod imp {
         if sfd < 0 {
             return SHIM_FAILED;
         }
-        let mut shims = Shims::default();
-        // The last request handed on: what a new shim prepares for.
-        let mut last: Vec<u8> = Vec::new();
+        let mut shims = Shims {
+            bases: cgroup_base.into_iter().collect(),
+            ..Shims::default()
+        };
         let mut pool = Pool::default();
         let mut swept = Instant::now();
         loop {
-            if !pool.has_idle() {
-                match fork_spare(sfd, &filter, &last) {
+            if !pool.has_idle() && pool.shims.len() < POOL_MAX {
+                match fork_spare(sfd, &filter) {
                     Some(sp) => {
                         shims.live.insert(sp.pid);
                         pool.shims.push(sp);
@@ -1173,22 +1217,18 @@ mod imp {
                     None => std::thread::sleep(Duration::from_millis(10)),
                 }
             }
-            // A request is read only when a shim is ready for it (until then it waits in
-            // the socket); the server hanging up is seen either way.
-            let ready = pool.has_idle();
+            // Requests are not ours to read (the shims take them); only the server hanging
+            // up wakes us on fd 0.
             let mut fds = vec![
                 libc::pollfd {
                     fd: 0,
-                    events: libc::POLLRDHUP | if ready { libc::POLLIN } else { 0 },
+                    events: libc::POLLRDHUP,
                     revents: 0,
                 },
                 pollin(sfd),
             ];
             fds.extend(pool.shims.iter().map(|s| pollin(s.notify.as_raw_fd())));
-            let wait = pool
-                .ack_deadline()
-                .map(|d| d.saturating_duration_since(Instant::now()))
-                .unwrap_or(Duration::from_secs(1));
+            let wait = Duration::from_secs(1).saturating_sub(swept.elapsed());
             // SAFETY: polling valid descriptors.
             let n = unsafe {
                 libc::poll(
@@ -1203,7 +1243,12 @@ mod imp {
             if fds[1].revents != 0 && drain_signals(sfd) {
                 break;
             }
-            shims.reap(&last);
+            if fds[0].revents != 0 {
+                break;
+            }
+            shims.reap();
+            let revents: Vec<i16> = fds[2..].iter().map(|f| f.revents).collect();
+            pool.update(&revents, &shims.live);
             if swept.elapsed() >= Duration::from_secs(1) {
                 swept = Instant::now();
                 shims.sweep_cgroups();
@@ -1215,39 +1260,21 @@ mod imp {
                         unsafe { libc::kill(pid, libc::SIGKILL) };
                     }
                 }
-            }
-            let revents: Vec<i16> = fds[2..].iter().map(|f| f.revents).collect();
-            pool.update(&revents, &shims.live);
-            if fds[0].revents & libc::POLLIN != 0 {
-                // (No idle shim left by `update`: the request waits for the next one.)
-                if !pool.has_idle() {
-                    continue;
-                }
-                match read_message(0) {
-                    Ok((body, passed)) => {
-                        // Without an idle shim (the one there died just now) the call ends:
-                        // its descriptors close here.
-                        if let Some(sp) = pool.idle() {
-                            sp.hand(&body, &passed);
-                        }
-                        drop(passed);
-                        last = body;
+                if pool.unstick(&shims.live) && pool.shims.len() < POOL_MAX {
+                    if let Some(sp) = fork_spare(sfd, &filter) {
+                        shims.live.insert(sp.pid);
+                        pool.shims.push(sp);
                     }
-                    Err(true) => break,
-                    // Without its descriptors: dropped (the server never sends such).
-                    Err(false) => {}
                 }
-            } else if fds[0].revents != 0 {
-                break;
             }
         }
-        // Idle shims see their channel close, remove what they prepared and exit; busy
+        // Idle shims see the server's socket end, remove what they prepared and exit; busy
         // ones do once their command is over.
         drop(pool);
         // The server is gone: the shims saw their control sockets close and are ending
         // their trees; give them the grace, then kill whatever is left.
         let until = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < until && shims.reap(&last) {
+        while Instant::now() < until && shims.reap() {
             std::thread::sleep(Duration::from_millis(10));
         }
         // SAFETY: getpid never fails.
@@ -1258,7 +1285,7 @@ mod imp {
                 // SAFETY: signalling our own descendants.
                 unsafe { libc::kill(pid, libc::SIGKILL) };
             }
-            if !shims.reap(&last) || Instant::now() > until {
+            if !shims.reap() || Instant::now() > until {
                 break;
             }
             std::thread::sleep(Duration::from_millis(5));
@@ -1359,52 +1386,17 @@ mod imp {
     #[derive(Default)]
     struct Shims {
         live: std::collections::HashSet<i32>,
-        /// The cgroup bases the requests named (learnt when a child is killed).
+        /// Where the shims make their cgroups (`--cgroup-base=`).
         bases: Vec<PathBuf>,
         /// Cgroups of killed shims not yet removable (still populated), with retries left.
         leftovers: Vec<(PathBuf, u8)>,
     }
 
     impl Shims {
-        /// Notes the cgroup base a request names (decoding only that field).
-        fn learn(&mut self, body: &[u8]) {
-            #[derive(serde::Deserialize)]
-            struct Req {
-                spec: Spec,
-            }
-            #[derive(serde::Deserialize)]
-            struct Spec {
-                child: Child,
-            }
-            #[derive(serde::Deserialize)]
-            struct Child {
-                #[serde(default)]
-                cgroup: Option<Cgroup>,
-            }
-            #[derive(serde::Deserialize)]
-            struct Cgroup {
-                base: PathBuf,
-            }
-            if let Ok(Req {
-                spec:
-                    Spec {
-                        child:
-                            Child {
-                                cgroup: Some(Cgroup { base }),
-                            },
-                    },
-            }) = serde_json::from_slice(body)
-            {
-                if !self.bases.contains(&base) {
-                    self.bases.push(base);
-                }
-            }
-        }
-
         /// Reaps exited children; false once there are none. A shim killed by a
         /// signal (by the server, by us, by a command) removed nothing: its cgroup's
         /// processes are killed and the cgroup removed, now or on a later sweep.
-        fn reap(&mut self, last: &[u8]) -> bool {
+        fn reap(&mut self) -> bool {
             loop {
                 let mut st = 0;
                 // SAFETY: waitpid on our own children.
@@ -1414,9 +1406,6 @@ mod imp {
                 }
                 self.live.remove(&r);
                 if libc::WIFSIGNALED(st) {
-                    // Only now, off the calls' path: the base every request of this
-                    // zygote's sandbox names.
-                    self.learn(last);
                     let prefix = cgroup_prefix(r);
                     for base in &self.bases {
                         let Ok(entries) = std::fs::read_dir(base) else {
@@ -1492,52 +1481,31 @@ mod imp {
         cgroup: Option<super::super::sandbox::CgroupSpec>,
     }
 
-    /// How long a shim may take to read the request handed to it before the zygote kills
-    /// it (and with it the request: its caller sees the call end). The zygote looks only
-    /// then (the request left the channel, or the shim said it is free again): a shim
-    /// does not wake it up to say it took one.
-    const SPARE_ACK: Duration = Duration::from_secs(2);
-
-    /// How many idle shims the zygote keeps; more exit as they become idle.
-    const IDLE_MAX: usize = 16;
+    /// How many shims the zygote runs at most (idle or busy); a request finds one idle
+    /// unless more than this many commands run at once.
+    const POOL_MAX: usize = 256;
 
     /// Where a shim of the zygote's pool is.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     enum Phase {
         /// Waiting for a request (`FREE` said, or freshly forked).
         Idle,
-        /// Handed a request at this instant; whether it read it is looked at after
-        /// [`SPARE_ACK`].
-        Handed(Instant),
-        /// Read its request in time, running the command.
+        /// Took a request (`TOOK_REQUEST` said), running its command.
         Busy,
     }
+
+    /// The byte a shim sends when it has taken a request off the server's socket.
+    const TOOK_REQUEST: u8 = b'T';
 
     /// A shim of the zygote's pool (see [`spare_shim`]).
     struct Spare {
         pid: i32,
-        /// Our end of the stream requests are handed on.
-        chan: std::os::fd::OwnedFd,
-        /// Our end of the pipe it says `FREE` on.
+        /// Our end of the pipe it says `TOOK_REQUEST` and `FREE` on.
         notify: std::os::fd::OwnedFd,
         phase: Phase,
-        /// When it last became idle (forked, or said `FREE`).
-        idle_since: Instant,
     }
 
     impl Spare {
-        /// Hands the shim a request as read from the server: its length and body, with its
-        /// descriptors. A shim that cannot take it (gone) leaves the descriptors to us,
-        /// and dropping them ends the call.
-        fn hand(&mut self, body: &[u8], fds: &[std::os::fd::OwnedFd]) {
-            let mut message = Vec::with_capacity(4 + body.len());
-            message.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            message.extend_from_slice(body);
-            let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
-            let _ = linux::send_with_fds(self.chan.as_raw_fd(), &message, &raw);
-            self.phase = Phase::Handed(Instant::now());
-        }
-
         /// Reads what the shim said.
         fn hear(&mut self) -> Heard {
             let mut b = [0u8; 16];
@@ -1554,10 +1522,8 @@ mod imp {
             }
             for &c in &b[..n as usize] {
                 self.phase = match (c, self.phase) {
-                    (FREE, Phase::Handed(_) | Phase::Busy) => {
-                        self.idle_since = Instant::now();
-                        Phase::Idle
-                    }
+                    (TOOK_REQUEST, Phase::Idle) => Phase::Busy,
+                    (FREE, Phase::Busy) => Phase::Idle,
                     _ => return Heard::OutOfTurn,
                 };
             }
@@ -1578,98 +1544,78 @@ mod imp {
     #[derive(Default)]
     struct Pool {
         shims: Vec<Spare>,
+        /// Whether a shim took a request since the last [`Pool::unstick`].
+        took: bool,
     }
 
     impl Pool {
-        /// The idle shim to hand the next request to: the one most recently idle (its
-        /// pages and caches are warmest).
-        fn idle(&mut self) -> Option<&mut Spare> {
-            self.shims
-                .iter_mut()
-                .filter(|s| s.phase == Phase::Idle)
-                .max_by_key(|s| s.idle_since)
-        }
-
         fn has_idle(&self) -> bool {
             self.shims.iter().any(|s| s.phase == Phase::Idle)
         }
 
-        /// When the oldest hand-off not checked yet is due for its check.
-        fn ack_deadline(&self) -> Option<Instant> {
-            self.shims
-                .iter()
-                .filter_map(|s| match s.phase {
-                    Phase::Handed(at) => Some(at + SPARE_ACK),
-                    _ => None,
-                })
-                .min()
-        }
-
-        /// Acts on what `revents[i]` says of shim `i`, kills shims sitting on a request
-        /// past [`SPARE_ACK`] (a command may have stopped one: the call must not hang on
-        /// it; killed, it drops the request's descriptors, so the server sees the call
-        /// end), and lets idle shims beyond [`IDLE_MAX`] go (their channel closes).
+        /// Acts on what `revents[i]` says of shim `i`.
         fn update(&mut self, revents: &[i16], live: &std::collections::HashSet<i32>) {
-            // Only a child not reaped yet: a reaped one's pid may be someone else's now.
-            let kill = |pid: i32| {
-                if live.contains(&pid) {
-                    // SAFETY: killing our own child (at worst a zombie).
-                    unsafe { libc::kill(pid, libc::SIGKILL) };
-                }
-            };
             let mut i = 0;
-            let mut stalled = false;
+            let mut took = false;
             self.shims.retain_mut(|s| {
                 let ev = revents.get(i).copied().unwrap_or(0);
                 i += 1;
-                if ev != 0 {
-                    match s.hear() {
-                        Heard::Fine => {}
-                        // It exited (retired) or was killed: the zygote reaps it.
-                        Heard::Gone => return false,
-                        // Not a shim we can trust with a request any more.
-                        Heard::OutOfTurn => {
-                            kill(s.pid);
-                            return false;
-                        }
+                if ev == 0 {
+                    return true;
+                }
+                let was = s.phase;
+                match s.hear() {
+                    Heard::Fine => {
+                        took |= was == Phase::Idle && s.phase == Phase::Busy;
+                        took |= was == Phase::Busy && s.phase == Phase::Idle;
+                        true
+                    }
+                    // It exited (retired) or was killed: the zygote reaps it.
+                    Heard::Gone => false,
+                    // Not a shim to count on any more.
+                    Heard::OutOfTurn => {
+                        kill_child(s.pid, live);
+                        false
                     }
                 }
-                if matches!(s.phase, Phase::Handed(at) if at.elapsed() >= SPARE_ACK) {
-                    if linux::unread_bytes(s.chan.as_raw_fd()) != Some(0) {
-                        kill(s.pid);
-                        stalled = true;
-                        return false;
-                    }
-                    s.phase = Phase::Busy;
-                }
-                true
             });
-            if stalled {
-                // A command that stopped one idle shim may have stopped them all: each would
-                // cost a call. They go now, so the attack costs one call, not one per shim.
+            self.took |= took;
+        }
+
+        /// Called once a second: a request that waits on the server's socket while no
+        /// shim took one for a second is stuck — the idle shims were stopped (a command
+        /// can `kill -STOP` its siblings where only seccomp protects the zygote), or the
+        /// one the kernel woke for it was stopped before it read it. The stopped ones are
+        /// killed; true when a fresh shim should be forked to take the request.
+        fn unstick(&mut self, live: &std::collections::HashSet<i32>) -> bool {
+            let stuck = !self.took && linux::pending_bytes(0).is_some_and(|n| n > 0);
+            self.took = false;
+            if stuck {
                 self.shims.retain(|s| {
-                    let stopped = s.phase == Phase::Idle && linux::is_stopped(s.pid);
+                    let stopped = linux::is_stopped(s.pid);
                     if stopped {
-                        kill(s.pid);
+                        kill_child(s.pid, live);
                     }
                     !stopped
                 });
             }
-            let idle = self.shims.iter().filter(|s| s.phase == Phase::Idle).count();
-            let mut extra = idle.saturating_sub(IDLE_MAX);
-            self.shims.retain(|s| {
-                let go = extra > 0 && s.phase == Phase::Idle;
-                extra -= usize::from(go);
-                !go
-            });
+            stuck
         }
     }
 
-    /// Forks a new shim, which prepares for a request like `last` (the previous one) and
-    /// waits for us to hand it one. `None` when fork failed.
-    fn fork_spare(zygote_sfd: i32, filter: &ZygoteFilter, last: &[u8]) -> Option<Spare> {
+    /// Kills the zygote's child `pid` if it is not reaped yet (a reaped one's pid may be
+    /// someone else's now).
+    fn kill_child(pid: i32, live: &std::collections::HashSet<i32>) {
+        if live.contains(&pid) {
+            // SAFETY: killing our own child (at worst a zombie).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+
+    /// Forks a new shim, which takes requests off the server's socket (our stdin). `None`
+    /// when fork failed.
+    fn fork_spare(zygote_sfd: i32, filter: &ZygoteFilter) -> Option<Spare> {
         use std::os::fd::FromRawFd;
-        let (chan, theirs_chan) = std::os::unix::net::UnixStream::pair().ok()?;
         let mut ends = [0; 2];
         // SAFETY: a pipe into local storage.
         if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -1685,50 +1631,41 @@ mod imp {
         // SAFETY: this process is single-threaded; the child never returns.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
-            drop((chan, notify));
-            let theirs_chan: std::os::fd::OwnedFd = theirs_chan.into();
-            // The other shims' channels stay the zygote's alone: a copy here would keep
-            // one open after the zygote closed it (that shim would never see it end).
-            linux::close_all_but(&[
-                zygote_sfd,
-                theirs_chan.as_raw_fd(),
-                theirs_notify.as_raw_fd(),
-            ]);
-            spare_shim(zygote_sfd, filter, last, theirs_chan, theirs_notify);
+            drop(notify);
+            // The server's socket moves off fd 0 (every command's stdin is /dev/null
+            // there), close-on-exec: no command gets it.
+            // SAFETY: duplicating our stdin to a free descriptor.
+            let requests = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) };
+            if requests < 0 {
+                // SAFETY: ending the child without running the zygote's destructors.
+                unsafe { libc::_exit(0) }
+            }
+            // SAFETY: we own the fresh duplicate.
+            let requests = unsafe { std::os::fd::OwnedFd::from_raw_fd(requests) };
+            // The other shims' pipes stay the zygote's alone.
+            linux::close_all_but(&[zygote_sfd, requests.as_raw_fd(), theirs_notify.as_raw_fd()]);
+            spare_shim(zygote_sfd, filter, requests, theirs_notify);
         }
         (pid > 0).then_some(Spare {
             pid,
-            chan: chan.into(),
             notify,
             phase: Phase::Idle,
-            idle_since: Instant::now(),
         })
     }
 
-    /// One request as sent by the server (and handed on to a shim): a little-endian `u32`
-    /// length, the JSON [`ZygoteRequest`] (not decoded here), three descriptors on the
-    /// first byte. `Err(true)` at EOF or a broken stream, `Err(false)` for a message read
-    /// whole but without its three descriptors.
+    /// One request as the server sends it: one message on the sequenced-packet socket, the
+    /// JSON [`ZygoteRequest`] with three descriptors (stdout, stderr, control socket).
+    /// `Err(true)` at end of stream or a broken socket, `Err(false)` for a message that is
+    /// too big or without its three descriptors (dropped: its caller sees the call end).
     #[allow(clippy::type_complexity)]
-    fn read_message(sock: i32) -> Result<(Vec<u8>, Vec<std::os::fd::OwnedFd>), bool> {
-        let mut len = [0u8; 4];
+    fn take_request(sock: i32, buf: &mut [u8]) -> Result<(usize, Vec<std::os::fd::OwnedFd>), bool> {
         let mut passed = Vec::new();
-        match linux::recv_with_fds(sock, &mut len, &mut passed) {
-            Ok(0) | Err(_) => return Err(true),
-            Ok(n) => {
-                if n < 4 && !matches!(linux::read_exact(sock, &mut len[n..]), Ok(true)) {
-                    return Err(true);
-                }
-            }
+        match linux::recv_packet(sock, buf, &mut passed) {
+            Err(_) | Ok(Some(0)) => Err(true),
+            Ok(None) => Err(false),
+            Ok(Some(_)) if passed.len() != 3 => Err(false),
+            Ok(Some(n)) => Ok((n, passed)),
         }
-        let mut body = vec![0u8; u32::from_le_bytes(len) as usize];
-        if !matches!(linux::read_exact(sock, &mut body), Ok(true)) {
-            return Err(true);
-        }
-        if passed.len() != 3 {
-            return Err(false);
-        }
-        Ok((body, passed))
     }
 
     /// How many commands one shim runs before it makes way for a fresh fork.
@@ -1739,23 +1676,22 @@ mod imp {
     const RELEASE_WAIT: Duration = Duration::from_secs(10);
 
     /// A shim: forked ahead of its first command (so neither the fork nor the cgroup's
-    /// creation are on a call's path) and reused for the next ones. The zygote alone reads
-    /// the server's requests (a command could stop or kill a shim, which only the zygote's
-    /// filter protects from: a shim must never own the shared stream) and hands each on to
-    /// an idle shim over a channel of the shim's own; a shim that has not read its request in
-    /// time is killed. After a command the shim runs the next one only when nothing of the
-    /// last one is left and the command could not have changed it ([`Pristine`]);
-    /// otherwise, and after [`SHIM_USES`] commands, it exits.
+    /// creation are on a call's path) and reused for the next ones. Idle shims wait in
+    /// `recvmsg` on the server's sequenced-packet socket: the kernel gives each request,
+    /// whole, to one of them (a stopped or killed shim takes none, and leaves no half
+    /// message behind); the shim tells the zygote it took one, so the zygote keeps one
+    /// idle. After a command the shim runs the next one only when nothing of the last one
+    /// is left and the command could not have changed it ([`Pristine`]); otherwise, and
+    /// after [`SHIM_USES`] commands, it exits.
     fn spare_shim(
         zygote_sfd: i32,
         filter: &ZygoteFilter,
-        last: &[u8],
-        chan: std::os::fd::OwnedFd,
+        requests: std::os::fd::OwnedFd,
         notify: std::os::fd::OwnedFd,
     ) -> ! {
-        // SAFETY: closing the zygote's signalfd and replacing the server's request socket
-        // (our stdin) with /dev/null in this child — or ending it: the socket must not stay,
-        // fd 0 is every command's stdin.
+        // SAFETY: closing the zygote's signalfd and replacing the server's socket on our
+        // stdin (a close-on-exec copy is `requests`) with /dev/null in this child — or
+        // ending it: fd 0 is every command's stdin.
         unsafe {
             libc::close(zygote_sfd);
             let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
@@ -1772,18 +1708,24 @@ mod imp {
         let pristine = Pristine::now();
         // SAFETY: reading the C library's environment pointer (the zygote's, empty).
         let own_env = unsafe { environ };
-        let mut prepared = Prepared::ahead(&rehearse(last), me, None);
+        let mut prepared = Prepared::ahead(&rehearse(), me, None);
         let mut uses = 0;
         let quit = |prepared: Prepared| -> ! {
             prepared.discard();
             // SAFETY: ending the shim without running the zygote's destructors.
             unsafe { libc::_exit(0) }
         };
+        let mut buf = vec![0u8; MAX_REQUEST];
         loop {
-            let Ok((body, passed)) = read_message(chan.as_raw_fd()) else {
-                quit(prepared)
+            let (n, passed) = match take_request(requests.as_raw_fd(), &mut buf) {
+                Ok(r) => r,
+                Err(true) => quit(prepared),
+                // Dropped (its descriptors close: the call ends); wait for the next.
+                Err(false) => continue,
             };
-            let (reusable, kept) = match serde_json::from_slice::<ZygoteRequest>(&body) {
+            let _ = linux::write_all(notify.as_raw_fd(), &[TOOK_REQUEST]);
+            let body = &buf[..n];
+            let (reusable, kept) = match serde_json::from_slice::<ZygoteRequest>(body) {
                 Ok(req) => shim_from_zygote(&setup, req, passed, filter, prepared, own_env),
                 // Undecodable: its descriptors close here, so its caller sees the call end.
                 Err(_) => {
@@ -1802,7 +1744,7 @@ mod imp {
                 unsafe { libc::_exit(0) }
             }
             // Ready for the next command (like the last one) before saying so.
-            prepared = Prepared::ahead(&Hint::of(&body), me, kept);
+            prepared = Prepared::ahead(&Hint::of(body), me, kept);
             if linux::write_all(notify.as_raw_fd(), &[FREE]).is_err() {
                 quit(prepared)
             }
@@ -1886,28 +1828,17 @@ mod imp {
         }
     }
 
-    /// While no request is there yet: goes through what taking one like `last` will do —
-    /// decoding it, making the C strings of its command and environment — and touches the
-    /// stack, so that the pages this copy of the zygote writes to are its own (copy-on-write
-    /// after the fork) and the code is mapped before a call waits on it. Returns the
-    /// settings to prepare the layers for.
-    fn rehearse(last: &[u8]) -> Hint {
+    /// While no request is there yet: touches the stack, so that the pages this copy of
+    /// the zygote writes to first are its own (copy-on-write after the fork) before a call
+    /// waits on it. (The settings of the first command are not known yet: its layers are
+    /// made when it comes; a reused shim prepares for the next like its last.)
+    fn rehearse() -> Hint {
         let mut stack = [0u8; 32 * 1024];
         for page in stack.chunks_mut(4096) {
             page[0] = 1;
         }
         std::hint::black_box(&mut stack);
-        let Ok(req) = serde_json::from_slice::<ZygoteRequest>(last) else {
-            return Hint::default();
-        };
-        let strings: Vec<CString> = req
-            .argv
-            .iter()
-            .chain(req.env.iter().map(|(k, _)| k))
-            .filter_map(|a| CString::new(a.as_bytes()).ok())
-            .collect();
-        std::hint::black_box(strings);
-        Hint::from(req)
+        Hint::default()
     }
 
     impl Hint {
@@ -2061,10 +1992,13 @@ mod tests {
                 .map(String::from)
                 .collect();
             args.push(zygote_protect_arg(&[4242, 17]));
+            let base = Path::new("/sys/fs/cgroup/x y");
+            args.extend(zygote_cgroup_arg(Some(base)).and_then(|a| a.into_string().ok()));
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let want = ZygoteArgs {
                 seccomp,
                 protect: vec![4242, 17],
+                cgroup_base: Some(base.to_path_buf()),
             };
             assert_eq!(parse(&args), Ok(want.clone()));
             // In either order.
@@ -2075,7 +2009,8 @@ mod tests {
             parse(&["--protect=7"]),
             Ok(ZygoteArgs {
                 seccomp: None,
-                protect: vec![7]
+                protect: vec![7],
+                cgroup_base: None,
             })
         );
         // A server that is pid 1 of its namespace has a parent pid of 0: not sent.
@@ -2096,6 +2031,9 @@ mod tests {
             &["--protect=1 "],
             &["--protect=99999999999"],
             &["--protect=1", "--protect=2"],
+            &["--protect=1", "--cgroup-base=relative"],
+            &["--protect=1", "--cgroup-base="],
+            &["--protect=1", "--cgroup-base=/a", "--cgroup-base=/b"],
             &[
                 "--seccomp=deny-network",
                 "--seccomp=allow-network",

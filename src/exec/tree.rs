@@ -186,7 +186,8 @@ pub fn spawn(
     #[cfg(target_os = "linux")]
     if let Some(exe) = sandbox.reaper() {
         let seccomp = spec.seccomp.then_some(spec.deny_network);
-        if let Some(z) = zygote::get(exe, seccomp, sandbox.protect()) {
+        let cgroup_base = spec.cgroup.as_ref().map(|c| c.base.as_path());
+        if let Some(z) = zygote::get(exe, seccomp, sandbox.protect(), cgroup_base) {
             let shim = ShimSpec {
                 child: spec.clone(),
                 grace_ms: grace.as_millis() as u64,
@@ -349,40 +350,54 @@ mod zygote {
 
     use super::super::linux;
     use super::super::reaper::{
-        zygote_protect_arg, zygote_seccomp_arg, ShimSpec, ZygoteRequest, SUBCOMMAND,
+        zygote_cgroup_arg, zygote_protect_arg, zygote_seccomp_arg, ShimSpec, ZygoteRequest,
+        MAX_REQUEST, SUBCOMMAND,
     };
     use super::{registry, ExecRequest, ExecSettings, Proc, ProcessTree, ShimConn, Spawned};
 
     pub struct Zygote {
-        req: Mutex<UnixStream>,
+        /// The sequenced-packet socket the zygote's idle shims take requests from.
+        req: Mutex<OwnedFd>,
         dead: AtomicBool,
     }
 
-    /// A zygote per shim binary, seccomp mode (`Some(deny_network)` when on) and protected
-    /// pids: the zygote runs under its commands' filter, so commands that want another one
-    /// (another sandbox in this process) need another zygote. `None`: it could not start.
-    type Key = (PathBuf, Option<bool>, Vec<i32>);
+    /// A zygote per shim binary, seccomp mode (`Some(deny_network)` when on), protected
+    /// pids and cgroup base: the zygote runs under its commands' filter, so commands that
+    /// want another one (another sandbox in this process) need another zygote. `None`: it
+    /// could not start.
+    type Key = (PathBuf, Option<bool>, Vec<i32>, Option<PathBuf>);
     static ZYGOTES: Mutex<Vec<(Key, Option<&'static Zygote>)>> = Mutex::new(Vec::new());
 
     /// The running zygote for this binary, seccomp mode and protected pids (the server and
     /// its parent: the zygote's filter keeps its commands' signals away from them and from
     /// the zygote itself), started on first use; `None` when it cannot run.
-    pub fn get(exe: &Path, seccomp: Option<bool>, protect: &[i32]) -> Option<&'static Zygote> {
+    pub fn get(
+        exe: &Path,
+        seccomp: Option<bool>,
+        protect: &[i32],
+        cgroup_base: Option<&Path>,
+    ) -> Option<&'static Zygote> {
         let mut all = ZYGOTES.lock().unwrap_or_else(|e| e.into_inner());
-        let found = all
-            .iter()
-            .find(|((e, s, p), _)| e == exe && *s == seccomp && p == protect);
+        let found = all.iter().find(|((e, s, p, c), _)| {
+            e == exe && *s == seccomp && p == protect && c.as_deref() == cgroup_base
+        });
         let z = match found {
             Some(&(_, z)) => z,
             None => {
-                let z = match start(exe, seccomp, protect) {
+                let z = match start(exe, seccomp, protect, cgroup_base) {
                     Ok(z) => Some(&*Box::leak(Box::new(z))),
                     Err(e) => {
                         degraded(&format!("the reaper's zygote cannot start ({e})"));
                         None
                     }
                 };
-                all.push(((exe.to_path_buf(), seccomp, protect.to_vec()), z));
+                let key = (
+                    exe.to_path_buf(),
+                    seccomp,
+                    protect.to_vec(),
+                    cgroup_base.map(Path::to_path_buf),
+                );
+                all.push((key, z));
                 z
             }
         };
@@ -399,16 +414,36 @@ mod zygote {
         .emit();
     }
 
-    fn start(exe: &Path, seccomp: Option<bool>, protect: &[i32]) -> std::io::Result<Zygote> {
-        let (ours, theirs) = UnixStream::pair()?;
+    fn start(
+        exe: &Path,
+        seccomp: Option<bool>,
+        protect: &[i32],
+        cgroup_base: Option<&Path>,
+    ) -> std::io::Result<Zygote> {
+        let (ours, theirs) = linux::seqpacket_pair()?;
+        // Room for the largest request in the send buffer (the kernel caps it at
+        // `net.core.wmem_max`; a request bigger than the buffer goes through an exec'd
+        // shim instead, see `spawn`).
+        let room = MAX_REQUEST as libc::c_int;
+        // SAFETY: setsockopt with an int argument on our own socket.
+        unsafe {
+            libc::setsockopt(
+                ours.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_SNDBUF,
+                &room as *const libc::c_int as *const libc::c_void,
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
         let mut reg = registry();
         let child = std::process::Command::new(exe)
             .arg(SUBCOMMAND)
             .arg("--zygote")
             .args(zygote_seccomp_arg(seccomp))
             .arg(zygote_protect_arg(protect))
+            .args(zygote_cgroup_arg(cgroup_base))
             .env_clear()
-            .stdin(std::process::Stdio::from(OwnedFd::from(theirs)))
+            .stdin(std::process::Stdio::from(theirs))
             .stdout(std::process::Stdio::null())
             .process_group(0)
             .spawn()?;
@@ -462,18 +497,21 @@ mod zygote {
                 cwd: req.workdir.clone(),
             })
             .map_err(std::io::Error::other)?;
-            let mut message = Vec::with_capacity(4 + body.len());
-            message.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            message.extend_from_slice(&body);
+            if body.len() > MAX_REQUEST {
+                // More than a shim takes in one message: this call goes through an exec'd
+                // shim (the caller's fallback), the zygote stays in use.
+                return Err(std::io::Error::other("request too large for the zygote"));
+            }
             let (out_r, out_w) = pipe()?;
             let (err_r, err_w) = pipe()?;
             let (ctl, ctl_shim) = UnixStream::pair()?;
             {
                 let sock = self.req.lock().unwrap_or_else(|e| e.into_inner());
-                // One message (length and body), so the shim reading it wakes once.
+                // One message, which one idle shim takes whole. (EMSGSIZE, a request bigger
+                // than the send buffer, is this call's trouble, not the zygote's.)
                 linux::send_with_fds(
                     sock.as_raw_fd(),
-                    &message,
+                    &body,
                     &[out_w.as_raw_fd(), err_w.as_raw_fd(), ctl_shim.as_raw_fd()],
                 )?;
             }
