@@ -432,57 +432,72 @@ fn cgroup_layer_gives_each_command_a_cgroup_emptied_after_it() {
     assert!(!path.exists(), "{} was not removed", path.display());
 }
 
-/// A cgroup its command changed (Landlock off, a command may write its own cgroup: here it
-/// makes a cgroup inside it) is not used again: while nothing changed it a shim runs its
-/// next command in the same cgroup; after the change the shim's next command runs in a new
-/// one, and the changed one is removed with what the command made in it.
+/// Without Landlock a command can write to its cgroup (here it makes one inside it), its
+/// shim's `/proc` files and its own `cgroup.kill`: then no shim runs a second command and
+/// no cgroup serves a second command, and the cgroup is removed with what the command made
+/// in it.
 #[test]
-fn a_cgroup_its_command_changed_is_not_used_again() {
+fn without_landlock_a_shim_and_its_cgroup_serve_one_command() {
     let Some((mut s, mount)) = cgroup_server_with(&["--sandbox-disable", "landlock"]) else {
         return;
     };
-    let call = |s: &mut common::StdioServer, extra: &str| {
+    let mkdir = format!(
+        "; mkdir \"{}$(grep '^0::' /proc/self/cgroup | cut -c4-)/inner\"",
+        mount.display()
+    );
+    let mut shims = Vec::new();
+    let mut cgroups = Vec::new();
+    for i in 0..5 {
         std::thread::sleep(Duration::from_millis(50));
+        let extra = if i == 0 { mkdir.as_str() } else { "" };
         let (r, _) = run(
-            s,
+            &mut s,
             &format!("echo $PPID; grep '^0::' /proc/self/cgroup{extra}"),
             "10s",
         );
         assert_eq!(r["exit_code"], json!(0), "{r}");
         let out = r["stdout"].as_str().unwrap_or_default().to_string();
         let (shim, cgroup) = out.split_once('\n').expect("two lines");
-        (shim.to_string(), cgroup_path(&mount, cgroup.trim()))
-    };
-    // Idle shims take turns; one that comes back runs in its cgroup of before.
-    let mut seen = std::collections::HashMap::new();
-    let repeated = (0..8).any(|_| {
-        let (shim, cgroup) = call(&mut s, "");
-        match seen.insert(shim, cgroup.clone()) {
-            Some(before) => {
-                assert_eq!(before, cgroup, "a shim changed cgroups for nothing");
-                true
-            }
-            None => false,
-        }
-    });
-    assert!(repeated, "no shim ran a second command: {seen:?}");
-    // (`mkdir` succeeding is the exit code; the shim may remove it right after the call.)
-    let mkdir = format!(
-        "; mkdir \"{}$(grep '^0::' /proc/self/cgroup | cut -c4-)/inner\"",
-        mount.display()
-    );
-    let (changer, changed) = call(&mut s, &mkdir);
-    let came_back = (0..8).any(|_| {
-        let (shim, cgroup) = call(&mut s, "");
-        assert_ne!(cgroup, changed, "used again by {shim}");
-        shim == changer
-    });
-    assert!(came_back, "shim {changer} ran no other command");
+        assert!(
+            !shims.contains(&shim.to_string()),
+            "{shim} ran two commands"
+        );
+        let cgroup = cgroup_path(&mount, cgroup.trim());
+        assert!(
+            !cgroups.contains(&cgroup),
+            "{} served twice",
+            cgroup.display()
+        );
+        shims.push(shim.to_string());
+        cgroups.push(cgroup);
+    }
+    let changed = &cgroups[0];
     let until = Instant::now() + Duration::from_secs(5);
     while changed.exists() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!changed.exists(), "{} was not removed", changed.display());
+}
+
+/// A command that outlives its grace (it ignores TERM) is ended with `cgroup.kill`. The
+/// kernel kills every later child born into a cgroup that was so killed (it compares kill
+/// counts with the parent's cgroup), so that cgroup must not serve again: the calls after
+/// it all run.
+#[test]
+fn the_calls_after_a_cgroup_kill_run() {
+    let Some((mut s, _)) = cgroup_server() else {
+        return;
+    };
+    let (r, _) = exec_support::exec(
+        &mut s,
+        json!({"command": "trap '' TERM; sleep 30", "timeout": "1s"}),
+    );
+    assert_eq!(r["timed_out"], json!(true), "{r}");
+    for i in 0..6 {
+        std::thread::sleep(Duration::from_millis(30));
+        let (r, _) = run(&mut s, &format!("echo ok {i}"), "10s");
+        assert_eq!(r["stdout"], json!(format!("ok {i}\n")), "{r}");
+    }
 }
 
 /// Descriptors the server inherits without close-on-exec (a launcher's pipes, sockets)
@@ -786,6 +801,55 @@ fn a_dead_zygote_degrades_to_the_execd_shim_and_says_so_once() {
     let log = s.stderr();
     assert_eq!(log.matches("event=SANDBOX_DEGRADED").count(), 1, "{log}");
     assert!(log.contains("the same layers"), "{log}");
+}
+
+/// Idle shims can be changed by another command too (same user; Landlock and seccomp do
+/// not cover `prlimit` of an unprotected pid). A shim checks itself when it takes a
+/// request: one changed while idle refuses the call (exit code 126, saying why) and
+/// retires — no command ever runs with a limit another command set.
+#[test]
+fn a_shim_changed_while_idle_refuses_its_next_command() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    // Four at once: four idle shims or more after.
+    exec_support::concurrent_sleeps(&mut s, 4);
+    // Every sibling gets a tiny file size limit; the attacker's own shim retires (reniced).
+    let (r, _) = run(
+        &mut s,
+        "sleep 0.2; Z=$(cut -d' ' -f4 /proc/$PPID/stat); \
+         python3 -c 'import os, resource, sys\n\
+         me = int(sys.argv[1])\n\
+         for p in open(\"/proc/%s/task/%s/children\" % (sys.argv[2], sys.argv[2])).read().split():\n\
+         \x20   if int(p) != me:\n\
+         \x20       resource.prlimit(int(p), resource.RLIMIT_FSIZE, (10, 10)); print(\"changed\", p)\n\
+         os.setpriority(os.PRIO_PROCESS, me, 5)' $PPID $Z",
+        "10s",
+    );
+    let changed = r["stdout"]
+        .as_str()
+        .unwrap_or_default()
+        .matches("changed")
+        .count();
+    assert!(changed >= 3, "fewer than three shims changed: {r}");
+    let mut refused = 0;
+    let mut ran = 0;
+    for _ in 0..(changed + 3) {
+        let (r, _) = run(&mut s, "ulimit -f; printf %0100d 0 | wc -c", "10s");
+        if r["exit_code"] == json!(126) {
+            assert!(
+                r["stderr"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("did not run"),
+                "{r}"
+            );
+            refused += 1;
+        } else {
+            assert_eq!(r["stdout"], json!("2097152\n100\n"), "ran changed: {r}");
+            ran += 1;
+        }
+    }
+    assert!(refused >= 1 && ran >= 3, "refused {refused}, ran {ran}");
 }
 
 /// The cgroups the zygote's shims have prepared under `base` (`mcpc-<shim pid>-<n>`).

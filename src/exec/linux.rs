@@ -110,6 +110,9 @@ fn compile_rules(deny_network: bool, protect: &[libc::pid_t]) -> Result<BpfProgr
         libc::SYS_io_uring_setup,
         libc::SYS_io_uring_enter,
         libc::SYS_io_uring_register,
+        // Another process's descriptors and memory advice: ptrace's kin.
+        libc::SYS_pidfd_getfd,
+        libc::SYS_process_madvise,
     ]
     .into_iter()
     .map(|n| (n, vec![]))
@@ -221,7 +224,17 @@ fn refuse_x32(mut program: BpfProgram) -> Result<BpfProgram, String> {
     Ok(program)
 }
 
-/// The signal rules of the filter. Refused (EPERM):
+/// The calls that change another process's resource limits, CPU affinity or scheduling,
+/// by pid (the first argument).
+const PER_PROCESS_SETTINGS: [i64; 5] = [
+    libc::SYS_prlimit64,
+    libc::SYS_sched_setaffinity,
+    libc::SYS_sched_setscheduler,
+    libc::SYS_sched_setparam,
+    libc::SYS_sched_setattr,
+];
+
+/// The rules of the filter that keep commands off the protected processes. Refused (EPERM):
 ///
 /// * `kill` of a protected pid, of a protected process's group, and of `-1` (every
 ///   process the user may signal, the server included);
@@ -231,7 +244,16 @@ fn refuse_x32(mut program: BpfProgram) -> Result<BpfProgram, String> {
 ///   runtime, fall back to `kill`).
 ///
 /// * `setpgid` into a protected process's group, from where the command's `kill(0, …)`
-///   would reach it.
+///   would reach it;
+/// * `prlimit64`, `sched_setaffinity`, `sched_setscheduler`, `sched_setparam`,
+///   `sched_setattr` of a protected process, and `setpriority`/`ioprio_set` of a protected
+///   process or group or of every process of the user: a command could otherwise lower
+///   the server's or the zygote's limits (no descriptors left, say) or priority, and every
+///   later command would inherit the zygote's (reading a protected process's limits is
+///   refused too). A command still sets its own and its children's. Like `kill`, these
+///   take thread ids as well: a server thread's id passes the filter — for signals
+///   Landlock's scope closes that, for these nothing does (the zygote, single-threaded,
+///   is covered whole).
 ///
 /// A command still signals its own processes and its own process group (`kill(0, …)`
 /// included). This is the fallback for kernels without
@@ -292,6 +314,46 @@ fn signal_guard(
         rules.push((libc::SYS_tgkill, to(&pids)?));
         rules.push((libc::SYS_rt_sigqueueinfo, to(&pids)?));
         rules.push((libc::SYS_rt_tgsigqueueinfo, to(&pids)?));
+        // What a process of the same user may change about another one, and every process
+        // it starts inherits: resource limits, CPU affinity, scheduling.
+        for nr in PER_PROCESS_SETTINGS {
+            rules.push((nr, to(&pids)?));
+        }
+    }
+    // Niceness and I/O priority: of a protected process or group, or of every process of
+    // the user at once (`PRIO_USER`, `IOPRIO_WHO_USER`).
+    let who_is = |which: u64, who: libc::pid_t| -> Result<SeccompRule, seccompiler::BackendError> {
+        SeccompRule::new(vec![
+            SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, which)?,
+            SeccompCondition::new(
+                1,
+                SeccompCmpArgLen::Dword,
+                SeccompCmpOp::Eq,
+                who as u32 as u64,
+            )?,
+        ])
+    };
+    let any_of = |which: u64| -> Result<SeccompRule, seccompiler::BackendError> {
+        SeccompRule::new(vec![SeccompCondition::new(
+            0,
+            SeccompCmpArgLen::Dword,
+            SeccompCmpOp::Eq,
+            which,
+        )?])
+    };
+    // PRIO_PROCESS 0, PRIO_PGRP 1, PRIO_USER 2; IOPRIO_WHO_PROCESS 1, _PGRP 2, _USER 3.
+    for (nr, process, group, user) in [
+        (libc::SYS_setpriority, 0, 1, 2),
+        (libc::SYS_ioprio_set, 1, 2, 3),
+    ] {
+        let mut r = vec![any_of(user)?];
+        for &p in &pids {
+            r.push(who_is(process, p)?);
+        }
+        for &g in &groups {
+            r.push(who_is(group, g)?);
+        }
+        rules.push((nr, r));
     }
     Ok(rules)
 }
@@ -718,7 +780,17 @@ pub fn raw(fd: &Option<OwnedFd>) -> RawFd {
 }
 
 /// Sends `data` over a Unix socket with `fds` attached (`SCM_RIGHTS`, on the first byte).
-pub fn send_with_fds(sock: RawFd, data: &[u8], fds: &[RawFd]) -> std::io::Result<()> {
+/// Never waits: `WouldBlock` when the socket (or its peer's queue) is full.
+pub fn send_packet_now(sock: RawFd, data: &[u8], fds: &[RawFd]) -> std::io::Result<()> {
+    send_with_fds_flags(sock, data, fds, libc::MSG_DONTWAIT)
+}
+
+fn send_with_fds_flags(
+    sock: RawFd,
+    data: &[u8],
+    fds: &[RawFd],
+    flags: libc::c_int,
+) -> std::io::Result<()> {
     let fd_bytes = std::mem::size_of_val(fds);
     // SAFETY: CMSG_SPACE is a pure size computation.
     let space = unsafe { libc::CMSG_SPACE(fd_bytes as u32) } as usize;
@@ -741,7 +813,7 @@ pub fn send_with_fds(sock: RawFd, data: &[u8], fds: &[RawFd]) -> std::io::Result
         (*c).cmsg_type = libc::SCM_RIGHTS;
         (*c).cmsg_len = libc::CMSG_LEN(fd_bytes as u32) as _;
         std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(c) as *mut RawFd, fds.len());
-        libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL)
+        libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL | flags)
     };
     if sent < 0 {
         return Err(std::io::Error::last_os_error());
@@ -899,8 +971,8 @@ mod tests {
     fn passes_whole_messages_with_descriptors_over_a_seqpacket_socket() {
         let (a, b) = seqpacket_pair().unwrap();
         let file = std::fs::File::open("/dev/null").unwrap();
-        send_with_fds(a.as_raw_fd(), b"hello", &[file.as_raw_fd()]).unwrap();
-        send_with_fds(a.as_raw_fd(), b"world!", &[file.as_raw_fd()]).unwrap();
+        send_packet_now(a.as_raw_fd(), b"hello", &[file.as_raw_fd()]).unwrap();
+        send_packet_now(a.as_raw_fd(), b"world!", &[file.as_raw_fd()]).unwrap();
         // (The whole queue or the next message, depending on the kernel.)
         assert!(pending_bytes(b.as_raw_fd()).is_some_and(|n| n == 11 || n == 5));
         let mut buf = [0u8; 16];
@@ -1059,6 +1131,28 @@ mod tests {
                 EPERM,
                 "setpgid into the server's group"
             );
+            // Limits and scheduling: not of a protected process (or group, or everyone's
+            // niceness at once); of its own (0) and of others, yes.
+            for nr in PER_PROCESS_SETTINGS {
+                assert_eq!(decide(p, nr, &[me as u64, 7, 0]), EPERM, "syscall {nr}");
+                assert_eq!(decide(p, nr, &[parent as u64, 7, 0]), EPERM, "syscall {nr}");
+                assert_eq!(decide(p, nr, &[0, 7, 0]), ALLOW, "syscall {nr}");
+                assert_eq!(decide(p, nr, &[other, 7, 0]), ALLOW, "syscall {nr}");
+            }
+            for (nr, process, grp, user) in [
+                (libc::SYS_setpriority, 0u64, 1u64, 2u64),
+                (libc::SYS_ioprio_set, 1, 2, 3),
+            ] {
+                assert_eq!(decide(p, nr, &[process, me as u64, 5]), EPERM);
+                assert_eq!(decide(p, nr, &[grp, group as u64, 5]), EPERM);
+                assert_eq!(decide(p, nr, &[user, 0, 5]), EPERM);
+                assert_eq!(decide(p, nr, &[process, 0, 5]), ALLOW);
+                assert_eq!(decide(p, nr, &[process, other, 5]), ALLOW);
+                assert_eq!(decide(p, nr, &[grp, other, 5]), ALLOW);
+            }
+            for nr in [libc::SYS_pidfd_getfd, libc::SYS_process_madvise] {
+                assert_eq!(decide(p, nr, &[3, 4, 0]), EPERM, "syscall {nr}");
+            }
             // Sockets: Unix ones always, others only without `--network deny`.
             let unix = libc::AF_UNIX as u64;
             let inet = libc::AF_INET as u64;

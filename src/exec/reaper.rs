@@ -783,9 +783,17 @@ mod imp {
     }
 
     /// Reads pending signals; true when one asks us to stop.
+    ///
+    /// Only the parent (the zygote, or the server for an exec'd shim) and the kernel may
+    /// stop a shim: with Landlock's signal scope missing, a command can signal its
+    /// siblings' shims, and a stop signal queued while a shim is idle would otherwise end
+    /// its next command. At most 64 records per call (a sender in a loop cannot hold the
+    /// caller here).
     fn drain_signals(sfd: i32) -> bool {
+        // SAFETY: getppid never fails.
+        let parent = unsafe { libc::getppid() } as u32;
         let mut stop = false;
-        loop {
+        for _ in 0..64 {
             // SAFETY: reading whole signalfd_siginfo records into local storage.
             let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
             let n = unsafe {
@@ -796,12 +804,15 @@ mod imp {
                 )
             };
             if n <= 0 {
-                return stop;
+                break;
             }
-            if info.ssi_signo != libc::SIGCHLD as u32 {
+            if info.ssi_signo != libc::SIGCHLD as u32
+                && (info.ssi_pid == parent || info.ssi_pid == 0)
+            {
                 stop = true;
             }
         }
+        stop
     }
 
     /// Reaps every exited child; remembers the command's status. False once none is left.
@@ -993,20 +1004,33 @@ mod imp {
         dir: std::path::PathBuf,
         /// The directory itself, for `clone3(CLONE_INTO_CGROUP)`.
         handle: std::fs::File,
+        /// Whether `cgroup.kill` was written: such a cgroup is never used again (the
+        /// kernel kills every later `CLONE_INTO_CGROUP` child of it at birth, comparing its
+        /// kill count with the one of the parent's cgroup).
+        killed: std::cell::Cell<bool>,
     }
 
     impl CommandCgroup {
         fn create(spec: &super::super::sandbox::CgroupSpec, shim: i32) -> std::io::Result<Self> {
-            let seq = CGROUP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let dir = spec.base.join(format!("{}{seq}", cgroup_prefix(shim)));
-            // A leftover of an earlier shim with the same pid is empty; reuse it.
-            match std::fs::create_dir(&dir) {
-                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
-                _ => {}
-            }
+            // A directory that exists already is not ours to use (a leftover, or made by a
+            // command that could write there to trap the next one: frozen, say): the next
+            // name is tried.
+            let mut tries = 0;
+            let dir = loop {
+                let seq = CGROUP_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let dir = spec.base.join(format!("{}{seq}", cgroup_prefix(shim)));
+                match std::fs::create_dir(&dir) {
+                    Ok(()) => break dir,
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 16 => {
+                        tries += 1;
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
             let made = CommandCgroup {
                 handle: std::fs::File::open(&dir)?,
                 dir,
+                killed: std::cell::Cell::new(false),
             };
             if let Some(n) = spec.pids_max {
                 std::fs::write(made.dir.join("pids.max"), n.to_string())?;
@@ -1025,6 +1049,7 @@ mod imp {
         }
 
         fn kill(&self) {
+            self.killed.set(true);
             let _ = std::fs::write(self.dir.join("cgroup.kill"), "1");
         }
 
@@ -1034,6 +1059,9 @@ mod imp {
         /// [`REUSE_MEMORY`] of memory still charged to it (files a command left in a
         /// tmpfs stay charged and would count against the next command's limit).
         fn reusable(&self, spec: &super::super::sandbox::CgroupSpec) -> bool {
+            if self.killed.get() {
+                return false;
+            }
             let read = |file: &str| std::fs::read_to_string(self.dir.join(file)).ok();
             let number = |file: &str| read(file).and_then(|v| v.trim().parse::<u64>().ok());
             let empty = read("cgroup.events").is_some_and(|ev| {
@@ -1111,6 +1139,7 @@ mod imp {
             let cg = CommandCgroup {
                 dir: dir.path().to_path_buf(),
                 handle: std::fs::File::open(dir.path()).expect("open"),
+                killed: std::cell::Cell::new(false),
             };
             (dir, cg)
         }
@@ -1146,6 +1175,10 @@ mod imp {
             ] {
                 assert!(!fake(&[changed]).1.reusable(&spec), "{changed:?}");
             }
+            // A cgroup that `cgroup.kill` was written to: never again.
+            let (_keep, killed) = fake(&[]);
+            killed.killed.set(true);
+            assert!(!killed.reusable(&spec));
             // A limit that is not a whole page reads back rounded down.
             let odd = CgroupSpec {
                 memory_max: Some((512 << 20) + 100),
@@ -1206,9 +1239,19 @@ mod imp {
         };
         let mut pool = Pool::default();
         let mut swept = Instant::now();
+        // Before any command ran: what every shim must still be.
+        let baseline = Pristine::now();
         loop {
             if !pool.has_idle() && pool.shims.len() < POOL_MAX {
-                match fork_spare(sfd, &filter) {
+                if !baseline.as_ref().is_some_and(Pristine::unchanged) {
+                    eprintln!(
+                        "mcp-commander __reaper --zygote: a command changed this process's \
+                         resource limits or scheduling; exiting (commands start through \
+                         exec'd shims from now on)"
+                    );
+                    break;
+                }
+                match fork_spare(sfd, &filter, &baseline) {
                     Some(sp) => {
                         shims.live.insert(sp.pid);
                         pool.shims.push(sp);
@@ -1261,7 +1304,7 @@ mod imp {
                     }
                 }
                 if pool.unstick(&shims.live) && pool.shims.len() < POOL_MAX {
-                    if let Some(sp) = fork_spare(sfd, &filter) {
+                    if let Some(sp) = fork_spare(sfd, &filter, &baseline) {
                         shims.live.insert(sp.pid);
                         pool.shims.push(sp);
                     }
@@ -1394,8 +1437,9 @@ mod imp {
 
     impl Shims {
         /// Reaps exited children; false once there are none. A shim killed by a
-        /// signal (by the server, by us, by a command) removed nothing: its cgroup's
-        /// processes are killed and the cgroup removed, now or on a later sweep.
+        /// signal (by the server, by us, by a command) removed nothing, and one on an error
+        /// path may not have: its cgroups' processes are killed and the cgroups removed,
+        /// now or on a later sweep.
         fn reap(&mut self) -> bool {
             loop {
                 let mut st = 0;
@@ -1404,8 +1448,9 @@ mod imp {
                 if r <= 0 {
                     return r == 0;
                 }
-                self.live.remove(&r);
-                if libc::WIFSIGNALED(st) {
+                // Whatever a shim left (killed, or an error path that did not remove its
+                // cgroup): its cgroups' processes are killed and the cgroups removed.
+                if self.live.remove(&r) {
                     let prefix = cgroup_prefix(r);
                     for base in &self.bases {
                         let Ok(entries) = std::fs::read_dir(base) else {
@@ -1614,7 +1659,11 @@ mod imp {
 
     /// Forks a new shim, which takes requests off the server's socket (our stdin). `None`
     /// when fork failed.
-    fn fork_spare(zygote_sfd: i32, filter: &ZygoteFilter) -> Option<Spare> {
+    fn fork_spare(
+        zygote_sfd: i32,
+        filter: &ZygoteFilter,
+        baseline: &Option<Pristine>,
+    ) -> Option<Spare> {
         use std::os::fd::FromRawFd;
         let mut ends = [0; 2];
         // SAFETY: a pipe into local storage.
@@ -1644,7 +1693,7 @@ mod imp {
             let requests = unsafe { std::os::fd::OwnedFd::from_raw_fd(requests) };
             // The other shims' pipes stay the zygote's alone.
             linux::close_all_but(&[zygote_sfd, requests.as_raw_fd(), theirs_notify.as_raw_fd()]);
-            spare_shim(zygote_sfd, filter, requests, theirs_notify);
+            spare_shim(zygote_sfd, filter, baseline, requests, theirs_notify);
         }
         (pid > 0).then_some(Spare {
             pid,
@@ -1686,6 +1735,7 @@ mod imp {
     fn spare_shim(
         zygote_sfd: i32,
         filter: &ZygoteFilter,
+        pristine: &Option<Pristine>,
         requests: std::os::fd::OwnedFd,
         notify: std::os::fd::OwnedFd,
     ) -> ! {
@@ -1705,7 +1755,6 @@ mod imp {
             unsafe { libc::_exit(0) }
         };
         let me = setup.me;
-        let pristine = Pristine::now();
         // SAFETY: reading the C library's environment pointer (the zygote's, empty).
         let own_env = unsafe { environ };
         let mut prepared = Prepared::ahead(&rehearse(), me, None);
@@ -1724,6 +1773,12 @@ mod imp {
                 Err(false) => continue,
             };
             let _ = linux::write_all(notify.as_raw_fd(), &[TOOK_REQUEST]);
+            if !pristine.as_ref().is_some_and(Pristine::unchanged) {
+                // Changed while idle, by a sibling's command: this command does not run
+                // under that (and its caller learns why); the shim retires.
+                refuse(passed);
+                quit(prepared)
+            }
             let body = &buf[..n];
             let (reusable, kept) = match serde_json::from_slice::<ZygoteRequest>(body) {
                 Ok(req) => shim_from_zygote(&setup, req, passed, filter, prepared, own_env),
@@ -1751,18 +1806,38 @@ mod imp {
         }
     }
 
+    /// Answers a request without running it: a shim changed from outside says so on the
+    /// command's stderr and reports exit code 126.
+    fn refuse(fds: Vec<std::os::fd::OwnedFd>) {
+        let _ = linux::write_all(
+            fds[1].as_raw_fd(),
+            b"mcp-commander: another command changed the resource limits or scheduling of \
+              the process that was to run this one; it did not run\n",
+        );
+        // SAFETY: getpid never fails.
+        let me = unsafe { libc::getpid() };
+        let _ = linux::write_all(fds[2].as_raw_fd(), &me.to_le_bytes());
+        let _ = linux::write_all(fds[2].as_raw_fd(), &(126i32 << 8).to_le_bytes());
+    }
+
     /// The byte a shim sends once it is ready for another command.
     const FREE: u8 = b'F';
 
-    /// What about a shim a command could change from outside (same user: resource limits,
-    /// niceness, CPU affinity, I/O priority, scheduling policy) and the next command would
-    /// inherit, as found when it was forked; and no process of the last command left. A
-    /// shim that finds itself changed retires instead of running another command.
+    /// What about a process a command could change from outside (same user, with system
+    /// calls neither Landlock nor seccomp refuse for an unprotected pid: resource limits,
+    /// niceness, CPU affinity, I/O priority, scheduling policy) and every command it starts
+    /// would inherit — as the zygote found itself at start, before any command ran. The
+    /// zygote checks itself before each fork (and exits, changed: the server then starts
+    /// commands through exec'd shims); a shim checks itself after taking each request
+    /// (a sibling's command may have changed it while it was idle: that call is refused)
+    /// and after each command (its own may have: it retires).
+    #[derive(Clone, PartialEq)]
     struct Pristine {
         rlimits: Vec<(libc::rlim_t, libc::rlim_t)>,
         nice: i32,
         affinity: Vec<u8>,
         ioprio: i64,
+        policy: i32,
     }
 
     /// The resource limits Linux has: `RLIMIT_CPU` (0) to `RLIMIT_RTTIME` (15).
@@ -1801,7 +1876,8 @@ mod imp {
                 .to_vec();
                 // IOPRIO_WHO_PROCESS (1), this process.
                 let ioprio = libc::syscall(libc::SYS_ioprio_get, 1, 0);
-                if ioprio < 0 || libc::sched_getscheduler(0) != libc::SCHED_OTHER {
+                let policy = libc::sched_getscheduler(0);
+                if ioprio < 0 || policy < 0 {
                     return None;
                 }
                 Some(Pristine {
@@ -1809,22 +1885,22 @@ mod imp {
                     nice,
                     affinity,
                     ioprio,
+                    policy,
                 })
             }
         }
 
-        /// Whether this shim is still as it was forked, with no child left.
+        /// Whether this process is as `self` says.
+        fn unchanged(&self) -> bool {
+            Pristine::now().is_some_and(|now| now == *self)
+        }
+
+        /// Whether this shim is as `self` says, with no child left.
         fn holds(&self) -> bool {
             let mut st = 0;
             // SAFETY: waitpid on our own children (none expected: ECHILD).
             let childless = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) } < 0;
-            childless
-                && Pristine::now().is_some_and(|now| {
-                    now.rlimits == self.rlimits
-                        && now.nice == self.nice
-                        && now.affinity == self.affinity
-                        && now.ioprio == self.ioprio
-                })
+            childless && self.unchanged()
         }
     }
 
@@ -1922,8 +1998,19 @@ mod imp {
         match supervised {
             Ok((st, cgroup)) => {
                 let reusable = release(fds, Some(st));
-                let spec = req.spec.child.cgroup;
-                (reusable, spec.zip(cgroup))
+                // Without Landlock the command could write to its cgroup, its shim's
+                // `/proc` files, its own `cgroup.kill`: neither goes to another command.
+                let landlocked = req.spec.child.landlock.is_some();
+                let killed = libc::WIFSIGNALED(st) && libc::WTERMSIG(st) == libc::SIGKILL;
+                let kept = match (req.spec.child.cgroup, cgroup) {
+                    (Some(spec), Some(cg)) if landlocked && !killed => Some((spec, cg)),
+                    (_, Some(cg)) => {
+                        cg.remove();
+                        None
+                    }
+                    _ => None,
+                };
+                (reusable && landlocked, kept)
             }
             Err(code) => {
                 release(fds, Some((code as i32) << 8));

@@ -507,9 +507,12 @@ mod zygote {
             let (ctl, ctl_shim) = UnixStream::pair()?;
             {
                 let sock = self.req.lock().unwrap_or_else(|e| e.into_inner());
-                // One message, which one idle shim takes whole. (EMSGSIZE, a request bigger
-                // than the send buffer, is this call's trouble, not the zygote's.)
-                linux::send_with_fds(
+                // One message, which one idle shim takes whole. Never waiting: the server's
+                // thread must not block on shims that do not read (stopped by a command,
+                // until the zygote replaces them). A full queue (`WouldBlock`) or a request
+                // bigger than the send buffer (EMSGSIZE) is this call's trouble, not the
+                // zygote's: the call goes through an exec'd shim.
+                linux::send_packet_now(
                     sock.as_raw_fd(),
                     &body,
                     &[out_w.as_raw_fd(), err_w.as_raw_fd(), ctl_shim.as_raw_fd()],

@@ -201,3 +201,21 @@ pub fn executor(sandbox: mcp_commander::exec::sandbox::Sandbox) -> mcp_commander
         sandbox,
     )
 }
+
+/// Runs `n` calls of `sleep 0.2` at once and waits for all: the zygote's pool then has `n`
+/// shims or more (idle after, where shims are reused).
+pub fn concurrent_sleeps(s: &mut StdioServer, n: usize) {
+    let ids: Vec<_> = (0..n)
+        .map(|_| {
+            s.send(
+                "tools/call",
+                json!({"name": "execute_command",
+                       "arguments": {"command": "sleep 0.2", "timeout": "5s"}}),
+            )
+        })
+        .collect();
+    for id in ids {
+        s.response_within(id, Duration::from_secs(10))
+            .expect("a concurrent call was never answered");
+    }
+}
