@@ -673,23 +673,22 @@ fn shims_are_forked_ahead_and_reused_command_after_command() {
     }
 }
 
-/// A command can change its shim's resource limits, niceness, CPU affinity and I/O
-/// priority (same user); the next command would inherit them. A shim so changed runs no
-/// other command: it retires, and the calls after it run under other shims.
+/// A command can change its shim's niceness and I/O priority (same user; its resource
+/// limits seccomp keeps it from setting); the next command would inherit them. A shim so
+/// changed runs no other command: it retires, and the calls after it run under other
+/// shims. Its CPU affinity a command may narrow too: each command's child resets it, so
+/// the next command has every CPU the shim had.
 #[test]
 fn a_shim_its_command_changed_runs_no_other_command() {
     let dir = NobodyDir::new();
     let mut s = server(dir.path(), &[], &[]);
     command_parent(&mut s);
     let zygote = zygote_of(s.child.id());
+    let all_cpus =
+        run(&mut s, "grep Cpus_allowed_list /proc/self/status", "10s").0["stdout"].clone();
     let changes = [
-        "python3 -c 'import resource, sys; \
-         resource.prlimit(int(sys.argv[1]), resource.RLIMIT_NOFILE, (64, 64))' $PPID",
         "python3 -c 'import os, sys; os.setpriority(os.PRIO_PROCESS, int(sys.argv[1]), 5)' \
          $PPID",
-        // One CPU fewer (on a one-CPU machine this changes nothing, and fails below).
-        "python3 -c 'import os, sys; p = int(sys.argv[1]); \
-         os.sched_setaffinity(p, sorted(os.sched_getaffinity(p))[1:])' $PPID",
         "ionice -c 3 -p $PPID",
     ];
     let mut changed = Vec::new();
@@ -726,6 +725,34 @@ fn a_shim_its_command_changed_runs_no_other_command() {
         }
     });
     assert!(!left.is_empty(), "a changed shim did not exit: {changed:?}");
+    // Affinity: one CPU fewer for the shim (on a one-CPU machine this changes nothing).
+    let (r, _) = run(
+        &mut s,
+        "echo $PPID; python3 -c 'import os, sys; p = int(sys.argv[1]); \
+         os.sched_setaffinity(p, sorted(os.sched_getaffinity(p))[1:])' $PPID",
+        "10s",
+    );
+    assert_eq!(r["exit_code"], json!(0), "{r}");
+    let narrowed: u32 = r["stdout"]
+        .as_str()
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .expect("ppid");
+    let mut again = false;
+    for _ in 0..6 {
+        std::thread::sleep(Duration::from_millis(50));
+        let (r, _) = run(
+            &mut s,
+            "echo $PPID; grep Cpus_allowed_list /proc/self/status",
+            "10s",
+        );
+        let out = r["stdout"].as_str().unwrap_or_default().to_string();
+        let (parent, cpus) = out.split_once('\n').expect("two lines");
+        assert_eq!(json!(cpus), all_cpus, "{r}");
+        again |= parent == narrowed.to_string();
+    }
+    assert!(again, "shim {narrowed} ran no other command");
 }
 
 /// Where `clone3` is refused with ENOSYS — Docker's default seccomp profile does that, and
@@ -803,34 +830,20 @@ fn a_dead_zygote_degrades_to_the_execd_shim_and_says_so_once() {
     assert!(log.contains("the same layers"), "{log}");
 }
 
-/// Idle shims can be changed by another command too (same user; Landlock and seccomp do
-/// not cover `prlimit` of an unprotected pid). A shim checks itself when it takes a
-/// request: one changed while idle refuses the call (exit code 126, saying why) and
-/// retires — no command ever runs with a limit another command set.
+/// Without seccomp (which refuses setting another process's limits) idle shims can be
+/// changed by another command (same user; Landlock does not cover `prlimit`). A shim then
+/// checks itself when it takes a request: one changed while idle refuses the call (exit
+/// code 126, saying why) and retires — no command ever runs with a limit another command
+/// set.
 #[test]
 fn a_shim_changed_while_idle_refuses_its_next_command() {
     let dir = NobodyDir::new();
-    let mut s = server(dir.path(), &[], &[]);
+    let mut s = server(dir.path(), &["--sandbox-disable", "seccomp"], &[]);
     // Four at once: four idle shims or more after.
     exec_support::concurrent_sleeps(&mut s, 4);
     // Every sibling gets a tiny file size limit; the attacker's own shim retires (reniced).
-    let (r, _) = run(
-        &mut s,
-        "sleep 0.2; Z=$(cut -d' ' -f4 /proc/$PPID/stat); \
-         python3 -c 'import os, resource, sys\n\
-         me = int(sys.argv[1])\n\
-         for p in open(\"/proc/%s/task/%s/children\" % (sys.argv[2], sys.argv[2])).read().split():\n\
-         \x20   if int(p) != me:\n\
-         \x20       resource.prlimit(int(p), resource.RLIMIT_FSIZE, (10, 10)); print(\"changed\", p)\n\
-         os.setpriority(os.PRIO_PROCESS, me, 5)' $PPID $Z",
-        "10s",
-    );
-    let changed = r["stdout"]
-        .as_str()
-        .unwrap_or_default()
-        .matches("changed")
-        .count();
-    assert!(changed >= 3, "fewer than three shims changed: {r}");
+    let changed = exec_support::limit_sibling_shims(&mut s, "RLIMIT_FSIZE", 10);
+    assert!(changed >= 3, "fewer than three shims changed");
     let mut refused = 0;
     let mut ran = 0;
     for _ in 0..(changed + 3) {

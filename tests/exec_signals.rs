@@ -414,7 +414,8 @@ fn a_siblings_term_does_not_end_another_calls_command() {
 /// A command cannot lower the zygote's or the server's resource limits or priority (a
 /// zygote without descriptors fails every later call; every later command inherits the
 /// zygote's limits), with every layer on: seccomp refuses `prlimit`, `setpriority`,
-/// `sched_setaffinity` and `ioprio_set` aimed at them; its own child it still may.
+/// `sched_setaffinity` and `ioprio_set` aimed at them; its own child's priority it still
+/// may change, no other process's limits.
 #[test]
 #[cfg(target_arch = "x86_64")] // ioprio_set is called by number (251)
 fn a_command_cannot_change_the_zygotes_or_the_servers_limits() {
@@ -444,10 +445,69 @@ fn a_command_cannot_change_the_zygotes_or_the_servers_limits() {
             );
         }
     }
-    for what in ["prlimit", "nice", "affinity", "ionice"] {
+    for what in ["nice", "affinity", "ionice"] {
         assert!(
             out.contains(&format!("child {what} ok\n")),
             "child {what}: {r}"
         );
     }
+    // Setting another process's limits, even its own child's, is refused (its own it sets
+    // with `setrlimit`, pid 0): the shims are not all known in advance.
+    assert!(out.contains("child prlimit 1\n"), "child prlimit: {r}");
+}
+
+/// `rt_sigqueueinfo` lets a sender claim any pid in the signal's information (with a code
+/// of its own): a command that queues TERM to its sibling shims "from the zygote"
+/// (Landlock off, so nothing keeps its signals in) does not end their next commands — a
+/// shim heeds only `kill`/`tgkill` from its parent.
+#[test]
+#[cfg(target_arch = "x86_64")] // rt_sigqueueinfo is called by number (129)
+fn a_forged_stop_signal_does_not_end_a_later_command() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &["--sandbox-disable", "landlock"], &[]);
+    warm_up(&mut s);
+    exec_support::concurrent_sleeps(&mut s, 3);
+    let forge = "Z=$(cut -d' ' -f4 /proc/$PPID/stat); \
+                 python3 -c 'import ctypes, signal, struct, sys\n\
+                 libc = ctypes.CDLL(None, use_errno=True)\n\
+                 me, z = int(sys.argv[1]), int(sys.argv[2])\n\
+                 for p in open(\"/proc/%d/task/%d/children\" % (z, z)).read().split():\n\
+                 \x20   if int(p) == me: continue\n\
+                 \x20   info = bytearray(128)\n\
+                 \x20   struct.pack_into(\"iii\", info, 0, signal.SIGTERM, 0, -1)\n\
+                 \x20   struct.pack_into(\"ii\", info, 16, z, 0)\n\
+                 \x20   buf = (ctypes.c_char * 128).from_buffer(info)\n\
+                 \x20   print(\"forged\", p, libc.syscall(129, int(p), signal.SIGTERM, buf))' \
+                 $PPID $Z";
+    let (r, _) = run(&mut s, forge, "10s");
+    let out = r["stdout"].as_str().unwrap_or_default();
+    assert!(out.contains(" 0\n"), "no signal was queued: {r}");
+    for i in 0..4 {
+        let (r, _) = run(&mut s, &format!("sleep 0.05; echo victim {i}"), "10s");
+        assert_eq!(r["stdout"], json!(format!("victim {i}\n")), "{r}");
+    }
+}
+
+/// Without seccomp a command can lower an idle sibling shim's `RLIMIT_NOFILE` so far that
+/// the descriptors of the next request cannot be passed to it: such a shim retires on the
+/// first request it cannot take (that one call fails) instead of swallowing every request
+/// the kernel gives it; the calls after run.
+#[test]
+fn a_shim_that_cannot_take_requests_retires() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &["--sandbox-disable", "seccomp"], &[]);
+    warm_up(&mut s);
+    exec_support::concurrent_sleeps(&mut s, 3);
+    let changed = exec_support::limit_sibling_shims(&mut s, "RLIMIT_NOFILE", 1);
+    assert!(changed >= 2, "fewer than two shims changed");
+    let mut ok = 0;
+    for i in 0..(changed + 4) {
+        let (r, _) = run(&mut s, &format!("echo call {i}"), "10s");
+        if r["stdout"] == json!(format!("call {i}\n")) {
+            ok += 1;
+        }
+    }
+    assert!(ok >= 4, "only {ok} calls ran");
+    let (r, _) = run(&mut s, "echo last", "10s");
+    assert_eq!(r["stdout"], json!("last\n"), "{r}");
 }

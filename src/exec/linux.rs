@@ -131,6 +131,18 @@ fn compile_rules(deny_network: bool, protect: &[libc::pid_t]) -> Result<BpfProgr
         );
     }
     rules.extend(signal_guard(protect).map_err(|e| e.to_string())?);
+    // `prlimit64` setting another process's limits (pid not 0, a new limit given): the
+    // supervising processes are not all known in advance (a reused shim whose
+    // `RLIMIT_NOFILE` a command lowered could take no more requests), and a command has
+    // `setrlimit` (pid 0) for its own. Reading another's limits stays allowed.
+    let not_zero = |arg: u8| {
+        SeccompCondition::new(arg, SeccompCmpArgLen::Qword, SeccompCmpOp::Ne, 0)
+            .map_err(|e| e.to_string())
+    };
+    rules.insert(
+        libc::SYS_prlimit64,
+        vec![SeccompRule::new(vec![not_zero(0)?, not_zero(2)?]).map_err(|e| e.to_string())?],
+    );
     let filter =
         SeccompFilter::new(rules, SeccompAction::Allow, REFUSE, arch).map_err(|e| e.to_string())?;
     filter
@@ -224,10 +236,9 @@ fn refuse_x32(mut program: BpfProgram) -> Result<BpfProgram, String> {
     Ok(program)
 }
 
-/// The calls that change another process's resource limits, CPU affinity or scheduling,
-/// by pid (the first argument).
-const PER_PROCESS_SETTINGS: [i64; 5] = [
-    libc::SYS_prlimit64,
+/// The calls that change another process's CPU affinity or scheduling, by pid (the first
+/// argument).
+const PER_PROCESS_SETTINGS: [i64; 4] = [
     libc::SYS_sched_setaffinity,
     libc::SYS_sched_setscheduler,
     libc::SYS_sched_setparam,
@@ -245,15 +256,14 @@ const PER_PROCESS_SETTINGS: [i64; 5] = [
 ///
 /// * `setpgid` into a protected process's group, from where the command's `kill(0, …)`
 ///   would reach it;
-/// * `prlimit64`, `sched_setaffinity`, `sched_setscheduler`, `sched_setparam`,
-///   `sched_setattr` of a protected process, and `setpriority`/`ioprio_set` of a protected
-///   process or group or of every process of the user: a command could otherwise lower
-///   the server's or the zygote's limits (no descriptors left, say) or priority, and every
-///   later command would inherit the zygote's (reading a protected process's limits is
-///   refused too). A command still sets its own and its children's. Like `kill`, these
-///   take thread ids as well: a server thread's id passes the filter — for signals
-///   Landlock's scope closes that, for these nothing does (the zygote, single-threaded,
-///   is covered whole).
+/// * `sched_setaffinity`, `sched_setscheduler`, `sched_setparam`, `sched_setattr` of a
+///   protected process, and `setpriority`/`ioprio_set` of a protected process or group or
+///   of every process of the user: a command could otherwise lower the server's or the
+///   zygote's priority, and every later command would inherit the zygote's. A command
+///   still sets its own and its children's. Like `kill`, these take thread ids as well: a
+///   server thread's id passes the filter — for signals Landlock's scope closes that, for
+///   these nothing does (the zygote, single-threaded, is covered whole). (`prlimit64` of
+///   any other process is refused in [`compile_rules`].)
 ///
 /// A command still signals its own processes and its own process group (`kill(0, …)`
 /// included). This is the fallback for kernels without
@@ -1133,6 +1143,15 @@ mod tests {
             );
             // Limits and scheduling: not of a protected process (or group, or everyone's
             // niceness at once); of its own (0) and of others, yes.
+            // prlimit64: reading anyone's limits, setting its own (pid 0); not setting
+            // another's.
+            let prlimit = libc::SYS_prlimit64;
+            assert_eq!(decide(p, prlimit, &[0, 7, 0x1000, 0]), ALLOW);
+            assert_eq!(decide(p, prlimit, &[other, 7, 0, 0x1000]), ALLOW);
+            assert_eq!(decide(p, prlimit, &[me as u64, 7, 0, 0x1000]), ALLOW);
+            for pid in [me as u64, other, neg(-5)] {
+                assert_eq!(decide(p, prlimit, &[pid, 7, 0x1000, 0]), EPERM, "{pid}");
+            }
             for nr in PER_PROCESS_SETTINGS {
                 assert_eq!(decide(p, nr, &[me as u64, 7, 0]), EPERM, "syscall {nr}");
                 assert_eq!(decide(p, nr, &[parent as u64, 7, 0]), EPERM, "syscall {nr}");

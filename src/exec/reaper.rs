@@ -464,7 +464,7 @@ mod imp {
         } else {
             None
         };
-        let setup = match Setup::new(None) {
+        let setup = match Setup::new(None, false) {
             Ok(s) => s,
             Err(code) => return code,
         };
@@ -487,12 +487,15 @@ mod imp {
         me: i32,
         sfd: i32,
         devnull: i32,
+        /// The CPU affinity each command starts with (a zygote shim's at fork: a sibling's
+        /// command may narrow the shim's since); `None` leaves the shim's.
+        affinity: Option<libc::cpu_set_t>,
     }
 
     impl Setup {
         /// `devnull`: a `/dev/null` descriptor the shim already has (one is opened
         /// otherwise).
-        fn new(devnull: Option<i32>) -> Result<Setup, u8> {
+        fn new(devnull: Option<i32>, keep_affinity: bool) -> Result<Setup, u8> {
             // SAFETY: prctl/setrlimit on this single-threaded process; getpid never fails.
             let me = unsafe {
                 libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -518,7 +521,20 @@ mod imp {
                 // SAFETY: opening /dev/null.
                 unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) }
             });
-            Ok(Setup { me, sfd, devnull })
+            let affinity = keep_affinity.then(|| {
+                // SAFETY: reading our affinity into local storage.
+                unsafe {
+                    let mut set: libc::cpu_set_t = std::mem::zeroed();
+                    let size = std::mem::size_of::<libc::cpu_set_t>();
+                    (libc::sched_getaffinity(0, size, &mut set) == 0).then_some(set)
+                }
+            });
+            Ok(Setup {
+                me,
+                sfd,
+                devnull,
+                affinity: affinity.flatten(),
+            })
         }
     }
 
@@ -555,7 +571,12 @@ mod imp {
         bpf: Option<&[seccompiler::sock_filter]>,
         mut prepared: Prepared,
     ) -> Result<(i32, Option<CommandCgroup>), u8> {
-        let Setup { me, sfd, devnull } = *setup;
+        let Setup {
+            me,
+            sfd,
+            devnull,
+            ref affinity,
+        } = *setup;
 
         // Everything the child needs is prepared here, before fork.
         let rlimits: Vec<Rlimit> = spec
@@ -586,6 +607,7 @@ mod imp {
         let mut start = ChildStart {
             shim: me,
             devnull,
+            affinity: affinity.as_ref(),
             // Set below when the child has to move itself into its cgroup.
             cgroup_procs: -1,
             rlimits: &rlimits,
@@ -662,6 +684,7 @@ mod imp {
     struct ChildStart<'a> {
         shim: i32,
         devnull: i32,
+        affinity: Option<&'a libc::cpu_set_t>,
         cgroup_procs: i32,
         rlimits: &'a [Rlimit],
         landlock: i32,
@@ -674,29 +697,28 @@ mod imp {
         // `ChildStart`, alive while the parent is suspended; exec_child execs or exits.
         unsafe {
             let a = &*(arg as *const ChildStart<'_>);
-            exec_child(
-                a.shim,
-                a.devnull,
-                a.cgroup_procs,
-                a.rlimits,
-                a.landlock,
-                a.bpf,
-                a.argv,
-            )
+            exec_child(a)
         }
     }
 
     /// The command's side of the start: new group, stdin /dev/null, parent-death signal,
     /// limits, Landlock, seccomp, exec.
-    unsafe fn exec_child(
-        shim: i32,
-        devnull: i32,
-        cgroup_procs: i32,
-        rlimits: &[Rlimit],
-        landlock: i32,
-        bpf: Option<&[seccompiler::sock_filter]>,
-        argv: &[*const libc::c_char],
-    ) -> ! {
+    unsafe fn exec_child(a: &ChildStart<'_>) -> ! {
+        let ChildStart {
+            shim,
+            devnull,
+            affinity,
+            cgroup_procs,
+            rlimits,
+            landlock,
+            bpf,
+            argv,
+        } = *a;
+        // Back to the shim's CPU affinity at fork, whatever a sibling's command set since
+        // (the kernel keeps it within the cpuset; an error leaves it as it is).
+        if let Some(set) = affinity {
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set);
+        }
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
@@ -784,10 +806,10 @@ mod imp {
 
     /// Reads pending signals; true when one asks us to stop.
     ///
-    /// Only the parent (the zygote, or the server for an exec'd shim) and the kernel may
-    /// stop a shim: with Landlock's signal scope missing, a command can signal its
-    /// siblings' shims, and a stop signal queued while a shim is idle would otherwise end
-    /// its next command. At most 64 records per call (a sender in a loop cannot hold the
+    /// Only the parent (the zygote, or the server for an exec'd shim) may stop a shim, with
+    /// `kill`: with Landlock's signal scope missing, a command can signal its siblings'
+    /// shims, and a stop signal queued while a shim is idle would otherwise end its next
+    /// command. At most 64 records per call (a sender in a loop cannot hold the
     /// caller here).
     fn drain_signals(sfd: i32) -> bool {
         // SAFETY: getppid never fails.
@@ -806,9 +828,10 @@ mod imp {
             if n <= 0 {
                 break;
             }
-            if info.ssi_signo != libc::SIGCHLD as u32
-                && (info.ssi_pid == parent || info.ssi_pid == 0)
-            {
+            // `kill`/`tgkill` of the parent: a sender cannot forge those (`rt_sigqueueinfo`
+            // lets it claim any pid, but only with a code of its own).
+            let by_kill = info.ssi_code == libc::SI_USER || info.ssi_code == libc::SI_TKILL;
+            if info.ssi_signo != libc::SIGCHLD as u32 && by_kill && info.ssi_pid == parent {
                 stop = true;
             }
         }
@@ -1239,19 +1262,9 @@ mod imp {
         };
         let mut pool = Pool::default();
         let mut swept = Instant::now();
-        // Before any command ran: what every shim must still be.
-        let baseline = Pristine::now();
         loop {
             if !pool.has_idle() && pool.shims.len() < POOL_MAX {
-                if !baseline.as_ref().is_some_and(Pristine::unchanged) {
-                    eprintln!(
-                        "mcp-commander __reaper --zygote: a command changed this process's \
-                         resource limits or scheduling; exiting (commands start through \
-                         exec'd shims from now on)"
-                    );
-                    break;
-                }
-                match fork_spare(sfd, &filter, &baseline) {
+                match fork_spare(sfd, &filter) {
                     Some(sp) => {
                         shims.live.insert(sp.pid);
                         pool.shims.push(sp);
@@ -1304,7 +1317,7 @@ mod imp {
                     }
                 }
                 if pool.unstick(&shims.live) && pool.shims.len() < POOL_MAX {
-                    if let Some(sp) = fork_spare(sfd, &filter, &baseline) {
+                    if let Some(sp) = fork_spare(sfd, &filter) {
                         shims.live.insert(sp.pid);
                         pool.shims.push(sp);
                     }
@@ -1444,9 +1457,20 @@ mod imp {
             loop {
                 let mut st = 0;
                 // SAFETY: waitpid on our own children.
-                let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
+                let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG | libc::WUNTRACED) };
                 if r <= 0 {
                     return r == 0;
+                }
+                if libc::WIFSTOPPED(st) {
+                    // Stopped (a command can stop its siblings where Landlock's signal scope
+                    // is missing): idle, it would sit on the next request the kernel gives
+                    // it; busy, on its call until the timeout. Killed, its call ends now and
+                    // a fresh shim takes the next.
+                    if self.live.contains(&r) {
+                        // SAFETY: killing our own (stopped) child.
+                        unsafe { libc::kill(r, libc::SIGKILL) };
+                    }
+                    continue;
                 }
                 // Whatever a shim left (killed, or an error path that did not remove its
                 // cgroup): its cgroups' processes are killed and the cgroups removed.
@@ -1659,12 +1683,11 @@ mod imp {
 
     /// Forks a new shim, which takes requests off the server's socket (our stdin). `None`
     /// when fork failed.
-    fn fork_spare(
-        zygote_sfd: i32,
-        filter: &ZygoteFilter,
-        baseline: &Option<Pristine>,
-    ) -> Option<Spare> {
+    fn fork_spare(zygote_sfd: i32, filter: &ZygoteFilter) -> Option<Spare> {
         use std::os::fd::FromRawFd;
+        // What the shim must stay (the zygote cannot be changed by a command: seccomp
+        // protects it).
+        let baseline = Pristine::now();
         let mut ends = [0; 2];
         // SAFETY: a pipe into local storage.
         if unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -1693,7 +1716,7 @@ mod imp {
             let requests = unsafe { std::os::fd::OwnedFd::from_raw_fd(requests) };
             // The other shims' pipes stay the zygote's alone.
             linux::close_all_but(&[zygote_sfd, requests.as_raw_fd(), theirs_notify.as_raw_fd()]);
-            spare_shim(zygote_sfd, filter, baseline, requests, theirs_notify);
+            spare_shim(zygote_sfd, filter, &baseline, requests, theirs_notify);
         }
         (pid > 0).then_some(Spare {
             pid,
@@ -1750,7 +1773,7 @@ mod imp {
             }
             libc::close(null);
         }
-        let Ok(setup) = Setup::new(Some(0)) else {
+        let Ok(setup) = Setup::new(Some(0), true) else {
             // SAFETY: ending the shim without running the zygote's destructors.
             unsafe { libc::_exit(0) }
         };
@@ -1769,13 +1792,17 @@ mod imp {
             let (n, passed) = match take_request(requests.as_raw_fd(), &mut buf) {
                 Ok(r) => r,
                 Err(true) => quit(prepared),
-                // Dropped (its descriptors close: the call ends); wait for the next.
-                Err(false) => continue,
+                // Dropped (its descriptors close: the call ends). The server sends no such
+                // message: its descriptors did not fit (a command lowered this shim's
+                // `RLIMIT_NOFILE`, say) — a shim that cannot take requests retires, or it
+                // would swallow every one the kernel gives it.
+                Err(false) => quit(prepared),
             };
             let _ = linux::write_all(notify.as_raw_fd(), &[TOOK_REQUEST]);
-            if !pristine.as_ref().is_some_and(Pristine::unchanged) {
-                // Changed while idle, by a sibling's command: this command does not run
-                // under that (and its caller learns why); the shim retires.
+            if filter.installed.is_none() && !pristine.as_ref().is_some_and(Pristine::unchanged) {
+                // Changed while idle, by a sibling's command (without seccomp it may set
+                // our limits): this command does not run under that (and its caller
+                // learns why); the shim retires.
                 refuse(passed);
                 quit(prepared)
             }
@@ -1823,19 +1850,18 @@ mod imp {
     /// The byte a shim sends once it is ready for another command.
     const FREE: u8 = b'F';
 
-    /// What about a process a command could change from outside (same user, with system
-    /// calls neither Landlock nor seccomp refuse for an unprotected pid: resource limits,
-    /// niceness, CPU affinity, I/O priority, scheduling policy) and every command it starts
-    /// would inherit — as the zygote found itself at start, before any command ran. The
-    /// zygote checks itself before each fork (and exits, changed: the server then starts
-    /// commands through exec'd shims); a shim checks itself after taking each request
-    /// (a sibling's command may have changed it while it was idle: that call is refused)
-    /// and after each command (its own may have: it retires).
+    /// What about a shim a command could change from outside (same user: niceness, I/O
+    /// priority, scheduling policy — and resource limits where seccomp is off, which
+    /// otherwise refuses setting another process's) and every command it starts would
+    /// inherit, as the zygote was when it forked the shim. A shim checks itself after each
+    /// command (its own may have changed it: it retires) and, without seccomp, also after
+    /// taking each request (a sibling's command may have lowered its limits while it was
+    /// idle: that call is refused). (CPU affinity is not checked but reset in each
+    /// command's child, to the shim's at fork: an orchestrator may change the cpuset.)
     #[derive(Clone, PartialEq)]
     struct Pristine {
         rlimits: Vec<(libc::rlim_t, libc::rlim_t)>,
         nice: i32,
-        affinity: Vec<u8>,
         ioprio: i64,
         policy: i32,
     }
@@ -1864,16 +1890,6 @@ mod imp {
                 if nice == -1 && *libc::__errno_location() != 0 {
                     return None;
                 }
-                let mut set: libc::cpu_set_t = std::mem::zeroed();
-                if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0
-                {
-                    return None;
-                }
-                let affinity = std::slice::from_raw_parts(
-                    &set as *const libc::cpu_set_t as *const u8,
-                    std::mem::size_of::<libc::cpu_set_t>(),
-                )
-                .to_vec();
                 // IOPRIO_WHO_PROCESS (1), this process.
                 let ioprio = libc::syscall(libc::SYS_ioprio_get, 1, 0);
                 let policy = libc::sched_getscheduler(0);
@@ -1883,7 +1899,6 @@ mod imp {
                 Some(Pristine {
                     rlimits,
                     nice,
-                    affinity,
                     ioprio,
                     policy,
                 })

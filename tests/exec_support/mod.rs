@@ -219,3 +219,29 @@ pub fn concurrent_sleeps(s: &mut StdioServer, n: usize) {
             .expect("a concurrent call was never answered");
     }
 }
+
+/// Runs a command that sets `resource` (a `resource.RLIMIT_*` name) to `value` on every
+/// other child of its zygote (its idle sibling shims; allowed where seccomp is off) and
+/// renices its own shim (so that it retires). Returns how many it changed.
+pub fn limit_sibling_shims(s: &mut StdioServer, resource: &str, value: u64) -> usize {
+    let (r, _) = run(
+        s,
+        &format!(
+            "sleep 0.2; Z=$(cut -d' ' -f4 /proc/$PPID/stat); \
+             python3 -c 'import os, resource, sys\n\
+             me, z = int(sys.argv[1]), int(sys.argv[2])\n\
+             for p in open(\"/proc/%d/task/%d/children\" % (z, z)).read().split():\n\
+             \x20   if int(p) != me:\n\
+             \x20       resource.prlimit(int(p), resource.{resource}, ({value}, {value}))\n\
+             \x20       print(\"changed\", p)\n\
+             os.setpriority(os.PRIO_PROCESS, me, 5)' $PPID $Z"
+        ),
+        "10s",
+    );
+    assert_eq!(r["exit_code"], json!(0), "{r}");
+    r["stdout"]
+        .as_str()
+        .unwrap_or_default()
+        .matches("changed")
+        .count()
+}
