@@ -35,12 +35,16 @@
 //! shim) — so neither a fork nor a cgroup's creation is on a call's path, and in a steady
 //! stream of calls nothing is forked but the commands (a fork per command, and the exit
 //! that tore its copy of the zygote down again, cost more CPU than the rest of the sandbox
-//! together). A shim runs no further command once anything a command can change about it
-//! from outside (its limits, niceness, affinity, I/O priority) differs from when it was
-//! forked, once a process of the last command is left, and after 1,000 commands. A
-//! request that no shim took for a second (a command can stop its idle siblings where only
-//! seccomp protects the zygote) makes the zygote kill the stopped shims and fork a fresh
-//! one. The zygote installs the seccomp filter on itself once,
+//! together). Shims and cgroups are reused only for commands under Landlock (without it a
+//! command could write its cgroup and its shim's `/proc` files). A shim runs no further
+//! command once anything a command can change about it from outside (its niceness, I/O
+//! priority, scheduling policy; its limits, where seccomp does not refuse setting another
+//! process's) differs from when it was forked, once a process of the last command is
+//! left, and after 1,000 commands; each command's child resets the CPU affinity to the
+//! shim's at fork. The zygote kills a shim that stops (a command can stop its idle
+//! siblings where Landlock's signal scope is missing), and a request that no shim took
+//! for a second makes it kill the stopped ones and fork a fresh one. The zygote installs
+//! the seccomp filter on itself once,
 //! so its shims and commands inherit it instead of loading it per command; hence one
 //! zygote per seccomp mode. The server names the processes that filter protects (itself and
 //! its parent) on the zygote's command line ([`ZYGOTE_PROTECT`]), and where the commands'
