@@ -1033,3 +1033,56 @@ fn a_killed_shims_cgroup_is_removed_by_the_zygote() {
     let (r, _) = run(&mut s, "echo still", "10s");
     assert_eq!(r["stdout"], json!("still\n"), "{r}");
 }
+
+/// A shim waiting idle longer than `--idle-retire` (default 60 s) retires, so the pool
+/// shrinks back after a burst; the zygote always keeps one idle, so a quiet zygote replaces
+/// its one. Run on the zygote alone, with a socket of the test's own as the server's.
+#[test]
+fn idle_shims_retire_and_the_zygote_keeps_one() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: socketpair fills two descriptors we then own.
+    let made = unsafe {
+        libc::socketpair(
+            libc::AF_UNIX,
+            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
+            0,
+            fds.as_mut_ptr(),
+        )
+    };
+    assert_eq!(made, 0, "socketpair: {}", std::io::Error::last_os_error());
+    // SAFETY: fresh descriptors owned by nobody else.
+    let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let mut zygote = std::process::Command::new(common::bin())
+        .args(["__reaper", "--zygote", "--protect=", "--idle-retire=300"])
+        .env_clear()
+        .stdin(std::process::Stdio::from(theirs))
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("zygote");
+    let z = zygote.id();
+    let first = poll_nonempty(|| children_of(z));
+    assert_eq!(first.len(), 1, "{first:?}");
+    // Within 5 s: the first retired, another waits in its place.
+    let replaced = poll_nonempty(|| {
+        let now = children_of(z);
+        if now.len() == 1 && now[0] != first[0] {
+            now
+        } else {
+            vec![]
+        }
+    });
+    assert_eq!(replaced.len(), 1, "shim {} did not retire", first[0]);
+    // The server's end closing ends the zygote.
+    drop(ours);
+    let until = Instant::now() + Duration::from_secs(5);
+    while zygote.try_wait().expect("wait").is_none() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let st = zygote.try_wait().expect("wait");
+    if st.is_none() {
+        let _ = zygote.kill();
+        let _ = zygote.wait();
+    }
+    assert_eq!(st.and_then(|s| s.code()), Some(0), "the zygote did not end");
+}

@@ -112,6 +112,15 @@ pub fn zygote_cgroup_arg(base: Option<&Path>) -> Option<std::ffi::OsString> {
     })
 }
 
+/// `__reaper --zygote --idle-retire=<ms>`: how long a shim waits idle for a request
+/// before it retires (default [`IDLE_RETIRE`]), so the pool shrinks back after a burst.
+pub const ZYGOTE_IDLE_RETIRE: &str = "--idle-retire=";
+
+/// How long a shim waits idle before it retires, unless `--idle-retire=` says otherwise.
+/// (The zygote always keeps one idle: in a quiet server that one is replaced once a
+/// minute.)
+pub const IDLE_RETIRE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// What `__reaper --zygote` is started with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZygoteArgs {
@@ -121,17 +130,21 @@ pub struct ZygoteArgs {
     pub protect: Vec<i32>,
     /// Where the commands' cgroups are made, when that layer is on.
     pub cgroup_base: Option<PathBuf>,
+    /// How long a shim waits idle before it retires.
+    pub idle_retire: std::time::Duration,
 }
 
 /// Parses the arguments after `--zygote`: an optional seccomp mode, the required
-/// `--protect=` list of positive pids (possibly empty) and an optional `--cgroup-base=`
-/// absolute directory, in any order, each at most once.
+/// `--protect=` list of positive pids (possibly empty), an optional `--cgroup-base=`
+/// absolute directory and an optional `--idle-retire=` positive number of milliseconds,
+/// in any order, each at most once.
 pub fn parse_zygote_args(
     args: impl IntoIterator<Item = std::ffi::OsString>,
 ) -> Result<ZygoteArgs, String> {
     let mut seccomp = None;
     let mut protect = None;
     let mut cgroup_base: Option<PathBuf> = None;
+    let mut idle_retire = None;
     for a in args {
         if let Some(dir) = a
             .as_encoded_bytes()
@@ -158,6 +171,18 @@ pub fn parse_zygote_args(
             if seccomp.replace(deny).is_some() {
                 return Err(format!("a second seccomp mode: {a}"));
             }
+        } else if let Some(ms) = a.strip_prefix(ZYGOTE_IDLE_RETIRE) {
+            let ms = ms
+                .parse::<u64>()
+                .ok()
+                .filter(|&ms| ms > 0)
+                .ok_or_else(|| format!("not a positive number of milliseconds: {a}"))?;
+            if idle_retire
+                .replace(std::time::Duration::from_millis(ms))
+                .is_some()
+            {
+                return Err(format!("a second {ZYGOTE_IDLE_RETIRE}"));
+            }
         } else if let Some(list) = a.strip_prefix(ZYGOTE_PROTECT) {
             let pids = list
                 .split(',')
@@ -177,6 +202,7 @@ pub fn parse_zygote_args(
         seccomp,
         protect,
         cgroup_base,
+        idle_retire: idle_retire.unwrap_or(IDLE_RETIRE),
     })
 }
 
@@ -1250,6 +1276,23 @@ mod imp {
             linux::set_rlimit(libc::RLIMIT_CORE as i32, 0);
         }
         let cgroup_base = args.cgroup_base.clone();
+        // Shims waiting on the server's socket give up after this long idle and retire
+        // (the option is the socket's, so every shim's copy has it).
+        let idle = libc::timeval {
+            tv_sec: args.idle_retire.as_secs() as libc::time_t,
+            tv_usec: args.idle_retire.subsec_micros() as libc::suseconds_t,
+        };
+        // SAFETY: setsockopt with a timeval on our stdin (a socket; on anything else it
+        // fails and shims never retire idle).
+        unsafe {
+            libc::setsockopt(
+                0,
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                &idle as *const libc::timeval as *const libc::c_void,
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            );
+        }
         let filter = ZygoteFilter::install(args);
         let mask = shim_signals();
         // SAFETY: blocking the signals we read from the signalfd.
@@ -2100,11 +2143,13 @@ mod tests {
             args.push(zygote_protect_arg(&[4242, 17]));
             let base = Path::new("/sys/fs/cgroup/x y");
             args.extend(zygote_cgroup_arg(Some(base)).and_then(|a| a.into_string().ok()));
+            args.push("--idle-retire=250".into());
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let want = ZygoteArgs {
                 seccomp,
                 protect: vec![4242, 17],
                 cgroup_base: Some(base.to_path_buf()),
+                idle_retire: std::time::Duration::from_millis(250),
             };
             assert_eq!(parse(&args), Ok(want.clone()));
             // In either order.
@@ -2117,6 +2162,7 @@ mod tests {
                 seccomp: None,
                 protect: vec![7],
                 cgroup_base: None,
+                idle_retire: IDLE_RETIRE,
             })
         );
         // A server that is pid 1 of its namespace has a parent pid of 0: not sent.
@@ -2140,6 +2186,10 @@ mod tests {
             &["--protect=1", "--cgroup-base=relative"],
             &["--protect=1", "--cgroup-base="],
             &["--protect=1", "--cgroup-base=/a", "--cgroup-base=/b"],
+            &["--protect=1", "--idle-retire=0"],
+            &["--protect=1", "--idle-retire=-5"],
+            &["--protect=1", "--idle-retire=1s"],
+            &["--protect=1", "--idle-retire=5", "--idle-retire=6"],
             &[
                 "--seccomp=deny-network",
                 "--seccomp=allow-network",
