@@ -390,6 +390,17 @@ fn cgroup_server_with(args: &[&str]) -> Option<(common::StdioServer, std::path::
     Some((s, base.into()))
 }
 
+/// Asserts every one of `dirs` is gone within 5 s.
+fn assert_removed(dirs: &[std::path::PathBuf]) {
+    let until = Instant::now() + Duration::from_secs(5);
+    while dirs.iter().any(|d| d.exists()) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for d in dirs {
+        assert!(!d.exists(), "{} was not removed", d.display());
+    }
+}
+
 /// The path of the cgroup a command printed with `grep '^0::' /proc/self/cgroup`.
 fn cgroup_path(mount: &std::path::Path, line: &str) -> std::path::PathBuf {
     mount.join(line.trim_start_matches("0::").trim_start_matches('/'))
@@ -425,11 +436,7 @@ fn cgroup_layer_gives_each_command_a_cgroup_emptied_after_it() {
     assert_eq!(procs, "", "{} still holds processes", path.display());
     let (code, _) = s.close();
     assert_eq!(code, Some(0));
-    let until = Instant::now() + Duration::from_secs(5);
-    while path.exists() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!path.exists(), "{} was not removed", path.display());
+    assert_removed(&[path]);
 }
 
 /// Without Landlock a command can write to its cgroup (here it makes one inside it), its
@@ -472,11 +479,7 @@ fn without_landlock_a_shim_and_its_cgroup_serve_one_command() {
         cgroups.push(cgroup);
     }
     let changed = &cgroups[0];
-    let until = Instant::now() + Duration::from_secs(5);
-    while changed.exists() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!changed.exists(), "{} was not removed", changed.display());
+    assert_removed(std::slice::from_ref(changed));
 }
 
 /// A command that outlives its grace (it ignores TERM) is ended with `cgroup.kill`. The
@@ -902,13 +905,8 @@ fn an_idle_shims_prepared_cgroup_is_removed_when_the_server_exits() {
     );
     let (code, _) = s.close();
     assert_eq!(code, Some(0));
-    let until = Instant::now() + Duration::from_secs(5);
-    while prepared.iter().any(|(_, p)| p.exists()) && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    for (_, p) in prepared {
-        assert!(!p.exists(), "{} was left behind", p.display());
-    }
+    let dirs: Vec<_> = prepared.into_iter().map(|(_, p)| p).collect();
+    assert_removed(&dirs);
 }
 
 /// seccomp denies ptrace and reading another process's memory, whatever the network mode.
@@ -1024,11 +1022,7 @@ fn a_killed_shims_cgroup_is_removed_by_the_zygote() {
     let (shim, dir) = prepared[0].clone();
     // SAFETY: killing an idle shim, a process of this test's server.
     unsafe { libc::kill(shim as i32, libc::SIGKILL) };
-    let until = Instant::now() + Duration::from_secs(5);
-    while dir.exists() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!dir.exists(), "{} was left behind", dir.display());
+    assert_removed(&[dir]);
     // Another shim takes the next call.
     let (r, _) = run(&mut s, "echo still", "10s");
     assert_eq!(r["stdout"], json!("still\n"), "{r}");

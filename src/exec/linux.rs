@@ -480,9 +480,19 @@ fn parent_map() -> HashMap<i32, i32> {
 
 /// Field `n` (0 = state, 1 = ppid, ...) after the command name of `/proc/pid/stat`.
 fn stat_field(pid: i32, n: usize) -> Option<i32> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &text[text.rfind(')')? + 1..];
-    rest.split_whitespace().nth(n)?.parse().ok()
+    stat_after_name(pid)?
+        .split_whitespace()
+        .nth(n)?
+        .parse()
+        .ok()
+}
+
+/// `/proc/<pid>/stat` after the command name (which is in parentheses and may contain
+/// anything): the state, the ppid, ….
+fn stat_after_name(pid: i32) -> Option<String> {
+    let mut text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let at = text.rfind(')')? + 1;
+    Some(text.split_off(at))
 }
 
 /// Every living descendant of `root`.
@@ -624,10 +634,8 @@ pub fn cloexec_inherited() {
 /// Whether the process `pid` is stopped (state `T`, or `t` under a tracer), from
 /// `/proc/<pid>/stat`.
 pub fn is_stopped(pid: i32) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The state follows the command name, which is in parentheses and may contain any.
-    stat.rsplit_once(')')
-        .and_then(|(_, rest)| rest.trim_start().chars().next())
+    stat_after_name(pid)
+        .and_then(|rest| rest.trim_start().chars().next())
         .is_some_and(|c| c == 'T' || c == 't')
 }
 
@@ -789,18 +797,10 @@ pub fn raw(fd: &Option<OwnedFd>) -> RawFd {
     fd.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1)
 }
 
-/// Sends `data` over a Unix socket with `fds` attached (`SCM_RIGHTS`, on the first byte).
-/// Never waits: `WouldBlock` when the socket (or its peer's queue) is full.
+/// Sends `data` as one message of the sequenced-packet socket `sock` (see
+/// [`seqpacket_pair`]) with `fds` attached (`SCM_RIGHTS`). Never waits: `WouldBlock` when
+/// the socket (or its peer's queue) is full.
 pub fn send_packet_now(sock: RawFd, data: &[u8], fds: &[RawFd]) -> std::io::Result<()> {
-    send_with_fds_flags(sock, data, fds, libc::MSG_DONTWAIT)
-}
-
-fn send_with_fds_flags(
-    sock: RawFd,
-    data: &[u8],
-    fds: &[RawFd],
-    flags: libc::c_int,
-) -> std::io::Result<()> {
     let fd_bytes = std::mem::size_of_val(fds);
     // SAFETY: CMSG_SPACE is a pure size computation.
     let space = unsafe { libc::CMSG_SPACE(fd_bytes as u32) } as usize;
@@ -823,12 +823,13 @@ fn send_with_fds_flags(
         (*c).cmsg_type = libc::SCM_RIGHTS;
         (*c).cmsg_len = libc::CMSG_LEN(fd_bytes as u32) as _;
         std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(c) as *mut RawFd, fds.len());
-        libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL | flags)
+        libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)
     };
     if sent < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    write_all(sock, &data[sent as usize..])
+    // A message goes whole or not at all.
+    Ok(())
 }
 
 /// One whole message of the sequenced-packet socket `sock` (see [`seqpacket_pair`]), with
@@ -839,19 +840,6 @@ pub fn recv_packet(
     buf: &mut [u8],
     fds: &mut Vec<OwnedFd>,
 ) -> std::io::Result<Option<usize>> {
-    let (n, flags) = recv_with_flags(sock, buf, fds)?;
-    if flags & (libc::MSG_TRUNC | libc::MSG_CTRUNC) != 0 {
-        fds.clear();
-        return Ok(None);
-    }
-    Ok(Some(n))
-}
-
-fn recv_with_flags(
-    sock: RawFd,
-    buf: &mut [u8],
-    fds: &mut Vec<OwnedFd>,
-) -> std::io::Result<(usize, i32)> {
     use std::os::fd::FromRawFd;
     const MAX_FDS: usize = 8;
     // SAFETY: pure size computation.
@@ -862,8 +850,8 @@ fn recv_with_flags(
         iov_base: buf.as_mut_ptr() as *mut libc::c_void,
         iov_len: buf.len(),
     };
-    // SAFETY: as in send_with_fds; the kernel fills at most `space` control bytes, and we
-    // only read cmsgs it reports.
+    // SAFETY: as in send_packet_now; the kernel fills at most `space` control bytes, and
+    // we only read cmsgs it reports.
     unsafe {
         let mut msg: libc::msghdr = std::mem::zeroed();
         msg.msg_iov = &mut iov;
@@ -891,7 +879,11 @@ fn recv_with_flags(
             }
             c = libc::CMSG_NXTHDR(&msg, c);
         }
-        Ok((n as usize, msg.msg_flags))
+        if msg.msg_flags & (libc::MSG_TRUNC | libc::MSG_CTRUNC) != 0 {
+            fds.clear();
+            return Ok(None);
+        }
+        Ok(Some(n as usize))
     }
 }
 

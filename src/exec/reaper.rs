@@ -1575,12 +1575,11 @@ mod imp {
                 kv.extend_from_slice(v.as_bytes());
                 strings.push(CString::new(kv).ok()?);
             }
-            let mut ptrs: Vec<*mut libc::c_char> = strings
+            let ptrs: Vec<*mut libc::c_char> = strings
                 .iter()
                 .map(|c| c.as_ptr() as *mut libc::c_char)
                 .chain(std::iter::once(std::ptr::null_mut()))
                 .collect();
-            ptrs.shrink_to_fit();
             Some(EnvBlock {
                 _strings: strings,
                 ptrs,
@@ -1679,11 +1678,10 @@ mod imp {
                 if ev == 0 {
                     return true;
                 }
-                let was = s.phase;
                 match s.hear() {
+                    // Every byte is a request taken or a command done.
                     Heard::Fine => {
-                        took |= was == Phase::Idle && s.phase == Phase::Busy;
-                        took |= was == Phase::Busy && s.phase == Phase::Idle;
+                        took = true;
                         true
                     }
                     // It exited (retired) or was killed: the zygote reaps it.
@@ -1853,14 +1851,17 @@ mod imp {
                 refuse(passed);
                 quit(prepared)
             }
-            let body = &buf[..n];
-            let (reusable, kept) = match serde_json::from_slice::<ZygoteRequest>(body) {
-                Ok(req) => shim_from_zygote(&setup, req, passed, filter, prepared, own_env),
+            let (reusable, kept, next) = match serde_json::from_slice::<ZygoteRequest>(&buf[..n]) {
+                Ok(req) => {
+                    let (reusable, kept) =
+                        shim_from_zygote(&setup, &req, passed, filter, prepared, own_env);
+                    (reusable, kept, Hint::from(req))
+                }
                 // Undecodable: its descriptors close here, so its caller sees the call end.
                 Err(_) => {
                     drop(passed);
                     prepared.discard();
-                    (true, None)
+                    (true, None, Hint::default())
                 }
             };
             uses += 1;
@@ -1873,7 +1874,7 @@ mod imp {
                 unsafe { libc::_exit(0) }
             }
             // Ready for the next command (like the last one) before saying so.
-            prepared = Prepared::ahead(&Hint::of(body), me, kept);
+            prepared = Prepared::ahead(&next, me, kept);
             if linux::write_all(notify.as_raw_fd(), &[FREE]).is_err() {
                 quit(prepared)
             }
@@ -1980,13 +1981,6 @@ mod imp {
     }
 
     impl Hint {
-        /// The settings of the request `body` (none when it does not decode).
-        fn of(body: &[u8]) -> Hint {
-            serde_json::from_slice::<ZygoteRequest>(body)
-                .map(Hint::from)
-                .unwrap_or_default()
-        }
-
         fn from(req: ZygoteRequest) -> Hint {
             Hint {
                 landlock: req.spec.child.landlock,
@@ -2002,7 +1996,7 @@ mod imp {
     /// command, and the command's cgroup (empty now) for the next one to use or remove.
     fn shim_from_zygote(
         setup: &Setup,
-        req: ZygoteRequest,
+        req: &ZygoteRequest,
         fds: Vec<std::os::fd::OwnedFd>,
         filter: &ZygoteFilter,
         prepared: Prepared,
@@ -2064,8 +2058,8 @@ mod imp {
                 // `/proc` files, its own `cgroup.kill`: neither goes to another command.
                 let landlocked = req.spec.child.landlock.is_some();
                 let killed = libc::WIFSIGNALED(st) && libc::WTERMSIG(st) == libc::SIGKILL;
-                let kept = match (req.spec.child.cgroup, cgroup) {
-                    (Some(spec), Some(cg)) if landlocked && !killed => Some((spec, cg)),
+                let kept = match (&req.spec.child.cgroup, cgroup) {
+                    (Some(spec), Some(cg)) if landlocked && !killed => Some((spec.clone(), cg)),
                     (_, Some(cg)) => {
                         cg.remove();
                         None
