@@ -157,11 +157,20 @@ pub fn auth_failed(remote_addr: &str, reason: &str) {
         .emit();
 }
 
-/// `TOOL_CALL`: a tool was called (argument names only).
-pub fn tool_call(ctx: &CallContext, tool: &str, arg_keys: Vec<String>) {
+/// `TOOL_CALL`: a tool was called (argument names only). Below the default level, so
+/// nothing is built unless `access` (or `debug`) is on: it comes with every call.
+pub fn tool_call<'a>(
+    ctx: &CallContext,
+    tool: &str,
+    arg_keys: impl IntoIterator<Item = &'a String>,
+) {
+    if !sink::enabled(LogLevel::Access) {
+        return;
+    }
+    let keys: Vec<String> = arg_keys.into_iter().cloned().collect();
     let e = Event::new("TOOL_CALL", LogLevel::Access, "tool called")
         .field("tool", tool)
-        .field("arg_keys", arg_keys);
+        .field("arg_keys", keys);
     ctx.apply(e).emit();
 }
 

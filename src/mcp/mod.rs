@@ -103,7 +103,7 @@ impl CommanderServer {
         ctx: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let caller = call_context(&ctx);
-        audit::tool_call(&caller, "execute_command", args.keys().cloned().collect());
+        audit::tool_call(&caller, "execute_command", args.keys());
         let parsed: ExecuteArgs = match parse_args(args) {
             Ok(a) => a,
             Err(e) => return error_text(format!("Invalid arguments: {e}")),
@@ -135,7 +135,7 @@ impl CommanderServer {
         ctx: RequestContext<RoleServer>,
     ) -> CallToolResult {
         let caller = call_context(&ctx);
-        audit::tool_call(&caller, "check_command", args.keys().cloned().collect());
+        audit::tool_call(&caller, "check_command", args.keys());
         match parse_args::<CheckArgs>(args) {
             Ok(a) => json_result(&self.commander.check(&a.command), false),
             Err(e) => error_text(format!("Invalid arguments: {e}")),
@@ -149,7 +149,7 @@ impl CommanderServer {
         annotations(title = "List allowed commands", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn list_allowed_commands(&self, ctx: RequestContext<RoleServer>) -> CallToolResult {
-        audit::tool_call(&call_context(&ctx), "list_allowed_commands", Vec::new());
+        audit::tool_call(&call_context(&ctx), "list_allowed_commands", []);
         json_result(&self.commander.allowed(), false)
     }
 
@@ -160,7 +160,7 @@ impl CommanderServer {
         annotations(title = "List blocked commands", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn list_blocked_commands(&self, ctx: RequestContext<RoleServer>) -> CallToolResult {
-        audit::tool_call(&call_context(&ctx), "list_blocked_commands", Vec::new());
+        audit::tool_call(&call_context(&ctx), "list_blocked_commands", []);
         json_result(&self.commander.blocked(), false)
     }
 
@@ -171,7 +171,7 @@ impl CommanderServer {
         annotations(title = "Get shell info", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = false)
     )]
     async fn get_shell_info(&self, ctx: RequestContext<RoleServer>) -> CallToolResult {
-        audit::tool_call(&call_context(&ctx), "get_shell_info", Vec::new());
+        audit::tool_call(&call_context(&ctx), "get_shell_info", []);
         json_result(&self.commander.shell_info(), false)
     }
 }
