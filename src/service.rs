@@ -62,19 +62,42 @@ pub struct ExecuteResult {
 }
 
 impl ExecuteResult {
-    fn from_outcome(o: &ExecOutcome) -> Self {
+    /// The result of `o`, its captured text moved, not copied (up to twice the output
+    /// cap per call).
+    fn from_outcome(o: ExecOutcome) -> Self {
         ExecuteResult {
-            stdout: o.stdout.text.clone(),
-            stderr: o.stderr.text.clone(),
-            exit_code: o.exit_code,
-            duration: exec::format_duration(o.duration),
-            timed_out: o.timed_out,
             truncated: o.stdout.truncated || o.stderr.truncated,
             stdout_bytes: o.stdout.total,
             stderr_bytes: o.stderr.total,
-            error: o.error.clone(),
+            stdout: o.stdout.text,
+            stderr: o.stderr.text,
+            exit_code: o.exit_code,
+            duration: exec::format_duration(o.duration),
+            timed_out: o.timed_out,
+            error: o.error,
             signal: o.signal,
         }
+    }
+
+    /// The same JSON object as `serde_json::to_value(&self)`, built by moving the output
+    /// strings into it instead of copying them.
+    pub fn into_value(self) -> serde_json::Value {
+        let mut m = serde_json::Map::new();
+        m.insert("stdout".into(), self.stdout.into());
+        m.insert("stderr".into(), self.stderr.into());
+        m.insert("exit_code".into(), self.exit_code.into());
+        m.insert("duration".into(), self.duration.into());
+        m.insert("timed_out".into(), self.timed_out.into());
+        m.insert("truncated".into(), self.truncated.into());
+        m.insert("stdout_bytes".into(), self.stdout_bytes.into());
+        m.insert("stderr_bytes".into(), self.stderr_bytes.into());
+        if let Some(e) = self.error {
+            m.insert("error".into(), e.into());
+        }
+        if let Some(s) = self.signal {
+            m.insert("signal".into(), s.into());
+        }
+        serde_json::Value::Object(m)
     }
 }
 
@@ -285,7 +308,7 @@ impl Commander {
         );
         ExecuteResponse::Ran {
             is_error: outcome.is_error(),
-            result: ExecuteResult::from_outcome(&outcome),
+            result: ExecuteResult::from_outcome(outcome),
         }
     }
 

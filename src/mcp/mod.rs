@@ -57,6 +57,26 @@ fn json_result<T: Serialize>(value: &T, is_error: bool) -> CallToolResult {
     }
 }
 
+/// `execute_command`'s answer: like [`json_result`], but the output moves into the
+/// structured content rather than being copied, and its text is written into a buffer
+/// sized for it (not grown by doubling), so a call that returns the full output cap
+/// holds fewer copies of it at once.
+fn exec_result(result: ExecuteResult, is_error: bool) -> CallToolResult {
+    let room = result.stdout.len() + result.stderr.len();
+    let v = result.into_value();
+    let mut text = Vec::with_capacity(room + room / 4 + 256);
+    // A `Value` always serializes.
+    let _ = serde_json::to_writer(&mut text, &v);
+    let text = String::from_utf8(text).unwrap_or_default();
+    let mut r = if is_error {
+        CallToolResult::error(vec![ContentBlock::text(text)])
+    } else {
+        CallToolResult::success(vec![ContentBlock::text(text)])
+    };
+    r.structured_content = Some(v);
+    r
+}
+
 fn error_text(text: String) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(text)])
 }
@@ -116,7 +136,7 @@ impl CommanderServer {
             .execute(&caller, parsed, ctx.ct.clone())
             .await
         {
-            ExecuteResponse::Ran { result, is_error } => json_result(&result, is_error),
+            ExecuteResponse::Ran { result, is_error } => exec_result(result, is_error),
             ExecuteResponse::Refused(d) => error_text(refusal_text(&d)),
             ExecuteResponse::Invalid(msg) => error_text(format!("Invalid arguments: {msg}")),
         }
@@ -201,5 +221,45 @@ impl ServerHandler for CommanderServer {
                 "Runs shell commands on this machine under a policy and a sandbox. Use check_command to test a line, \
                  execute_command to run it, list_allowed_commands / list_blocked_commands to see the policy.",
             )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(stdout: &str, error: Option<&str>, signal: Option<i32>) -> ExecuteResult {
+        ExecuteResult {
+            stdout: stdout.into(),
+            stderr: "warn: \"quoted\"\n\u{1b}[0m".into(),
+            exit_code: if signal.is_some() { -1 } else { 3 },
+            duration: "1.5ms".into(),
+            timed_out: signal.is_some(),
+            truncated: true,
+            stdout_bytes: 123_456,
+            stderr_bytes: 17,
+            error: error.map(String::from),
+            signal,
+        }
+    }
+
+    /// `exec_result` moves instead of copying; what it answers is exactly what
+    /// `json_result` (serde's own serialization) answers.
+    #[test]
+    fn exec_result_answers_as_the_serde_serialization_does() {
+        for r in [
+            sample("hi\n", None, None),
+            sample(&"y\n".repeat(50_000), Some("timed out after 1s"), Some(9)),
+            sample("", Some("cancelled"), None),
+        ] {
+            for is_error in [false, true] {
+                assert_eq!(
+                    exec_result(r.clone(), is_error),
+                    json_result(&r, is_error),
+                    "{r:?}"
+                );
+            }
+            assert_eq!(r.clone().into_value(), serde_json::to_value(&r).unwrap());
+        }
     }
 }
