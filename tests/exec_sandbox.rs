@@ -801,7 +801,8 @@ fn a_dead_zygote_degrades_to_the_execd_shim_and_says_so_once() {
     // SAFETY: killing the server's zygote, a process of this test's making.
     unsafe { libc::kill(zygote as i32, libc::SIGKILL) };
     // Until it has exited (a zombie, or reaped), a request sent to it is lost with it and
-    // that call ends with an error; after that the server sees its socket closed.
+    // sent again through an exec'd shim (`a_request_no_shim_took_is_sent_again`); after
+    // that the server sees its socket closed.
     let until = Instant::now() + Duration::from_secs(5);
     while Instant::now() < until {
         let stat = std::fs::read_to_string(format!("/proc/{zygote}/stat")).unwrap_or_default();
@@ -831,6 +832,43 @@ fn a_dead_zygote_degrades_to_the_execd_shim_and_says_so_once() {
     let log = s.stderr();
     assert_eq!(log.matches("event=SANDBOX_DEGRADED").count(), 1, "{log}");
     assert!(log.contains("the same layers"), "{log}");
+}
+
+/// A request no shim started is not lost: the zygote and every shim are stopped, the call
+/// is made, then they are all killed — the request dies queued with them (or, on a busy
+/// machine, with a shim that took it off the socket just before its stop signal stopped
+/// it). Nothing ran, so the server sends it again, through an exec'd shim of its own (the
+/// zygote's shims may be dying still), and the call gets the command's real result, not a
+/// "signal 9" it never had.
+#[test]
+fn a_request_no_shim_took_is_sent_again() {
+    let dir = NobodyDir::new();
+    let mut s = server(dir.path(), &[], &[]);
+    let (r, _) = run(&mut s, "echo one", "10s");
+    assert_eq!(r["stdout"], json!("one\n"), "{r}");
+    let zygote = zygote_of(s.child.id());
+    let mut family = children_of(zygote);
+    family.push(zygote);
+    for &p in &family {
+        // SAFETY: stopping processes of this test's server.
+        unsafe { libc::kill(p as i32, libc::SIGSTOP) };
+    }
+    let id = s.send(
+        "tools/call",
+        json!({"name": "execute_command", "arguments": {"command": "echo again", "timeout": "10s"}}),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    for &p in &family {
+        // SAFETY: as above.
+        unsafe { libc::kill(p as i32, libc::SIGKILL) };
+    }
+    let r = s
+        .response_within(id, Duration::from_secs(15))
+        .expect("the call was never answered");
+    let r = common::result_json(&r["result"]);
+    assert_eq!(r["stdout"], json!("again\n"), "{r}");
+    assert_eq!(r["exit_code"], json!(0), "{r}");
+    assert!(r.get("error").is_none() && r.get("signal").is_none(), "{r}");
 }
 
 /// Without seccomp (which refuses setting another process's limits) idle shims can be

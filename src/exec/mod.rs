@@ -168,26 +168,41 @@ impl Executor {
                 return o;
             }
         };
-        match self.spawn_at(req, started, Some(permit)) {
-            Ok(running) => running.wait(cancel).await,
-            Err(o) => *o,
+        // The slot is held here, across a second attempt.
+        let _permit = permit;
+        let mut sent = 0;
+        loop {
+            // A second attempt skips the zygote: its shims may be dying with it.
+            let running = match self.spawn_at(&req, started, None, sent == 0) {
+                Ok(running) => running,
+                Err(o) => return *o,
+            };
+            sent += 1;
+            let (outcome, untaken) = running.finish(cancel.clone()).await;
+            // No shim took the request (the zygote and its shims died with it queued, or
+            // a shim died between taking it and starting it): nothing ran, so it is sent
+            // once more, on the same deadline, through an exec'd shim of its own.
+            if !untaken || sent > 1 {
+                return outcome;
+            }
         }
     }
 
     /// Starts `req` now, without waiting for a concurrency slot; [`Running::wait`] finishes
     /// it. Must be called within a Tokio runtime. `Err` is the outcome of a failed start.
     pub fn spawn(&self, req: ExecRequest) -> Result<Running, Box<ExecOutcome>> {
-        self.spawn_at(req, Instant::now(), None)
+        self.spawn_at(&req, Instant::now(), None, true)
     }
 
     fn spawn_at(
         &self,
-        req: ExecRequest,
+        req: &ExecRequest,
         started: Instant,
         permit: Option<OwnedSemaphorePermit>,
+        zygote: bool,
     ) -> Result<Running, Box<ExecOutcome>> {
         let s = &self.settings;
-        let spawned = tree::spawn(&self.sandbox, s, &req, TERM_GRACE).map_err(|e| {
+        let spawned = tree::spawn(&self.sandbox, s, req, TERM_GRACE, zygote).map_err(|e| {
             Box::new(ExecOutcome::failed(
                 format!("could not start {}: {e}", s.shell),
                 started,
@@ -245,7 +260,13 @@ pub struct Running {
 impl Running {
     /// Waits for the command to exit, time out or be cancelled; in every case ends its whole
     /// process tree, then collects what it printed.
-    pub async fn wait(mut self, cancel: CancellationToken) -> ExecOutcome {
+    pub async fn wait(self, cancel: CancellationToken) -> ExecOutcome {
+        self.finish(cancel).await.0
+    }
+
+    /// [`Running::wait`], and whether the command never started because no shim took its
+    /// request (then it can be sent again).
+    async fn finish(mut self, cancel: CancellationToken) -> (ExecOutcome, bool) {
         let deadline = tokio::time::Instant::from_std(self.started) + self.timeout;
         let mut timed_out = false;
         let mut cancelled = false;
@@ -283,8 +304,10 @@ impl Running {
         }
         drop(readers);
 
-        let (exit_code, signal) = match (timed_out || cancelled || shut_down, status) {
+        let untaken = !(timed_out || cancelled || shut_down) && self.child.untaken();
+        let (exit_code, signal) = match (timed_out || cancelled || shut_down || untaken, status) {
             (false, Some(st)) => exit_of(&st),
+            (_, Some(_)) if untaken => (-1, None),
             (_, Some(st)) => (-1, exit_of(&st).1),
             (_, None) => (-1, None),
         };
@@ -300,11 +323,13 @@ impl Running {
                 "the server is shutting down: command stopped with its whole process tree"
                     .to_string(),
             )
+        } else if untaken {
+            Some(UNTAKEN.to_string())
         } else {
             signal.map(|n| format!("command was ended by signal {n}"))
         };
         let lock = |m: &Arc<Mutex<OutputCap>>| m.lock().unwrap_or_else(|e| e.into_inner()).finish();
-        ExecOutcome {
+        let outcome = ExecOutcome {
             stdout: lock(&self.stdout),
             stderr: lock(&self.stderr),
             exit_code,
@@ -313,9 +338,13 @@ impl Running {
             timed_out,
             cancelled,
             error,
-        }
+        };
+        (outcome, untaken)
     }
 }
+
+/// The error of a command no shim took (twice).
+pub const UNTAKEN: &str = "the command did not start: the sandbox's supervising processes ended before one took it; nothing ran";
 
 #[cfg(unix)]
 fn exit_of(st: &std::process::ExitStatus) -> (i32, Option<i32>) {

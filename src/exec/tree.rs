@@ -60,6 +60,9 @@ pub enum Proc {
 pub struct ShimConn {
     ctl: ShimCtl,
     buf: Vec<u8>,
+    /// The control socket closed before a shim sent its pid: no shim took the request
+    /// (the zygote and its shims died with it queued), so the command never started.
+    untaken: bool,
 }
 
 #[cfg(target_os = "linux")]
@@ -100,7 +103,9 @@ impl ShimConn {
             let want = 8 - self.buf.len();
             let n = self.registered()?.read(&mut tmp[..want]).await?;
             if n == 0 {
-                // The shim died without reporting (killed): say so as a SIGKILL.
+                // The shim died without reporting (killed): say so as a SIGKILL. Before
+                // its pid, no shim had the request: nothing ran.
+                self.untaken = self.buf.len() < 4;
                 return Ok(ExitStatus::from_raw(libc::SIGKILL));
             }
             self.buf.extend_from_slice(&tmp[..n]);
@@ -141,6 +146,16 @@ impl Proc {
         }
     }
 
+    /// True when the command never started because no shim took its request (see
+    /// [`ShimConn`]); it can be sent again.
+    pub fn untaken(&self) -> bool {
+        match self {
+            #[cfg(target_os = "linux")]
+            Proc::Shim(s) => s.untaken,
+            _ => false,
+        }
+    }
+
     /// Whether [`Proc::wait`] should be polled from the start. A zygote shim reports the
     /// status only after the command's whole tree is gone, which is also when its output
     /// pipes reach EOF; its wait starts once they have (or after a short while, should
@@ -174,17 +189,19 @@ pub struct Spawned {
 }
 
 /// Starts the command: through the zygote when the reaper layer is active (and the zygote
-/// runs), else through an exec'd shim, else directly in a process group of its own.
+/// runs, and `zygote` allows it), else through an exec'd shim, else directly in a process
+/// group of its own.
 pub fn spawn(
     sandbox: &Sandbox,
     s: &ExecSettings,
     req: &ExecRequest,
     grace: Duration,
+    zygote: bool,
 ) -> std::io::Result<Spawned> {
     start_sweeper();
     let spec = sandbox.child_spec(&req.workdir, req.timeout);
     #[cfg(target_os = "linux")]
-    if let Some(exe) = sandbox.reaper() {
+    if let Some(exe) = sandbox.reaper().filter(|_| zygote) {
         let seccomp = spec.seccomp.then_some(spec.deny_network);
         let cgroup_base = spec.cgroup.as_ref().map(|c| c.base.as_path());
         if let Some(z) = zygote::get(exe, seccomp, sandbox.protect(), cgroup_base) {
@@ -527,6 +544,7 @@ mod zygote {
                 proc: Proc::Shim(ShimConn {
                     ctl,
                     buf: Vec::with_capacity(8),
+                    untaken: false,
                 }),
                 stdout: Some(Box::new(stdout)),
                 stderr: Some(Box::new(stderr)),
