@@ -159,6 +159,40 @@ pub struct Commander {
     base_env: Arc<BTreeMap<String, String>>,
 }
 
+/// Where a command with `working_directory` `wd` starts: resolved against the server's
+/// workdir, symlinks followed, and inside the allowed directories. `check_command` and the
+/// `check` subcommand decide from it too, so all three read relative names alike.
+pub fn resolve_workdir(c: &Config, wd: Option<&str>) -> Result<PathBuf, String> {
+    let base = match wd {
+        None | Some("") => c.workdir.clone(),
+        Some(d) => c.workdir.join(d),
+    };
+    let real = std::fs::canonicalize(&base).map_err(|e| {
+        format!(
+            "working_directory {:?} cannot be used: {e}",
+            base.display().to_string()
+        )
+    })?;
+    if !real.is_dir() {
+        return Err(format!(
+            "working_directory {:?} is not a directory",
+            real.display().to_string()
+        ));
+    }
+    if !c.allowed_dirs.is_empty() && !c.allowed_dirs.iter().any(|d| real.starts_with(d)) {
+        return Err(format!(
+            "working_directory {:?} is outside the allowed directories ({})",
+            real.display().to_string(),
+            c.allowed_dirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(real)
+}
+
 /// The policy the configuration describes (what `check` needs, without the sandbox).
 pub fn policy_for(config: &Config) -> Result<Policy, PolicyError> {
     Policy::build(
@@ -357,35 +391,7 @@ impl Commander {
     }
 
     fn resolve_workdir(&self, wd: Option<&str>) -> Result<PathBuf, String> {
-        let c = &self.config;
-        let base = match wd {
-            None | Some("") => c.workdir.clone(),
-            Some(d) => c.workdir.join(d),
-        };
-        let real = std::fs::canonicalize(&base).map_err(|e| {
-            format!(
-                "working_directory {:?} cannot be used: {e}",
-                base.display().to_string()
-            )
-        })?;
-        if !real.is_dir() {
-            return Err(format!(
-                "working_directory {:?} is not a directory",
-                real.display().to_string()
-            ));
-        }
-        if !c.allowed_dirs.is_empty() && !c.allowed_dirs.iter().any(|d| real.starts_with(d)) {
-            return Err(format!(
-                "working_directory {:?} is outside the allowed directories ({})",
-                real.display().to_string(),
-                c.allowed_dirs
-                    .iter()
-                    .map(|d| d.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        Ok(real)
+        resolve_workdir(&self.config, wd)
     }
 }
 

@@ -74,6 +74,27 @@ fn relative_names_are_read_from_the_workdir() {
     assert_eq!(o.status.code(), Some(0), "{}", json(&o));
 }
 
+/// The workdir is resolved as a command's would be, symlinks followed — as the server's
+/// `check_command` does: `rm -rf .` in a directory that is a link to `/` is the rm of the
+/// root, not an allowed line.
+#[test]
+fn the_workdir_is_resolved_as_the_server_resolves_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    std::os::unix::fs::symlink("/", &root).expect("symlink");
+    let root = root.to_str().expect("utf-8 path");
+    for wd in [root.to_string(), format!("{root}/tmp/..")] {
+        let o = check(&["--workdir", &wd, "--", "rm -rf ."], &[]);
+        assert_eq!(o.status.code(), Some(1), "{wd}: {}", json(&o));
+        assert_eq!(json(&o)["rule"], "default:rm-root", "{wd}");
+    }
+    let o = check(
+        &["--workdir", dir.path().to_str().unwrap(), "--", "rm -rf ."],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", json(&o));
+}
+
 #[test]
 fn exit_2_on_usage_errors() {
     let o = check(&[], &[]);
