@@ -492,3 +492,54 @@ fn call_env_cannot_smuggle_options_that_run_code() {
     );
     assert_eq!(result_json(&r)["stdout"], "hi\n");
 }
+
+/// Out of file descriptors, calls that cannot get their pipes are answered at once with
+/// an error that says so and what to do; the others run, and once they have ended the next
+/// call runs: nothing hangs and the server serves on. The server's open-files limit is
+/// lowered (`prlimit`) to what it has open plus room for about two running commands, then
+/// eight `sleep 1` calls are made at once.
+#[test]
+fn out_of_descriptors_calls_fail_clearly_and_the_server_serves_on() {
+    let mut s = StdioServer::initialized(&[], &[]);
+    let r = result_json(&s.call("execute_command", json!({"command": "echo warm"})));
+    assert_eq!(r["stdout"], json!("warm\n"), "{r}");
+    let pid = s.child.id() as i32;
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the server's descriptors")
+        .count() as u64;
+    let limit = libc::rlimit {
+        rlim_cur: open + 9,
+        rlim_max: open + 9,
+    };
+    // SAFETY: prlimit on a child of this test with a valid struct; the old value is not read.
+    let set = unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, &limit, std::ptr::null_mut()) };
+    assert_eq!(set, 0, "prlimit: {}", std::io::Error::last_os_error());
+    let ids: Vec<i64> = (0..8)
+        .map(|_| {
+            s.send(
+                "tools/call",
+                json!({"name": "execute_command", "arguments": {"command": "sleep 1; echo ok", "timeout": "10s"}}),
+            )
+        })
+        .collect();
+    let (mut ran, mut refused) = (0, 0);
+    for id in ids {
+        let r = s
+            .response_within(id, Duration::from_secs(20))
+            .expect("a call was never answered");
+        let v = result_json(&r["result"]);
+        if v["stdout"] == json!("ok\n") {
+            ran += 1;
+            continue;
+        }
+        let error = v["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains("Too many open files") && error.contains("open-files limit"),
+            "{v}"
+        );
+        refused += 1;
+    }
+    assert!(ran >= 1 && refused >= 1, "ran {ran}, refused {refused}");
+    let r = result_json(&s.call("execute_command", json!({"command": "echo after"})));
+    assert_eq!(r["stdout"], json!("after\n"), "{r}");
+}

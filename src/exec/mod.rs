@@ -203,8 +203,13 @@ impl Executor {
     ) -> Result<Running, Box<ExecOutcome>> {
         let s = &self.settings;
         let spawned = tree::spawn(&self.sandbox, s, req, TERM_GRACE, zygote).map_err(|e| {
+            let hint = match e.raw_os_error() {
+                Some(libc::EMFILE) => "; the server is out of file descriptors (each running command holds three): raise its open-files limit (ulimit -n) or lower --max-concurrency",
+                Some(libc::ENFILE) => "; the system is out of file descriptors",
+                _ => "",
+            };
             Box::new(ExecOutcome::failed(
-                format!("could not start {}: {e}", s.shell),
+                format!("could not start {}: {e}{hint}", s.shell),
                 started,
             ))
         })?;
