@@ -1755,11 +1755,15 @@ struct CallLiterals {
     /// The directory a `cwd=` / `chdir:` option names, as a shell word (`"$cwd"` when it
     /// is not a literal).
     cwd: Option<String>,
+    /// The program an `executable=` option names (`"$executable"` when not a literal).
+    program: Option<String>,
+    /// `shell=True`: the words are a shell line, `executable` is the shell.
+    shell: bool,
 }
 
 /// Options of the functions in [`RUNNERS`] whose values say where and with which
 /// environment the command runs, not what it runs (`cwd='/'` is not a word of the command).
-const WHERE_OPTIONS: &[&str] = &["cwd", "chdir", "env"];
+const WHERE_OPTIONS: &[&str] = &["cwd", "chdir", "env", "executable", "shell"];
 
 /// After an option's name: the position of its value (`name=v`, `name: v`, `name => v`;
 /// not `==` or `::`).
@@ -1810,13 +1814,52 @@ fn value_end(b: &[u8], mut i: usize, paren: bool) -> usize {
 /// `( … )`, or up to `;` or the end of the line for Perl's and Ruby's `system "…"`. The
 /// values of [`WHERE_OPTIONS`] are not words of the command; `cwd`/`chdir` is kept apart.
 fn call_literals(b: &[u8], mut i: usize) -> CallLiterals {
-    let mut call = CallLiterals {
+    let call = CallLiterals {
         words: Vec::new(),
         cwd: None,
+        program: None,
+        shell: false,
     };
     while i < b.len() && b[i] == b' ' {
         i += 1;
     }
+    // Perl's `system { "rm" } "ls", "-rf", "/"`: the block names the program, the list
+    // after it is its argv (whose first word is only the name the program is given).
+    let mut program = None;
+    if b.get(i) == Some(&b'{') {
+        let Some(close) = b[i..].iter().position(|&c| c == b'}') else {
+            return call;
+        };
+        let inside = &b[i + 1..i + close];
+        let lit = inside
+            .iter()
+            .position(|&c| matches!(c, b'\'' | b'"'))
+            .and_then(|at| literal_at(inside, at));
+        program = Some(lit.map(|(p, _)| p));
+        i += close + 1;
+        while i < b.len() && b[i] == b' ' {
+            i += 1;
+        }
+    }
+    let mut call = call_words(b, i, call);
+    match program {
+        Some(Some(p)) if !call.words.is_empty() => call.words[0] = p,
+        // The block is not a literal: the program cannot be known.
+        Some(None) => call.words.clear(),
+        _ => {}
+    }
+    if let Some(p) = call.program.take() {
+        // `executable=` (Python's subprocess): the program run, argv[0] only its name.
+        match call.words.first_mut() {
+            Some(first) if !call.shell => *first = p,
+            _ => {}
+        }
+    }
+    call
+}
+
+/// [`call_literals`] from the argument list starting at `i`.
+fn call_words(b: &[u8], mut i: usize, mut call: CallLiterals) -> CallLiterals {
     let paren = b.get(i) == Some(&b'(');
     if !paren && !matches!(b.get(i), Some(b'\'' | b'"')) {
         return call;
@@ -1854,15 +1897,25 @@ fn call_literals(b: &[u8], mut i: usize) -> CallLiterals {
                 continue;
             };
             let end = value_end(b, v, paren);
-            if text != "env" {
-                let literal = matches!(b.get(v), Some(b'\'' | b'"'))
-                    .then(|| literal_at(b, v))
-                    .flatten()
-                    .filter(|&(_, after)| after == end || b[after..end].iter().all(|&c| c == b' '));
-                call.cwd = Some(match literal {
-                    Some((dir, _)) => sh_quote(&dir),
-                    None => "\"$cwd\"".to_string(),
-                });
+            let literal = matches!(b.get(v), Some(b'\'' | b'"'))
+                .then(|| literal_at(b, v))
+                .flatten()
+                .filter(|&(_, after)| after == end || b[after..end].iter().all(|&c| c == b' '));
+            match text.as_str() {
+                "env" => {}
+                "shell" => call.shell = !b[v..end].starts_with(b"False"),
+                "executable" => {
+                    call.program = Some(match literal {
+                        Some((p, _)) => p,
+                        None => "$executable".to_string(),
+                    })
+                }
+                _ => {
+                    call.cwd = Some(match literal {
+                        Some((dir, _)) => sh_quote(&dir),
+                        None => "\"$cwd\"".to_string(),
+                    })
+                }
             }
             i = end;
             continue;
@@ -1886,13 +1939,53 @@ pub fn code_deletes_root(code: &str) -> bool {
     TREE_REMOVERS.iter().any(|f| {
         code.match_indices(f).any(|(at, _)| {
             let before_ok = at == 0 || !(b[at - 1] == b'_' || b[at - 1].is_ascii_alphanumeric());
-            before_ok
-                && call_literals(b, at + f.len())
-                    .words
-                    .first()
-                    .is_some_and(|t| is_root_target(t))
+            let after = at + f.len();
+            let target =
+                joined_path(b, after).or_else(|| call_literals(b, after).words.into_iter().next());
+            before_ok && target.is_some_and(|t| is_root_target(&t))
         })
     })
+}
+
+/// The path a call's first argument builds with `os.path.join(…)` (or `path.join`,
+/// `posixpath.join`), when it does: literals as written, anything else as `$x` (like a
+/// shell variable), an absolute part starting the path anew. `rmtree(os.path.join('/',
+/// 'tmp', 'b'))` deletes `/tmp/b`, not the root its first literal names.
+fn joined_path(b: &[u8], mut i: usize) -> Option<String> {
+    let skip = |b: &[u8], mut i: usize| {
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        i
+    };
+    i = skip(b, i);
+    if b.get(i) != Some(&b'(') {
+        return None;
+    }
+    i = skip(b, i + 1);
+    let rest = &b[i..];
+    let name = ["os.path.join(", "posixpath.join(", "path.join("]
+        .into_iter()
+        .find(|n| rest.starts_with(n.as_bytes()))?;
+    i += name.len();
+    let mut path = String::new();
+    loop {
+        i = skip(b, i);
+        let end = value_end(b, i, true);
+        let part = match literal_at(b, i).filter(|&(_, after)| skip(b, after) == end) {
+            Some((lit, _)) if matches!(b.get(i), Some(b'\'' | b'"')) => lit,
+            _ => "$x".to_string(),
+        };
+        if part.starts_with('/') || path.is_empty() {
+            path = part;
+        } else {
+            path = format!("{}/{part}", path.trim_end_matches('/'));
+        }
+        match b.get(end) {
+            Some(b',') => i = end + 1,
+            _ => return Some(path),
+        }
+    }
 }
 
 /// Programs that fetch from the network.
@@ -1988,6 +2081,50 @@ mod tests {
         );
         // Reading `/` is not running anything.
         assert!(lines("python", "print(os.listdir('/'))").is_empty());
+    }
+
+    #[test]
+    fn the_program_a_call_names_apart_from_its_argv() {
+        let lines = |lang: &str, code: &str| code_shell_lines(lang, code);
+        // Perl's indirect object: the block is the program, the list its argv.
+        assert_eq!(
+            lines("perl", "system { \"rm\" } \"ls\", \"-rf\", \"/\"; 1"),
+            ["'rm' '-rf' '/'"]
+        );
+        assert_eq!(lines("perl", "exec {'rm'} 'x -rf /'"), ["rm"]);
+        assert!(lines("perl", "system { $p } 'ls', '/'").is_empty());
+        // Python's executable=: the program; argv[0] is only its name. With shell=True
+        // the words stay a shell line (the executable is the shell).
+        assert_eq!(
+            lines("python", "run(['ls', '-rf', '/'], executable='rm')"),
+            ["'rm' '-rf' '/'"]
+        );
+        assert_eq!(
+            lines("python", "run('ls /', shell=True, executable='/bin/bash')"),
+            ["ls /"]
+        );
+        assert_eq!(
+            lines("python", "run(['ls', '/'], executable=prog)"),
+            ["'$executable' '/'"]
+        );
+    }
+
+    #[test]
+    fn a_joined_path_is_the_tree_deleted() {
+        assert!(!code_deletes_root(
+            "shutil.rmtree(os.path.join('/', 'tmp', 'build'))"
+        ));
+        assert!(!code_deletes_root(
+            "shutil.rmtree(os.path.join('/tmp', name))"
+        ));
+        assert!(code_deletes_root("shutil.rmtree(os.path.join('/', 'etc'))"));
+        assert!(code_deletes_root(
+            "shutil.rmtree(os.path.join('/tmp', '/'))"
+        ));
+        assert!(code_deletes_root("shutil.rmtree(os.path.join('/', name))"));
+        assert!(code_deletes_root("shutil.rmtree( os.path.join( \"/\" ) )"));
+        assert!(code_deletes_root("shutil.rmtree('/')"));
+        assert!(!code_deletes_root("shutil.rmtree('build')"));
     }
 
     #[test]
