@@ -92,6 +92,41 @@ fn limits_read_back_and_file_size_stops_a_write() {
     );
 }
 
+/// A command's limits are the configured ones, but never above the ones the server was
+/// started with: with a hard open-files limit of 300 (below the default 1,024) every
+/// command, on a fresh shim and on a reused one, gets 300, and its CPU and data limits are
+/// the configured ones under the server's unlimited ones. The shim reads its own hard
+/// limits once and the command only sets the result.
+#[test]
+fn command_limits_stay_within_the_servers_hard_limits() {
+    let mut c = common::command();
+    // SAFETY: setrlimit between fork and exec, with a valid struct.
+    unsafe {
+        c.pre_exec(|| {
+            let l = libc::rlimit {
+                rlim_cur: 300,
+                rlim_max: 300,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &l) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut s = common::StdioServer::start_with(c, &[]);
+    s.handshake("2025-06-18");
+    for _ in 0..3 {
+        // Open files: the server's 300, not the default 1,024. CPU seconds (the call's
+        // 10 s timeout + 5) and data (4 GiB, in KiB) under the server's unlimited ones.
+        let (r, _) = run(
+            &mut s,
+            "ulimit -Sn; ulimit -Hn; ulimit -t; ulimit -d",
+            "10s",
+        );
+        assert_eq!(r["stdout"], json!("300\n300\n15\n4194304\n"), "{r}");
+    }
+}
+
 #[test]
 fn fork_bomb_is_contained_while_the_server_keeps_serving() {
     assert!(

@@ -373,6 +373,10 @@ fn signal_guard(
 pub struct Rlimit {
     pub resource: i32,
     pub value: u64,
+    /// `value` is known to be within the hard limit the child inherits (its parent read
+    /// it): the child only sets it, without reading it first.
+    #[serde(default)]
+    pub clamped: bool,
 }
 
 /// Applies the limits, Landlock and seccomp to the calling process. Only raw syscalls on
@@ -386,7 +390,16 @@ pub unsafe fn enforce(
     bpf: Option<&[seccompiler::sock_filter]>,
 ) -> Result<(), (&'static str, i32)> {
     for r in rlimits {
-        set_rlimit(r.resource, r.value);
+        if r.clamped {
+            let v = r.value as libc::rlim_t;
+            let new = libc::rlimit {
+                rlim_cur: v,
+                rlim_max: v,
+            };
+            libc::setrlimit(r.resource as _, &new);
+        } else {
+            set_rlimit(r.resource, r.value);
+        }
     }
     if (landlock >= 0 || bpf.is_some()) && libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
         return Err(("no_new_privs", errno()));

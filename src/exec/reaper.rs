@@ -568,6 +568,48 @@ mod imp {
         }
     }
 
+    /// This shim's hard limits, read once per resource: its commands inherit them, and they
+    /// stay as they are (seccomp refuses a command setting another process's limits;
+    /// without seccomp a shim whose limits changed runs no further command, see
+    /// [`Pristine`]). The shim is single-threaded.
+    static HARD_LIMITS: std::sync::Mutex<Vec<(i32, libc::rlim_t)>> =
+        std::sync::Mutex::new(Vec::new());
+
+    impl Setup {
+        /// The limit a command gets for `resource` when asked for `value`: never above
+        /// the hard limit it inherits (`clamped`: the child only sets it), or left to the
+        /// child to read when the shim cannot read its own.
+        // `rlim_t` is `u64` here but not on every libc.
+        #[allow(clippy::unnecessary_cast)]
+        fn rlimit(&self, resource: i32, value: u64) -> Rlimit {
+            let mut hard = HARD_LIMITS.lock().unwrap_or_else(|e| e.into_inner());
+            let known = hard.iter().find(|&&(r, _)| r == resource).map(|&(_, h)| h);
+            let h = known.or_else(|| {
+                let mut cur = libc::rlimit {
+                    rlim_cur: 0,
+                    rlim_max: 0,
+                };
+                // SAFETY: reading our own limit into local storage.
+                (unsafe { libc::getrlimit(resource as _, &mut cur) } == 0).then(|| {
+                    hard.push((resource, cur.rlim_max));
+                    cur.rlim_max
+                })
+            });
+            match h {
+                Some(h) => Rlimit {
+                    resource,
+                    value: (value as libc::rlim_t).min(h) as u64,
+                    clamped: true,
+                },
+                None => Rlimit {
+                    resource,
+                    value,
+                    clamped: false,
+                },
+            }
+        }
+    }
+
     /// The signals the shim takes through its signalfd.
     fn shim_signals() -> libc::sigset_t {
         // SAFETY: sigset manipulation on local storage.
@@ -613,10 +655,7 @@ mod imp {
             .child
             .rlimits
             .iter()
-            .map(|&(r, v)| Rlimit {
-                resource: r.raw(),
-                value: v,
-            })
+            .map(|&(r, v)| setup.rlimit(r.raw(), v))
             .collect();
         let (ll, cgroup) = match prepared.take(&spec.child, me) {
             Ok(layers) => layers,

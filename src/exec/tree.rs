@@ -304,6 +304,7 @@ fn raw_rlimits(spec: &super::sandbox::ChildSpec) -> Vec<super::linux::Rlimit> {
         .map(|&(r, v)| super::linux::Rlimit {
             resource: r.raw(),
             value: v,
+            clamped: false,
         })
         .collect()
 }
