@@ -93,7 +93,7 @@ fn check(config: Config, line: &str) -> ExitCode {
     };
     // As `check_command` does: relative names read from the server's working directory,
     // resolved as a command's would be (symlinks followed).
-    let cwd = crate::service::resolve_workdir(&config, None).ok();
+    let cwd = crate::service::real_workdir(&config, None).ok();
     let d = policy.decide_in(line, cwd.as_deref());
     println!("{}", serde_json::to_string(&d).unwrap_or_default());
     if d.allowed() {

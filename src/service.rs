@@ -159,10 +159,11 @@ pub struct Commander {
     base_env: Arc<BTreeMap<String, String>>,
 }
 
-/// Where a command with `working_directory` `wd` starts: resolved against the server's
-/// workdir, symlinks followed, and inside the allowed directories. `check_command` and the
-/// `check` subcommand decide from it too, so all three read relative names alike.
-pub fn resolve_workdir(c: &Config, wd: Option<&str>) -> Result<PathBuf, String> {
+/// The directory `working_directory` `wd` names: resolved against the server's workdir,
+/// symlinks followed. The policy reads relative names from it — in `execute_command`,
+/// `check_command` and the `check` subcommand alike — whether or not a command may start
+/// there ([`inside_allowed`] decides that).
+pub fn real_workdir(c: &Config, wd: Option<&str>) -> Result<PathBuf, String> {
     let base = match wd {
         None | Some("") => c.workdir.clone(),
         Some(d) => c.workdir.join(d),
@@ -179,6 +180,12 @@ pub fn resolve_workdir(c: &Config, wd: Option<&str>) -> Result<PathBuf, String> 
             real.display().to_string()
         ));
     }
+    Ok(real)
+}
+
+/// `real` (a [`real_workdir`]) when a command may start there: inside the allowed
+/// directories, or there are none; else why not.
+fn inside_allowed(c: &Config, real: PathBuf) -> Result<PathBuf, String> {
     if !c.allowed_dirs.is_empty() && !c.allowed_dirs.iter().any(|d| real.starts_with(d)) {
         return Err(format!(
             "working_directory {:?} is outside the allowed directories ({})",
@@ -248,7 +255,7 @@ impl Commander {
 
     /// The policy decision for a line, without running anything.
     pub fn check(&self, line: &str) -> Decision {
-        let cwd = self.resolve_workdir(None).ok();
+        let cwd = real_workdir(&self.config, None).ok();
         self.policy.decide_in(line, cwd.as_deref())
     }
 
@@ -290,10 +297,11 @@ impl Commander {
     ) -> ExecuteResponse {
         // The policy reads relative names from where the command will start (an invalid
         // directory is reported below, after a refusal).
-        let workdir = self.resolve_workdir(args.working_directory.as_deref());
+        let real = real_workdir(&self.config, args.working_directory.as_deref());
         let decision = self
             .policy
-            .decide_in(&args.command, workdir.as_ref().ok().map(|d| d.as_path()));
+            .decide_in(&args.command, real.as_ref().ok().map(|d| d.as_path()));
+        let workdir = real.and_then(|r| inside_allowed(&self.config, r));
         if !decision.allowed() {
             audit::cmd_blocked(
                 ctx,
@@ -388,10 +396,6 @@ impl Commander {
             timeout,
             env,
         })
-    }
-
-    fn resolve_workdir(&self, wd: Option<&str>) -> Result<PathBuf, String> {
-        resolve_workdir(&self.config, wd)
     }
 }
 

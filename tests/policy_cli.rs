@@ -93,6 +93,14 @@ fn the_workdir_is_resolved_as_the_server_resolves_it() {
         &[],
     );
     assert_eq!(o.status.code(), Some(0), "{}", json(&o));
+    // Outside the allowed directories no command may start there, but the line is still
+    // read from there: `rm -rf .` in `/` is the rm of the root, not an allowed line.
+    let o = check(
+        &["--workdir", "/", "--allowed-dirs", "/tmp", "--", "rm -rf ."],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", json(&o));
+    assert_eq!(json(&o)["rule"], "default:rm-root");
 }
 
 #[test]

@@ -30,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub use output::{Captured, OutputCap};
@@ -173,7 +173,7 @@ impl Executor {
         let mut sent = 0;
         loop {
             // A second attempt skips the zygote: its shims may be dying with it.
-            let running = match self.spawn_at(&req, started, None, sent == 0) {
+            let running = match self.spawn_at(&req, started, sent == 0) {
                 Ok(running) => running,
                 Err(o) => return *o,
             };
@@ -181,8 +181,13 @@ impl Executor {
             let (outcome, untaken) = running.finish(cancel.clone()).await;
             // No shim took the request (the zygote and its shims died with it queued, or
             // a shim died between taking it and starting it): nothing ran, so it is sent
-            // once more, on the same deadline, through an exec'd shim of its own.
-            if !untaken || sent > 1 {
+            // once more, on the same deadline, through an exec'd shim of its own — unless
+            // the call was cancelled, the server is shutting down or the deadline passed
+            // meanwhile.
+            let too_late = cancel.is_cancelled()
+                || self.shutdown.is_cancelled()
+                || started.elapsed() >= req.timeout;
+            if !untaken || sent > 1 || too_late {
                 return outcome;
             }
         }
@@ -191,14 +196,13 @@ impl Executor {
     /// Starts `req` now, without waiting for a concurrency slot; [`Running::wait`] finishes
     /// it. Must be called within a Tokio runtime. `Err` is the outcome of a failed start.
     pub fn spawn(&self, req: ExecRequest) -> Result<Running, Box<ExecOutcome>> {
-        self.spawn_at(&req, Instant::now(), None, true)
+        self.spawn_at(&req, Instant::now(), true)
     }
 
     fn spawn_at(
         &self,
         req: &ExecRequest,
         started: Instant,
-        permit: Option<OwnedSemaphorePermit>,
         zygote: bool,
     ) -> Result<Running, Box<ExecOutcome>> {
         let s = &self.settings;
@@ -238,7 +242,6 @@ impl Executor {
             stderr,
             started,
             timeout: req.timeout,
-            _permit: permit,
             shutdown: self.shutdown.clone(),
         })
     }
@@ -258,7 +261,6 @@ pub struct Running {
     stderr: Arc<Mutex<OutputCap>>,
     started: Instant,
     timeout: Duration,
-    _permit: Option<OwnedSemaphorePermit>,
     shutdown: CancellationToken,
 }
 
@@ -348,7 +350,7 @@ impl Running {
     }
 }
 
-/// The error of a command no shim took (twice).
+/// The error of a command no shim took (after the second attempt, for [`Executor::run`]).
 pub const UNTAKEN: &str = "the command did not start: the sandbox's supervising processes ended before one took it; nothing ran";
 
 #[cfg(unix)]

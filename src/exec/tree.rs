@@ -523,6 +523,12 @@ mod zygote {
             let (out_r, out_w) = pipe()?;
             let (err_r, err_w) = pipe()?;
             let (ctl, ctl_shim) = UnixStream::pair()?;
+            // Everything that can fail happens before the send: once a shim may have the
+            // request, an error here would make the caller start the command a second
+            // time through an exec'd shim.
+            ctl.set_nonblocking(true)?;
+            let stdout = tokio::net::unix::pipe::Receiver::from_owned_fd(out_r)?;
+            let stderr = tokio::net::unix::pipe::Receiver::from_owned_fd(err_r)?;
             {
                 let sock = self.req.lock().unwrap_or_else(|e| e.into_inner());
                 // One message, which one idle shim takes whole. Never waiting: the server's
@@ -537,10 +543,7 @@ mod zygote {
                 )?;
             }
             drop((out_w, err_w, ctl_shim));
-            ctl.set_nonblocking(true)?;
             let ctl = super::ShimCtl::Idle(ctl);
-            let stdout = tokio::net::unix::pipe::Receiver::from_owned_fd(out_r)?;
-            let stderr = tokio::net::unix::pipe::Receiver::from_owned_fd(err_r)?;
             Ok(Spawned {
                 proc: Proc::Shim(ShimConn {
                     ctl,
