@@ -1086,6 +1086,14 @@ impl<'s> Parser<'_, 's> {
                     self.issue("unverifiable:arithmetic", "[[ … -eq … ]] evaluates its operands as arithmetic, and bash arithmetic on variable values can run commands (a[$(cmd)]); compare with = or use literal numbers");
                 }
             }
+            // `[[ -v $y ]]` with y='a[$(cmd)]': bash evaluates the subscript of the name the
+            // value gives, running the command (as `-R` may).
+            if matches!(w.text.as_str(), "-v" | "-R")
+                && w.is_static()
+                && words.get(i + 1).is_some_and(|o| o.dynamic)
+            {
+                self.issue("unverifiable:arithmetic", "[[ -v NAME ]] with a NAME known only when it runs evaluates the array subscript in it, and a subscript with $(…) runs a command in bash; name the variable literally");
+            }
         }
         Ok((!operators && !bang).then_some(words))
     }

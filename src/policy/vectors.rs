@@ -483,6 +483,20 @@ fn skip_options(args: &[Arg], with_value: &[&str]) -> usize {
             i += 2;
             continue;
         }
+        // A bundle of short options (`-rE EOF`, `-nuUSER`): the first letter that takes a
+        // value takes the rest of the word, or the next word when it ends the bundle.
+        if !a.starts_with("--") {
+            let letters: Vec<char> = a.chars().skip(1).collect();
+            let takes = |c: char| {
+                with_value
+                    .iter()
+                    .any(|o| o.len() == 2 && o.ends_with(c) && o.starts_with('-'))
+            };
+            if let Some(k) = letters.iter().position(|&c| takes(c)) {
+                i += if k + 1 == letters.len() { 2 } else { 1 };
+                continue;
+            }
+        }
         i += 1;
     }
     i
@@ -588,12 +602,30 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             shell: args.first().filter(|a| a.exact).map(|a| a.text.clone()),
         }),
         "xargs" => {
+            // `--eof`, `--replace` and `--max-lines` (like `-e`, `-i`, `-l`) take a value
+            // only attached (`--eof=X`): the next word is the command.
             let with_value = [
                 "-a", "-d", "-E", "-I", "-L", "-n", "-P", "-s", "--arg-file", "--delimiter",
-                "--eof", "--max-lines", "--max-args", "--max-procs", "--max-chars",
-                "--process-slot-var", "--replace",
+                "--max-args", "--max-procs", "--max-chars", "--process-slot-var",
             ];
             let start = skip_options(args, &with_value);
+            // `--process-slot-var=NAME` sets NAME in the command's environment.
+            for (k, a) in args[..start.min(args.len())].iter().enumerate() {
+                let Some(v) = long_opt(&a.text, "process-slot-var") else {
+                    continue;
+                };
+                let name = option_value(args, k, v);
+                if name.as_ref().is_none_or(|n| !n.exact || dangerous_env(&n.text)) {
+                    out.push(deny(
+                        "vector:env",
+                        format!(
+                            "xargs --process-slot-var sets {} in the command's environment, which changes what it runs",
+                            name.map(|n| n.text).unwrap_or_default()
+                        ),
+                    ));
+                    return out;
+                }
+            }
             let inner = if start < args.len() {
                 args[start..].to_vec()
             } else {
@@ -627,13 +659,15 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     if let Some(dir) = chdir.and_then(|v| option_value(args, i, v)) {
                         out.push(Finding::Chdir { dir });
                     }
-                    let takes_value = long_opt(a, "unset").or(chdir);
+                    // `--argv0=ARG` (coreutils 9.7+): the command's argv[0], not the command.
+                    let takes_value = long_opt(a, "unset").or(chdir).or(long_opt(a, "argv0"));
                     i += if takes_value == Some(None) { 2 } else { 1 };
                     continue;
                 }
                 if a.starts_with('-') && a != "-" {
-                    // A short bundle, read like getopt: `u` and `C` take the rest or the next
-                    // word; `S` takes the rest or the next word as a command line.
+                    // A short bundle, read like getopt: `u`, `C` and `a` (argv[0]) take the
+                    // rest or the next word; `S` takes the rest or the next word as a command
+                    // line.
                     let mut step = 1;
                     for (k, ch) in a.char_indices().skip(1) {
                         let rest = &a[k + ch.len_utf8()..];
@@ -646,7 +680,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                                 });
                                 return out;
                             }
-                            'u' | 'C' => {
+                            'u' | 'C' | 'a' => {
                                 let value = (!rest.is_empty()).then_some(rest);
                                 if let Some(dir) = option_value(args, i, value).filter(|_| ch == 'C') {
                                     out.push(Finding::Chdir { dir });
@@ -1728,6 +1762,15 @@ fn awk(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
             match ch {
                 'f' | 'E' | 'i' | 'l' => {
                     out.push(code(p, "runs a program from a file or loads an extension"));
+                    return;
+                }
+                // gawk -d[FILE], -p[FILE], -o[FILE], -D[FILE]: --dump-variables,
+                // --profile, --pretty-print, --debug.
+                'd' | 'p' | 'o' | 'D' => {
+                    out.push(deny(
+                        "vector:awk",
+                        format!("{p} -{ch} writes a file or starts the debugger"),
+                    ));
                     return;
                 }
                 'e' => {
