@@ -235,6 +235,27 @@ pub fn dangerous_env(name: &str) -> bool {
         "CURL_HOME",
         "WGETRC",
         "NPM_CONFIG_SCRIPT_SHELL",
+        // GNU make reads its options (--eval) from GNUMAKEFLAGS and makefiles from MAKEFILES.
+        "GNUMAKEFLAGS",
+        "MAKEFILES",
+        // less reads a lesskey file (which can set LESSOPEN) from LESSKEYIN.
+        "LESSKEYIN",
+        "LESSKEYIN_SYSTEM",
+        "LESSKEY_SYSTEM",
+        // cargo and rustup read configuration (rustc-wrapper, toolchains) from these homes.
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "RUSTUP_TOOLCHAIN",
+        // zip/unzip options from the environment (zip -TT runs a command).
+        "ZIPOPT",
+        "ZIP",
+        "UNZIPOPT",
+        "UNZIP",
+        // ripgrep reads its options (--pre runs a program) from this file.
+        "RIPGREP_CONFIG_PATH",
+        "MANOPT",
+        "PYTEST_ADDOPTS",
+        "PYTEST_PLUGINS",
     ];
     const SAFE_GIT: &[&str] = &[
         "GIT_AUTHOR_NAME",
@@ -257,11 +278,45 @@ pub fn dangerous_env(name: &str) -> bool {
         "BASH_FUNC_",
         "CARGO_BUILD_",
         "CARGO_TARGET_",
-        "NPM_CONFIG_",
     ]
     .iter()
     .any(|p| name.starts_with(p))
         || name.contains("PRELOAD")
+        // npm reads `npm_config_*` in any case (`npm_config_script_shell`).
+        || name
+            .get(..11)
+            .is_some_and(|p| p.eq_ignore_ascii_case("NPM_CONFIG_"))
+}
+
+/// A make command-line assignment that runs or loads something: `NAME!=cmd` (a shell
+/// assignment), a dangerous name in any flavour (`SHELL:=…`, `MAKEFLAGS+=…`), or a value
+/// calling `$(shell …)`, `$(eval …)`, `$(file …)` or `$(guile …)` (expanded at once by
+/// `:=`, and whenever a recipe uses the variable otherwise).
+fn make_assignment_runs(a: &str) -> bool {
+    let Some(eq) = a.find('=') else {
+        return false;
+    };
+    let (lhs, value) = (&a[..eq], &a[eq + 1..]);
+    if lhs.ends_with('!') {
+        return true;
+    }
+    let name = lhs.trim_end_matches([':', '+', '?']);
+    let named = !name.is_empty()
+        && name
+            .bytes()
+            .all(|c| c == b'_' || c == b'.' || c.is_ascii_alphanumeric());
+    if !named {
+        return false;
+    }
+    let calls = ["shell", "eval", "file", "guile"].iter().any(|f| {
+        ["$(", "${"].iter().any(|open| {
+            let call = format!("{open}{f}");
+            value
+                .match_indices(&call)
+                .any(|(k, _)| value[k + call.len()..].starts_with(|c: char| c.is_whitespace()))
+        })
+    });
+    calls || dangerous_env(name)
 }
 
 /// True for names that look like `NAME=value`.
@@ -337,6 +392,8 @@ pub fn has_rules(prog: &str) -> bool {
                 | "gdb"
                 | "sort"
                 | "split"
+                | "rg"
+                | "ripgrep"
                 | "zip"
                 | "socat"
                 | "nc"
@@ -849,7 +906,9 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         }
         "less" | "more" => {
             for a in &texts {
-                if (a.starts_with('+') && (a.contains('!') || a.contains('|'))) || option_matches("--log-file", a) || option_matches("--LOG-FILE", a) || *a == "-o" || *a == "-O" || option_matches("--lesskey-src", a) {
+                // -o/-O FILE (log), -k FILE (lesskey), attached or in a bundle.
+                let short = a.starts_with('-') && !a.starts_with("--");
+                if (a.starts_with('+') && (a.contains('!') || a.contains('|'))) || option_matches("--log-file", a) || option_matches("--LOG-FILE", a) || (short && a.contains(['o', 'O', 'k'])) || option_matches("--lesskey-src", a) || option_matches("--lesskey-file", a) || option_matches("--lesskey-content", a) {
                     out.push(deny("vector:pager", format!("{p} argument {a:?} runs a shell command or writes a file")));
                 }
             }
@@ -880,6 +939,12 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 out.push(code(p, "reads commands from its input"));
             }
         }
+        "rg" | "ripgrep" => {
+            // --pre runs a program on every file searched.
+            if texts.iter().any(|a| *a == "--pre" || a.starts_with("--pre=")) {
+                out.push(deny("vector:rg", "rg --pre runs a program on every file it searches"));
+            }
+        }
         "sort" => {
             if texts.iter().any(|a| option_matches("--compress-program", a)) {
                 out.push(deny("vector:sort", "sort --compress-program runs another program"));
@@ -891,7 +956,8 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             }
         }
         "zip" => {
-            if texts.iter().any(|a| *a == "-TT" || option_matches("--unzip-command", a)) {
+            // `-TT cmd`, `-TTcmd`, `-TT=cmd`, or inside a bundle (`-qTT`).
+            if texts.iter().any(|a| (a.starts_with('-') && !a.starts_with("--") && a.contains("TT")) || option_matches("--unzip-command", a)) {
                 out.push(deny("vector:zip", "zip -TT/--unzip-command runs another program"));
             }
         }
@@ -910,7 +976,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         }
         "make" | "gmake" => {
             for a in &texts {
-                if option_matches("--eval", a) || *a == "-E" || a.starts_with(".SHELLFLAGS=") || env_assignment(a).is_some_and(dangerous_env) {
+                if option_matches("--eval", a) || *a == "-E" || a.starts_with(".SHELLFLAGS") || make_assignment_runs(a) {
                     out.push(deny("vector:make", format!("make argument {a:?} injects recipe code or a shell")));
                 }
             }
@@ -1385,6 +1451,48 @@ fn git_safe_key(k: &str) -> bool {
 
 fn git(args: &[Arg], out: &mut Vec<Finding>) {
     let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    // Files written or a work tree placed inside a `.git` directory (`checkout-index
+    // --prefix=.git/hooks/`, `archive -o .git/hooks/x`, `--work-tree=.git`) can plant a
+    // hook or a config that the next git command runs; a value only known when it runs
+    // may be one.
+    for (j, a) in args.iter().enumerate() {
+        let t = a.text.as_str();
+        let attached = [
+            "--prefix",
+            "--output",
+            "--output-directory",
+            "--work-tree",
+            "--git-dir",
+        ]
+        .iter()
+        .find_map(|o| long_opt(t, o.trim_start_matches("--")).map(|v| (*o, v)));
+        let value = match attached {
+            Some((_, Some(v))) => Some((v.to_string(), a.exact)),
+            Some((_, None)) => args.get(j + 1).map(|x| (x.text.clone(), x.exact)),
+            None if t == "-o" || t == "-C" => args.get(j + 1).map(|x| (x.text.clone(), x.exact)),
+            None if t.starts_with("-o") && !t.starts_with("--") => {
+                Some((t[2..].to_string(), a.exact))
+            }
+            None => None,
+        };
+        let Some((v, exact)) = value else { continue };
+        let into_git = v.split('/').any(|c| c == ".git" || c == "hooks");
+        let writes = attached.is_some_and(|(o, _)| o != "--git-dir") || t.starts_with("-o");
+        // `--git-dir=DIR`: a repository whose config and hooks are files the line may have
+        // written (or a tracked directory laid out like one); only a `.git` is taken.
+        let other_repo = attached.is_some_and(|(o, _)| o == "--git-dir")
+            && (!exact || v.trim_end_matches('/').rsplit('/').next() != Some(".git"));
+        if into_git && (writes || t == "-C")
+            || other_repo
+            || (!exact && attached.is_some_and(|(o, _)| o == "--prefix" || o == "--work-tree"))
+        {
+            out.push(deny(
+                "vector:git-hooks",
+                format!("git {t} {v:?} places files or a work tree inside a .git directory, where a hook or config would run programs"),
+            ));
+            return;
+        }
+    }
     for a in &texts {
         if a.contains("ext::") || a.starts_with("fd::") {
             out.push(deny(
@@ -1515,11 +1623,24 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
             ))
         }
         "config" => {
-            let pos: Vec<&str> = rest
-                .iter()
-                .copied()
-                .filter(|a| !a.starts_with('-'))
-                .collect();
+            // The words that are not options nor their values (`--comment C`, `-f FILE`,
+            // `--type T`…): the key comes first among them.
+            const WITH_VALUE: &[&str] = &["comment", "file", "blob", "type", "default", "value", "url"];
+            let mut pos: Vec<&str> = Vec::new();
+            let mut j = 0;
+            while j < rest.len() {
+                let a = rest[j];
+                let separate = a == "-f"
+                    || WITH_VALUE.iter().any(|o| long_opt(a, o) == Some(None));
+                if separate {
+                    j += 2;
+                    continue;
+                }
+                if !a.starts_with('-') {
+                    pos.push(a);
+                }
+                j += 1;
+            }
             // git's parse-options accepts any unambiguous prefix (`--ed`, `--rep`).
             let writes = rest.iter().any(|a| {
                 *a == "-e"
