@@ -414,6 +414,15 @@ impl<'s> Parser<'_, 's> {
                 if line == h.delim.as_bytes() {
                     break;
                 }
+                // Inside `$( … )` bash also ends the body at `DELIM)`.
+                if line.starts_with(h.delim.as_bytes())
+                    && line[h.delim.len()..].first() == Some(&b')')
+                {
+                    self.issue(
+                        "unverifiable:heredoc",
+                        "a here-document line starts with its delimiter followed by `)`, where bash ends the here-document inside $( … ) and dash does not",
+                    );
+                }
                 body.extend_from_slice(line);
                 body.push(b'\n');
             }
@@ -954,6 +963,12 @@ impl<'s> Parser<'_, 's> {
             let raw = &self.s[start..self.pos];
             let quoted = raw.iter().any(|&c| matches!(c, b'\'' | b'"' | b'\\'));
             if w.dynamic && !quoted {
+                return Err(self.err("unsupported here-document delimiter"));
+            }
+            // dash and bash disagree on `$'E'` / `$"E"`; a backslash-newline is removed, not
+            // a quote (the body is then expanded); a delimiter spanning lines is matched
+            // across body lines by dash. None of these is read the way every shell reads it.
+            if w.shell_dependent || w.text.contains('\n') || raw.windows(2).any(|p| p == b"\\\n") {
                 return Err(self.err("unsupported here-document delimiter"));
             }
             let index = self.out.heredocs.len();

@@ -1861,7 +1861,8 @@ fn awk(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
                         i += 1;
                     }
                 }
-            } else if long(name, out).is_none() {
+            } else if name.split(',').any(|part| long(part, out).is_none()) {
+                // mawk reads `-W a,b` (and `--a,b`) as several options.
                 return;
             } else if value.is_none()
                 && (long_opt(a, "assign").is_some() || long_opt(a, "field-separator").is_some())
@@ -1907,21 +1908,24 @@ fn awk(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
                         out.push(code(p, "is given a -W option the policy cannot read"));
                         return;
                     };
-                    let name = w.split('=').next().unwrap_or(w);
-                    // mawk: -W exec FILE, abbreviated to -We / -Wex; gawk: -W long-option.
-                    if name.is_empty() {
-                        out.push(code(p, "is given a -W option the policy cannot read"));
-                        return;
-                    }
-                    if long(name, out).is_none() {
-                        return;
-                    }
-                    if long_opt(&format!("--{name}"), "source").is_some() {
-                        out.push(code(
-                            p,
-                            "is given a program in a form the policy does not read",
-                        ));
-                        return;
+                    // mawk: -W exec FILE, abbreviated to -We / -Wex, and several options
+                    // joined by commas (`-W posix,e`); gawk: -W long-option.
+                    for part in w.split(',') {
+                        let name = part.split('=').next().unwrap_or(part);
+                        if name.is_empty() {
+                            out.push(code(p, "is given a -W option the policy cannot read"));
+                            return;
+                        }
+                        if long(name, out).is_none() {
+                            return;
+                        }
+                        if long_opt(&format!("--{name}"), "source").is_some() {
+                            out.push(code(
+                                p,
+                                "is given a program in a form the policy does not read",
+                            ));
+                            return;
+                        }
                     }
                     break;
                 }
