@@ -199,8 +199,12 @@ impl CommanderServer {
 /// The text of a refusal: `Command validation failed: ` and the reason with its rule.
 pub fn refusal_text(d: &Decision) -> String {
     match &d.rule {
-        Some(rule) => format!("Command validation failed: {} (rule: {rule})", d.reason),
-        None => format!("Command validation failed: {}", d.reason),
+        // A reason that names its rule already ("… (rule default:rm-root)") is not followed
+        // by the same rule again.
+        Some(rule) if !d.reason.contains(rule.as_str()) => {
+            format!("Command validation failed: {} (rule: {rule})", d.reason)
+        }
+        _ => format!("Command validation failed: {}", d.reason),
     }
 }
 
@@ -241,6 +245,30 @@ mod tests {
             error: error.map(String::from),
             signal,
         }
+    }
+
+    /// Every refusal names its rule, once.
+    #[test]
+    fn a_refusal_names_its_rule_once() {
+        let d = |reason: &str, rule: Option<&str>| Decision {
+            decision: crate::policy::Verdict::Deny,
+            reason: reason.into(),
+            rule: rule.map(String::from),
+            commands: Vec::new(),
+        };
+        assert_eq!(
+            refusal_text(&d("x is not allowed", Some("not-allowed"))),
+            "Command validation failed: x is not allowed (rule: not-allowed)"
+        );
+        let named = "recursive rm of /; blocked by the default blocklist (rule default:rm-root)";
+        assert_eq!(
+            refusal_text(&d(named, Some("default:rm-root"))),
+            format!("Command validation failed: {named}")
+        );
+        assert_eq!(
+            refusal_text(&d("empty", None)),
+            "Command validation failed: empty"
+        );
     }
 
     /// `exec_result` moves instead of copying; what it answers is exactly what
