@@ -606,6 +606,15 @@ fn zygote_of(server: u32) -> u32 {
     }
 }
 
+/// A default server that has run a command, and its zygote.
+fn server_and_zygote(dir: &std::path::Path) -> (common::StdioServer, u32) {
+    let mut s = server(dir, &[], &[]);
+    let (r, _) = run(&mut s, "echo one", "10s");
+    assert_eq!(r["stdout"], json!("one\n"), "{r}");
+    let zygote = zygote_of(s.child.id());
+    (s, zygote)
+}
+
 /// The pid of the process a command runs under (its shim).
 fn command_parent(s: &mut common::StdioServer) -> u32 {
     let (r, _) = run(s, "echo $PPID", "10s");
@@ -829,10 +838,7 @@ fn without_clone3_the_command_still_starts_in_its_own_cgroup() {
 #[test]
 fn a_dead_zygote_degrades_to_the_execd_shim_and_says_so_once() {
     let dir = NobodyDir::new();
-    let mut s = server(dir.path(), &[], &[]);
-    let (r, _) = run(&mut s, "echo one", "10s");
-    assert_eq!(r["stdout"], json!("one\n"), "{r}");
-    let zygote = zygote_of(s.child.id());
+    let (mut s, zygote) = server_and_zygote(dir.path());
     // SAFETY: killing the server's zygote, a process of this test's making.
     unsafe { libc::kill(zygote as i32, libc::SIGKILL) };
     // Until it has exited (a zombie, or reaped), a request sent to it is lost with it and
@@ -878,10 +884,7 @@ fn a_dead_zygote_degrades_to_the_execd_shim_and_says_so_once() {
 #[test]
 fn a_request_no_shim_took_is_sent_again() {
     let dir = NobodyDir::new();
-    let mut s = server(dir.path(), &[], &[]);
-    let (r, _) = run(&mut s, "echo one", "10s");
-    assert_eq!(r["stdout"], json!("one\n"), "{r}");
-    let zygote = zygote_of(s.child.id());
+    let (mut s, zygote) = server_and_zygote(dir.path());
     let mut family = children_of(zygote);
     family.push(zygote);
     for &p in &family {

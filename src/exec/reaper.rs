@@ -520,6 +520,11 @@ mod imp {
         /// The CPU affinity each command starts with (a zygote shim's at fork: a sibling's
         /// command may narrow the shim's since); `None` leaves the shim's.
         affinity: Option<libc::cpu_set_t>,
+        /// The shim's hard limits, by resource (`None`: unreadable). Its commands inherit
+        /// them, and they stay as they are: seccomp refuses a command setting another
+        /// process's limits, and without seccomp a shim whose limits changed runs no
+        /// further command ([`Pristine`]).
+        hard: [Option<libc::rlim_t>; RLIMITS as usize],
     }
 
     impl Setup {
@@ -559,42 +564,35 @@ mod imp {
                     (libc::sched_getaffinity(0, size, &mut set) == 0).then_some(set)
                 }
             });
-            Ok(Setup {
-                me,
-                sfd,
-                devnull,
-                affinity: affinity.flatten(),
-            })
-        }
-    }
-
-    /// This shim's hard limits, read once per resource: its commands inherit them, and they
-    /// stay as they are (seccomp refuses a command setting another process's limits;
-    /// without seccomp a shim whose limits changed runs no further command, see
-    /// [`Pristine`]). The shim is single-threaded.
-    static HARD_LIMITS: std::sync::Mutex<Vec<(i32, libc::rlim_t)>> =
-        std::sync::Mutex::new(Vec::new());
-
-    impl Setup {
-        /// The limit a command gets for `resource` when asked for `value`: never above
-        /// the hard limit it inherits (`clamped`: the child only sets it), or left to the
-        /// child to read when the shim cannot read its own.
-        // `rlim_t` is `u64` here but not on every libc.
-        #[allow(clippy::unnecessary_cast)]
-        fn rlimit(&self, resource: i32, value: u64) -> Rlimit {
-            let mut hard = HARD_LIMITS.lock().unwrap_or_else(|e| e.into_inner());
-            let known = hard.iter().find(|&&(r, _)| r == resource).map(|&(_, h)| h);
-            let h = known.or_else(|| {
+            let mut hard = [None; RLIMITS as usize];
+            for (r, slot) in hard.iter_mut().enumerate() {
                 let mut cur = libc::rlimit {
                     rlim_cur: 0,
                     rlim_max: 0,
                 };
                 // SAFETY: reading our own limit into local storage.
-                (unsafe { libc::getrlimit(resource as _, &mut cur) } == 0).then(|| {
-                    hard.push((resource, cur.rlim_max));
-                    cur.rlim_max
-                })
-            });
+                if unsafe { libc::getrlimit(r as _, &mut cur) } == 0 {
+                    *slot = Some(cur.rlim_max);
+                }
+            }
+            Ok(Setup {
+                me,
+                sfd,
+                devnull,
+                affinity: affinity.flatten(),
+                hard,
+            })
+        }
+
+        /// The limit a command gets for `resource` when asked for `value`: never above
+        /// the hard limit it inherits (`clamped`: the child only sets it), or left to the
+        /// child to read when the shim could not read its own.
+        // `rlim_t` is `u64` here but not on every libc.
+        #[allow(clippy::unnecessary_cast)]
+        fn rlimit(&self, resource: i32, value: u64) -> Rlimit {
+            let h = usize::try_from(resource)
+                .ok()
+                .and_then(|r| self.hard.get(r).copied().flatten());
             match h {
                 Some(h) => Rlimit {
                     resource,
@@ -648,6 +646,7 @@ mod imp {
             sfd,
             devnull,
             ref affinity,
+            ..
         } = *setup;
 
         // Everything the child needs is prepared here, before fork.
