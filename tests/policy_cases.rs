@@ -24,8 +24,11 @@ fn case_table() {
         "at least 100 allowed everyday commands, have {everyday}"
     );
     let mut failures = Vec::new();
-    for c in &cases {
-        let d = c.policy().decide(&c.line);
+    // Every case is decided as a bare line and again as the server decides it, started in
+    // the call's working directory (relative operands are also read from there).
+    let workdir = std::path::Path::new("/home/dev/project");
+    for (c, cwd) in cases.iter().flat_map(|c| [(c, None), (c, Some(workdir))]) {
+        let d = c.policy().decide_in(&c.line, cwd);
         let ok = match &c.expect {
             Expect::Allow => d.allowed(),
             Expect::Deny(rule) => {
@@ -38,8 +41,9 @@ fn case_table() {
         };
         if !ok {
             failures.push(format!(
-                "line {}: [{}] {:?}: expected {:?}, got {} by {:?}: {} ({})",
+                "line {}{}: [{}] {:?}: expected {:?}, got {} by {:?}: {} ({})",
                 c.source_line,
+                if cwd.is_some() { " (in a workdir)" } else { "" },
                 c.config,
                 c.line,
                 c.expect,

@@ -31,7 +31,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "default:power",
-        "shutdown, reboot, halt, poweroff, init 0|6, telinit 0|6, systemctl poweroff|reboot|halt|kexec|suspend|hibernate|rescue|emergency, systemctl start|isolate|set-default of reboot.target and the other power targets",
+        "shutdown, reboot, halt, poweroff, init 0|6, telinit 0|6, a signal to pid 1 (kill -INT 1, kill -RTMIN+5 1), systemctl poweroff|reboot|halt|kexec|suspend|hibernate|rescue|emergency, systemctl start|isolate|set-default of reboot.target and the other power targets",
     ),
     (
         "default:sysrq",
@@ -202,7 +202,13 @@ fn is_root_target_n(t: &str, depth: usize) -> bool {
             }
         }
     }
-    // An unguarded expansion that may be empty: `$DIR/` or `$DIR/*` is `/` when DIR is unset.
+    // An unguarded expansion that may be empty: `$DIR/` or `$DIR/*` is `/` when DIR is unset,
+    // `"$@"/` without arguments, `$(cmd)/` when cmd prints nothing.
+    if let Some(rest) = empty_prefix(&t) {
+        if rest.starts_with('/') && is_root_target_n(rest, depth + 1) {
+            return true;
+        }
+    }
     if t.starts_with('$') && !t.contains(":?") {
         let end = if t.starts_with("${") {
             t.find('}').map(|i| i + 1)
@@ -223,8 +229,38 @@ fn is_root_target_n(t: &str, depth: usize) -> bool {
     t.starts_with('/') && (normalise(&t) || is_system_dir(&t))
 }
 
-/// The components of a path after lexical normalisation (`.` dropped, `..` pops).
-fn path_parts(p: &str) -> Vec<&str> {
+/// What follows a leading expansion that may be empty: a special parameter (`$@`, `$*`,
+/// `$!`, `${@}`) or a command substitution (`$(…)`, `` `…` ``), whose output is only known
+/// when it runs.
+fn empty_prefix(t: &str) -> Option<&str> {
+    for p in ["$@", "$*", "$!", "${@}", "${*}", "${!}"] {
+        if let Some(rest) = t.strip_prefix(p) {
+            return Some(rest);
+        }
+    }
+    if let Some(body) = t.strip_prefix('`') {
+        return body.find('`').map(|i| &body[i + 1..]);
+    }
+    let body = t.strip_prefix("$(")?;
+    let mut depth = 1usize;
+    for (i, c) in body.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(&body[i + 1..]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The components of a path after lexical normalisation (`.` dropped, `..` pops). A
+/// process's `/proc/<pid>/root` (`self`, `thread-self`) is the root directory it sees.
+pub(crate) fn path_parts(p: &str) -> Vec<&str> {
     let mut parts: Vec<&str> = Vec::new();
     for c in p.split('/') {
         match c {
@@ -233,6 +269,11 @@ fn path_parts(p: &str) -> Vec<&str> {
                 parts.pop();
             }
             c => parts.push(c),
+        }
+        if let ["proc", who, "root"] = parts.as_slice() {
+            if matches!(*who, "self" | "thread-self") || who.bytes().all(|b| b.is_ascii_digit()) {
+                parts.clear();
+            }
         }
     }
     parts
@@ -393,6 +434,10 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
         "kill" if kills_everything(args) => {
             hit("default:kill-all", "signalling every process (kill -9 -1)")
         }
+        "kill" if signals_init(args) => hit(
+            "default:power",
+            "a signal to pid 1 (init): systemd reboots, halts or powers off on SIGINT and SIGRTMIN+n, and in a container pid 1 is the container",
+        ),
         "chmod" | "chown" | "chgrp"
             if f.has("R", "recursive") && f.operands.iter().any(|o| is_root_dir(o)) =>
         {
@@ -839,20 +884,42 @@ fn sgdisk_writes(args: &[Arg], f: &Flags) -> bool {
         })
 }
 
-/// True for `/` and `/*` spelled any way (not the home directory).
+/// True for `/` and `/*` spelled any way (not the home directory), or a pattern over the
+/// top-level directories (`/[a-z]*`, `/{bin,etc}`).
 fn is_root_dir(t: &str) -> bool {
-    t.starts_with('/') && normalise(t)
+    t.starts_with('/') && (normalise(t) || root_level_pattern(t))
 }
 
 /// `find / -delete`, `find ~ -exec rm -rf {} +`: the start points before the first
 /// expression include the root or home, and the expression deletes.
 fn find_deletes_root(args: &[Arg]) -> bool {
-    let starts = args
-        .iter()
-        .take_while(|a| !a.text.starts_with('-') && a.text != "(" && a.text != "!");
-    if !starts.into_iter().any(|a| is_root_target(&a.text)) {
+    let starts = find_starts(args);
+    if !starts.iter().any(|a| is_root_target(a)) {
         return false;
     }
+    find_deletes(args) && !find_filters_by_name(args)
+}
+
+/// The start points of `find [-H|-L|-P] [-D opts] [-Olevel] start… expression`.
+fn find_starts(args: &[Arg]) -> Vec<&str> {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        match a.text.as_str() {
+            "-H" | "-L" | "-P" => i += 1,
+            "-D" => i += 2,
+            t if t.starts_with("-O") || (t.starts_with("-D") && t.len() > 2) => i += 1,
+            _ => break,
+        }
+    }
+    args[i.min(args.len())..]
+        .iter()
+        .map(|a| a.text.as_str())
+        .take_while(|t| !t.starts_with('-') && *t != "(" && *t != "!")
+        .collect()
+}
+
+/// The expression deletes what it finds: `-delete`, `-exec rm …`.
+fn find_deletes(args: &[Arg]) -> bool {
     args.iter().enumerate().any(|(i, a)| {
         a.text == "-delete"
             || (matches!(a.text.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir")
@@ -860,6 +927,50 @@ fn find_deletes_root(args: &[Arg]) -> bool {
                     .get(i + 1)
                     .is_some_and(|p| matches!(basename(&p.text), "rm" | "shred" | "unlink")))
     })
+}
+
+/// `find ~ -name '*.pyc' -delete`: the expression is a plain conjunction (no `-o`, `!`,
+/// `-not`, `,`) with a name test whose pattern has a literal part, so it deletes only the
+/// entries of that name, not the tree.
+fn find_filters_by_name(args: &[Arg]) -> bool {
+    let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    if texts
+        .iter()
+        .any(|t| matches!(*t, "-o" | "-or" | "!" | "-not" | ","))
+    {
+        return false;
+    }
+    texts.windows(2).any(|w| {
+        matches!(
+            w[0],
+            "-name" | "-iname" | "-path" | "-ipath" | "-wholename" | "-iwholename"
+        ) && !w[1].split('/').all(|c| c.is_empty() || matches_anything(c))
+    })
+}
+
+/// A path component that matches every name: only wildcards, bracket expressions and
+/// expansions (`*`, `?*`, `[a-z]*`, `.*`, `$X`, `{a,b}`), nothing literal to restrict it.
+fn matches_anything(c: &str) -> bool {
+    if c.contains(['$', '`', '{']) {
+        return true;
+    }
+    let mut rest = c.strip_prefix('.').unwrap_or(c);
+    let mut wild = false;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('[') {
+            let Some(close) = r.get(1..).and_then(|x| x.find(']')) else {
+                return false;
+            };
+            rest = &r[close + 2..];
+            wild = true;
+        } else if let Some(r) = rest.strip_prefix(['*', '?']) {
+            rest = r;
+            wild = true;
+        } else {
+            return false;
+        }
+    }
+    wild || c.is_empty()
 }
 
 /// `pkill -9 .`, `pkill ''`, `pkill -u root`, `killall -r .`, `killall -u root`: a pattern
@@ -960,9 +1071,9 @@ fn kills_everything(args: &[Arg]) -> bool {
     while i < args.len() {
         let t = args[i].text.as_str();
         if t == "--" {
-            return args[i + 1..].iter().any(|a| a.text == "-1");
+            return args[i + 1..].iter().any(|a| pid_value(&a.text) == Some(-1));
         }
-        if t == "-1" && signal_seen {
+        if pid_value(t) == Some(-1) && (signal_seen || !t.starts_with('-')) {
             return true;
         }
         if matches!(t, "-s" | "-n" | "--signal") {
@@ -976,6 +1087,64 @@ fn kills_everything(args: &[Arg]) -> bool {
         i += 1;
     }
     false
+}
+
+/// The number a pid operand of `kill` is, as the shell and kill read it: blanks around it,
+/// leading zeros (`-01`), and an arithmetic expansion of a constant (`$((-1))`, `-$((1))`).
+fn pid_value(t: &str) -> Option<i64> {
+    let mut t = t.trim().to_string();
+    while let Some(start) = t.find("$((") {
+        let end = start + t[start..].find("))")?;
+        let inner: String = t[start + 3..end]
+            .chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')'))
+            .collect();
+        let value = pid_value(&inner)?;
+        t = format!("{}{value}{}", &t[..start], &t[end + 2..]);
+    }
+    let (mut negative, mut digits) = (false, t.as_str());
+    while let Some(rest) = digits.strip_prefix(['-', '+']) {
+        negative ^= digits.starts_with('-');
+        digits = rest;
+    }
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: i64 = digits.trim_start_matches('0').parse().unwrap_or(0);
+    Some(if negative { -n } else { n })
+}
+
+/// `kill -INT 1`, `kill -s RTMIN+5 1`: a signal to pid 1. systemd reboots on SIGINT
+/// (ctrl-alt-del), halts, powers off or reboots on SIGRTMIN+3…+6 and +13…+16; in a
+/// container pid 1 is the container. `kill -0 1` (a probe) and `kill -l` are not signals.
+fn signals_init(args: &[Arg]) -> bool {
+    let (mut probe, mut signal_seen) = (false, false);
+    let mut i = 0;
+    let mut pids = Vec::new();
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if t == "--" {
+            pids.extend(args[i + 1..].iter().map(|a| a.text.as_str()));
+            break;
+        }
+        if matches!(t, "-l" | "-L" | "--list" | "--table") || t.starts_with("--list=") {
+            return false;
+        }
+        if matches!(t, "-s" | "-n" | "--signal") && !signal_seen {
+            probe = args.get(i + 1).is_some_and(|a| a.text == "0");
+            signal_seen = true;
+            i += 2;
+            continue;
+        }
+        if t.starts_with('-') && !signal_seen {
+            probe = matches!(t, "-0" | "-SIG0" | "-s0" | "-n0");
+            signal_seen = true;
+        } else {
+            pids.push(t);
+        }
+        i += 1;
+    }
+    !probe && pids.iter().any(|p| pid_value(p) == Some(1))
 }
 
 /// A directory a `cd` or `pushd` of the line may change to, for reading relative paths.
@@ -1219,6 +1388,9 @@ fn from_dir(dir: &str, t: &str) -> Option<String> {
 /// `of=/dev/sda`), or `None` when none of them is a relative path.
 fn args_from_dir(argv: &[Arg], dir: &str) -> Option<Vec<Arg>> {
     let mut changed = false;
+    // `parted sda print`: after the device come parted's own commands, not paths.
+    let first_operand_only = argv.first().is_some_and(|p| basename(&p.text) == "parted");
+    let mut operands = 0;
     let out = argv
         .iter()
         .enumerate()
@@ -1227,8 +1399,12 @@ fn args_from_dir(argv: &[Arg], dir: &str) -> Option<Vec<Arg>> {
             let keyed = t
                 .split_once('=')
                 .filter(|(k, _)| !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase()));
+            if i > 0 && !t.starts_with('-') {
+                operands += 1;
+            }
             let text = match keyed {
                 _ if i == 0 => None,
+                _ if first_operand_only && operands > 1 => None,
                 Some((k, v)) => from_dir(dir, v).map(|v| format!("{k}={v}")),
                 None => from_dir(dir, t),
             };
@@ -1281,19 +1457,32 @@ pub fn cd_root_then_rm(script: &Script) -> Option<Hit> {
     if !cd_root {
         return None;
     }
+    // `*`, `.`, `~+` (bash: the current directory), `$X`, `*/*`: every entry; `*.log`,
+    // `*/node_modules`, `"$P"/build` name some.
     let everything = |o: &str| {
+        let o = match o.strip_prefix("~+") {
+            Some("") => ".",
+            Some(r) if r.starts_with('/') => &r[1..],
+            _ => o,
+        };
         let o = o.trim_start_matches("./");
         o.is_empty()
-            || matches!(o, "." | ".." | "*" | ".*" | "{*,.*}")
+            || matches!(o, "." | "..")
             || o.split('/')
-                .next()
-                .is_some_and(|f| f.contains(['*', '?', '[', '{', '$']))
+                .all(|c| c.is_empty() || c == "." || matches_anything(c))
     };
     script.commands.iter().find_map(|c| {
         let argv: Vec<Arg> = c.words.iter().map(Arg::from_word).collect();
         let p = basename(&argv.first()?.text);
         let f = flags(&argv[1..]);
-        (p == "rm" && f.has("rR", "recursive") && f.operands.iter().any(|o| everything(o)))
+        let rm_all =
+            p == "rm" && f.has("rR", "recursive") && f.operands.iter().any(|o| everything(o));
+        // `cd / && find -delete`: without a start point find starts at `.`.
+        let find_all = p == "find"
+            && find_deletes(&argv[1..])
+            && !find_filters_by_name(&argv[1..])
+            && find_starts(&argv[1..]).iter().all(|s| everything(s));
+        (rm_all || find_all)
             .then(|| {
                 hit(
                     "default:rm-root",

@@ -261,13 +261,52 @@ fn assigned_literal<'a>(script: &'a Script, word: &str) -> Option<&'a str> {
         .strip_prefix("${")
         .and_then(|w| w.strip_suffix('}'))
         .or_else(|| word.strip_prefix('$'))?;
+    let mut last = None;
+    for c in &script.commands {
+        if c.words.is_empty() {
+            for a in &c.assignments {
+                if a.name == name && a.value.is_static() {
+                    last = Some(a.value.text.as_str());
+                }
+            }
+            continue;
+        }
+        // `export d=/`, `readonly`, `local`, `declare`, `typeset`.
+        if !matches!(
+            c.words[0].text.as_str(),
+            "export" | "readonly" | "local" | "declare" | "typeset"
+        ) {
+            continue;
+        }
+        for w in &c.words[1..] {
+            if let Some(v) = w.text.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
+                if w.is_static() {
+                    last = Some(v);
+                }
+            }
+        }
+    }
+    last
+}
+
+/// The double-quoted string literals of awk code (`print "rm -rf /" | "sh"`).
+fn string_literals(code: &str) -> Vec<String> {
+    code.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `alias r=rm` earlier in the line (dash expands aliases in `-c` code too): the words
+/// the command's name stands for.
+fn alias_of<'a>(script: &'a Script, name: &str) -> Option<&'a str> {
     script
         .commands
         .iter()
-        .filter(|c| c.words.is_empty())
-        .flat_map(|c| &c.assignments)
-        .filter(|a| a.name == name && a.value.is_static())
-        .map(|a| a.value.text.as_str())
+        .filter(|c| c.words.first().is_some_and(|w| w.text == "alias"))
+        .flat_map(|c| &c.words[1..])
+        .filter_map(|w| w.text.strip_prefix(name)?.strip_prefix('='))
         .next_back()
 }
 
@@ -283,6 +322,15 @@ fn blocklist_args(script: &Script, c: &SimpleCommand) -> Vec<Arg> {
         if let Some(v) = assigned_literal(script, w.text.trim_matches('"')) {
             a.text = v.to_string();
             continue;
+        }
+        // dd's `of=$d`.
+        if let Some((k, name)) = w.text.split_once('=') {
+            if !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase()) {
+                if let Some(v) = assigned_literal(script, name.trim_matches('"')) {
+                    a.text = format!("{k}={v}");
+                    continue;
+                }
+            }
         }
         let whole = (w.text.starts_with("$(") && w.text.ends_with(')'))
             || (w.text.starts_with('`') && w.text.ends_with('`'));
@@ -303,6 +351,71 @@ fn blocklist_args(script: &Script, c: &SimpleCommand) -> Vec<Arg> {
             .collect();
         a.text = printed.join(" ").replace("\\n", "").trim().to_string();
     }
+    out
+}
+
+/// Shell code with its positional parameters replaced by `params` (`$0` is the first):
+/// `$1`, `${1}`, `$@`, `$*` (all but `$0`, joined by blanks). Text in single quotes and
+/// after a backslash stays as it is; a parameter with no value is left as written.
+fn bind_positionals(code: &str, params: &[&str]) -> String {
+    let b = code.as_bytes();
+    let mut out = String::with_capacity(code.len());
+    let (mut i, mut literal) = (0, 0);
+    let mut in_single = false;
+    let mut in_double = false;
+    while i < b.len() {
+        let c = b[i];
+        if in_single {
+            in_single = c != b'\'';
+            i += 1;
+            continue;
+        }
+        match c {
+            b'\\' => {
+                i += 2;
+                continue;
+            }
+            b'\'' if !in_double => in_single = true,
+            b'"' => in_double = !in_double,
+            b'$' => {
+                let rest = &code[i + 1..];
+                let (name, len) = if let Some(r) = rest.strip_prefix('{') {
+                    match r.find('}') {
+                        Some(e) => (&r[..e], e + 2),
+                        None => ("", 0),
+                    }
+                } else {
+                    let n = rest
+                        .bytes()
+                        .next()
+                        .filter(|c| c.is_ascii_digit() || matches!(c, b'@' | b'*'));
+                    (
+                        if n.is_some() { &rest[..1] } else { "" },
+                        usize::from(n.is_some()),
+                    )
+                };
+                let value = match name {
+                    "@" | "*" => Some(params.get(1..).unwrap_or_default().join(" ")),
+                    n if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => n
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|k| params.get(k))
+                        .map(|v| v.to_string()),
+                    _ => None,
+                };
+                if let Some(v) = value {
+                    out.push_str(&code[literal..i]);
+                    out.push_str(&v);
+                    i += 1 + len;
+                    literal = i;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push_str(&code[literal.min(code.len())..]);
     out
 }
 
@@ -515,6 +628,14 @@ impl Policy {
             if let Some(r) = self.refuse_argv(&argv, stdin_is_code(c), script, c, depth, &cwds) {
                 return Some(r);
             }
+            if let Some(value) = alias_of(script, &argv[0].text) {
+                let mut v: Vec<Arg> = value.split_whitespace().map(Arg::lit).collect();
+                v.extend(argv[1..].iter().cloned());
+                if let Some(r) = self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, &cwds)
+                {
+                    return Some(r);
+                }
+            }
         }
         if self.default_blocklist {
             let line_rules = [
@@ -576,6 +697,24 @@ impl Policy {
                 }
             }
         }
+        // awk's `system("…")` and `print "…" | "sh"`: the strings are shell lines.
+        if matches!(basename(&argv[0].text), "awk" | "gawk" | "mawk" | "nawk") {
+            for a in argv[1..]
+                .iter()
+                .filter(|a| a.exact && a.text.contains(['(', '|']))
+            {
+                let mut lines = blocklist::code_shell_lines("awk", &a.text);
+                if a.text.contains('|') {
+                    lines.extend(string_literals(&a.text));
+                }
+                if let Some(r) = lines
+                    .iter()
+                    .find_map(|l| self.refuse_shell_text(l, depth, cwds))
+                {
+                    return Some(r);
+                }
+            }
+        }
         if stdin_code {
             if let Some(lang) = vectors::stdin_language(argv) {
                 for text in stdin_texts(script, cmd) {
@@ -624,9 +763,18 @@ impl Policy {
                 vectors::Finding::Code {
                     shell: Some(code), ..
                 } => {
-                    if let Ok(sub) = parse::parse(&code) {
-                        if let Some(r) = self.refusal(&sub, depth + 1, cwds) {
-                            return Some(r);
+                    // `sh -c 'rm -rf "$1"' _ /`: the code as written, and with the words
+                    // that follow it in place of `$0`, `$1`, `$@` ….
+                    let params: Vec<&str> = vectors::shell_c_params(argv)
+                        .into_iter()
+                        .map(|a| a.text.as_str())
+                        .collect();
+                    let bound = (!params.is_empty()).then(|| bind_positionals(&code, &params));
+                    for code in std::iter::once(code).chain(bound) {
+                        if let Ok(sub) = parse::parse(&code) {
+                            if let Some(r) = self.refusal(&sub, depth + 1, cwds) {
+                                return Some(r);
+                            }
                         }
                     }
                 }

@@ -980,7 +980,17 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     out.push(deny("vector:make", format!("make argument {a:?} injects recipe code or a shell")));
                 }
             }
-            if stdin_code && texts.windows(2).any(|w| w[0] == "-f" && w[1] == "-") {
+            // `-f -`, `-f/dev/stdin`, `--file=/dev/fd/0`, `--makefile /proc/self/fd/3`.
+            let makefiles = texts.iter().enumerate().filter_map(|(k, a)| {
+                let long = ["--file", "--makefile"].iter().find_map(|o| long_opt(a, o.trim_start_matches('-')));
+                match long {
+                    Some(Some(v)) => Some(v),
+                    Some(None) => texts.get(k + 1).copied(),
+                    None if *a == "-f" => texts.get(k + 1).copied(),
+                    None => a.strip_prefix("-f").filter(|v| !v.is_empty() && !a.starts_with("--")),
+                }
+            });
+            if stdin_code && makefiles.into_iter().any(names_input) {
                 out.push(code(p, "reads a makefile from its input"));
             }
         }
@@ -1146,6 +1156,44 @@ fn shell_opts(args: &[Arg]) -> (usize, bool, bool) {
     (i, c_flag, s_flag)
 }
 
+/// A script operand that names the standard input or another descriptor the program
+/// inherits (`-`, `/dev/stdin`, `/dev/fd/3`, `/proc/self/fd/0`): the code comes from the
+/// line's pipe or here-document (`sh /dev/stdin <<EOF`), not from a file.
+pub fn names_input(t: &str) -> bool {
+    if t == "-" {
+        return true;
+    }
+    if !t.starts_with('/') {
+        return false;
+    }
+    let parts = super::blocklist::path_parts(t);
+    let number = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+    match parts.as_slice() {
+        ["dev", "stdin"] => true,
+        ["dev", "fd", n] => number(n),
+        ["proc", who, "fd", n] => {
+            (matches!(*who, "self" | "thread-self") || number(who)) && number(n)
+        }
+        _ => false,
+    }
+}
+
+/// `sh -c CODE NAME ARG…`: the words after the code, which it reads as `$0`, `$1`, … (and
+/// `$@`). Empty for any other argv.
+pub fn shell_c_params(argv: &[Arg]) -> Vec<&Arg> {
+    let Some(p) = argv.first() else {
+        return Vec::new();
+    };
+    if !SHELLS.contains(&basename(&p.text)) {
+        return Vec::new();
+    }
+    let (i, c_flag, _) = shell_opts(&argv[1..]);
+    if !c_flag {
+        return Vec::new();
+    }
+    argv[1..].iter().skip(i + 1).collect()
+}
+
 fn shell(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
     let (i, c_flag, s_flag) = shell_opts(args);
     if c_flag {
@@ -1156,9 +1204,17 @@ fn shell(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
         });
     } else if args.len() == 1 && matches!(args[0].text.as_str(), "--version" | "--help") {
         // `bash --version`: prints and exits.
-    } else if i >= args.len() || s_flag {
+    } else if i >= args.len() || s_flag || names_input(&args[i].text) {
         if stdin_code || s_flag {
             out.push(code(p, "reads shell code from its input"));
+        } else if i < args.len() {
+            out.push(code(
+                p,
+                &format!(
+                    "reads its script from {:?}, a descriptor it inherits",
+                    args[i].text
+                ),
+            ));
         } else {
             out.push(code(p, "without a script starts an interactive shell"));
         }
@@ -1300,7 +1356,7 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
     if interpreter_info_only(base, args) {
         return;
     }
-    if script.is_none() || script.is_some_and(|s| s.text == "-") {
+    if script.is_none_or(|s| names_input(&s.text)) {
         if stdin_code {
             out.push(code(p, "reads a program from its input"));
         } else {
@@ -1321,7 +1377,8 @@ pub fn stdin_language(argv: &[Arg]) -> Option<&str> {
     if SHELLS.contains(&p) {
         let (i, c_flag, s_flag) = shell_opts(args);
         let info = args.len() == 1 && matches!(args[0].text.as_str(), "--version" | "--help");
-        return (!c_flag && !info && (i >= args.len() || s_flag)).then_some("sh");
+        let from_input = i >= args.len() || s_flag || names_input(&args[i].text);
+        return (!c_flag && !info && from_input).then_some("sh");
     }
     if !is_interpreter(p) {
         return None;
@@ -1331,7 +1388,7 @@ pub fn stdin_language(argv: &[Arg]) -> Option<&str> {
         InterpScan::Rest(i)
             if !(interpreter_info_only(base, args)
                 || base == "deno" && args.first().is_some_and(|a| a.text == "eval"))
-                && args.get(i).is_none_or(|s| s.text == "-") =>
+                && args.get(i).is_none_or(|s| names_input(&s.text)) =>
         {
             Some(base)
         }
