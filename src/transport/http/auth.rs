@@ -110,6 +110,9 @@ pub fn unauthorized() -> Response {
         StatusCode::UNAUTHORIZED,
         [
             (header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
+            // The body may be unread: close, or the client's next request on this
+            // connection would be read from the middle of it.
+            (header::CONNECTION, HeaderValue::from_static("close")),
             (
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),

@@ -16,41 +16,22 @@
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::{AppState, MAX_BODY};
+use super::AppState;
 
 /// A JSON-RPC error answered before the request reaches the MCP service.
 fn rpc_error(status: StatusCode, code: i64, message: String) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}})
-            .to_string(),
-    )
-        .into_response()
+    super::rpc_error(status, code, &message)
 }
 
 /// The `POST /` handler.
 pub async fn compat(State(state): State<AppState>, req: Request) -> Response {
     let (mut parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+    let bytes = match super::read_body(body).await {
         Ok(b) => b,
-        Err(e) => {
-            let inner = e.into_inner();
-            if inner
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                return super::too_large();
-            }
-            return rpc_error(
-                StatusCode::REQUEST_TIMEOUT,
-                -32600,
-                format!("Request body not received completely: {inner}"),
-            );
-        }
+        Err(resp) => return resp,
     };
     // go-mcp-commander answered malformed input with JSON-RPC errors; so do we.
     match serde_json::from_slice::<Value>(&bytes) {

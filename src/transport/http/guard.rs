@@ -112,7 +112,10 @@ impl Guard {
 fn forbidden(what: &str) -> Response {
     (
         StatusCode::FORBIDDEN,
-        [(header::CONTENT_TYPE, "application/json")],
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CONNECTION, "close"),
+        ],
         format!(
             r#"{{"jsonrpc":"2.0","id":null,"error":{{"code":-32000,"message":"Forbidden: {what} is not allowed"}}}}"#
         ),

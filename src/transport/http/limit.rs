@@ -57,6 +57,7 @@ pub fn too_many(retry_after: u64) -> Response {
         [
             (header::RETRY_AFTER, retry_after.to_string()),
             (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONNECTION, "close".to_string()),
         ],
         r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Too many requests: rate limit exceeded, retry after the Retry-After seconds"}}"#,
     )

@@ -1,6 +1,9 @@
 //! The accept loop: every connection gets `TCP_NODELAY` (without it each small response
 //! waits ~40 ms for a delayed ACK), its peer address for the audit log, a header read
-//! timeout against slow clients, and a place in the graceful shutdown.
+//! timeout against slow clients (which starts at the accept: a connection that sends
+//! nothing is closed too), a place among at most [`max_connections`] open ones, and a place
+//! in the graceful shutdown. HTTP/1.1 only: MCP clients speak it, and hyper's HTTP/2 has no
+//! read timeouts.
 //!
 //! Connections are served by [`Workers`]: one thread per core, each with a single-threaded
 //! tokio runtime, and each connection stays on the thread it was handed to. A call's work is
@@ -25,6 +28,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -157,6 +161,18 @@ impl Drop for Workers {
     }
 }
 
+/// How many connections may be open at once: half the descriptors the process may open
+/// (the other half is for commands' pipes, the audit log and the listening socket),
+/// between 16 and 4,096. A connection beyond it is closed at once, so idle sockets cannot
+/// use up the descriptors that `/health` and the commands need.
+pub fn max_connections() -> usize {
+    let soft = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(u64::MAX, |(soft, _)| soft);
+    usize::try_from(soft / 2)
+        .unwrap_or(usize::MAX)
+        .clamp(16, 4096)
+}
+
 /// A listening socket serving a router.
 pub struct Server {
     listener: TcpListener,
@@ -164,23 +180,24 @@ pub struct Server {
     builder: Arc<auto::Builder<TokioExecutor>>,
     graceful: GracefulShutdown,
     workers: Workers,
+    open: Arc<Semaphore>,
 }
 
 impl Server {
     /// Serves `router` on `listener`, with connections on `workers`.
     pub fn new(listener: TcpListener, router: Router, workers: Workers) -> Server {
-        let mut builder = auto::Builder::new(TokioExecutor::new());
+        let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
         builder
             .http1()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT);
-        builder.http2().timer(TokioTimer::new());
         Server {
             listener,
             router,
             builder: Arc::new(builder),
             graceful: GracefulShutdown::new(),
             workers,
+            open: Arc::new(Semaphore::new(max_connections())),
         }
     }
 
@@ -200,6 +217,10 @@ impl Server {
     }
 
     fn spawn(&self, stream: tokio::net::TcpStream, addr: SocketAddr) {
+        let Ok(permit) = self.open.clone().try_acquire_owned() else {
+            // Over the limit: closed unanswered (dropping it closes it).
+            return;
+        };
         let _ = stream.set_nodelay(true);
         // Re-registered with the worker's own reactor, so its wake-ups stay on that thread.
         let Ok(stream) = stream.into_std() else {
@@ -215,9 +236,17 @@ impl Server {
         let builder = self.builder.clone();
         let watcher = self.graceful.watcher();
         self.workers.spawn(async move {
+            let _permit = permit;
             let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
                 return;
             };
+            // hyper's header timeout starts at the first byte: a client that sends nothing
+            // gets the same time to start its request.
+            let mut first = [0u8; 1];
+            match tokio::time::timeout(HEADER_READ_TIMEOUT, stream.peek(&mut first)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
+            }
             let conn = builder
                 .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(svc))
                 .into_owned();

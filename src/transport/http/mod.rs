@@ -131,6 +131,7 @@ pub fn app(commander: Arc<Commander>) -> App {
     let mut protected = Router::new()
         .route_service("/mcp", mcp)
         .route_layer(from_fn(mcp_response))
+        .route_layer(from_fn(mcp_request))
         .route("/", post(compat::compat));
     if cfg.metrics {
         protected = protected.route("/metrics", get(metrics::metrics));
@@ -247,11 +248,97 @@ async fn coalesce(resp: Response, window: Duration) -> Response {
     )
 }
 
+/// A JSON-RPC error answered by the server itself (not by rmcp), closing the connection
+/// when the request's body may not have been read to its end.
+pub fn rpc_error(status: StatusCode, code: i64, message: &str) -> Response {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+    let mut resp = (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response();
+    if matches!(
+        status,
+        StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE
+    ) {
+        resp.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    resp
+}
+
+/// A request body read whole, within [`MAX_BODY`] and within [`BODY_READ_TIMEOUT`] in all
+/// (the body layer's timeout only bounds the pause between two pieces, so a client
+/// sending a byte every few seconds would otherwise hold the request open for good).
+pub async fn read_body(body: Body) -> Result<Bytes, Response> {
+    match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, MAX_BODY)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => {
+            let inner = e.into_inner();
+            if inner
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return Err(too_large());
+            }
+            Err(rpc_error(
+                StatusCode::REQUEST_TIMEOUT,
+                -32600,
+                &format!("Request body not received completely: {inner}"),
+            ))
+        }
+        Err(_) => Err(rpc_error(
+            StatusCode::REQUEST_TIMEOUT,
+            -32600,
+            &format!(
+                "Request body not received completely within {} s",
+                BODY_READ_TIMEOUT.as_secs()
+            ),
+        )),
+    }
+}
+
+/// Middleware on `/mcp`: a `POST` body is read whole (see [`read_body`]) and must be one
+/// JSON value that is a JSON-RPC message: malformed JSON is answered with a JSON-RPC parse
+/// error (-32700) and a batch with -32600, instead of rmcp's plain-text 415.
+async fn mcp_request(req: Request, next: Next) -> Response {
+    if req.method() != axum::http::Method::POST {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match read_body(body).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            -32700,
+            &format!("Parse error: {e}"),
+        );
+    }
+    if bytes.trim_ascii_start().first() == Some(&b'[') {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            -32600,
+            "Invalid Request: JSON-RPC batches are not supported; send one message per POST",
+        );
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
 /// The 413 answer.
 pub fn too_large() -> Response {
     (
         StatusCode::PAYLOAD_TOO_LARGE,
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        [
+            (axum::http::header::CONTENT_TYPE, "application/json"),
+            (axum::http::header::CONNECTION, "close"),
+        ],
         r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Request body too large: the limit is 1 MiB"}}"#,
     )
         .into_response()
