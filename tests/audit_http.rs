@@ -150,6 +150,41 @@ fn insights_queries_over_http_logs() {
     );
 }
 
+/// On `POST /` a session header means nothing, so it is not audited as the call's session
+/// (a client could write any text, or another client's session id, into the trail), and a
+/// request id of a megabyte is cut to a bounded audit field.
+#[test]
+fn client_text_on_post_root_does_not_pose_as_audit_ids() {
+    let s = HttpServer::start(&[], &[]);
+    let long_id = "x".repeat(1_000_000);
+    let r = s.rpc(
+        "/",
+        &[("Mcp-Session-Id", "blocked 401 spoofed-session")],
+        &json!({"jsonrpc": "2.0", "id": long_id, "method": "tools/call", "params": {"name": "execute_command", "arguments": {"command": "echo hi"}}}),
+    );
+    assert_eq!(r.status, 200, "{}", &r.body[..r.body.len().min(300)]);
+    let e = s.wait_events("CMD_EXEC", 1, Duration::from_secs(5));
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].get("session").is_none_or(Value::is_null),
+        "no session on POST /: {}",
+        e[0]["session"]
+    );
+    let request = e[0]["request"].as_str().expect("request id");
+    assert!(request.len() < 200, "cut: {} bytes", request.len());
+    assert!(
+        request.starts_with("\"xxx") || request.starts_with("xxx"),
+        "{request}"
+    );
+    let line = s
+        .stderr()
+        .lines()
+        .find(|l| l.contains("CMD_EXEC"))
+        .map(str::len)
+        .unwrap_or_default();
+    assert!(line < 4096, "the audit line stays small: {line} bytes");
+}
+
 #[test]
 fn session_and_request_ids_over_streamable_http() {
     let s = HttpServer::start(&[], &[]);

@@ -56,8 +56,12 @@ pub async fn compat(State(state): State<AppState>, req: Request) -> Response {
         header::ACCEPT,
         HeaderValue::from_static("application/json, text/event-stream"),
     );
-    // One-shot calls: a session id from an /mcp session means nothing here.
+    // One-shot calls: a session id from an /mcp session means nothing here, and is not
+    // audited either (any text a client sends would otherwise be recorded as its session).
     h.remove("mcp-session-id");
+    if let Some(ctx) = parts.extensions.get_mut::<crate::audit::CallContext>() {
+        ctx.session = None;
+    }
     state
         .compat
         .handle(Request::from_parts(parts, Body::from(bytes)))

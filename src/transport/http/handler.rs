@@ -97,7 +97,7 @@ impl ServerHandler for HttpTools {
         let request_ct = std::mem::replace(&mut context.ct, token.clone());
         let disconnect = disconnect_token(&context);
         let mut caller = call_context(&context);
-        caller.request = Some(context.id.to_string());
+        caller.request = Some(audited_id(context.id.to_string()));
         context.extensions.insert(caller);
         let call = self.inner.call_tool(request, context);
         let response = run_cancelling(call, &token, request_ct, disconnect).await?;
@@ -127,3 +127,40 @@ fn explain_shutdown(response: CallToolResponse) -> CallToolResponse {
 
 /// The error of a call still running when the shutdown grace ran out.
 pub const SHUTDOWN_ERROR: &str = "the server is shutting down: the command was still running when the shutdown grace ran out and was stopped with its whole process tree";
+
+/// The longest JSON-RPC request id written into an audit line, in bytes.
+pub const MAX_AUDITED_ID: usize = 128;
+
+/// A request id as the audit log records it: the client chooses it, so one longer than
+/// [`MAX_AUDITED_ID`] is cut there (and marked) rather than making a line of any size
+/// (CloudWatch splits events over 256 KB, and the halves are no longer JSON).
+fn audited_id(mut id: String) -> String {
+    if id.len() > MAX_AUDITED_ID {
+        let mut end = MAX_AUDITED_ID;
+        while !id.is_char_boundary(end) {
+            end -= 1;
+        }
+        id.truncate(end);
+        id.push_str("…(cut)");
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_request_ids_are_cut_for_the_audit_line() {
+        assert_eq!(audited_id("42".into()), "42");
+        let long = "é".repeat(200);
+        let cut = audited_id(long);
+        assert!(cut.ends_with("…(cut)"), "{cut}");
+        assert!(
+            cut.len() <= MAX_AUDITED_ID + "…(cut)".len(),
+            "{}",
+            cut.len()
+        );
+        assert!(cut.starts_with("éé"));
+    }
+}
