@@ -13,7 +13,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use http_support::{HttpServer, TOKEN};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Reads until EOF or an error; how long that took, and whether it was a clean close or a
 /// reset (both mean the server closed the connection).
@@ -179,6 +179,7 @@ fn malformed_json_and_batches_on_mcp_get_json_rpc_errors() {
         ("{bad", -32700),
         ("", -32700),
         ("[]", -32600),
+        ("42", -32600),
         (
             r#"[{"jsonrpc":"2.0","method":"tools/list","id":1}]"#,
             -32600,
@@ -260,4 +261,49 @@ fn refusals_before_the_body_is_read_close_the_connection() {
         .find(|h| h.starts_with("http/1.1 429"))
         .expect("a 429 within 20 requests at 1 per second");
     assert!(limited.contains("connection: close"), "{limited}");
+}
+
+/// At most 2,048 MCP sessions are open at once: the next `initialize` gets 503 with
+/// `Retry-After`, the open sessions keep working, and ending one makes room again.
+#[test]
+fn sessions_are_capped_and_ending_one_makes_room() {
+    let s = HttpServer::start(&[], &[("MCP_RATE_LIMIT", "0")]);
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}});
+    let mut first = None;
+    for i in 0..2048 {
+        let r = s.rpc("/mcp", &[], &init);
+        assert_eq!(r.status, 200, "session {i}: {r:?}");
+        if first.is_none() {
+            first = r.header("mcp-session-id").map(str::to_string);
+        }
+    }
+    let over = s.rpc("/mcp", &[], &init);
+    assert_eq!(over.status, 503, "{over:?}");
+    assert_eq!(over.header("retry-after"), Some("60"));
+    assert_eq!(over.json()["error"]["code"], -32000, "{}", over.body);
+    let sid = first.expect("a session id");
+    let h = [
+        ("Mcp-Session-Id", sid.as_str()),
+        ("MCP-Protocol-Version", "2025-06-18"),
+    ];
+    s.rpc(
+        "/mcp",
+        &h,
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    );
+    let call = s.rpc("/mcp", &h, &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "execute_command", "arguments": {"command": "echo still-here"}}}));
+    assert_eq!(call.status, 200, "{call:?}");
+    assert!(call.body.contains("still-here"), "{}", call.body);
+    let del = s.request(
+        "DELETE",
+        "/mcp",
+        &[
+            ("X-MCP-Auth-Token", TOKEN),
+            ("Mcp-Session-Id", sid.as_str()),
+        ],
+        b"",
+    );
+    assert!(del.status < 300, "{del:?}");
+    let again = s.rpc("/mcp", &[], &init);
+    assert_eq!(again.status, 200, "room again after a DELETE: {again:?}");
 }

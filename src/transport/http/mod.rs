@@ -112,9 +112,11 @@ pub fn app(commander: Arc<Commander>) -> App {
     let mut session_manager = LocalSessionManager::default();
     session_manager.session_config.keep_alive =
         Some(session_keep_alive(commander.config().max_timeout));
+    let session_manager = Arc::new(session_manager);
+    let live = Sessions((!cfg.stateless).then(|| session_manager.clone()));
     let mcp = StreamableHttpService::new(
         factory.clone(),
-        Arc::new(session_manager),
+        session_manager,
         base.clone().with_legacy_session_mode(!cfg.stateless),
     );
     let compat = StreamableHttpService::new(
@@ -131,7 +133,7 @@ pub fn app(commander: Arc<Commander>) -> App {
     let mut protected = Router::new()
         .route_service("/mcp", mcp)
         .route_layer(from_fn(mcp_response))
-        .route_layer(from_fn(mcp_request))
+        .route_layer(from_fn_with_state(live, mcp_request))
         .route("/", post(compat::compat));
     if cfg.metrics {
         protected = protected.route("/metrics", get(metrics::metrics));
@@ -301,10 +303,37 @@ pub async fn read_body(body: Body) -> Result<Bytes, Response> {
     }
 }
 
+/// Most MCP sessions (2025 revisions) alive at once. Each holds ~50 KB until it is deleted
+/// or idle for longer than [`session_keep_alive`]; without a cap one token could open them
+/// until the task runs out of memory. Past it, `initialize` answers 503 with `Retry-After`
+/// while the sessions already open go on.
+pub const MAX_SESSIONS: usize = 2048;
+
+/// The session store of the stateful `/mcp` service (`None` with `--stateless`).
+#[derive(Clone)]
+struct Sessions(Option<Arc<LocalSessionManager>>);
+
+impl Sessions {
+    async fn full(&self) -> bool {
+        match &self.0 {
+            Some(m) => m.sessions.read().await.len() >= MAX_SESSIONS,
+            None => false,
+        }
+    }
+}
+
+/// The one field of a JSON-RPC message the middleware reads.
+#[derive(serde::Deserialize)]
+struct Method<'a> {
+    #[serde(borrow, default)]
+    method: Option<std::borrow::Cow<'a, str>>,
+}
+
 /// Middleware on `/mcp`: a `POST` body is read whole (see [`read_body`]) and must be one
 /// JSON value that is a JSON-RPC message: malformed JSON is answered with a JSON-RPC parse
-/// error (-32700) and a batch with -32600, instead of rmcp's plain-text 415.
-async fn mcp_request(req: Request, next: Next) -> Response {
+/// error (-32700) and a batch with -32600, instead of rmcp's plain-text 415. An
+/// `initialize` that would open a session past [`MAX_SESSIONS`] gets 503.
+async fn mcp_request(State(sessions): State<Sessions>, req: Request, next: Next) -> Response {
     if req.method() != axum::http::Method::POST {
         return next.run(req).await;
     }
@@ -313,19 +342,49 @@ async fn mcp_request(req: Request, next: Next) -> Response {
         Ok(b) => b,
         Err(resp) => return resp,
     };
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
-        return rpc_error(
+    let parse_error = |e: serde_json::Error| {
+        rpc_error(
             StatusCode::BAD_REQUEST,
             -32700,
             &format!("Parse error: {e}"),
-        );
-    }
+        )
+    };
     if bytes.trim_ascii_start().first() == Some(&b'[') {
+        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes) {
+            return parse_error(e);
+        }
         return rpc_error(
             StatusCode::BAD_REQUEST,
             -32600,
             "Invalid Request: JSON-RPC batches are not supported; send one message per POST",
         );
+    }
+    let method = match serde_json::from_slice::<Method>(&bytes) {
+        Ok(m) => m.method,
+        Err(e) if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() => {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                -32600,
+                &format!("Invalid Request: expected a JSON-RPC message object ({e})"),
+            );
+        }
+        Err(e) => return parse_error(e),
+    };
+    if method.as_deref() == Some("initialize")
+        && !parts.headers.contains_key("mcp-session-id")
+        && sessions.full().await
+    {
+        let mut resp = rpc_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            -32000,
+            &format!("Too many open MCP sessions (the limit is {MAX_SESSIONS}); end unused sessions with DELETE /mcp, or retry later"),
+        );
+        resp.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("60"),
+        );
+        tracing::warn!(limit = MAX_SESSIONS, "LIMIT sessions: initialize refused");
+        return resp;
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
