@@ -1107,31 +1107,62 @@ fn unsafe_set_option(args: &[Arg]) -> Option<String> {
 }
 
 /// A line (any of its commands, in any order: loops repeat) that both writes files and runs
-/// git: the write could plant `core.fsmonitor` or a hook that git then runs. Returns the
-/// writing program.
+/// git: the write could plant `core.fsmonitor` or a hook that git then runs. A git command
+/// that writes files (`git apply`, `archive -o`) counts when git runs again: another git
+/// command, or the same one repeated (a loop, a function, `find -exec`, `xargs`). Returns
+/// the writing program.
 fn writes_then_git(script: &Script) -> Option<String> {
-    fn walk(argv: &[Arg], depth: usize, writer: &mut Option<String>, git: &mut bool) {
+    #[derive(Default)]
+    struct Seen {
+        writer: Option<String>,
+        git_writer: Option<String>,
+        /// git runs, counting a repeated one twice.
+        gits: usize,
+    }
+    fn walk(argv: &[Arg], depth: usize, repeated: bool, seen: &mut Seen) {
         let Some(p) = argv.first() else { return };
-        if basename(&p.text) == "git" {
-            *git = true;
+        let git = basename(&p.text) == "git";
+        if git {
+            seen.gits += if repeated { 2 } else { 1 };
         }
-        if writer.is_none() && vectors::writes_files(argv) {
-            *writer = Some(p.text.clone());
+        if vectors::writes_files(argv) {
+            let slot = if git {
+                &mut seen.git_writer
+            } else {
+                &mut seen.writer
+            };
+            slot.get_or_insert_with(|| p.text.clone());
         }
         if depth < MAX_UNWRAP {
             for f in vectors::analyse(argv, false) {
-                if let vectors::Finding::Wrap { argv, .. } = f {
-                    walk(&argv, depth + 1, writer, git);
+                if let vectors::Finding::Wrap { argv, appended } = f {
+                    walk(&argv, depth + 1, repeated || appended, seen);
                 }
             }
         }
     }
-    let mut writer = None;
-    let mut git = false;
-    for c in &script.commands {
-        walk(&args_of(c), 0, &mut writer, &mut git);
+    let mut seen = Seen::default();
+    for (k, c) in script.commands.iter().enumerate() {
+        let repeated = c.function.is_some()
+            || script
+                .loops
+                .iter()
+                .any(|l| l.cond.contains(&k) || l.body.contains(&k));
+        walk(&args_of(c), 0, repeated, &mut seen);
     }
-    writer.filter(|_| git)
+    match seen {
+        Seen {
+            writer: Some(w),
+            gits,
+            ..
+        } if gits > 0 => Some(w),
+        Seen {
+            git_writer: Some(w),
+            gits,
+            ..
+        } if gits > 1 => Some(w),
+        _ => None,
+    }
 }
 
 /// What a wrapper puts in place of a placeholder of the command it runs: `{}` of

@@ -174,6 +174,14 @@ pub fn dangerous_env(name: &str) -> bool {
         "LESSCLOSE",
         "PERL5OPT",
         "PERL5LIB",
+        // perl -d loads the debugger PERL5DB names (`BEGIN{…}` is code) with PERLDB_OPTS.
+        "PERL5DB",
+        "PERLDB_OPTS",
+        // python reads code from its input after the script, like -i.
+        "PYTHONINSPECT",
+        // openssl loads providers and engines (shared libraries) from these directories.
+        "OPENSSL_MODULES",
+        "OPENSSL_ENGINES",
         "PERLLIB",
         "PYTHONSTARTUP",
         "PYTHONPATH",
@@ -386,6 +394,25 @@ pub fn has_rules(prog: &str) -> bool {
                 | "view"
                 | "vimdiff"
                 | "ex"
+                | "rvim"
+                | "rview"
+                | "gvim"
+                | "gview"
+                | "evim"
+                | "eview"
+                | "gvimdiff"
+                | "nvimdiff"
+                | "vim.basic"
+                | "vim.tiny"
+                | "vim.nox"
+                | "vim.gtk3"
+                | "vimx"
+                | "sqlite"
+                | "diff3"
+                | "sdiff"
+                | "openssl"
+                | "bunx"
+                | "pnpx"
                 | "ed"
                 | "emacs"
                 | "nano"
@@ -891,17 +918,56 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             }
         }
         "ssh" | "scp" | "sftp" => {
-            for a in &texts {
+            for (k, a) in texts.iter().enumerate() {
                 let l = a.to_ascii_lowercase();
-                if ["proxycommand", "localcommand", "knownhostscommand", "pkcs11provider", "securitykeyprovider"].iter().any(|k| l.contains(k)) {
+                // Options given with -o (`-oInclude=f`, `-o 'XAuthLocation x'`).
+                let o_value = a.starts_with("-o") || k > 0 && texts[k - 1] == "-o";
+                if ["proxycommand", "localcommand", "knownhostscommand", "pkcs11provider", "securitykeyprovider"].iter().any(|k| l.contains(k))
+                    || o_value && ["xauthlocation", "include", "match"].iter().any(|k| l.contains(k))
+                {
                     out.push(deny("vector:ssh", format!("{p} option {a:?} runs a local command")));
                 }
             }
-            for (i, a) in texts.iter().enumerate() {
-                let opts: &[&str] = if p == "ssh" { &["-F"] } else { &["-F", "-S", "-D"] };
-                if opts.iter().any(|o| *a == *o || (a.starts_with(o) && a.len() > 2 && i < texts.len())) {
-                    out.push(deny("vector:ssh", format!("{p} option {a:?} loads a config file or runs a program of its choosing")));
+            // Short options as getopt reads them (`-vF cfg`, `-Ilib.so`): a value letter
+            // takes the rest of the word or the next word. ssh -F (config), -I (PKCS#11
+            // library); scp/sftp -F, -S (the ssh program), -D (the sftp server program);
+            // sftp -b (a batch file, whose `!cmd` lines run commands). ssh's own options end
+            // at the remote command (the second word that is not an option).
+            let (bad, values): (&str, &str) = match p {
+                "ssh" => ("FI", "bceilmopBDEFIJLOPQRSwW"),
+                "scp" => ("FSD", "cDFiJlNoPSX"),
+                _ => ("FSDb", "bBcDFiJloPRsSX"),
+            };
+            let mut words = 0;
+            let mut i = 0;
+            while i < texts.len() {
+                let a = texts[i];
+                i += 1;
+                if !a.starts_with('-') || a == "-" {
+                    words += 1;
+                    if p == "ssh" && words == 2 {
+                        break;
+                    }
+                    continue;
                 }
+                if a == "--" {
+                    continue;
+                }
+                for (k, ch) in a.char_indices().skip(1) {
+                    if bad.contains(ch) {
+                        out.push(deny("vector:ssh", format!("{p} option {a:?} loads a config file or library, or runs a program of its choosing")));
+                        return out;
+                    }
+                    if values.contains(ch) {
+                        if k + 1 == a.len() {
+                            i += 1;
+                        }
+                        break;
+                    }
+                }
+            }
+            if p == "sftp" && stdin_code {
+                out.push(code(p, "reads commands (`!cmd` runs a local shell command) from its input"));
             }
         }
         "less" | "more" => {
@@ -918,9 +984,31 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 if option_matches("--pager", a) || option_matches("--html", a) || option_matches("--browser", a) || (a.starts_with("-P") || a.starts_with("-H")) && !a.starts_with("--") {
                     out.push(deny("vector:pager", format!("man option {a:?} chooses a program to run")));
                 }
+                // -C/--config-file FILE: a man-db config whose DEFINE lines name the
+                // programs (tbl, nroff, pager …) man runs. Read in a short bundle up to the
+                // first letter that takes a value (`-lC/dev/stdin`, `-aC f`).
+                let bundle_c = a.starts_with('-') && !a.starts_with("--") && {
+                    let mut found = false;
+                    for ch in a.chars().skip(1) {
+                        if matches!(ch, 'C' | 'P' | 'H') {
+                            found = true;
+                            break;
+                        }
+                        if "LmMprRSseETX".contains(ch) {
+                            break;
+                        }
+                    }
+                    found
+                };
+                if option_matches("--config-file", a) || bundle_c {
+                    out.push(deny("vector:man-config", format!("man option {a:?} reads a config file, whose DEFINE lines choose the programs man runs")));
+                }
             }
         }
-        "vim" | "vi" | "nvim" | "view" | "vimdiff" | "ex" | "emacs" | "nano" | "ed" | "gdb" => {
+        "vim" | "vi" | "nvim" | "view" | "vimdiff" | "ex" | "rvim" | "rview" | "gvim" | "gview"
+        | "evim" | "eview" | "gvimdiff" | "nvimdiff" | "vim.basic" | "vim.tiny" | "vim.nox"
+        | "vim.gtk3" | "vimx" | "emacs" | "nano" | "ed" | "gdb" => {
+            let vim = !matches!(p, "emacs" | "nano" | "ed" | "gdb");
             let bad = texts.iter().find(|a| {
                 a.starts_with('+')
                     || matches!(**a, "-c" | "--cmd" | "-S" | "-u" | "-s" | "-x" | "-l" | "-f" | "-ex" | "-batch" | "--batch" | "-eval" | "--eval" | "--load" | "--funcall" | "--script" | "--speller" | "--command" | "--eval-command")
@@ -933,9 +1021,16 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                         ["ex", "x", "iex", "ix", "batch", "eval-command", "init-command", "init-eval-command", "command"].iter().any(|l| l.starts_with(n))
                     })
             });
-            if let Some(a) = bad {
+            // vim reads `-Nes`, `-Ns FILE`, `-Nc CMD` as bundles: -s (script of Normal-mode
+            // keys, or silent Ex mode), -S (a file of Ex commands), -c, -u/-U (vimrc files).
+            let bundled = vim
+                .then(|| texts.iter().find(|a| a.starts_with('-') && !a.starts_with("--") && a.len() > 2 && a[1..].contains(['s', 'S', 'c', 'u', 'U'])))
+                .flatten();
+            if let Some(a) = bad.or(bundled) {
                 out.push(code(p, &format!("given {a:?} runs editor/debugger commands")));
-            } else if stdin_code && matches!(p, "ed" | "ex" | "gdb") {
+            } else if stdin_code {
+                // vim reads Normal-mode keys or Ex commands (`:!cmd`) from a pipe or a
+                // here-document, with or without -e/-s; ed, ex and gdb read commands.
                 out.push(code(p, "reads commands from its input"));
             }
         }
@@ -1001,10 +1096,50 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 }
             }
         }
-        "npm" | "npx" | "pnpm" | "yarn" => {
-            for a in &texts {
-                if *a == "-c" || option_matches("--call", a) || option_matches("--script-shell", a) || option_matches("--node-options", a) {
-                    out.push(deny("vector:npm", format!("{p} option {a:?} runs a shell command or changes the shell scripts run in")));
+        "npm" | "npx" | "pnpm" | "yarn" | "bunx" | "pnpx" => {
+            // Options naming programs npm runs (scripts' shell, node-gyp, git, the editor,
+            // browser or pager) or config files that can. `--no` (npx: do not install) is
+            // not read as an abbreviation of --node-options.
+            const PROGRAM_OPTIONS: &[&str] = &[
+                "--call", "--script-shell", "--node-options", "--node-gyp", "--userconfig",
+                "--globalconfig", "--git", "--shell", "--editor", "--browser", "--viewer",
+                "--init-module",
+            ];
+            // Words after `--` are the program's or script's own arguments.
+            for a in texts.iter().take_while(|a| **a != "--") {
+                if *a == "-c" || (*a != "--no" && PROGRAM_OPTIONS.iter().any(|o| option_matches(o, a))) {
+                    out.push(deny("vector:npm", format!("{p} option {a:?} runs a shell command or changes the programs it runs")));
+                    return out;
+                }
+            }
+            // npx ARGS, bunx ARGS, npm exec|x, pnpm exec|dlx, yarn exec|dlx: the program
+            // named runs (npm abbreviates commands: `npm exe`).
+            if matches!(p, "npx" | "bunx" | "pnpx") {
+                package_exec(p, args, false, &mut out);
+                return out;
+            }
+            for k in package_subcommands(&texts) {
+                let sub = texts[k];
+                let exec = match p {
+                    "npm" => matches!(sub, "exec" | "exe" | "ex" | "x"),
+                    "pnpm" => matches!(sub, "exec" | "dlx"),
+                    _ => matches!(sub, "exec" | "dlx"),
+                };
+                if p == "npm" && ["explore", "edit"].iter().any(|c| sub.len() >= 4 && c.starts_with(sub) || *c == sub) {
+                    out.push(deny("vector:npm", format!("npm {sub} runs a shell or an editor")));
+                    return out;
+                }
+                if exec {
+                    let what = format!("{p} {sub}");
+                    let rest = &args[k + 1..];
+                    // `npm exec CMD --flag`: npm itself reads options after the program
+                    // unless they follow `--`.
+                    if p == "npm" && !texts[k + 1..].contains(&"--") && texts[k + 1..].iter().skip_while(|a| a.starts_with('-')).any(|a| a.starts_with('-')) {
+                        out.push(deny("vector:npm", format!("{what}: npm reads the options after the program as its own; put the program and its arguments after --")));
+                        return out;
+                    }
+                    package_exec(&what, rest, p == "yarn" && sub == "exec", &mut out);
+                    return out;
                 }
             }
             // `npm config set script-shell …` would change what every later `npm run` runs.
@@ -1036,11 +1171,55 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             }
         }
         "wget" => {
-            if texts.iter().any(|a| *a == "-e" || option_matches("--execute", a) || option_matches("--use-askpass", a)) {
-                out.push(deny("vector:wget", "wget -e/--use-askpass run commands or change its configuration"));
+            // Short bundles as getopt reads them: `-qe CMD`, `-euse_askpass=…`; value letters
+            // take the rest of the word; -n takes the next letter (-nv, -nc, -nH).
+            let short_e = |a: &str| {
+                if !a.starts_with('-') || a.starts_with("--") {
+                    return false;
+                }
+                let mut chars = a.chars().skip(1);
+                while let Some(c) = chars.next() {
+                    match c {
+                        'e' => return true,
+                        'n' => {
+                            chars.next();
+                        }
+                        c if "oaiBOtTwQPlARDIXUY".contains(c) => return false,
+                        _ => {}
+                    }
+                }
+                false
+            };
+            if texts.iter().any(|a| short_e(a) || option_matches("--execute", a) || option_matches("--use-askpass", a) || option_matches("--config", a)) {
+                out.push(deny("vector:wget", "wget -e/--execute, --use-askpass and --config run commands or read a configuration (use_askpass = PROGRAM) that does"));
             }
         }
-        "sqlite3" | "mysql" | "mariadb" | "psql" => {
+        "diff3" | "sdiff" => {
+            if texts.iter().any(|a| option_matches("--diff-program", a)) {
+                out.push(deny("vector:diff-program", format!("{p} --diff-program runs the program it names")));
+            } else if p == "sdiff" && stdin_code && texts.iter().any(|a| option_matches("--output", a) || (a.starts_with('-') && !a.starts_with("--") && a.contains('o'))) {
+                // sdiff -o reads merge commands from its input; `e` starts an editor that
+                // reads the same input.
+                out.push(code(p, "-o reads commands (which start an editor) from its input"));
+            }
+        }
+        "openssl" => {
+            // Engines and providers are shared libraries; a config file can load them.
+            const LOADS: &[&str] = &[
+                "engine", "provider", "provider-path", "provider_path", "config", "keygen_engine",
+                "ssl_client_engine", "client_engine", "pre", "post",
+            ];
+            for (k, a) in texts.iter().enumerate() {
+                let name = a.strip_prefix("--").or_else(|| a.strip_prefix('-'));
+                let name = name.map(|n| n.split('=').next().unwrap_or(n));
+                if name.is_some_and(|n| LOADS.contains(&n)) || (k == 0 && *a == "engine") {
+                    out.push(deny("vector:openssl", format!("openssl {a:?} loads a shared library (engine, provider) or a config file that can")));
+                    break;
+                }
+            }
+        }
+        "sqlite3" | "sqlite" => sqlite(p, args, stdin_code, &mut out),
+        "mysql" | "mariadb" | "psql" => {
             let bad = texts.iter().any(|a| {
                 a.contains(".shell") || a.contains(".system") || a.contains("\\!") || a.contains("system ")
                     || a.starts_with("--pager") || option_matches("--init-command", a)
@@ -1114,6 +1293,95 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         _ => {}
     }
     out
+}
+
+/// sqlite3's command-line shell: SQL and dot-command arguments are read as code. Refused:
+/// `-cmd`/`-init` (commands from a value or a file), `-A` (archive mode, which writes
+/// files), the shell's `edit()` (runs an editor program), `load_extension()`, `writefile()`,
+/// dot commands that run programs, load libraries or write files (`.shell`, `.system`,
+/// `.once`, `.output`, `.excel`, `.import`, `.load`, … by any prefix: sqlite accepts
+/// abbreviations), a `|` in a dot command (`.once |cmd`, `.read |cmd`), and commands read
+/// from a pipe or here-document.
+fn sqlite(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
+    const DOT: &[&str] = &[
+        "shell", "system", "once", "output", "excel", "import", "load", "archive", "backup",
+        "save", "log", "trace", "www", "dbconfig", "testctrl",
+    ];
+    for a in args {
+        let t = a.text.as_str();
+        if !a.exact {
+            out.push(code(p, "is given an argument only known when it runs"));
+            return;
+        }
+        let opt = t.trim_start_matches('-');
+        if t.starts_with('-') && (matches!(opt, "cmd" | "init") || opt.starts_with('A')) {
+            out.push(deny(
+                "vector:sql-shell",
+                format!("{p} option {t:?} runs commands from a value or file, or writes files"),
+            ));
+            return;
+        }
+        // SQL as the parser reads it: no case, quotes, brackets, comments or blanks between
+        // a function's name and its `(`.
+        let mut flat = String::new();
+        let mut rest = t.to_ascii_lowercase();
+        while let Some(k) = rest.find("/*") {
+            flat.push_str(&rest[..k]);
+            rest = rest[k + 2..]
+                .split_once("*/")
+                .map_or(String::new(), |(_, r)| r.to_string());
+        }
+        flat.push_str(&rest);
+        let flat: String = flat
+            .lines()
+            .map(|l| l.split("--").next().unwrap_or(""))
+            .collect::<String>()
+            .chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '"' | '`' | '[' | ']'))
+            .collect();
+        if ["edit(", "load_extension", "writefile("]
+            .iter()
+            .any(|f| flat.contains(f))
+        {
+            out.push(deny(
+                "vector:sql-shell",
+                format!(
+                    "{p} argument {t:?} runs a program (edit()), loads a library or writes a file"
+                ),
+            ));
+            return;
+        }
+        for line in t.lines() {
+            let Some(cmd) = line.trim_start().strip_prefix('.') else {
+                continue;
+            };
+            // The dot command's name: blanks skipped, quotes removed (`. 'sh' id`).
+            let cmd = cmd.trim_start();
+            let name: String = cmd
+                .trim_start_matches(['\'', '"'])
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '\'' && *c != '"')
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if (!name.is_empty() && DOT.iter().any(|d| d.starts_with(name.as_str())))
+                || cmd.contains('|')
+            {
+                out.push(deny(
+                    "vector:sql-shell",
+                    format!(
+                        "{p} dot command {line:?} runs a program, loads a library or writes a file"
+                    ),
+                ));
+                return;
+            }
+        }
+    }
+    if stdin_code {
+        out.push(code(
+            p,
+            "reads commands (which can include .shell or .system) from its input",
+        ));
+    }
 }
 
 /// A shell's options: (index of the first operand, `-c` given, `-s`/`-i` given).
@@ -1225,13 +1493,48 @@ fn shell(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
 enum InterpScan {
     /// An argument's value is only known when it runs.
     Unknown,
-    /// Code on the command line: how it was given, and the index of that option.
-    Code(String, usize),
-    /// `python -m module`.
-    Module,
+    /// Code on the command line: how it was given, the index of that option and, for a
+    /// short-option word, the byte offset of the letter that takes the code.
+    Code(String, usize, Option<usize>),
+    /// Refused outright: rule id and reason.
+    Deny(&'static str, String),
+    /// `python -m module`: the module (`None` when it is only known when it runs).
+    Module(Option<String>),
     /// The options end here (at the script, if any).
     Rest(usize),
 }
+
+/// Options an interpreter was given that make it read code from its standard input.
+#[derive(Default, Clone, Copy)]
+struct InterpFlags {
+    /// `python -i`: an interactive prompt after the script (reading stdin).
+    interactive: bool,
+    /// `perl -d`: the debugger, which reads commands (Perl code) from stdin.
+    debugger: bool,
+}
+
+/// Python modules that run code given on their command line or read from their input
+/// (`-m timeit CODE`, `-m pdb -c CMD`, `-m code` reading stdin), or that run another module
+/// or script by name (`-m runpy`, `-m cProfile -m …`), unpickle a file, or start a browser.
+const PY_CODE_MODULES: &[&str] = &[
+    "timeit",
+    "pdb",
+    "code",
+    "profile",
+    "cProfile",
+    "trace",
+    "idlelib",
+    "asyncio",
+    "runpy",
+    "pickle",
+    "webbrowser",
+    "antigravity",
+    "coverage",
+    "IPython",
+    "ipdb",
+    "pudb",
+    "bdb",
+];
 
 /// The letters of an interpreter's options that take code (or a file or setting that runs
 /// code).
@@ -1252,11 +1555,135 @@ fn code_letters(base: &str) -> &'static [char] {
     }
 }
 
+/// How one short-option word (`-Wignore::x`, `-MFile::Temp`, `-de0`) of python or perl reads.
+enum Bundle {
+    /// Options only; the next option is this many words on.
+    Next(usize),
+    /// The letter at this byte offset takes code.
+    Code(usize),
+    /// `python -m`: the module (None: only known when it runs).
+    Module(Option<String>),
+    Deny(&'static str, String),
+}
+
+/// A `perl -M`/`-m`/`-d:` value: perl pastes it into `use …;`, so only a module name with
+/// `=a,b` import arguments is taken.
+fn perl_module_ok(v: &str) -> bool {
+    let v = v.strip_prefix('-').unwrap_or(v);
+    !v.is_empty()
+        && v.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"_:=,.".contains(&c))
+}
+
+/// Reads one python or perl short-option word the way the interpreter does: letters that take
+/// a value take the rest of the word (or the next word), so a letter inside a value
+/// (`-MFile::Temp`, `-Wignore::DeprecationWarning`) is not an option.
+fn interp_bundle(base: &str, t: &str, next: Option<&Arg>, flags: &mut InterpFlags) -> Bundle {
+    let b = t.as_bytes();
+    // The next word as an option's value, when the rest of this word is empty.
+    let value = |rest: &str| -> (Option<String>, usize) {
+        if rest.is_empty() {
+            (next.filter(|a| a.exact).map(|a| a.text.clone()), 2)
+        } else {
+            (Some(rest.to_string()), 1)
+        }
+    };
+    if base == "python" || base == "pypy" {
+        for (k, ch) in t.char_indices().skip(1) {
+            let rest = &t[k + ch.len_utf8()..];
+            match ch {
+                'c' => return Bundle::Code(k),
+                'm' => return Bundle::Module(value(rest).0),
+                'W' | 'X' | 'Q' => return Bundle::Next(value(rest).1),
+                'i' => flags.interactive = true,
+                _ => {}
+            }
+        }
+        return Bundle::Next(1);
+    }
+    // perl: after -D (debugging flags, read differently by a -DDEBUGGING perl) the rest of
+    // the word is read both as flags and as switches: a value letter does not end it.
+    let mut unsure = false;
+    let mut k = 1;
+    while k < b.len() {
+        let ch = b[k];
+        let rest = t.get(k + 1..).unwrap_or("");
+        match ch {
+            b'e' | b'E' => return Bundle::Code(k),
+            b'M' | b'm' => {
+                let (v, step) = value(rest);
+                if !v.as_deref().is_some_and(perl_module_ok) {
+                    return Bundle::Deny(
+                        "unverifiable:code",
+                        format!("perl -{} {:?}: perl pastes the value into `use …;`, so anything but a module name (with =a,b arguments) is code", ch as char, v.unwrap_or_default()),
+                    );
+                }
+                if !unsure {
+                    return Bundle::Next(step);
+                }
+            }
+            b'd' => {
+                let mut j = k + 1;
+                if b.get(j) == Some(&b't')
+                    && !b
+                        .get(j + 1)
+                        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                {
+                    j += 1;
+                }
+                if matches!(b.get(j), Some(b':' | b'=')) {
+                    let v = &t[j + 1..];
+                    if !perl_module_ok(v) {
+                        return Bundle::Deny(
+                            "unverifiable:code",
+                            format!("perl -d:{v:?}: perl pastes the value into `use Devel::…;`, so anything but a module name is code"),
+                        );
+                    }
+                    if !unsure {
+                        return Bundle::Next(1);
+                    }
+                } else {
+                    flags.debugger = true;
+                    k = j;
+                    continue;
+                }
+            }
+            b'I' if !unsure => return Bundle::Next(value(rest).1),
+            b'F' | b'i' | b'x' | b'V' | b'C' if !unsure => return Bundle::Next(1),
+            b'D' => unsure = true,
+            // -l[octal], -0[octal] or -0x[hex]: digits, then more switches.
+            b'l' | b'0' => {
+                let hex = ch == b'0' && b.get(k + 1) == Some(&b'x');
+                if hex {
+                    k += 1;
+                }
+                while b.get(k + 1).is_some_and(|c| {
+                    if hex {
+                        c.is_ascii_hexdigit()
+                    } else {
+                        (b'0'..=b'7').contains(c)
+                    }
+                }) {
+                    k += 1;
+                }
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    Bundle::Next(1)
+}
+
 fn interpreter_scan(base: &str, args: &[Arg]) -> InterpScan {
+    interpreter_scan_flags(base, args).0
+}
+
+fn interpreter_scan_flags(base: &str, args: &[Arg]) -> (InterpScan, InterpFlags) {
     let code_letters = code_letters(base);
+    let mut flags = InterpFlags::default();
     // Options that take the next word as their value (so it is not the script).
     let with_value: &[&str] = match base {
-        "python" | "pypy" => &["-W", "-X", "-Q"],
+        "python" | "pypy" => &["-W", "-X", "-Q", "--check-hash-based-pycs"],
         "perl" => &["-I", "-M", "-m", "-C"],
         "ruby" => &["-I", "-r", "-C", "-F", "-K", "-T", "-W"],
         "node" | "nodejs" | "bun" | "deno" => &[
@@ -1272,7 +1699,7 @@ fn interpreter_scan(base: &str, args: &[Arg]) -> InterpScan {
     while i < args.len() {
         let a = &args[i];
         if !a.exact && a.may_hide_option() {
-            return InterpScan::Unknown;
+            return (InterpScan::Unknown, flags);
         }
         if with_value.contains(&a.text.as_str()) {
             i += 2;
@@ -1296,21 +1723,70 @@ fn interpreter_scan(base: &str, args: &[Arg]) -> InterpScan {
             .iter()
             .any(|o| option_matches(o, t))
             {
-                return InterpScan::Code(t.to_string(), i);
+                return (InterpScan::Code(t.to_string(), i, None), flags);
+            }
+            // node/bun/deno --env-file(-if-exists)=FILE: the file may set NODE_OPTIONS
+            // (--import=data:…, --require), which runs code; a config file likewise.
+            if matches!(base, "node" | "nodejs" | "bun" | "deno")
+                && [
+                    "--env-file",
+                    "--experimental-config-file",
+                    "--experimental-default-config-file",
+                ]
+                .iter()
+                .any(|o| t.starts_with(o))
+            {
+                return (
+                    InterpScan::Deny(
+                        "vector:env",
+                        format!("{base} option {t:?} reads environment variables or options (NODE_OPTIONS) from a file, which can make it run code"),
+                    ),
+                    flags,
+                );
             }
             i += 1;
             continue;
         }
-        if t[1..].contains(code_letters) || (base == "deno" && t == "eval") {
-            return InterpScan::Code(format!("{t} (code on the command line)"), i);
+        if matches!(base, "python" | "pypy" | "perl") {
+            match interp_bundle(base, t, args.get(i + 1), &mut flags) {
+                Bundle::Next(n) => {
+                    i += n;
+                    continue;
+                }
+                Bundle::Code(k) => {
+                    return (
+                        InterpScan::Code(format!("{t} (code on the command line)"), i, Some(k)),
+                        flags,
+                    )
+                }
+                Bundle::Module(m) => return (InterpScan::Module(m), flags),
+                Bundle::Deny(id, why) => return (InterpScan::Deny(id, why), flags),
+            }
         }
-        if base == "python" && (t == "-m") {
-            // python -m runs a module by name; fine as an ordinary program run.
-            return InterpScan::Module;
+        if let Some(k) = t[1..].find(code_letters) {
+            return (
+                InterpScan::Code(format!("{t} (code on the command line)"), i, Some(k + 1)),
+                flags,
+            );
+        }
+        if base == "deno" && t == "eval" {
+            return (
+                InterpScan::Code(format!("{t} (code on the command line)"), i, None),
+                flags,
+            );
         }
         i += 1;
     }
-    InterpScan::Rest(i)
+    (InterpScan::Rest(i), flags)
+}
+
+/// True for `python -m` modules that run code from their arguments or input (see
+/// [`PY_CODE_MODULES`]), by the module's top-level package.
+fn py_code_module(m: Option<&str>) -> bool {
+    m.is_none_or(|m| {
+        let top = m.split('.').next().unwrap_or(m);
+        PY_CODE_MODULES.contains(&top)
+    })
 }
 
 /// `node -v`, `python3 --version`: prints and exits.
@@ -1331,9 +1807,219 @@ fn interpreter_base(p: &str) -> &str {
     p.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
 }
 
+/// Options of the package runners (`npx`, `npm exec`, `pnpm exec`/`dlx`, `yarn dlx`,
+/// `bunx`) that take no value.
+const RUNNER_FLAGS: &[&str] = &[
+    "yes",
+    "no",
+    "no-yes",
+    "no-install",
+    "install",
+    "quiet",
+    "silent",
+    "ignore-existing",
+    "prefer-offline",
+    "prefer-online",
+    "offline",
+    "workspaces",
+    "ws",
+    "include-workspace-root",
+    "if-present",
+    "recursive",
+    "parallel",
+    "no-bail",
+    "bail",
+    "verbose",
+    "force",
+    "legacy-peer-deps",
+    "report-summary",
+    "workspace-root",
+    "stream",
+    "aggregate-output",
+    "reverse",
+    "color",
+    "no-color",
+    "bun",
+    "no-reporter-hide-prefix",
+];
+/// Their options that take the next word as a value (unless given as `--opt=value`).
+const RUNNER_VALUES: &[&str] = &[
+    "workspace",
+    "registry",
+    "cache",
+    "prefix",
+    "loglevel",
+    "filter",
+    "resume-from",
+    "dir",
+    "workspace-dir",
+    "reporter",
+    "allow-build",
+    "tag",
+];
+
+/// A package manager's exec-like subcommand: `args` are the words after it (or after `npx`,
+/// `bunx`). The program named after the options (and `--`) runs with the rest as its
+/// arguments, so it must itself be allowed ([`Finding::Wrap`]). Refused: choosing the package
+/// the program comes from (`-p/--package`, a path, URL or git spec), running a shell string
+/// (`-c/--call`, pnpm `--shell-mode`, no program at all), options whose meaning is not known
+/// here (they might take the next word, which would then not be the program).
+/// `shell_words`: the runner joins the words into a shell command (`yarn exec`).
+fn package_exec(what: &str, args: &[Arg], shell_words: bool, out: &mut Vec<Finding>) {
+    let mut i = 0;
+    let start = loop {
+        let Some(a) = args.get(i) else {
+            out.push(code(what, "without a program runs a shell"));
+            return;
+        };
+        let t = a.text.as_str();
+        if !a.exact {
+            out.push(code(what, "is given a word only known when it runs"));
+            return;
+        }
+        if t == "--" {
+            break i + 1;
+        }
+        if !t.starts_with('-') || t == "-" {
+            break i;
+        }
+        let name = t.trim_start_matches('-');
+        let (name, attached) = match name.split_once('=') {
+            Some((n, _)) => (n, true),
+            None => (name, false),
+        };
+        if t.starts_with("--") {
+            if ["package", "call", "shell-mode"]
+                .iter()
+                .any(|o| o.starts_with(name))
+            {
+                out.push(deny(
+                    "vector:npm",
+                    format!("{what} option {t:?} runs a shell string or chooses the package the program comes from"),
+                ));
+                return;
+            }
+            if RUNNER_FLAGS.contains(&name) || (attached && !name.is_empty()) {
+                i += 1;
+                continue;
+            }
+            if RUNNER_VALUES.contains(&name) {
+                i += 2;
+                continue;
+            }
+        } else {
+            // Short options: -y -q -s -r -d -f (flags), -w/-F/-C VALUE; -p, -c refused.
+            let letters = &t[1..];
+            if letters.contains(['p', 'c']) {
+                out.push(deny(
+                    "vector:npm",
+                    format!("{what} option {t:?} runs a shell string or chooses the package the program comes from"),
+                ));
+                return;
+            }
+            if letters.chars().all(|c| "yqsrdf".contains(c)) {
+                i += 1;
+                continue;
+            }
+            if matches!(letters, "w" | "F" | "C") {
+                i += 2;
+                continue;
+            }
+        }
+        out.push(deny(
+            "vector:npm",
+            format!("{what} option {t:?} is not one the policy knows, so it cannot tell which program runs; put the program after --"),
+        ));
+        return;
+    };
+    let Some(prog) = args.get(start) else {
+        out.push(code(what, "without a program runs a shell"));
+        return;
+    };
+    // `eslint@8`, `@scope/pkg@1`: the package name without its version.
+    let t = prog.text.as_str();
+    let name = match t.strip_prefix('@') {
+        Some(r) => &t[..r.find('@').map_or(t.len(), |k| k + 1)],
+        None => t.split('@').next().unwrap_or(t),
+    };
+    let scoped = name.starts_with('@') && name.matches('/').count() == 1;
+    let plain = !name.is_empty()
+        && !name.starts_with(['.', '-'])
+        && (!name.contains('/') || scoped)
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"-._@/".contains(&c));
+    if !plain {
+        out.push(deny(
+            "vector:npm",
+            format!("{what} {t:?} names a package by path, URL or git spec, or a command the runner passes through a shell; run an allowed program by its name"),
+        ));
+        return;
+    }
+    if shell_words
+        && args[start..].iter().any(|a| {
+            !a.exact
+                || a.text.is_empty()
+                || !a
+                    .text
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || b"-._@/=:,+%".contains(&c))
+        })
+    {
+        out.push(code(what, "runs its arguments as a shell command"));
+        return;
+    }
+    let mut argv = vec![Arg {
+        text: name.to_string(),
+        ..prog.clone()
+    }];
+    argv.extend(args[start + 1..].iter().cloned());
+    out.push(Finding::Wrap {
+        argv,
+        appended: false,
+    });
+}
+
+/// The subcommand words of a package manager (`npm --loglevel x exec …`): the first word
+/// that is not an option, and each later word while every word before it may be the value
+/// of an option (an option written without `=` directly before it), as an option whose
+/// meaning is not known here may take one.
+fn package_subcommands(texts: &[&str]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (k, t) in texts.iter().enumerate() {
+        if *t == "--" {
+            break;
+        }
+        if t.starts_with('-') {
+            continue;
+        }
+        out.push(k);
+        let value_of_option = k > 0 && {
+            let prev = texts[k - 1];
+            prev.starts_with('-') && !prev.contains('=') && prev != "--"
+        };
+        if !value_of_option {
+            break;
+        }
+    }
+    out
+}
+
 fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
     let base = interpreter_base(p);
-    let i = match interpreter_scan(base, args) {
+    let (scan, flags) = interpreter_scan_flags(base, args);
+    if stdin_code && (flags.interactive || flags.debugger) {
+        out.push(code(
+            p,
+            if flags.interactive {
+                "-i reads Python code from its input after the script"
+            } else {
+                "-d starts the debugger, which reads Perl code from its input"
+            },
+        ));
+        return;
+    }
+    let i = match scan {
         InterpScan::Unknown => {
             out.push(code(
                 p,
@@ -1341,11 +2027,28 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
             ));
             return;
         }
-        InterpScan::Code(how, _) => {
+        InterpScan::Code(how, _, _) => {
             out.push(code(p, &how));
             return;
         }
-        InterpScan::Module => return,
+        InterpScan::Deny(id, why) => {
+            out.push(deny(id, why));
+            return;
+        }
+        InterpScan::Module(m) => {
+            // python -m runs a module by name, an ordinary program run, unless the module
+            // runs code it is given (timeit, pdb, code, cProfile …).
+            if py_code_module(m.as_deref()) {
+                out.push(code(
+                    p,
+                    &format!(
+                        "-m {} runs code given on its command line or read from its input (or another module by name)",
+                        m.unwrap_or_default()
+                    ),
+                ));
+            }
+            return;
+        }
         InterpScan::Rest(i) => i,
     };
     if base == "deno" && args.first().is_some_and(|a| a.text == "eval") {
@@ -1355,6 +2058,20 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
     let script = args.get(i);
     if interpreter_info_only(base, args) {
         return;
+    }
+    // `bun x CMD` runs a package's program like bunx; `bun exec` runs a Bun Shell script.
+    if base == "bun" {
+        match script.map(|s| s.text.as_str()) {
+            Some("x") => {
+                package_exec("bun x", &args[i + 1..], false, out);
+                return;
+            }
+            Some("exec") => {
+                out.push(code(p, "exec runs a shell script"));
+                return;
+            }
+            _ => {}
+        }
     }
     if script.is_none_or(|s| names_input(&s.text)) {
         if stdin_code {
@@ -1384,7 +2101,14 @@ pub fn stdin_language(argv: &[Arg]) -> Option<&str> {
         return None;
     }
     let base = interpreter_base(p);
-    match interpreter_scan(base, args) {
+    let (scan, flags) = interpreter_scan_flags(base, args);
+    // `python -i script`, `perl -d script`, `python -m code`: the script runs, then code is
+    // read from the input.
+    if flags.interactive || flags.debugger {
+        return Some(base);
+    }
+    match scan {
+        InterpScan::Module(m) if py_code_module(m.as_deref()) => Some(base),
         InterpScan::Rest(i)
             if !(interpreter_info_only(base, args)
                 || base == "deno" && args.first().is_some_and(|a| a.text == "eval"))
@@ -1405,11 +2129,11 @@ pub fn inline_code(argv: &[Arg]) -> Option<(&str, Vec<String>)> {
     }
     let base = interpreter_base(p);
     let args = &argv[1..];
-    let InterpScan::Code(_, i) = interpreter_scan(base, args) else {
+    let InterpScan::Code(_, i, offset) = interpreter_scan(base, args) else {
         return None;
     };
     let letters = code_letters(base);
-    let value_of = |k: usize| -> Option<String> {
+    let value_of = |k: usize, offset: Option<usize>| -> Option<String> {
         let t = args.get(k)?.text.as_str();
         if let Some(long) = t.strip_prefix("--") {
             return match long.split_once('=') {
@@ -1417,7 +2141,10 @@ pub fn inline_code(argv: &[Arg]) -> Option<(&str, Vec<String>)> {
                 None => args.get(k + 1).filter(|a| a.exact).map(|a| a.text.clone()),
             };
         }
-        let at = t[1..].find(letters)? + 1;
+        let at = match offset {
+            Some(at) => at,
+            None => t[1..].find(letters)? + 1,
+        };
         let rest = &t[at + 1..];
         if rest.is_empty() {
             args.get(k + 1).filter(|a| a.exact).map(|a| a.text.clone())
@@ -1425,11 +2152,11 @@ pub fn inline_code(argv: &[Arg]) -> Option<(&str, Vec<String>)> {
             Some(rest.to_string())
         }
     };
-    let mut codes: Vec<String> = value_of(i).into_iter().collect();
+    let mut codes: Vec<String> = value_of(i, offset).into_iter().collect();
     // perl -e A -e B, ruby -e A -e B: every -e adds a line.
     for (k, a) in args.iter().enumerate().skip(i + 1) {
         if matches!(a.text.as_str(), "-e" | "-E") {
-            codes.extend(value_of(k));
+            codes.extend(value_of(k, None));
         }
     }
     Some((base, codes))
@@ -1481,9 +2208,10 @@ fn find(args: &[Arg], out: &mut Vec<Finding>) {
 }
 
 /// Config keys a `git -c` may set without running anything.
+/// (`commit.gpgSign`, `tag.gpgSign` and `log.showSignature` run gpg: not listed.)
 fn git_safe_key(k: &str) -> bool {
     let k = k.to_ascii_lowercase();
-    ["color.", "advice.", "log.", "i18n."]
+    ["color.", "advice.", "i18n."]
         .iter()
         .any(|p| k.starts_with(p))
         || matches!(
@@ -1497,13 +2225,90 @@ fn git_safe_key(k: &str) -> bool {
                 | "push.default"
                 | "diff.noprefix"
                 | "merge.conflictstyle"
-                | "commit.gpgsign"
-                | "tag.gpgsign"
                 | "format.pretty"
                 | "column.ui"
                 | "core.autocrlf"
                 | "core.filemode"
+                | "log.date"
+                | "log.decorate"
+                | "log.abbrevcommit"
+                | "log.follow"
+                | "log.showroot"
+                | "log.mailmap"
+                | "log.graphcolors"
+                | "log.excludedecoration"
+                | "log.initialdecorationset"
+                | "log.diffmerges"
         )
+}
+
+/// A `git -c KEY=VALUE` / `git config KEY VALUE` setting that runs nothing: a safe key, and
+/// no `%G` signature placeholder (which runs gpg) in a pretty format.
+fn git_safe_setting(key: &str, value: Option<&str>) -> bool {
+    git_safe_key(key)
+        && !(key.eq_ignore_ascii_case("format.pretty") && value.is_none_or(git_runs_gpg_format))
+}
+
+/// A pretty format or for-each-ref format that verifies signatures, which runs gpg: `%G?`,
+/// `%GS`, `%GK` … or `%(signature…)`.
+fn git_runs_gpg_format(v: &str) -> bool {
+    v.contains("%G") || v.contains("%(signature")
+}
+
+/// True when a short-option word of git (`-aS`, `-sm msg`) holds one of `letters` before a
+/// letter that takes the rest of the word as its value (`value_letters`).
+fn git_short_has(a: &str, letters: &str, value_letters: &str) -> bool {
+    if !a.starts_with('-') || a.starts_with("--") {
+        return false;
+    }
+    for c in a.chars().skip(1) {
+        if letters.contains(c) {
+            return true;
+        }
+        if value_letters.contains(c) {
+            return false;
+        }
+    }
+    false
+}
+
+/// Signing and signature checks, which run gpg (or gpg.program, ssh-keygen): `commit -S`,
+/// `tag -s/-u/-v`, `--gpg-sign`, `--show-signature`, `--verify-signatures`, `push --signed`,
+/// `verify-commit`, `verify-tag`, `%G?` formats.
+fn git_gpg(sub: &str, rest: &[&str]) -> Option<String> {
+    if matches!(sub, "verify-commit" | "verify-tag") {
+        return Some(format!("git {sub} checks signatures with gpg"));
+    }
+    for a in rest {
+        if long_opt(a, "gpg-sign").is_some()
+            || long_opt(a, "show-signature").is_some()
+            || long_opt(a, "verify-signatures").is_some() && *a != "--verify"
+            || git_runs_gpg_format(a)
+        {
+            return Some(format!(
+                "git option {a:?} signs or checks signatures, which runs gpg"
+            ));
+        }
+        let short = match sub {
+            "commit" | "merge" | "rebase" | "cherry-pick" | "revert" | "am" | "commit-tree"
+            | "pull" => git_short_has(a, "S", "mFCctuXsS"),
+            "tag" => git_short_has(a, "suv", "mFn"),
+            _ => false,
+        };
+        let long = match sub {
+            "tag" => ["sign", "local-user", "verify"]
+                .iter()
+                .any(|o| long_opt(a, o).is_some()),
+            "push" => long_opt(a, "signed").is_some(),
+            _ => false,
+        };
+        if short || long {
+            return Some(format!(
+                "git {sub} {a:?} signs or checks a signature, which runs gpg"
+            ));
+        }
+    }
+    None
 }
 
 fn git(args: &[Arg], out: &mut Vec<Finding>) {
@@ -1593,7 +2398,7 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
             if !args
                 .get(if a == "-c" { i + 1 } else { i })
                 .is_some_and(|x| x.exact)
-                || !git_safe_key(key)
+                || !git_safe_setting(key, Some(kv.split_once('=').map_or("", |(_, v)| v)))
             {
                 out.push(deny("vector:git-config", format!("git -c {kv:?} can set a pager, editor, alias, hook or ssh command that runs programs; only harmless keys (color.*, user.name, …) are allowed")));
             }
@@ -1623,7 +2428,32 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
         return;
     };
     let rest = &texts[i + 1..];
+    if let Some(why) = git_gpg(sub, rest) {
+        out.push(deny("vector:git-gpg", why));
+        return;
+    }
     match sub {
+        "difftool" | "mergetool"
+            if rest.iter().any(|a| {
+                *a == "-x"
+                    || *a == "-t"
+                    || option_matches("--extcmd", a)
+                    || option_matches("--tool", a)
+            }) =>
+        {
+            out.push(deny(
+                "vector:git-exec",
+                format!("git {sub} -x/--tool runs a program"),
+            ))
+        }
+        "difftool" | "mergetool" => out.push(deny(
+            "vector:git-tool",
+            format!("git {sub} runs a diff or merge tool (vimdiff, meld …) that is not on the allow list"),
+        )),
+        "apply" | "am" if rest.iter().any(|a| long_opt(a, "unsafe-paths").is_some()) => out.push(deny(
+            "vector:git-apply",
+            "git apply --unsafe-paths writes files outside the work tree (~/.gitconfig, ~/.manpath …)",
+        )),
         "submodule" if rest.contains(&"foreach") => out.push(deny(
             "vector:git-exec",
             "git submodule foreach runs a shell command",
@@ -1645,19 +2475,6 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
             out.push(deny(
                 "vector:git-exec",
                 "git rebase --exec runs a shell command",
-            ))
-        }
-        "difftool" | "mergetool"
-            if rest.iter().any(|a| {
-                *a == "-x"
-                    || *a == "-t"
-                    || option_matches("--extcmd", a)
-                    || option_matches("--tool", a)
-            }) =>
-        {
-            out.push(deny(
-                "vector:git-exec",
-                format!("git {sub} -x/--tool runs a program"),
             ))
         }
         "grep"
@@ -1698,6 +2515,15 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
                 }
                 j += 1;
             }
+            // `--rename-section old new` (any prefix) and the `rename-section` subcommand
+            // (git 2.46) move keys of a harmless section (`color.x.fsmonitor`) into any
+            // other (`core`, `alias`); `edit` opens an editor.
+            if rest.iter().any(|a| long_opt(a, "rename-section").is_some())
+                || matches!(pos.first(), Some(&"rename-section") | Some(&"edit"))
+            {
+                out.push(deny("vector:git-config", "git config rename-section moves keys into any section (core, alias …), and edit opens an editor: both can make git run programs"));
+                return;
+            }
             // git's parse-options accepts any unambiguous prefix (`--ed`, `--rep`).
             let writes = rest.iter().any(|a| {
                 *a == "-e"
@@ -1716,12 +2542,9 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
             }) || pos.first() == Some(&"set")
                 || (pos.len() >= 2 && !matches!(pos[0], "get" | "list" | "--get"));
             if writes {
-                let key = if pos.first() == Some(&"set") {
-                    pos.get(1)
-                } else {
-                    pos.first()
-                };
-                if !key.is_some_and(|k| git_safe_key(k)) {
+                let at = usize::from(pos.first() == Some(&"set"));
+                let key = pos.get(at);
+                if !key.is_some_and(|k| git_safe_setting(k, pos.get(at + 1).copied())) {
                     out.push(deny("vector:git-config", format!("git config writes {:?}, which may make later git commands run programs; only harmless keys are allowed", key.copied().unwrap_or(""))));
                 }
             }
@@ -1784,7 +2607,60 @@ pub fn writes_files(argv: &[Arg]) -> bool {
         }
         "sort" => short('o') || long("output"),
         "uniq" => positional >= 2,
-        "git" => texts.iter().any(|a| long_opt(a, "output").is_some()),
+        "git" => texts.iter().any(|a| long_opt(a, "output").is_some()) || git_writes(&texts),
+        _ => false,
+    }
+}
+
+/// The index of git's subcommand in its arguments (after `-c K=V`, `-C DIR`, `--git-dir X` …).
+fn git_sub_index(texts: &[&str]) -> Option<usize> {
+    let mut i = 0;
+    while let Some(a) = texts.get(i) {
+        if matches!(
+            *a,
+            "-c" | "-C"
+                | "--git-dir"
+                | "--work-tree"
+                | "--namespace"
+                | "--super-prefix"
+                | "--attr-source"
+                | "--config-env"
+        ) {
+            i += 2;
+            continue;
+        }
+        if a.starts_with('-') {
+            i += 1;
+            continue;
+        }
+        return Some(i);
+    }
+    None
+}
+
+/// git subcommands that write files of the patch's or caller's choosing: `apply` (unless it
+/// only checks or reports), `am`, `checkout-index --prefix`, `archive -o`, `format-patch -o`.
+fn git_writes(texts: &[&str]) -> bool {
+    let Some(i) = git_sub_index(texts) else {
+        return false;
+    };
+    let rest = &texts[i + 1..];
+    let has = |name: &str| rest.iter().any(|a| long_opt(a, name).is_some());
+    let short = |c: char| {
+        rest.iter()
+            .any(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].starts_with(c))
+    };
+    match texts[i] {
+        "apply" => {
+            let report_only = ["check", "stat", "numstat", "summary"]
+                .iter()
+                .any(|o| has(o));
+            !report_only || has("apply")
+        }
+        "am" => true,
+        "checkout-index" => has("prefix"),
+        "archive" => has("output") || short('o'),
+        "format-patch" => has("output-directory") || short('o'),
         _ => false,
     }
 }
