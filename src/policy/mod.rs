@@ -115,6 +115,11 @@ enum BlockEntry {
 #[derive(Debug, Clone)]
 pub struct Policy {
     rules: Vec<Rule>,
+    /// For each program word a rule names (a bare name or a pinned path), the indices of
+    /// the rules naming it, in rule order: a command is tried only against the rules that
+    /// could match its program instead of against every rule (an allow list of a hundred
+    /// entries otherwise costs a hundred pattern checks per command).
+    by_program: std::collections::HashMap<String, Vec<usize>>,
     allowed_texts: Vec<String>,
     blocked: Vec<BlockEntry>,
     default_blocklist: bool,
@@ -465,12 +470,50 @@ impl Policy {
             .map(|b| compile_block(b))
             .collect::<Result<Vec<_>, _>>()?;
         let has_allow = rules.iter().any(|r| r.decision == RuleDecision::Allow);
+        let mut by_program = std::collections::HashMap::<String, Vec<usize>>::new();
+        for (i, r) in rules.iter().enumerate() {
+            for p in &r.pattern.programs {
+                let ids = by_program.entry(p.text().to_string()).or_default();
+                if ids.last() != Some(&i) {
+                    ids.push(i);
+                }
+            }
+        }
         Ok(Policy {
             rules,
+            by_program,
             allowed_texts,
             blocked,
             default_blocklist,
             has_allow,
+        })
+    }
+
+    /// The rules whose patterns could match a command whose program word is `word`, in
+    /// rule order: those naming `word` itself (a bare name or a pinned path) and, for a
+    /// system-directory path such as `/usr/bin/git`, those naming its basename — exactly
+    /// the rules [`Program::matches`] can accept (each is still checked in full).
+    fn rules_for<'a>(&'a self, word: &str) -> impl Iterator<Item = &'a Rule> + 'a {
+        let exact = self.by_program.get(word).map_or(&[][..], Vec::as_slice);
+        let base = match word.rsplit_once('/') {
+            Some((dir, base)) if rules::SYSTEM_DIRS.contains(&dir) => {
+                self.by_program.get(base).map_or(&[][..], Vec::as_slice)
+            }
+            _ => &[][..],
+        };
+        // Merge two ascending lists, a rule in both once.
+        let (mut a, mut b) = (exact.iter().peekable(), base.iter().peekable());
+        std::iter::from_fn(move || {
+            let next = match (a.peek(), b.peek()) {
+                (Some(&&x), Some(&&y)) if x == y => {
+                    b.next();
+                    a.next()
+                }
+                (Some(&&x), Some(&&y)) if y < x => b.next(),
+                (Some(_), _) => a.next(),
+                (None, _) => b.next(),
+            };
+            next.map(|&i| &self.rules[i])
         })
     }
 
@@ -678,7 +721,8 @@ impl Policy {
                 }
             }
         }
-        for r in &self.rules {
+        let prog = argv.first().map_or("", |a| a.text.as_str());
+        for r in self.rules_for(prog) {
             if r.decision == RuleDecision::Forbid {
                 if let RuleOutcome::Deny(reason) = r.apply(argv) {
                     return Some((r.id.clone(), reason));
@@ -987,7 +1031,7 @@ impl Policy {
         }
         let mut allowed_by: Option<&Rule> = None;
         let mut vetoed = false;
-        for r in &self.rules {
+        for r in self.rules_for(&prog.text) {
             match r.apply(argv) {
                 RuleOutcome::NoMatch => {}
                 RuleOutcome::Deny(reason) => return Err((r.id.clone(), reason)),
@@ -1415,6 +1459,56 @@ mod tests {
             assert!(!d.allowed(), "{line}");
         }
         assert!(pol.decide("ls $(ls)").allowed());
+    }
+
+    #[test]
+    fn rules_are_found_by_name_path_and_system_copy_in_order() {
+        let either = Rule {
+            pattern: Pattern {
+                programs: vec![Program::parse("git"), Program::parse("hg")],
+                ..allow_entry_rule("git log").unwrap().pattern
+            },
+            ..allow_entry_rule("git log").unwrap()
+        };
+        let list = ["git status", "/opt/tools/lint", "ls"].map(String::from);
+        let pol = Policy::build(&list, &[], true, vec![either]).unwrap();
+        for line in [
+            "git status",
+            "/usr/bin/git status",
+            "/bin/git log",
+            "hg log",
+            "/usr/local/bin/hg log",
+            "/opt/tools/lint x",
+            "ls",
+            "/usr/bin/ls",
+        ] {
+            assert!(pol.decide(line).allowed(), "{line}");
+        }
+        for line in [
+            "git push",
+            "/opt/git status",
+            "./git status",
+            "lint x",
+            "/usr/bin/lint x",
+            "/opt/tools/ls",
+            "hg push",
+        ] {
+            assert!(!pol.decide(line).allowed(), "{line}");
+        }
+        // A forbid rule and an allow rule for the same program: the first that matches in
+        // rule order decides, whichever of name and path spelling found it.
+        let rules = vec![
+            allow_entry_rule("git").unwrap(),
+            Rule {
+                decision: RuleDecision::Forbid,
+                ..allow_entry_rule("/usr/bin/git push").unwrap()
+            },
+        ];
+        let pol = Policy::build(&[], &[], true, rules).unwrap();
+        assert!(pol.decide("/usr/bin/git status").allowed());
+        let d = pol.decide("/usr/bin/git push");
+        assert!(!d.allowed(), "{d:?}");
+        assert!(pol.decide("git push").allowed());
     }
 
     #[test]
