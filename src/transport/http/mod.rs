@@ -20,6 +20,7 @@
 pub mod auth;
 pub mod compat;
 pub mod drain;
+pub mod errors;
 pub mod guard;
 pub mod handler;
 pub mod health;
@@ -51,6 +52,7 @@ use crate::config::is_loopback_host;
 use crate::mcp::CommanderServer;
 use crate::service::Commander;
 use drain::Drain;
+pub use errors::{rpc_error, too_large};
 use handler::HttpTools;
 
 /// Largest request body accepted (larger: 413).
@@ -250,28 +252,6 @@ async fn coalesce(resp: Response, window: Duration) -> Response {
     )
 }
 
-/// A JSON-RPC error answered by the server itself (not by rmcp), closing the connection
-/// when the request's body may not have been read to its end.
-pub fn rpc_error(status: StatusCode, code: i64, message: &str) -> Response {
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
-    let mut resp = (
-        status,
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response();
-    if matches!(
-        status,
-        StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE
-    ) {
-        resp.headers_mut().insert(
-            axum::http::header::CONNECTION,
-            axum::http::HeaderValue::from_static("close"),
-        );
-    }
-    resp
-}
-
 /// A request body read whole, within [`MAX_BODY`] and within [`BODY_READ_TIMEOUT`] in all
 /// (the body layer's timeout only bounds the pause between two pieces, so a client
 /// sending a byte every few seconds would otherwise hold the request open for good).
@@ -335,7 +315,7 @@ struct Method<'a> {
 /// `initialize` that would open a session past [`MAX_SESSIONS`] gets 503.
 async fn mcp_request(State(sessions): State<Sessions>, req: Request, next: Next) -> Response {
     if req.method() != axum::http::Method::POST {
-        return next.run(req).await;
+        return errors::as_json_rpc(next.run(req).await, None).await;
     }
     let (parts, body) = req.into_parts();
     let bytes = match read_body(body).await {
@@ -386,21 +366,10 @@ async fn mcp_request(State(sessions): State<Sessions>, req: Request, next: Next)
         tracing::warn!(limit = MAX_SESSIONS, "LIMIT sessions: initialize refused");
         return resp;
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
-}
-
-/// The 413 answer.
-pub fn too_large() -> Response {
-    (
-        StatusCode::PAYLOAD_TOO_LARGE,
-        [
-            (axum::http::header::CONTENT_TYPE, "application/json"),
-            (axum::http::header::CONNECTION, "close"),
-        ],
-        r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Request body too large: the limit is 1 MiB"}}"#,
-    )
-        .into_response()
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes.clone())))
+        .await;
+    errors::as_json_rpc(resp, Some(&bytes)).await
 }
 
 /// Middleware: 413 before reading a body whose `Content-Length` is over [`MAX_BODY`].
