@@ -76,6 +76,56 @@ fn missing_wrong_and_right_tokens_on_both_headers() {
     );
 }
 
+/// A header that carries no token we can read (Basic auth added by a proxy, bytes that are
+/// not ASCII) is passed over: the other header's valid token is accepted; without one the
+/// request is still 401.
+#[test]
+fn a_header_we_cannot_read_does_not_hide_a_valid_token_in_the_other() {
+    let s = HttpServer::start(&[], &[]);
+    let bearer = format!("Bearer {TOKEN}");
+    for (what, headers) in [
+        (
+            "basic from a proxy, token in x-mcp",
+            vec![
+                ("Authorization", "Basic dXNlcjpwYXNz"),
+                ("X-MCP-Auth-Token", TOKEN),
+            ],
+        ),
+        (
+            "non-ASCII x-mcp, token in bearer",
+            vec![
+                ("X-MCP-Auth-Token", "caf\u{e9}"),
+                ("Authorization", bearer.as_str()),
+            ],
+        ),
+    ] {
+        for path in ["/", "/mcp"] {
+            let r = post_root_at(&s, path, &headers);
+            assert_ne!(r.status, 401, "{what} on {path}: {r:?}");
+        }
+        let r = post_root(&s, &headers);
+        assert_eq!(r.status, 200, "{what}: {r:?}");
+        assert!(r.json()["result"]["tools"].is_array(), "{what}: {}", r.body);
+    }
+    for (what, headers) in [
+        (
+            "basic and a wrong token",
+            vec![
+                ("Authorization", "Basic dXNlcjpwYXNz"),
+                ("X-MCP-Auth-Token", "wrong"),
+            ],
+        ),
+        (
+            "non-ASCII x-mcp alone",
+            vec![("X-MCP-Auth-Token", "caf\u{e9}")],
+        ),
+    ] {
+        let r = post_root(&s, &headers);
+        assert_eq!(r.status, 401, "{what}: {r:?}");
+        assert_eq!(r.body, UNAUTHORIZED, "{what}");
+    }
+}
+
 fn post_root_at(s: &HttpServer, path: &str, headers: &[(&str, &str)]) -> http_support::Reply {
     let mut h = vec![
         ("Content-Type", "application/json"),

@@ -61,16 +61,16 @@ impl Tokens {
 
     /// Who is calling, or why the request is refused.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<String, &'static str> {
-        let presented = presented_tokens(headers)?;
+        let Presented { tokens, skipped } = presented_tokens(headers);
         if !self.required {
             return Ok("anonymous".into());
         }
-        if presented.is_empty() {
-            return Err("missing token");
+        if tokens.is_empty() {
+            return Err(skipped.unwrap_or("missing token"));
         }
         // Try every presented token so a stale second header cannot mask a valid one. Each
         // is hashed once: the caller's name comes from the same digest.
-        presented
+        tokens
             .iter()
             .map(|t| digest(t))
             .find(|d| self.accepts_digest(d))
@@ -79,29 +79,48 @@ impl Tokens {
     }
 }
 
-/// The tokens a request presents, from either header.
-fn presented_tokens(headers: &HeaderMap) -> Result<Vec<&str>, &'static str> {
-    let mut out = Vec::new();
+/// The tokens a request presents, and why a token header was passed over, if one was.
+struct Presented<'a> {
+    tokens: Vec<&'a str>,
+    skipped: Option<&'static str>,
+}
+
+/// The tokens a request presents, from either header. A header that carries no token in a
+/// form we read (`Authorization: Basic …` added by a proxy or an SSO layer, a value that is
+/// not visible ASCII) is passed over rather than refusing the request: the other header may
+/// carry a valid token. Without one the request is refused all the same, for that reason.
+fn presented_tokens(headers: &HeaderMap) -> Presented<'_> {
+    let mut out = Presented {
+        tokens: Vec::new(),
+        skipped: None,
+    };
     for v in headers.get_all(header::AUTHORIZATION) {
-        let s = v.to_str().map_err(|_| "malformed authorization header")?;
+        let Ok(s) = v.to_str() else {
+            out.skipped.get_or_insert("malformed authorization header");
+            continue;
+        };
         let (scheme, rest) = s.trim().split_once(' ').unwrap_or((s.trim(), ""));
         if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err("authorization scheme is not Bearer");
+            out.skipped
+                .get_or_insert("authorization scheme is not Bearer");
+            continue;
         }
         let t = rest.trim();
         if !t.is_empty() {
-            out.push(t);
+            out.tokens.push(t);
         }
     }
     for v in headers.get_all(TOKEN_HEADER) {
-        let s = v
-            .to_str()
-            .map_err(|_| "malformed X-MCP-Auth-Token header")?;
+        let Ok(s) = v.to_str() else {
+            out.skipped
+                .get_or_insert("malformed X-MCP-Auth-Token header");
+            continue;
+        };
         if !s.trim().is_empty() {
-            out.push(s.trim());
+            out.tokens.push(s.trim());
         }
     }
-    Ok(out)
+    out
 }
 
 /// The 401 answer.
@@ -191,6 +210,33 @@ mod tests {
                 ("x-mcp-auth-token", "new-token")
             ])),
             Ok(caller_for_token("new-token"))
+        );
+    }
+
+    #[test]
+    fn a_header_we_cannot_read_does_not_mask_a_valid_token_in_the_other() {
+        let t = Tokens::new(&["good".into()], true);
+        assert_eq!(
+            t.authenticate(&headers(&[
+                ("authorization", "Basic dXNlcjpwYXNz"),
+                ("x-mcp-auth-token", "good")
+            ])),
+            Ok(caller_for_token("good"))
+        );
+        let mut h = headers(&[("authorization", "Bearer good")]);
+        h.append(
+            TOKEN_HEADER,
+            HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap(),
+        );
+        assert_eq!(t.authenticate(&h), Ok(caller_for_token("good")));
+        h.remove(header::AUTHORIZATION);
+        assert_eq!(t.authenticate(&h), Err("malformed X-MCP-Auth-Token header"));
+        assert_eq!(
+            t.authenticate(&headers(&[
+                ("authorization", "Basic dXNlcjpwYXNz"),
+                ("x-mcp-auth-token", "bad")
+            ])),
+            Err("invalid token")
         );
     }
 
