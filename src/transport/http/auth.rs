@@ -61,9 +61,14 @@ impl Tokens {
 
     /// Who is calling, or why the request is refused.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<String, &'static str> {
+        self.identify(headers).map(|(caller, _)| caller)
+    }
+
+    /// The caller's name and [`Principal`], or why the request is refused.
+    fn identify(&self, headers: &HeaderMap) -> Result<(String, Principal), &'static str> {
         let Presented { tokens, skipped } = presented_tokens(headers);
         if !self.required {
-            return Ok("anonymous".into());
+            return Ok(("anonymous".into(), Principal::ANONYMOUS));
         }
         if tokens.is_empty() {
             return Err(skipped.unwrap_or("missing token"));
@@ -74,9 +79,20 @@ impl Tokens {
             .iter()
             .map(|t| digest(t))
             .find(|d| self.accepts_digest(d))
-            .map(|d| caller_for_digest(&d))
+            .map(|d| (caller_for_digest(&d), Principal(d)))
             .ok_or("invalid token")
     }
+}
+
+/// Which token a request was accepted with: its whole SHA-256 digest (the `caller` audit
+/// field shows only 8 hex digits of it), all zeros under `--no-auth`. In the request's
+/// extensions on every authenticated route; MCP sessions are bound to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Principal([u8; 32]);
+
+impl Principal {
+    /// The one caller under `--no-auth`.
+    pub const ANONYMOUS: Principal = Principal([0; 32]);
 }
 
 /// The tokens a request presents, and why a token header was passed over, if one was.
@@ -144,8 +160,9 @@ pub fn unauthorized() -> Response {
 
 /// Middleware: authenticate, then attach the caller's [`CallContext`].
 pub async fn require_token(State(tokens): State<Tokens>, mut req: Request, next: Next) -> Response {
-    match tokens.authenticate(req.headers()) {
-        Ok(caller) => {
+    match tokens.identify(req.headers()) {
+        Ok((caller, principal)) => {
+            req.extensions_mut().insert(principal);
             let session = req
                 .headers()
                 .get("mcp-session-id")

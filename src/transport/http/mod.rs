@@ -27,6 +27,7 @@ pub mod health;
 pub mod limit;
 pub mod listener;
 pub mod metrics;
+pub mod sessions;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -54,6 +55,8 @@ use crate::service::Commander;
 use drain::Drain;
 pub use errors::{rpc_error, too_large};
 use handler::HttpTools;
+use sessions::Sessions;
+pub use sessions::MAX_SESSIONS;
 
 /// Largest request body accepted (larger: 413).
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -115,7 +118,7 @@ pub fn app(commander: Arc<Commander>) -> App {
     session_manager.session_config.keep_alive =
         Some(session_keep_alive(commander.config().max_timeout));
     let session_manager = Arc::new(session_manager);
-    let live = Sessions((!cfg.stateless).then(|| session_manager.clone()));
+    let live = Sessions::new((!cfg.stateless).then(|| session_manager.clone()));
     let mcp = StreamableHttpService::new(
         factory.clone(),
         session_manager,
@@ -283,25 +286,6 @@ pub async fn read_body(body: Body) -> Result<Bytes, Response> {
     }
 }
 
-/// Most MCP sessions (2025 revisions) alive at once. Each holds ~50 KB until it is deleted
-/// or idle for longer than [`session_keep_alive`]; without a cap one token could open them
-/// until the task runs out of memory. Past it, `initialize` answers 503 with `Retry-After`
-/// while the sessions already open go on.
-pub const MAX_SESSIONS: usize = 2048;
-
-/// The session store of the stateful `/mcp` service (`None` with `--stateless`).
-#[derive(Clone)]
-struct Sessions(Option<Arc<LocalSessionManager>>);
-
-impl Sessions {
-    async fn full(&self) -> bool {
-        match &self.0 {
-            Some(m) => m.sessions.read().await.len() >= MAX_SESSIONS,
-            None => false,
-        }
-    }
-}
-
 /// The one field of a JSON-RPC message the middleware reads.
 #[derive(serde::Deserialize)]
 struct Method<'a> {
@@ -312,12 +296,18 @@ struct Method<'a> {
 /// Middleware on `/mcp`: a `POST` body is read whole (see [`read_body`]) and must be one
 /// JSON value that is a JSON-RPC message: malformed JSON is answered with a JSON-RPC parse
 /// error (-32700) and a batch with -32600, instead of rmcp's plain-text 415. An
-/// `initialize` that would open a session past [`MAX_SESSIONS`] gets 503.
+/// `initialize` that would open a session past [`MAX_SESSIONS`] gets 503. Requests naming
+/// a session go through [`Sessions::admit`]; every refusal rmcp makes is answered as a
+/// JSON-RPC error ([`errors::as_json_rpc`]).
 async fn mcp_request(State(sessions): State<Sessions>, req: Request, next: Next) -> Response {
-    if req.method() != axum::http::Method::POST {
-        return errors::as_json_rpc(next.run(req).await, None).await;
-    }
     let (parts, body) = req.into_parts();
+    if let Err(refused) = sessions.admit(&parts).await {
+        return refused;
+    }
+    if parts.method != axum::http::Method::POST {
+        let resp = next.run(Request::from_parts(parts, body)).await;
+        return errors::as_json_rpc(resp, None).await;
+    }
     let bytes = match read_body(body).await {
         Ok(b) => b,
         Err(resp) => return resp,
@@ -366,9 +356,19 @@ async fn mcp_request(State(sessions): State<Sessions>, req: Request, next: Next)
         tracing::warn!(limit = MAX_SESSIONS, "LIMIT sessions: initialize refused");
         return resp;
     }
+    // The token an `initialize` opening a session comes with: the session's owner.
+    let opener = match method.as_deref() == Some("initialize")
+        && !parts.headers.contains_key("mcp-session-id")
+    {
+        true => parts.extensions.get::<auth::Principal>().copied(),
+        false => None,
+    };
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes.clone())))
         .await;
+    if let Some(owner) = opener {
+        sessions.opened(owner, resp.headers()).await;
+    }
     errors::as_json_rpc(resp, Some(&bytes)).await
 }
 
