@@ -250,6 +250,26 @@ fn foreign_origin_and_rebound_host_are_403() {
     let mut h = ok.to_vec();
     h.push(("Host", "localhost:3000"));
     assert_eq!(post_root(&s, &h).status, 200, "localhost Host");
+    // A fully qualified name (trailing dot) names the same host.
+    for host in [
+        "localhost.",
+        "localhost.:3000",
+        "127.0.0.1.",
+        "127.0.0.1.:3000",
+    ] {
+        let mut h = ok.to_vec();
+        h.push(("Host", host));
+        assert_eq!(post_root(&s, &h).status, 200, "Host {host}");
+    }
+    for host in [
+        "attacker.example.",
+        "localhost..",
+        "localhost.evil.example.",
+    ] {
+        let mut h = ok.to_vec();
+        h.push(("Host", host));
+        assert_eq!(post_root(&s, &h).status, 403, "Host {host}");
+    }
 
     let s = HttpServer::start(&["--allowed-origins", "https://app.example.com"], &[]);
     let mut h = ok.to_vec();
