@@ -5,6 +5,8 @@
 //!
 //! * the connection: `TCP_NODELAY`, a header read timeout ([`listener`]);
 //! * [`guard`]: foreign `Origin` → 403, foreign `Host` on a loopback bind → 403;
+//! * with `--allowed-origins`, [`cors`]: preflights answered (before auth), CORS headers on
+//!   every answer to an allowed origin;
 //! * draining ([`drain`]): after SIGTERM every request gets 503;
 //! * a 1 MiB body limit (413: at once from `Content-Length`, and while streaming a chunked
 //!   body in rmcp and in [`compat`]) and a body read timeout;
@@ -19,6 +21,7 @@
 
 pub mod auth;
 pub mod compat;
+pub mod cors;
 pub mod drain;
 pub mod errors;
 pub mod guard;
@@ -151,16 +154,19 @@ pub fn app(commander: Arc<Commander>) -> App {
         auth::Tokens::new(&cfg.tokens, !cfg.no_auth),
         auth::require_token,
     ));
-    let router = protected
+    let guard = guard::Guard::new(&cfg.allowed_origins, is_loopback_host(&cfg.host));
+    let mut router = protected
         .route("/health", get(health::health))
         .with_state(state)
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
         .layer(from_fn(reject_oversized))
-        .layer(from_fn_with_state(drain.clone(), refuse_when_draining))
-        .layer(from_fn_with_state(
-            guard::Guard::new(&cfg.allowed_origins, is_loopback_host(&cfg.host)),
-            guard::check,
-        ));
+        .layer(from_fn_with_state(drain.clone(), refuse_when_draining));
+    if !cfg.allowed_origins.is_empty() {
+        router = router
+            .layer(cors::layer(guard.clone()))
+            .layer(from_fn(cors::preflight_no_content));
+    }
+    let router = router.layer(from_fn_with_state(guard, guard::check));
     App {
         router,
         drain,
