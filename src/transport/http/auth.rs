@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::auth_failures::{too_many_failures, AuthFailures, Source, Verdict};
 use crate::audit::{self, caller_for_digest, CallContext};
 
 /// The custom header go-mcp-commander clients send.
@@ -158,9 +159,19 @@ pub fn unauthorized() -> Response {
         .into_response()
 }
 
-/// Middleware: authenticate, then attach the caller's [`CallContext`].
-pub async fn require_token(State(tokens): State<Tokens>, mut req: Request, next: Next) -> Response {
-    match tokens.identify(req.headers()) {
+/// What [`require_token`] checks against: the tokens, and the failed-authentication
+/// budgets of client addresses.
+#[derive(Clone)]
+pub struct Gate {
+    pub tokens: Tokens,
+    pub failures: AuthFailures,
+}
+
+/// Middleware: authenticate, then attach the caller's [`CallContext`]. A request without a
+/// valid token gets 401, or 429 once its address is past its failed-authentication budget
+/// (see [`auth_failures`](super::auth_failures); a valid token is never held back by it).
+pub async fn require_token(State(gate): State<Gate>, mut req: Request, next: Next) -> Response {
+    match gate.tokens.identify(req.headers()) {
         Ok((caller, principal)) => {
             req.extensions_mut().insert(principal);
             let session = req
@@ -177,14 +188,19 @@ pub async fn require_token(State(tokens): State<Tokens>, mut req: Request, next:
             next.run(req).await
         }
         Err(reason) => {
-            let remote = req
+            let addr = req
                 .extensions()
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.to_string())
-                .unwrap_or_else(|| "unknown".into());
-            audit::auth_failed(&remote, reason);
+                .map(|c| c.0);
             crate::metrics::global().auth_failure();
-            unauthorized()
+            match gate.failures.failed(Source::of(addr)) {
+                Verdict::Unauthorized => {
+                    let remote = addr.map_or_else(|| "unknown".into(), |a| a.to_string());
+                    audit::auth_failed(&remote, reason);
+                    unauthorized()
+                }
+                Verdict::Throttled(retry_after) => too_many_failures(retry_after),
+            }
         }
     }
 }

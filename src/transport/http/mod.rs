@@ -20,6 +20,7 @@
 //! `--shutdown-grace`, the rest are cancelled and answered with an error.
 
 pub mod auth;
+pub mod auth_failures;
 pub mod compat;
 pub mod cors;
 pub mod drain;
@@ -100,6 +101,8 @@ pub struct App {
     pub drain: Drain,
     /// Cancelling it closes MCP sessions and their streams.
     pub sessions: CancellationToken,
+    /// Failed authentications not yet written to the log, reported at shutdown.
+    pub auth_failures: auth_failures::AuthFailures,
 }
 
 /// Builds the router for `commander`'s configuration.
@@ -150,8 +153,12 @@ pub fn app(commander: Arc<Commander>) -> App {
     if let Some(budget) = limit::Budget::new(cfg.rate_limit) {
         protected = protected.route_layer(from_fn_with_state(budget, limit::enforce));
     }
+    let auth_failures = auth_failures::AuthFailures::default();
     let protected = protected.route_layer(from_fn_with_state(
-        auth::Tokens::new(&cfg.tokens, !cfg.no_auth),
+        auth::Gate {
+            tokens: auth::Tokens::new(&cfg.tokens, !cfg.no_auth),
+            failures: auth_failures.clone(),
+        },
         auth::require_token,
     ));
     let guard = guard::Guard::new(&cfg.allowed_origins, is_loopback_host(&cfg.host));
@@ -171,6 +178,7 @@ pub fn app(commander: Arc<Commander>) -> App {
         router,
         drain,
         sessions,
+        auth_failures,
     }
 }
 
@@ -461,6 +469,7 @@ where
         router,
         drain,
         sessions,
+        auth_failures,
     } = app(commander);
     let workers = listener::Workers::per_core()?;
     let mut server = listener::Server::new(listener, router, workers);
@@ -480,6 +489,8 @@ where
         server.accept_until(drain.wait_idle(CANCEL_WAIT)).await;
     }
     let workers = server.close(sessions, FLUSH_WAIT).await;
+    // Throttled failures counted since the last summary still go into the trail.
+    auth_failures.report();
     // Joining the worker threads blocks: off the runtime's own threads.
     let _ = tokio::task::spawn_blocking(move || workers.stop()).await;
     Ok(reason)
