@@ -44,6 +44,11 @@ fn unservable() -> Vec<(Value, i64, &'static str)> {
             "params must be an object, not an array",
         ),
         (
+            req(8, "initialize", None),
+            -32602,
+            "Invalid params for initialize: params is missing",
+        ),
+        (
             req(5, "foo/bar", Some(json!({}))),
             -32601,
             "Method not found: foo/bar",
@@ -78,6 +83,19 @@ fn shape_errors_are_invalid_params_and_unknown_methods_are_named_on_both_routes(
         check(&r, id, code, text);
         let r = s.rpc("/mcp", &session, &body);
         check(&r, id, code, text);
+    }
+    // An initialize that opens no session because rmcp cannot read it is told why.
+    for (params, text) in [
+        (None, "params is missing"),
+        (Some(json!({"capabilities": {}})), "protocolVersion"),
+    ] {
+        let mut init = json!({"jsonrpc": "2.0", "id": 4, "method": "initialize"});
+        if let Some(p) = params {
+            init["params"] = p;
+        }
+        let r = s.rpc("/mcp", &[], &init);
+        assert_eq!(r.status, 400, "{r:?}");
+        check(&r, 4, -32602, text);
     }
     // A well-formed call still runs.
     let ok = s.rpc(

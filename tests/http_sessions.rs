@@ -57,7 +57,7 @@ fn a_session_belongs_to_the_token_that_opened_it() {
         OTHER,
         "/mcp",
         &session_headers("no-such-session"),
-        &echo(2, "x"),
+        &echo(1, "stolen"),
     );
     assert_eq!(
         stolen.body, unknown.body,

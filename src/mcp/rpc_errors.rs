@@ -32,9 +32,11 @@ pub fn method_not_found(method: &str) -> ErrorData {
 /// The answer to a request rmcp could not route: `-32602` when `method` is one the
 /// server knows (its params do not fit), else `-32601`.
 pub fn unroutable(method: &str, params: Option<&Value>) -> ErrorData {
-    match params_problem(method, params) {
-        Some(problem) => params_error(method, &problem),
-        None => method_not_found(method),
+    match fit(method, params) {
+        Fit::Unknown => method_not_found(method),
+        Fit::Problem(problem) => params_error(method, &problem),
+        // rmcp could not read them, but what it objected to is not one we can name.
+        Fit::Fits => params_error(method, "params could not be read"),
     }
 }
 
@@ -42,15 +44,14 @@ fn params_error(method: &str, problem: &str) -> ErrorData {
     ErrorData::invalid_params(format!("Invalid params for {method}: {problem}"), None)
 }
 
-/// `-32602` for a whole JSON-RPC request that rmcp could not read at all when it names a
-/// method the server knows and has `params` that are not an object; `None` otherwise.
+/// `-32602` for a whole JSON-RPC request (one rmcp could not read, say) that names a
+/// method the server knows with params that do not fit it; `None` otherwise.
 pub fn invalid_params(message: &Value) -> Option<ErrorData> {
     let method = message.get("method")?.as_str()?;
-    let params = message
-        .get("params")
-        .filter(|p| !p.is_object() && !p.is_null())?;
-    let problem = params_problem(method, Some(params))?;
-    Some(params_error(method, &problem))
+    match fit(method, message.get("params")) {
+        Fit::Problem(problem) => Some(params_error(method, &problem)),
+        Fit::Unknown | Fit::Fits => None,
+    }
 }
 
 /// Whether params are required, and how to read them, for each method with params.
@@ -79,25 +80,36 @@ const KNOWN: &[(&str, bool, Reader)] = &[
     ("completion/complete", true, reads::<CompleteRequestParams>),
 ];
 
-/// What is wrong with `params` for `method`, or `None` when the method is not one of
-/// [`KNOWN`].
-pub fn params_problem(method: &str, params: Option<&Value>) -> Option<String> {
-    let &(_, required, read) = KNOWN.iter().find(|(m, _, _)| *m == method)?;
-    let problem = match params {
-        None | Some(Value::Null) if required => {
-            if method == "tools/call" {
-                r#"params is missing; send {"name": "<tool>", "arguments": {…}}"#.to_string()
-            } else {
-                "params is missing".to_string()
-            }
-        }
-        None | Some(Value::Null) => "params could not be read".to_string(),
-        Some(p) if !p.is_object() => format!("params must be an object, not {}", kind(p)),
-        Some(p) => tool_call_problem(method, p)
-            .or_else(|| read(p.clone()).err().map(|e| e.to_string()))
-            .unwrap_or_else(|| "params could not be read".to_string()),
+/// How `params` fit `method`.
+#[derive(Debug, PartialEq, Eq)]
+enum Fit {
+    /// The method is not one of [`KNOWN`].
+    Unknown,
+    /// Nothing wrong that can be named.
+    Fits,
+    /// What is wrong with them.
+    Problem(String),
+}
+
+fn fit(method: &str, params: Option<&Value>) -> Fit {
+    let Some(&(_, required, read)) = KNOWN.iter().find(|(m, _, _)| *m == method) else {
+        return Fit::Unknown;
     };
-    Some(problem)
+    let problem = match params {
+        None | Some(Value::Null) if required && method == "tools/call" => {
+            r#"params is missing; send {"name": "<tool>", "arguments": {…}}"#.to_string()
+        }
+        None | Some(Value::Null) if required => "params is missing".to_string(),
+        None | Some(Value::Null) => return Fit::Fits,
+        Some(p) if !p.is_object() => format!("params must be an object, not {}", kind(p)),
+        Some(p) => match tool_call_problem(method, p)
+            .or_else(|| read(p.clone()).err().map(|e| e.to_string()))
+        {
+            Some(problem) => problem,
+            None => return Fit::Fits,
+        },
+    };
+    Fit::Problem(problem)
 }
 
 /// The shape errors a `tools/call` most often has, said in MCP's terms rather than serde's.

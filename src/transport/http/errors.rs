@@ -70,10 +70,11 @@ fn request_id(request: Option<&Value>) -> Value {
     }
 }
 
-/// rmcp's answer `resp` to a request with body `body` (none for `GET` and `DELETE`), with
-/// an error in JSON-RPC's shape: a text refusal becomes a JSON-RPC error with the same
-/// status (a request for a known method whose params rmcp could not read: `-32602` naming
-/// the problem), and a JSON error without `"id"` gets one. Successful answers, and answers
+/// The answer `resp` (rmcp's, or a refusal of ours) to a request with body `body` (none for
+/// `GET` and `DELETE`), with an error in JSON-RPC's shape: a text refusal becomes a
+/// JSON-RPC error with the same status (a request for a known method whose params rmcp
+/// could not read: `-32602` naming the problem), and a JSON error without an id gets the
+/// request's id, or `null`. Successful answers, and answers
 /// that are already JSON-RPC, pass unchanged.
 pub async fn as_json_rpc(resp: Response, body: Option<&Bytes>) -> Response {
     let status = resp.status();
@@ -101,7 +102,9 @@ pub async fn as_json_rpc(resp: Response, body: Option<&Bytes>) -> Response {
     let id = request_id(request.as_ref());
     if json {
         return match serde_json::from_slice::<Value>(&said) {
-            Ok(Value::Object(mut m)) if m.contains_key("error") && !m.contains_key("id") => {
+            Ok(Value::Object(mut m))
+                if m.contains_key("error") && m.get("id").is_none_or(Value::is_null) =>
+            {
                 m.insert("id".into(), id);
                 let mut parts = parts;
                 parts.headers.remove(header::CONTENT_LENGTH);
@@ -110,7 +113,17 @@ pub async fn as_json_rpc(resp: Response, body: Option<&Bytes>) -> Response {
             _ => Response::from_parts(parts, Body::from(said)),
         };
     }
-    let mut out = match request.as_ref().and_then(invalid_params) {
+    // rmcp's 400 and 415 mean it could not read the message: a known method with params
+    // that do not fit it is said so.
+    let unreadable = matches!(
+        status,
+        StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    let mut out = match request
+        .as_ref()
+        .filter(|_| unreadable)
+        .and_then(invalid_params)
+    {
         Some(e) => rpc_error_for(StatusCode::BAD_REQUEST, id, i64::from(e.code.0), &e.message),
         None => rpc_error_for(
             status,

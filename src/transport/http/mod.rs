@@ -315,10 +315,15 @@ struct Method<'a> {
 /// JSON-RPC error ([`errors::as_json_rpc`]).
 async fn mcp_request(State(sessions): State<Sessions>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    if let Err(refused) = sessions.admit(&parts).await {
-        return refused;
-    }
     if parts.method != axum::http::Method::POST {
+        if let Err(mut refused) = sessions.admit(&parts).await {
+            // A body (unusual on GET and DELETE) is left unread.
+            refused.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            return refused;
+        }
         let resp = next.run(Request::from_parts(parts, body)).await;
         return errors::as_json_rpc(resp, None).await;
     }
@@ -354,6 +359,9 @@ async fn mcp_request(State(sessions): State<Sessions>, req: Request, next: Next)
         }
         Err(e) => return parse_error(e),
     };
+    if let Err(refused) = sessions.admit(&parts).await {
+        return errors::as_json_rpc(refused, Some(&bytes)).await;
+    }
     if method.as_deref() == Some("initialize")
         && !parts.headers.contains_key("mcp-session-id")
         && sessions.full().await

@@ -63,18 +63,8 @@ impl Sessions {
 
     /// `Err` with the answer when the request (its head) may not go on to rmcp: a repeated
     /// `Mcp-Session-Id`, a session opened under another token, or a `DELETE` of a session
-    /// that does not exist. The answer closes the connection: the body is left unread.
+    /// that does not exist.
     pub async fn admit(&self, parts: &Parts) -> Result<(), Response> {
-        self.check(parts).await.map_err(|mut refused| {
-            refused.headers_mut().insert(
-                axum::http::header::CONNECTION,
-                axum::http::HeaderValue::from_static("close"),
-            );
-            refused
-        })
-    }
-
-    async fn check(&self, parts: &Parts) -> Result<(), Response> {
         let mut ids = parts.headers.get_all(SESSION_HEADER).iter();
         let (Some(id), None) = (ids.next(), ids.next()) else {
             return match parts.headers.contains_key(SESSION_HEADER) {
