@@ -11,8 +11,11 @@
 //! * a 1 MiB body limit (413: at once from `Content-Length`, and while streaming a chunked
 //!   body in rmcp and in [`compat`]) and a body read timeout;
 //! * on the token-protected routes only (attached with `route_layer`, so an unknown path
-//!   is 404, not 401): [`auth`] (401, caller identity), [`limit`] (429), and a
+//!   is 404, not 401): [`auth`] (401, caller identity; 429 for an address past its
+//!   failed-authentication budget, [`auth_failures`]), [`limit`] (429), and a
 //!   disconnect token that ends a command whose client went away;
+//! * on `/mcp`: the message read whole and checked, [`sessions`] (cap, owner, repeated
+//!   header), and every refusal answered as a JSON-RPC error ([`errors`]);
 //! * the routes: [`rmcp`'s Streamable HTTP service](rmcp::transport::StreamableHttpService)
 //!   at `/mcp` over [`handler::HttpTools`], [`compat`] at `/`, [`health`], [`metrics`].
 //!
