@@ -89,7 +89,7 @@ impl Metrics {
         let auth_failures = Counter::default();
         registry.register(
             "auth_failures",
-            "HTTP requests refused with 401",
+            "HTTP requests without a valid token (401, or 429 past the failed-authentication budget)",
             auth_failures.clone(),
         );
         let rate_limited = Counter::default();

@@ -76,6 +76,56 @@ fn missing_wrong_and_right_tokens_on_both_headers() {
     );
 }
 
+/// A header that carries no token we can read (Basic auth added by a proxy, bytes that are
+/// not ASCII) is passed over: the other header's valid token is accepted; without one the
+/// request is still 401.
+#[test]
+fn a_header_we_cannot_read_does_not_hide_a_valid_token_in_the_other() {
+    let s = HttpServer::start(&[], &[]);
+    let bearer = format!("Bearer {TOKEN}");
+    for (what, headers) in [
+        (
+            "basic from a proxy, token in x-mcp",
+            vec![
+                ("Authorization", "Basic dXNlcjpwYXNz"),
+                ("X-MCP-Auth-Token", TOKEN),
+            ],
+        ),
+        (
+            "non-ASCII x-mcp, token in bearer",
+            vec![
+                ("X-MCP-Auth-Token", "caf\u{e9}"),
+                ("Authorization", bearer.as_str()),
+            ],
+        ),
+    ] {
+        for path in ["/", "/mcp"] {
+            let r = post_root_at(&s, path, &headers);
+            assert_ne!(r.status, 401, "{what} on {path}: {r:?}");
+        }
+        let r = post_root(&s, &headers);
+        assert_eq!(r.status, 200, "{what}: {r:?}");
+        assert!(r.json()["result"]["tools"].is_array(), "{what}: {}", r.body);
+    }
+    for (what, headers) in [
+        (
+            "basic and a wrong token",
+            vec![
+                ("Authorization", "Basic dXNlcjpwYXNz"),
+                ("X-MCP-Auth-Token", "wrong"),
+            ],
+        ),
+        (
+            "non-ASCII x-mcp alone",
+            vec![("X-MCP-Auth-Token", "caf\u{e9}")],
+        ),
+    ] {
+        let r = post_root(&s, &headers);
+        assert_eq!(r.status, 401, "{what}: {r:?}");
+        assert_eq!(r.body, UNAUTHORIZED, "{what}");
+    }
+}
+
 fn post_root_at(s: &HttpServer, path: &str, headers: &[(&str, &str)]) -> http_support::Reply {
     let mut h = vec![
         ("Content-Type", "application/json"),
@@ -200,6 +250,26 @@ fn foreign_origin_and_rebound_host_are_403() {
     let mut h = ok.to_vec();
     h.push(("Host", "localhost:3000"));
     assert_eq!(post_root(&s, &h).status, 200, "localhost Host");
+    // A fully qualified name (trailing dot) names the same host.
+    for host in [
+        "localhost.",
+        "localhost.:3000",
+        "127.0.0.1.",
+        "127.0.0.1.:3000",
+    ] {
+        let mut h = ok.to_vec();
+        h.push(("Host", host));
+        assert_eq!(post_root(&s, &h).status, 200, "Host {host}");
+    }
+    for host in [
+        "attacker.example.",
+        "localhost..",
+        "localhost.evil.example.",
+    ] {
+        let mut h = ok.to_vec();
+        h.push(("Host", host));
+        assert_eq!(post_root(&s, &h).status, 403, "Host {host}");
+    }
 
     let s = HttpServer::start(&["--allowed-origins", "https://app.example.com"], &[]);
     let mut h = ok.to_vec();
@@ -340,4 +410,63 @@ fn a_chunked_body_over_one_mib_is_413_too() {
         let text = String::from_utf8_lossy(&raw);
         assert!(text.starts_with("HTTP/1.1 413"), "{path}: {text}");
     }
+}
+
+/// A burst of wrong tokens from one address: the first ones get 401 and an `AUTH_FAILED`
+/// line each; past the address's budget they get 429 with `Retry-After` and are summed up
+/// in one `AUTH_FAILED` line (here written at shutdown) that still contains `401` and says
+/// how many. A valid token from the same address is served throughout.
+#[test]
+fn a_burst_of_wrong_tokens_is_throttled_but_a_valid_token_never_is() {
+    let mut s = HttpServer::start(&[], &[]);
+    let mut statuses = Vec::new();
+    for i in 0..60 {
+        let r = post_root(&s, &[("X-MCP-Auth-Token", "wrong-token")]);
+        if r.status == 429 {
+            let wait: u64 = r
+                .header("retry-after")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            assert!((1..=60).contains(&wait), "{r:?}");
+            assert_eq!(r.json()["error"]["code"], -32001, "{}", r.body);
+        }
+        statuses.push(r.status);
+        if i % 20 == 19 {
+            let ok = post_root(&s, &[("X-MCP-Auth-Token", TOKEN)]);
+            assert_eq!(
+                ok.status,
+                200,
+                "a valid token after {} failures: {ok:?}",
+                i + 1
+            );
+        }
+    }
+    let no_token = post_root(&s, &[]);
+    assert_eq!(no_token.status, 429, "{no_token:?}");
+    let unauthorized = statuses.iter().filter(|&&c| c == 401).count();
+    let throttled = statuses.iter().filter(|&&c| c == 429).count() + 1;
+    assert_eq!(unauthorized + throttled, 61, "{statuses:?}");
+    // The budget is 20 at once (one more may have refilled during the loop).
+    assert!((20..=22).contains(&unauthorized), "{statuses:?}");
+    assert_eq!(
+        events(&s.stderr(), "AUTH_FAILED").len(),
+        unauthorized,
+        "one line per 401, none per 429 yet"
+    );
+
+    s.sigterm();
+    assert_eq!(s.wait_exit(std::time::Duration::from_secs(30)), Some(0));
+    let failed = events(&s.stderr(), "AUTH_FAILED");
+    assert_eq!(failed.len(), unauthorized + 1, "{failed:?}");
+    let summary = &failed[unauthorized];
+    let message = summary["message"].as_str().unwrap_or_default();
+    assert!(message.contains("401"), "{message}");
+    assert!(message.contains(&throttled.to_string()), "{message}");
+    assert_eq!(summary["suppressed"], throttled as u64, "{summary}");
+    assert_eq!(summary["remote_addr"], "127.0.0.1", "{summary}");
+    assert_eq!(summary["level"], "warn");
+    assert!(
+        !s.stderr().contains("wrong-token"),
+        "a presented token was logged"
+    );
 }

@@ -19,27 +19,6 @@ fn call(id: u64, command: &str) -> Value {
         "params": {"name": "execute_command", "arguments": {"command": command, "timeout": "5m"}}})
 }
 
-/// Opens a 2025 session on `/mcp` with raw HTTP; returns its id.
-fn open_session(s: &HttpServer) -> String {
-    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-        "protocolVersion": "2025-06-18", "capabilities": {},
-        "clientInfo": {"name": "raw", "version": "0"}}});
-    let r = s.rpc("/mcp", &[], &init);
-    assert_eq!(r.status, 200, "{r:?}");
-    let sid = r.header("mcp-session-id").expect("session id").to_string();
-    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-    let r = s.rpc(
-        "/mcp",
-        &[
-            ("Mcp-Session-Id", &sid),
-            ("MCP-Protocol-Version", "2025-06-18"),
-        ],
-        &note,
-    );
-    assert_eq!(r.status, 202, "{r:?}");
-    sid
-}
-
 /// Sends a POST and returns the open socket without reading the answer.
 fn post_and_hold(port: u16, path: &str, headers: &[(&str, &str)], body: &Value) -> TcpStream {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
@@ -73,7 +52,7 @@ fn wait_running(m: &str, what: &str) {
 #[test]
 fn a_client_that_disconnects_cancels_its_command() {
     let s = HttpServer::start(&[], &[]);
-    let sid = open_session(&s);
+    let sid = s.open_session();
     let session_headers = [
         ("Mcp-Session-Id", sid.as_str()),
         ("MCP-Protocol-Version", "2025-06-18"),
@@ -170,7 +149,7 @@ fn sigterm_lets_a_running_call_finish_and_refuses_new_work() {
 #[test]
 fn sigterm_stops_a_call_past_the_grace_and_answers_it_with_an_error() {
     let mut s = HttpServer::start(&["--shutdown-grace", "2s"], &[]);
-    let sid = open_session(&s);
+    let sid = s.open_session();
     let m = marker("grace");
     let port = s.port;
     let body = call(9, &format!("sleep 1000; echo {m}"));
@@ -259,7 +238,7 @@ fn sigint_drains_like_sigterm() {
 #[test]
 fn notifications_cancelled_in_a_session_ends_the_command() {
     let s = HttpServer::start(&[], &[]);
-    let sid = open_session(&s);
+    let sid = s.open_session();
     let headers = [
         ("Mcp-Session-Id", sid.as_str()),
         ("MCP-Protocol-Version", "2025-06-18"),

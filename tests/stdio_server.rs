@@ -400,6 +400,44 @@ fn malformed_lines_get_errors_and_the_server_keeps_serving() {
     assert_eq!(result_json(&r)["stdout"], "alive\n");
 }
 
+/// A request whose params do not fit its method is `-32602` naming the problem, not
+/// "method not found"; an unknown method is `-32601` with its name.
+#[test]
+fn shape_errors_are_invalid_params_and_unknown_methods_are_named() {
+    let mut s = StdioServer::initialized(&[], &[]);
+    for (line, code, text) in [
+        (
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#,
+            -32602,
+            "Invalid params for tools/call: params is missing",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"execute_command","arguments":"x"}}"#,
+            -32602,
+            "params.arguments must be an object",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":3,"method":"tools/list","params":[1]}"#,
+            -32602,
+            "params must be an object, not an array",
+        ),
+        (
+            r#"{"jsonrpc":"2.0","id":4,"method":"foo/bar"}"#,
+            -32601,
+            "Method not found: foo/bar",
+        ),
+    ] {
+        s.send_raw(line);
+        let id: Value = serde_json::from_str::<Value>(line).unwrap()["id"].clone();
+        let e = s.response(id.as_i64().unwrap());
+        assert_eq!(e["error"]["code"], code, "{line}: {e}");
+        let msg = e["error"]["message"].as_str().unwrap_or_default();
+        assert!(msg.contains(text), "{line}: {msg}");
+    }
+    let r = s.call("execute_command", json!({"command": "echo alive"}));
+    assert_eq!(result_json(&r)["stdout"], "alive\n");
+}
+
 #[test]
 fn a_20_mb_line_is_an_error_not_a_crash() {
     let mut s = StdioServer::initialized(&[], &[]);

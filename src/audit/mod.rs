@@ -157,6 +157,23 @@ pub fn auth_failed(remote_addr: &str, reason: &str) {
         .emit();
 }
 
+/// `AUTH_FAILED`, summed up: `count` requests from `remote_addr` without a valid token were
+/// answered 429 (the address is past its failed-authentication budget) and not written one
+/// by one; one such line per address per `window`, and at shutdown.
+pub fn auth_failures_suppressed(remote_addr: &str, count: u64, window: Duration) {
+    let detail = format!(
+        "401 unauthorized requests from one address: {count} more since the last line, answered 429 \
+         and not written one by one (too many failed authentications; summed every {} s)",
+        window.as_secs()
+    );
+    Event::new("AUTH_FAILED", LogLevel::Warn, &detail)
+        .field("status", 401)
+        .field("remote_addr", remote_addr)
+        .field("reason", "too many failed authentications")
+        .field("suppressed", count)
+        .emit();
+}
+
 /// `TOOL_CALL`: a tool was called (argument names only). Below the default level, so
 /// nothing is built unless `access` (or `debug`) is on: it comes with every call.
 pub fn tool_call<'a>(

@@ -1,7 +1,10 @@
 //! The MCP surface: five tools over [`Commander`], as a thin rmcp adapter.
 //!
 //! Each method translates MCP arguments into a call on the service and its answer into a
-//! `CallToolResult` whose text is the same JSON as its `structuredContent`.
+//! `CallToolResult` whose text is the same JSON as its `structuredContent`. Requests the
+//! tools cannot serve get the errors of [`rpc_errors`].
+
+pub mod rpc_errors;
 
 use std::sync::Arc;
 
@@ -218,6 +221,8 @@ fn input_schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for CommanderServer {
+    crate::answer_unserved_methods!();
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("mcp-commander", env!("CARGO_PKG_VERSION")))

@@ -13,6 +13,8 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
+use crate::mcp::rpc_errors::invalid_params;
+
 /// The longest line accepted (4 MiB).
 pub const MAX_LINE: usize = 4 * 1024 * 1024;
 
@@ -164,7 +166,14 @@ async fn read_lines<R: AsyncRead + Unpin>(
                 }
             }
             Err(e) => {
-                let reply = error_line(id.clone(), -32600, &format!("Invalid Request: {e}"));
+                let reply = match serde_json::from_str(text)
+                    .ok()
+                    .and_then(|v| invalid_params(&v))
+                {
+                    // A method the server knows, with params that are no object.
+                    Some(err) => error_line(id.clone(), i64::from(err.code.0), &err.message),
+                    None => error_line(id.clone(), -32600, &format!("Invalid Request: {e}")),
+                };
                 // A notification (no id) gets no answer, as JSON-RPC says.
                 if !id.is_null() || !is_notification_shape(text) {
                     let _ = to_client.send(reply).await;

@@ -107,7 +107,12 @@ impl HttpServer {
 
     /// A JSON-RPC POST with the token and the headers Streamable HTTP requires.
     pub fn rpc(&self, path: &str, extra: &[(&str, &str)], body: &Value) -> Reply {
-        let auth = format!("Bearer {TOKEN}");
+        self.rpc_as(TOKEN, path, extra, body)
+    }
+
+    /// [`HttpServer::rpc`] with another token.
+    pub fn rpc_as(&self, token: &str, path: &str, extra: &[(&str, &str)], body: &Value) -> Reply {
+        let auth = format!("Bearer {token}");
         let mut h = vec![
             ("Authorization", auth.as_str()),
             ("Content-Type", "application/json"),
@@ -115,6 +120,34 @@ impl HttpServer {
         ];
         h.extend_from_slice(extra);
         self.request("POST", path, &h, body.to_string().as_bytes())
+    }
+
+    /// Opens a 2025 session on `/mcp` with `token` (`initialize`, then
+    /// `notifications/initialized`); returns its id.
+    pub fn open_session_as(&self, token: &str) -> String {
+        let init = serde_json::json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "raw", "version": "0"}}});
+        let r = self.rpc_as(token, "/mcp", &[], &init);
+        assert_eq!(r.status, 200, "{r:?}");
+        let sid = r.header("mcp-session-id").expect("session id").to_string();
+        let note = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let r = self.rpc_as(
+            token,
+            "/mcp",
+            &[
+                ("Mcp-Session-Id", &sid),
+                ("MCP-Protocol-Version", "2025-06-18"),
+            ],
+            &note,
+        );
+        assert_eq!(r.status, 202, "{r:?}");
+        sid
+    }
+
+    /// [`HttpServer::open_session_as`] with the default token.
+    pub fn open_session(&self) -> String {
+        self.open_session_as(TOKEN)
     }
 
     /// The server's stderr so far.

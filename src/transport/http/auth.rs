@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::auth_failures::{too_many_failures, AuthFailures, Source, Verdict};
 use crate::audit::{self, caller_for_digest, CallContext};
 
 /// The custom header go-mcp-commander clients send.
@@ -61,47 +62,82 @@ impl Tokens {
 
     /// Who is calling, or why the request is refused.
     pub fn authenticate(&self, headers: &HeaderMap) -> Result<String, &'static str> {
-        let presented = presented_tokens(headers)?;
+        self.identify(headers).map(|(caller, _)| caller)
+    }
+
+    /// The caller's name and [`Principal`], or why the request is refused.
+    fn identify(&self, headers: &HeaderMap) -> Result<(String, Principal), &'static str> {
+        let Presented { tokens, skipped } = presented_tokens(headers);
         if !self.required {
-            return Ok("anonymous".into());
+            return Ok(("anonymous".into(), Principal::ANONYMOUS));
         }
-        if presented.is_empty() {
-            return Err("missing token");
+        if tokens.is_empty() {
+            return Err(skipped.unwrap_or("missing token"));
         }
         // Try every presented token so a stale second header cannot mask a valid one. Each
         // is hashed once: the caller's name comes from the same digest.
-        presented
+        tokens
             .iter()
             .map(|t| digest(t))
             .find(|d| self.accepts_digest(d))
-            .map(|d| caller_for_digest(&d))
+            .map(|d| (caller_for_digest(&d), Principal(d)))
             .ok_or("invalid token")
     }
 }
 
-/// The tokens a request presents, from either header.
-fn presented_tokens(headers: &HeaderMap) -> Result<Vec<&str>, &'static str> {
-    let mut out = Vec::new();
+/// Which token a request was accepted with: its whole SHA-256 digest (the `caller` audit
+/// field shows only 8 hex digits of it), all zeros under `--no-auth`. In the request's
+/// extensions on every authenticated route; MCP sessions are bound to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Principal([u8; 32]);
+
+impl Principal {
+    /// The one caller under `--no-auth`.
+    pub const ANONYMOUS: Principal = Principal([0; 32]);
+}
+
+/// The tokens a request presents, and why a token header was passed over, if one was.
+struct Presented<'a> {
+    tokens: Vec<&'a str>,
+    skipped: Option<&'static str>,
+}
+
+/// The tokens a request presents, from either header. A header that carries no token in a
+/// form we read (`Authorization: Basic …` added by a proxy or an SSO layer, a value that is
+/// not visible ASCII) is passed over rather than refusing the request: the other header may
+/// carry a valid token. Without one the request is refused all the same, for that reason.
+fn presented_tokens(headers: &HeaderMap) -> Presented<'_> {
+    let mut out = Presented {
+        tokens: Vec::new(),
+        skipped: None,
+    };
     for v in headers.get_all(header::AUTHORIZATION) {
-        let s = v.to_str().map_err(|_| "malformed authorization header")?;
+        let Ok(s) = v.to_str() else {
+            out.skipped.get_or_insert("malformed authorization header");
+            continue;
+        };
         let (scheme, rest) = s.trim().split_once(' ').unwrap_or((s.trim(), ""));
         if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err("authorization scheme is not Bearer");
+            out.skipped
+                .get_or_insert("authorization scheme is not Bearer");
+            continue;
         }
         let t = rest.trim();
         if !t.is_empty() {
-            out.push(t);
+            out.tokens.push(t);
         }
     }
     for v in headers.get_all(TOKEN_HEADER) {
-        let s = v
-            .to_str()
-            .map_err(|_| "malformed X-MCP-Auth-Token header")?;
+        let Ok(s) = v.to_str() else {
+            out.skipped
+                .get_or_insert("malformed X-MCP-Auth-Token header");
+            continue;
+        };
         if !s.trim().is_empty() {
-            out.push(s.trim());
+            out.tokens.push(s.trim());
         }
     }
-    Ok(out)
+    out
 }
 
 /// The 401 answer.
@@ -123,10 +159,21 @@ pub fn unauthorized() -> Response {
         .into_response()
 }
 
-/// Middleware: authenticate, then attach the caller's [`CallContext`].
-pub async fn require_token(State(tokens): State<Tokens>, mut req: Request, next: Next) -> Response {
-    match tokens.authenticate(req.headers()) {
-        Ok(caller) => {
+/// What [`require_token`] checks against: the tokens, and the failed-authentication
+/// budgets of client addresses.
+#[derive(Clone)]
+pub struct Gate {
+    pub tokens: Tokens,
+    pub failures: AuthFailures,
+}
+
+/// Middleware: authenticate, then attach the caller's [`CallContext`]. A request without a
+/// valid token gets 401, or 429 once its address is past its failed-authentication budget
+/// (see [`auth_failures`](super::auth_failures); a valid token is never held back by it).
+pub async fn require_token(State(gate): State<Gate>, mut req: Request, next: Next) -> Response {
+    match gate.tokens.identify(req.headers()) {
+        Ok((caller, principal)) => {
+            req.extensions_mut().insert(principal);
             let session = req
                 .headers()
                 .get("mcp-session-id")
@@ -141,14 +188,19 @@ pub async fn require_token(State(tokens): State<Tokens>, mut req: Request, next:
             next.run(req).await
         }
         Err(reason) => {
-            let remote = req
+            let addr = req
                 .extensions()
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.to_string())
-                .unwrap_or_else(|| "unknown".into());
-            audit::auth_failed(&remote, reason);
+                .map(|c| c.0);
             crate::metrics::global().auth_failure();
-            unauthorized()
+            match gate.failures.failed(Source::of(addr)) {
+                Verdict::Unauthorized => {
+                    let remote = addr.map_or_else(|| "unknown".into(), |a| a.to_string());
+                    audit::auth_failed(&remote, reason);
+                    unauthorized()
+                }
+                Verdict::Throttled(retry_after) => too_many_failures(retry_after),
+            }
         }
     }
 }
@@ -191,6 +243,33 @@ mod tests {
                 ("x-mcp-auth-token", "new-token")
             ])),
             Ok(caller_for_token("new-token"))
+        );
+    }
+
+    #[test]
+    fn a_header_we_cannot_read_does_not_mask_a_valid_token_in_the_other() {
+        let t = Tokens::new(&["good".into()], true);
+        assert_eq!(
+            t.authenticate(&headers(&[
+                ("authorization", "Basic dXNlcjpwYXNz"),
+                ("x-mcp-auth-token", "good")
+            ])),
+            Ok(caller_for_token("good"))
+        );
+        let mut h = headers(&[("authorization", "Bearer good")]);
+        h.append(
+            TOKEN_HEADER,
+            HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap(),
+        );
+        assert_eq!(t.authenticate(&h), Ok(caller_for_token("good")));
+        h.remove(header::AUTHORIZATION);
+        assert_eq!(t.authenticate(&h), Err("malformed X-MCP-Auth-Token header"));
+        assert_eq!(
+            t.authenticate(&headers(&[
+                ("authorization", "Basic dXNlcjpwYXNz"),
+                ("x-mcp-auth-token", "bad")
+            ])),
+            Err("invalid token")
         );
     }
 

@@ -62,9 +62,10 @@ pub async fn compat(State(state): State<AppState>, req: Request) -> Response {
     if let Some(ctx) = parts.extensions.get_mut::<crate::audit::CallContext>() {
         ctx.session = None;
     }
-    state
+    let resp = state
         .compat
-        .handle(Request::from_parts(parts, Body::from(bytes)))
+        .handle(Request::from_parts(parts, Body::from(bytes.clone())))
         .await
-        .map(Body::new)
+        .map(Body::new);
+    super::errors::as_json_rpc(resp, Some(&bytes)).await
 }

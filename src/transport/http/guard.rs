@@ -103,7 +103,8 @@ impl Guard {
             return true;
         }
         match host.and_then(split_authority) {
-            Some((h, _)) => is_loopback_host(&h),
+            // `localhost.` is the fully qualified form of `localhost`: one trailing dot.
+            Some((h, _)) => is_loopback_host(h.strip_suffix('.').unwrap_or(&h)),
             None => false,
         }
     }
@@ -184,6 +185,10 @@ mod tests {
         assert!(g.host_allowed(Some("localhost")));
         assert!(g.host_allowed(Some("[::1]:3000")));
         assert!(!g.host_allowed(Some("evil.example:3000")));
+        assert!(g.host_allowed(Some("localhost.")));
+        assert!(g.host_allowed(Some("127.0.0.1.:3000")));
+        assert!(!g.host_allowed(Some("localhost..")));
+        assert!(!g.host_allowed(Some("evil.example.")));
         assert!(!g.host_allowed(None));
         assert!(Guard::new(&[], false).host_allowed(Some("mcp.internal:3000")));
     }

@@ -69,6 +69,8 @@ async fn run_cancelling<F: Future>(
 }
 
 impl ServerHandler for HttpTools {
+    crate::answer_unserved_methods!();
+
     fn get_info(&self) -> ServerConfig {
         self.inner.get_info()
     }

@@ -5,12 +5,17 @@
 //!
 //! * the connection: `TCP_NODELAY`, a header read timeout ([`listener`]);
 //! * [`guard`]: foreign `Origin` → 403, foreign `Host` on a loopback bind → 403;
+//! * with `--allowed-origins`, [`cors`]: preflights answered (before auth), CORS headers on
+//!   every answer to an allowed origin;
 //! * draining ([`drain`]): after SIGTERM every request gets 503;
 //! * a 1 MiB body limit (413: at once from `Content-Length`, and while streaming a chunked
 //!   body in rmcp and in [`compat`]) and a body read timeout;
 //! * on the token-protected routes only (attached with `route_layer`, so an unknown path
-//!   is 404, not 401): [`auth`] (401, caller identity), [`limit`] (429), and a
+//!   is 404, not 401): [`auth`] (401, caller identity; 429 for an address past its
+//!   failed-authentication budget, [`auth_failures`]), [`limit`] (429), and a
 //!   disconnect token that ends a command whose client went away;
+//! * on `/mcp`: the message read whole and checked, [`sessions`] (cap, owner, repeated
+//!   header), and every refusal answered as a JSON-RPC error ([`errors`]);
 //! * the routes: [`rmcp`'s Streamable HTTP service](rmcp::transport::StreamableHttpService)
 //!   at `/mcp` over [`handler::HttpTools`], [`compat`] at `/`, [`health`], [`metrics`].
 //!
@@ -18,14 +23,18 @@
 //! `--shutdown-grace`, the rest are cancelled and answered with an error.
 
 pub mod auth;
+pub mod auth_failures;
 pub mod compat;
+pub mod cors;
 pub mod drain;
+pub mod errors;
 pub mod guard;
 pub mod handler;
 pub mod health;
 pub mod limit;
 pub mod listener;
 pub mod metrics;
+pub mod sessions;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -51,7 +60,10 @@ use crate::config::is_loopback_host;
 use crate::mcp::CommanderServer;
 use crate::service::Commander;
 use drain::Drain;
+pub use errors::{rpc_error, too_large};
 use handler::HttpTools;
+use sessions::Sessions;
+pub use sessions::MAX_SESSIONS;
 
 /// Largest request body accepted (larger: 413).
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -92,6 +104,8 @@ pub struct App {
     pub drain: Drain,
     /// Cancelling it closes MCP sessions and their streams.
     pub sessions: CancellationToken,
+    /// Failed authentications not yet written to the log, reported at shutdown.
+    pub auth_failures: auth_failures::AuthFailures,
 }
 
 /// Builds the router for `commander`'s configuration.
@@ -113,7 +127,7 @@ pub fn app(commander: Arc<Commander>) -> App {
     session_manager.session_config.keep_alive =
         Some(session_keep_alive(commander.config().max_timeout));
     let session_manager = Arc::new(session_manager);
-    let live = Sessions((!cfg.stateless).then(|| session_manager.clone()));
+    let live = Sessions::new((!cfg.stateless).then(|| session_manager.clone()));
     let mcp = StreamableHttpService::new(
         factory.clone(),
         session_manager,
@@ -142,24 +156,32 @@ pub fn app(commander: Arc<Commander>) -> App {
     if let Some(budget) = limit::Budget::new(cfg.rate_limit) {
         protected = protected.route_layer(from_fn_with_state(budget, limit::enforce));
     }
+    let auth_failures = auth_failures::AuthFailures::default();
     let protected = protected.route_layer(from_fn_with_state(
-        auth::Tokens::new(&cfg.tokens, !cfg.no_auth),
+        auth::Gate {
+            tokens: auth::Tokens::new(&cfg.tokens, !cfg.no_auth),
+            failures: auth_failures.clone(),
+        },
         auth::require_token,
     ));
-    let router = protected
+    let guard = guard::Guard::new(&cfg.allowed_origins, is_loopback_host(&cfg.host));
+    let mut router = protected
         .route("/health", get(health::health))
         .with_state(state)
         .layer(RequestBodyTimeoutLayer::new(BODY_READ_TIMEOUT))
         .layer(from_fn(reject_oversized))
-        .layer(from_fn_with_state(drain.clone(), refuse_when_draining))
-        .layer(from_fn_with_state(
-            guard::Guard::new(&cfg.allowed_origins, is_loopback_host(&cfg.host)),
-            guard::check,
-        ));
+        .layer(from_fn_with_state(drain.clone(), refuse_when_draining));
+    if !cfg.allowed_origins.is_empty() {
+        router = router
+            .layer(cors::layer(guard.clone()))
+            .layer(from_fn(cors::preflight_no_content));
+    }
+    let router = router.layer(from_fn_with_state(guard, guard::check));
     App {
         router,
         drain,
         sessions,
+        auth_failures,
     }
 }
 
@@ -250,28 +272,6 @@ async fn coalesce(resp: Response, window: Duration) -> Response {
     )
 }
 
-/// A JSON-RPC error answered by the server itself (not by rmcp), closing the connection
-/// when the request's body may not have been read to its end.
-pub fn rpc_error(status: StatusCode, code: i64, message: &str) -> Response {
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
-    let mut resp = (
-        status,
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response();
-    if matches!(
-        status,
-        StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE
-    ) {
-        resp.headers_mut().insert(
-            axum::http::header::CONNECTION,
-            axum::http::HeaderValue::from_static("close"),
-        );
-    }
-    resp
-}
-
 /// A request body read whole, within [`MAX_BODY`] and within [`BODY_READ_TIMEOUT`] in all
 /// (the body layer's timeout only bounds the pause between two pieces, so a client
 /// sending a byte every few seconds would otherwise hold the request open for good).
@@ -303,25 +303,6 @@ pub async fn read_body(body: Body) -> Result<Bytes, Response> {
     }
 }
 
-/// Most MCP sessions (2025 revisions) alive at once. Each holds ~50 KB until it is deleted
-/// or idle for longer than [`session_keep_alive`]; without a cap one token could open them
-/// until the task runs out of memory. Past it, `initialize` answers 503 with `Retry-After`
-/// while the sessions already open go on.
-pub const MAX_SESSIONS: usize = 2048;
-
-/// The session store of the stateful `/mcp` service (`None` with `--stateless`).
-#[derive(Clone)]
-struct Sessions(Option<Arc<LocalSessionManager>>);
-
-impl Sessions {
-    async fn full(&self) -> bool {
-        match &self.0 {
-            Some(m) => m.sessions.read().await.len() >= MAX_SESSIONS,
-            None => false,
-        }
-    }
-}
-
 /// The one field of a JSON-RPC message the middleware reads.
 #[derive(serde::Deserialize)]
 struct Method<'a> {
@@ -332,12 +313,23 @@ struct Method<'a> {
 /// Middleware on `/mcp`: a `POST` body is read whole (see [`read_body`]) and must be one
 /// JSON value that is a JSON-RPC message: malformed JSON is answered with a JSON-RPC parse
 /// error (-32700) and a batch with -32600, instead of rmcp's plain-text 415. An
-/// `initialize` that would open a session past [`MAX_SESSIONS`] gets 503.
+/// `initialize` that would open a session past [`MAX_SESSIONS`] gets 503. Requests naming
+/// a session go through [`Sessions::admit`]; every refusal rmcp makes is answered as a
+/// JSON-RPC error ([`errors::as_json_rpc`]).
 async fn mcp_request(State(sessions): State<Sessions>, req: Request, next: Next) -> Response {
-    if req.method() != axum::http::Method::POST {
-        return next.run(req).await;
-    }
     let (parts, body) = req.into_parts();
+    if parts.method != axum::http::Method::POST {
+        if let Err(mut refused) = sessions.admit(&parts).await {
+            // A body (unusual on GET and DELETE) is left unread.
+            refused.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            return refused;
+        }
+        let resp = next.run(Request::from_parts(parts, body)).await;
+        return errors::as_json_rpc(resp, None).await;
+    }
     let bytes = match read_body(body).await {
         Ok(b) => b,
         Err(resp) => return resp,
@@ -370,6 +362,9 @@ async fn mcp_request(State(sessions): State<Sessions>, req: Request, next: Next)
         }
         Err(e) => return parse_error(e),
     };
+    if let Err(refused) = sessions.admit(&parts).await {
+        return errors::as_json_rpc(refused, Some(&bytes)).await;
+    }
     if method.as_deref() == Some("initialize")
         && !parts.headers.contains_key("mcp-session-id")
         && sessions.full().await
@@ -386,21 +381,20 @@ async fn mcp_request(State(sessions): State<Sessions>, req: Request, next: Next)
         tracing::warn!(limit = MAX_SESSIONS, "LIMIT sessions: initialize refused");
         return resp;
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
-}
-
-/// The 413 answer.
-pub fn too_large() -> Response {
-    (
-        StatusCode::PAYLOAD_TOO_LARGE,
-        [
-            (axum::http::header::CONTENT_TYPE, "application/json"),
-            (axum::http::header::CONNECTION, "close"),
-        ],
-        r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Request body too large: the limit is 1 MiB"}}"#,
-    )
-        .into_response()
+    // The token an `initialize` opening a session comes with: the session's owner.
+    let opener = match method.as_deref() == Some("initialize")
+        && !parts.headers.contains_key("mcp-session-id")
+    {
+        true => parts.extensions.get::<auth::Principal>().copied(),
+        false => None,
+    };
+    let resp = next
+        .run(Request::from_parts(parts, Body::from(bytes.clone())))
+        .await;
+    if let Some(owner) = opener {
+        sessions.opened(owner, resp.headers()).await;
+    }
+    errors::as_json_rpc(resp, Some(&bytes)).await
 }
 
 /// Middleware: 413 before reading a body whose `Content-Length` is over [`MAX_BODY`].
@@ -486,6 +480,7 @@ where
         router,
         drain,
         sessions,
+        auth_failures,
     } = app(commander);
     let workers = listener::Workers::per_core()?;
     let mut server = listener::Server::new(listener, router, workers);
@@ -505,6 +500,8 @@ where
         server.accept_until(drain.wait_idle(CANCEL_WAIT)).await;
     }
     let workers = server.close(sessions, FLUSH_WAIT).await;
+    // Throttled failures counted since the last summary still go into the trail.
+    auth_failures.report();
     // Joining the worker threads blocks: off the runtime's own threads.
     let _ = tokio::task::spawn_blocking(move || workers.stop()).await;
     Ok(reason)

@@ -1,0 +1,162 @@
+//! MCP sessions on `/mcp` (2025 revisions): who may use a session, and what a request
+//! naming a session it cannot use is told.
+
+mod common;
+mod http_support;
+
+use http_support::{HttpServer, Reply};
+use serde_json::{json, Value};
+
+const OPENER: &str = "opener-token-0123456789";
+const OTHER: &str = "other-token-0123456789";
+
+fn echo(id: u64, text: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+        "params": {"name": "execute_command", "arguments": {"command": format!("echo {text}")}}})
+}
+
+fn session_headers(sid: &str) -> [(&str, &str); 2] {
+    [
+        ("Mcp-Session-Id", sid),
+        ("MCP-Protocol-Version", "2025-06-18"),
+    ]
+}
+
+fn delete(s: &HttpServer, token: &str, sid: &str) -> Reply {
+    s.request(
+        "DELETE",
+        "/mcp",
+        &[("X-MCP-Auth-Token", token), ("Mcp-Session-Id", sid)],
+        b"",
+    )
+}
+
+fn assert_session_not_found(r: &Reply, what: &str) {
+    assert_eq!(r.status, 404, "{what}: {r:?}");
+    assert_eq!(r.header("content-type"), Some("application/json"), "{what}");
+    let v = r.json();
+    assert_eq!(
+        v["error"]["message"], "Not Found: Session not found",
+        "{what}: {v}"
+    );
+}
+
+/// A session opened with one token cannot be used, streamed or deleted with another, even
+/// one the server accepts (a rotated token): the answer is the one for a session that does
+/// not exist, and a warning says so without the fixed texts the log queries look for.
+#[test]
+fn a_session_belongs_to_the_token_that_opened_it() {
+    let tokens = format!("{OPENER},{OTHER}");
+    let s = HttpServer::start_raw(&[], &[("MCP_AUTH_TOKEN", &tokens)]);
+    let sid = s.open_session_as(OPENER);
+    let h = session_headers(&sid);
+
+    let stolen = s.rpc_as(OTHER, "/mcp", &h, &echo(1, "stolen"));
+    assert_session_not_found(&stolen, "POST with the other token");
+    let unknown = s.rpc_as(
+        OTHER,
+        "/mcp",
+        &session_headers("no-such-session"),
+        &echo(1, "stolen"),
+    );
+    assert_eq!(
+        stolen.body, unknown.body,
+        "an existing session of another token looks like no session at all"
+    );
+    let stream = s.request(
+        "GET",
+        "/mcp",
+        &[
+            ("X-MCP-Auth-Token", OTHER),
+            ("Accept", "text/event-stream"),
+            ("Mcp-Session-Id", &sid),
+        ],
+        b"",
+    );
+    assert_session_not_found(&stream, "GET with the other token");
+    assert_session_not_found(&delete(&s, OTHER, &sid), "DELETE with the other token");
+
+    // The owner's session is untouched and still works.
+    let own = s.rpc_as(OPENER, "/mcp", &h, &echo(3, "still-mine"));
+    assert_eq!(own.status, 200, "{own:?}");
+    assert!(own.body.contains("still-mine"), "{}", own.body);
+    let err = s.stderr();
+    assert!(!err.contains("stolen"), "the refused call ran: {err}");
+
+    let warned: Vec<Value> = err
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| {
+            v["level"] == "warn" && v["message"].as_str().is_some_and(|m| m.contains("SESSION"))
+        })
+        .collect();
+    assert_eq!(warned.len(), 3, "one warning per refused request: {err}");
+    for w in &warned {
+        let m = w["message"].as_str().unwrap_or_default();
+        for fixed in ["401", "blocked", "CMD_EXEC"] {
+            assert!(!m.contains(fixed), "{fixed:?} in {m:?}");
+        }
+        assert!(m.contains("remote_addr=\"127.0.0.1:"), "{m}");
+        assert!(m.contains("caller=\"token:"), "{m}");
+    }
+    assert!(
+        !err.contains(OPENER) && !err.contains(OTHER),
+        "a token was logged"
+    );
+}
+
+/// `DELETE` ends a session once: a second `DELETE`, or one naming a session that never
+/// existed, is 404 (rmcp would accept any id).
+#[test]
+fn deleting_an_unknown_or_ended_session_is_404() {
+    let s = HttpServer::start(&[], &[]);
+    let sid = s.open_session();
+    let first = delete(&s, http_support::TOKEN, &sid);
+    assert_eq!(first.status, 204, "{first:?}");
+    assert_session_not_found(&delete(&s, http_support::TOKEN, &sid), "second DELETE");
+    assert_session_not_found(
+        &delete(
+            &s,
+            http_support::TOKEN,
+            "00000000-0000-0000-0000-000000000000",
+        ),
+        "DELETE of an id never given out",
+    );
+    let after = s.rpc("/mcp", &session_headers(&sid), &echo(1, "gone"));
+    assert_eq!(after.status, 404, "{after:?}");
+}
+
+/// Two `Mcp-Session-Id` headers: 400 with a JSON-RPC error, whichever comes first.
+#[test]
+fn a_repeated_session_header_is_400() {
+    let s = HttpServer::start(&[], &[]);
+    let sid = s.open_session();
+    for pair in [
+        [sid.as_str(), "bogus"],
+        ["bogus", sid.as_str()],
+        [sid.as_str(), sid.as_str()],
+    ] {
+        let r = s.rpc(
+            "/mcp",
+            &[
+                ("Mcp-Session-Id", pair[0]),
+                ("Mcp-Session-Id", pair[1]),
+                ("MCP-Protocol-Version", "2025-06-18"),
+            ],
+            &echo(1, "twice"),
+        );
+        assert_eq!(r.status, 400, "{pair:?}: {r:?}");
+        let v = r.json();
+        assert_eq!(v["error"]["code"], -32600, "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Mcp-Session-Id")),
+            "{v}"
+        );
+    }
+    assert!(
+        !s.stderr().contains("twice"),
+        "a call with two session ids ran"
+    );
+}
