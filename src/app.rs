@@ -137,6 +137,9 @@ async fn serve(config: Config) -> ExitCode {
         if http { "http" } else { "stdio" },
         sandbox,
     );
+    if http {
+        warn_short_tokens(&commander.config().http);
+    }
     let reason = if http {
         match crate::transport::http::serve(commander, shutdown_signal).await {
             Ok(reason) => reason,
@@ -152,6 +155,32 @@ async fn serve(config: Config) -> ExitCode {
     };
     audit::server_stop(&reason, started.elapsed());
     ExitCode::SUCCESS
+}
+
+/// Tokens shorter than this get a warning at start.
+pub const SHORT_TOKEN: usize = 16;
+
+/// A warning (never the tokens) when some configured tokens are short: the failed-login
+/// throttle bounds the log and the load, not guessing, so a token must be long and random
+/// to be safe. Not a refusal: go-mcp-commander accepted any token, and switching must not
+/// stop a service; the operator sees it in the first lines and in CloudWatch.
+fn warn_short_tokens(http: &crate::config::HttpConfig) {
+    if http.no_auth {
+        return;
+    }
+    let short = http
+        .tokens
+        .iter()
+        .filter(|t| t.chars().count() < SHORT_TOKEN)
+        .count();
+    if short > 0 {
+        tracing::warn!(
+            short,
+            configured = http.tokens.len(),
+            "WEAK_TOKEN {short} of {} configured tokens are shorter than {SHORT_TOKEN} characters; use long random ones (for example `openssl rand -hex 32`)",
+            http.tokens.len()
+        );
+    }
 }
 
 async fn serve_stdio(commander: Arc<Commander>) -> String {

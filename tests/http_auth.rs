@@ -178,6 +178,20 @@ fn two_rotated_tokens_both_work_and_are_told_apart() {
         .iter()
         .all(|e| e["transport"] == "http" && e["request"] == "7"));
     assert!(!s.stderr().contains("token-old") && !s.stderr().contains("token-new"));
+    // Both tokens are short (13 and 14 characters): one warning names how many, not which.
+    let weak: Vec<_> = events(&s.stderr(), "LOG")
+        .into_iter()
+        .filter(|e| e["message"].as_str().unwrap().contains("WEAK_TOKEN"))
+        .collect();
+    assert_eq!(weak.len(), 1, "{}", s.stderr());
+    assert_eq!(weak[0]["level"], "warn");
+    assert!(
+        weak[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 of 2 configured tokens are shorter than 16"),
+        "{weak:?}"
+    );
 }
 
 #[test]
@@ -190,6 +204,10 @@ fn health_is_open_and_unknown_paths_are_404_not_401() {
     assert_eq!(v["server"], "mcp-commander");
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
     assert!(v["sandbox"].is_object(), "{v}");
+    assert!(
+        !s.stderr().contains("WEAK_TOKEN"),
+        "a 21-character token is not short"
+    );
     assert!(!r.body.contains(TOKEN));
     let head = s.request("HEAD", "/health", &[], b"");
     assert_eq!(head.status, 200);
