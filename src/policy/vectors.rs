@@ -80,7 +80,6 @@ const WRAPPERS: &[(&str, &[&str], usize)] = &[
     ("ionice", &["-c", "-n", "--class", "--classdata"], 0),
     // taskset -c LIST cmd: -c changes how the mask positional is read, it takes no value.
     ("taskset", &[], 1),
-    ("doas", &["-u", "-C"], 0),
     ("unbuffer", &[], 0),
     ("time", &["-f", "--format"], 0),
     ("command", &[], 0),
@@ -372,6 +371,7 @@ pub fn has_rules(prog: &str) -> bool {
                 | "xargs"
                 | "env"
                 | "sudo"
+                | "doas"
                 | "awk"
                 | "gawk"
                 | "mawk"
@@ -519,6 +519,47 @@ fn option_value(args: &[Arg], i: usize, attached: Option<&str>) -> Option<Arg> {
             ..args[i].clone()
         }),
         None => args.get(i + 1).cloned(),
+    }
+}
+
+/// True when `argv` runs git (`git`, `git-*`), itself or through the wrappers around it
+/// (`timeout 5 git …`), or may (a program only known when it runs).
+fn runs_git(argv: &[Arg], depth: usize) -> bool {
+    let Some(prog) = argv.first() else {
+        return false;
+    };
+    let p = basename(&prog.text);
+    if !prog.exact || p == "git" || p.starts_with("git-") || depth > 8 {
+        return true;
+    }
+    analyse(argv, false)
+        .iter()
+        .any(|f| matches!(f, Finding::Wrap { argv, .. } if runs_git(argv, depth + 1)))
+}
+
+/// sudo and doas start the command with a reset environment, without the settings the
+/// server gives git (see `exec::env::guard_git`).
+fn env_reset_git(p: &str) -> Finding {
+    deny(
+        "vector:env",
+        format!("{p} resets the environment, which drops the settings the server gives git (safe.bareRepository=explicit, GIT_EDITOR=false, allowed transports); run git without {p}"),
+    )
+}
+
+/// `env -u NAME`: removing a variable the server sets for every command (`GIT_CONFIG_COUNT`,
+/// `GIT_EDITOR` …: all `GIT_*`), or one only known when it runs, is refused.
+fn env_unset(name: Option<Arg>, out: &mut Vec<Finding>) {
+    let bad = name
+        .as_ref()
+        .is_none_or(|n| !n.exact || n.text.to_ascii_uppercase().starts_with("GIT_"));
+    if bad {
+        out.push(deny(
+            "vector:env",
+            format!(
+                "env -u {:?} removes a variable the server sets so that git runs no program the line does not name (GIT_CONFIG_*, GIT_EDITOR …)",
+                name.map(|n| n.text).unwrap_or_default()
+            ),
+        ));
     }
 }
 
@@ -722,13 +763,25 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         }
         "env" => {
             let mut i = 0;
+            // `-i`, `-`, `--ignore-environment`: the command starts without the variables the
+            // server sets for every command (git's safe.bareRepository, GIT_EDITOR …).
+            let mut clears = false;
             while i < args.len() {
                 let a = args[i].text.as_str();
                 if a == "--" {
                     i += 1;
                     break;
                 }
+                if a == "-" {
+                    clears = true;
+                    i += 1;
+                    continue;
+                }
                 if a.starts_with("--") {
+                    clears |= long_opt(a, "ignore-environment").is_some();
+                    if let Some(v) = long_opt(a, "unset") {
+                        env_unset(option_value(args, i, v), &mut out);
+                    }
                     // getopt_long: any unambiguous prefix of a long option (`--sp=…`).
                     if let Some(attached) = long_opt(a, "split-string") {
                         out.push(Finding::Code {
@@ -764,10 +817,14 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                                 });
                                 return out;
                             }
+                            'i' => clears = true,
                             'u' | 'C' | 'a' => {
                                 let value = (!rest.is_empty()).then_some(rest);
                                 if let Some(dir) = option_value(args, i, value).filter(|_| ch == 'C') {
                                     out.push(Finding::Chdir { dir });
+                                }
+                                if ch == 'u' {
+                                    env_unset(option_value(args, i, value), &mut out);
                                 }
                                 if rest.is_empty() {
                                     step = 2;
@@ -801,6 +858,12 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 }
             }
             if i < args.len() {
+                if clears {
+                    out.push(deny(
+                        "vector:env",
+                        "env -i starts the command without the environment the server gives every command (it keeps git from running a bare repository's config, editors and ssh); run the command without -i",
+                    ));
+                }
                 out.push(Finding::Wrap {
                     argv: args[i..].to_vec(),
                     appended: false,
@@ -843,10 +906,50 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     shell: args.get(start..).filter(|r| !r.is_empty() && r.iter().all(|a| a.exact)).map(|r| r.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join(" ")),
                 });
             } else if start < args.len() {
+                if runs_git(&args[start..], 0) {
+                    out.push(env_reset_git("sudo"));
+                }
                 out.push(Finding::Wrap {
                     argv: args[start..].to_vec(),
                     appended: false,
                 });
+            }
+        }
+        "doas" => {
+            // `doas [-Lns] [-a style] [-C config] [-u user] command`: `-s` runs a shell
+            // (SHELL or the user's), `-C` only checks a config file, `-L` only forgets the
+            // login; the command runs with doas's reset environment.
+            let start = skip_options(args, &["-a", "-C", "-u"]);
+            let opts = &texts[..start.min(texts.len())];
+            // The letters of a bundle up to the first one that takes a value (`-nu`, `-su`).
+            let has = |letter: char| {
+                opts.iter().any(|a| {
+                    let bundle = a.starts_with('-') && !a.starts_with("--");
+                    let mut seen = false;
+                    for c in a.chars().skip(1).filter(|_| bundle) {
+                        seen |= c == letter;
+                        if "aCu".contains(c) {
+                            break;
+                        }
+                    }
+                    seen
+                })
+            };
+            if has('s') {
+                out.push(code(p, "-s starts a shell"));
+            } else if !has('C') && !has('L') {
+                match args.get(start..).filter(|r| !r.is_empty()) {
+                    Some(inner) => {
+                        if runs_git(inner, 0) {
+                            out.push(env_reset_git("doas"));
+                        }
+                        out.push(Finding::Wrap {
+                            argv: inner.to_vec(),
+                            appended: false,
+                        });
+                    }
+                    None => out.push(code(p, "without a command starts a shell")),
+                }
             }
         }
         "watch" => {
@@ -2272,6 +2375,29 @@ fn git_short_has(a: &str, letters: &str, value_letters: &str) -> bool {
     false
 }
 
+/// The manual page git shows with `man`: `git help TOPIC`, `git help -m TOPIC`,
+/// `git TOPIC --help`, `git --help TOPIC` (git execs `man git-TOPIC`). `global` are git's
+/// options before the subcommand, `cmd` the subcommand and its arguments. `None` when git
+/// only prints (`git help`, `git help -a`, `git log -h`); `--web`/`--info` are refused apart.
+fn git_help_page(global: &[Arg], cmd: &[Arg]) -> Option<Arg> {
+    let (sub, rest) = cmd.split_first()?;
+    let page = |topic: &Arg| Arg {
+        text: format!("git-{}", topic.text),
+        ..topic.clone()
+    };
+    if global.iter().any(|a| a.text == "--help") {
+        return Some(page(sub));
+    }
+    let mut options = rest.iter().take_while(|a| a.text != "--");
+    if sub.text == "help" {
+        return rest
+            .iter()
+            .find(|a| !a.exact || !a.text.starts_with('-'))
+            .map(page);
+    }
+    options.any(|a| a.text == "--help").then(|| page(sub))
+}
+
 /// Signing and signature checks, which run gpg (or gpg.program, ssh-keygen): `commit -S`,
 /// `tag -s/-u/-v`, `--gpg-sign`, `--show-signature`, `--verify-signatures`, `push --signed`,
 /// `verify-commit`, `verify-tag`, `%G?` formats.
@@ -2428,6 +2554,12 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
         return;
     };
     let rest = &texts[i + 1..];
+    if let Some(page) = git_help_page(&args[..i], &args[i..]) {
+        out.push(Finding::Wrap {
+            argv: vec![Arg::lit("man"), page],
+            appended: false,
+        });
+    }
     if let Some(why) = git_gpg(sub, rest) {
         out.push(deny("vector:git-gpg", why));
         return;
