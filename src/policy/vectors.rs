@@ -261,6 +261,13 @@ pub fn dangerous_env(name: &str) -> bool {
         // ripgrep reads its options (--pre runs a program) from this file.
         "RIPGREP_CONFIG_PATH",
         "MANOPT",
+        // psql runs its startup file and these programs (the pager, \\e); mysql reads option
+        // files (pager=, plugin-dir=) from MYSQL_HOME.
+        "PSQLRC",
+        "PSQL_PAGER",
+        "PSQL_EDITOR",
+        "PSQL_EDITOR_LINENUMBER_ARG",
+        "MYSQL_HOME",
         "PYTEST_ADDOPTS",
         "PYTEST_PLUGINS",
     ];
@@ -1215,10 +1222,27 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     return out;
                 }
             }
+            // `--registry URL` (`--@scope:registry=…`) for a command that runs a package's
+            // program: the registry chooses the code that runs.
+            let registry = texts
+                .iter()
+                .take_while(|a| **a != "--")
+                .any(|a| long_opt(a, "registry").is_some() || a.split('=').next().is_some_and(|n| n.starts_with("--@") && n.ends_with(":registry")));
+            let registry_refused = |what: &str, out: &mut Vec<Finding>| {
+                out.push(deny("vector:npm", format!("{what} --registry: the registry chooses the package whose program runs")));
+            };
             // npx ARGS, bunx ARGS, npm exec|x, pnpm exec|dlx, yarn exec|dlx: the program
             // named runs (npm abbreviates commands: `npm exe`).
             if matches!(p, "npx" | "bunx" | "pnpx") {
+                if registry {
+                    registry_refused(p, &mut out);
+                    return out;
+                }
                 package_exec(p, args, false, &mut out);
+                return out;
+            }
+            if let Some(f) = package_manager_runs(p, args) {
+                out.push(f);
                 return out;
             }
             for k in package_subcommands(&texts) {
@@ -1234,6 +1258,10 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 }
                 if exec {
                     let what = format!("{p} {sub}");
+                    if registry {
+                        registry_refused(&what, &mut out);
+                        return out;
+                    }
                     let rest = &args[k + 1..];
                     // `npm exec CMD --flag`: npm itself reads options after the program
                     // unless they follow `--`.
@@ -1322,17 +1350,8 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             }
         }
         "sqlite3" | "sqlite" => sqlite(p, args, stdin_code, &mut out),
-        "mysql" | "mariadb" | "psql" => {
-            let bad = texts.iter().any(|a| {
-                a.contains(".shell") || a.contains(".system") || a.contains("\\!") || a.contains("system ")
-                    || a.starts_with("--pager") || option_matches("--init-command", a)
-            });
-            if bad {
-                out.push(deny("vector:sql-shell", format!("{p} argument runs a shell command (.shell, .system, \\!)")));
-            } else if stdin_code {
-                out.push(code(p, "reads commands (which can include .shell or \\!) from its input"));
-            }
-        }
+        "psql" => psql(args, stdin_code, &mut out),
+        "mysql" | "mariadb" => mysql(p, args, stdin_code, &mut out),
         "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" => {
             for a in &texts {
                 if a.starts_with("-wrapper") || a.starts_with("-fplugin") || a.starts_with("-specs") || a.starts_with("--specs") || a.starts_with("-B") || a.starts_with("--ld-path") || a.starts_with("-fuse-ld=/") {
@@ -1396,6 +1415,138 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         _ => {}
     }
     out
+}
+
+/// psql's meta-commands run programs: `\\!` (a shell command), an argument in backquotes
+/// (`\\echo `cmd``, run by the shell), an output that starts with `|` (`\\o |cmd`,
+/// `\\g |cmd`, `\\w '|cmd'`, `-o '|cmd'`), `\\copy … program` (and SQL `COPY … PROGRAM`,
+/// which a local server runs on this machine), the editor (`\\e`, `\\ef`, `\\ev`), and
+/// `\\setenv` (PAGER, the shell's environment). Refused wherever they appear in the
+/// arguments, and commands read from a pipe or here-document. Script files (`-f FILE`,
+/// `\\i FILE`) are the project's own code, like `sh ./script.sh`.
+fn psql(args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
+    for (i, a) in args.iter().enumerate() {
+        let t = a.text.as_str();
+        // `-o '|cmd'`, `-Ao|cmd`, `--output=|cmd`, `--out '|cmd'`: a word starting with `|`
+        // is never a database or user name; an output only known when it runs may be one.
+        let short_o = t.starts_with('-') && !t.starts_with("--") && t.ends_with('o');
+        let unknown_output = (long_opt(t, "output") == Some(None) || short_o)
+            && args.get(i + 1).is_some_and(|v| !v.exact);
+        let piped = t.trim_start().starts_with('|')
+            || long_opt(t, "output")
+                .flatten()
+                .is_some_and(|v| v.trim_start().starts_with('|'))
+            || (t.starts_with('-') && !t.starts_with("--") && t.contains("o|"));
+        if piped || unknown_output || (!a.exact && a.text.contains('|')) {
+            out.push(deny(
+                "vector:sql-shell",
+                format!("psql output {t:?} is a pipe into a shell command (or may be)"),
+            ));
+            return;
+        }
+        if let Some(why) = psql_meta_runs(t) {
+            out.push(deny(
+                "vector:sql-shell",
+                format!("psql argument {t:?} {why}"),
+            ));
+            return;
+        }
+    }
+    if stdin_code {
+        out.push(code(
+            "psql",
+            "reads commands (which can include \\! or \\o |cmd) from its input",
+        ));
+    }
+}
+
+/// Why psql text (a `-c` command, or any argument) runs a program, if it does: see [`psql`].
+fn psql_meta_runs(t: &str) -> Option<&'static str> {
+    if t.contains('`') {
+        return Some("holds a backquoted command, which psql runs in a shell");
+    }
+    let lower = t.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    if words.contains(&"copy") && words.contains(&"program") {
+        return Some("copies to or from a program (COPY … PROGRAM, \\copy … program)");
+    }
+    // Each meta-command: a backslash, its name (letters, or one other character), then its
+    // arguments up to the next backslash.
+    for (k, _) in t.match_indices('\\') {
+        let rest = &t[k + 1..];
+        let name_len = rest
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .unwrap_or(rest.len());
+        let (name, args) = match name_len {
+            0 => rest.split_at(rest.chars().next().map_or(0, char::len_utf8)),
+            n => rest.split_at(n),
+        };
+        if matches!(name, "!" | "e" | "edit" | "ef" | "ev" | "setenv") {
+            return Some("runs a shell command or an editor (\\!, \\e, \\ef, \\ev), or sets their environment (\\setenv)");
+        }
+        let arg = args.trim_start().trim_start_matches(['\'', '"']);
+        if !name.is_empty() && name != "\\" && arg.starts_with('|') {
+            return Some("sends output into a shell command (\\o |cmd, \\g |cmd, \\w |cmd)");
+        }
+    }
+    None
+}
+
+/// The mysql/mariadb client runs programs through its own commands: `system CMD` / `\\!`,
+/// `pager CMD` / `\\P`, `edit` / `\\e`, and writes files with `tee` / `\\T` (at the start of
+/// a statement, or the backslash forms anywhere); options load libraries or option files
+/// (`--plugin-dir`, `--default-auth`, `--defaults-file`, `--defaults-extra-file`, which can
+/// set a pager) or choose a pager (`--pager`) or log file (`--tee`). Commands read from a
+/// pipe or here-document are refused as well.
+fn mysql(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
+    const OPTIONS: &[&str] = &[
+        "--pager",
+        "--plugin-dir",
+        "--default-auth",
+        "--defaults-file",
+        "--defaults-extra-file",
+        "--tee",
+        "--init-command",
+        "--init-command-add",
+    ];
+    for a in args {
+        let t = a.text.as_str();
+        // my_getopt takes any unambiguous prefix and `_` for `-`.
+        let dashed = t.replace('_', "-");
+        if let Some(o) = OPTIONS.iter().find(|o| option_matches(o, &dashed)) {
+            out.push(deny(
+                "vector:sql-shell",
+                format!("{p} {o} runs or loads a program (a pager, a plugin, an option file that can name one) or writes a file"),
+            ));
+            return;
+        }
+        if ["\\!", "\\P", "\\e", "\\T"].iter().any(|c| t.contains(c)) || mysql_statement_runs(t) {
+            out.push(deny(
+                "vector:sql-shell",
+                format!("{p} argument {t:?} runs a shell command, pager or editor (system, \\!, pager, edit) or writes a file (tee)"),
+            ));
+            return;
+        }
+    }
+    if stdin_code {
+        out.push(code(
+            p,
+            "reads commands (which can include system or \\!) from its input",
+        ));
+    }
+}
+
+/// A statement (after the start, `;` or a newline) that begins with one of the client's
+/// commands that run programs or write files, followed by its argument.
+fn mysql_statement_runs(t: &str) -> bool {
+    t.split([';', '\n']).any(|stmt| {
+        let mut words = stmt.split_whitespace();
+        let first = words.next().unwrap_or("").to_ascii_lowercase();
+        matches!(first.as_str(), "system" | "pager" | "edit" | "tee")
+            && (first == "edit" || words.next().is_some())
+    })
 }
 
 /// sqlite3's command-line shell: SQL and dot-command arguments are read as code. Refused:
@@ -1828,6 +1979,21 @@ fn interpreter_scan_flags(base: &str, args: &[Arg]) -> (InterpScan, InterpFlags)
             {
                 return (InterpScan::Code(t.to_string(), i, None), flags);
             }
+            // `--inspect`, `--inspect-brk`, `--inspect-wait`, `--inspect-port`: a debugger port
+            // through which any local process can run code in the program.
+            if matches!(base, "node" | "nodejs" | "bun" | "deno")
+                && ["--inspect", "--debug-port"]
+                    .iter()
+                    .any(|o| t.starts_with(o))
+            {
+                return (
+                    InterpScan::Deny(
+                        "vector:inspector",
+                        format!("{base} {t:?} opens a debugger port through which any local process can run code; it is not allowed under an allow list"),
+                    ),
+                    flags,
+                );
+            }
             // node/bun/deno --env-file(-if-exists)=FILE: the file may set NODE_OPTIONS
             // (--import=data:…, --require), which runs code; a config file likewise.
             if matches!(base, "node" | "nodejs" | "bun" | "deno")
@@ -2083,6 +2249,166 @@ fn package_exec(what: &str, args: &[Arg], shell_words: bool, out: &mut Vec<Findi
     });
 }
 
+/// pnpm's own commands (with their aliases). pnpm runs any other first word as a script of
+/// package.json or, when there is none, as a program (`pnpm perl -e …`).
+const PNPM_COMMANDS: &[&str] = &[
+    "add",
+    "install",
+    "i",
+    "update",
+    "up",
+    "upgrade",
+    "remove",
+    "rm",
+    "uninstall",
+    "un",
+    "link",
+    "ln",
+    "unlink",
+    "import",
+    "rebuild",
+    "rb",
+    "prune",
+    "fetch",
+    "install-test",
+    "it",
+    "patch",
+    "patch-commit",
+    "patch-remove",
+    "audit",
+    "list",
+    "ls",
+    "ll",
+    "la",
+    "outdated",
+    "why",
+    "licenses",
+    "run",
+    "run-script",
+    "test",
+    "t",
+    "tst",
+    "exec",
+    "dlx",
+    "create",
+    "start",
+    "publish",
+    "pack",
+    "recursive",
+    "m",
+    "multi",
+    "server",
+    "store",
+    "root",
+    "bin",
+    "env",
+    "setup",
+    "init",
+    "deploy",
+    "doctor",
+    "config",
+    "c",
+    "get",
+    "set",
+    "help",
+    "approve-builds",
+    "ignored-builds",
+    "dedupe",
+    "self-update",
+    "cat-file",
+    "cat-index",
+    "find-hash",
+    "login",
+    "logout",
+    "whoami",
+    "owner",
+    "dist-tag",
+    "version",
+    "view",
+    "info",
+    "search",
+    "ping",
+    "cache",
+    "stop",
+    "restart",
+    "sbom",
+];
+
+/// Package-manager commands that run a program other than a project script, found by the
+/// subcommand: `npm init NAME` / `npm create NAME` / `yarn create` / `pnpm create` (the
+/// `create-NAME` package's program, downloaded), `npm help TOPIC` (man), `npm docs|home|
+/// bugs|repo` (a browser), `yarn node …` (node), and pnpm's fallback of an unknown first
+/// word to a program.
+fn package_manager_runs(p: &str, args: &[Arg]) -> Option<Finding> {
+    let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    // The subcommand: the first candidate that is not the value of an option known to take
+    // one (`pnpm --filter web run build`).
+    let takes_value = |o: &str| {
+        matches!(o, "-C" | "-F" | "-w")
+            || o.strip_prefix("--")
+                .is_some_and(|n| RUNNER_VALUES.contains(&n))
+    };
+    let k = package_subcommands(&texts)
+        .into_iter()
+        .find(|&k| k == 0 || !takes_value(texts[k - 1]))?;
+    let sub = texts[k];
+    let rest = &texts[k + 1..];
+    // The first operand, skipping options and the values of `-w`/`--workspace`.
+    let mut operand = None;
+    let mut j = 0;
+    while let Some(a) = rest.get(j) {
+        if *a == "--" {
+            operand = rest.get(j + 1).copied();
+            break;
+        }
+        if matches!(*a, "-w" | "--workspace") {
+            j += 2;
+            continue;
+        }
+        if !a.starts_with('-') {
+            operand = Some(*a);
+            break;
+        }
+        j += 1;
+    }
+    let initializer = match p {
+        "npm" => matches!(
+            sub,
+            "init" | "ini" | "innit" | "create" | "creat" | "crea" | "cre"
+        ),
+        _ => sub == "create",
+    };
+    if initializer && (operand.is_some() || p != "npm") {
+        return Some(deny(
+            "vector:npm",
+            format!("{p} {sub} {} runs the program of a create-… package it downloads; run an allowed program directly", operand.unwrap_or("")),
+        ));
+    }
+    match (p, sub) {
+        ("npm", "help" | "hel" | "he" | "hlep") if operand.is_some() => Some(Finding::Wrap {
+            argv: vec![Arg::lit("man"), Arg::lit(format!("npm-{}", operand.unwrap_or("")))],
+            appended: false,
+        }),
+        ("npm", "docs" | "home" | "bugs" | "issues" | "repo") => Some(deny(
+            "vector:npm",
+            format!("npm {sub} opens a web browser"),
+        )),
+        ("yarn", "node") => {
+            let mut argv = vec![Arg::lit("node")];
+            argv.extend(args[k + 1..].iter().cloned());
+            Some(Finding::Wrap {
+                argv,
+                appended: false,
+            })
+        }
+        ("pnpm", _) if !PNPM_COMMANDS.contains(&sub) => Some(deny(
+            "vector:npm",
+            format!("pnpm {sub}: pnpm runs a first word it does not know as a package.json script or, without one, as a program; write pnpm run {sub} for a script or pnpm exec {sub} for a program"),
+        )),
+        _ => None,
+    }
+}
+
 /// The subcommand words of a package manager (`npm --loglevel x exec …`): the first word
 /// that is not an option, and each later word while every word before it may be the value
 /// of an option (an option written without `=` directly before it), as an option whose
@@ -2154,6 +2480,19 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
         }
         InterpScan::Rest(i) => i,
     };
+    // `node inspect SCRIPT`: the debugger client, which reads commands (`exec EXPR`) from
+    // its input and starts the script with the inspector open.
+    if matches!(base, "node" | "nodejs")
+        && args
+            .get(i)
+            .is_some_and(|a| a.text == "inspect" || a.text == "debug")
+    {
+        out.push(deny(
+            "vector:inspector",
+            format!("{p} inspect starts the debugger, which runs code it is given"),
+        ));
+        return;
+    }
     if base == "deno" && args.first().is_some_and(|a| a.text == "eval") {
         out.push(code(p, "eval"));
         return;
