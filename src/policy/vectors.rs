@@ -3035,6 +3035,25 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
             "vector:git-exec",
             "git help --web/--info starts a browser or info program",
         )),
+        // `git maintenance start|stop|register|unregister` edit the user's crontab or systemd
+        // timers (running crontab/systemctl), which later run git outside the call and the
+        // sandbox; `run` does the work in place.
+        "maintenance"
+            if rest
+                .iter()
+                .any(|a| matches!(*a, "start" | "stop" | "register" | "unregister")) =>
+        {
+            out.push(deny(
+                "vector:git-exec",
+                "git maintenance start/stop/register schedules git runs through crontab or systemd, outside the call and its sandbox; use git maintenance run",
+            ))
+        }
+        // Bridges to other version-control systems run their programs (svn, p4, cvs, tla).
+        "svn" | "p4" | "cvsimport" | "cvsexportcommit" | "cvsserver" | "archimport" => out
+            .push(deny(
+                "vector:git-exec",
+                format!("git {sub} runs another version-control system's programs"),
+            )),
         "send-email" | "instaweb" | "daemon" | "credential" | "upload-pack" | "receive-pack"
         | "web--browse" => out
             .push(deny(
