@@ -230,11 +230,21 @@ impl Commander {
                 reaper_exe: None,
             })?,
         );
-        let base_env = exec::env::base(
+        let mut base_env = exec::env::base(
             std::env::vars_os()
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
             &config.pass_env,
         );
+        // git starts ssh for `host:path` URLs, and remote helpers for others, behind the
+        // allow list's back (a URL in `.gitmodules` or a remote's config is not in the line).
+        let transports = if policy.allow_all() {
+            exec::env::GitTransports::Any
+        } else {
+            exec::env::GitTransports::Listed {
+                ssh: policy.decide("ssh git@example.com").allowed(),
+            }
+        };
+        exec::env::guard_git(&mut base_env, transports);
         Ok(Commander {
             config: Arc::new(config),
             policy: Arc::new(policy),

@@ -205,6 +205,61 @@ pub fn base(
     out
 }
 
+/// Which transports git may use in a command (see [`guard_git`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GitTransports {
+    /// No allow list: any transport, remote helpers included.
+    Any,
+    /// An allow list: local paths, `git://` and http(s); ssh only when the list allows `ssh`.
+    /// Every other transport runs a program the list does not name (`ssh`, `git-remote-*`).
+    Listed { ssh: bool },
+}
+
+/// Config entries for every command (`GIT_CONFIG_COUNT` form), and variables, that keep git
+/// from starting programs a line does not name.
+///
+/// * `safe.bareRepository=explicit`: a bare repository committed inside a work tree
+///   (`git clone URL r; git -C r/evil status`) carries its own config (aliases,
+///   `core.fsmonitor`) that git would run; with this git uses a bare repository only when
+///   `--git-dir` names it. Config given this way outranks every config file and is only
+///   overridden by `git -c`, which the policy refuses for this key.
+/// * `GIT_EDITOR` and `GIT_SEQUENCE_EDITOR` are `false` (they outrank `core.editor`,
+///   `VISUAL` and `EDITOR`): stdin is `/dev/null`, so an editor can only hang or fail, and
+///   `git commit` without `-m` now fails at once saying the editor failed.
+/// * Under an allow list, `protocol.allow=never` with `file` (as git's default, `user`),
+///   `git`, `http`, `https` allowed, and `ssh` only when the list allows `ssh`.
+///
+/// Values the operator passed through (`--pass-env GIT_CONFIG_COUNT …`) stay; these come
+/// after them, so they win. A call's `env` may not set any `GIT_*` name.
+pub fn guard_git(env: &mut BTreeMap<String, String>, transports: GitTransports) {
+    let mut entries: Vec<(&str, &str)> = vec![("safe.bareRepository", "explicit")];
+    if let GitTransports::Listed { ssh } = transports {
+        entries.extend([
+            ("protocol.allow", "never"),
+            ("protocol.file.allow", "user"),
+            ("protocol.git.allow", "always"),
+            ("protocol.http.allow", "always"),
+            ("protocol.https.allow", "always"),
+            ("protocol.ssh.allow", if ssh { "always" } else { "never" }),
+        ]);
+    }
+    let first: usize = env
+        .get("GIT_CONFIG_COUNT")
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0);
+    for (k, (key, value)) in entries.iter().enumerate() {
+        env.insert(format!("GIT_CONFIG_KEY_{}", first + k), key.to_string());
+        env.insert(format!("GIT_CONFIG_VALUE_{}", first + k), value.to_string());
+    }
+    env.insert(
+        "GIT_CONFIG_COUNT".to_string(),
+        (first + entries.len()).to_string(),
+    );
+    for name in ["GIT_EDITOR", "GIT_SEQUENCE_EDITOR"] {
+        env.insert(name.to_string(), "false".to_string());
+    }
+}
+
 /// A command's environment: [`base`] plus the call's own variables (checked first).
 pub fn with_call(
     base: &BTreeMap<String, String>,
@@ -256,6 +311,98 @@ mod tests {
         let env = build(server(), &["DATABASE_URL".into()], &call).unwrap();
         assert_eq!(env.get("DATABASE_URL").map(String::as_str), Some("pg://"));
         assert_eq!(env.get("FOO").map(String::as_str), Some("bar"));
+    }
+
+    fn config(env: &BTreeMap<String, String>) -> Vec<(String, String)> {
+        let n: usize = env["GIT_CONFIG_COUNT"].parse().unwrap();
+        (0..n)
+            .map(|i| {
+                (
+                    env[&format!("GIT_CONFIG_KEY_{i}")].clone(),
+                    env[&format!("GIT_CONFIG_VALUE_{i}")].clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn has(env: &BTreeMap<String, String>, key: &str, value: &str) -> bool {
+        // git takes the last value of a key.
+        config(env)
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            == Some(value)
+    }
+
+    #[test]
+    fn git_guard_is_in_every_environment() {
+        let mut base = base(server(), &[]);
+        guard_git(&mut base, GitTransports::Any);
+        let env = with_call(&base, &BTreeMap::new()).unwrap();
+        assert!(has(&env, "safe.bareRepository", "explicit"), "{env:?}");
+        assert_eq!(env["GIT_EDITOR"], "false");
+        assert_eq!(env["GIT_SEQUENCE_EDITOR"], "false");
+        // Without an allow list git may use any transport.
+        assert!(!config(&env).iter().any(|(k, _)| k.starts_with("protocol.")));
+    }
+
+    #[test]
+    fn git_transports_follow_the_allow_list() {
+        for ssh in [false, true] {
+            let mut env = base(server(), &[]);
+            guard_git(&mut env, GitTransports::Listed { ssh });
+            assert!(has(&env, "protocol.allow", "never"));
+            assert!(has(&env, "protocol.https.allow", "always"));
+            assert!(has(&env, "protocol.file.allow", "user"));
+            let want = if ssh { "always" } else { "never" };
+            assert!(has(&env, "protocol.ssh.allow", want), "{env:?}");
+        }
+    }
+
+    #[test]
+    fn git_guard_comes_after_passed_through_config() {
+        let server = vec![
+            ("GIT_CONFIG_COUNT".to_string(), "1".to_string()),
+            (
+                "GIT_CONFIG_KEY_0".to_string(),
+                "safe.bareRepository".to_string(),
+            ),
+            ("GIT_CONFIG_VALUE_0".to_string(), "all".to_string()),
+            ("GIT_EDITOR".to_string(), "vim".to_string()),
+        ];
+        let pass: Vec<String> = server.iter().map(|(k, _)| k.clone()).collect();
+        let mut env = base(server, &pass);
+        guard_git(&mut env, GitTransports::Any);
+        assert_eq!(env["GIT_CONFIG_COUNT"], "2");
+        assert_eq!(env["GIT_CONFIG_KEY_0"], "safe.bareRepository");
+        assert!(has(&env, "safe.bareRepository", "explicit"), "{env:?}");
+        assert_eq!(env["GIT_EDITOR"], "false");
+    }
+
+    #[test]
+    fn a_call_cannot_undo_the_git_guard() {
+        let mut base = base(server(), &[]);
+        guard_git(&mut base, GitTransports::Listed { ssh: false });
+        for name in [
+            "GIT_CONFIG_COUNT",
+            "GIT_CONFIG_KEY_1",
+            "GIT_CONFIG_VALUE_0",
+            "GIT_CONFIG_PARAMETERS",
+            "GIT_CONFIG_GLOBAL",
+            "GIT_EDITOR",
+            "GIT_SEQUENCE_EDITOR",
+            "GIT_ALLOW_PROTOCOL",
+            "git_config_count",
+        ] {
+            let mut call = BTreeMap::new();
+            call.insert(name.to_string(), "0".to_string());
+            assert_eq!(
+                with_call(&base, &call),
+                Err(EnvError::Forbidden(name.to_string())),
+                "{name}"
+            );
+        }
     }
 
     #[test]

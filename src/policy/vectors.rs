@@ -80,7 +80,6 @@ const WRAPPERS: &[(&str, &[&str], usize)] = &[
     ("ionice", &["-c", "-n", "--class", "--classdata"], 0),
     // taskset -c LIST cmd: -c changes how the mask positional is read, it takes no value.
     ("taskset", &[], 1),
-    ("doas", &["-u", "-C"], 0),
     ("unbuffer", &[], 0),
     ("time", &["-f", "--format"], 0),
     ("command", &[], 0),
@@ -262,6 +261,13 @@ pub fn dangerous_env(name: &str) -> bool {
         // ripgrep reads its options (--pre runs a program) from this file.
         "RIPGREP_CONFIG_PATH",
         "MANOPT",
+        // psql runs its startup file and these programs (the pager, \\e); mysql reads option
+        // files (pager=, plugin-dir=) from MYSQL_HOME.
+        "PSQLRC",
+        "PSQL_PAGER",
+        "PSQL_EDITOR",
+        "PSQL_EDITOR_LINENUMBER_ARG",
+        "MYSQL_HOME",
         "PYTEST_ADDOPTS",
         "PYTEST_PLUGINS",
     ];
@@ -372,6 +378,7 @@ pub fn has_rules(prog: &str) -> bool {
                 | "xargs"
                 | "env"
                 | "sudo"
+                | "doas"
                 | "awk"
                 | "gawk"
                 | "mawk"
@@ -519,6 +526,47 @@ fn option_value(args: &[Arg], i: usize, attached: Option<&str>) -> Option<Arg> {
             ..args[i].clone()
         }),
         None => args.get(i + 1).cloned(),
+    }
+}
+
+/// True when `argv` runs git (`git`, `git-*`), itself or through the wrappers around it
+/// (`timeout 5 git …`), or may (a program only known when it runs).
+fn runs_git(argv: &[Arg], depth: usize) -> bool {
+    let Some(prog) = argv.first() else {
+        return false;
+    };
+    let p = basename(&prog.text);
+    if !prog.exact || p == "git" || p.starts_with("git-") || depth > 8 {
+        return true;
+    }
+    analyse(argv, false)
+        .iter()
+        .any(|f| matches!(f, Finding::Wrap { argv, .. } if runs_git(argv, depth + 1)))
+}
+
+/// sudo and doas start the command with a reset environment, without the settings the
+/// server gives git (see `exec::env::guard_git`).
+fn env_reset_git(p: &str) -> Finding {
+    deny(
+        "vector:env",
+        format!("{p} resets the environment, which drops the settings the server gives git (safe.bareRepository=explicit, GIT_EDITOR=false, allowed transports); run git without {p}"),
+    )
+}
+
+/// `env -u NAME`: removing a variable the server sets for every command (`GIT_CONFIG_COUNT`,
+/// `GIT_EDITOR` …: all `GIT_*`), or one only known when it runs, is refused.
+fn env_unset(name: Option<Arg>, out: &mut Vec<Finding>) {
+    let bad = name
+        .as_ref()
+        .is_none_or(|n| !n.exact || n.text.to_ascii_uppercase().starts_with("GIT_"));
+    if bad {
+        out.push(deny(
+            "vector:env",
+            format!(
+                "env -u {:?} removes a variable the server sets so that git runs no program the line does not name (GIT_CONFIG_*, GIT_EDITOR …)",
+                name.map(|n| n.text).unwrap_or_default()
+            ),
+        ));
     }
 }
 
@@ -722,13 +770,25 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         }
         "env" => {
             let mut i = 0;
+            // `-i`, `-`, `--ignore-environment`: the command starts without the variables the
+            // server sets for every command (git's safe.bareRepository, GIT_EDITOR …).
+            let mut clears = false;
             while i < args.len() {
                 let a = args[i].text.as_str();
                 if a == "--" {
                     i += 1;
                     break;
                 }
+                if a == "-" {
+                    clears = true;
+                    i += 1;
+                    continue;
+                }
                 if a.starts_with("--") {
+                    clears |= long_opt(a, "ignore-environment").is_some();
+                    if let Some(v) = long_opt(a, "unset") {
+                        env_unset(option_value(args, i, v), &mut out);
+                    }
                     // getopt_long: any unambiguous prefix of a long option (`--sp=…`).
                     if let Some(attached) = long_opt(a, "split-string") {
                         out.push(Finding::Code {
@@ -764,10 +824,14 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                                 });
                                 return out;
                             }
+                            'i' => clears = true,
                             'u' | 'C' | 'a' => {
                                 let value = (!rest.is_empty()).then_some(rest);
                                 if let Some(dir) = option_value(args, i, value).filter(|_| ch == 'C') {
                                     out.push(Finding::Chdir { dir });
+                                }
+                                if ch == 'u' {
+                                    env_unset(option_value(args, i, value), &mut out);
                                 }
                                 if rest.is_empty() {
                                     step = 2;
@@ -801,6 +865,12 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 }
             }
             if i < args.len() {
+                if clears {
+                    out.push(deny(
+                        "vector:env",
+                        "env -i starts the command without the environment the server gives every command (it keeps git from running a bare repository's config, editors and ssh); run the command without -i",
+                    ));
+                }
                 out.push(Finding::Wrap {
                     argv: args[i..].to_vec(),
                     appended: false,
@@ -843,10 +913,50 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     shell: args.get(start..).filter(|r| !r.is_empty() && r.iter().all(|a| a.exact)).map(|r| r.iter().map(|a| a.text.as_str()).collect::<Vec<_>>().join(" ")),
                 });
             } else if start < args.len() {
+                if runs_git(&args[start..], 0) {
+                    out.push(env_reset_git("sudo"));
+                }
                 out.push(Finding::Wrap {
                     argv: args[start..].to_vec(),
                     appended: false,
                 });
+            }
+        }
+        "doas" => {
+            // `doas [-Lns] [-a style] [-C config] [-u user] command`: `-s` runs a shell
+            // (SHELL or the user's), `-C` only checks a config file, `-L` only forgets the
+            // login; the command runs with doas's reset environment.
+            let start = skip_options(args, &["-a", "-C", "-u"]);
+            let opts = &texts[..start.min(texts.len())];
+            // The letters of a bundle up to the first one that takes a value (`-nu`, `-su`).
+            let has = |letter: char| {
+                opts.iter().any(|a| {
+                    let bundle = a.starts_with('-') && !a.starts_with("--");
+                    let mut seen = false;
+                    for c in a.chars().skip(1).filter(|_| bundle) {
+                        seen |= c == letter;
+                        if "aCu".contains(c) {
+                            break;
+                        }
+                    }
+                    seen
+                })
+            };
+            if has('s') {
+                out.push(code(p, "-s starts a shell"));
+            } else if !has('C') && !has('L') {
+                match args.get(start..).filter(|r| !r.is_empty()) {
+                    Some(inner) => {
+                        if runs_git(inner, 0) {
+                            out.push(env_reset_git("doas"));
+                        }
+                        out.push(Finding::Wrap {
+                            argv: inner.to_vec(),
+                            appended: false,
+                        });
+                    }
+                    None => out.push(code(p, "without a command starts a shell")),
+                }
             }
         }
         "watch" => {
@@ -1112,10 +1222,27 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     return out;
                 }
             }
+            // `--registry URL` (`--@scope:registry=…`) for a command that runs a package's
+            // program: the registry chooses the code that runs.
+            let registry = texts
+                .iter()
+                .take_while(|a| **a != "--")
+                .any(|a| long_opt(a, "registry").is_some() || a.split('=').next().is_some_and(|n| n.starts_with("--@") && n.ends_with(":registry")));
+            let registry_refused = |what: &str, out: &mut Vec<Finding>| {
+                out.push(deny("vector:npm", format!("{what} --registry: the registry chooses the package whose program runs")));
+            };
             // npx ARGS, bunx ARGS, npm exec|x, pnpm exec|dlx, yarn exec|dlx: the program
             // named runs (npm abbreviates commands: `npm exe`).
             if matches!(p, "npx" | "bunx" | "pnpx") {
+                if registry {
+                    registry_refused(p, &mut out);
+                    return out;
+                }
                 package_exec(p, args, false, &mut out);
+                return out;
+            }
+            if let Some(f) = package_manager_runs(p, args) {
+                out.push(f);
                 return out;
             }
             for k in package_subcommands(&texts) {
@@ -1131,6 +1258,10 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 }
                 if exec {
                     let what = format!("{p} {sub}");
+                    if registry {
+                        registry_refused(&what, &mut out);
+                        return out;
+                    }
                     let rest = &args[k + 1..];
                     // `npm exec CMD --flag`: npm itself reads options after the program
                     // unless they follow `--`.
@@ -1219,17 +1350,8 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             }
         }
         "sqlite3" | "sqlite" => sqlite(p, args, stdin_code, &mut out),
-        "mysql" | "mariadb" | "psql" => {
-            let bad = texts.iter().any(|a| {
-                a.contains(".shell") || a.contains(".system") || a.contains("\\!") || a.contains("system ")
-                    || a.starts_with("--pager") || option_matches("--init-command", a)
-            });
-            if bad {
-                out.push(deny("vector:sql-shell", format!("{p} argument runs a shell command (.shell, .system, \\!)")));
-            } else if stdin_code {
-                out.push(code(p, "reads commands (which can include .shell or \\!) from its input"));
-            }
-        }
+        "psql" => psql(args, stdin_code, &mut out),
+        "mysql" | "mariadb" => mysql(p, args, stdin_code, &mut out),
         "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" => {
             for a in &texts {
                 if a.starts_with("-wrapper") || a.starts_with("-fplugin") || a.starts_with("-specs") || a.starts_with("--specs") || a.starts_with("-B") || a.starts_with("--ld-path") || a.starts_with("-fuse-ld=/") {
@@ -1293,6 +1415,138 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         _ => {}
     }
     out
+}
+
+/// psql's meta-commands run programs: `\\!` (a shell command), an argument in backquotes
+/// (`\\echo `cmd``, run by the shell), an output that starts with `|` (`\\o |cmd`,
+/// `\\g |cmd`, `\\w '|cmd'`, `-o '|cmd'`), `\\copy … program` (and SQL `COPY … PROGRAM`,
+/// which a local server runs on this machine), the editor (`\\e`, `\\ef`, `\\ev`), and
+/// `\\setenv` (PAGER, the shell's environment). Refused wherever they appear in the
+/// arguments, and commands read from a pipe or here-document. Script files (`-f FILE`,
+/// `\\i FILE`) are the project's own code, like `sh ./script.sh`.
+fn psql(args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
+    for (i, a) in args.iter().enumerate() {
+        let t = a.text.as_str();
+        // `-o '|cmd'`, `-Ao|cmd`, `--output=|cmd`, `--out '|cmd'`: a word starting with `|`
+        // is never a database or user name; an output only known when it runs may be one.
+        let short_o = t.starts_with('-') && !t.starts_with("--") && t.ends_with('o');
+        let unknown_output = (long_opt(t, "output") == Some(None) || short_o)
+            && args.get(i + 1).is_some_and(|v| !v.exact);
+        let piped = t.trim_start().starts_with('|')
+            || long_opt(t, "output")
+                .flatten()
+                .is_some_and(|v| v.trim_start().starts_with('|'))
+            || (t.starts_with('-') && !t.starts_with("--") && t.contains("o|"));
+        if piped || unknown_output || (!a.exact && a.text.contains('|')) {
+            out.push(deny(
+                "vector:sql-shell",
+                format!("psql output {t:?} is a pipe into a shell command (or may be)"),
+            ));
+            return;
+        }
+        if let Some(why) = psql_meta_runs(t) {
+            out.push(deny(
+                "vector:sql-shell",
+                format!("psql argument {t:?} {why}"),
+            ));
+            return;
+        }
+    }
+    if stdin_code {
+        out.push(code(
+            "psql",
+            "reads commands (which can include \\! or \\o |cmd) from its input",
+        ));
+    }
+}
+
+/// Why psql text (a `-c` command, or any argument) runs a program, if it does: see [`psql`].
+fn psql_meta_runs(t: &str) -> Option<&'static str> {
+    if t.contains('`') {
+        return Some("holds a backquoted command, which psql runs in a shell");
+    }
+    let lower = t.to_ascii_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    if words.contains(&"copy") && words.contains(&"program") {
+        return Some("copies to or from a program (COPY … PROGRAM, \\copy … program)");
+    }
+    // Each meta-command: a backslash, its name (letters, or one other character), then its
+    // arguments up to the next backslash.
+    for (k, _) in t.match_indices('\\') {
+        let rest = &t[k + 1..];
+        let name_len = rest
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .unwrap_or(rest.len());
+        let (name, args) = match name_len {
+            0 => rest.split_at(rest.chars().next().map_or(0, char::len_utf8)),
+            n => rest.split_at(n),
+        };
+        if matches!(name, "!" | "e" | "edit" | "ef" | "ev" | "setenv") {
+            return Some("runs a shell command or an editor (\\!, \\e, \\ef, \\ev), or sets their environment (\\setenv)");
+        }
+        let arg = args.trim_start().trim_start_matches(['\'', '"']);
+        if !name.is_empty() && name != "\\" && arg.starts_with('|') {
+            return Some("sends output into a shell command (\\o |cmd, \\g |cmd, \\w |cmd)");
+        }
+    }
+    None
+}
+
+/// The mysql/mariadb client runs programs through its own commands: `system CMD` / `\\!`,
+/// `pager CMD` / `\\P`, `edit` / `\\e`, and writes files with `tee` / `\\T` (at the start of
+/// a statement, or the backslash forms anywhere); options load libraries or option files
+/// (`--plugin-dir`, `--default-auth`, `--defaults-file`, `--defaults-extra-file`, which can
+/// set a pager) or choose a pager (`--pager`) or log file (`--tee`). Commands read from a
+/// pipe or here-document are refused as well.
+fn mysql(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
+    const OPTIONS: &[&str] = &[
+        "--pager",
+        "--plugin-dir",
+        "--default-auth",
+        "--defaults-file",
+        "--defaults-extra-file",
+        "--tee",
+        "--init-command",
+        "--init-command-add",
+    ];
+    for a in args {
+        let t = a.text.as_str();
+        // my_getopt takes any unambiguous prefix and `_` for `-`.
+        let dashed = t.replace('_', "-");
+        if let Some(o) = OPTIONS.iter().find(|o| option_matches(o, &dashed)) {
+            out.push(deny(
+                "vector:sql-shell",
+                format!("{p} {o} runs or loads a program (a pager, a plugin, an option file that can name one) or writes a file"),
+            ));
+            return;
+        }
+        if ["\\!", "\\P", "\\e", "\\T"].iter().any(|c| t.contains(c)) || mysql_statement_runs(t) {
+            out.push(deny(
+                "vector:sql-shell",
+                format!("{p} argument {t:?} runs a shell command, pager or editor (system, \\!, pager, edit) or writes a file (tee)"),
+            ));
+            return;
+        }
+    }
+    if stdin_code {
+        out.push(code(
+            p,
+            "reads commands (which can include system or \\!) from its input",
+        ));
+    }
+}
+
+/// A statement (after the start, `;` or a newline) that begins with one of the client's
+/// commands that run programs or write files, followed by its argument.
+fn mysql_statement_runs(t: &str) -> bool {
+    t.split([';', '\n']).any(|stmt| {
+        let mut words = stmt.split_whitespace();
+        let first = words.next().unwrap_or("").to_ascii_lowercase();
+        matches!(first.as_str(), "system" | "pager" | "edit" | "tee")
+            && (first == "edit" || words.next().is_some())
+    })
 }
 
 /// sqlite3's command-line shell: SQL and dot-command arguments are read as code. Refused:
@@ -1725,6 +1979,21 @@ fn interpreter_scan_flags(base: &str, args: &[Arg]) -> (InterpScan, InterpFlags)
             {
                 return (InterpScan::Code(t.to_string(), i, None), flags);
             }
+            // `--inspect`, `--inspect-brk`, `--inspect-wait`, `--inspect-port`: a debugger port
+            // through which any local process can run code in the program.
+            if matches!(base, "node" | "nodejs" | "bun" | "deno")
+                && ["--inspect", "--debug-port"]
+                    .iter()
+                    .any(|o| t.starts_with(o))
+            {
+                return (
+                    InterpScan::Deny(
+                        "vector:inspector",
+                        format!("{base} {t:?} opens a debugger port through which any local process can run code; it is not allowed under an allow list"),
+                    ),
+                    flags,
+                );
+            }
             // node/bun/deno --env-file(-if-exists)=FILE: the file may set NODE_OPTIONS
             // (--import=data:…, --require), which runs code; a config file likewise.
             if matches!(base, "node" | "nodejs" | "bun" | "deno")
@@ -1980,6 +2249,166 @@ fn package_exec(what: &str, args: &[Arg], shell_words: bool, out: &mut Vec<Findi
     });
 }
 
+/// pnpm's own commands (with their aliases). pnpm runs any other first word as a script of
+/// package.json or, when there is none, as a program (`pnpm perl -e …`).
+const PNPM_COMMANDS: &[&str] = &[
+    "add",
+    "install",
+    "i",
+    "update",
+    "up",
+    "upgrade",
+    "remove",
+    "rm",
+    "uninstall",
+    "un",
+    "link",
+    "ln",
+    "unlink",
+    "import",
+    "rebuild",
+    "rb",
+    "prune",
+    "fetch",
+    "install-test",
+    "it",
+    "patch",
+    "patch-commit",
+    "patch-remove",
+    "audit",
+    "list",
+    "ls",
+    "ll",
+    "la",
+    "outdated",
+    "why",
+    "licenses",
+    "run",
+    "run-script",
+    "test",
+    "t",
+    "tst",
+    "exec",
+    "dlx",
+    "create",
+    "start",
+    "publish",
+    "pack",
+    "recursive",
+    "m",
+    "multi",
+    "server",
+    "store",
+    "root",
+    "bin",
+    "env",
+    "setup",
+    "init",
+    "deploy",
+    "doctor",
+    "config",
+    "c",
+    "get",
+    "set",
+    "help",
+    "approve-builds",
+    "ignored-builds",
+    "dedupe",
+    "self-update",
+    "cat-file",
+    "cat-index",
+    "find-hash",
+    "login",
+    "logout",
+    "whoami",
+    "owner",
+    "dist-tag",
+    "version",
+    "view",
+    "info",
+    "search",
+    "ping",
+    "cache",
+    "stop",
+    "restart",
+    "sbom",
+];
+
+/// Package-manager commands that run a program other than a project script, found by the
+/// subcommand: `npm init NAME` / `npm create NAME` / `yarn create` / `pnpm create` (the
+/// `create-NAME` package's program, downloaded), `npm help TOPIC` (man), `npm docs|home|
+/// bugs|repo` (a browser), `yarn node …` (node), and pnpm's fallback of an unknown first
+/// word to a program.
+fn package_manager_runs(p: &str, args: &[Arg]) -> Option<Finding> {
+    let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    // The subcommand: the first candidate that is not the value of an option known to take
+    // one (`pnpm --filter web run build`).
+    let takes_value = |o: &str| {
+        matches!(o, "-C" | "-F" | "-w")
+            || o.strip_prefix("--")
+                .is_some_and(|n| RUNNER_VALUES.contains(&n))
+    };
+    let k = package_subcommands(&texts)
+        .into_iter()
+        .find(|&k| k == 0 || !takes_value(texts[k - 1]))?;
+    let sub = texts[k];
+    let rest = &texts[k + 1..];
+    // The first operand, skipping options and the values of `-w`/`--workspace`.
+    let mut operand = None;
+    let mut j = 0;
+    while let Some(a) = rest.get(j) {
+        if *a == "--" {
+            operand = rest.get(j + 1).copied();
+            break;
+        }
+        if matches!(*a, "-w" | "--workspace") {
+            j += 2;
+            continue;
+        }
+        if !a.starts_with('-') {
+            operand = Some(*a);
+            break;
+        }
+        j += 1;
+    }
+    let initializer = match p {
+        "npm" => matches!(
+            sub,
+            "init" | "ini" | "innit" | "create" | "creat" | "crea" | "cre"
+        ),
+        _ => sub == "create",
+    };
+    if initializer && (operand.is_some() || p != "npm") {
+        return Some(deny(
+            "vector:npm",
+            format!("{p} {sub} {} runs the program of a create-… package it downloads; run an allowed program directly", operand.unwrap_or("")),
+        ));
+    }
+    match (p, sub) {
+        ("npm", "help" | "hel" | "he" | "hlep") if operand.is_some() => Some(Finding::Wrap {
+            argv: vec![Arg::lit("man"), Arg::lit(format!("npm-{}", operand.unwrap_or("")))],
+            appended: false,
+        }),
+        ("npm", "docs" | "home" | "bugs" | "issues" | "repo") => Some(deny(
+            "vector:npm",
+            format!("npm {sub} opens a web browser"),
+        )),
+        ("yarn", "node") => {
+            let mut argv = vec![Arg::lit("node")];
+            argv.extend(args[k + 1..].iter().cloned());
+            Some(Finding::Wrap {
+                argv,
+                appended: false,
+            })
+        }
+        ("pnpm", _) if !PNPM_COMMANDS.contains(&sub) => Some(deny(
+            "vector:npm",
+            format!("pnpm {sub}: pnpm runs a first word it does not know as a package.json script or, without one, as a program; write pnpm run {sub} for a script or pnpm exec {sub} for a program"),
+        )),
+        _ => None,
+    }
+}
+
 /// The subcommand words of a package manager (`npm --loglevel x exec …`): the first word
 /// that is not an option, and each later word while every word before it may be the value
 /// of an option (an option written without `=` directly before it), as an option whose
@@ -2051,6 +2480,19 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
         }
         InterpScan::Rest(i) => i,
     };
+    // `node inspect SCRIPT`: the debugger client, which reads commands (`exec EXPR`) from
+    // its input and starts the script with the inspector open.
+    if matches!(base, "node" | "nodejs")
+        && args
+            .get(i)
+            .is_some_and(|a| a.text == "inspect" || a.text == "debug")
+    {
+        out.push(deny(
+            "vector:inspector",
+            format!("{p} inspect starts the debugger, which runs code it is given"),
+        ));
+        return;
+    }
     if base == "deno" && args.first().is_some_and(|a| a.text == "eval") {
         out.push(code(p, "eval"));
         return;
@@ -2272,6 +2714,29 @@ fn git_short_has(a: &str, letters: &str, value_letters: &str) -> bool {
     false
 }
 
+/// The manual page git shows with `man`: `git help TOPIC`, `git help -m TOPIC`,
+/// `git TOPIC --help`, `git --help TOPIC` (git execs `man git-TOPIC`). `global` are git's
+/// options before the subcommand, `cmd` the subcommand and its arguments. `None` when git
+/// only prints (`git help`, `git help -a`, `git log -h`); `--web`/`--info` are refused apart.
+fn git_help_page(global: &[Arg], cmd: &[Arg]) -> Option<Arg> {
+    let (sub, rest) = cmd.split_first()?;
+    let page = |topic: &Arg| Arg {
+        text: format!("git-{}", topic.text),
+        ..topic.clone()
+    };
+    if global.iter().any(|a| a.text == "--help") {
+        return Some(page(sub));
+    }
+    let mut options = rest.iter().take_while(|a| a.text != "--");
+    if sub.text == "help" {
+        return rest
+            .iter()
+            .find(|a| !a.exact || !a.text.starts_with('-'))
+            .map(page);
+    }
+    options.any(|a| a.text == "--help").then(|| page(sub))
+}
+
 /// Signing and signature checks, which run gpg (or gpg.program, ssh-keygen): `commit -S`,
 /// `tag -s/-u/-v`, `--gpg-sign`, `--show-signature`, `--verify-signatures`, `push --signed`,
 /// `verify-commit`, `verify-tag`, `%G?` formats.
@@ -2428,6 +2893,12 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
         return;
     };
     let rest = &texts[i + 1..];
+    if let Some(page) = git_help_page(&args[..i], &args[i..]) {
+        out.push(Finding::Wrap {
+            argv: vec![Arg::lit("man"), page],
+            appended: false,
+        });
+    }
     if let Some(why) = git_gpg(sub, rest) {
         out.push(deny("vector:git-gpg", why));
         return;
@@ -2564,6 +3035,25 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
             "vector:git-exec",
             "git help --web/--info starts a browser or info program",
         )),
+        // `git maintenance start|stop|register|unregister` edit the user's crontab or systemd
+        // timers (running crontab/systemctl), which later run git outside the call and the
+        // sandbox; `run` does the work in place.
+        "maintenance"
+            if rest
+                .iter()
+                .any(|a| matches!(*a, "start" | "stop" | "register" | "unregister")) =>
+        {
+            out.push(deny(
+                "vector:git-exec",
+                "git maintenance start/stop/register schedules git runs through crontab or systemd, outside the call and its sandbox; use git maintenance run",
+            ))
+        }
+        // Bridges to other version-control systems run their programs (svn, p4, cvs, tla).
+        "svn" | "p4" | "cvsimport" | "cvsexportcommit" | "cvsserver" | "archimport" => out
+            .push(deny(
+                "vector:git-exec",
+                format!("git {sub} runs another version-control system's programs"),
+            )),
         "send-email" | "instaweb" | "daemon" | "credential" | "upload-pack" | "receive-pack"
         | "web--browse" => out
             .push(deny(
