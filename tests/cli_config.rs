@@ -49,6 +49,12 @@ fn bad_configuration_exits_2_with_one_line() {
             &[],
             "/definitely/not/here",
         ),
+        (
+            &["--pass-env", "LANG,GIT_CONFIG_PARAMETERS"],
+            &[],
+            "GIT_CONFIG_PARAMETERS",
+        ),
+        (&[], &[("MCP_PASS_ENV", "GIT_EDITOR")], "GIT_EDITOR"),
     ];
     for (args, env, needle) in cases {
         let (code, stdout, stderr) = run(args, env);

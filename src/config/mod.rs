@@ -504,6 +504,11 @@ impl Config {
             )
             .unwrap_or_default(),
         };
+        if let Some(bad) = pass_env.iter().find(|n| overrides_git_guard(n)) {
+            return Err(ConfigError::Refused(format!(
+                "--pass-env {bad}: the server sets git's editor and configuration for every command (safe.bareRepository, protocol.allow; see README, The command environment), and {bad} would override them or be overridden; put git settings in a gitconfig file instead"
+            )));
+        }
 
         let log_level = match r.value("log_level", "MCP_LOG_LEVEL", &o.log_level) {
             Some(s) => LogLevel::parse(s).ok_or_else(|| {
@@ -641,6 +646,17 @@ fn resolve_http(o: &Options, r: &mut Resolver<'_>) -> Result<HttpConfig, ConfigE
         metrics,
         shutdown_grace,
     })
+}
+
+/// Server variables `--pass-env` may not pass: `GIT_CONFIG_PARAMETERS` is read after the
+/// `GIT_CONFIG_COUNT` entries the executor adds ([`crate::exec::env::guard_git`]), so it
+/// would override them; `GIT_EDITOR`/`GIT_SEQUENCE_EDITOR` are always set to `false`, so
+/// passing them would silently do nothing.
+fn overrides_git_guard(name: &str) -> bool {
+    matches!(
+        name,
+        "GIT_CONFIG_PARAMETERS" | "GIT_EDITOR" | "GIT_SEQUENCE_EDITOR"
+    )
 }
 
 #[cfg(test)]
