@@ -3087,6 +3087,10 @@ pub fn writes_files(argv: &[Arg]) -> bool {
         | "7z" | "7za" | "cpio" | "split" | "csplit" | "gunzip" | "bunzip2" | "unxz" | "unzstd"
         | "unlzma" | "uncompress" | "truncate" | "shred" | "chmod" | "chown" | "wget" | "curl"
         | "ar" | "rename" | "mkfifo" | "xxd" => true,
+        // Database shells write files of their input's choosing (psql `\o FILE`, `\copy … to`,
+        // `-o`; mysql `tee`, `INTO OUTFILE`; sqlite3 `.output`, `.save`, `VACUUM INTO`),
+        // from `-c`/`-e` text, a script file or stdin alike.
+        "psql" | "mysql" | "mariadb" | "sqlite3" => true,
         "sed" | "gsed" | "perl" | "ruby" => short('i') || long("in-place"),
         "gzip" | "bzip2" | "xz" | "zstd" | "lzma" => short('d') || long("decompress"),
         "tar" | "gtar" | "bsdtar" => {
