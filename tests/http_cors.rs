@@ -90,7 +90,12 @@ fn an_allowed_origin_gets_its_preflight_and_can_read_every_answer() {
         );
         assert_eq!(
             list(&r, "access-control-expose-headers"),
-            ["mcp-session-id", "mcp-protocol-version"],
+            [
+                "mcp-session-id",
+                "mcp-protocol-version",
+                "www-authenticate",
+                "retry-after"
+            ],
             "{what}"
         );
         assert!(

@@ -36,8 +36,14 @@ const ALLOW_HEADERS: [&str; 7] = [
     "x-mcp-auth-token",
 ];
 
-/// The answer headers the page must be able to read to keep a session.
-const EXPOSE_HEADERS: [&str; 2] = ["mcp-session-id", "mcp-protocol-version"];
+/// The answer headers the page must be able to read: to keep a session, to know that a
+/// 401 wants a Bearer token, and how long to wait after a 429.
+const EXPOSE_HEADERS: [&str; 4] = [
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "www-authenticate",
+    "retry-after",
+];
 
 /// The CORS layer for the origins `guard` allows.
 pub fn layer(guard: Guard) -> CorsLayer {
