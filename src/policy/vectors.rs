@@ -2820,6 +2820,18 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
             return;
         }
     }
+    // `git --bare SUB` takes the directory it runs in as a repository named explicitly, so
+    // `safe.bareRepository=explicit` (set for every command) does not stop a bare repository
+    // tracked inside a cloned project from supplying the config (aliases, core.fsmonitor)
+    // and hooks. (`git init --bare` / `clone --bare` are the subcommand's own option.)
+    let globals = &texts[..git_sub_index(&texts).unwrap_or(texts.len())];
+    if globals.contains(&"--bare") {
+        out.push(deny(
+            "vector:git-hooks",
+            "git --bare takes the current directory as a repository, whose config and hooks (a bare repository tracked inside a project) would run programs".to_string(),
+        ));
+        return;
+    }
     for a in &texts {
         if a.contains("ext::") || a.starts_with("fd::") {
             out.push(deny(
