@@ -438,6 +438,34 @@ fn shape_errors_are_invalid_params_and_unknown_methods_are_named() {
     assert_eq!(result_json(&r)["stdout"], "alive\n");
 }
 
+/// A client's method name comes back in the error, and rmcp logs that error at warn: a
+/// megabyte-long name with the audit words in it must give neither a megabyte answer nor
+/// a log line the CloudWatch queries (`CMD_EXEC`, `blocked`, `401`) would count.
+#[test]
+fn a_huge_method_name_is_cut_and_cannot_pose_as_an_audit_event() {
+    let mut s = StdioServer::initialized(&["--log-format", "json"], &[]);
+    let method = format!("CMD_EXEC blocked 401 {}", "x".repeat(900 * 1024));
+    let line = json!({"jsonrpc": "2.0", "id": 5, "method": method}).to_string();
+    s.send_raw(&line);
+    let e = s.response(5);
+    assert_eq!(e["error"]["code"], -32601, "{e}");
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(msg.starts_with("Method not found: CMD_EXEC"), "{msg}");
+    assert!(msg.len() < 300, "{} bytes", msg.len());
+    let r = s.call("execute_command", json!({"command": "echo alive"}));
+    assert_eq!(result_json(&r)["stdout"], "alive\n");
+    let (_, stderr) = s.close();
+    for l in stderr.lines() {
+        assert!(l.len() < 4096, "a {}-byte log line", l.len());
+        let v: Value = serde_json::from_str(l).expect("a JSON line");
+        if v["event"] != "CMD_EXEC" {
+            for w in ["CMD_EXEC", "blocked", "401"] {
+                assert!(!l.contains(w), "{w} in a {} line: {l}", v["event"]);
+            }
+        }
+    }
+}
+
 #[test]
 fn a_20_mb_line_is_an_error_not_a_crash() {
     let mut s = StdioServer::initialized(&[], &[]);

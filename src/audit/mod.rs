@@ -22,6 +22,22 @@ use crate::config::{Config, LogFormat, LogLevel};
 pub use layer::AuditLayer;
 pub use sink::{init, init_for_tests, Sink};
 
+/// `text` cut at `max` bytes (on a character boundary) and marked `…(cut)` when longer: for
+/// client-chosen text that reaches a log line or an answer (a request id, a method name),
+/// which would otherwise make a line of any size (CloudWatch splits events over 256 KB, and
+/// the halves are no longer JSON).
+pub fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str("…(cut)");
+    }
+    text
+}
+
 /// Who made a call: `stdio`, or `token:` plus 8 hex digits of the token's SHA-256.
 pub fn caller_for_token(token: &str) -> String {
     caller_for_digest(&Sha256::digest(token.as_bytes()).into())

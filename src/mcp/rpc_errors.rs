@@ -24,9 +24,20 @@ use serde_json::Value;
 pub fn method_not_found(method: &str) -> ErrorData {
     ErrorData::new(
         ErrorCode::METHOD_NOT_FOUND,
-        format!("Method not found: {method}"),
+        format!("Method not found: {}", shown(method, MAX_SHOWN_METHOD)),
         None,
     )
+}
+
+/// How much of a client's method name an answer repeats.
+const MAX_SHOWN_METHOD: usize = 128;
+/// How much of a deserializer's complaint (which quotes the client's values) it repeats.
+const MAX_SHOWN_PROBLEM: usize = 512;
+
+/// Client text as an answer repeats it: cut to `max` bytes, so a megabyte-long method name
+/// does not come back (and into rmcp's own log line) whole.
+fn shown(text: &str, max: usize) -> String {
+    crate::audit::cut(text.to_string(), max)
 }
 
 /// The answer to a request rmcp could not route: `-32602` when `method` is one the
@@ -41,7 +52,13 @@ pub fn unroutable(method: &str, params: Option<&Value>) -> ErrorData {
 }
 
 fn params_error(method: &str, problem: &str) -> ErrorData {
-    ErrorData::invalid_params(format!("Invalid params for {method}: {problem}"), None)
+    ErrorData::invalid_params(
+        format!(
+            "Invalid params for {method}: {}",
+            shown(problem, MAX_SHOWN_PROBLEM)
+        ),
+        None,
+    )
 }
 
 /// `-32602` for a whole JSON-RPC request (one rmcp could not read, say) that names a

@@ -136,16 +136,8 @@ pub const MAX_AUDITED_ID: usize = 128;
 /// A request id as the audit log records it: the client chooses it, so one longer than
 /// [`MAX_AUDITED_ID`] is cut there (and marked) rather than making a line of any size
 /// (CloudWatch splits events over 256 KB, and the halves are no longer JSON).
-fn audited_id(mut id: String) -> String {
-    if id.len() > MAX_AUDITED_ID {
-        let mut end = MAX_AUDITED_ID;
-        while !id.is_char_boundary(end) {
-            end -= 1;
-        }
-        id.truncate(end);
-        id.push_str("…(cut)");
-    }
-    id
+fn audited_id(id: String) -> String {
+    crate::audit::cut(id, MAX_AUDITED_ID)
 }
 
 #[cfg(test)]
