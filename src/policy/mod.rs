@@ -473,7 +473,13 @@ impl Policy {
         let mut by_program = std::collections::HashMap::<String, Vec<usize>>::new();
         for (i, r) in rules.iter().enumerate() {
             for p in &r.pattern.programs {
-                let ids = by_program.entry(p.text().to_string()).or_default();
+                // A forbid rule matches its program's basename anywhere (see
+                // `Pattern::matches_anywhere`), so it is found by the basename.
+                let key = match r.decision {
+                    RuleDecision::Forbid => basename(p.text()),
+                    RuleDecision::Allow => p.text(),
+                };
+                let ids = by_program.entry(key.to_string()).or_default();
                 if ids.last() != Some(&i) {
                     ids.push(i);
                 }
@@ -491,15 +497,15 @@ impl Policy {
 
     /// The rules whose patterns could match a command whose program word is `word`, in
     /// rule order: those naming `word` itself (a bare name or a pinned path) and, for a
-    /// system-directory path such as `/usr/bin/git`, those naming its basename — exactly
-    /// the rules [`Program::matches`] can accept (each is still checked in full).
+    /// path such as `/usr/bin/git`, those naming its basename — every rule
+    /// [`Rule::apply`] can accept (each is still checked in full).
     fn rules_for<'a>(&'a self, word: &str) -> impl Iterator<Item = &'a Rule> + 'a {
         let exact = self.by_program.get(word).map_or(&[][..], Vec::as_slice);
+        // Any path's basename: allow rules then check the directory themselves, forbid
+        // rules match the basename anywhere.
         let base = match word.rsplit_once('/') {
-            Some((dir, base)) if rules::SYSTEM_DIRS.contains(&dir) => {
-                self.by_program.get(base).map_or(&[][..], Vec::as_slice)
-            }
-            _ => &[][..],
+            Some((_, base)) => self.by_program.get(base).map_or(&[][..], Vec::as_slice),
+            None => &[][..],
         };
         // Merge two ascending lists, a rule in both once.
         let (mut a, mut b) = (exact.iter().peekable(), base.iter().peekable());
@@ -1508,7 +1514,40 @@ mod tests {
         assert!(pol.decide("/usr/bin/git status").allowed());
         let d = pol.decide("/usr/bin/git push");
         assert!(!d.allowed(), "{d:?}");
-        assert!(pol.decide("git push").allowed());
+        // The forbid rule pins a path, but matches the program wherever it is found.
+        assert!(!pol.decide("git push").allowed());
+    }
+
+    #[test]
+    fn forbid_rules_match_the_program_anywhere() {
+        let forbid = |entry: &str| Rule {
+            decision: RuleDecision::Forbid,
+            ..allow_entry_rule(entry).unwrap()
+        };
+        let pol = Policy::build(
+            &[],
+            &[],
+            true,
+            vec![forbid("git init"), forbid("/usr/bin/git reset")],
+        )
+        .unwrap();
+        for line in [
+            "git init",
+            "/usr/bin/git init",
+            "//usr/bin/git init",
+            "/usr/bin/./git init",
+            "/bin/../usr/bin/git init",
+            "/opt/tools/git init",
+            "./git init",
+            "git reset --hard",
+            "/usr//bin/git reset",
+        ] {
+            let d = pol.decide(line);
+            assert!(!d.allowed(), "{line}: {d:?}");
+        }
+        for line in ["git status", "/usr/bin/git log", "gitk init", "legit init"] {
+            assert!(pol.decide(line).allowed(), "{line}");
+        }
     }
 
     #[test]

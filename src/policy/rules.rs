@@ -171,10 +171,28 @@ impl Pattern {
     /// True when the argv matches. Unknown words never match a literal; a word that may
     /// split matches only `**`.
     pub fn matches(&self, argv: &[Arg]) -> bool {
+        self.matches_with(argv, false)
+    }
+
+    /// Like [`Pattern::matches`], but the program word matches by its basename wherever
+    /// it lives: for forbid rules, which must not be dodged by `//usr/bin/git`,
+    /// `/usr/bin/./git`, a copy elsewhere, or plain `git` against a pinned `/usr/bin/git`.
+    pub fn matches_anywhere(&self, argv: &[Arg]) -> bool {
+        self.matches_with(argv, true)
+    }
+
+    fn matches_with(&self, argv: &[Arg], anywhere: bool) -> bool {
         let Some(prog) = argv.first() else {
             return false;
         };
-        if !prog.exact || !self.programs.iter().any(|p| p.matches(&prog.text)) {
+        let named = |p: &Program| {
+            if anywhere {
+                basename(&prog.text) == basename(p.text())
+            } else {
+                p.matches(&prog.text)
+            }
+        };
+        if !prog.exact || !self.programs.iter().any(named) {
             return false;
         }
         match_words(&self.args, &argv[1..], !self.exact)
@@ -340,7 +358,11 @@ pub enum RuleOutcome {
 impl Rule {
     /// Applies the rule to an argv.
     pub fn apply(&self, argv: &[Arg]) -> RuleOutcome {
-        if !self.pattern.matches(argv) {
+        let hit = match self.decision {
+            RuleDecision::Forbid => self.pattern.matches_anywhere(argv),
+            RuleDecision::Allow => self.pattern.matches(argv),
+        };
+        if !hit {
             return RuleOutcome::NoMatch;
         }
         match self.decision {
