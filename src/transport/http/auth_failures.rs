@@ -43,6 +43,9 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 /// Most addresses tracked at once.
 pub const MAX_TRACKED: usize = 4096;
 
+/// The least time between two sweeps of a full table of addresses.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// Whom a failure is counted against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Source {
@@ -96,6 +99,8 @@ struct Tracked {
 
 struct State {
     sources: HashMap<Source, Tracked>,
+    /// When the table was last swept for addresses to drop (see [`AuthFailures::room_for`]).
+    swept: Option<Instant>,
     /// A task writing the summaries every [`WINDOW`] is running.
     reporting: bool,
 }
@@ -124,6 +129,7 @@ impl AuthFailures {
         AuthFailures {
             state: Arc::new(Mutex::new(State {
                 sources: HashMap::new(),
+                swept: None,
                 reporting: false,
             })),
             quota,
@@ -139,7 +145,7 @@ impl AuthFailures {
             return Verdict::Unauthorized;
         };
         let now = Instant::now();
-        let source = self.room_for(&mut state.sources, source, now);
+        let source = self.room_for(&mut state, source, now);
         let tracked = state.sources.entry(source).or_insert_with(|| Tracked {
             budget: DefaultDirectRateLimiter::direct(self.quota),
             last_failure: now,
@@ -162,19 +168,25 @@ impl AuthFailures {
 
     /// `source`, or [`Source::Shared`] when the table is full of addresses that failed
     /// recently. Addresses whose budget has refilled and that have nothing to report are
-    /// dropped first.
-    fn room_for(
-        &self,
-        sources: &mut HashMap<Source, Tracked>,
-        source: Source,
-        now: Instant,
-    ) -> Source {
-        if sources.len() < MAX_TRACKED || sources.contains_key(&source) {
+    /// dropped first — by a sweep of the whole table at most once per [`SWEEP_EVERY`], so
+    /// failures from ever new addresses (an IPv6 /48 holds 65,536 /64s) cannot make every
+    /// request scan 4,096 entries under the lock.
+    fn room_for(&self, state: &mut State, source: Source, now: Instant) -> Source {
+        if state.sources.len() < MAX_TRACKED || state.sources.contains_key(&source) {
             return source;
         }
+        if state
+            .swept
+            .is_some_and(|t| now.duration_since(t) < SWEEP_EVERY)
+        {
+            return Source::Shared;
+        }
+        state.swept = Some(now);
         let refilled = REFILL.saturating_mul(self.quota.burst_size().get());
-        sources.retain(|_, t| t.suppressed > 0 || now.duration_since(t.last_failure) < refilled);
-        if sources.len() < MAX_TRACKED {
+        state
+            .sources
+            .retain(|_, t| t.suppressed > 0 || now.duration_since(t.last_failure) < refilled);
+        if state.sources.len() < MAX_TRACKED {
             source
         } else {
             Source::Shared
@@ -278,5 +290,33 @@ mod tests {
         assert_eq!(from("::ffff:192.0.2.7"), from("192.0.2.7"));
         assert_eq!(from("2001:db8:1:2::1").name(), "2001:db8:1:2::/64");
         assert_eq!(Source::of(None), Source::Shared);
+    }
+
+    #[test]
+    fn a_full_table_is_swept_at_most_once_a_second_and_new_addresses_share_a_budget() {
+        let f = AuthFailures::new(1, Duration::from_secs(60));
+        let v4 = |i: usize| from(&format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255));
+        for i in 0..MAX_TRACKED {
+            assert_eq!(f.failed(v4(i)), Verdict::Unauthorized);
+        }
+        let swept = |f: &AuthFailures| f.state.lock().unwrap().swept;
+        assert_eq!(swept(&f), None);
+        // The table is full of recent failures: the sweep drops nothing and the newcomer
+        // shares one budget, whose first failure is still a plain 401.
+        assert_eq!(f.failed(v4(MAX_TRACKED)), Verdict::Unauthorized);
+        let first = swept(&f).expect("swept once");
+        assert!(f
+            .state
+            .lock()
+            .unwrap()
+            .sources
+            .contains_key(&Source::Shared));
+        for i in 1..50 {
+            assert!(matches!(
+                f.failed(v4(MAX_TRACKED + i)),
+                Verdict::Throttled(_)
+            ));
+        }
+        assert_eq!(swept(&f), Some(first), "no second sweep within a second");
     }
 }
