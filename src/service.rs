@@ -149,6 +149,11 @@ pub enum BuildError {
     Sandbox(#[from] exec::sandbox::SandboxError),
 }
 
+/// An ssh command line no allow entry narrower than "ssh to anywhere" matches; see
+/// [`exec::env::guard_git`].
+pub const GIT_SSH_PROBE: &str =
+    "ssh -o BatchMode=yes git@mcp-commander-probe.invalid git-upload-pack 'probe.git'";
+
 /// The service behind every transport.
 #[derive(Clone)]
 pub struct Commander {
@@ -241,7 +246,11 @@ impl Commander {
             exec::env::GitTransports::Any
         } else {
             exec::env::GitTransports::Listed {
-                ssh: policy.decide("ssh git@example.com").allowed(),
+                // git's ssh runs `ssh [options] [user@]HOST git-upload-pack 'PATH'` for any
+                // host a URL names, so ssh is allowed for git only when the list allows ssh
+                // to any host with any command: an entry narrowed to one host (`ssh
+                // git@github.com`) does not cover what git would run.
+                ssh: policy.decide(GIT_SSH_PROBE).allowed(),
             }
         };
         exec::env::guard_git(&mut base_env, transports);

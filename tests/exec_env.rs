@@ -159,6 +159,15 @@ fn without_ssh_on_the_allow_list_git_uses_no_ssh() {
     assert!(!err.contains("not allowed"), "{r}");
     assert_ne!(r["exit_code"], json!(0), "{r}");
 
+    // ssh allowed to one host only does not cover git's ssh to whatever host a URL names.
+    let mut narrow = server_in(
+        top.path(),
+        &["--allowed-commands", "git,ssh git@example.com"],
+    );
+    let r = run(&mut narrow, "git ls-remote nonexistent.invalid:x");
+    let err = r["stderr"].as_str().unwrap_or_default();
+    assert!(err.contains("transport 'ssh' not allowed"), "{r}");
+
     // Local clones still work under an allow list.
     git_ok(top.path(), &["init", "-q", "src"]);
     git_ok(
