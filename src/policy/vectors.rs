@@ -878,19 +878,12 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             }
         }
         "sudo" => {
-            let with_value = [
-                "-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T", "--user", "--group",
-                "--chdir", "--prompt", "--role", "--type", "--other-user", "--close-from",
-                "--host", "--command-timeout",
-            ];
+            let with_value = SUDO_WITH_VALUE;
             if texts.iter().any(|a| *a == "-e" || long_opt(a, "edit").is_some()) {
                 out.push(deny("vector:sudo", "sudo -e runs an editor as another user"));
                 return out;
             }
-            let shell_mode = texts
-                .iter()
-                .take_while(|a| a.starts_with('-'))
-                .any(|a| matches!(*a, "-s" | "-i") || long_opt(a, "shell").is_some() || long_opt(a, "login").is_some() || (!a.starts_with("--") && (a.contains('s') || a.contains('i'))));
+            let shell_mode = sudo_shell_mode(&texts, &with_value);
             let mut start = skip_options(args, &with_value);
             if let Some(dir) = sudo_chdir(&args[..start]) {
                 out.push(Finding::Chdir { dir });
@@ -926,22 +919,8 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             // `doas [-Lns] [-a style] [-C config] [-u user] command`: `-s` runs a shell
             // (SHELL or the user's), `-C` only checks a config file, `-L` only forgets the
             // login; the command runs with doas's reset environment.
-            let start = skip_options(args, &["-a", "-C", "-u"]);
-            let opts = &texts[..start.min(texts.len())];
-            // The letters of a bundle up to the first one that takes a value (`-nu`, `-su`).
-            let has = |letter: char| {
-                opts.iter().any(|a| {
-                    let bundle = a.starts_with('-') && !a.starts_with("--");
-                    let mut seen = false;
-                    for c in a.chars().skip(1).filter(|_| bundle) {
-                        seen |= c == letter;
-                        if "aCu".contains(c) {
-                            break;
-                        }
-                    }
-                    seen
-                })
-            };
+            let start = skip_options(args, &DOAS_WITH_VALUE);
+            let has = |letter: char| doas_has(&texts[..start.min(texts.len())], letter);
             if has('s') {
                 out.push(code(p, "-s starts a shell"));
             } else if !has('C') && !has('L') {
@@ -2533,6 +2512,19 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
 pub fn stdin_language(argv: &[Arg]) -> Option<&str> {
     let p = basename(&argv.first()?.text);
     let args = &argv[1..];
+    if p == "sudo" {
+        // `sudo -s` / `sudo -i` without a command: the shell reads its commands from the
+        // input (`sudo -u root -i <<EOF … EOF`).
+        let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+        let bare = skip_options(args, &SUDO_WITH_VALUE) >= args.len();
+        return (bare && sudo_shell_mode(&texts, &SUDO_WITH_VALUE)).then_some("sh");
+    }
+    if p == "doas" {
+        // `doas -s`: the shell reads its commands from the input.
+        let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+        let start = skip_options(args, &DOAS_WITH_VALUE);
+        return doas_has(&texts[..start.min(texts.len())], 's').then_some("sh");
+    }
     if SHELLS.contains(&p) {
         let (i, c_flag, s_flag) = shell_opts(args);
         let info = args.len() == 1 && matches!(args[0].text.as_str(), "--version" | "--help");
@@ -2774,6 +2766,85 @@ fn git_gpg(sub: &str, rest: &[&str]) -> Option<String> {
         }
     }
     None
+}
+
+/// doas's options that take a value.
+const DOAS_WITH_VALUE: [&str; 3] = ["-a", "-C", "-u"];
+
+/// Whether doas's options `opts` hold `letter`: in a bundle, up to the first letter that
+/// takes a value (`-nu`, `-su`).
+fn doas_has(opts: &[&str], letter: char) -> bool {
+    opts.iter().any(|a| {
+        let bundle = a.starts_with('-') && !a.starts_with("--");
+        let mut seen = false;
+        for c in a.chars().skip(1).filter(|_| bundle) {
+            seen |= c == letter;
+            if "aCu".contains(c) {
+                break;
+            }
+        }
+        seen
+    })
+}
+
+/// sudo's options that take a value.
+const SUDO_WITH_VALUE: [&str; 20] = [
+    "-u",
+    "-g",
+    "-C",
+    "-D",
+    "-h",
+    "-p",
+    "-r",
+    "-t",
+    "-U",
+    "-T",
+    "--user",
+    "--group",
+    "--chdir",
+    "--prompt",
+    "--role",
+    "--type",
+    "--other-user",
+    "--close-from",
+    "--host",
+    "--command-timeout",
+];
+
+/// Whether sudo's options (up to its command) ask for a shell: `-s`/`-i`, alone or in a
+/// bundle before any letter that takes a value (`-nsu root`, but not `-ugit`, whose `i`
+/// is the user's name), or `--shell`/`--login`. The values of `with_value` options are
+/// skipped, so `-u root -i` is seen.
+fn sudo_shell_mode(texts: &[&str], with_value: &[&str]) -> bool {
+    let mut i = 0;
+    while let Some(a) = texts.get(i) {
+        if *a == "--" || !a.starts_with('-') || *a == "-" {
+            return false;
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            if long_opt(a, "shell").is_some() || long_opt(a, "login").is_some() {
+                return true;
+            }
+            if !long.contains('=') && with_value.iter().any(|o| option_matches(o, a)) {
+                i += 1;
+            }
+        } else {
+            for (k, c) in a[1..].char_indices() {
+                if c == 's' || c == 'i' {
+                    return true;
+                }
+                if with_value.contains(&format!("-{c}").as_str()) {
+                    // The rest of the bundle is the value; without a rest, the next word.
+                    if k + c.len_utf8() == a[1..].len() {
+                        i += 1;
+                    }
+                    break;
+                }
+            }
+        }
+        i += 1;
+    }
+    false
 }
 
 fn git(args: &[Arg], out: &mut Vec<Finding>) {
