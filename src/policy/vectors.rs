@@ -147,6 +147,14 @@ const OPAQUE_RUNNERS: &[&str] = &[
     "setarch",
     "linux32",
     "linux64",
+    // run0 runs its command as root through systemd with a fresh environment (like sudo),
+    // machinectl shell/run in another machine, cgexec in a cgroup, ifne and chronic
+    // (moreutils) after reading input or collecting output.
+    "run0",
+    "machinectl",
+    "cgexec",
+    "ifne",
+    "chronic",
 ];
 
 /// Environment names that make a program load code or run another program.
