@@ -149,8 +149,10 @@ fn fork_bomb_is_contained_while_the_server_keeps_serving() {
     let bomb = s.send(
         "tools/call",
         // The trailing sleep keeps the line running, so the bomb multiplies until the timeout
-        // (without it the shell exits at once and the shim ends the bomb right away).
-        json!({"name": "execute_command", "arguments": {"command": format!("f(){{ f|f& }};f; sleep 10 # {m}"), "timeout": "2s"}}),
+        // (without it the shell exits at once and the shim ends the bomb right away). It is
+        // exec'd: a forked sleep could find the budget already used up by the bomb, and the
+        // line would end at once with "Cannot fork" (seen on a loaded machine).
+        json!({"name": "execute_command", "arguments": {"command": format!("f(){{ f|f& }};f; exec sleep 10 # {m}"), "timeout": "2s"}}),
     );
     let t = Instant::now();
     let mut probes = 0;
