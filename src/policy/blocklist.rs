@@ -19,11 +19,11 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "default:mkfs",
-        "mkfs*, mke2fs, mkdosfs, mkntfs, mkexfatfs, mkreiserfs, mkudffs, wipefs (formatting filesystems)",
+        "mkfs*, mke2fs, mkdosfs, mkntfs, mkexfatfs, mkreiserfs, mkudffs, wipefs (formatting filesystems); bcachefs/integritysetup/veritysetup format, mformat, and image writers (mksquashfs, genisoimage, xorriso, partclone, ntfsclone, e2image) onto a device",
     ),
     (
         "default:dd-device",
-        "dd, shred, tee, cp, mv, blkdiscard or redirection onto a block device (any name under /dev except null, zero, random, the descriptors, terminals, serial lines, the console and /dev/shm files; names it does not know count as devices)",
+        "dd (and sg_dd, ddrescue), shred, tee, cp, mv (also into /dev/ by the source's name), rsync --write-devices, blkdiscard or redirection onto a block device (any name under /dev except null, zero, random, the descriptors, terminals, serial lines, the console and /dev/shm files; names it does not know count as devices)",
     ),
     (
         "default:disk-tool",
@@ -31,13 +31,16 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "default:power",
-        "shutdown, reboot, halt, poweroff, init 0|6, telinit 0|6, a signal to pid 1 (kill -INT 1, kill -RTMIN+5 1), systemctl poweroff|reboot|halt|kexec|suspend|hibernate|rescue|emergency, systemctl start|isolate|set-default of reboot.target and the other power targets",
+        "shutdown, reboot, halt, poweroff, init 0|6, telinit 0|6, a signal to pid 1 (kill -INT 1, kill -RTMIN+5 1), systemctl poweroff|reboot|halt|kexec|suspend|hibernate|rescue|emergency, systemctl start|isolate|set-default of reboot.target and the other power targets (runlevel0/1/6 too), init 1|S, kexec -e, rtcwake, pm-suspend, zzz, writes to /sys/power/state, logind PowerOff/Reboot/Suspend D-Bus calls",
     ),
     (
         "default:sysrq",
         "writing to /proc/sysrq-trigger (magic SysRq: reboots, crashes or powers off the host)",
     ),
-    ("default:kill-all", "kill -9 -1 (every process)"),
+    (
+        "default:kill-all",
+        "kill -9 -1 (every process), killall5, pkill/killall of a pattern matching everything, of a user, or inverted (-v), skill -u",
+    ),
     ("default:chmod-root", "recursive chmod/chown/chgrp of /"),
     (
         "default:fork-bomb",
@@ -331,7 +334,7 @@ fn is_block_device(t: &str) -> bool {
 /// Names under `/dev` that writing cannot harm a disk through: the memory-less character
 /// devices (`null`, `zero`, `full`, `random`, `urandom`), the process's own descriptors
 /// (`stdin`, `stdout`, `stderr`, `fd/N`), terminals (`tty`, `ttyN`, `ttyS0`, `ttyUSB0`,
-/// `ttyACM0`, `console`, `ptmx`, `pts/N`), files in the `shm` tmpfs, and bash's network
+/// `ttyACM0`, `console`, `ptmx`, `pts/N`), the `shm` tmpfs and files in it, the kernel log (`kmsg`), and bash's network
 /// redirections (`tcp/HOST/PORT`, `udp/HOST/PORT`, which are not files at all).
 fn harmless_device(rest: &[&str]) -> bool {
     match rest {
@@ -349,6 +352,8 @@ fn harmless_device(rest: &[&str]) -> bool {
                     | "tty"
                     | "console"
                     | "ptmx"
+                    | "kmsg"
+                    | "shm"
             ) || is_terminal_line(name)
         }
         ["pts", _] | ["shm", ..] | ["tcp" | "udp", _, _] => true,
@@ -372,6 +377,9 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
     let prog = basename(&argv.first()?.text);
     let args = &argv[1..];
     let f = flags(args);
+    if asks_only_for_help(prog, args, &f) {
+        return None;
+    }
     match prog {
         "rm" if f.has("rR", "recursive")
             && (f.operands.iter().any(|o| is_root_target(o))
@@ -446,8 +454,177 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
                 "recursive chmod/chown of the root directory",
             )
         }
-        _ => disk_tool(prog, args, &f).and_then(|why| hit("default:disk-tool", why)),
+        _ => disk_tool(prog, args, &f)
+            .and_then(|why| hit("default:disk-tool", why))
+            .or_else(|| check_more(prog, args, &f)),
     }
+}
+
+/// `mkfs.ext4 --help`, `shutdown --version`, `shutdown -c` (cancels a pending shutdown):
+/// a formatter or a power command that only prints or cancels.
+fn asks_only_for_help(prog: &str, args: &[Arg], f: &Flags) -> bool {
+    let formats_or_powers = prog.starts_with("mkfs")
+        || is_formatter(prog)
+        || matches!(prog, "wipefs" | "shutdown" | "reboot" | "halt" | "poweroff");
+    if !formats_or_powers || args.is_empty() {
+        return false;
+    }
+    let info = args
+        .iter()
+        .all(|a| matches!(a.text.as_str(), "--help" | "--version" | "-h" | "-V"));
+    // `shutdown -c ["message"]`: only `-c`/`--cancel` (and `--no-wall`) among the options.
+    let cancel = prog == "shutdown"
+        && f.has("c", "cancel")
+        && f.short.chars().all(|c| c == 'c')
+        && f.long.iter().all(|l| matches!(*l, "cancel" | "no-wall"));
+    info || cancel
+}
+
+/// Values of an option (`-o X`, `-oX`, `--out X`, `--out=X`) among `names`.
+fn option_values<'a>(args: &'a [Arg], names: &[&str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        let t = a.text.as_str();
+        for n in names {
+            if t == *n {
+                out.extend(args.get(i + 1).map(|v| v.text.as_str()));
+            } else if let Some(v) = t.strip_prefix(n) {
+                let attached = if n.starts_with("--") {
+                    v.strip_prefix('=')
+                } else {
+                    (n.len() == 2).then_some(v)
+                };
+                out.extend(attached.filter(|v| !v.is_empty()));
+            }
+        }
+    }
+    out
+}
+
+/// systemd-logind and systemd's D-Bus methods that power off, reboot or suspend (what
+/// `systemctl reboot` itself calls).
+const POWER_METHODS: &[&str] = &[
+    "PowerOff",
+    "Reboot",
+    "Halt",
+    "KExec",
+    "Suspend",
+    "Hibernate",
+    "HybridSleep",
+    "SuspendThenHibernate",
+    "SoftReboot",
+    "RebootWithFlags",
+    "PowerOffWithFlags",
+    "HaltWithFlags",
+    "SuspendWithFlags",
+    "HibernateWithFlags",
+];
+
+/// The rules that [`check`]'s table does not hold: image writers and formatters not named
+/// `mkfs`, dd's clones, copies into `/dev`, suspend/kexec/D-Bus power calls, rescue
+/// runlevels, and killing by inverted match or by user.
+fn check_more(prog: &str, args: &[Arg], f: &Flags) -> Option<Hit> {
+    let any_device = |ts: &[&str]| ts.iter().any(|t| is_block_device(t));
+    let last_device = f.operands.last().is_some_and(|o| is_block_device(o));
+    let formats = match prog {
+        "bcachefs" => f.operands.first() == Some(&"format") && any_device(&f.operands),
+        "integritysetup" | "veritysetup" => {
+            f.operands.first() == Some(&"format") && any_device(&f.operands)
+        }
+        "mformat" => any_device(&option_values(args, &["-i"])),
+        "mksquashfs" | "mkcramfs" | "e2image" => last_device,
+        "genisoimage" | "mkisofs" | "xorrisofs" => any_device(&option_values(args, &["-o"])),
+        "xorriso" => any_device(&option_values(args, &["-outdev", "-dev"])),
+        "ntfsclone" => any_device(&option_values(args, &["-O", "--overwrite"])),
+        p if p.starts_with("partclone.") => any_device(&option_values(args, &["-o", "--output"])),
+        _ => false,
+    };
+    if formats {
+        return hit(
+            "default:mkfs",
+            "writing a filesystem or a disk image onto a device",
+        );
+    }
+    let writes_device = match prog {
+        "sg_dd" | "sgp_dd" | "sgm_dd" | "ddpt" => dd_targets(args).any(is_block_device),
+        // `ddrescue INFILE OUTFILE [MAPFILE]`.
+        "ddrescue" => f.operands.get(1).is_some_and(|o| is_block_device(o)),
+        "rsync" => f.has("", "write-devices") && last_device,
+        // `cp sda /dev/`, `cp -t /dev sda`: the copy lands on `/dev/sda`.
+        "cp" | "mv" | "install" => copies_into_dev(args, f),
+        _ => false,
+    };
+    if writes_device {
+        return hit("default:dd-device", "writing onto a block device");
+    }
+    let power = match prog {
+        "tee" | "sponge" => f.operands.iter().any(|o| is_power_state_file(o)),
+        "pm-suspend" | "pm-hibernate" | "pm-suspend-hybrid" | "zzz" | "ZZZ" | "s2ram"
+        | "s2disk" | "hibernate" => true,
+        "kexec" => f.has("ef", "exec") || f.has("", "force"),
+        // Without `-m`, rtcwake suspends to standby.
+        "rtcwake" => {
+            !f.has("n", "dry-run")
+                && !option_values(args, &["-m", "--mode"])
+                    .iter()
+                    .any(|m| matches!(basename(m), "no" | "on" | "show" | "disable"))
+        }
+        "init" | "telinit" => f
+            .operands
+            .iter()
+            .any(|a| matches!(*a, "1" | "s" | "S" | "single" | "emergency")),
+        "busctl" | "dbus-send" | "gdbus" | "qdbus" => {
+            let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+            texts
+                .iter()
+                .any(|t| t.contains("login1") || t.contains("systemd1"))
+                && texts.iter().any(|t| {
+                    let method = t.rsplit(['.', '/']).next().unwrap_or(t);
+                    POWER_METHODS.contains(&method)
+                })
+        }
+        _ => false,
+    };
+    if power {
+        return hit(
+            "default:power",
+            "shutting down, rebooting, suspending or kexec-ing the machine",
+        );
+    }
+    let kills_all = match prog {
+        // `-v` inverts the match: every process the pattern does not name.
+        "pkill" => f.short.contains('v') || f.has("", "inverse"),
+        "skill" | "snice" => args
+            .iter()
+            .any(|a| matches!(a.text.as_str(), "-u" | "--user") || a.text.starts_with("--user=")),
+        _ => false,
+    };
+    if kills_all {
+        return hit(
+            "default:kill-all",
+            "signalling every process but the ones named, or every process of a user",
+        );
+    }
+    None
+}
+
+/// `cp SRC… /dev/`, `cp -t /dev SRC`, `cp --target-directory=/dev SRC`: the destination is
+/// a directory under which each source lands by its own name.
+fn copies_into_dev(args: &[Arg], f: &Flags) -> bool {
+    let named = option_values(args, &["-t", "--target-directory"]);
+    let (dir, sources): (&str, Vec<&str>) = match named.first() {
+        Some(d) => (d, f.operands.iter().copied().filter(|o| o != d).collect()),
+        None => match f.operands.split_last() {
+            Some((d, srcs)) if !srcs.is_empty() => (d, srcs.to_vec()),
+            _ => return false,
+        },
+    };
+    let parts = path_parts(dir);
+    dir.starts_with('/')
+        && parts.last() == Some(&"dev")
+        && sources
+            .iter()
+            .any(|s| is_block_device(&format!("{dir}/{}", basename(s))))
 }
 
 /// Formatters not named `mkfs*` (`mkfs.vfat` is `mkdosfs`, `mkfs.ntfs` is `mkntfs` …).
@@ -483,6 +660,12 @@ pub fn is_sysrq_trigger(t: &str) -> bool {
         && parts.len() == 2
         && glob_matches(parts[0].as_bytes(), b"proc")
         && glob_matches(parts[1].as_bytes(), b"sysrq-trigger")
+}
+
+/// `/sys/power/state` (and `/sys/power/disk`): writing `mem`, `disk` or `freeze` there
+/// suspends or hibernates the host at once.
+fn is_power_state_file(t: &str) -> bool {
+    t.starts_with('/') && matches!(path_parts(t).as_slice(), ["sys", "power", "state" | "disk"])
 }
 
 /// A shell glob (`*`, `?`, `[…]`) against one path component.
@@ -534,6 +717,10 @@ const POWER_TARGETS: &[&str] = &[
     "rescue",
     "emergency",
     "exit",
+    // `runlevel0.target` is `poweroff.target`, 1 is rescue, 6 is reboot.
+    "runlevel0",
+    "runlevel1",
+    "runlevel6",
 ];
 
 /// `systemctl reboot`, `systemctl --force poweroff`, `systemctl start reboot.target`,
@@ -1525,6 +1712,12 @@ pub fn check_redirects<'a>(
             return hit(
                 "default:sysrq",
                 "writing to /proc/sysrq-trigger (magic SysRq reboots, crashes or powers off the host)",
+            );
+        }
+        if is_power_state_file(t) {
+            return hit(
+                "default:power",
+                "writing to /sys/power/state suspends or hibernates the machine",
             );
         }
         device |= is_block_device(t);
