@@ -43,11 +43,12 @@ pub mod blocklist;
 pub mod file;
 pub mod parse;
 pub mod rules;
+mod values;
 pub mod vectors;
 
 use serde::Serialize;
 
-use parse::{Script, SimpleCommand};
+use parse::{Script, SimpleCommand, Word};
 use rules::{basename, Arg, PatWord, Pattern, Program, Rule, RuleDecision, RuleOutcome};
 
 /// Allow or deny.
@@ -332,26 +333,40 @@ fn blocklist_args(script: &Script, c: &SimpleCommand) -> Vec<Arg> {
                 }
             }
         }
-        let whole = (w.text.starts_with("$(") && w.text.ends_with(')'))
-            || (w.text.starts_with('`') && w.text.ends_with('`'));
-        if !whole || w.subs.len() != 1 {
-            continue;
+        if let Some(t) = substituted_text(script, w) {
+            a.text = t;
         }
-        let inner = &script.commands[w.subs.start];
-        let Some(p) = inner.words.first() else {
-            continue;
-        };
-        if !matches!(basename(&p.text), "echo" | "printf") {
-            continue;
-        }
-        let printed: Vec<&str> = inner.words[1..]
-            .iter()
-            .map(|x| x.text.as_str())
-            .filter(|t| !matches!(*t, "-n" | "-e" | "-E"))
-            .collect();
-        a.text = printed.join(" ").replace("\\n", "").trim().to_string();
     }
     out
+}
+
+/// What a word that is one command substitution of `echo`, `printf` or `dirname` with
+/// literal arguments stands for (`"$(echo /)"`, `` `dirname /tmp` ``).
+fn substituted_text(script: &Script, w: &Word) -> Option<String> {
+    let whole = (w.text.starts_with("$(") && w.text.ends_with(')'))
+        || (w.text.starts_with('`') && w.text.ends_with('`'));
+    if !whole || w.subs.len() != 1 {
+        return None;
+    }
+    let inner = &script.commands[w.subs.start];
+    let p = inner.words.first()?;
+    let printed: Vec<&str> = inner.words[1..]
+        .iter()
+        .map(|x| x.text.as_str())
+        .filter(|t| !matches!(*t, "-n" | "-e" | "-E"))
+        .collect();
+    match basename(&p.text) {
+        "echo" | "printf" => Some(printed.join(" ").replace("\\n", "").trim().to_string()),
+        // `dirname /tmp` is `/`.
+        "dirname" if printed.len() == 1 && printed[0].starts_with('/') => {
+            let t = printed[0].trim_end_matches('/');
+            Some(match t.rfind('/') {
+                Some(0) | None => "/".to_string(),
+                Some(i) => t[..i].to_string(),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Shell code with its positional parameters replaced by `params` (`$0` is the first):
@@ -627,6 +642,17 @@ impl Policy {
             }
             if let Some(r) = self.refuse_argv(&argv, stdin_is_code(c), script, c, depth, &cwds) {
                 return Some(r);
+            }
+            // `for d in / /etc; do rm -rf $d; done`, `f='-rf /'; rm $f`: the line's own
+            // values of its variables, split into fields.
+            if self.default_blocklist {
+                for v in values::readings(script, c, &argv) {
+                    if let Some(r) =
+                        self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, &cwds)
+                    {
+                        return Some(r);
+                    }
+                }
             }
             if let Some(value) = alias_of(script, &argv[0].text) {
                 let mut v: Vec<Arg> = value.split_whitespace().map(Arg::lit).collect();
