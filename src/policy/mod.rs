@@ -40,6 +40,7 @@
 //! stubs, and the property test does the same with generated lines.
 
 pub mod blocklist;
+mod download;
 pub mod file;
 pub mod parse;
 pub mod rules;
@@ -851,60 +852,7 @@ impl Policy {
 
     /// `curl … | sh`, `sh <(curl …)`, `bash -c "$(wget -O- …)"`, `eval "$(curl …)"`.
     fn download_exec(&self, script: &Script) -> Option<blocklist::Hit> {
-        let downloads: Vec<usize> = script
-            .commands
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| runs_downloader(&args_of(c), 0))
-            .map(|(i, _)| i)
-            .collect();
-        if downloads.is_empty() {
-            return None;
-        }
-        for c in &script.commands {
-            let argv = args_of(c);
-            if !runs_code(&argv, stdin_is_code(c), 0) {
-                continue;
-            }
-            let piped = c.stages.iter().any(|&(p, j)| {
-                downloads.iter().any(|&d| {
-                    script.commands[d]
-                        .stages
-                        .iter()
-                        .any(|&(q, k)| q == p && k < j)
-                })
-            });
-            let substituted = c
-                .words
-                .iter()
-                .any(|w| downloads.iter().any(|d| w.subs.contains(d)));
-            if piped || substituted {
-                return Some((
-                    "default:download-exec",
-                    "running downloaded content as code (curl … | sh) is blocked by the default blocklist (rule default:download-exec)".into(),
-                ));
-            }
-        }
-        // curl -o x.sh URL && sh x.sh, wget -O run URL; chmod +x run; ./run
-        let saved: Vec<String> = downloads
-            .iter()
-            .flat_map(|&d| saved_files(&script.commands[d]))
-            .collect();
-        for c in &script.commands {
-            let argv = args_of(c);
-            let Some(p) = argv.first() else { continue };
-            let same = |t: &str| saved.iter().any(|f| f == t.trim_start_matches("./"));
-            let runs_file = (p.text.contains('/') && same(&p.text))
-                || (vectors::runs_files(basename(&p.text))
-                    && argv[1..].iter().any(|a| same(&a.text)));
-            if runs_file {
-                return Some((
-                    "default:download-exec",
-                    "running downloaded content as code (curl … | sh) is blocked by the default blocklist (rule default:download-exec)".into(),
-                ));
-            }
-        }
-        None
+        download::download_exec(script)
     }
 
     fn verify_command(
