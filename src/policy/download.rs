@@ -213,7 +213,7 @@ fn may_run_input(code: &str) -> bool {
 /// True when the program runs code it reads on its input (`sh`, `python3 -`, `perl`,
 /// `awk '{system($0)}'`, `sed e`), as opposed to reading data there (`python3 -m json.tool`,
 /// `perl -ne 'print if /x/'`, `bash -n`).
-fn reads_code(argv: &[Arg], stdin_code: bool, depth: usize) -> bool {
+pub(super) fn reads_code(argv: &[Arg], stdin_code: bool, depth: usize) -> bool {
     let Some(p) = argv.first() else { return false };
     if let Some(lang) = vectors::stdin_language(argv) {
         return !(lang == "sh" && noexec(&argv[1..]));
@@ -247,7 +247,7 @@ fn reads_code(argv: &[Arg], stdin_code: bool, depth: usize) -> bool {
 
 /// The file a shell or an interpreter runs as its script (not `-c` code, not a module,
 /// not with `-n`), and a program run by its path; through wrappers (`sudo sh a.sh`).
-fn runs_file(argv: &[Arg], same: &dyn Fn(&str) -> bool, depth: usize) -> bool {
+pub(super) fn runs_file(argv: &[Arg], same: &dyn Fn(&str) -> bool, depth: usize) -> bool {
     let Some(p) = argv.first() else { return false };
     if p.text.contains('/') && same(&p.text) {
         return true;

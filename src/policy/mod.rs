@@ -46,6 +46,7 @@ pub mod parse;
 pub mod rules;
 mod values;
 pub mod vectors;
+mod written;
 
 use serde::Serialize;
 
@@ -674,6 +675,11 @@ impl Policy {
             if let Some((id, why)) = line_rules.into_iter().flatten().next() {
                 return Some((id.to_string(), why));
             }
+            if depth < MAX_UNWRAP {
+                if let Some(r) = self.written_then_run(script, depth, &cwds) {
+                    return Some(r);
+                }
+            }
         }
         None
     }
@@ -1174,10 +1180,19 @@ fn placeholder_values(argv: &[Arg], script: &Script, cmd: &SimpleCommand) -> (St
 
 /// Arguments of the commands before `cmd` in its pipeline (what xargs reads, roughly).
 fn upstream_args(script: &Script, cmd: &SimpleCommand) -> Vec<Arg> {
-    let mut out = Vec::new();
+    // `xargs rm -rf <<< /`: the words of its here-documents and here-strings.
+    let mut out: Vec<Arg> = here_texts(script, cmd)
+        .iter()
+        .flat_map(|t| t.split_whitespace())
+        .map(Arg::unknown)
+        .collect();
     for &(p, j) in &cmd.stages {
         for c in &script.commands {
             if c.stages.iter().any(|&(q, k)| q == p && k < j) {
+                if let Some(listed) = listed_names(c) {
+                    out.extend(listed);
+                    continue;
+                }
                 // `find /dev … | xargs mkswap`: the paths find prints.
                 if c.words.first().is_some_and(|w| basename(&w.text) == "find") {
                     let args = args_of(c);
@@ -1198,6 +1213,29 @@ fn upstream_args(script: &Script, cmd: &SimpleCommand) -> Vec<Arg> {
         }
     }
     out
+}
+
+/// `ls` and `pwd` upstream of xargs: the entries of the directories ls lists (`*` of the
+/// current directory, `DIR/*`), the current directory pwd prints (`.`), read against the
+/// directories the line changes to.
+fn listed_names(c: &SimpleCommand) -> Option<Vec<Arg>> {
+    let (p, args) = c.words.split_first()?;
+    let operands: Vec<&str> = args
+        .iter()
+        .map(|w| w.text.as_str())
+        .filter(|t| !t.starts_with('-'))
+        .collect();
+    match basename(&p.text) {
+        "pwd" => Some(vec![Arg::unknown(".")]),
+        "ls" if operands.is_empty() => Some(vec![Arg::unknown("*")]),
+        "ls" => Some(
+            operands
+                .iter()
+                .map(|o| Arg::unknown(format!("{}/*", o.trim_end_matches('/'))))
+                .collect(),
+        ),
+        _ => None,
+    }
 }
 
 /// Here-document bodies and here-strings on a command's input.
