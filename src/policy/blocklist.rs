@@ -2009,6 +2009,8 @@ const RUNNERS: &[&str] = &[
     "capture2e",
     "capture3",
     "qx",
+    // Lua's `os.execute("…")`.
+    "execute",
 ];
 
 /// Functions that delete a directory tree (`shutil.rmtree`, `File::Path::remove_tree`,

@@ -44,6 +44,7 @@ mod download;
 pub mod file;
 pub mod parse;
 pub mod rules;
+mod runners;
 mod values;
 pub mod vectors;
 mod written;
@@ -746,6 +747,20 @@ impl Policy {
                 {
                     return Some(r);
                 }
+            }
+        }
+        // `sed 'e CMD'`, `vim -c '!CMD'`, `git -c alias.x='!CMD'`, `tar --to-command=CMD` ….
+        if self.default_blocklist {
+            let input = if stdin_code {
+                stdin_texts(script, cmd)
+            } else {
+                here_texts(script, cmd)
+            };
+            if let Some(r) = runners::shell_texts(argv, &input)
+                .iter()
+                .find_map(|t| self.refuse_shell_text(t, depth, cwds))
+            {
+                return Some(r);
             }
         }
         if stdin_code {
