@@ -197,6 +197,9 @@ fn is_root_target_n(t: &str, depth: usize) -> bool {
     if root_level_pattern(t) {
         return true;
     }
+    if home_part(t) {
+        return true;
+    }
     let mut t = t.to_string();
     for home in ["${HOME}", "$HOME", "\"$HOME\"", "${HOME:-}", "~"] {
         if let Some(rest) = t.strip_prefix(home) {
@@ -590,6 +593,22 @@ fn check_more(prog: &str, args: &[Arg], f: &Flags) -> Option<Hit> {
             "default:power",
             "shutting down, rebooting, suspending or kexec-ing the machine",
         );
+    }
+    // `find / -exec chmod 000 {} +`: every file below the root, as chmod -R would.
+    if prog == "find"
+        && find_starts(args).iter().any(|s| is_root_dir(s))
+        && !find_filters_by_name(args)
+    {
+        let execs = args.windows(2).any(|w| {
+            matches!(w[0].text.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir")
+                && matches!(basename(&w[1].text), "chmod" | "chown" | "chgrp")
+        });
+        if execs {
+            return hit(
+                "default:chmod-root",
+                "chmod/chown of every file below the root directory with find -exec",
+            );
+        }
     }
     let kills_all = match prog {
         // `-v` inverts the match: every process the pattern does not name.
@@ -1074,7 +1093,15 @@ fn sgdisk_writes(args: &[Arg], f: &Flags) -> bool {
 /// True for `/` and `/*` spelled any way (not the home directory), or a pattern over the
 /// top-level directories (`/[a-z]*`, `/{bin,etc}`).
 fn is_root_dir(t: &str) -> bool {
-    t.starts_with('/') && (normalise(t) || root_level_pattern(t))
+    home_part(t) || t.starts_with('/') && (normalise(t) || root_level_pattern(t))
+}
+
+/// `${HOME%%[!/]*}`, `${HOME:0:1}`, `${HOME#/home}`: a part of the home path, which may be `/`.
+fn home_part(t: &str) -> bool {
+    t.strip_prefix("${HOME").is_some_and(|op| {
+        op.starts_with(['%', '#'])
+            || op.starts_with(':') && op[1..].starts_with(|c: char| c.is_ascii_digit() || c == ' ')
+    })
 }
 
 /// `find / -delete`, `find ~ -exec rm -rf {} +`: the start points before the first
@@ -1167,6 +1194,7 @@ fn kills_by_pattern(prog: &str, args: &[Arg]) -> bool {
         p.is_empty()
             || p.chars().all(|c| ".*^$?+()|[]{}\\".contains(c))
             || (p.chars().count() == 2 && p.ends_with(['*', '?']))
+            || matches_any_name(p)
     };
     let with_value: &[&str] = if prog == "pkill" {
         &[
@@ -1251,6 +1279,69 @@ fn kills_by_pattern(prog: &str, args: &[Arg]) -> bool {
     regex && patterns.iter().any(|p| matches_all(p))
 }
 
+/// `pgrep ARGS` lists every process (`pgrep .`, `pgrep -v x`, `pgrep -u root`).
+pub(crate) fn selects_every_process(args: &[Arg]) -> bool {
+    kills_by_pattern("pkill", args)
+        || args.iter().any(|a| {
+            a.text == "--inverse"
+                || a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('v')
+        })
+}
+
+/// `[a-z]`, `\w`, `[[:alpha:]]`, `[^x]`: one character class that every process name (and
+/// every command line) has a character of.
+fn matches_any_name(p: &str) -> bool {
+    let p = p.trim_start_matches('^').trim_end_matches(['$', '+', '*']);
+    matches!(
+        p,
+        "\\w"
+            | "\\S"
+            | "\\D"
+            | "[[:alpha:]]"
+            | "[[:alnum:]]"
+            | "[[:print:]]"
+            | "[[:graph:]]"
+            | "[[:lower:]]"
+    ) || (p.starts_with("[^") && p.ends_with(']') && p.len() <= 5)
+        || (p.starts_with('[') && p.ends_with(']') && p.contains("a-z"))
+}
+
+/// `ps -e`, `ps -A`, `ps ax`, `ps -eo pid`: every process, with no selection narrowing it
+/// (`ps -p 1234`, `ps -C nginx`, `ps -u www`).
+pub(crate) fn lists_every_process(args: &[Arg]) -> bool {
+    let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    let narrows = texts.iter().any(|t| {
+        t.bytes().all(|b| b.is_ascii_digit())
+            || [
+                "-p",
+                "-C",
+                "-u",
+                "-U",
+                "-g",
+                "-G",
+                "-t",
+                "-q",
+                "-s",
+                "--pid",
+                "--ppid",
+                "--ppid",
+                "--user",
+                "--group",
+                "--sid",
+                "--tty",
+                "--quick-pid",
+            ]
+            .iter()
+            .any(|o| t.starts_with(o))
+    });
+    let every = texts.iter().any(|t| match t.strip_prefix('-') {
+        Some(short) if !short.starts_with('-') => short.contains(['e', 'A']),
+        Some(long) => long == "-everyone",
+        None => t.contains('a') && t.contains('x'),
+    });
+    every && !narrows
+}
+
 /// `kill [-SIG | -s SIG | -n N] … -1`: the pid -1 means every process the user may signal.
 fn kills_everything(args: &[Arg]) -> bool {
     let mut i = 0;
@@ -1286,7 +1377,7 @@ fn pid_value(t: &str) -> Option<i64> {
             .chars()
             .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')'))
             .collect();
-        let value = pid_value(&inner)?;
+        let value = arith_value(&inner)?;
         t = format!("{}{value}{}", &t[..start], &t[end + 2..]);
     }
     let (mut negative, mut digits) = (false, t.as_str());
@@ -1299,6 +1390,31 @@ fn pid_value(t: &str) -> Option<i64> {
     }
     let n: i64 = digits.trim_start_matches('0').parse().unwrap_or(0);
     Some(if negative { -n } else { n })
+}
+
+/// A constant sum of integers (`-1`, `0-1`, `2-3`, `+1`), as `$(( … ))` evaluates it.
+fn arith_value(expr: &str) -> Option<i64> {
+    let (mut total, mut sign, mut digits) = (0i64, 1i64, String::new());
+    for c in expr.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '+' | '-' => {
+                if !digits.is_empty() {
+                    total = total.checked_add(sign.checked_mul(digits.parse().ok()?)?)?;
+                    digits.clear();
+                    sign = 1;
+                }
+                if c == '-' {
+                    sign = -sign;
+                }
+            }
+            _ => return None,
+        }
+    }
+    if digits.is_empty() {
+        return None;
+    }
+    total.checked_add(sign.checked_mul(digits.parse().ok()?)?)
 }
 
 /// `kill -INT 1`, `kill -s RTMIN+5 1`: a signal to pid 1. systemd reboots on SIGINT

@@ -351,7 +351,13 @@ fn substituted_text(script: &Script, w: &Word) -> Option<String> {
     if !whole || w.subs.len() != 1 {
         return None;
     }
-    let inner = &script.commands[w.subs.start];
+    printed_by(&script.commands[w.subs.start])
+}
+
+/// What a command substitution of `inner` stands for: the words a literal `echo`/`printf`
+/// prints, the parent of a literal `dirname`, and `-1` (every process) for a `pgrep` whose
+/// pattern matches every name or for `ps` (`kill -9 $(pgrep .)`).
+fn printed_by(inner: &SimpleCommand) -> Option<String> {
     let p = inner.words.first()?;
     let printed: Vec<&str> = inner.words[1..]
         .iter()
@@ -368,6 +374,8 @@ fn substituted_text(script: &Script, w: &Word) -> Option<String> {
                 Some(i) => t[..i].to_string(),
             })
         }
+        "pgrep" if blocklist::selects_every_process(&args_of(inner)[1..]) => Some("-1".into()),
+        "ps" if blocklist::lists_every_process(&args_of(inner)[1..]) => Some("-1".into()),
         _ => None,
     }
 }
@@ -1204,8 +1212,11 @@ fn upstream_args(script: &Script, cmd: &SimpleCommand) -> Vec<Arg> {
     for &(p, j) in &cmd.stages {
         for c in &script.commands {
             if c.stages.iter().any(|&(q, k)| q == p && k < j) {
+                // What the stage right before xargs lists (a later filter may narrow it).
                 if let Some(listed) = listed_names(c) {
-                    out.extend(listed);
+                    if c.stages.iter().any(|&(q, k)| q == p && k + 1 == j) {
+                        out.extend(listed);
+                    }
                     continue;
                 }
                 // `find /dev … | xargs mkswap`: the paths find prints.
@@ -1230,9 +1241,10 @@ fn upstream_args(script: &Script, cmd: &SimpleCommand) -> Vec<Arg> {
     out
 }
 
-/// `ls` and `pwd` upstream of xargs: the entries of the directories ls lists (`*` of the
-/// current directory, `DIR/*`), the current directory pwd prints (`.`), read against the
-/// directories the line changes to.
+/// `ls`, `pwd`, `pgrep`, `ps` upstream of xargs: the entries of the directories ls lists
+/// (`*` of the current directory, `DIR/*`), the current directory pwd prints (`.`), read
+/// against the directories the line changes to, and `-1` (every process) for ps and for a
+/// pgrep that matches every name.
 fn listed_names(c: &SimpleCommand) -> Option<Vec<Arg>> {
     let (p, args) = c.words.split_first()?;
     let operands: Vec<&str> = args
@@ -1242,6 +1254,11 @@ fn listed_names(c: &SimpleCommand) -> Option<Vec<Arg>> {
         .collect();
     match basename(&p.text) {
         "pwd" => Some(vec![Arg::unknown(".")]),
+        // `pgrep . | xargs kill -9`, `ps -eo pid | xargs kill`: every process.
+        "pgrep" if blocklist::selects_every_process(&args_of(c)[1..]) => {
+            Some(vec![Arg::unknown("-1")])
+        }
+        "ps" if blocklist::lists_every_process(&args_of(c)[1..]) => Some(vec![Arg::unknown("-1")]),
         "ls" if operands.is_empty() => Some(vec![Arg::unknown("*")]),
         "ls" => Some(
             operands

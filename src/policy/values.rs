@@ -62,6 +62,34 @@ fn assigned_text(script: &Script, w: &Word) -> Option<String> {
     super::substituted_text(script, w)
 }
 
+/// What a word stands for apart from its variables: the default of `${x:-V}` / `${x-V}`,
+/// and a word with what a literal `$(echo …)`, `` `printf …` `` or `$(dirname …)` in it
+/// prints (`of=$(echo /dev/sda)`, `/tmp/$(echo ..)`).
+fn alternative(script: &Script, w: &Word) -> Option<String> {
+    if let Some(inner) = w.text.strip_prefix("${").and_then(|t| t.strip_suffix('}')) {
+        let name_end = inner
+            .find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
+            .unwrap_or(inner.len());
+        let rest = &inner[name_end..];
+        return rest
+            .strip_prefix(":-")
+            .or_else(|| rest.strip_prefix('-'))
+            .filter(|v| !v.contains(['$', '`', '{']))
+            .map(|v| v.trim_matches('"').to_string());
+    }
+    if w.subs.len() != 1 {
+        return None;
+    }
+    let (start, end) = if let Some(s) = w.text.find("$(") {
+        (s, s + w.text[s..].find(')')? + 1)
+    } else {
+        let s = w.text.find('`')?;
+        (s, s + 1 + w.text[s + 1..].find('`')? + 1)
+    };
+    let printed = super::printed_by(&script.commands[w.subs.start])?;
+    Some(format!("{}{printed}{}", &w.text[..start], &w.text[end..]))
+}
+
 /// Every value the line gives `name` (in the order it does), as far as it shows them.
 pub(crate) fn values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String> {
     let mut out = Vec::new();
@@ -172,12 +200,14 @@ fn positional_values(script: &Script, name: &str, cmd: &SimpleCommand, out: &mut
 /// value (up to [`MAX_READINGS`]), the fields of an unquoted expansion split on `$IFS` (the
 /// line's own `IFS=…` or the default blanks). Empty when no word refers to such a variable.
 pub(crate) fn readings(script: &Script, cmd: &SimpleCommand, argv: &[Arg]) -> Vec<Vec<Arg>> {
-    if argv.len() != cmd.words.len() || !cmd.words.iter().any(|w| w.text.contains('$')) {
+    if argv.len() != cmd.words.len() || !cmd.words.iter().any(|w| w.text.contains(['$', '`'])) {
         return Vec::new();
     }
+    let alternatives: Vec<Option<String>> =
+        cmd.words.iter().map(|w| alternative(script, w)).collect();
     let mut known: Vec<(&str, Vec<String>)> = Vec::new();
-    for w in &cmd.words {
-        for (_, _, name) in references(&w.text) {
+    for (w, alt) in cmd.words.iter().zip(&alternatives) {
+        for (_, _, name) in references(alt.as_deref().unwrap_or(&w.text)) {
             if known.iter().all(|(n, _)| *n != name) {
                 let v = values(script, name, cmd);
                 if !v.is_empty() {
@@ -186,7 +216,12 @@ pub(crate) fn readings(script: &Script, cmd: &SimpleCommand, argv: &[Arg]) -> Ve
             }
         }
     }
-    let Some(most) = known.iter().map(|(_, v)| v.len()).max() else {
+    let Some(most) = known
+        .iter()
+        .map(|(_, v)| v.len())
+        .chain(alternatives.iter().flatten().map(|_| 1))
+        .max()
+    else {
         return Vec::new();
     };
     let ifs = values(script, "IFS", cmd)
@@ -195,11 +230,13 @@ pub(crate) fn readings(script: &Script, cmd: &SimpleCommand, argv: &[Arg]) -> Ve
     (0..most.min(MAX_READINGS))
         .map(|k| {
             let mut out = Vec::with_capacity(argv.len());
-            for (a, w) in argv.iter().zip(&cmd.words) {
-                let refs = references(&w.text);
-                if !refs
-                    .iter()
-                    .any(|(_, _, n)| known.iter().any(|(m, _)| m == n))
+            for ((a, w), alt) in argv.iter().zip(&cmd.words).zip(&alternatives) {
+                let source = alt.as_deref().unwrap_or(&w.text);
+                let refs = references(source);
+                if alt.is_none()
+                    && !refs
+                        .iter()
+                        .any(|(_, _, n)| known.iter().any(|(m, _)| m == n))
                 {
                     out.push(a.clone());
                     continue;
@@ -208,12 +245,12 @@ pub(crate) fn readings(script: &Script, cmd: &SimpleCommand, argv: &[Arg]) -> Ve
                 let mut last = 0;
                 for (s, e, n) in refs {
                     if let Some((_, v)) = known.iter().find(|(m, _)| *m == n) {
-                        text.push_str(&w.text[last..s]);
+                        text.push_str(&source[last..s]);
                         text.push_str(&v[k.min(v.len() - 1)]);
                         last = e;
                     }
                 }
-                text.push_str(&w.text[last..]);
+                text.push_str(&source[last..]);
                 // Values the line wrote out are as known as literals.
                 let exact = !text.contains(['$', '`']);
                 if w.split {
