@@ -131,6 +131,10 @@ fn brace_alternatives(t: &str) -> Option<Vec<String>> {
                 depth -= 1;
                 if depth == 0 {
                     parts.push(&t[start..i]);
+                    // `{}` and `{x}` are literal text: brace expansion needs a comma.
+                    if parts.len() < 2 {
+                        return None;
+                    }
                     let (pre, post) = (&t[..open], &t[i + 1..]);
                     return Some(parts.iter().map(|p| format!("{pre}{p}{post}")).collect());
                 }
