@@ -44,7 +44,7 @@ const RULES: &[(&str, &str)] = &[
     ("default:chmod-root", "recursive chmod/chown/chgrp of /"),
     (
         "default:fork-bomb",
-        "fork bombs (a function that starts copies of itself; an endless loop, or a read loop fed by yes, tail -f or /dev/urandom, that starts background jobs and never waits)",
+        "fork bombs (a function that starts copies of itself, also through eval, a variable or $FUNCNAME; an endless loop, or a read loop fed by yes, tail -f or /dev/urandom, that starts background or detached jobs (setsid -f, coproc, sh -c '… &') and never waits or sleeps; xargs -P0 / parallel -j0 fed by input that never ends; a script the line writes that starts itself twice)",
     ),
     (
         "default:download-exec",
@@ -1865,8 +1865,12 @@ pub fn fork_bomb(script: &Script) -> Option<Hit> {
         if let Some(g) = names.iter().position(|n| *n == w.text) {
             edges[f].push((g, c.forks));
         }
+        edges[f].extend(indirect_calls(script, c, &names));
     }
     if let Some(h) = loop_fork_bomb(script, &names, &edges) {
+        return Some(h);
+    }
+    if let Some(h) = parallel_bomb(script) {
         return Some(h);
     }
     for start in 0..names.len() {
@@ -1895,11 +1899,126 @@ pub fn fork_bomb(script: &Script) -> Option<Hit> {
     None
 }
 
+/// Calls a command of a function's body makes without naming the function: bash's
+/// `$FUNCNAME`, a variable the line sets to a function's name (`x=f; $x & $x`), and the
+/// commands of `eval` text (`eval f\&f`). Each is (callee, forks).
+fn indirect_calls(script: &Script, c: &SimpleCommand, names: &[&str]) -> Vec<(usize, bool)> {
+    let mut out = Vec::new();
+    let Some((w, args)) = c.words.split_first() else {
+        return out;
+    };
+    let by_name = |n: &str| names.iter().position(|m| *m == n);
+    if matches!(
+        w.text.as_str(),
+        "$FUNCNAME" | "${FUNCNAME}" | "${FUNCNAME[0]}"
+    ) {
+        out.extend(c.function.map(|f| (f, c.forks)));
+    } else if w.text.starts_with('$') {
+        let name = w
+            .text
+            .trim_start_matches("${")
+            .trim_start_matches('$')
+            .trim_end_matches('}');
+        for v in super::values::values(script, name, c) {
+            out.extend(by_name(v.trim()).map(|g| (g, c.forks)));
+        }
+    } else if w.text == "eval" {
+        let text: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+        if let Ok(sub) = super::parse::parse(&text.join(" ")) {
+            for e in &sub.commands {
+                if let Some(g) = e.words.first().and_then(|x| by_name(&x.text)) {
+                    out.push((g, c.forks || e.forks));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `while :; do sleep 1 & setsid -f x; done`: a body command that leaves a process running
+/// without `&`: `setsid -f`, `coproc`, `daemonize`, `start-stop-daemon -b`, or a shell
+/// whose `-c` code ends in a background job.
+fn detaches(c: &SimpleCommand) -> bool {
+    let Some(w) = static_texts(&c.words) else {
+        return false;
+    };
+    let Some((&prog, args)) = w.split_first() else {
+        return false;
+    };
+    let short = |letter: char| {
+        args.iter()
+            .any(|a| a.starts_with('-') && !a.starts_with("--") && a.contains(letter))
+    };
+    match basename(prog) {
+        "setsid" => short('f') || args.contains(&"--fork"),
+        "coproc" | "daemonize" => true,
+        "start-stop-daemon" => short('b') || args.contains(&"--background"),
+        "sh" | "bash" | "dash" | "zsh" | "ksh" => args
+            .iter()
+            .position(|a| a.starts_with('-') && a.contains('c'))
+            .and_then(|i| args.get(i + 1))
+            .and_then(|code| super::parse::parse(code).ok())
+            .is_some_and(|sub| !sub.background.is_empty()),
+        _ => false,
+    }
+}
+
+/// `sleep 0`, `sleep 0.0`: no pause at all.
+fn sleeps_zero(args: &[&str]) -> bool {
+    !args.is_empty()
+        && args.iter().all(|a| {
+            a.trim_end_matches(['s', 'm', 'h', 'd'])
+                .parse::<f64>()
+                .is_ok_and(|n| n == 0.0)
+        })
+}
+
+/// `seq inf | xargs -P0 -n1 sleep`, `yes | xargs -P 0 …`, `yes | parallel -j0 …`: unlimited
+/// parallel jobs fed by input that never ends.
+fn parallel_bomb(script: &Script) -> Option<Hit> {
+    for c in &script.commands {
+        let Some(w) = static_texts(&c.words) else {
+            continue;
+        };
+        let Some((&prog, args)) = w.split_first() else {
+            continue;
+        };
+        let unlimited = match basename(prog) {
+            "xargs" => args.iter().enumerate().any(|(i, a)| {
+                matches!(*a, "-P0" | "--max-procs=0")
+                    || (matches!(*a, "-P" | "--max-procs") && args.get(i + 1) == Some(&"0"))
+            }),
+            "parallel" => args.iter().enumerate().any(|(i, a)| {
+                matches!(*a, "-j0" | "--jobs=0" | "-j+0")
+                    || (matches!(*a, "-j" | "--jobs") && args.get(i + 1) == Some(&"0"))
+            }),
+            _ => false,
+        };
+        if !unlimited {
+            continue;
+        }
+        let fed_forever = c.stages.iter().any(|&(p, j)| {
+            j > 0
+                && script
+                    .commands
+                    .iter()
+                    .any(|d| d.stages.last() == Some(&(p, j - 1)) && endless_producer(d))
+        });
+        if fed_forever {
+            return hit(
+                "default:fork-bomb",
+                "this is a fork bomb: unlimited parallel jobs (xargs -P0, parallel -j0) fed by input that never ends",
+            );
+        }
+    }
+    None
+}
+
 /// `while :; do sh & done`, `for ((;;)); do $0 & done`: an endless loop whose body starts
 /// a background job (directly or through a function of the line) and never waits for one
 /// or sleeps in the foreground, so processes pile up until the machine runs out of them.
 fn loop_fork_bomb(script: &Script, names: &[&str], edges: &[Vec<(usize, bool)>]) -> Option<Hit> {
-    if script.background.is_empty() {
+    if script.background.is_empty() && !script.commands.iter().any(detaches) {
         return None;
     }
     // Functions whose body starts a background job, directly or through another function.
@@ -1937,14 +2056,18 @@ fn loop_fork_bomb(script: &Script, names: &[&str], edges: &[Vec<(usize, bool)>])
                 .and_then(|w| names.iter().position(|n| *n == w.text))
                 .is_some_and(|f| spawns[f])
         });
-        if jobs.is_empty() && !calls_spawner {
+        let detached = body().any(|(_, c)| detaches(c));
+        if jobs.is_empty() && !calls_spawner && !detached {
             continue;
         }
         let throttled = body().any(|(i, c)| {
+            let w: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
             !jobs.iter().any(|r| r.contains(&i))
-                && c.words
-                    .first()
-                    .is_some_and(|w| matches!(basename(&w.text), "wait" | "sleep"))
+                && w.first().is_some_and(|p| match basename(p) {
+                    "wait" => true,
+                    "sleep" => !sleeps_zero(&w[1..]),
+                    _ => false,
+                })
         });
         if !throttled {
             return hit(
@@ -2002,7 +2125,8 @@ fn constant_status(c: &SimpleCommand) -> Option<bool> {
     let w = static_texts(&c.words)?;
     let (&prog, args) = w.split_first()?;
     let args = match basename(prog) {
-        ":" | "true" => return Some(true),
+        ":" | "true" | "echo" | "printf" => return Some(true),
+        "sleep" if sleeps_zero(args) => return Some(true),
         "false" => return Some(false),
         "[" => args.strip_suffix(&["]"])?,
         "test" => args,
@@ -2075,6 +2199,9 @@ fn endless_producer(c: &SimpleCommand) -> bool {
     };
     match basename(prog) {
         "yes" => true,
+        "seq" => args
+            .iter()
+            .any(|a| matches!(a.to_ascii_lowercase().as_str(), "inf" | "infinity")),
         "tail" => args.iter().any(|a| {
             a.starts_with("--follow")
                 || (a.starts_with('-') && !a.starts_with("--") && a.contains(['f', 'F']))
