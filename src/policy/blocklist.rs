@@ -1852,6 +1852,71 @@ pub fn check_redirects<'a>(
         .flatten()
 }
 
+/// `ln -s /dev/sda d; dd if=x of=d`, `ln -sf /dev/sda /tmp/d; cat x > /tmp/d`: a symbolic
+/// link the line makes to a disk, then writes through (by dd, tee, cp, shred or a
+/// redirection), is a write onto the disk.
+pub fn writes_through_device_link(script: &Script) -> Option<Hit> {
+    let mut links: Vec<(&str, &str)> = Vec::new();
+    for c in &script.commands {
+        let argv: Vec<Arg> = c.words.iter().map(Arg::from_word).collect();
+        if argv.first().is_none_or(|p| basename(&p.text) != "ln") {
+            continue;
+        }
+        let f = flags(&argv[1..]);
+        if let [target, link] = f.operands.as_slice() {
+            if f.has("s", "symbolic") && is_block_device(target) {
+                let link = c.words.iter().rev().find(|w| w.text == *link);
+                let target = c.words.iter().find(|w| w.text == *target);
+                if let (Some(l), Some(t)) = (link, target) {
+                    links.push((l.text.as_str(), t.text.as_str()));
+                }
+            }
+        }
+    }
+    if links.is_empty() {
+        return None;
+    }
+    let through = |t: &str| {
+        let t = t.trim_start_matches("./");
+        links
+            .iter()
+            .find(|(l, _)| l.trim_start_matches("./") == t)
+            .map(|(_, target)| *target)
+    };
+    for c in &script.commands {
+        if c.words.first().is_some_and(|w| basename(&w.text) == "ln") {
+            continue;
+        }
+        let redirected = c
+            .redirects
+            .iter()
+            .any(|r| r.kind == RedirKind::Output && through(&r.target.text).is_some());
+        let argv: Vec<Arg> = c
+            .words
+            .iter()
+            .map(|w| {
+                let text = match w.text.split_once('=') {
+                    Some((k, v)) if k.bytes().all(|b| b.is_ascii_lowercase()) => {
+                        through(v).map(|t| format!("{k}={t}"))
+                    }
+                    _ => through(&w.text).map(str::to_string),
+                };
+                Arg {
+                    text: text.unwrap_or_else(|| w.text.clone()),
+                    ..Arg::from_word(w)
+                }
+            })
+            .collect();
+        if redirected || check(&argv).is_some_and(|(id, _)| id == "default:dd-device") {
+            return hit(
+                "default:dd-device",
+                "writing onto a block device through a symbolic link the line makes to it",
+            );
+        }
+    }
+    None
+}
+
 /// A function that starts copies of itself in a pipeline, in the background or in a
 /// subshell — directly or through other functions of the line.
 pub fn fork_bomb(script: &Script) -> Option<Hit> {

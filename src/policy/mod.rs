@@ -679,6 +679,7 @@ impl Policy {
                 blocklist::fork_bomb(script),
                 blocklist::cd_root_then_rm(script),
                 blocklist::check_redirects(script, |t| assigned_literal(script, t), &cwds),
+                blocklist::writes_through_device_link(script),
                 self.download_exec(script),
             ];
             if let Some((id, why)) = line_rules.into_iter().flatten().next() {
