@@ -875,6 +875,11 @@ impl Policy {
             );
             return Some((id.to_string(), why));
         }
+        if self.default_blocklist {
+            if let Some((id, why)) = runners::code_forks_or_kills_all(lang, code) {
+                return Some((id.to_string(), why));
+            }
+        }
         blocklist::code_shell_lines(lang, code)
             .iter()
             .find_map(|l| self.refuse_shell_text(l, depth, cwds))

@@ -7,6 +7,7 @@
 //! rules judge the path). Under an allow list these programs are refused as unverifiable
 //! code anyway; here the text is what they would run, checked like a line of its own.
 
+use super::blocklist::{self, Hit};
 use super::rules::{basename, Arg};
 use super::vectors;
 
@@ -322,6 +323,50 @@ fn literals(args: &str, n: usize) -> Vec<String> {
         rest = &body[e + 1..];
     }
     out
+}
+
+/// Interpreter code that forks in an endless loop (`fork while fork`, `loop { fork }`,
+/// `while True: os.fork()`) or signals every process (`kill 9, -1`, `os.kill(-1, 9)`,
+/// `process.kill(-1)`): the fork-bomb and kill-all rules in another language.
+pub(crate) fn code_forks_or_kills_all(lang: &str, code: &str) -> Option<Hit> {
+    const ENDLESS: &[&str] = &[
+        "while fork",
+        "while 1",
+        "while(1)",
+        "while (1)",
+        "while True",
+        "while true",
+        "while(true)",
+        "while (true)",
+        "loop {",
+        "loop do",
+        "iter(int,1)",
+        "iter(int, 1)",
+        "for(;;)",
+        "for (;;)",
+        "until 0",
+        "itertools.count",
+    ];
+    if code.contains("fork") && ENDLESS.iter().any(|e| code.contains(e)) {
+        return Some(blocklist::hit_of(
+            "default:fork-bomb",
+            &format!("this is a fork bomb: {lang} code forks in an endless loop"),
+        ));
+    }
+    // `kill(…, -1)`, `kill 9, -1`, `kill(-1, 9)`: a pid of -1 among the call's arguments.
+    let kills_all = code.match_indices("kill").any(|(i, _)| {
+        let args = code[i + 4..].trim_start_matches(['(', ' ']);
+        let end = args.find([')', ';', '\n']).unwrap_or(args.len());
+        args[..end]
+            .split(',')
+            .any(|a| a.trim().trim_start_matches('(').trim() == "-1")
+    });
+    kills_all.then(|| {
+        blocklist::hit_of(
+            "default:kill-all",
+            &format!("{lang} code signalling every process (pid -1)"),
+        )
+    })
 }
 
 #[cfg(test)]
