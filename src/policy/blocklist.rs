@@ -614,6 +614,15 @@ fn check_more(prog: &str, args: &[Arg], f: &Flags) -> Option<Hit> {
             );
         }
     }
+    // `find / | xargs chmod 000`: `/{}` is every path find found below the root.
+    if matches!(prog, "chmod" | "chown" | "chgrp")
+        && f.operands.iter().any(|o| *o == "/{}" || *o == "//{}")
+    {
+        return hit(
+            "default:chmod-root",
+            "chmod/chown of every file below the root directory (find / | xargs)",
+        );
+    }
     let kills_all = match prog {
         // `-v` inverts the match: every process the pattern does not name.
         "pkill" => f.short.contains('v') || f.has("", "inverse"),
@@ -1150,7 +1159,7 @@ fn find_deletes(args: &[Arg]) -> bool {
 /// `find ~ -name '*.pyc' -delete`: the expression is a plain conjunction (no `-o`, `!`,
 /// `-not`, `,`) with a name test whose pattern has a literal part, so it deletes only the
 /// entries of that name, not the tree.
-fn find_filters_by_name(args: &[Arg]) -> bool {
+pub(crate) fn find_filters_by_name(args: &[Arg]) -> bool {
     let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
     if texts
         .iter()

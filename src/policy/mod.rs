@@ -1180,7 +1180,7 @@ fn writes_then_git(script: &Script) -> Option<String> {
 fn placeholder_values(argv: &[Arg], script: &Script, cmd: &SimpleCommand) -> (String, Vec<String>) {
     let texts: Vec<&str> = argv.iter().skip(1).map(|a| a.text.as_str()).collect();
     match basename(&argv[0].text) {
-        "find" => ("{}".into(), blocklist::found_paths(&argv[1..])),
+        "find" => ("{}".into(), found_by(&argv[1..])),
         "xargs" => {
             let replace =
                 texts
@@ -1207,6 +1207,16 @@ fn placeholder_values(argv: &[Arg], script: &Script, cmd: &SimpleCommand) -> (St
     }
 }
 
+/// The paths find prints ([`blocklist::found_paths`]); with a name test (`find / -name
+/// '*.pyc'`) they are entries of that name (`/named`), not every path below the start.
+fn found_by(find_args: &[Arg]) -> Vec<String> {
+    let named = blocklist::find_filters_by_name(find_args);
+    blocklist::found_paths(find_args)
+        .into_iter()
+        .map(|p| if named { p.replace("{}", "named") } else { p })
+        .collect()
+}
+
 /// Arguments of the commands before `cmd` in its pipeline (what xargs reads, roughly).
 fn upstream_args(script: &Script, cmd: &SimpleCommand) -> Vec<Arg> {
     // `xargs rm -rf <<< /`: the words of its here-documents and here-strings.
@@ -1228,11 +1238,7 @@ fn upstream_args(script: &Script, cmd: &SimpleCommand) -> Vec<Arg> {
                 // `find /dev … | xargs mkswap`: the paths find prints.
                 if c.words.first().is_some_and(|w| basename(&w.text) == "find") {
                     let args = args_of(c);
-                    out.extend(
-                        blocklist::found_paths(&args[1..])
-                            .into_iter()
-                            .map(Arg::unknown),
-                    );
+                    out.extend(found_by(&args[1..]).into_iter().map(Arg::unknown));
                     continue;
                 }
                 // What echo/printf print, split the way xargs splits its input.
