@@ -1791,8 +1791,17 @@ pub fn cd_root_then_rm(script: &Script) -> Option<Hit> {
         let argv: Vec<Arg> = c.words.iter().map(Arg::from_word).collect();
         let p = basename(&argv.first()?.text);
         let f = flags(&argv[1..]);
-        let rm_all =
-            p == "rm" && f.has("rR", "recursive") && f.operands.iter().any(|o| everything(o));
+        // `"$x"`: one quoted expansion is one name (or nothing), never a glob of them all.
+        let quoted_name = |o: &str| {
+            argv.iter().any(|a| a.text == o && !a.split)
+                && o.strip_prefix('$').is_some_and(|n| {
+                    let n = n.trim_start_matches('{').trim_end_matches('}');
+                    !n.is_empty() && n.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric())
+                })
+        };
+        let rm_all = p == "rm"
+            && f.has("rR", "recursive")
+            && f.operands.iter().any(|o| everything(o) && !quoted_name(o));
         // `cd / && find -delete`: without a start point find starts at `.`.
         let find_all = p == "find"
             && find_deletes(&argv[1..])
