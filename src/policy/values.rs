@@ -9,8 +9,9 @@
 use super::parse::{Script, SimpleCommand, Word};
 use super::rules::{basename, Arg};
 
-/// How many readings of one command are checked (one a value of the variable with the most).
-const MAX_READINGS: usize = 8;
+/// How many readings of one command are checked (one a value of the variable with the most;
+/// a loop over more words than this is read only for its first ones).
+const MAX_READINGS: usize = 64;
 
 /// The names a word refers to with `$NAME`, `${NAME}`, `$1`, `$@`, `$*`, and where.
 fn references(text: &str) -> Vec<(usize, usize, &str)> {
@@ -26,6 +27,11 @@ fn references(text: &str) -> Vec<(usize, usize, &str)> {
         let (name, len) = if let Some(r) = rest.strip_prefix('{') {
             match r.find('}') {
                 Some(e) if is_name(&r[..e]) => (&r[..e], e + 2),
+                // `${a[0]}`, `${a[@]}`: an element of an array.
+                Some(e) if r[..e].ends_with(']') => match r[..e].split_once('[') {
+                    Some((n, _)) if is_name(n) => (n, e + 2),
+                    _ => ("", 0),
+                },
                 _ => ("", 0),
             }
         } else if rest.starts_with(|c: char| c.is_ascii_digit() || c == '@' || c == '*') {
@@ -92,6 +98,40 @@ fn alternative(script: &Script, w: &Word) -> Option<String> {
 
 /// Every value the line gives `name` (in the order it does), as far as it shows them.
 pub(crate) fn values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String> {
+    resolved(script, name, cmd, 0)
+}
+
+/// [`direct_values`], with an array literal split into its elements (`a=(/ /etc)`) and a
+/// value that is another variable of the line replaced by that one's values (`e=$d`).
+fn resolved(script: &Script, name: &str, cmd: &SimpleCommand, depth: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in direct_values(script, name, cmd) {
+        if let Some(inner) = v.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
+            out.extend(
+                inner
+                    .split_whitespace()
+                    .map(|e| e.trim_matches(['"', '\'']).to_string()),
+            );
+            continue;
+        }
+        let other = v
+            .strip_prefix('$')
+            .map(|n| n.trim_start_matches('{').trim_end_matches('}'))
+            .filter(|n| is_name(n) && *n != name && *n != "HOME");
+        if let Some(n) = other.filter(|_| depth < 3) {
+            let inner = resolved(script, n, cmd, depth + 1);
+            if !inner.is_empty() {
+                out.extend(inner);
+                continue;
+            }
+        }
+        out.push(v);
+    }
+    out
+}
+
+/// The values the line's own commands give `name` directly.
+fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String> {
     let mut out = Vec::new();
     let positional = name.bytes().all(|c| c.is_ascii_digit()) || matches!(name, "@" | "*");
     if positional {
@@ -100,8 +140,17 @@ pub(crate) fn values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<St
     }
     for c in &script.commands {
         for a in c.assignments.iter().filter(|a| a.name == name) {
-            if c.words.is_empty() {
-                out.extend(assigned_text(script, &a.value));
+            if !c.words.is_empty() {
+                continue;
+            }
+            match assigned_text(script, &a.value) {
+                Some(t) => out.push(t),
+                // bash `a=(/ /etc)` (the parser keeps the elements, joined by blanks) and
+                // `a=$'…'`: their words.
+                None if a.value.shell_dependent && !a.value.text.contains(['$', '`']) => {
+                    out.extend(a.value.text.split_whitespace().map(str::to_string))
+                }
+                None => {}
             }
         }
         // `: ${x:=/}`, `echo ${x=/}`: assigns when x is unset.
