@@ -298,17 +298,18 @@ fn is_system_dir(p: &str) -> bool {
     let parts = path_parts(p);
     match parts.as_slice() {
         [d] => DIRS.contains(d),
-        [d, all] => DIRS.contains(d) && matches!(*all, "*" | ".*" | "{*,.*}"),
+        [d, all] => DIRS.contains(d) && matches!(*all, "*" | ".*" | "{*,.*}" | "{}"),
         _ => false,
     }
 }
 
-/// Lexically normalises an absolute path; true when it is `/`, `/*` or `/.*`.
+/// Lexically normalises an absolute path; true when it is `/`, `/*` or `/.*` (or `/{}`,
+/// every path find prints below the root, see [`found_paths`]).
 fn normalise(p: &str) -> bool {
     let parts = path_parts(p);
     match parts.as_slice() {
         [] => true,
-        [one] => matches!(*one, "*" | ".*" | "{*,.*}"),
+        [one] => matches!(*one, "*" | ".*" | "{*,.*}" | "{}"),
         _ => false,
     }
 }
@@ -1167,7 +1168,18 @@ pub(crate) fn find_filters_by_name(args: &[Arg]) -> bool {
     {
         return false;
     }
-    texts.windows(2).any(|w| {
+    // `find / -delete -name x` deletes before it tests: the test must come before the
+    // first action.
+    let first_action = texts
+        .iter()
+        .position(|t| {
+            matches!(
+                *t,
+                "-delete" | "-exec" | "-execdir" | "-ok" | "-okdir" | "-print" | "-print0" | "-ls"
+            ) || t.starts_with("-fprint")
+        })
+        .unwrap_or(texts.len());
+    texts[..first_action].windows(2).any(|w| {
         matches!(
             w[0],
             "-name" | "-iname" | "-path" | "-ipath" | "-wholename" | "-iwholename"

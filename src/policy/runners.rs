@@ -2,7 +2,7 @@
 //! blocklist: `sed 'e CMD'` and `s/…/CMD/e`, `vim -c '!CMD'`, `gdb -ex 'shell CMD'`,
 //! `expect -c 'spawn CMD'`, `git -c alias.x='!CMD'` and command-valued git keys, tar's
 //! `--to-command`/`--checkpoint-action=exec=`, `zip -TT`, `script -c`, `ssh -o
-//! ProxyCommand=`, `rsync -e`, a makefile read from a here-document, and files that awk,
+//! ProxyCommand=`, `rsync -e`, the job `at` and `batch` read, a makefile read from a here-document, and files that awk,
 //! Perl, Python or Ruby code opens for writing (as `: > FILE`, so that the redirection
 //! rules judge the path). Under an allow list these programs are refused as unverifiable
 //! code anyway; here the text is what they would run, checked like a line of its own.
@@ -130,6 +130,10 @@ pub(crate) fn shell_texts(argv: &[Arg], input: &[String]) -> Vec<String> {
             }
         }
         "rsync" => out.extend(values(&["-e"], &["--rsh"]).into_iter().map(str::to_string)),
+        // `at now <<< 'cmd'`, `echo cmd | batch`: the job is the shell text on the input.
+        "at" | "batch" if values(&["-f"], &[]).is_empty() && !texts.contains(&"-l") => {
+            out.extend(input.iter().cloned())
+        }
         "make" | "gmake" => {
             let from_input = values(&["-f"], &["--file", "--makefile"])
                 .iter()
