@@ -19,11 +19,11 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "default:mkfs",
-        "mkfs*, mke2fs, mkdosfs, mkntfs, mkexfatfs, mkreiserfs, mkudffs, wipefs (formatting filesystems)",
+        "mkfs*, mke2fs, mkdosfs, mkntfs, mkexfatfs, mkreiserfs, mkudffs, wipefs (formatting filesystems); bcachefs/integritysetup/veritysetup format, mformat, and image writers (mksquashfs, genisoimage, xorriso, partclone, ntfsclone, e2image) onto a device",
     ),
     (
         "default:dd-device",
-        "dd, shred, tee, cp, mv, blkdiscard or redirection onto a block device (any name under /dev except null, zero, random, the descriptors, terminals, serial lines, the console and /dev/shm files; names it does not know count as devices)",
+        "dd (and sg_dd, ddrescue), shred, tee, cp, mv (also into /dev/ by the source's name), rsync --write-devices, blkdiscard or redirection onto a block device (any name under /dev except null, zero, random, the descriptors, terminals, serial lines, the console and /dev/shm files; names it does not know count as devices)",
     ),
     (
         "default:disk-tool",
@@ -31,17 +31,20 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "default:power",
-        "shutdown, reboot, halt, poweroff, init 0|6, telinit 0|6, a signal to pid 1 (kill -INT 1, kill -RTMIN+5 1), systemctl poweroff|reboot|halt|kexec|suspend|hibernate|rescue|emergency, systemctl start|isolate|set-default of reboot.target and the other power targets",
+        "shutdown, reboot, halt, poweroff, init 0|6, telinit 0|6, a signal to pid 1 (kill -INT 1, kill -RTMIN+5 1), systemctl poweroff|reboot|halt|kexec|suspend|hibernate|rescue|emergency, systemctl start|isolate|set-default of reboot.target and the other power targets (runlevel0/1/6 too), init 1|S, kexec -e, rtcwake, pm-suspend, zzz, writes to /sys/power/state, logind PowerOff/Reboot/Suspend D-Bus calls",
     ),
     (
         "default:sysrq",
         "writing to /proc/sysrq-trigger (magic SysRq: reboots, crashes or powers off the host)",
     ),
-    ("default:kill-all", "kill -9 -1 (every process)"),
+    (
+        "default:kill-all",
+        "kill -9 -1 (every process), killall5, pkill/killall of a pattern matching everything, of a user, or inverted (-v), skill -u",
+    ),
     ("default:chmod-root", "recursive chmod/chown/chgrp of /"),
     (
         "default:fork-bomb",
-        "fork bombs (a function that starts copies of itself; an endless loop, or a read loop fed by yes, tail -f or /dev/urandom, that starts background jobs and never waits)",
+        "fork bombs (a function that starts copies of itself, also through eval, a variable or $FUNCNAME; an endless loop, or a read loop fed by yes, tail -f or /dev/urandom, that starts background or detached jobs (setsid -f, coproc, sh -c '… &') and never waits or sleeps; xargs -P0 / parallel -j0 fed by input that never ends; a script the line writes that starts itself twice)",
     ),
     (
         "default:download-exec",
@@ -128,6 +131,10 @@ fn brace_alternatives(t: &str) -> Option<Vec<String>> {
                 depth -= 1;
                 if depth == 0 {
                     parts.push(&t[start..i]);
+                    // `{}` and `{x}` are literal text: brace expansion needs a comma.
+                    if parts.len() < 2 {
+                        return None;
+                    }
                     let (pre, post) = (&t[..open], &t[i + 1..]);
                     return Some(parts.iter().map(|p| format!("{pre}{p}{post}")).collect());
                 }
@@ -192,6 +199,9 @@ fn is_root_target_n(t: &str, depth: usize) -> bool {
         }
     }
     if root_level_pattern(t) {
+        return true;
+    }
+    if home_part(t) {
         return true;
     }
     let mut t = t.to_string();
@@ -288,17 +298,18 @@ fn is_system_dir(p: &str) -> bool {
     let parts = path_parts(p);
     match parts.as_slice() {
         [d] => DIRS.contains(d),
-        [d, all] => DIRS.contains(d) && matches!(*all, "*" | ".*" | "{*,.*}"),
+        [d, all] => DIRS.contains(d) && matches!(*all, "*" | ".*" | "{*,.*}" | "{}"),
         _ => false,
     }
 }
 
-/// Lexically normalises an absolute path; true when it is `/`, `/*` or `/.*`.
+/// Lexically normalises an absolute path; true when it is `/`, `/*` or `/.*` (or `/{}`,
+/// every path find prints below the root, see [`found_paths`]).
 fn normalise(p: &str) -> bool {
     let parts = path_parts(p);
     match parts.as_slice() {
         [] => true,
-        [one] => matches!(*one, "*" | ".*" | "{*,.*}"),
+        [one] => matches!(*one, "*" | ".*" | "{*,.*}" | "{}"),
         _ => false,
     }
 }
@@ -331,7 +342,7 @@ fn is_block_device(t: &str) -> bool {
 /// Names under `/dev` that writing cannot harm a disk through: the memory-less character
 /// devices (`null`, `zero`, `full`, `random`, `urandom`), the process's own descriptors
 /// (`stdin`, `stdout`, `stderr`, `fd/N`), terminals (`tty`, `ttyN`, `ttyS0`, `ttyUSB0`,
-/// `ttyACM0`, `console`, `ptmx`, `pts/N`), files in the `shm` tmpfs, and bash's network
+/// `ttyACM0`, `console`, `ptmx`, `pts/N`), the `shm` tmpfs and files in it, the kernel log (`kmsg`), and bash's network
 /// redirections (`tcp/HOST/PORT`, `udp/HOST/PORT`, which are not files at all).
 fn harmless_device(rest: &[&str]) -> bool {
     match rest {
@@ -349,6 +360,8 @@ fn harmless_device(rest: &[&str]) -> bool {
                     | "tty"
                     | "console"
                     | "ptmx"
+                    | "kmsg"
+                    | "shm"
             ) || is_terminal_line(name)
         }
         ["pts", _] | ["shm", ..] | ["tcp" | "udp", _, _] => true,
@@ -372,6 +385,9 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
     let prog = basename(&argv.first()?.text);
     let args = &argv[1..];
     let f = flags(args);
+    if asks_only_for_help(prog, args, &f) {
+        return None;
+    }
     match prog {
         "rm" if f.has("rR", "recursive")
             && (f.operands.iter().any(|o| is_root_target(o))
@@ -446,8 +462,202 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
                 "recursive chmod/chown of the root directory",
             )
         }
-        _ => disk_tool(prog, args, &f).and_then(|why| hit("default:disk-tool", why)),
+        _ => disk_tool(prog, args, &f)
+            .and_then(|why| hit("default:disk-tool", why))
+            .or_else(|| check_more(prog, args, &f)),
     }
+}
+
+/// `mkfs.ext4 --help`, `shutdown --version`, `shutdown -c` (cancels a pending shutdown):
+/// a formatter or a power command that only prints or cancels.
+fn asks_only_for_help(prog: &str, args: &[Arg], f: &Flags) -> bool {
+    let formats_or_powers = prog.starts_with("mkfs")
+        || is_formatter(prog)
+        || matches!(prog, "wipefs" | "shutdown" | "reboot" | "halt" | "poweroff");
+    if !formats_or_powers || args.is_empty() {
+        return false;
+    }
+    let info = args
+        .iter()
+        .all(|a| matches!(a.text.as_str(), "--help" | "--version" | "-h" | "-V"));
+    // `shutdown -c ["message"]`: only `-c`/`--cancel` (and `--no-wall`) among the options.
+    let cancel = prog == "shutdown"
+        && f.has("c", "cancel")
+        && f.short.chars().all(|c| c == 'c')
+        && f.long.iter().all(|l| matches!(*l, "cancel" | "no-wall"));
+    info || cancel
+}
+
+/// Values of an option (`-o X`, `-oX`, `--out X`, `--out=X`) among `names`.
+fn option_values<'a>(args: &'a [Arg], names: &[&str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    for (i, a) in args.iter().enumerate() {
+        let t = a.text.as_str();
+        for n in names {
+            if t == *n {
+                out.extend(args.get(i + 1).map(|v| v.text.as_str()));
+            } else if let Some(v) = t.strip_prefix(n) {
+                let attached = if n.starts_with("--") {
+                    v.strip_prefix('=')
+                } else {
+                    (n.len() == 2).then_some(v)
+                };
+                out.extend(attached.filter(|v| !v.is_empty()));
+            }
+        }
+    }
+    out
+}
+
+/// systemd-logind and systemd's D-Bus methods that power off, reboot or suspend (what
+/// `systemctl reboot` itself calls).
+const POWER_METHODS: &[&str] = &[
+    "PowerOff",
+    "Reboot",
+    "Halt",
+    "KExec",
+    "Suspend",
+    "Hibernate",
+    "HybridSleep",
+    "SuspendThenHibernate",
+    "SoftReboot",
+    "RebootWithFlags",
+    "PowerOffWithFlags",
+    "HaltWithFlags",
+    "SuspendWithFlags",
+    "HibernateWithFlags",
+];
+
+/// The rules that [`check`]'s table does not hold: image writers and formatters not named
+/// `mkfs`, dd's clones, copies into `/dev`, suspend/kexec/D-Bus power calls, rescue
+/// runlevels, and killing by inverted match or by user.
+fn check_more(prog: &str, args: &[Arg], f: &Flags) -> Option<Hit> {
+    let any_device = |ts: &[&str]| ts.iter().any(|t| is_block_device(t));
+    let last_device = f.operands.last().is_some_and(|o| is_block_device(o));
+    let formats = match prog {
+        "bcachefs" => f.operands.first() == Some(&"format") && any_device(&f.operands),
+        "integritysetup" | "veritysetup" => {
+            f.operands.first() == Some(&"format") && any_device(&f.operands)
+        }
+        "mformat" => any_device(&option_values(args, &["-i"])),
+        "mksquashfs" | "mkcramfs" | "e2image" => last_device,
+        "genisoimage" | "mkisofs" | "xorrisofs" => any_device(&option_values(args, &["-o"])),
+        "xorriso" => any_device(&option_values(args, &["-outdev", "-dev"])),
+        "ntfsclone" => any_device(&option_values(args, &["-O", "--overwrite"])),
+        p if p.starts_with("partclone.") => any_device(&option_values(args, &["-o", "--output"])),
+        _ => false,
+    };
+    if formats {
+        return hit(
+            "default:mkfs",
+            "writing a filesystem or a disk image onto a device",
+        );
+    }
+    let writes_device = match prog {
+        "sg_dd" | "sgp_dd" | "sgm_dd" | "ddpt" => dd_targets(args).any(is_block_device),
+        // `ddrescue INFILE OUTFILE [MAPFILE]`.
+        "ddrescue" => f.operands.get(1).is_some_and(|o| is_block_device(o)),
+        "rsync" => f.has("", "write-devices") && last_device,
+        // `cp sda /dev/`, `cp -t /dev sda`: the copy lands on `/dev/sda`.
+        "cp" | "mv" | "install" => copies_into_dev(args, f),
+        _ => false,
+    };
+    if writes_device {
+        return hit("default:dd-device", "writing onto a block device");
+    }
+    let power = match prog {
+        "tee" | "sponge" => f.operands.iter().any(|o| is_power_state_file(o)),
+        "pm-suspend" | "pm-hibernate" | "pm-suspend-hybrid" | "zzz" | "ZZZ" | "s2ram"
+        | "s2disk" | "hibernate" => true,
+        "kexec" => f.has("ef", "exec") || f.has("", "force"),
+        // Without `-m`, rtcwake suspends to standby.
+        "rtcwake" => {
+            !f.has("n", "dry-run")
+                && !option_values(args, &["-m", "--mode"])
+                    .iter()
+                    .any(|m| matches!(basename(m), "no" | "on" | "show" | "disable"))
+        }
+        "init" | "telinit" => f
+            .operands
+            .iter()
+            .any(|a| matches!(*a, "1" | "s" | "S" | "single" | "emergency")),
+        "busctl" | "dbus-send" | "gdbus" | "qdbus" => {
+            let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+            texts
+                .iter()
+                .any(|t| t.contains("login1") || t.contains("systemd1"))
+                && texts.iter().any(|t| {
+                    let method = t.rsplit(['.', '/']).next().unwrap_or(t);
+                    POWER_METHODS.contains(&method)
+                })
+        }
+        _ => false,
+    };
+    if power {
+        return hit(
+            "default:power",
+            "shutting down, rebooting, suspending or kexec-ing the machine",
+        );
+    }
+    // `find / -exec chmod 000 {} +`: every file below the root, as chmod -R would.
+    if prog == "find"
+        && find_starts(args).iter().any(|s| is_root_dir(s))
+        && !find_filters_by_name(args)
+    {
+        let execs = args.windows(2).any(|w| {
+            matches!(w[0].text.as_str(), "-exec" | "-execdir" | "-ok" | "-okdir")
+                && matches!(basename(&w[1].text), "chmod" | "chown" | "chgrp")
+        });
+        if execs {
+            return hit(
+                "default:chmod-root",
+                "chmod/chown of every file below the root directory with find -exec",
+            );
+        }
+    }
+    // `find / | xargs chmod 000`: `/{}` is every path find found below the root.
+    if matches!(prog, "chmod" | "chown" | "chgrp")
+        && f.operands.iter().any(|o| *o == "/{}" || *o == "//{}")
+    {
+        return hit(
+            "default:chmod-root",
+            "chmod/chown of every file below the root directory (find / | xargs)",
+        );
+    }
+    let kills_all = match prog {
+        // `-v` inverts the match: every process the pattern does not name.
+        "pkill" => f.short.contains('v') || f.has("", "inverse"),
+        "skill" | "snice" => args
+            .iter()
+            .any(|a| matches!(a.text.as_str(), "-u" | "--user") || a.text.starts_with("--user=")),
+        _ => false,
+    };
+    if kills_all {
+        return hit(
+            "default:kill-all",
+            "signalling every process but the ones named, or every process of a user",
+        );
+    }
+    None
+}
+
+/// `cp SRC… /dev/`, `cp -t /dev SRC`, `cp --target-directory=/dev SRC`: the destination is
+/// a directory under which each source lands by its own name.
+fn copies_into_dev(args: &[Arg], f: &Flags) -> bool {
+    let named = option_values(args, &["-t", "--target-directory"]);
+    let (dir, sources): (&str, Vec<&str>) = match named.first() {
+        Some(d) => (d, f.operands.iter().copied().filter(|o| o != d).collect()),
+        None => match f.operands.split_last() {
+            Some((d, srcs)) if !srcs.is_empty() => (d, srcs.to_vec()),
+            _ => return false,
+        },
+    };
+    let parts = path_parts(dir);
+    dir.starts_with('/')
+        && parts.last() == Some(&"dev")
+        && sources
+            .iter()
+            .any(|s| is_block_device(&format!("{dir}/{}", basename(s))))
 }
 
 /// Formatters not named `mkfs*` (`mkfs.vfat` is `mkdosfs`, `mkfs.ntfs` is `mkntfs` …).
@@ -483,6 +693,12 @@ pub fn is_sysrq_trigger(t: &str) -> bool {
         && parts.len() == 2
         && glob_matches(parts[0].as_bytes(), b"proc")
         && glob_matches(parts[1].as_bytes(), b"sysrq-trigger")
+}
+
+/// `/sys/power/state` (and `/sys/power/disk`): writing `mem`, `disk` or `freeze` there
+/// suspends or hibernates the host at once.
+fn is_power_state_file(t: &str) -> bool {
+    t.starts_with('/') && matches!(path_parts(t).as_slice(), ["sys", "power", "state" | "disk"])
 }
 
 /// A shell glob (`*`, `?`, `[…]`) against one path component.
@@ -534,6 +750,10 @@ const POWER_TARGETS: &[&str] = &[
     "rescue",
     "emergency",
     "exit",
+    // `runlevel0.target` is `poweroff.target`, 1 is rescue, 6 is reboot.
+    "runlevel0",
+    "runlevel1",
+    "runlevel6",
 ];
 
 /// `systemctl reboot`, `systemctl --force poweroff`, `systemctl start reboot.target`,
@@ -887,7 +1107,15 @@ fn sgdisk_writes(args: &[Arg], f: &Flags) -> bool {
 /// True for `/` and `/*` spelled any way (not the home directory), or a pattern over the
 /// top-level directories (`/[a-z]*`, `/{bin,etc}`).
 fn is_root_dir(t: &str) -> bool {
-    t.starts_with('/') && (normalise(t) || root_level_pattern(t))
+    home_part(t) || t.starts_with('/') && (normalise(t) || root_level_pattern(t))
+}
+
+/// `${HOME%%[!/]*}`, `${HOME:0:1}`, `${HOME#/home}`: a part of the home path, which may be `/`.
+fn home_part(t: &str) -> bool {
+    t.strip_prefix("${HOME").is_some_and(|op| {
+        op.starts_with(['%', '#'])
+            || op.starts_with(':') && op[1..].starts_with(|c: char| c.is_ascii_digit() || c == ' ')
+    })
 }
 
 /// `find / -delete`, `find ~ -exec rm -rf {} +`: the start points before the first
@@ -932,7 +1160,7 @@ fn find_deletes(args: &[Arg]) -> bool {
 /// `find ~ -name '*.pyc' -delete`: the expression is a plain conjunction (no `-o`, `!`,
 /// `-not`, `,`) with a name test whose pattern has a literal part, so it deletes only the
 /// entries of that name, not the tree.
-fn find_filters_by_name(args: &[Arg]) -> bool {
+pub(crate) fn find_filters_by_name(args: &[Arg]) -> bool {
     let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
     if texts
         .iter()
@@ -940,7 +1168,18 @@ fn find_filters_by_name(args: &[Arg]) -> bool {
     {
         return false;
     }
-    texts.windows(2).any(|w| {
+    // `find / -delete -name x` deletes before it tests: the test must come before the
+    // first action.
+    let first_action = texts
+        .iter()
+        .position(|t| {
+            matches!(
+                *t,
+                "-delete" | "-exec" | "-execdir" | "-ok" | "-okdir" | "-print" | "-print0" | "-ls"
+            ) || t.starts_with("-fprint")
+        })
+        .unwrap_or(texts.len());
+    texts[..first_action].windows(2).any(|w| {
         matches!(
             w[0],
             "-name" | "-iname" | "-path" | "-ipath" | "-wholename" | "-iwholename"
@@ -980,6 +1219,7 @@ fn kills_by_pattern(prog: &str, args: &[Arg]) -> bool {
         p.is_empty()
             || p.chars().all(|c| ".*^$?+()|[]{}\\".contains(c))
             || (p.chars().count() == 2 && p.ends_with(['*', '?']))
+            || matches_any_name(p)
     };
     let with_value: &[&str] = if prog == "pkill" {
         &[
@@ -1064,6 +1304,69 @@ fn kills_by_pattern(prog: &str, args: &[Arg]) -> bool {
     regex && patterns.iter().any(|p| matches_all(p))
 }
 
+/// `pgrep ARGS` lists every process (`pgrep .`, `pgrep -v x`, `pgrep -u root`).
+pub(crate) fn selects_every_process(args: &[Arg]) -> bool {
+    kills_by_pattern("pkill", args)
+        || args.iter().any(|a| {
+            a.text == "--inverse"
+                || a.text.starts_with('-') && !a.text.starts_with("--") && a.text.contains('v')
+        })
+}
+
+/// `[a-z]`, `\w`, `[[:alpha:]]`, `[^x]`: one character class that every process name (and
+/// every command line) has a character of.
+fn matches_any_name(p: &str) -> bool {
+    let p = p.trim_start_matches('^').trim_end_matches(['$', '+', '*']);
+    matches!(
+        p,
+        "\\w"
+            | "\\S"
+            | "\\D"
+            | "[[:alpha:]]"
+            | "[[:alnum:]]"
+            | "[[:print:]]"
+            | "[[:graph:]]"
+            | "[[:lower:]]"
+    ) || (p.starts_with("[^") && p.ends_with(']') && p.len() <= 5)
+        || (p.starts_with('[') && p.ends_with(']') && p.contains("a-z"))
+}
+
+/// `ps -e`, `ps -A`, `ps ax`, `ps -eo pid`: every process, with no selection narrowing it
+/// (`ps -p 1234`, `ps -C nginx`, `ps -u www`).
+pub(crate) fn lists_every_process(args: &[Arg]) -> bool {
+    let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    let narrows = texts.iter().any(|t| {
+        t.bytes().all(|b| b.is_ascii_digit())
+            || [
+                "-p",
+                "-C",
+                "-u",
+                "-U",
+                "-g",
+                "-G",
+                "-t",
+                "-q",
+                "-s",
+                "--pid",
+                "--ppid",
+                "--ppid",
+                "--user",
+                "--group",
+                "--sid",
+                "--tty",
+                "--quick-pid",
+            ]
+            .iter()
+            .any(|o| t.starts_with(o))
+    });
+    let every = texts.iter().any(|t| match t.strip_prefix('-') {
+        Some(short) if !short.starts_with('-') => short.contains(['e', 'A']),
+        Some(long) => long == "-everyone",
+        None => t.contains('a') && t.contains('x'),
+    });
+    every && !narrows
+}
+
 /// `kill [-SIG | -s SIG | -n N] … -1`: the pid -1 means every process the user may signal.
 fn kills_everything(args: &[Arg]) -> bool {
     let mut i = 0;
@@ -1099,7 +1402,7 @@ fn pid_value(t: &str) -> Option<i64> {
             .chars()
             .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')'))
             .collect();
-        let value = pid_value(&inner)?;
+        let value = arith_value(&inner)?;
         t = format!("{}{value}{}", &t[..start], &t[end + 2..]);
     }
     let (mut negative, mut digits) = (false, t.as_str());
@@ -1112,6 +1415,31 @@ fn pid_value(t: &str) -> Option<i64> {
     }
     let n: i64 = digits.trim_start_matches('0').parse().unwrap_or(0);
     Some(if negative { -n } else { n })
+}
+
+/// A constant sum of integers (`-1`, `0-1`, `2-3`, `+1`), as `$(( … ))` evaluates it.
+fn arith_value(expr: &str) -> Option<i64> {
+    let (mut total, mut sign, mut digits) = (0i64, 1i64, String::new());
+    for c in expr.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '+' | '-' => {
+                if !digits.is_empty() {
+                    total = total.checked_add(sign.checked_mul(digits.parse().ok()?)?)?;
+                    digits.clear();
+                    sign = 1;
+                }
+                if c == '-' {
+                    sign = -sign;
+                }
+            }
+            _ => return None,
+        }
+    }
+    if digits.is_empty() {
+        return None;
+    }
+    total.checked_add(sign.checked_mul(digits.parse().ok()?)?)
 }
 
 /// `kill -INT 1`, `kill -s RTMIN+5 1`: a signal to pid 1. systemd reboots on SIGINT
@@ -1475,8 +1803,17 @@ pub fn cd_root_then_rm(script: &Script) -> Option<Hit> {
         let argv: Vec<Arg> = c.words.iter().map(Arg::from_word).collect();
         let p = basename(&argv.first()?.text);
         let f = flags(&argv[1..]);
-        let rm_all =
-            p == "rm" && f.has("rR", "recursive") && f.operands.iter().any(|o| everything(o));
+        // `"$x"`: one quoted expansion is one name (or nothing), never a glob of them all.
+        let quoted_name = |o: &str| {
+            argv.iter().any(|a| a.text == o && !a.split)
+                && o.strip_prefix('$').is_some_and(|n| {
+                    let n = n.trim_start_matches('{').trim_end_matches('}');
+                    !n.is_empty() && n.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric())
+                })
+        };
+        let rm_all = p == "rm"
+            && f.has("rR", "recursive")
+            && f.operands.iter().any(|o| everything(o) && !quoted_name(o));
         // `cd / && find -delete`: without a start point find starts at `.`.
         let find_all = p == "find"
             && find_deletes(&argv[1..])
@@ -1527,6 +1864,12 @@ pub fn check_redirects<'a>(
                 "writing to /proc/sysrq-trigger (magic SysRq reboots, crashes or powers off the host)",
             );
         }
+        if is_power_state_file(t) {
+            return hit(
+                "default:power",
+                "writing to /sys/power/state suspends or hibernates the machine",
+            );
+        }
         device |= is_block_device(t);
     }
     device
@@ -1537,6 +1880,71 @@ pub fn check_redirects<'a>(
             )
         })
         .flatten()
+}
+
+/// `ln -s /dev/sda d; dd if=x of=d`, `ln -sf /dev/sda /tmp/d; cat x > /tmp/d`: a symbolic
+/// link the line makes to a disk, then writes through (by dd, tee, cp, shred or a
+/// redirection), is a write onto the disk.
+pub fn writes_through_device_link(script: &Script) -> Option<Hit> {
+    let mut links: Vec<(&str, &str)> = Vec::new();
+    for c in &script.commands {
+        let argv: Vec<Arg> = c.words.iter().map(Arg::from_word).collect();
+        if argv.first().is_none_or(|p| basename(&p.text) != "ln") {
+            continue;
+        }
+        let f = flags(&argv[1..]);
+        if let [target, link] = f.operands.as_slice() {
+            if f.has("s", "symbolic") && is_block_device(target) {
+                let link = c.words.iter().rev().find(|w| w.text == *link);
+                let target = c.words.iter().find(|w| w.text == *target);
+                if let (Some(l), Some(t)) = (link, target) {
+                    links.push((l.text.as_str(), t.text.as_str()));
+                }
+            }
+        }
+    }
+    if links.is_empty() {
+        return None;
+    }
+    let through = |t: &str| {
+        let t = t.trim_start_matches("./");
+        links
+            .iter()
+            .find(|(l, _)| l.trim_start_matches("./") == t)
+            .map(|(_, target)| *target)
+    };
+    for c in &script.commands {
+        if c.words.first().is_some_and(|w| basename(&w.text) == "ln") {
+            continue;
+        }
+        let redirected = c
+            .redirects
+            .iter()
+            .any(|r| r.kind == RedirKind::Output && through(&r.target.text).is_some());
+        let argv: Vec<Arg> = c
+            .words
+            .iter()
+            .map(|w| {
+                let text = match w.text.split_once('=') {
+                    Some((k, v)) if k.bytes().all(|b| b.is_ascii_lowercase()) => {
+                        through(v).map(|t| format!("{k}={t}"))
+                    }
+                    _ => through(&w.text).map(str::to_string),
+                };
+                Arg {
+                    text: text.unwrap_or_else(|| w.text.clone()),
+                    ..Arg::from_word(w)
+                }
+            })
+            .collect();
+        if redirected || check(&argv).is_some_and(|(id, _)| id == "default:dd-device") {
+            return hit(
+                "default:dd-device",
+                "writing onto a block device through a symbolic link the line makes to it",
+            );
+        }
+    }
+    None
 }
 
 /// A function that starts copies of itself in a pipeline, in the background or in a
@@ -1552,8 +1960,12 @@ pub fn fork_bomb(script: &Script) -> Option<Hit> {
         if let Some(g) = names.iter().position(|n| *n == w.text) {
             edges[f].push((g, c.forks));
         }
+        edges[f].extend(indirect_calls(script, c, &names));
     }
     if let Some(h) = loop_fork_bomb(script, &names, &edges) {
+        return Some(h);
+    }
+    if let Some(h) = parallel_bomb(script) {
         return Some(h);
     }
     for start in 0..names.len() {
@@ -1582,11 +1994,126 @@ pub fn fork_bomb(script: &Script) -> Option<Hit> {
     None
 }
 
+/// Calls a command of a function's body makes without naming the function: bash's
+/// `$FUNCNAME`, a variable the line sets to a function's name (`x=f; $x & $x`), and the
+/// commands of `eval` text (`eval f\&f`). Each is (callee, forks).
+fn indirect_calls(script: &Script, c: &SimpleCommand, names: &[&str]) -> Vec<(usize, bool)> {
+    let mut out = Vec::new();
+    let Some((w, args)) = c.words.split_first() else {
+        return out;
+    };
+    let by_name = |n: &str| names.iter().position(|m| *m == n);
+    if matches!(
+        w.text.as_str(),
+        "$FUNCNAME" | "${FUNCNAME}" | "${FUNCNAME[0]}"
+    ) {
+        out.extend(c.function.map(|f| (f, c.forks)));
+    } else if w.text.starts_with('$') {
+        let name = w
+            .text
+            .trim_start_matches("${")
+            .trim_start_matches('$')
+            .trim_end_matches('}');
+        for v in super::values::values(script, name, c) {
+            out.extend(by_name(v.trim()).map(|g| (g, c.forks)));
+        }
+    } else if w.text == "eval" {
+        let text: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+        if let Ok(sub) = super::parse::parse(&text.join(" ")) {
+            for e in &sub.commands {
+                if let Some(g) = e.words.first().and_then(|x| by_name(&x.text)) {
+                    out.push((g, c.forks || e.forks));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `while :; do sleep 1 & setsid -f x; done`: a body command that leaves a process running
+/// without `&`: `setsid -f`, `coproc`, `daemonize`, `start-stop-daemon -b`, or a shell
+/// whose `-c` code ends in a background job.
+fn detaches(c: &SimpleCommand) -> bool {
+    let Some(w) = static_texts(&c.words) else {
+        return false;
+    };
+    let Some((&prog, args)) = w.split_first() else {
+        return false;
+    };
+    let short = |letter: char| {
+        args.iter()
+            .any(|a| a.starts_with('-') && !a.starts_with("--") && a.contains(letter))
+    };
+    match basename(prog) {
+        "setsid" => short('f') || args.contains(&"--fork"),
+        "coproc" | "daemonize" => true,
+        "start-stop-daemon" => short('b') || args.contains(&"--background"),
+        "sh" | "bash" | "dash" | "zsh" | "ksh" => args
+            .iter()
+            .position(|a| a.starts_with('-') && a.contains('c'))
+            .and_then(|i| args.get(i + 1))
+            .and_then(|code| super::parse::parse(code).ok())
+            .is_some_and(|sub| !sub.background.is_empty()),
+        _ => false,
+    }
+}
+
+/// `sleep 0`, `sleep 0.0`: no pause at all.
+fn sleeps_zero(args: &[&str]) -> bool {
+    !args.is_empty()
+        && args.iter().all(|a| {
+            a.trim_end_matches(['s', 'm', 'h', 'd'])
+                .parse::<f64>()
+                .is_ok_and(|n| n == 0.0)
+        })
+}
+
+/// `seq inf | xargs -P0 -n1 sleep`, `yes | xargs -P 0 …`, `yes | parallel -j0 …`: unlimited
+/// parallel jobs fed by input that never ends.
+fn parallel_bomb(script: &Script) -> Option<Hit> {
+    for c in &script.commands {
+        let Some(w) = static_texts(&c.words) else {
+            continue;
+        };
+        let Some((&prog, args)) = w.split_first() else {
+            continue;
+        };
+        let unlimited = match basename(prog) {
+            "xargs" => args.iter().enumerate().any(|(i, a)| {
+                matches!(*a, "-P0" | "--max-procs=0")
+                    || (matches!(*a, "-P" | "--max-procs") && args.get(i + 1) == Some(&"0"))
+            }),
+            "parallel" => args.iter().enumerate().any(|(i, a)| {
+                matches!(*a, "-j0" | "--jobs=0" | "-j+0")
+                    || (matches!(*a, "-j" | "--jobs") && args.get(i + 1) == Some(&"0"))
+            }),
+            _ => false,
+        };
+        if !unlimited {
+            continue;
+        }
+        let fed_forever = c.stages.iter().any(|&(p, j)| {
+            j > 0
+                && script
+                    .commands
+                    .iter()
+                    .any(|d| d.stages.last() == Some(&(p, j - 1)) && endless_producer(d))
+        });
+        if fed_forever {
+            return hit(
+                "default:fork-bomb",
+                "this is a fork bomb: unlimited parallel jobs (xargs -P0, parallel -j0) fed by input that never ends",
+            );
+        }
+    }
+    None
+}
+
 /// `while :; do sh & done`, `for ((;;)); do $0 & done`: an endless loop whose body starts
 /// a background job (directly or through a function of the line) and never waits for one
 /// or sleeps in the foreground, so processes pile up until the machine runs out of them.
 fn loop_fork_bomb(script: &Script, names: &[&str], edges: &[Vec<(usize, bool)>]) -> Option<Hit> {
-    if script.background.is_empty() {
+    if script.background.is_empty() && !script.commands.iter().any(detaches) {
         return None;
     }
     // Functions whose body starts a background job, directly or through another function.
@@ -1624,14 +2151,18 @@ fn loop_fork_bomb(script: &Script, names: &[&str], edges: &[Vec<(usize, bool)>])
                 .and_then(|w| names.iter().position(|n| *n == w.text))
                 .is_some_and(|f| spawns[f])
         });
-        if jobs.is_empty() && !calls_spawner {
+        let detached = body().any(|(_, c)| detaches(c));
+        if jobs.is_empty() && !calls_spawner && !detached {
             continue;
         }
         let throttled = body().any(|(i, c)| {
+            let w: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
             !jobs.iter().any(|r| r.contains(&i))
-                && c.words
-                    .first()
-                    .is_some_and(|w| matches!(basename(&w.text), "wait" | "sleep"))
+                && w.first().is_some_and(|p| match basename(p) {
+                    "wait" => true,
+                    "sleep" => !sleeps_zero(&w[1..]),
+                    _ => false,
+                })
         });
         if !throttled {
             return hit(
@@ -1689,7 +2220,8 @@ fn constant_status(c: &SimpleCommand) -> Option<bool> {
     let w = static_texts(&c.words)?;
     let (&prog, args) = w.split_first()?;
     let args = match basename(prog) {
-        ":" | "true" => return Some(true),
+        ":" | "true" | "echo" | "printf" => return Some(true),
+        "sleep" if sleeps_zero(args) => return Some(true),
         "false" => return Some(false),
         "[" => args.strip_suffix(&["]"])?,
         "test" => args,
@@ -1762,6 +2294,9 @@ fn endless_producer(c: &SimpleCommand) -> bool {
     };
     match basename(prog) {
         "yes" => true,
+        "seq" => args
+            .iter()
+            .any(|a| matches!(a.to_ascii_lowercase().as_str(), "inf" | "infinity")),
         "tail" => args.iter().any(|a| {
             a.starts_with("--follow")
                 || (a.starts_with('-') && !a.starts_with("--") && a.contains(['f', 'F']))
@@ -1816,6 +2351,8 @@ const RUNNERS: &[&str] = &[
     "capture2e",
     "capture3",
     "qx",
+    // Lua's `os.execute("…")`.
+    "execute",
 ];
 
 /// Functions that delete a directory tree (`shutil.rmtree`, `File::Path::remove_tree`,

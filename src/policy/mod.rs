@@ -40,14 +40,18 @@
 //! stubs, and the property test does the same with generated lines.
 
 pub mod blocklist;
+mod download;
 pub mod file;
 pub mod parse;
 pub mod rules;
+mod runners;
+mod values;
 pub mod vectors;
+mod written;
 
 use serde::Serialize;
 
-use parse::{Script, SimpleCommand};
+use parse::{Script, SimpleCommand, Word};
 use rules::{basename, Arg, PatWord, Pattern, Program, Rule, RuleDecision, RuleOutcome};
 
 /// Allow or deny.
@@ -337,26 +341,48 @@ fn blocklist_args(script: &Script, c: &SimpleCommand) -> Vec<Arg> {
                 }
             }
         }
-        let whole = (w.text.starts_with("$(") && w.text.ends_with(')'))
-            || (w.text.starts_with('`') && w.text.ends_with('`'));
-        if !whole || w.subs.len() != 1 {
-            continue;
+        if let Some(t) = substituted_text(script, w) {
+            a.text = t;
         }
-        let inner = &script.commands[w.subs.start];
-        let Some(p) = inner.words.first() else {
-            continue;
-        };
-        if !matches!(basename(&p.text), "echo" | "printf") {
-            continue;
-        }
-        let printed: Vec<&str> = inner.words[1..]
-            .iter()
-            .map(|x| x.text.as_str())
-            .filter(|t| !matches!(*t, "-n" | "-e" | "-E"))
-            .collect();
-        a.text = printed.join(" ").replace("\\n", "").trim().to_string();
     }
     out
+}
+
+/// What a word that is one command substitution of `echo`, `printf` or `dirname` with
+/// literal arguments stands for (`"$(echo /)"`, `` `dirname /tmp` ``).
+fn substituted_text(script: &Script, w: &Word) -> Option<String> {
+    let whole = (w.text.starts_with("$(") && w.text.ends_with(')'))
+        || (w.text.starts_with('`') && w.text.ends_with('`'));
+    if !whole || w.subs.len() != 1 {
+        return None;
+    }
+    printed_by(&script.commands[w.subs.start])
+}
+
+/// What a command substitution of `inner` stands for: the words a literal `echo`/`printf`
+/// prints, the parent of a literal `dirname`, and `-1` (every process) for a `pgrep` whose
+/// pattern matches every name or for `ps` (`kill -9 $(pgrep .)`).
+fn printed_by(inner: &SimpleCommand) -> Option<String> {
+    let p = inner.words.first()?;
+    let printed: Vec<&str> = inner.words[1..]
+        .iter()
+        .map(|x| x.text.as_str())
+        .filter(|t| !matches!(*t, "-n" | "-e" | "-E"))
+        .collect();
+    match basename(&p.text) {
+        "echo" | "printf" => Some(printed.join(" ").replace("\\n", "").trim().to_string()),
+        // `dirname /tmp` is `/`.
+        "dirname" if printed.len() == 1 && printed[0].starts_with('/') => {
+            let t = printed[0].trim_end_matches('/');
+            Some(match t.rfind('/') {
+                Some(0) | None => "/".to_string(),
+                Some(i) => t[..i].to_string(),
+            })
+        }
+        "pgrep" if blocklist::selects_every_process(&args_of(inner)[1..]) => Some("-1".into()),
+        "ps" if blocklist::lists_every_process(&args_of(inner)[1..]) => Some("-1".into()),
+        _ => None,
+    }
 }
 
 /// Shell code with its positional parameters replaced by `params` (`$0` is the first):
@@ -677,6 +703,17 @@ impl Policy {
             if let Some(r) = self.refuse_argv(&argv, stdin_is_code(c), script, c, depth, &cwds) {
                 return Some(r);
             }
+            // `for d in / /etc; do rm -rf $d; done`, `f='-rf /'; rm $f`: the line's own
+            // values of its variables, split into fields.
+            if self.default_blocklist {
+                for v in values::readings(script, c, &argv) {
+                    if let Some(r) =
+                        self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, &cwds)
+                    {
+                        return Some(r);
+                    }
+                }
+            }
             if let Some(value) = alias_of(script, &argv[0].text) {
                 let mut v: Vec<Arg> = value.split_whitespace().map(Arg::lit).collect();
                 v.extend(argv[1..].iter().cloned());
@@ -691,10 +728,16 @@ impl Policy {
                 blocklist::fork_bomb(script),
                 blocklist::cd_root_then_rm(script),
                 blocklist::check_redirects(script, |t| assigned_literal(script, t), &cwds),
+                blocklist::writes_through_device_link(script),
                 self.download_exec(script),
             ];
             if let Some((id, why)) = line_rules.into_iter().flatten().next() {
                 return Some((id.to_string(), why));
+            }
+            if depth < MAX_UNWRAP {
+                if let Some(r) = self.written_then_run(script, depth, &cwds) {
+                    return Some(r);
+                }
             }
         }
         None
@@ -763,6 +806,20 @@ impl Policy {
                 {
                     return Some(r);
                 }
+            }
+        }
+        // `sed 'e CMD'`, `vim -c '!CMD'`, `git -c alias.x='!CMD'`, `tar --to-command=CMD` ….
+        if self.default_blocklist {
+            let input = if stdin_code {
+                stdin_texts(script, cmd)
+            } else {
+                here_texts(script, cmd)
+            };
+            if let Some(r) = runners::shell_texts(argv, &input)
+                .iter()
+                .find_map(|t| self.refuse_shell_text(t, depth, cwds))
+            {
+                return Some(r);
             }
         }
         if stdin_code {
@@ -868,6 +925,11 @@ impl Policy {
             );
             return Some((id.to_string(), why));
         }
+        if self.default_blocklist {
+            if let Some((id, why)) = runners::code_forks_or_kills_all(lang, code) {
+                return Some((id.to_string(), why));
+            }
+        }
         blocklist::code_shell_lines(lang, code)
             .iter()
             .find_map(|l| self.refuse_shell_text(l, depth, cwds))
@@ -875,60 +937,7 @@ impl Policy {
 
     /// `curl … | sh`, `sh <(curl …)`, `bash -c "$(wget -O- …)"`, `eval "$(curl …)"`.
     fn download_exec(&self, script: &Script) -> Option<blocklist::Hit> {
-        let downloads: Vec<usize> = script
-            .commands
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| runs_downloader(&args_of(c), 0))
-            .map(|(i, _)| i)
-            .collect();
-        if downloads.is_empty() {
-            return None;
-        }
-        for c in &script.commands {
-            let argv = args_of(c);
-            if !runs_code(&argv, stdin_is_code(c), 0) {
-                continue;
-            }
-            let piped = c.stages.iter().any(|&(p, j)| {
-                downloads.iter().any(|&d| {
-                    script.commands[d]
-                        .stages
-                        .iter()
-                        .any(|&(q, k)| q == p && k < j)
-                })
-            });
-            let substituted = c
-                .words
-                .iter()
-                .any(|w| downloads.iter().any(|d| w.subs.contains(d)));
-            if piped || substituted {
-                return Some((
-                    "default:download-exec",
-                    "running downloaded content as code (curl … | sh) is blocked by the default blocklist (rule default:download-exec)".into(),
-                ));
-            }
-        }
-        // curl -o x.sh URL && sh x.sh, wget -O run URL; chmod +x run; ./run
-        let saved: Vec<String> = downloads
-            .iter()
-            .flat_map(|&d| saved_files(&script.commands[d]))
-            .collect();
-        for c in &script.commands {
-            let argv = args_of(c);
-            let Some(p) = argv.first() else { continue };
-            let same = |t: &str| saved.iter().any(|f| f == t.trim_start_matches("./"));
-            let runs_file = (p.text.contains('/') && same(&p.text))
-                || (vectors::runs_files(basename(&p.text))
-                    && argv[1..].iter().any(|a| same(&a.text)));
-            if runs_file {
-                return Some((
-                    "default:download-exec",
-                    "running downloaded content as code (curl … | sh) is blocked by the default blocklist (rule default:download-exec)".into(),
-                ));
-            }
-        }
-        None
+        download::download_exec(script)
     }
 
     fn verify_command(
@@ -1221,7 +1230,7 @@ fn writes_then_git(script: &Script) -> Option<String> {
 fn placeholder_values(argv: &[Arg], script: &Script, cmd: &SimpleCommand) -> (String, Vec<String>) {
     let texts: Vec<&str> = argv.iter().skip(1).map(|a| a.text.as_str()).collect();
     match basename(&argv[0].text) {
-        "find" => ("{}".into(), blocklist::found_paths(&argv[1..])),
+        "find" => ("{}".into(), found_by(&argv[1..])),
         "xargs" => {
             let replace =
                 texts
@@ -1248,20 +1257,38 @@ fn placeholder_values(argv: &[Arg], script: &Script, cmd: &SimpleCommand) -> (St
     }
 }
 
+/// The paths find prints ([`blocklist::found_paths`]); with a name test (`find / -name
+/// '*.pyc'`) they are entries of that name (`/named`), not every path below the start.
+fn found_by(find_args: &[Arg]) -> Vec<String> {
+    let named = blocklist::find_filters_by_name(find_args);
+    blocklist::found_paths(find_args)
+        .into_iter()
+        .map(|p| if named { p.replace("{}", "named") } else { p })
+        .collect()
+}
+
 /// Arguments of the commands before `cmd` in its pipeline (what xargs reads, roughly).
 fn upstream_args(script: &Script, cmd: &SimpleCommand) -> Vec<Arg> {
-    let mut out = Vec::new();
+    // `xargs rm -rf <<< /`: the words of its here-documents and here-strings.
+    let mut out: Vec<Arg> = here_texts(script, cmd)
+        .iter()
+        .flat_map(|t| t.split_whitespace())
+        .map(Arg::unknown)
+        .collect();
     for &(p, j) in &cmd.stages {
         for c in &script.commands {
             if c.stages.iter().any(|&(q, k)| q == p && k < j) {
+                // What the stage right before xargs lists (a later filter may narrow it).
+                if let Some(listed) = listed_names(c) {
+                    if c.stages.iter().any(|&(q, k)| q == p && k + 1 == j) {
+                        out.extend(listed);
+                    }
+                    continue;
+                }
                 // `find /dev … | xargs mkswap`: the paths find prints.
                 if c.words.first().is_some_and(|w| basename(&w.text) == "find") {
                     let args = args_of(c);
-                    out.extend(
-                        blocklist::found_paths(&args[1..])
-                            .into_iter()
-                            .map(Arg::unknown),
-                    );
+                    out.extend(found_by(&args[1..]).into_iter().map(Arg::unknown));
                     continue;
                 }
                 // What echo/printf print, split the way xargs splits its input.
@@ -1274,6 +1301,35 @@ fn upstream_args(script: &Script, cmd: &SimpleCommand) -> Vec<Arg> {
         }
     }
     out
+}
+
+/// `ls`, `pwd`, `pgrep`, `ps` upstream of xargs: the entries of the directories ls lists
+/// (`*` of the current directory, `DIR/*`), the current directory pwd prints (`.`), read
+/// against the directories the line changes to, and `-1` (every process) for ps and for a
+/// pgrep that matches every name.
+fn listed_names(c: &SimpleCommand) -> Option<Vec<Arg>> {
+    let (p, args) = c.words.split_first()?;
+    let operands: Vec<&str> = args
+        .iter()
+        .map(|w| w.text.as_str())
+        .filter(|t| !t.starts_with('-'))
+        .collect();
+    match basename(&p.text) {
+        "pwd" => Some(vec![Arg::unknown(".")]),
+        // `pgrep . | xargs kill -9`, `ps -eo pid | xargs kill`: every process.
+        "pgrep" if blocklist::selects_every_process(&args_of(c)[1..]) => {
+            Some(vec![Arg::unknown("-1")])
+        }
+        "ps" if blocklist::lists_every_process(&args_of(c)[1..]) => Some(vec![Arg::unknown("-1")]),
+        "ls" if operands.is_empty() => Some(vec![Arg::unknown("*")]),
+        "ls" => Some(
+            operands
+                .iter()
+                .map(|o| Arg::unknown(format!("{}/*", o.trim_end_matches('/'))))
+                .collect(),
+        ),
+        _ => None,
+    }
 }
 
 /// Here-document bodies and here-strings on a command's input.

@@ -157,6 +157,8 @@ pub struct Script {
     pub background: Vec<Range<usize>>,
     /// Here-document bodies as written (before expansion), in the order they were opened.
     pub heredocs: Vec<String>,
+    /// `for NAME in WORDS`: the loop variable and the words it takes in turn.
+    pub loop_values: Vec<(String, Vec<Word>)>,
 }
 
 /// The line is not shell the parser understands.
@@ -766,7 +768,8 @@ impl<'s> Parser<'_, 's> {
                     self.blanks_newlines(ctx)?;
                     if self.at_reserved("in") {
                         self.pos += 2;
-                        self.words_until_delim(ctx)?;
+                        let words = self.words_until_delim(ctx)?;
+                        self.out.loop_values.push((name.text.clone(), words));
                     }
                 }
                 self.blanks();

@@ -1,0 +1,482 @@
+//! Download-and-execute (`default:download-exec`): content the line fetches from the
+//! network and then runs as code, through a pipe (`curl … | sh`), a substitution or a
+//! process substitution (`sh <(curl …)`, `sh < <(curl …)`, `$(curl …)`), or a file it saved
+//! (`curl -O …/a.sh && sh a.sh`, `curl … > a; sh < a`). Data handed to a program is not
+//! code: `curl … | python3 -m json.tool`, `curl … -o data.json && python3 parse.py
+//! data.json`, `curl … | bash -n` (syntax check only) are fine.
+
+use super::blocklist::{self, Hit};
+use super::parse::{RedirKind, Script, SimpleCommand, Word};
+use super::rules::{basename, Arg};
+use super::{args_of, runs_downloader, saved_files, stdin_is_code, values, vectors, MAX_UNWRAP};
+
+fn refused() -> Option<Hit> {
+    Some((
+        "default:download-exec",
+        "running downloaded content as code (curl … | sh) is blocked by the default blocklist (rule default:download-exec)".into(),
+    ))
+}
+
+/// The first download-and-execute of the line.
+pub(crate) fn download_exec(script: &Script) -> Option<Hit> {
+    let downloads = downloads(script);
+    if downloads.is_empty() {
+        return script
+            .commands
+            .iter()
+            .any(|c| fetches_and_evaluates(&args_of(c)))
+            .then(refused)
+            .flatten();
+    }
+    let from_download = |w: &Word| downloads.iter().any(|d| w.subs.contains(d));
+    for c in &script.commands {
+        let argv = args_of(c);
+        if argv.is_empty() {
+            continue;
+        }
+        // `$(curl …)` as the command: its output is split into words and run.
+        if from_download(&c.words[0]) {
+            return refused();
+        }
+        let piped = piped_from(script, c, &downloads);
+        // `sh < <(curl …)`, `bash <<< "$(curl …)"`.
+        let fed = c
+            .redirects
+            .iter()
+            .any(|r| r.kind == RedirKind::Input && from_download(&r.target));
+        if (piped || fed) && (reads_code(&argv, stdin_is_code(c), 0) || calls_runner(script, c)) {
+            return refused();
+        }
+        let substituted = c.words[1..].iter().any(from_download);
+        if fetches_and_evaluates(&argv) {
+            return refused();
+        }
+        if substituted && super::runs_code(&argv, stdin_is_code(c), 0) {
+            return refused();
+        }
+    }
+    // curl -o x.sh URL && sh x.sh, curl -O …/a.sh; bash a.sh, wget -O run URL; ./run
+    let mut saved: Vec<String> = downloads
+        .iter()
+        .flat_map(|&d| saved_files(&script.commands[d]))
+        .collect();
+    for &d in &downloads {
+        saved.extend(named_after_url(&script.commands[d]));
+        saved.extend(bundled_output(&script.commands[d]));
+        saved.extend(copied_here(&script.commands[d]));
+    }
+    saved.extend(teed_files(script, &downloads));
+    if saved.is_empty() {
+        return None;
+    }
+    let same = |t: &str| {
+        let t = t.trim_start_matches("./");
+        saved.iter().any(|f| f == t)
+    };
+    for c in &script.commands {
+        let argv = args_of(c);
+        if argv.is_empty() {
+            continue;
+        }
+        let from_file = c
+            .redirects
+            .iter()
+            .any(|r| r.kind == RedirKind::Input && !r.here && same(&r.target.text))
+            && reads_code(&argv, true, 0);
+        if from_file || runs_file(&argv, &same, 0) {
+            return refused();
+        }
+    }
+    None
+}
+
+/// The commands that fetch: downloaders (also named through a variable of the line, as
+/// in `c=curl; $c …`), network clients whose output is the peer's (`nc`, `socat`,
+/// `openssl s_client`, `ssh HOST cmd`), `< /dev/tcp/…`, and calls of a function whose body
+/// fetches.
+fn downloads(script: &Script) -> Vec<usize> {
+    let fetches = |c: &SimpleCommand| {
+        let argv = args_of(c);
+        runs_downloader(&argv, 0)
+            || network_client(&argv)
+            || c.redirects.iter().any(|r| {
+                r.kind == RedirKind::Input
+                    && matches!(
+                        blocklist::path_parts(&r.target.text).as_slice(),
+                        ["dev", "tcp" | "udp", ..]
+                    )
+            })
+            || values::readings(script, c, &argv)
+                .iter()
+                .any(|v| runs_downloader(v, 0) || network_client(v))
+    };
+    let mut out: Vec<usize> = Vec::new();
+    let mut fetching_functions = Vec::new();
+    for (i, c) in script.commands.iter().enumerate() {
+        if fetches(c) {
+            out.push(i);
+            fetching_functions.extend(c.function);
+        }
+    }
+    for (i, c) in script.commands.iter().enumerate() {
+        let calls = c.words.first().is_some_and(|w| {
+            fetching_functions
+                .iter()
+                .any(|&f| script.functions.get(f).is_some_and(|f| f.name == w.text))
+        });
+        if calls && !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+/// `nc HOST PORT`, `ncat`, `socat - TCP:…`, `openssl s_client -connect …`, `ssh HOST cmd`:
+/// what they print is what the other end sends.
+fn network_client(argv: &[Arg]) -> bool {
+    let Some(p) = argv.first() else { return false };
+    match basename(&p.text) {
+        "nc" | "ncat" | "netcat" | "socat" | "telnet" => true,
+        "openssl" => argv.iter().any(|a| a.text == "s_client"),
+        "ssh" => argv.len() > 2,
+        "scp" => argv.iter().skip(1).any(|a| a.text.contains(':')),
+        _ => false,
+    }
+}
+
+/// A call of a function of the line whose body runs code from its input
+/// (`f(){ sh; }; curl … | f`).
+fn calls_runner(script: &Script, c: &SimpleCommand) -> bool {
+    let Some(name) = c.words.first() else {
+        return false;
+    };
+    let Some(f) = script.functions.iter().position(|f| f.name == name.text) else {
+        return false;
+    };
+    script.commands.iter().any(|b| {
+        b.function == Some(f)
+            && !b.stdin_heredoc
+            && !b.stages.iter().any(|&(_, k)| k > 0)
+            && reads_code(&args_of(b), true, 0)
+    })
+}
+
+/// A shell (`sh` and its kin), as opposed to the other interpreters.
+fn is_shell(p: &Arg) -> bool {
+    vectors::stdin_language(std::slice::from_ref(p)) == Some("sh")
+}
+
+/// `bash -n`, `sh -o noexec`: reads the script but runs nothing.
+fn noexec(args: &[Arg]) -> bool {
+    let mut it = args.iter().map(|a| a.text.as_str());
+    while let Some(t) = it.next() {
+        if t == "--" || !t.starts_with(['-', '+']) || t.len() < 2 {
+            return false;
+        }
+        if t.starts_with("--") {
+            if t == "--noexec" {
+                return true;
+            }
+            continue;
+        }
+        if t[1..].contains('n') && t.starts_with('-') {
+            return true;
+        }
+        if t[1..].contains('o') && it.next() == Some("noexec") {
+            return true;
+        }
+    }
+    false
+}
+
+/// Code in an interpreter's `-c`/`-e` that may run what it reads (`exec(sys.stdin.read())`,
+/// `eval`, `system`): the input is then code, not data.
+fn may_run_input(code: &str) -> bool {
+    const RUNS: &[&str] = &[
+        "exec",
+        "eval",
+        "system",
+        "popen",
+        "subprocess",
+        "spawn",
+        "source",
+        "compile",
+        "Function",
+        "child_process",
+        "runpy",
+        "`",
+        "vm.",
+    ];
+    RUNS.iter().any(|r| code.contains(r))
+}
+
+/// True when the program runs code it reads on its input (`sh`, `python3 -`, `perl`,
+/// `awk '{system($0)}'`, `sed e`), as opposed to reading data there (`python3 -m json.tool`,
+/// `perl -ne 'print if /x/'`, `bash -n`).
+pub(super) fn reads_code(argv: &[Arg], stdin_code: bool, depth: usize) -> bool {
+    let Some(p) = argv.first() else { return false };
+    if let Some(lang) = vectors::stdin_language(argv) {
+        return !(lang == "sh" && noexec(&argv[1..]));
+    }
+    if let Some((_, codes)) = vectors::inline_code(argv) {
+        return codes.iter().any(|c| may_run_input(c));
+    }
+    if is_shell(p) {
+        // `sh -c '…'` may hand its input to a shell; `sh script.sh` runs a local file.
+        return !noexec(&argv[1..])
+            && argv[1..]
+                .iter()
+                .take_while(|a| a.text.starts_with('-'))
+                .any(|a| !a.text.starts_with("--") && a.text.contains('c'));
+    }
+    if vectors::runs_files(basename(&p.text)) && !matches!(basename(&p.text), "sudo" | "exec") {
+        return false;
+    }
+    if runs_its_lines(argv) {
+        return true;
+    }
+    depth < MAX_UNWRAP
+        && vectors::analyse(argv, stdin_code)
+            .into_iter()
+            .any(|f| match f {
+                vectors::Finding::Code { .. } => true,
+                vectors::Finding::Wrap { argv, .. } => reads_code(&argv, stdin_code, depth + 1),
+                _ => false,
+            })
+}
+
+/// The file a shell or an interpreter runs as its script (not `-c` code, not a module,
+/// not with `-n`), and a program run by its path; through wrappers (`sudo sh a.sh`).
+pub(super) fn runs_file(argv: &[Arg], same: &dyn Fn(&str) -> bool, depth: usize) -> bool {
+    let Some(p) = argv.first() else { return false };
+    if p.text.contains('/') && same(&p.text) {
+        return true;
+    }
+    let args = &argv[1..];
+    let name = basename(&p.text);
+    if matches!(name, "source" | ".") {
+        return args.first().is_some_and(|a| same(&a.text));
+    }
+    if is_shell(p) {
+        let mut i = 0;
+        while let Some(t) = args.get(i).map(|a| a.text.as_str()) {
+            if t == "--" {
+                i += 1;
+                break;
+            }
+            if !t.starts_with(['-', '+']) || t.len() < 2 {
+                break;
+            }
+            if !t.starts_with("--") && t[1..].contains(['c', 'n', 's']) {
+                return false;
+            }
+            i += if !t.starts_with("--") && t[1..].contains(['o', 'O']) {
+                2
+            } else {
+                1
+            };
+        }
+        return args.get(i).is_some_and(|a| same(&a.text));
+    }
+    if vectors::runs_files(name) && !matches!(name, "sudo" | "exec") {
+        if vectors::inline_code(argv).is_some() || args.iter().any(|a| a.text.starts_with("-m")) {
+            return false;
+        }
+        return args
+            .iter()
+            .find(|a| !a.text.starts_with('-'))
+            .is_some_and(|a| same(&a.text));
+    }
+    depth < MAX_UNWRAP
+        && vectors::analyse(argv, false).into_iter().any(|f| match f {
+            vectors::Finding::Wrap { argv, .. } => runs_file(&argv, same, depth + 1),
+            _ => false,
+        })
+}
+
+/// `curl -O …/a.sh`, `curl -fsSLO …`, `wget …/a.sh`: the file is named after the URL.
+fn named_after_url(c: &SimpleCommand) -> Vec<String> {
+    let texts: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    let Some((p, args)) = texts.split_first() else {
+        return Vec::new();
+    };
+    let urls = args
+        .iter()
+        .filter(|a| a.contains("://") || a.contains('.') && !a.starts_with('-'));
+    let remote_name = match basename(p) {
+        "curl" => args.iter().any(|a| {
+            *a == "--remote-name"
+                || *a == "--remote-name-all"
+                || (a.starts_with('-') && !a.starts_with("--") && a.contains('O'))
+        }),
+        // wget saves under the URL's name unless -O names the file.
+        "wget" | "wget2" => !args.iter().any(|a| {
+            a.starts_with("--output-document")
+                || a.starts_with('-') && !a.starts_with("--") && a.contains('O')
+        }),
+        _ => false,
+    };
+    if !remote_name {
+        return Vec::new();
+    }
+    urls.filter_map(|u| {
+        let path = u.split(['?', '#']).next().unwrap_or(u);
+        let name = path.rsplit('/').next().unwrap_or(path);
+        (!name.is_empty()).then(|| name.to_string())
+    })
+    .collect()
+}
+
+/// `curl … | tee a.sh`: files a later pipeline stage copies the download into.
+fn teed_files(script: &Script, downloads: &[usize]) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in &script.commands {
+        let argv = args_of(c);
+        if argv.first().is_none_or(|p| basename(&p.text) != "tee") {
+            continue;
+        }
+        let after = piped_from(script, c, downloads);
+        if after {
+            out.extend(
+                argv[1..]
+                    .iter()
+                    .filter(|a| !a.text.starts_with('-'))
+                    .map(|a| a.text.trim_start_matches("./").to_string()),
+            );
+        }
+    }
+    out
+}
+
+/// `awk '{system($0)}'`, `awk '{print | "sh"}'`, `sed e`, `sed 's/^/x/e'`: line editors
+/// that run what they read as commands.
+fn runs_its_lines(argv: &[Arg]) -> bool {
+    let Some(p) = argv.first() else { return false };
+    let programs = argv[1..].iter().map(|a| a.text.as_str());
+    match basename(&p.text) {
+        "awk" | "gawk" | "mawk" | "nawk" => programs
+            .filter(|t| !t.starts_with('-'))
+            .any(|t| t.contains("system") || t.contains('|')),
+        "sed" | "gsed" => programs.filter(|t| !t.starts_with('-')).any(|t| {
+            t.split([';', '\n']).any(|cmd| {
+                let cmd =
+                    cmd.trim_start_matches(|c: char| c.is_ascii_digit() || c == '$' || c == ' ');
+                cmd == "e" || cmd.starts_with("e ") || (cmd.starts_with('s') && cmd.ends_with('e'))
+            })
+        }),
+        _ => false,
+    }
+}
+
+/// `curl -so FILE`, `curl -fsSLo FILE`, `wget -qO FILE`: the output option at the end of
+/// a bundle of short options takes the next word.
+fn bundled_output(c: &SimpleCommand) -> Vec<String> {
+    let texts: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    texts
+        .windows(2)
+        .filter(|w| {
+            w[0].len() > 2
+                && w[0].starts_with('-')
+                && !w[0].starts_with("--")
+                && w[0].ends_with(['o', 'O'])
+        })
+        .map(|w| w[1].trim_start_matches("./").to_string())
+        .filter(|f| f != "-")
+        .collect()
+}
+
+/// `scp HOST:a.sh .`, `tftp HOST -c get a.sh`: the local file a copy from a host makes.
+fn copied_here(c: &SimpleCommand) -> Vec<String> {
+    let texts: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    let Some((p, args)) = texts.split_first() else {
+        return Vec::new();
+    };
+    let operands: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    match basename(p) {
+        "scp" => match operands.split_last() {
+            Some((dest, sources)) if !dest.contains(':') => {
+                let into_dir = matches!(*dest, "." | "./") || dest.ends_with('/');
+                sources
+                    .iter()
+                    .filter(|s| s.contains(':'))
+                    .map(|s| {
+                        if into_dir {
+                            let name = s.rsplit(['/', ':']).next().unwrap_or(s);
+                            format!(
+                                "{}{name}",
+                                dest.trim_start_matches("./").trim_start_matches('.')
+                            )
+                        } else {
+                            dest.trim_start_matches("./").to_string()
+                        }
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        },
+        "tftp" => match args.iter().position(|a| *a == "get") {
+            Some(i) => args[i + 1..]
+                .last()
+                .map(|f| vec![f.trim_start_matches("./").to_string()])
+                .unwrap_or_default(),
+            None => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// Interpreter code that fetches a URL and evaluates what it got
+/// (`exec(urlopen(…).read())`, `eval get "http://…"`, `eval(file_get_contents("http…"))`).
+fn fetches_and_evaluates(argv: &[Arg]) -> bool {
+    let Some((_, codes)) = vectors::inline_code(argv) else {
+        return false;
+    };
+    const FETCH: &[&str] = &[
+        "urlopen",
+        "urllib",
+        "requests.",
+        "http.client",
+        "LWP",
+        "HTTP::Tiny",
+        "open-uri",
+        "URI.open",
+        "Net::HTTP",
+        "file_get_contents(\"http",
+        "curl_exec",
+        "fetch(",
+        "http.get",
+        "https.get",
+        "get \"http",
+        "get('http",
+        "get(\"http",
+    ];
+    let options: Vec<&str> = argv[1..].iter().map(|a| a.text.as_str()).collect();
+    let fetches = |code: &str| {
+        FETCH.iter().any(|f| code.contains(f))
+            || options.iter().any(|o| {
+                o.starts_with("-MLWP") || o.starts_with("-ropen-uri") || o.contains("HTTP")
+            })
+    };
+    codes.iter().any(|c| {
+        fetches(c)
+            && ["exec", "eval", "system", "Function", "load"]
+                .iter()
+                .any(|e| c.contains(e))
+    })
+}
+
+/// `c` reads, through a pipe, what one of the `downloads` commands writes.
+fn piped_from(script: &Script, c: &SimpleCommand, downloads: &[usize]) -> bool {
+    c.stages.iter().any(|&(p, j)| {
+        downloads.iter().any(|&d| {
+            script.commands[d]
+                .stages
+                .iter()
+                .any(|&(q, k)| q == p && k < j)
+        })
+    })
+}

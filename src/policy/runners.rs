@@ -1,0 +1,400 @@
+//! Shell command lines that programs which are not shells hand to a shell, for the default
+//! blocklist: `sed 'e CMD'` and `s/…/CMD/e`, `vim -c '!CMD'`, `gdb -ex 'shell CMD'`,
+//! `expect -c 'spawn CMD'`, `git -c alias.x='!CMD'` and command-valued git keys, tar's
+//! `--to-command`/`--checkpoint-action=exec=`, `zip -TT`, `script -c`, `ssh -o
+//! ProxyCommand=`, `rsync -e`, the job `at` and `batch` read, a makefile read from a here-document, and files that awk,
+//! Perl, Python or Ruby code opens for writing (as `: > FILE`, so that the redirection
+//! rules judge the path). Under an allow list these programs are refused as unverifiable
+//! code anyway; here the text is what they would run, checked like a line of its own.
+
+use super::blocklist::{self, Hit};
+use super::rules::{basename, Arg};
+use super::vectors;
+
+/// Git configuration keys whose value is a command git runs.
+const GIT_COMMAND_KEYS: &[&str] = &[
+    "core.pager",
+    "core.editor",
+    "core.sshcommand",
+    "core.fsmonitor",
+    "core.hookspath",
+    "sequence.editor",
+    "diff.external",
+    "credential.helper",
+    "gpg.program",
+    "pager.log",
+    "pager.diff",
+    "pager.show",
+];
+
+/// The shell lines `argv` hands to a shell; `input` is what it reads on its input.
+pub(crate) fn shell_texts(argv: &[Arg], input: &[String]) -> Vec<String> {
+    let Some(p) = argv.first() else {
+        return Vec::new();
+    };
+    let texts: Vec<&str> = argv[1..].iter().map(|a| a.text.as_str()).collect();
+    let values = |short: &[&str], long: &[&str]| option_values(&texts, short, long);
+    let mut out: Vec<String> = Vec::new();
+    match basename(&p.text) {
+        "sed" | "gsed" => {
+            let mut scripts = values(&["-e"], &["--expression"]);
+            if scripts.is_empty() {
+                scripts.extend(texts.iter().find(|t| !t.starts_with('-')).copied());
+            }
+            for s in scripts {
+                out.extend(sed_commands(s));
+            }
+        }
+        "vim" | "vi" | "nvim" | "ex" | "view" | "vimdiff" | "gvim" => {
+            let mut cmds = values(&["-c", "--cmd"], &[]);
+            cmds.extend(texts.iter().filter_map(|t| t.strip_prefix('+')));
+            for c in cmds {
+                let c = c.trim_start_matches([':', ' ']);
+                out.extend(c.strip_prefix('!').map(str::to_string));
+                out.extend(c.strip_prefix("call system(").map(strip_quotes));
+            }
+        }
+        "gdb" => {
+            for c in values(&["-ex", "-iex"], &["--eval-command", "--init-eval-command"]) {
+                let c = c.trim_start();
+                out.extend(
+                    c.strip_prefix("shell ")
+                        .or_else(|| c.strip_prefix('!'))
+                        .map(str::to_string),
+                );
+            }
+        }
+        "expect" => {
+            for c in values(&["-c"], &[]) {
+                for stmt in c.split([';', '\n']) {
+                    let stmt = stmt.trim();
+                    out.extend(
+                        stmt.strip_prefix("spawn ")
+                            .or_else(|| stmt.strip_prefix("exec "))
+                            .map(str::to_string),
+                    );
+                }
+            }
+        }
+        "git" => {
+            for kv in values(&["-c"], &[]) {
+                let Some((k, v)) = kv.split_once('=') else {
+                    continue;
+                };
+                let k = k.to_ascii_lowercase();
+                if k.starts_with("alias.") {
+                    out.extend(v.strip_prefix('!').map(str::to_string));
+                } else if GIT_COMMAND_KEYS.contains(&k.as_str()) {
+                    out.push(v.trim_start_matches('!').to_string());
+                }
+            }
+        }
+        "tar" | "gtar" | "bsdtar" => {
+            out.extend(
+                values(
+                    &["-I", "-F"],
+                    &[
+                        "--to-command",
+                        "--use-compress-program",
+                        "--info-script",
+                        "--new-volume-script",
+                    ],
+                )
+                .into_iter()
+                .map(str::to_string),
+            );
+            for a in values(&[], &["--checkpoint-action"]) {
+                out.extend(a.strip_prefix("exec=").map(str::to_string));
+            }
+        }
+        "zip" => out.extend(
+            values(&["-TT"], &["--unzip-command"])
+                .into_iter()
+                .map(str::to_string),
+        ),
+        "script" => out.extend(
+            values(&["-c"], &["--command"])
+                .into_iter()
+                .map(str::to_string),
+        ),
+        "ssh" | "scp" | "sftp" => {
+            for o in values(&["-o"], &[]) {
+                if let Some((k, v)) = o.split_once(['=', ' ']) {
+                    if matches!(
+                        k.to_ascii_lowercase().as_str(),
+                        "proxycommand" | "localcommand" | "knownhostscommand"
+                    ) {
+                        out.push(v.to_string());
+                    }
+                }
+            }
+        }
+        "rsync" => out.extend(values(&["-e"], &["--rsh"]).into_iter().map(str::to_string)),
+        // `at now <<< 'cmd'`, `echo cmd | batch`: the job is the shell text on the input.
+        "at" | "batch" if values(&["-f"], &[]).is_empty() && !texts.contains(&"-l") => {
+            out.extend(input.iter().cloned())
+        }
+        "make" | "gmake" => {
+            let from_input = values(&["-f"], &["--file", "--makefile"])
+                .iter()
+                .any(|f| vectors::names_input(f));
+            if from_input {
+                for text in input {
+                    out.extend(
+                        text.lines()
+                            .filter_map(|l| l.strip_prefix('\t'))
+                            .map(|l| l.trim_start_matches(['@', '-', '+']).to_string()),
+                    );
+                }
+            }
+        }
+        "awk" | "gawk" | "mawk" | "nawk" | "busybox" => {
+            for t in texts.iter().filter(|t| t.contains('>')) {
+                out.extend(quoted_after(t, ">").into_iter().map(|f| written(&f)));
+            }
+        }
+        _ => {}
+    }
+    // Interpreter code opening a file for writing: `open('/dev/sda','wb')`, `open F,">/dev/sda"`.
+    if let Some((_, codes)) = vectors::inline_code(argv) {
+        for code in codes {
+            out.extend(opened_for_writing(&code).into_iter().map(|f| written(&f)));
+            // `open(F, "|sh"); print F "…"`: what the code prints goes to a shell.
+            let to_shell = ["|sh", "| sh", "|bash", "| bash", "|/bin/sh"]
+                .iter()
+                .any(|s| code.contains(&format!("\"{s}")) || code.contains(&format!("'{s}")));
+            if to_shell {
+                for q in ['"', '\''] {
+                    out.extend(code.split(q).skip(1).step_by(2).map(str::to_string));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A shell line that writes `path` (`: > 'path'`), for the redirection rules.
+fn written(path: &str) -> String {
+    format!(": > '{}'", path.replace('\'', r"'\''"))
+}
+
+/// Values of options among `short` (`-c X`, `-cX`; a bundle ending in the letter) and
+/// `long` (`--x=V`, `--x V`).
+fn option_values<'a>(texts: &[&'a str], short: &[&str], long: &[&str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    for (i, t) in texts.iter().enumerate() {
+        let next = texts.get(i + 1).copied();
+        for s in short {
+            if t == s {
+                out.extend(next);
+            } else if let Some(v) = t.strip_prefix(s).filter(|v| !v.is_empty()) {
+                if s.len() == 2 {
+                    out.push(v);
+                }
+            } else if s.len() == 2
+                && t.starts_with('-')
+                && !t.starts_with("--")
+                && t.ends_with(&s[1..])
+                && t[1..t.len() - 1].bytes().all(|b| b.is_ascii_alphabetic())
+            {
+                // `script -qc CMD`.
+                out.extend(next);
+            }
+        }
+        for l in long {
+            if t == l {
+                out.extend(next);
+            } else if let Some(v) = t.strip_prefix(l).and_then(|r| r.strip_prefix('=')) {
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+/// `e CMD`, `1e CMD`, `$e CMD`, `s/x/CMD/e` of a sed script: the commands sed runs.
+fn sed_commands(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for cmd in script.split(['\n', ';']) {
+        let cmd = cmd
+            .trim_start()
+            .trim_start_matches(|c: char| c.is_ascii_digit() || matches!(c, '$' | ',' | ' '));
+        if let Some(rest) = cmd.strip_prefix('e') {
+            if rest.is_empty() || rest.starts_with(' ') {
+                out.push(rest.trim().to_string());
+                continue;
+            }
+        }
+        let Some(rest) = cmd.strip_prefix('s') else {
+            continue;
+        };
+        let Some(d) = rest
+            .chars()
+            .next()
+            .filter(|d| !d.is_alphanumeric() && *d != '\\')
+        else {
+            continue;
+        };
+        let parts = split_unescaped(&rest[d.len_utf8()..], d);
+        if let [_, repl, flags] = parts.as_slice() {
+            if flags.contains('e') {
+                out.push(repl.replace(&format!("\\{d}"), &d.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// `a/b\/c/d` split on unescaped `d`.
+fn split_unescaped(s: &str, d: char) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            let last = out.last_mut().expect("non-empty");
+            last.push(c);
+            last.extend(chars.next());
+        } else if c == d {
+            out.push(String::new());
+        } else {
+            out.last_mut().expect("non-empty").push(c);
+        }
+    }
+    out
+}
+
+fn strip_quotes(s: &str) -> String {
+    s.trim_end_matches(')')
+        .trim_matches(['\'', '"'])
+        .to_string()
+}
+
+/// The quoted strings right after `op` (`> "/dev/sda"`, `>"x"`).
+fn quoted_after(text: &str, op: &str) -> Vec<String> {
+    text.match_indices(op)
+        .filter_map(|(i, _)| {
+            let rest = text[i + op.len()..].trim_start_matches(['>', ' ']);
+            let q = rest.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+            let body = &rest[1..];
+            body.find(q).map(|e| body[..e].to_string())
+        })
+        .collect()
+}
+
+/// Paths interpreter code opens for writing: Python/Ruby `open('P', 'w…')` (`a`, `r+`,
+/// `File.open`, `File.write('P'`), Perl `open(F, ">P")` and `open F, '>', 'P'`.
+fn opened_for_writing(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in code.match_indices("open") {
+        let args = code[i + 4..].trim_start_matches(['(', ' ']);
+        let lits = literals(args, 3);
+        match lits.as_slice() {
+            // Perl: open F, ">/dev/sda" / open(F, '>', '/dev/sda').
+            [mode, path, ..] if matches!(mode.as_str(), ">" | ">>" | "+<" | "+>") => {
+                out.push(path.clone())
+            }
+            [one, ..] if one.starts_with(['>', '+']) => {
+                out.push(one.trim_start_matches(['>', '+', '<', ' ']).to_string())
+            }
+            [path, mode, ..] if mode.contains(['w', 'a', '+']) => out.push(path.clone()),
+            _ => {}
+        }
+    }
+    for (i, _) in code.match_indices("write(") {
+        out.extend(
+            literals(&code[i + 6..], 1)
+                .into_iter()
+                .filter(|p| p.starts_with('/')),
+        );
+    }
+    out.retain(|p| p.starts_with('/'));
+    out
+}
+
+/// Up to `n` quoted literals at the start of a call's argument list, up to its `)` or `;`.
+fn literals(args: &str, n: usize) -> Vec<String> {
+    let end = args.find([')', ';', '\n']).unwrap_or(args.len());
+    let mut out = Vec::new();
+    let mut rest = &args[..end];
+    while out.len() < n {
+        let Some(start) = rest.find(['"', '\'']) else {
+            break;
+        };
+        let q = rest.as_bytes()[start] as char;
+        let body = &rest[start + 1..];
+        let Some(e) = body.find(q) else { break };
+        out.push(body[..e].to_string());
+        rest = &body[e + 1..];
+    }
+    out
+}
+
+/// Interpreter code that forks in an endless loop (`fork while fork`, `loop { fork }`,
+/// `while True: os.fork()`) or signals every process (`kill 9, -1`, `os.kill(-1, 9)`,
+/// `process.kill(-1)`): the fork-bomb and kill-all rules in another language.
+pub(crate) fn code_forks_or_kills_all(lang: &str, code: &str) -> Option<Hit> {
+    const ENDLESS: &[&str] = &[
+        "while fork",
+        "while 1",
+        "while(1)",
+        "while (1)",
+        "while True",
+        "while true",
+        "while(true)",
+        "while (true)",
+        "loop {",
+        "loop do",
+        "iter(int,1)",
+        "iter(int, 1)",
+        "for(;;)",
+        "for (;;)",
+        "until 0",
+        "itertools.count",
+    ];
+    if code.contains("fork") && ENDLESS.iter().any(|e| code.contains(e)) {
+        return Some(blocklist::hit_of(
+            "default:fork-bomb",
+            &format!("this is a fork bomb: {lang} code forks in an endless loop"),
+        ));
+    }
+    // `kill(…, -1)`, `kill 9, -1`, `kill(-1, 9)`: a pid of -1 among the call's arguments.
+    let kills_all = code.match_indices("kill").any(|(i, _)| {
+        let args = code[i + 4..].trim_start_matches(['(', ' ']);
+        let end = args.find([')', ';', '\n']).unwrap_or(args.len());
+        args[..end]
+            .split(',')
+            .any(|a| a.trim().trim_start_matches('(').trim() == "-1")
+    });
+    kills_all.then(|| {
+        blocklist::hit_of(
+            "default:kill-all",
+            &format!("{lang} code signalling every process (pid -1)"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(line: &[&str]) -> Vec<String> {
+        let argv: Vec<Arg> = line.iter().map(|t| Arg::lit(*t)).collect();
+        shell_texts(&argv, &[])
+    }
+
+    #[test]
+    fn commands_programs_hand_to_a_shell() {
+        assert_eq!(texts(&["sed", "1e rm -rf /", "f"]), ["rm -rf /"]);
+        assert_eq!(texts(&["sed", r"s/x/rm -rf \//e"]), ["rm -rf /"]);
+        assert!(texts(&["sed", "s/e/E/g"]).is_empty());
+        assert_eq!(texts(&["vim", "-c", ":!reboot", "-c", "q"]), ["reboot"]);
+        assert_eq!(texts(&["git", "-c", "alias.x=!reboot", "x"]), ["reboot"]);
+        assert!(texts(&["git", "-c", "color.ui=never", "log"]).is_empty());
+        assert_eq!(texts(&["script", "-qc", "reboot", "/dev/null"]), ["reboot"]);
+        assert_eq!(
+            texts(&["python3", "-c", "open('/dev/sda','wb').write(b'0')"]),
+            [": > '/dev/sda'"]
+        );
+        assert!(texts(&["python3", "-c", "open('/dev/sda').read()"]).is_empty());
+    }
+}

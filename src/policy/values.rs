@@ -1,0 +1,359 @@
+//! What the line's own variables hold, for the default blocklist: the values a `$NAME`
+//! may take when the line sets it itself, in any of the ways a shell lets it (`x=/`,
+//! `export x=/`, `for x in / /etc`, `: ${x:=/}`, `printf -v x /`, `read x <<< /`,
+//! `set -- /`, a function called as `f /`), and the argv a command has once those values
+//! are put in and split into fields the way the shell splits an unquoted expansion
+//! (`f='-rf /'; rm $f` is `rm -rf /`). A variable the line does not set keeps its `$NAME`,
+//! which the rules read as "unknown".
+
+use super::parse::{Script, SimpleCommand, Word};
+use super::rules::{basename, Arg};
+
+/// How many readings of one command are checked (one a value of the variable with the most;
+/// a loop over more words than this is read only for its first ones).
+const MAX_READINGS: usize = 64;
+
+/// The names a word refers to with `$NAME`, `${NAME}`, `$1`, `$@`, `$*`, and where.
+fn references(text: &str) -> Vec<(usize, usize, &str)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'$' {
+            i += 1;
+            continue;
+        }
+        let rest = &text[i + 1..];
+        let (name, len) = if let Some(r) = rest.strip_prefix('{') {
+            match r.find('}') {
+                Some(e) if is_name(&r[..e]) => (&r[..e], e + 2),
+                // `${a[0]}`, `${a[@]}`: an element of an array.
+                Some(e) if r[..e].ends_with(']') => match r[..e].split_once('[') {
+                    Some((n, _)) if is_name(n) => (n, e + 2),
+                    _ => ("", 0),
+                },
+                _ => ("", 0),
+            }
+        } else if rest.starts_with(|c: char| c.is_ascii_digit() || c == '@' || c == '*') {
+            (&rest[..1], 1)
+        } else {
+            let n = rest
+                .find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
+                .unwrap_or(rest.len());
+            (&rest[..n], n)
+        };
+        if name.is_empty() || !is_name(name) {
+            i += 1;
+            continue;
+        }
+        out.push((i, i + 1 + len, name));
+        i += 1 + len;
+    }
+    out
+}
+
+fn is_name(n: &str) -> bool {
+    matches!(n, "@" | "*")
+        || (!n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+        || (n.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic())
+            && n.bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric()))
+}
+
+/// What a word assigned to a variable stands for: its text when it is a literal, `$HOME`
+/// or `~` (which the rules read), or what a literal `$(echo …)` prints.
+fn assigned_text(script: &Script, w: &Word) -> Option<String> {
+    if w.is_static() || w.text.starts_with(['~', '$']) && w.subs.is_empty() {
+        return Some(w.text.clone());
+    }
+    super::substituted_text(script, w)
+}
+
+/// What a word stands for apart from its variables: the default of `${x:-V}` / `${x-V}`,
+/// and a word with what a literal `$(echo …)`, `` `printf …` `` or `$(dirname …)` in it
+/// prints (`of=$(echo /dev/sda)`, `/tmp/$(echo ..)`).
+fn alternative(script: &Script, w: &Word) -> Option<String> {
+    if let Some(inner) = w.text.strip_prefix("${").and_then(|t| t.strip_suffix('}')) {
+        let name_end = inner
+            .find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
+            .unwrap_or(inner.len());
+        let rest = &inner[name_end..];
+        return rest
+            .strip_prefix(":-")
+            .or_else(|| rest.strip_prefix('-'))
+            .filter(|v| !v.contains(['$', '`', '{']))
+            .map(|v| v.trim_matches('"').to_string());
+    }
+    if w.subs.len() != 1 {
+        return None;
+    }
+    let (start, end) = if let Some(s) = w.text.find("$(") {
+        (s, s + w.text[s..].find(')')? + 1)
+    } else {
+        let s = w.text.find('`')?;
+        (s, s + 1 + w.text[s + 1..].find('`')? + 1)
+    };
+    let printed = super::printed_by(&script.commands[w.subs.start])?;
+    Some(format!("{}{printed}{}", &w.text[..start], &w.text[end..]))
+}
+
+/// Every value the line gives `name` (in the order it does), as far as it shows them.
+pub(crate) fn values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String> {
+    resolved(script, name, cmd, 0)
+}
+
+/// [`direct_values`], with an array literal split into its elements (`a=(/ /etc)`) and a
+/// value that is another variable of the line replaced by that one's values (`e=$d`).
+fn resolved(script: &Script, name: &str, cmd: &SimpleCommand, depth: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in direct_values(script, name, cmd) {
+        if let Some(inner) = v.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
+            out.extend(
+                inner
+                    .split_whitespace()
+                    .map(|e| e.trim_matches(['"', '\'']).to_string()),
+            );
+            continue;
+        }
+        let other = v
+            .strip_prefix('$')
+            .map(|n| n.trim_start_matches('{').trim_end_matches('}'))
+            .filter(|n| is_name(n) && *n != name && *n != "HOME");
+        if let Some(n) = other.filter(|_| depth < 3) {
+            let inner = resolved(script, n, cmd, depth + 1);
+            if !inner.is_empty() {
+                out.extend(inner);
+                continue;
+            }
+        }
+        out.push(v);
+    }
+    out
+}
+
+/// The values the line's own commands give `name` directly.
+fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String> {
+    let mut out = Vec::new();
+    let positional = name.bytes().all(|c| c.is_ascii_digit()) || matches!(name, "@" | "*");
+    if positional {
+        positional_values(script, name, cmd, &mut out);
+        return out;
+    }
+    for c in &script.commands {
+        for a in c.assignments.iter().filter(|a| a.name == name) {
+            if !c.words.is_empty() {
+                continue;
+            }
+            match assigned_text(script, &a.value) {
+                Some(t) => out.push(t),
+                // bash `a=(/ /etc)` (the parser keeps the elements, joined by blanks) and
+                // `a=$'…'`: their words.
+                None if a.value.shell_dependent && !a.value.text.contains(['$', '`']) => {
+                    out.extend(a.value.text.split_whitespace().map(str::to_string))
+                }
+                None => {}
+            }
+        }
+        // `: ${x:=/}`, `echo ${x=/}`: assigns when x is unset.
+        for w in &c.words {
+            for op in [":=", "="] {
+                let key = format!("${{{name}{op}");
+                if let Some(start) = w.text.find(&key) {
+                    let v = &w.text[start + key.len()..];
+                    out.extend(v.find('}').map(|e| v[..e].trim_matches('"').to_string()));
+                }
+            }
+        }
+        let Some(p) = c.words.first() else { continue };
+        let texts: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+        match p.text.as_str() {
+            "export" | "readonly" | "local" | "declare" | "typeset" => {
+                for w in &c.words[1..] {
+                    if let Some(v) = w.text.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
+                        if w.is_static() || v.starts_with(['~', '$']) {
+                            out.push(v.to_string());
+                        }
+                    }
+                }
+            }
+            // `printf -v x FORMAT ARGS` (bash).
+            "printf" if texts.get(1) == Some(&"-v") && texts.get(2) == Some(&name) => {
+                out.push(super::printf_text(&texts[3..]));
+            }
+            // `read [-r] a b` fed by a here-document, a here-string or echo: the last name
+            // takes the rest of the line.
+            "read" => {
+                let names: Vec<&str> = texts[1..]
+                    .iter()
+                    .copied()
+                    .filter(|t| !t.starts_with('-'))
+                    .collect();
+                let Some(k) = names.iter().position(|n| *n == name) else {
+                    continue;
+                };
+                for text in super::stdin_texts(script, c) {
+                    let line = text.lines().next().unwrap_or("");
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    out.push(if k + 1 == names.len() {
+                        fields.get(k..).unwrap_or_default().join(" ")
+                    } else {
+                        fields.get(k).copied().unwrap_or("").to_string()
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    for (n, words) in &script.loop_values {
+        if n == name {
+            out.extend(words.iter().map(|w| w.text.clone()));
+        }
+    }
+    out
+}
+
+/// `$1`, `$@` …: the words of `set -- …`, and for a command in a function's body the
+/// arguments of the line's calls of that function.
+fn positional_values(script: &Script, name: &str, cmd: &SimpleCommand, out: &mut Vec<String>) {
+    let pick = |args: &[Word]| -> Option<String> {
+        let texts: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+        match name {
+            "@" | "*" => Some(texts.join(" ")),
+            n => n
+                .parse::<usize>()
+                .ok()
+                .filter(|&k| k > 0)
+                .and_then(|k| texts.get(k - 1).map(|t| t.to_string())),
+        }
+    };
+    let function = cmd
+        .function
+        .and_then(|f| script.functions.get(f))
+        .map(|f| f.name.as_str());
+    for c in &script.commands {
+        let Some(p) = c.words.first() else { continue };
+        let calls_function = function == Some(p.text.as_str());
+        let sets = p.text == "set"
+            && c.words
+                .get(1)
+                .is_some_and(|w| w.text == "--" || !w.text.starts_with(['-', '+']));
+        if calls_function {
+            out.extend(pick(&c.words[1..]));
+        } else if sets && function.is_none() {
+            let skip = usize::from(c.words[1].text == "--");
+            out.extend(pick(&c.words[1 + skip..]));
+        }
+    }
+}
+
+/// The readings of a command's argv with the line's own variables put in: one for each
+/// value (up to [`MAX_READINGS`]), the fields of an unquoted expansion split on `$IFS` (the
+/// line's own `IFS=…` or the default blanks). Empty when no word refers to such a variable.
+pub(crate) fn readings(script: &Script, cmd: &SimpleCommand, argv: &[Arg]) -> Vec<Vec<Arg>> {
+    if argv.len() != cmd.words.len() || !cmd.words.iter().any(|w| w.text.contains(['$', '`'])) {
+        return Vec::new();
+    }
+    let alternatives: Vec<Option<String>> =
+        cmd.words.iter().map(|w| alternative(script, w)).collect();
+    let mut known: Vec<(&str, Vec<String>)> = Vec::new();
+    for (w, alt) in cmd.words.iter().zip(&alternatives) {
+        for (_, _, name) in references(alt.as_deref().unwrap_or(&w.text)) {
+            if known.iter().all(|(n, _)| *n != name) {
+                let v = values(script, name, cmd);
+                if !v.is_empty() {
+                    known.push((name, v));
+                }
+            }
+        }
+    }
+    let Some(most) = known
+        .iter()
+        .map(|(_, v)| v.len())
+        .chain(alternatives.iter().flatten().map(|_| 1))
+        .max()
+    else {
+        return Vec::new();
+    };
+    let ifs = values(script, "IFS", cmd)
+        .pop()
+        .unwrap_or_else(|| " \t\n".to_string());
+    (0..most.min(MAX_READINGS))
+        .map(|k| {
+            let mut out = Vec::with_capacity(argv.len());
+            for ((a, w), alt) in argv.iter().zip(&cmd.words).zip(&alternatives) {
+                let source = alt.as_deref().unwrap_or(&w.text);
+                let refs = references(source);
+                if alt.is_none()
+                    && !refs
+                        .iter()
+                        .any(|(_, _, n)| known.iter().any(|(m, _)| m == n))
+                {
+                    out.push(a.clone());
+                    continue;
+                }
+                let mut text = String::new();
+                let mut last = 0;
+                for (s, e, n) in refs {
+                    if let Some((_, v)) = known.iter().find(|(m, _)| *m == n) {
+                        text.push_str(&source[last..s]);
+                        text.push_str(&v[k.min(v.len() - 1)]);
+                        last = e;
+                    }
+                }
+                text.push_str(&source[last..]);
+                // Values the line wrote out are as known as literals.
+                let exact = !text.contains(['$', '`']);
+                if w.split {
+                    out.extend(
+                        text.split(|c| ifs.contains(c))
+                            .filter(|f| !f.is_empty())
+                            .map(|f| Arg {
+                                exact,
+                                ..Arg::unknown(f)
+                            }),
+                    );
+                } else {
+                    out.push(Arg {
+                        text,
+                        exact,
+                        ..a.clone()
+                    });
+                }
+            }
+            out
+        })
+        .filter(|v| v.first().is_some_and(|p| !basename(&p.text).is_empty()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_name_variables_and_parameters() {
+        let names = |t: &str| -> Vec<String> {
+            references(t)
+                .into_iter()
+                .map(|(_, _, n)| n.to_string())
+                .collect()
+        };
+        assert_eq!(names("$d/x"), ["d"]);
+        assert_eq!(names("of=${dev}"), ["dev"]);
+        assert_eq!(names("$1$@ $*"), ["1", "@", "*"]);
+        // Operators and special parameters other than @ * are not plain references.
+        assert!(names("${x:-/} $$ $? a$").is_empty());
+    }
+
+    #[test]
+    fn readings_put_in_values_and_split_fields() {
+        let script = super::super::parse::parse("x='-rf /'; for d in a b; do rm $x $d; done")
+            .expect("parses");
+        let c = script.commands.last().expect("rm");
+        let argv: Vec<Arg> = c.words.iter().map(Arg::from_word).collect();
+        let texts: Vec<Vec<String>> = readings(&script, c, &argv)
+            .into_iter()
+            .map(|v| v.into_iter().map(|a| a.text).collect())
+            .collect();
+        assert_eq!(texts, [["rm", "-rf", "/", "a"], ["rm", "-rf", "/", "b"]]);
+    }
+}
