@@ -2666,11 +2666,46 @@ pub fn code_deletes_root(code: &str) -> bool {
         code.match_indices(f).any(|(at, _)| {
             let before_ok = at == 0 || !(b[at - 1] == b'_' || b[at - 1].is_ascii_alphanumeric());
             let after = at + f.len();
-            let target =
-                joined_path(b, after).or_else(|| call_literals(b, after).words.into_iter().next());
+            let target = joined_path(b, after)
+                .or_else(|| home_expression(b, after))
+                .or_else(|| call_literals(b, after).words.into_iter().next());
             before_ok && target.is_some_and(|t| is_root_target(&t))
         })
     })
+}
+
+/// `~` when a call's first argument is the home directory spelled the interpreter's way:
+/// `os.environ["HOME"]`, `os.getenv("HOME")`, `Path.home()`, `$ENV{HOME}`, `ENV["HOME"]`,
+/// `Dir.home`, `os.homedir()`, `process.env.HOME` (with or without the call's parenthesis).
+fn home_expression(b: &[u8], mut i: usize) -> Option<String> {
+    while matches!(b.get(i), Some(b' ' | b'(')) {
+        i += 1;
+    }
+    let rest = String::from_utf8_lossy(&b[i..b.len().min(i + 40)]).replace('\'', "\"");
+    const HOME: &[&str] = &[
+        "os.environ[\"HOME\"]",
+        "os.environ.get(\"HOME\"",
+        "os.getenv(\"HOME\"",
+        "environ[\"HOME\"]",
+        "getenv(\"HOME\"",
+        "pathlib.Path.home()",
+        "Path.home()",
+        "$ENV{HOME}",
+        "$ENV{\"HOME\"}",
+        "ENV[\"HOME\"]",
+        "Dir.home",
+        "os.homedir()",
+        "require(\"os\").homedir()",
+        "homedir()",
+        "process.env.HOME",
+        "process.env[\"HOME\"]",
+    ];
+    HOME.iter()
+        .any(|h| {
+            rest.starts_with(h)
+                && !rest[h.len()..].starts_with(|c: char| c == '_' || c.is_ascii_alphanumeric())
+        })
+        .then(|| "~".to_string())
 }
 
 /// The path a call's first argument builds with `os.path.join(…)` (or `path.join`,
@@ -2844,6 +2879,27 @@ mod tests {
             "shutil.rmtree(os.path.join('/tmp', name))"
         ));
         assert!(code_deletes_root("shutil.rmtree(os.path.join('/', 'etc'))"));
+        for home in [
+            "shutil.rmtree(os.environ['HOME'])",
+            "shutil.rmtree( os.getenv(\"HOME\") )",
+            "shutil.rmtree(pathlib.Path.home())",
+            "remove_tree($ENV{HOME})",
+            "FileUtils.rm_rf(ENV['HOME'])",
+            "FileUtils.rm_rf Dir.home",
+            "fs.rmSync(os.homedir(), {recursive: true})",
+            "fs.rmSync(process.env.HOME, {recursive: true})",
+        ] {
+            assert!(code_deletes_root(home), "{home}");
+        }
+        assert!(!code_deletes_root(
+            "shutil.rmtree(os.path.join(os.environ['HOME'], 'build'))"
+        ));
+        assert!(!code_deletes_root(
+            "shutil.rmtree(os.environ['HOMEDIR_BUILD'])"
+        ));
+        assert!(!code_deletes_root(
+            "fs.rmSync(process.env.HOMEPATH_X, {recursive: true})"
+        ));
         assert!(code_deletes_root(
             "shutil.rmtree(os.path.join('/tmp', '/'))"
         ));
