@@ -353,10 +353,36 @@ fn blocklist_args(script: &Script, c: &SimpleCommand) -> Vec<Arg> {
 fn substituted_text(script: &Script, w: &Word) -> Option<String> {
     let whole = (w.text.starts_with("$(") && w.text.ends_with(')'))
         || (w.text.starts_with('`') && w.text.ends_with('`'));
-    if !whole || w.subs.len() != 1 {
+    if !whole {
         return None;
     }
-    printed_by(&script.commands[w.subs.start])
+    match w.subs.len() {
+        1 => printed_by(&script.commands[w.subs.start]),
+        2 => cd_then_pwd(
+            &script.commands[w.subs.start],
+            &script.commands[w.subs.start + 1],
+        ),
+        _ => None,
+    }
+}
+
+/// `$(cd /DIR && pwd)` (or `;`): the directory, when it is a literal absolute path.
+fn cd_then_pwd(cd: &SimpleCommand, pwd: &SimpleCommand) -> Option<String> {
+    let texts = |c: &SimpleCommand| -> Vec<String> {
+        c.words
+            .iter()
+            .map(|w| w.text.clone())
+            .filter(|t| !matches!(t.as_str(), "-P" | "-L" | "--"))
+            .collect()
+    };
+    let (cd, pwd) = (texts(cd), texts(pwd));
+    match (cd.as_slice(), pwd.as_slice()) {
+        ([c, dir], [p]) if c == "cd" && p == "pwd" && dir.starts_with('/') => {
+            let t = dir.trim_end_matches('/');
+            Some(if t.is_empty() { "/".into() } else { t.into() })
+        }
+        _ => None,
+    }
 }
 
 /// What a command substitution of `inner` stands for: the words a literal `echo`/`printf`
