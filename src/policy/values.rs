@@ -200,6 +200,28 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
                     });
                 }
             }
+            // `mapfile -t a <<< /` / `readarray`: the array's elements are the input's lines
+            // (read here as one value, the lines joined by blanks).
+            "mapfile" | "readarray" => {
+                let mut array = "MAPFILE";
+                let mut i = 1;
+                while let Some(t) = texts.get(i) {
+                    if matches!(*t, "-d" | "-n" | "-O" | "-s" | "-u" | "-C" | "-c") {
+                        i += 2;
+                        continue;
+                    }
+                    if !t.starts_with('-') {
+                        array = t;
+                    }
+                    i += 1;
+                }
+                if array != name {
+                    continue;
+                }
+                for text in super::stdin_texts(script, c) {
+                    out.push(text.lines().collect::<Vec<_>>().join(" "));
+                }
+            }
             _ => {}
         }
     }
