@@ -1306,7 +1306,18 @@ fn upstream_args(script: &Script, cmd: &SimpleCommand) -> Vec<Arg> {
             if c.stages.iter().any(|&(q, k)| q == p && k < j) {
                 // What the stage right before xargs lists (a later filter may narrow it).
                 if let Some(listed) = listed_names(c) {
-                    if c.stages.iter().any(|&(q, k)| q == p && k + 1 == j) {
+                    // ls/pwd also through filters that only pass some of the names on
+                    // (`ls | grep -v x | xargs rm -rf`); ps/pgrep only right before xargs,
+                    // so `ps aux | grep foo | awk '{print $2}' | xargs kill` is not read
+                    // as every process.
+                    let lists_names = c
+                        .words
+                        .first()
+                        .is_some_and(|w| matches!(basename(&w.text), "ls" | "pwd"));
+                    if c.stages.iter().any(|&(q, k)| {
+                        q == p
+                            && (k + 1 == j || lists_names && only_filters_between(script, p, k, j))
+                    }) {
                         out.extend(listed);
                     }
                     continue;
@@ -1327,6 +1338,36 @@ fn upstream_args(script: &Script, cmd: &SimpleCommand) -> Vec<Arg> {
         }
     }
     out
+}
+
+/// Whether every stage of pipeline `p` after stage `from` and before stage `to` is a
+/// command that only passes some of its input lines on unchanged (grep, sort, head …).
+fn only_filters_between(script: &Script, p: u32, from: u16, to: u16) -> bool {
+    (from + 1..to).all(|m| {
+        let mut at = script
+            .commands
+            .iter()
+            .filter(|c| c.stages.contains(&(p, m)));
+        let Some(c) = at.next() else {
+            return false;
+        };
+        at.next().is_none()
+            && c.words.first().is_some_and(|w| {
+                matches!(
+                    basename(&w.text),
+                    "grep"
+                        | "egrep"
+                        | "fgrep"
+                        | "sort"
+                        | "head"
+                        | "tail"
+                        | "uniq"
+                        | "tac"
+                        | "shuf"
+                        | "cat"
+                )
+            })
+    })
 }
 
 /// `ls`, `pwd`, `pgrep`, `ps` upstream of xargs: the entries of the directories ls lists
