@@ -9,7 +9,7 @@ mod http_support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use http_support::{events, HttpServer, TOKEN};
+use http_support::{events, session_headers, HttpServer, TOKEN};
 use serde_json::{json, Value};
 
 fn call(s: &HttpServer, command: &str) -> Value {
@@ -188,21 +188,8 @@ fn client_text_on_post_root_does_not_pose_as_audit_ids() {
 #[test]
 fn session_and_request_ids_over_streamable_http() {
     let s = HttpServer::start(&[], &[]);
-    let init = s.rpc("/mcp", &[], &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}));
-    assert_eq!(init.status, 200, "{init:?}");
-    let sid = init
-        .header("mcp-session-id")
-        .expect("session id")
-        .to_string();
-    let h = [
-        ("Mcp-Session-Id", sid.as_str()),
-        ("MCP-Protocol-Version", "2025-06-18"),
-    ];
-    s.rpc(
-        "/mcp",
-        &h,
-        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-    );
+    let sid = s.open_session();
+    let h = session_headers(&sid);
     let r = s.rpc("/mcp", &h, &json!({"jsonrpc": "2.0", "id": 42, "method": "tools/call", "params": {"name": "execute_command", "arguments": {"command": "echo hi"}}}));
     assert_eq!(r.status, 200, "{r:?}");
     let e = s.wait_events("CMD_EXEC", 1, Duration::from_secs(5));

@@ -12,7 +12,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use http_support::{HttpServer, TOKEN};
+use http_support::{session_headers, HttpServer, TOKEN};
 use serde_json::{json, Value};
 
 /// Reads until EOF or an error; how long that took, and whether it was a clean close or a
@@ -282,10 +282,7 @@ fn sessions_are_capped_and_ending_one_makes_room() {
     assert_eq!(over.header("retry-after"), Some("60"));
     assert_eq!(over.json()["error"]["code"], -32000, "{}", over.body);
     let sid = first.expect("a session id");
-    let h = [
-        ("Mcp-Session-Id", sid.as_str()),
-        ("MCP-Protocol-Version", "2025-06-18"),
-    ];
+    let h = session_headers(&sid);
     s.rpc(
         "/mcp",
         &h,

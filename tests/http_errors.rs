@@ -5,7 +5,7 @@
 mod common;
 mod http_support;
 
-use http_support::{HttpServer, Reply};
+use http_support::{session_headers, HttpServer, Reply};
 use serde_json::{json, Value};
 
 /// Requests whose shape does not fit their method, or whose method is not served, with the
@@ -73,10 +73,7 @@ fn check(r: &Reply, id: i64, code: i64, text: &str) {
 fn shape_errors_are_invalid_params_and_unknown_methods_are_named_on_both_routes() {
     let s = HttpServer::start(&[], &[]);
     let sid = s.open_session();
-    let session = [
-        ("Mcp-Session-Id", sid.as_str()),
-        ("MCP-Protocol-Version", "2025-06-18"),
-    ];
+    let session = session_headers(&sid);
     for (body, code, text) in unservable() {
         let id = body["id"].as_i64().unwrap_or_default();
         let r = s.rpc("/", &[], &body);

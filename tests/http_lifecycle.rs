@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::{marker, pids_with, wait_gone};
-use http_support::{events, HttpServer, TOKEN};
+use http_support::{events, session_headers, HttpServer, TOKEN};
 use serde_json::{json, Value};
 
 fn call(id: u64, command: &str) -> Value {
@@ -53,10 +53,7 @@ fn wait_running(m: &str, what: &str) {
 fn a_client_that_disconnects_cancels_its_command() {
     let s = HttpServer::start(&[], &[]);
     let sid = s.open_session();
-    let session_headers = [
-        ("Mcp-Session-Id", sid.as_str()),
-        ("MCP-Protocol-Version", "2025-06-18"),
-    ];
+    let session_headers = session_headers(&sid);
     let modern = [
         ("MCP-Protocol-Version", "2026-07-28"),
         ("Mcp-Method", "tools/call"),
@@ -239,10 +236,7 @@ fn sigint_drains_like_sigterm() {
 fn notifications_cancelled_in_a_session_ends_the_command() {
     let s = HttpServer::start(&[], &[]);
     let sid = s.open_session();
-    let headers = [
-        ("Mcp-Session-Id", sid.as_str()),
-        ("MCP-Protocol-Version", "2025-06-18"),
-    ];
+    let headers = session_headers(&sid);
     let m = marker("cancel");
     let _held = post_and_hold(
         s.port,

@@ -4,7 +4,7 @@
 mod common;
 mod http_support;
 
-use http_support::{HttpServer, Reply};
+use http_support::{session_headers, HttpServer, Reply};
 use serde_json::{json, Value};
 
 const OPENER: &str = "opener-token-0123456789";
@@ -13,13 +13,6 @@ const OTHER: &str = "other-token-0123456789";
 fn echo(id: u64, text: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
         "params": {"name": "execute_command", "arguments": {"command": format!("echo {text}")}}})
-}
-
-fn session_headers(sid: &str) -> [(&str, &str); 2] {
-    [
-        ("Mcp-Session-Id", sid),
-        ("MCP-Protocol-Version", "2025-06-18"),
-    ]
 }
 
 fn delete(s: &HttpServer, token: &str, sid: &str) -> Reply {

@@ -132,15 +132,7 @@ impl HttpServer {
         assert_eq!(r.status, 200, "{r:?}");
         let sid = r.header("mcp-session-id").expect("session id").to_string();
         let note = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
-        let r = self.rpc_as(
-            token,
-            "/mcp",
-            &[
-                ("Mcp-Session-Id", &sid),
-                ("MCP-Protocol-Version", "2025-06-18"),
-            ],
-            &note,
-        );
+        let r = self.rpc_as(token, "/mcp", &session_headers(&sid), &note);
         assert_eq!(r.status, 202, "{r:?}");
         sid
     }
@@ -312,6 +304,14 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
 }
 
 /// The audit lines (JSON) on a server's stderr with `event`.
+/// The headers of a request in the 2025 session `sid`.
+pub fn session_headers(sid: &str) -> [(&str, &str); 2] {
+    [
+        ("Mcp-Session-Id", sid),
+        ("MCP-Protocol-Version", "2025-06-18"),
+    ]
+}
+
 pub fn events(stderr: &str, event: &str) -> Vec<Value> {
     stderr
         .lines()
