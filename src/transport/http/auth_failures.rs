@@ -27,8 +27,7 @@ use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota};
 
@@ -242,17 +241,11 @@ impl AuthFailures {
 
 /// The 429 for an address past its failure budget.
 pub fn too_many_failures(retry_after: u64) -> Response {
-    (
-        StatusCode::TOO_MANY_REQUESTS,
-        [
-            (header::RETRY_AFTER, retry_after.to_string()),
-            (header::CONTENT_TYPE, "application/json".to_string()),
-            // The body may be unread (see `auth::unauthorized`).
-            (header::CONNECTION, "close".to_string()),
-        ],
-        r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Too many failed authentications from this address: retry after the Retry-After seconds, with a valid token"}}"#,
+    super::errors::too_many_requests(
+        -32001,
+        "Too many failed authentications from this address: retry after the Retry-After seconds, with a valid token",
+        retry_after,
     )
-        .into_response()
 }
 
 #[cfg(test)]

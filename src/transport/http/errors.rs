@@ -45,17 +45,31 @@ fn rpc_error_for(status: StatusCode, id: Value, code: i64, message: &str) -> Res
     resp
 }
 
+/// A JSON-RPC refusal given before the request's body is read (403, 413, 429): it
+/// closes the connection, since the unread body would otherwise be taken for the next
+/// request on it.
+pub fn refusal(status: StatusCode, code: i64, message: &str) -> Response {
+    let mut resp = rpc_error(status, code, message);
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
+/// A 429 [`refusal`] with `Retry-After` in whole seconds.
+pub fn too_many_requests(code: i64, message: &str, retry_after: u64) -> Response {
+    let mut resp = refusal(StatusCode::TOO_MANY_REQUESTS, code, message);
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    resp
+}
+
 /// The 413 answer.
 pub fn too_large() -> Response {
-    (
+    refusal(
         StatusCode::PAYLOAD_TOO_LARGE,
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CONNECTION, "close"),
-        ],
-        r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Request body too large: the limit is 1 MiB"}}"#,
+        -32600,
+        "Request body too large: the limit is 1 MiB",
     )
-        .into_response()
 }
 
 /// The id of the JSON-RPC request in `body`: only a request (it has a `method`) has one

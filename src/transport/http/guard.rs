@@ -11,7 +11,7 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use crate::config::is_loopback_host;
 
@@ -111,17 +111,11 @@ impl Guard {
 }
 
 fn forbidden(what: &str) -> Response {
-    (
+    super::errors::refusal(
         StatusCode::FORBIDDEN,
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CONNECTION, "close"),
-        ],
-        format!(
-            r#"{{"jsonrpc":"2.0","id":null,"error":{{"code":-32000,"message":"Forbidden: {what} is not allowed"}}}}"#
-        ),
+        -32000,
+        &format!("Forbidden: {what} is not allowed"),
     )
-        .into_response()
 }
 
 /// Middleware: 403 for a foreign `Origin`, or a foreign `Host` on a loopback bind.

@@ -9,9 +9,8 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 
@@ -52,16 +51,11 @@ impl Budget {
 
 /// The 429 answer.
 pub fn too_many(retry_after: u64) -> Response {
-    (
-        StatusCode::TOO_MANY_REQUESTS,
-        [
-            (header::RETRY_AFTER, retry_after.to_string()),
-            (header::CONTENT_TYPE, "application/json".to_string()),
-            (header::CONNECTION, "close".to_string()),
-        ],
-        r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Too many requests: rate limit exceeded, retry after the Retry-After seconds"}}"#,
+    super::errors::too_many_requests(
+        -32000,
+        "Too many requests: rate limit exceeded, retry after the Retry-After seconds",
+        retry_after,
     )
-        .into_response()
 }
 
 /// Middleware: spend one request of the caller's budget, or answer 429.
