@@ -41,7 +41,10 @@ const RULES: &[(&str, &str)] = &[
         "default:kill-all",
         "kill -9 -1 (every process), killall5, pkill/killall of a pattern matching everything, of a user, or inverted (-v), skill -u",
     ),
-    ("default:chmod-root", "recursive chmod/chown/chgrp of /"),
+    (
+        "default:chmod-root",
+        "recursive chmod/chown/chgrp of /, /* or a top-level system directory (/etc, /usr, /var, /bin …)",
+    ),
     (
         "default:fork-bomb",
         "fork bombs (a function that starts copies of itself, also through eval, a variable or $FUNCNAME; an endless loop, or a read loop fed by yes, tail -f or /dev/urandom, that starts background or detached jobs (setsid -f, coproc, sh -c '… &') and never waits or sleeps; xargs -P0 / parallel -j0 fed by input that never ends; a script the line writes that starts itself twice)",
@@ -459,7 +462,7 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
         {
             hit(
                 "default:chmod-root",
-                "recursive chmod/chown of the root directory",
+                "recursive chmod/chown of the root directory or a system directory",
             )
         }
         _ => disk_tool(prog, args, &f)
@@ -1106,8 +1109,12 @@ fn sgdisk_writes(args: &[Arg], f: &Flags) -> bool {
 
 /// True for `/` and `/*` spelled any way (not the home directory), or a pattern over the
 /// top-level directories (`/[a-z]*`, `/{bin,etc}`).
+/// The root, every entry of it, or a top-level system directory (`/usr`, `/etc/*`): a
+/// recursive change of mode or owner there breaks the machine (sudo refuses a sudoers file
+/// it does not own, sshd a key anyone can read). The home directory is not one.
 fn is_root_dir(t: &str) -> bool {
-    home_part(t) || t.starts_with('/') && (normalise(t) || root_level_pattern(t))
+    home_part(t)
+        || t.starts_with('/') && (normalise(t) || root_level_pattern(t) || is_system_dir(t))
 }
 
 /// `${HOME%%[!/]*}`, `${HOME:0:1}`, `${HOME#/home}`: a part of the home path, which may be `/`.
