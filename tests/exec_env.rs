@@ -124,22 +124,44 @@ fn an_embedded_bare_repository_is_not_used() {
 #[test]
 fn git_starts_no_editor() {
     let top = tempfile::tempdir().expect("tempdir");
-    git_ok(top.path(), &["init", "-q", "."]);
+    git_ok(top.path(), &["init", "-q", "-b", "main", "."]);
     std::fs::write(top.path().join("a"), "a\n").expect("write");
     git_ok(top.path(), &["add", "a"]);
     let mut s = server_in(top.path(), &["--allowed-commands", "git"]);
-    let r = run(
-        &mut s,
-        "git -c user.name=t -c user.email=t@example.com commit",
-    );
+    let who = "git -c user.name=t -c user.email=t@example.com";
+    // No message: git stops at once (an editor would have waited for the timeout).
+    let r = run(&mut s, &format!("{who} commit"));
     assert_ne!(r["exit_code"], json!(0), "{r}");
     let err = r["stderr"].as_str().unwrap_or_default();
-    assert!(err.contains("editor 'false'"), "{r}");
-    // Nothing was committed.
-    let log = git_in(top.path())
-        .args(["rev-parse", "--verify", "-q", "HEAD"])
-        .output();
-    assert!(!log.expect("git").status.success());
+    assert!(err.contains("empty commit message"), "{r}");
+    let head = || {
+        git_in(top.path())
+            .args(["log", "-1", "--format=%s %p"])
+            .output()
+            .expect("git")
+    };
+    assert!(!head().status.success(), "nothing was committed");
+
+    // A merge whose conflict was resolved: --continue keeps git's own message.
+    git_ok(top.path(), &["commit", "-q", "-m", "base"]);
+    git_ok(top.path(), &["checkout", "-q", "-b", "side"]);
+    std::fs::write(top.path().join("a"), "side\n").expect("write");
+    git_ok(top.path(), &["commit", "-q", "-am", "side"]);
+    git_ok(top.path(), &["checkout", "-q", "main"]);
+    std::fs::write(top.path().join("a"), "main\n").expect("write");
+    git_ok(top.path(), &["commit", "-q", "-am", "main"]);
+    let conflict = git_in(top.path())
+        .args(["merge", "-q", "side"])
+        .output()
+        .expect("git");
+    assert!(!conflict.status.success(), "{conflict:?}");
+    std::fs::write(top.path().join("a"), "both\n").expect("write");
+    git_ok(top.path(), &["add", "a"]);
+    let r = run(&mut s, &format!("{who} merge --continue"));
+    assert_eq!(r["exit_code"], json!(0), "{r}");
+    let log = String::from_utf8_lossy(&head().stdout).to_string();
+    assert!(log.starts_with("Merge branch 'side'"), "{log}");
+    assert_eq!(log.split_whitespace().count(), 5, "two parents: {log}");
 }
 
 #[test]

@@ -650,7 +650,7 @@ fn resolve_http(o: &Options, r: &mut Resolver<'_>) -> Result<HttpConfig, ConfigE
 
 /// Server variables `--pass-env` may not pass: `GIT_CONFIG_PARAMETERS` is read after the
 /// `GIT_CONFIG_COUNT` entries the executor adds ([`crate::exec::env::guard_git`]), so it
-/// would override them; `GIT_EDITOR`/`GIT_SEQUENCE_EDITOR` are always set to `false`, so
+/// would override them; `GIT_EDITOR`/`GIT_SEQUENCE_EDITOR` are always set to `true`, so
 /// passing them would silently do nothing.
 fn overrides_git_guard(name: &str) -> bool {
     matches!(

@@ -223,9 +223,12 @@ pub enum GitTransports {
 ///   `core.fsmonitor`) that git would run; with this git uses a bare repository only when
 ///   `--git-dir` names it. Config given this way outranks every config file and is only
 ///   overridden by `git -c`, which the policy refuses for this key.
-/// * `GIT_EDITOR` and `GIT_SEQUENCE_EDITOR` are `false` (they outrank `core.editor`,
-///   `VISUAL` and `EDITOR`): stdin is `/dev/null`, so an editor can only hang or fail, and
-///   `git commit` without `-m` now fails at once saying the editor failed.
+/// * `GIT_EDITOR` and `GIT_SEQUENCE_EDITOR` are `true` (they outrank `core.editor`,
+///   `VISUAL` and `EDITOR`): stdin is `/dev/null`, so a real editor could only hang until
+///   the timeout; `true` keeps the message or todo list git prepared, so `git merge
+///   --continue`, `git rebase --continue`, `git revert` and `git rebase -i` finish with
+///   git's own text, and `git commit` or `git tag -a` without a message stop at once
+///   ("empty commit message", "no tag message").
 /// * Under an allow list, `protocol.allow=never` with `file` (as git's default, `user`),
 ///   `git`, `http`, `https` allowed, and `ssh` only when the list allows `ssh`.
 ///
@@ -256,7 +259,7 @@ pub fn guard_git(env: &mut BTreeMap<String, String>, transports: GitTransports) 
         (first + entries.len()).to_string(),
     );
     for name in ["GIT_EDITOR", "GIT_SEQUENCE_EDITOR"] {
-        env.insert(name.to_string(), "false".to_string());
+        env.insert(name.to_string(), "true".to_string());
     }
 }
 
@@ -341,8 +344,8 @@ mod tests {
         guard_git(&mut base, GitTransports::Any);
         let env = with_call(&base, &BTreeMap::new()).unwrap();
         assert!(has(&env, "safe.bareRepository", "explicit"), "{env:?}");
-        assert_eq!(env["GIT_EDITOR"], "false");
-        assert_eq!(env["GIT_SEQUENCE_EDITOR"], "false");
+        assert_eq!(env["GIT_EDITOR"], "true");
+        assert_eq!(env["GIT_SEQUENCE_EDITOR"], "true");
         // Without an allow list git may use any transport.
         assert!(!config(&env).iter().any(|(k, _)| k.starts_with("protocol.")));
     }
@@ -377,7 +380,7 @@ mod tests {
         assert_eq!(env["GIT_CONFIG_COUNT"], "2");
         assert_eq!(env["GIT_CONFIG_KEY_0"], "safe.bareRepository");
         assert!(has(&env, "safe.bareRepository", "explicit"), "{env:?}");
-        assert_eq!(env["GIT_EDITOR"], "false");
+        assert_eq!(env["GIT_EDITOR"], "true");
     }
 
     #[test]

@@ -557,7 +557,7 @@ fn runs_git(argv: &[Arg], depth: usize) -> bool {
 fn env_reset_git(p: &str) -> Finding {
     deny(
         "vector:env",
-        format!("{p} resets the environment, which drops the settings the server gives git (safe.bareRepository=explicit, GIT_EDITOR=false, allowed transports); run git without {p}"),
+        format!("{p} resets the environment, which drops the settings the server gives git (safe.bareRepository=explicit, GIT_EDITOR=true, allowed transports); run git without {p}"),
     )
 }
 
