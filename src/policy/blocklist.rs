@@ -53,6 +53,10 @@ const RULES: &[(&str, &str)] = &[
         "default:download-exec",
         "download-and-execute (curl … | sh, sh <(curl …))",
     ),
+    (
+        "default:hidden-code",
+        "running code decoded from input the line does not show (base64 -d FILE | sh, zcat x.gz | bash, eval \"$(openssl enc -d …)\"); decoded literal text is read like any other code",
+    ),
 ];
 
 /// Descriptions of the default rules.

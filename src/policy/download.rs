@@ -8,7 +8,9 @@
 use super::blocklist::{self, Hit};
 use super::parse::{RedirKind, Script, SimpleCommand, Word};
 use super::rules::{basename, Arg};
-use super::{args_of, runs_downloader, saved_files, stdin_is_code, values, vectors, MAX_UNWRAP};
+use super::{
+    args_of, pipes, runs_downloader, saved_files, stdin_is_code, values, vectors, MAX_UNWRAP,
+};
 
 fn refused() -> Option<Hit> {
     Some((
@@ -85,6 +87,42 @@ pub(crate) fn download_exec(script: &Script) -> Option<Hit> {
             && reads_code(&argv, true, 0);
         if from_file || runs_file(&argv, &same, 0) {
             return refused();
+        }
+    }
+    None
+}
+
+/// Code the line decodes and runs (`default:hidden-code`): what `base64 -d`, `xxd -r`,
+/// `gunzip`, `openssl enc -d`, `rev` or `tr` make of input the line does not show, piped
+/// into a shell or an interpreter (`base64 -d x.b64 | sh`), fed to it (`sh < <(zcat x.gz)`),
+/// substituted into code (`bash -c "$(base64 -d x)"`, `eval "$(…)"`) or run as the command
+/// (`$(base64 -d x)`). The blocklist cannot read such code; literal input is decoded and
+/// read instead ([`pipes`]).
+pub(crate) fn hidden_exec(script: &Script) -> Option<Hit> {
+    let hidden =
+        |w: &Word| !w.subs.is_empty() && pipes::substitution_output(script, w.subs.clone()).hidden;
+    for c in &script.commands {
+        let argv = args_of(c);
+        if argv.is_empty() {
+            continue;
+        }
+        let piped = c
+            .stages
+            .iter()
+            .any(|&(p, j)| j > 0 && pipes::pipe_input(script, p, j).hidden);
+        let fed = c
+            .redirects
+            .iter()
+            .any(|r| r.kind == RedirKind::Input && hidden(&r.target));
+        let runs = hidden(&c.words[0])
+            || ((piped || fed)
+                && (reads_code(&argv, stdin_is_code(c), 0) || calls_runner(script, c)))
+            || (c.words[1..].iter().any(hidden) && super::runs_code(&argv, stdin_is_code(c), 0));
+        if runs {
+            return Some((
+                "default:hidden-code",
+                "running code the line decodes from input it does not show (base64 -d FILE | sh, zcat x.gz | bash, eval \"$(xxd -r …)\"): the default blocklist cannot read it; decode it in one call, read it, then run it (rule default:hidden-code)".into(),
+            ));
         }
     }
     None

@@ -43,6 +43,7 @@ pub mod blocklist;
 mod download;
 pub mod file;
 pub mod parse;
+mod pipes;
 pub mod rules;
 mod runners;
 mod values;
@@ -358,11 +359,24 @@ fn substituted_text(script: &Script, w: &Word) -> Option<String> {
     }
     match w.subs.len() {
         1 => printed_by(&script.commands[w.subs.start]),
-        2 => cd_then_pwd(
-            &script.commands[w.subs.start],
-            &script.commands[w.subs.start + 1],
-        ),
-        _ => None,
+        n => {
+            let cd = (n == 2)
+                .then(|| {
+                    cd_then_pwd(
+                        &script.commands[w.subs.start],
+                        &script.commands[w.subs.start + 1],
+                    )
+                })
+                .flatten();
+            // `$(echo cm0gLXJmIC8= | base64 -d)`: literal text through known filters.
+            cd.or_else(|| {
+                let flow = pipes::substitution_output(script, w.subs.clone());
+                match flow.texts.as_slice() {
+                    [one] if flow.complete && !flow.hidden => Some(one.trim().to_string()),
+                    _ => None,
+                }
+            })
+        }
     }
 }
 
@@ -396,7 +410,12 @@ fn printed_by(inner: &SimpleCommand) -> Option<String> {
         .filter(|t| !matches!(*t, "-n" | "-e" | "-E"))
         .collect();
     match basename(&p.text) {
-        "echo" | "printf" => Some(printed.join(" ").replace("\\n", "").trim().to_string()),
+        "echo" => Some(
+            pipes::resolve_escapes(&printed.join(" "), pipes::Escapes::Echo)
+                .trim()
+                .to_string(),
+        ),
+        "printf" => Some(printf_text(&printed).trim().to_string()),
         // `dirname /tmp` is `/`.
         "dirname" if printed.len() == 1 && printed[0].starts_with('/') => {
             let t = printed[0].trim_end_matches('/');
@@ -740,6 +759,20 @@ impl Policy {
                     }
                 }
             }
+            // `sh <(echo …)`, `source <(printf …)`: a script read from a process substitution.
+            if self.default_blocklist {
+                for w in c.words[1..].iter().filter(|w| w.text.starts_with("<(")) {
+                    if download::runs_file(&argv, &|t| t == w.text, 0) {
+                        let texts = pipes::substitution_output(script, w.subs.clone()).texts;
+                        if let Some(r) = texts
+                            .iter()
+                            .find_map(|t| self.refuse_shell_text(t, depth, &cwds))
+                        {
+                            return Some(r);
+                        }
+                    }
+                }
+            }
             if let Some(value) = alias_of(script, &argv[0].text) {
                 let mut v: Vec<Arg> = value.split_whitespace().map(Arg::lit).collect();
                 v.extend(argv[1..].iter().cloned());
@@ -756,6 +789,7 @@ impl Policy {
                 blocklist::check_redirects(script, |t| assigned_literal(script, t), &cwds),
                 blocklist::writes_through_device_link(script),
                 self.download_exec(script),
+                download::hidden_exec(script),
             ];
             if let Some((id, why)) = line_rules.into_iter().flatten().next() {
                 return Some((id.to_string(), why));
@@ -848,7 +882,12 @@ impl Policy {
                 return Some(r);
             }
         }
-        if stdin_code {
+        // `sh < <(echo …)`: the input is the process substitution's output.
+        let substituted_input = cmd
+            .redirects
+            .iter()
+            .any(|r| r.kind == parse::RedirKind::Input && r.target.text.starts_with("<("));
+        if stdin_code || substituted_input {
             if let Some(lang) = vectors::stdin_language(argv) {
                 for text in stdin_texts(script, cmd) {
                     let r = if lang == "sh" {
@@ -1412,20 +1451,29 @@ fn here_texts(script: &Script, c: &SimpleCommand) -> Vec<String> {
 }
 
 /// What a command reads on its input as far as the line shows it: its here-documents and
-/// here-strings, and what `echo`, `printf` and `cat <<EOF` print in earlier pipeline stages.
+/// here-strings, and what earlier pipeline stages write ([`pipes`]: `echo`, `printf` and
+/// `cat <<EOF`, followed through `base64 -d`, `rev`, `tr` … and passed on by other filters).
 fn stdin_texts(script: &Script, cmd: &SimpleCommand) -> Vec<String> {
     let mut out = here_texts(script, cmd);
     for &(p, j) in &cmd.stages {
-        for c in &script.commands {
-            if c.stages.iter().any(|&(q, k)| q == p && k < j) {
-                out.extend(printed_text(script, c));
-            }
+        out.extend(pipes::pipe_input(script, p, j).texts);
+    }
+    // `sh < <(echo …)`.
+    for r in cmd
+        .redirects
+        .iter()
+        .filter(|r| r.kind == parse::RedirKind::Input)
+    {
+        if r.target.text.starts_with("<(") {
+            out.extend(pipes::substitution_output(script, r.target.subs.clone()).texts);
         }
     }
     out
 }
 
-fn printed_text(script: &Script, c: &SimpleCommand) -> Option<String> {
+/// What a literal printer writes: `echo` (as written, and with its escapes resolved, since
+/// dash's `echo` and `echo -e` resolve them), `printf`, `cat <<EOF`.
+fn printed_texts(script: &Script, c: &SimpleCommand) -> Option<Vec<String>> {
     let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
     let (&prog, args) = words.split_first()?;
     match basename(prog) {
@@ -1434,16 +1482,22 @@ fn printed_text(script: &Script, c: &SimpleCommand) -> Option<String> {
                 .iter()
                 .take_while(|a| matches!(**a, "-n" | "-e" | "-E" | "-ne" | "-en"))
                 .count();
-            Some(args[skip..].join(" ").replace("\\n", "\n"))
+            let raw = args[skip..].join(" ");
+            let mut out = vec![raw.replace("\\n", "\n")];
+            if raw.contains('\\') {
+                out.push(pipes::resolve_escapes(&raw, pipes::Escapes::Echo));
+            }
+            Some(out)
         }
-        "printf" => Some(printf_text(args)),
-        "cat" if args.is_empty() => Some(here_texts(script, c).concat()),
+        "printf" => Some(vec![printf_text(args)]),
+        "cat" if args.is_empty() && c.stdin_heredoc => Some(vec![here_texts(script, c).concat()]),
         _ => None,
     }
 }
 
-/// What `printf FORMAT ARGS…` prints, roughly: escapes resolved, each conversion replaced
-/// by the next argument, the format repeated while arguments remain.
+/// What `printf FORMAT ARGS…` prints, roughly: escapes resolved (`\x72`, `\057`, `\n`),
+/// each conversion replaced by the next argument (`%b`'s with its escapes resolved), the
+/// format repeated while arguments remain.
 fn printf_text(args: &[&str]) -> String {
     let args = match args.first() {
         Some(&"--") => &args[1..],
@@ -1455,31 +1509,33 @@ fn printf_text(args: &[&str]) -> String {
     let mut out = String::new();
     loop {
         let mut used = false;
+        let mut literal = String::new();
         let mut chars = fmt.chars().peekable();
         while let Some(c) = chars.next() {
             match c {
-                '\\' => match chars.next() {
-                    Some('n') => out.push('\n'),
-                    Some('t') => out.push('\t'),
-                    Some(o) => out.push(o),
-                    None => out.push('\\'),
-                },
                 '%' if chars.peek() == Some(&'%') => {
                     chars.next();
-                    out.push('%');
+                    literal.push('%');
                 }
                 '%' => {
+                    out.push_str(&pipes::resolve_escapes(&literal, pipes::Escapes::Printf));
+                    literal.clear();
                     while chars.next_if(|c| "-+ #0123456789.".contains(*c)).is_some() {}
-                    chars.next();
+                    let conversion = chars.next();
                     if let Some((a, r)) = rest.split_first() {
-                        out.push_str(&a.replace("\\n", "\n"));
+                        if conversion == Some('b') {
+                            out.push_str(&pipes::resolve_escapes(a, pipes::Escapes::Echo));
+                        } else {
+                            out.push_str(&a.replace("\\n", "\n"));
+                        }
                         rest = r;
                     }
                     used = true;
                 }
-                c => out.push(c),
+                c => literal.push(c),
             }
         }
+        out.push_str(&pipes::resolve_escapes(&literal, pipes::Escapes::Printf));
         if !used || rest.is_empty() {
             return out;
         }

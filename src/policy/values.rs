@@ -69,8 +69,9 @@ fn assigned_text(script: &Script, w: &Word) -> Option<String> {
 }
 
 /// What a word stands for apart from its variables: the default of `${x:-V}` / `${x-V}`,
-/// and a word with what a literal `$(echo …)`, `` `printf …` `` or `$(dirname …)` in it
-/// prints (`of=$(echo /dev/sda)`, `/tmp/$(echo ..)`).
+/// a word with what a literal `$(echo …)`, `` `printf …` `` or `$(dirname …)` in it
+/// prints (`of=$(echo /dev/sda)`, `/tmp/$(echo ..)`), and a word that is one substitution
+/// of literal text through known filters.
 fn alternative(script: &Script, w: &Word) -> Option<String> {
     if let Some(inner) = w.text.strip_prefix("${").and_then(|t| t.strip_suffix('}')) {
         let name_end = inner
@@ -82,6 +83,10 @@ fn alternative(script: &Script, w: &Word) -> Option<String> {
             .or_else(|| rest.strip_prefix('-'))
             .filter(|v| !v.contains(['$', '`', '{']))
             .map(|v| v.trim_matches('"').to_string());
+    }
+    // `"$(echo cm0gLXJmIC8= | base64 -d)"`: a whole word of literal text through filters.
+    if w.subs.len() > 1 {
+        return super::substituted_text(script, w);
     }
     if w.subs.len() != 1 {
         return None;

@@ -8,7 +8,7 @@ use super::blocklist::{self, Cwd};
 use super::download::{reads_code, runs_file};
 use super::parse::{self, RedirKind, Script, SimpleCommand};
 use super::rules::basename;
-use super::{args_of, printed_text, Policy};
+use super::{args_of, printed_texts, Policy};
 
 impl Policy {
     /// The first refusal of a script the line writes and then runs.
@@ -55,24 +55,26 @@ impl Policy {
 fn written_files(script: &Script) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for c in &script.commands {
-        let Some(text) = printed_text(script, c) else {
+        let Some(texts) = printed_texts(script, c) else {
             continue;
         };
-        for r in c.redirects.iter().filter(|r| r.kind == RedirKind::Output) {
-            out.push((
-                r.target.text.trim_start_matches("./").to_string(),
-                text.clone(),
-            ));
-        }
-        for t in script.commands.iter().filter(|t| piped_into(c, t)) {
-            let words: Vec<&str> = t.words.iter().map(|w| w.text.as_str()).collect();
-            if words.first().is_some_and(|p| basename(p) == "tee") {
-                out.extend(
-                    words[1..]
-                        .iter()
-                        .filter(|w| !w.starts_with('-'))
-                        .map(|w| (w.trim_start_matches("./").to_string(), text.clone())),
-                );
+        for text in texts {
+            for r in c.redirects.iter().filter(|r| r.kind == RedirKind::Output) {
+                out.push((
+                    r.target.text.trim_start_matches("./").to_string(),
+                    text.clone(),
+                ));
+            }
+            for t in script.commands.iter().filter(|t| piped_into(c, t)) {
+                let words: Vec<&str> = t.words.iter().map(|w| w.text.as_str()).collect();
+                if words.first().is_some_and(|p| basename(p) == "tee") {
+                    out.extend(
+                        words[1..]
+                            .iter()
+                            .filter(|w| !w.starts_with('-'))
+                            .map(|w| (w.trim_start_matches("./").to_string(), text.clone())),
+                    );
+                }
             }
         }
     }

