@@ -320,6 +320,64 @@ fn alias_of<'a>(script: &'a Script, name: &str) -> Option<&'a str> {
         .next_back()
 }
 
+/// `cp /bin/rm /tmp/d; /tmp/d -rf /`, `ln -s "$(command -v mkfs.ext4)" f; ./f /dev/sda`:
+/// the program a command runs when its name is a copy or link the line made of another
+/// program (also `install`, `mv`, `rsync`, and into a directory: `cp /bin/rm /tmp/`).
+fn copied_programs(script: &Script, name: &str) -> Vec<String> {
+    let name = name.trim_start_matches("./");
+    let mut out = Vec::new();
+    if name.is_empty() {
+        return out;
+    }
+    for c in &script.commands {
+        let Some((p, args)) = c.words.split_first() else {
+            continue;
+        };
+        if !matches!(basename(&p.text), "cp" | "ln" | "install" | "mv" | "rsync") {
+            continue;
+        }
+        // Option values (`install -m 755`) count as sources too: a program name never
+        // matches one by accident, and a missed source would be a missed copy.
+        let operands: Vec<&Word> = args.iter().filter(|w| !w.text.starts_with('-')).collect();
+        let Some((dest, sources)) = operands.split_last() else {
+            continue;
+        };
+        let dest = dest.text.trim_start_matches("./").trim_end_matches('/');
+        for src in sources {
+            let Some(prog) = located_program(script, src) else {
+                continue;
+            };
+            let copy = format!("{dest}/{}", basename(&src.text));
+            // A bare name is looked up in PATH: any copy by that name may be the one run.
+            let by_path = !name.contains('/') && basename(dest) == name;
+            if dest == name || copy == name || format!("{dest}/{prog}") == name || by_path {
+                out.push(prog);
+            }
+        }
+    }
+    out
+}
+
+/// The program a source operand names: its basename, or `X` of `$(which X)`,
+/// `$(command -v X)`, `$(type -P X)`.
+fn located_program(script: &Script, w: &Word) -> Option<String> {
+    if w.subs.len() == 1 {
+        let inner: Vec<&str> = script.commands[w.subs.start]
+            .words
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect();
+        return match inner.as_slice() {
+            ["which" | "whereis", x] | ["command" | "type", "-v" | "-p" | "-P", x] => {
+                Some(basename(x).to_string())
+            }
+            _ => None,
+        };
+    }
+    let b = basename(&w.text);
+    (!b.is_empty() && w.subs.is_empty()).then(|| b.to_string())
+}
+
 /// The argv the blocklist looks at: like [`args_of`], and `$(echo …)` / `` `printf …` ``
 /// with literal arguments replaced by what they print (`rm -rf "$(echo /)"`).
 fn blocklist_args(script: &Script, c: &SimpleCommand) -> Vec<Arg> {
@@ -771,6 +829,14 @@ impl Policy {
                             return Some(r);
                         }
                     }
+                }
+            }
+            for prog in copied_programs(script, &argv[0].text) {
+                let mut v = argv.clone();
+                v[0] = Arg::lit(&prog);
+                if let Some(r) = self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, &cwds)
+                {
+                    return Some(r);
                 }
             }
             if let Some(value) = alias_of(script, &argv[0].text) {
