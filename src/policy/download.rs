@@ -99,6 +99,9 @@ pub(crate) fn download_exec(script: &Script) -> Option<Hit> {
 /// (`$(base64 -d x)`). The blocklist cannot read such code; literal input is decoded and
 /// read instead ([`pipes`]).
 pub(crate) fn hidden_exec(script: &Script) -> Option<Hit> {
+    if !script.commands.iter().any(pipes::may_hide) {
+        return None;
+    }
     let hidden =
         |w: &Word| !w.subs.is_empty() && pipes::substitution_output(script, w.subs.clone()).hidden;
     for c in &script.commands {

@@ -777,6 +777,11 @@ impl Policy {
         } else {
             Vec::new()
         };
+        let copies = script.commands.iter().any(|c| {
+            c.words.first().is_some_and(|p| {
+                matches!(basename(&p.text), "cp" | "ln" | "install" | "mv" | "rsync")
+            })
+        });
         for c in &script.commands {
             if c.words.is_empty() {
                 continue;
@@ -831,7 +836,10 @@ impl Policy {
                     }
                 }
             }
-            for prog in copied_programs(script, &argv[0].text) {
+            for prog in copies
+                .then(|| copied_programs(script, &argv[0].text))
+                .unwrap_or_default()
+            {
                 let mut v = argv.clone();
                 v[0] = Arg::lit(&prog);
                 if let Some(r) = self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, &cwds)
