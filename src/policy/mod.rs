@@ -836,10 +836,11 @@ impl Policy {
                     }
                 }
             }
-            for prog in copies
-                .then(|| copied_programs(script, &argv[0].text))
-                .unwrap_or_default()
-            {
+            let copied = match copies {
+                true => copied_programs(script, &argv[0].text),
+                false => Vec::new(),
+            };
+            for prog in copied {
                 let mut v = argv.clone();
                 v[0] = Arg::lit(&prog);
                 if let Some(r) = self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, &cwds)
