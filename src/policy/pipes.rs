@@ -238,11 +238,24 @@ fn filter(words: &[&str]) -> Filter {
             )
         })),
         "rev" => Filter::Opaque,
+        // `tr -d '\r'`, `tr -s ' '`: line endings and blanks only, which hides nothing
+        // (`cat script.sh | tr -d '\r' | sh` is `sh script.sh` with CRLF line ends).
+        "tr" if blanks_only(args) => Filter::Unknown,
         "tr" => match translate(args) {
             Some(f) => Filter::Map(f),
             None => Filter::Opaque,
         },
         _ => Filter::Unknown,
+    }
+}
+
+/// `tr -d SET`, `tr -s SET` or `tr -ds SET` where SET holds only blanks and control
+/// characters.
+fn blanks_only(args: &[&str]) -> bool {
+    match args {
+        [opt, set] if matches!(*opt, "-d" | "-s" | "-ds" | "-sd") => expand_set(set)
+            .is_some_and(|chars| chars.iter().all(|c| c.is_whitespace() || c.is_control())),
+        _ => false,
     }
 }
 
@@ -471,11 +484,17 @@ mod tests {
             "cat script.sh | sh",
             "echo ls | sed s/l/x/ | sh",
             "echo hi | sh",
+            r"cat script.sh | tr -d '\r' | sh",
+            "cat cmds | tr -s ' ' | bash",
         ] {
             assert!(!into_last(line).hidden, "{line}");
         }
         // A decoder feeding another decoder: still hidden.
         assert!(into_last("base64 -d x | rev | sh").hidden);
+        // tr that changes letters, or deletes more than blanks, may spell anything.
+        assert!(into_last("cat f | tr a-z b-za | sh").hidden);
+        assert!(into_last(r"cat f | tr -d 'x\r' | sh").hidden);
+        assert!(into_last("cat f | tr '[:upper:]' '[:lower:]' | sh").hidden);
     }
 
     #[test]
