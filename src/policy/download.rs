@@ -36,24 +36,8 @@ pub(crate) fn download_exec(script: &Script) -> Option<Hit> {
         if argv.is_empty() {
             continue;
         }
-        // `$(curl …)` as the command: its output is split into words and run.
-        if from_download(&c.words[0]) {
-            return refused();
-        }
         let piped = piped_from(script, c, &downloads);
-        // `sh < <(curl …)`, `bash <<< "$(curl …)"`.
-        let fed = c
-            .redirects
-            .iter()
-            .any(|r| r.kind == RedirKind::Input && from_download(&r.target));
-        if (piped || fed) && (reads_code(&argv, stdin_is_code(c), 0) || calls_runner(script, c)) {
-            return refused();
-        }
-        let substituted = c.words[1..].iter().any(from_download);
-        if fetches_and_evaluates(&argv) {
-            return refused();
-        }
-        if substituted && super::runs_code(&argv, stdin_is_code(c), 0) {
+        if runs_as_code(script, c, &argv, piped, &from_download) || fetches_and_evaluates(&argv) {
             return refused();
         }
     }
@@ -113,15 +97,7 @@ pub(crate) fn hidden_exec(script: &Script) -> Option<Hit> {
             .stages
             .iter()
             .any(|&(p, j)| j > 0 && pipes::pipe_input(script, p, j).hidden);
-        let fed = c
-            .redirects
-            .iter()
-            .any(|r| r.kind == RedirKind::Input && hidden(&r.target));
-        let runs = hidden(&c.words[0])
-            || ((piped || fed)
-                && (reads_code(&argv, stdin_is_code(c), 0) || calls_runner(script, c)))
-            || (c.words[1..].iter().any(hidden) && super::runs_code(&argv, stdin_is_code(c), 0));
-        if runs {
+        if runs_as_code(script, c, &argv, piped, &hidden) {
             return Some((
                 "default:hidden-code",
                 "running code the line decodes from input it does not show (base64 -d FILE | sh, zcat x.gz | bash, eval \"$(xxd -r …)\"): the default blocklist cannot read it; decode it in one call, read it, then run it (rule default:hidden-code)".into(),
@@ -129,6 +105,26 @@ pub(crate) fn hidden_exec(script: &Script) -> Option<Hit> {
         }
     }
     None
+}
+
+/// True when what `from` marks reaches `c` as code: a substitution as the command
+/// (`$(curl …)`, its output split into words and run), piped (`piped`) or fed
+/// (`sh < <(curl …)`, `bash <<< "$(curl …)"`) into a program that runs its input, or
+/// substituted into the words of one that runs code (`bash -c "$(…)"`, `eval "$(…)"`).
+fn runs_as_code(
+    script: &Script,
+    c: &SimpleCommand,
+    argv: &[Arg],
+    piped: bool,
+    from: &dyn Fn(&Word) -> bool,
+) -> bool {
+    let fed = c
+        .redirects
+        .iter()
+        .any(|r| r.kind == RedirKind::Input && from(&r.target));
+    from(&c.words[0])
+        || ((piped || fed) && (reads_code(argv, stdin_is_code(c), 0) || calls_runner(script, c)))
+        || (c.words[1..].iter().any(from) && super::runs_code(argv, stdin_is_code(c), 0))
 }
 
 /// The commands that fetch: downloaders (also named through a variable of the line, as

@@ -333,7 +333,7 @@ fn copied_programs(script: &Script, name: &str) -> Vec<String> {
         let Some((p, args)) = c.words.split_first() else {
             continue;
         };
-        if !matches!(basename(&p.text), "cp" | "ln" | "install" | "mv" | "rsync") {
+        if !copies_files(&p.text) {
             continue;
         }
         // Option values (`install -m 755`) count as sources too: a program name never
@@ -356,6 +356,11 @@ fn copied_programs(script: &Script, name: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// `cp`, `ln`, `install`, `mv`, `rsync`: programs that put a file under another name.
+fn copies_files(prog: &str) -> bool {
+    matches!(basename(prog), "cp" | "ln" | "install" | "mv" | "rsync")
 }
 
 /// The program a source operand names: its basename, or `X` of `$(which X)`,
@@ -777,11 +782,10 @@ impl Policy {
         } else {
             Vec::new()
         };
-        let copies = script.commands.iter().any(|c| {
-            c.words.first().is_some_and(|p| {
-                matches!(basename(&p.text), "cp" | "ln" | "install" | "mv" | "rsync")
-            })
-        });
+        let copies = script
+            .commands
+            .iter()
+            .any(|c| c.words.first().is_some_and(|p| copies_files(&p.text)));
         for c in &script.commands {
             if c.words.is_empty() {
                 continue;

@@ -130,47 +130,11 @@ fn output(script: &Script, c: &SimpleCommand, p: u32, k: u16) -> Flow {
     }
 }
 
-/// True when `c` is a program [`filter`] may call a decoder: a cheap test that lets a line
-/// without any skip the search for hidden code.
+/// True when `c` is a decoder or a transformer ([`filter`] reads it as one): a line
+/// without any needs no search for hidden code.
 pub(crate) fn may_hide(c: &SimpleCommand) -> bool {
-    c.words.first().is_some_and(|p| {
-        matches!(
-            basename(&p.text),
-            "base64"
-                | "base32"
-                | "basenc"
-                | "uudecode"
-                | "gunzip"
-                | "zcat"
-                | "gzcat"
-                | "bzcat"
-                | "bunzip2"
-                | "xzcat"
-                | "unxz"
-                | "unlzma"
-                | "lzcat"
-                | "zstdcat"
-                | "unzstd"
-                | "lz4cat"
-                | "unlz4"
-                | "brotli"
-                | "gzip"
-                | "bzip2"
-                | "xz"
-                | "lzma"
-                | "zstd"
-                | "lz4"
-                | "pigz"
-                | "lzip"
-                | "openssl"
-                | "gpg"
-                | "gpg2"
-                | "age"
-                | "xxd"
-                | "rev"
-                | "tr"
-        )
-    })
+    let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    matches!(filter(&words), Filter::Map(_) | Filter::Opaque)
 }
 
 fn filter(words: &[&str]) -> Filter {
