@@ -1523,10 +1523,106 @@ const UNKNOWN_DIR: &str = "$PWD";
 /// it runs (`cd ~/../../dev`), see [`climbed`]; a line that sets `CDPATH` also reads a
 /// relative target from each of its directories (`CDPATH=/ cd dev`).
 pub fn cd_dirs(script: &Script, inherited: &[Cwd]) -> Vec<Cwd> {
-    let mut out = inherited.to_vec();
+    reached_dirs(script, inherited, true)
+}
+
+/// The directories a command of `script` that [`runs_after_cd`] may run in: those the
+/// line's `cd`s reach from `inherited` (the start among them only when a `cd` leads back
+/// to it, `cd build && cd ..`). `None` when the line starts nowhere known or may return
+/// to where it started in a way this does not follow (see [`cd_is_followed`]).
+pub fn cd_dirs_after_cd(script: &Script, inherited: &[Cwd]) -> Option<Vec<Cwd>> {
+    (inherited.iter().any(|d| matches!(d, Cwd::Dir(_))) && cd_is_followed(script))
+        .then(|| reached_dirs(script, inherited, false))
+}
+
+/// Whether the command at `index` runs only after a `cd DIR` of the line's top level
+/// succeeded: the two are in one and-or list, joined by `&&` all the way (`cd build &&
+/// make && rm -rf *`). After `cd build; rm -rf *` or `cd build || true && rm -rf *` a
+/// failed `cd` leaves the command where the line started.
+pub fn runs_after_cd(script: &Script, index: usize) -> bool {
+    let Some((chain, k)) = script.chains.iter().find_map(|chain| {
+        chain
+            .iter()
+            .position(|l| l.commands.contains(&index))
+            .map(|k| (chain, k))
+    }) else {
+        return false;
+    };
+    for j in (0..k).rev() {
+        if !chain[j + 1].after_and {
+            return false;
+        }
+        let link = &chain[j];
+        if !link.negated
+            && link.commands.len() == 1
+            && cd_target(&script.commands[link.commands.start]).is_some()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// The literal directory of a plain `cd DIR` or `pushd DIR` (options before it allowed).
+fn cd_target(c: &SimpleCommand) -> Option<&str> {
+    let (p, args) = c.words.split_first()?;
+    if !p.is_static() || !matches!(p.text.as_str(), "cd" | "pushd") {
+        return None;
+    }
+    let w = args
+        .iter()
+        .find(|w| !(w.text.starts_with('-') && w.text.len() > 1))?;
+    (w.is_static() && w.text != "-" && !w.text.starts_with('+')).then_some(w.text.as_str())
+}
+
+/// Whether every change of directory in `script` is one the policy reads: none goes back
+/// (`cd -`, `popd`, `pushd` alone or rotating, `cd "$OLDPWD"`, `cd` alone to a home that
+/// may be the start), none is hidden (`eval`, `source`, `trap`, a program name only known
+/// when it runs, `builtin cd`, `command cd`), and `cd` is the shell's (no function, alias
+/// or `enable -n` replaces it).
+fn cd_is_followed(script: &Script) -> bool {
+    if script
+        .functions
+        .iter()
+        .any(|f| matches!(f.name.as_str(), "cd" | "pushd"))
+    {
+        return false;
+    }
+    script.commands.iter().all(|c| {
+        let Some(p) = c.words.first() else {
+            return true;
+        };
+        if !p.is_static() {
+            return false;
+        }
+        match p.text.as_str() {
+            "cd" | "pushd" => cd_target(c).is_some(),
+            "popd" | "eval" | "source" | "." | "trap" | "builtin" | "command" | "alias"
+            | "enable" => false,
+            _ => true,
+        }
+    })
+}
+
+/// [`cd_dirs`], with the `inherited` directories themselves in the result only when
+/// `keep_start` (they are still the bases relative targets are read from).
+fn reached_dirs(script: &Script, inherited: &[Cwd], keep_start: bool) -> Vec<Cwd> {
+    let mut out = if keep_start {
+        inherited.to_vec()
+    } else {
+        Vec::new()
+    };
+    let starts: Vec<String> = inherited
+        .iter()
+        .filter_map(|d| match d {
+            Cwd::Dir(d) => Some(d.clone()),
+            Cwd::Unknown => None,
+        })
+        .collect();
     let mut relative = Vec::new();
-    let unknown_start = !inherited.iter().any(|d| matches!(d, Cwd::Dir(_)));
+    let unknown_start = starts.is_empty();
     let cdpath = cdpath_dirs(script);
+    let cdable = script_mentions(script, "cdable_vars");
     for c in &script.commands {
         let Some((p, args)) = c.words.split_first() else {
             continue;
@@ -1561,6 +1657,13 @@ pub fn cd_dirs(script: &Script, inherited: &[Cwd]) -> Vec<Cwd> {
                         }),
                     );
                 }
+                // bash's `shopt -s cdable_vars`: a name that is no directory is read as a
+                // variable holding one (`x=/; cd x`).
+                if cdable {
+                    for d in variable_dirs(script, &w.text) {
+                        push_new(&mut out, Some(d));
+                    }
+                }
                 relative.push(w.text.as_str());
                 continue;
             }
@@ -1569,13 +1672,14 @@ pub fn cd_dirs(script: &Script, inherited: &[Cwd]) -> Vec<Cwd> {
     }
     // Two rounds read `cd /; cd usr; cd lib` from every directory the first round found.
     for _ in 0..2 {
-        let bases: Vec<String> = out
-            .iter()
-            .filter_map(|d| match d {
-                Cwd::Dir(d) => Some(d.clone()),
-                Cwd::Unknown => None,
-            })
-            .collect();
+        let mut bases = starts.clone();
+        for d in &out {
+            if let Cwd::Dir(d) = d {
+                if !bases.contains(d) {
+                    bases.push(d.clone());
+                }
+            }
+        }
         for base in &bases {
             for r in &relative {
                 let dir = Cwd::Dir(normalised_dir(&format!("{base}/{r}")));
@@ -1589,6 +1693,39 @@ pub fn cd_dirs(script: &Script, inherited: &[Cwd]) -> Vec<Cwd> {
                     return out;
                 }
                 out.push(dir);
+            }
+        }
+    }
+    out
+}
+
+/// Whether any word or assigned value of the line contains `text`.
+fn script_mentions(script: &Script, text: &str) -> bool {
+    script.commands.iter().any(|c| {
+        c.words.iter().any(|w| w.text.contains(text))
+            || c.assignments.iter().any(|a| a.value.text.contains(text))
+    })
+}
+
+/// The directories the line's variable `name` may hold: each literal absolute value it is
+/// assigned (`x=/`, `export x=/`), and [`Cwd::Unknown`] for any other value or none.
+fn variable_dirs(script: &Script, name: &str) -> Vec<Cwd> {
+    let prefix = format!("{name}=");
+    let mut out = vec![Cwd::Unknown];
+    for c in &script.commands {
+        let assigned = c
+            .assignments
+            .iter()
+            .filter(|a| a.name == name)
+            .map(|a| (a.value.is_static(), a.value.text.as_str()));
+        let declared = c
+            .words
+            .iter()
+            .filter_map(|w| w.text.strip_prefix(&prefix).map(|v| (w.is_static(), v)));
+        for (known, value) in assigned.chain(declared) {
+            if known {
+                push_new(&mut out, climbed(value, false));
+                push_new(&mut out, Some(Cwd::of(value)));
             }
         }
     }
@@ -2787,6 +2924,38 @@ pub fn is_downloader(prog: &str) -> bool {
 mod tests {
     use super::*;
     use crate::policy::parse::parse;
+
+    #[test]
+    fn commands_that_run_only_after_a_cd() {
+        // The index of each command whose program is `rm`, and whether it is pinned.
+        let pinned = |line: &str| -> Vec<bool> {
+            let s = parse(line).unwrap();
+            (0..s.commands.len())
+                .filter(|&i| s.commands[i].words.first().is_some_and(|w| w.text == "rm"))
+                .map(|i| runs_after_cd(&s, i))
+                .collect()
+        };
+        assert_eq!(pinned("cd b && rm x"), [true]);
+        assert_eq!(pinned("cd b && make && rm x || rm y"), [true, false]);
+        assert_eq!(pinned("cd b; rm x"), [false]);
+        assert_eq!(pinned("cd b || true && rm x"), [false]);
+        assert_eq!(pinned("! cd b && rm x"), [false]);
+        assert_eq!(pinned("cd - && rm x"), [false]);
+        assert_eq!(pinned("cd \"$D\" && rm x"), [false]);
+        assert_eq!(pinned("cd b | cat && rm x"), [false]);
+        assert_eq!(pinned("{ cd b && rm x; }"), [false]);
+        assert_eq!(pinned("cd b && (rm x) && y=$(rm z)"), [true, true]);
+        // The start is left out of the directories only while every cd is followed.
+        let dir = |d: &str| Cwd::Dir(d.into());
+        let after = |line: &str| cd_dirs_after_cd(&parse(line).unwrap(), &[dir("/")]);
+        let found = after("cd b && rm x").unwrap();
+        assert!(found.contains(&dir("/b")) && !found.contains(&dir("/")));
+        assert!(after("cd b && cd .. && rm x").unwrap().contains(&dir("/")));
+        assert_eq!(after("cd b && cd - && rm x"), None);
+        assert_eq!(after("cd b && popd && rm x"), None);
+        assert_eq!(after("cd() { :; }; cd b && rm x"), None);
+        assert_eq!(cd_dirs_after_cd(&parse("cd b").unwrap(), &[]), None);
+    }
 
     #[test]
     fn directories_a_line_changes_to() {

@@ -173,6 +173,17 @@ const ARG_RULE_PROGRAMS: &[&str] = &["rm", "chmod", "chown", "chgrp", "kill", "d
 /// Deepest wrapper/code nesting followed (`sudo env nice sh -c '…'`).
 const MAX_UNWRAP: usize = 8;
 
+/// The directories a command may run in, for reading its relative operands: `here` for
+/// its own arguments and those of the programs it wraps (`timeout 5 rm -rf *`), `nested`
+/// for shell text and code it runs. They differ after `cd build && …`: the command runs
+/// in `build`, but a shell it starts may go back (`sh -c 'cd - && …'`, `$OLDPWD` is in
+/// its environment), so nested text is read from the start too.
+#[derive(Clone, Copy)]
+struct Dirs<'a> {
+    here: &'a [blocklist::Cwd],
+    nested: &'a [blocklist::Cwd],
+}
+
 fn compile_block(b: &str) -> Result<BlockEntry, PolicyError> {
     if let Some(pat) = b.strip_prefix("re:") {
         regex::Regex::new(pat)
@@ -777,19 +788,31 @@ impl Policy {
         depth: usize,
         inherited: &[blocklist::Cwd],
     ) -> Option<(String, String)> {
-        let cwds = if self.default_blocklist {
-            blocklist::cd_dirs(script, inherited)
+        let (all_cwds, after_cd) = if self.default_blocklist {
+            (
+                blocklist::cd_dirs(script, inherited),
+                blocklist::cd_dirs_after_cd(script, inherited),
+            )
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
         let copies = script
             .commands
             .iter()
             .any(|c| c.words.first().is_some_and(|p| copies_files(&p.text)));
-        for c in &script.commands {
+        for (i, c) in script.commands.iter().enumerate() {
             if c.words.is_empty() {
                 continue;
             }
+            // `cd build && rm -rf *` runs the rm in build or not at all, never where the
+            // line started.
+            let dirs = Dirs {
+                here: match &after_cd {
+                    Some(dirs) if blocklist::runs_after_cd(script, i) => dirs,
+                    _ => &all_cwds,
+                },
+                nested: &all_cwds,
+            };
             let argv = blocklist_args(script, c);
             if !argv[0].exact {
                 // `X=dd; $X …`: a name assigned a literal earlier in the line.
@@ -797,7 +820,7 @@ impl Policy {
                     let mut v = argv.clone();
                     v[0] = Arg::lit(value);
                     if let Some(r) =
-                        self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, &cwds)
+                        self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, dirs)
                     {
                         return Some(r);
                     }
@@ -806,13 +829,13 @@ impl Policy {
                     for cand in ARG_RULE_PROGRAMS {
                         let mut v = argv.clone();
                         v[0] = Arg::lit(*cand);
-                        if let Some((id, why)) = blocklist::check_in(&v, &cwds) {
+                        if let Some((id, why)) = blocklist::check_in(&v, dirs.here) {
                             return Some((id.to_string(), format!("the program name {:?} is only known when it runs, and with these arguments it could be {cand}: {why}", argv[0].text)));
                         }
                     }
                 }
             }
-            if let Some(r) = self.refuse_argv(&argv, stdin_is_code(c), script, c, depth, &cwds) {
+            if let Some(r) = self.refuse_argv(&argv, stdin_is_code(c), script, c, depth, dirs) {
                 return Some(r);
             }
             // `for d in / /etc; do rm -rf $d; done`, `f='-rf /'; rm $f`: the line's own
@@ -820,7 +843,7 @@ impl Policy {
             if self.default_blocklist {
                 for v in values::readings(script, c, &argv) {
                     if let Some(r) =
-                        self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, &cwds)
+                        self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, dirs)
                     {
                         return Some(r);
                     }
@@ -833,7 +856,7 @@ impl Policy {
                         let texts = pipes::substitution_output(script, w.subs.clone()).texts;
                         if let Some(r) = texts
                             .iter()
-                            .find_map(|t| self.refuse_shell_text(t, depth, &cwds))
+                            .find_map(|t| self.refuse_shell_text(t, depth, dirs.nested))
                         {
                             return Some(r);
                         }
@@ -847,7 +870,7 @@ impl Policy {
             for prog in copied {
                 let mut v = argv.clone();
                 v[0] = Arg::lit(&prog);
-                if let Some(r) = self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, &cwds)
+                if let Some(r) = self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, dirs)
                 {
                     return Some(r);
                 }
@@ -855,7 +878,7 @@ impl Policy {
             if let Some(value) = alias_of(script, &argv[0].text) {
                 let mut v: Vec<Arg> = value.split_whitespace().map(Arg::lit).collect();
                 v.extend(argv[1..].iter().cloned());
-                if let Some(r) = self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, &cwds)
+                if let Some(r) = self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, dirs)
                 {
                     return Some(r);
                 }
@@ -865,7 +888,7 @@ impl Policy {
             let line_rules = [
                 blocklist::fork_bomb(script),
                 blocklist::cd_root_then_rm(script),
-                blocklist::check_redirects(script, |t| assigned_literal(script, t), &cwds),
+                blocklist::check_redirects(script, |t| assigned_literal(script, t), &all_cwds),
                 blocklist::writes_through_device_link(script),
                 self.download_exec(script),
                 download::hidden_exec(script),
@@ -874,7 +897,7 @@ impl Policy {
                 return Some((id.to_string(), why));
             }
             if depth < MAX_UNWRAP {
-                if let Some(r) = self.written_then_run(script, depth, &cwds) {
+                if let Some(r) = self.written_then_run(script, depth, &all_cwds) {
                     return Some(r);
                 }
             }
@@ -889,13 +912,14 @@ impl Policy {
         script: &Script,
         cmd: &SimpleCommand,
         depth: usize,
-        cwds: &[blocklist::Cwd],
+        dirs: Dirs<'_>,
     ) -> Option<(String, String)> {
         if argv.is_empty() {
             return None;
         }
+        let cwds = dirs.nested;
         if self.default_blocklist {
-            if let Some((id, why)) = blocklist::check_in(argv, cwds) {
+            if let Some((id, why)) = blocklist::check_in(argv, dirs.here) {
                 return Some((id.to_string(), why));
             }
         }
@@ -981,10 +1005,15 @@ impl Policy {
             }
         }
         // `env -C /dev mkswap sda2`: the wrapped command starts in the directory named.
-        let mut start: Option<Vec<blocklist::Cwd>> = None;
+        let mut start: Option<(Vec<blocklist::Cwd>, Vec<blocklist::Cwd>)> = None;
         for f in vectors::analyse(argv, stdin_code) {
             match f {
-                vectors::Finding::Chdir { dir } => start = Some(blocklist::chdir_dirs(&dir, cwds)),
+                vectors::Finding::Chdir { dir } => {
+                    start = Some((
+                        blocklist::chdir_dirs(&dir, dirs.here),
+                        blocklist::chdir_dirs(&dir, dirs.nested),
+                    ))
+                }
                 vectors::Finding::Wrap {
                     argv: mut inner,
                     appended,
@@ -992,7 +1021,10 @@ impl Policy {
                     if appended {
                         inner.extend(upstream_args(script, cmd));
                     }
-                    let inner_cwds = start.as_deref().unwrap_or(cwds);
+                    let inner_dirs = Dirs {
+                        here: start.as_ref().map_or(dirs.here, |s| &s.0),
+                        nested: start.as_ref().map_or(dirs.nested, |s| &s.1),
+                    };
                     let (placeholder, values) = placeholder_values(argv, script, cmd);
                     let variants = values.iter().map(|value| {
                         inner
@@ -1005,7 +1037,7 @@ impl Policy {
                     });
                     for v in std::iter::once(inner.clone()).chain(variants) {
                         if let Some(r) =
-                            self.refuse_argv(&v, stdin_code, script, cmd, depth + 1, inner_cwds)
+                            self.refuse_argv(&v, stdin_code, script, cmd, depth + 1, inner_dirs)
                         {
                             return Some(r);
                         }

@@ -159,6 +159,20 @@ pub struct Script {
     pub heredocs: Vec<String>,
     /// `for NAME in WORDS`: the loop variable and the words it takes in turn.
     pub loop_values: Vec<(String, Vec<Word>)>,
+    /// The and-or lists of the line's top level (outside any group, loop, function,
+    /// subshell or substitution), each pipeline with how it is joined to the one before.
+    pub chains: Vec<Vec<Link>>,
+}
+
+/// One pipeline of a top-level and-or list (`a && b || c`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// Its commands, as a range of [`Script::commands`] (substitutions included).
+    pub commands: Range<usize>,
+    /// Joined to the pipeline before by `&&`: it runs only if that one succeeded.
+    pub after_and: bool,
+    /// Starts with `!`.
+    pub negated: bool,
 }
 
 /// The line is not shell the parser understands.
@@ -601,13 +615,28 @@ impl<'s> Parser<'_, 's> {
 
     /// and_or := pipeline (('&&' | '||') newline* pipeline)*
     fn and_or(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        // Only the line's own list is recorded: nested lists run in a group, a loop, a
+        // function or a subshell, which the chains' readers do not follow.
+        let top = self.depth == 1 && !ctx.forks && ctx.function.is_none();
+        let mut chain = Vec::new();
+        let mut after_and = false;
         loop {
+            let start = self.out.commands.len();
             self.pipeline(ctx)?;
+            chain.push(Link {
+                commands: start..self.out.commands.len(),
+                after_and,
+                negated: self.negated,
+            });
             self.blanks();
             if self.starts("&&") || self.starts("||") {
+                after_and = self.starts("&&");
                 self.pos += 2;
                 self.blanks_newlines(ctx)?;
             } else {
+                if top {
+                    self.out.chains.push(chain);
+                }
                 return Ok(());
             }
         }

@@ -41,6 +41,14 @@ pub fn preset(name: &str) -> Policy {
 }
 
 impl Case {
+    /// The working directory the case is decided in (`cwd=/`), when it names one.
+    pub fn cwd(&self) -> Option<&std::path::Path> {
+        self.config
+            .split(';')
+            .find_map(|p| p.trim().strip_prefix("cwd="))
+            .map(std::path::Path::new)
+    }
+
     /// The policy the case is checked under.
     pub fn policy(&self) -> Policy {
         let mut allow: Vec<String> = Vec::new();
@@ -63,6 +71,8 @@ impl Case {
                 default_blocklist = false;
             } else if let Some(name) = part.strip_prefix("preset=") {
                 return preset(name);
+            } else if part.starts_with("cwd=") {
+                // Read by `cwd()`.
             } else if part != "default" {
                 panic!("unknown case config {part:?}");
             }
