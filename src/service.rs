@@ -205,6 +205,40 @@ fn inside_allowed(c: &Config, real: PathBuf) -> Result<PathBuf, String> {
     Ok(real)
 }
 
+/// Takes out of the commands' `PATH` the entries a command could fill with programs of
+/// its own (see [`exec::env::guard_path`]), and says so: `PATH_GUARD` for entries dropped,
+/// `PATH_WRITABLE` for entries kept that commands may still write. The directories
+/// commands may write are the working directory, the allowed directories and the temp
+/// directory (under Landlock; without it, anything this user may write) — a root `/`
+/// among them is left to the warning, or nothing would be left.
+fn guard_path(config: &Config, executor: &Executor, env: &mut BTreeMap<String, String>) {
+    let landlock = executor
+        .sandbox_report()
+        .landlock
+        .status
+        .contains("enforced");
+    let mut writable: Vec<PathBuf> = config.allowed_dirs.clone();
+    writable.push(config.workdir.clone());
+    writable.push(std::env::temp_dir());
+    writable.retain(|d| {
+        std::fs::canonicalize(d).map_or(d.as_path() != Path::new("/"), |r| r != Path::new("/"))
+    });
+    let user_writable = !landlock || config.allowed_dirs.is_empty();
+    let guard = exec::env::guard_path(env, &writable, user_writable);
+    if !guard.dropped.is_empty() {
+        tracing::warn!(
+            dropped = guard.dropped.join(":"),
+            "PATH_GUARD commands run without these PATH entries: they are relative or inside a directory commands may write, so a command could put a program there under an allowed name"
+        );
+    }
+    if !guard.writable.is_empty() {
+        tracing::warn!(
+            writable = guard.writable.join(":"),
+            "PATH_WRITABLE commands may write these PATH entries (Landlock is off, or working_directory is not limited by --allowed-dirs), so a command allowed to copy files could replace an allowed program there"
+        );
+    }
+}
+
 /// The policy the configuration describes (what `check` needs, without the sandbox).
 pub fn policy_for(config: &Config) -> Result<Policy, PolicyError> {
     Policy::build(
@@ -254,6 +288,9 @@ impl Commander {
             }
         };
         exec::env::guard_git(&mut base_env, transports);
+        if !policy.allow_all() {
+            guard_path(&config, &executor, &mut base_env);
+        }
         Ok(Commander {
             config: Arc::new(config),
             policy: Arc::new(policy),

@@ -199,3 +199,74 @@ fn without_ssh_on_the_allow_list_git_uses_no_ssh() {
     let r = run(&mut s, "git clone -q src copy && git -C copy log --oneline");
     assert_eq!(r["exit_code"], json!(0), "{r}");
 }
+
+/// Under an allow list, a program copied into a `PATH` entry commands may write (one inside
+/// the temp directory, and `.`) cannot run under an allowed name: those entries are taken
+/// out of the commands' `PATH` and the server says so at start. Without an allow list the
+/// same line does run the copy (the fixture works; nothing is shadowed there that the
+/// policy would not allow anyway).
+#[test]
+fn an_allowed_name_cannot_be_shadowed_on_a_writable_path_entry() {
+    let top = tempfile::tempdir().expect("tempdir");
+    let bin = top.path().join("bin");
+    let work = top.path().join("work");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    let path = format!("{}:.:/usr/local/bin:/usr/bin:/bin", bin.display());
+    let start = |args: &[&str]| {
+        let mut c = common::command();
+        c.current_dir(&work).env("PATH", &path);
+        let mut s = common::StdioServer::start_with(c, args);
+        s.handshake("2025-06-18");
+        s
+    };
+    let marker = |name: &str| top.path().join(name);
+
+    let mut open = start(&[]);
+    let r = run(
+        &mut open,
+        &format!(
+            "cp /usr/bin/touch {}/ls; ls {}",
+            bin.display(),
+            marker("open").display()
+        ),
+    );
+    assert_eq!(r["exit_code"], 0, "{r}");
+    assert!(
+        marker("open").exists(),
+        "without an allow list the copy runs (fixture): {r}"
+    );
+    let (_, log) = open.close();
+    assert!(!log.contains("PATH_GUARD"), "{log}");
+    std::fs::remove_file(bin.join("ls")).expect("rm");
+
+    let mut listed = start(&["--allowed-commands", "ls,cat,cp"]);
+    let r = run(
+        &mut listed,
+        &format!(
+            "cp /usr/bin/touch {}/ls; ls {}",
+            bin.display(),
+            marker("ls").display()
+        ),
+    );
+    assert!(!marker("ls").exists(), "touch ran as ls: {r}");
+    assert!(
+        r["stderr"].as_str().unwrap_or("").contains("cannot access"),
+        "the real ls ran: {r}"
+    );
+    let r = run(
+        &mut listed,
+        &format!("cp /usr/bin/touch ./cat && cat {}", marker("cat").display()),
+    );
+    assert!(!marker("cat").exists(), "touch ran as cat from '.': {r}");
+    assert!(work.join("cat").exists(), "the copy was made: {r}");
+    let (_, log) = listed.close();
+    let guard = log
+        .lines()
+        .find(|l| l.contains("PATH_GUARD"))
+        .unwrap_or_else(|| panic!("no PATH_GUARD line: {log}"));
+    assert!(
+        guard.contains(&format!("{}:.", bin.display())),
+        "names the dropped entries: {guard}"
+    );
+}

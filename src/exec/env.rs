@@ -263,6 +263,99 @@ pub fn guard_git(env: &mut BTreeMap<String, String>, transports: GitTransports) 
     }
 }
 
+/// What [`guard_path`] did to the commands' `PATH`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PathGuard {
+    /// Entries taken out: relative ones (`.`, an empty entry, `bin`), which name the
+    /// command's own working directory, and those inside a directory commands may write.
+    pub dropped: Vec<String>,
+    /// Entries kept that this user may write although they are outside those directories
+    /// (reported, not dropped: as root without Landlock that is every entry).
+    pub writable: Vec<String>,
+}
+
+/// Under an allow list, the `PATH` entries a command could fill with programs of its own:
+/// `cp /usr/bin/touch ./ls; ls` would run touch under an allowed name (the policy reads
+/// the name, the shell finds the file). Entries that are relative or inside `writable`
+/// (the directories Landlock lets commands write: the allowed directories, the temp
+/// directory, the working directory) are dropped; if none is left, `PATH` becomes
+/// `/usr/bin:/bin` (an empty `PATH` would mean the working directory). Other entries this
+/// user may write are kept and reported when `user_writable` is set (Landlock is off, or
+/// any working directory may be asked for).
+pub fn guard_path(
+    env: &mut BTreeMap<String, String>,
+    writable: &[std::path::PathBuf],
+    user_writable: bool,
+) -> PathGuard {
+    let mut guard = PathGuard::default();
+    let Some(path) = env.get("PATH") else {
+        return guard;
+    };
+    let writable: Vec<std::path::PathBuf> = writable.iter().map(|d| real_path(d)).collect();
+    let mut kept: Vec<&str> = Vec::new();
+    for entry in path.split(':') {
+        let p = std::path::Path::new(entry);
+        let real = real_path(p);
+        if !p.is_absolute()
+            || writable
+                .iter()
+                .any(|w| real.starts_with(w) || p.starts_with(w))
+        {
+            if !guard.dropped.iter().any(|d| d == entry) {
+                guard.dropped.push(entry.to_string());
+            }
+            continue;
+        }
+        if kept.contains(&entry) {
+            continue;
+        }
+        if user_writable && may_write(&real) {
+            guard.writable.push(entry.to_string());
+        }
+        kept.push(entry);
+    }
+    let value = if kept.is_empty() {
+        "/usr/bin:/bin".to_string()
+    } else {
+        kept.join(":")
+    };
+    env.insert("PATH".to_string(), value);
+    guard
+}
+
+/// `p` with symlinks resolved: the deepest existing ancestor canonicalised, the rest as
+/// written (a `PATH` entry need not exist yet to be created by a command).
+fn real_path(p: &std::path::Path) -> std::path::PathBuf {
+    let mut rest = Vec::new();
+    let mut at = p;
+    loop {
+        if let Ok(real) = std::fs::canonicalize(at) {
+            return rest.iter().rev().fold(real, |acc, part| acc.join(part));
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                at = parent;
+            }
+            _ => return p.to_path_buf(),
+        }
+    }
+}
+
+/// Whether this user may create files in `dir`, or in its deepest existing ancestor.
+fn may_write(dir: &std::path::Path) -> bool {
+    let mut at = dir;
+    loop {
+        if at.exists() {
+            return nix::unistd::access(at, nix::unistd::AccessFlags::W_OK).is_ok();
+        }
+        match at.parent() {
+            Some(parent) => at = parent,
+            None => return false,
+        }
+    }
+}
+
 /// A command's environment: [`base`] plus the call's own variables (checked first).
 pub fn with_call(
     base: &BTreeMap<String, String>,
@@ -281,6 +374,34 @@ pub fn with_call(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_loses_relative_and_writable_entries() {
+        let top = tempfile::tempdir().unwrap();
+        let inside = top.path().join("bin");
+        let mut env = BTreeMap::new();
+        env.insert(
+            "PATH".to_string(),
+            format!(
+                "{}::.:bin:/usr/bin:{}/x/../bin:/usr/bin",
+                inside.display(),
+                top.path().display()
+            ),
+        );
+        let g = guard_path(&mut env, &[top.path().to_path_buf()], false);
+        assert_eq!(env["PATH"], "/usr/bin");
+        assert_eq!(g.dropped.len(), 5, "{g:?}");
+        assert!(g.dropped.contains(&String::new()) && g.dropped.contains(&".".to_string()));
+        assert!(g.writable.is_empty());
+        // Nothing left: not an empty PATH, which would mean the working directory.
+        env.insert("PATH".to_string(), ".".to_string());
+        guard_path(&mut env, &[], false);
+        assert_eq!(env["PATH"], "/usr/bin:/bin");
+        // Entries kept that this user may write are reported when asked.
+        env.insert("PATH".to_string(), top.path().display().to_string());
+        let g = guard_path(&mut env, &[], true);
+        assert_eq!(g.writable, [top.path().display().to_string()]);
+    }
 
     fn server() -> Vec<(String, String)> {
         [
