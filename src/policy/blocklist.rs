@@ -1592,7 +1592,7 @@ fn cd_is_followed(script: &Script) -> bool {
         let Some(p) = c.words.first() else {
             return true;
         };
-        if !p.is_static() {
+        if !p.is_static() || c.words.iter().any(|w| w.text.contains("OLDPWD")) {
             return false;
         }
         match p.text.as_str() {
@@ -1619,7 +1619,7 @@ fn reached_dirs(script: &Script, inherited: &[Cwd], keep_start: bool) -> Vec<Cwd
             Cwd::Unknown => None,
         })
         .collect();
-    let mut relative = Vec::new();
+    let mut relative: Vec<String> = Vec::new();
     let unknown_start = starts.is_empty();
     let cdpath = cdpath_dirs(script);
     let cdable = script_mentions(script, "cdable_vars");
@@ -1630,45 +1630,57 @@ fn reached_dirs(script: &Script, inherited: &[Cwd], keep_start: bool) -> Vec<Cwd
         if !p.is_static() || !matches!(p.text.as_str(), "cd" | "pushd") {
             continue;
         }
-        let target = args
+        let at = args
             .iter()
-            .find(|w| !(w.text.starts_with('-') && w.text.len() > 1));
-        let dir = match target {
+            .position(|w| !(w.text.starts_with('-') && w.text.len() > 1));
+        let targets: Vec<String> = match at.map(|i| &args[i]) {
             // `cd -`, `pushd +1`: back to a directory the line named before.
             Some(w) if w.is_static() && (w.text == "-" || w.text.starts_with('+')) => continue,
-            // `pushd -1` rotates the stack; `cd` alone goes to $HOME.
+            // `pushd -1` rotates the stack.
             None if p.text == "pushd" && !args.is_empty() => continue,
-            None => Cwd::Unknown,
-            Some(w) if !w.is_static() => {
-                push_new(&mut out, climbed(&w.text, false));
-                Cwd::Unknown
+            // `cd` alone goes to $HOME: the line's own value when it sets one.
+            None => {
+                push_new(&mut out, Some(Cwd::Unknown));
+                super::values::values(script, "HOME", c)
+                    .into_iter()
+                    .filter(|v| !v.contains(['$', '`']))
+                    .collect()
             }
-            Some(w) if w.text.starts_with('/') => Cwd::Dir(normalised_dir(&w.text)),
+            Some(w) if w.is_static() => vec![w.text.clone()],
             Some(w) => {
-                if unknown_start {
-                    push_new(&mut out, climbed(&w.text, true));
-                }
-                for base in &cdpath {
-                    push_new(
-                        &mut out,
-                        Some(match base {
-                            Cwd::Dir(b) => Cwd::Dir(normalised_dir(&format!("{b}/{}", w.text))),
-                            Cwd::Unknown => Cwd::Unknown,
-                        }),
-                    );
-                }
-                // bash's `shopt -s cdable_vars`: a name that is no directory is read as a
-                // variable holding one (`x=/; cd x`).
-                if cdable {
-                    for d in variable_dirs(script, &w.text) {
-                        push_new(&mut out, Some(d));
-                    }
-                }
-                relative.push(w.text.as_str());
-                continue;
+                push_new(&mut out, climbed(&w.text, false));
+                push_new(&mut out, Some(Cwd::Unknown));
+                // `d=/; cd $d`, `for d in /; do cd $d`, `cd $(dirname /etc)`: what the
+                // line's own values make of it.
+                known_targets(script, c, 1 + at.unwrap_or(0))
             }
         };
-        push_new(&mut out, Some(dir));
+        for t in &targets {
+            if t.starts_with('/') {
+                push_new(&mut out, Some(Cwd::Dir(normalised_dir(t))));
+                continue;
+            }
+            if unknown_start {
+                push_new(&mut out, climbed(t, true));
+            }
+            for base in &cdpath {
+                push_new(
+                    &mut out,
+                    Some(match base {
+                        Cwd::Dir(b) => Cwd::Dir(normalised_dir(&format!("{b}/{t}"))),
+                        Cwd::Unknown => Cwd::Unknown,
+                    }),
+                );
+            }
+            // bash's `shopt -s cdable_vars`: a name that is no directory is read as a
+            // variable holding one (`x=/; cd x`).
+            if cdable {
+                for d in variable_dirs(script, t) {
+                    push_new(&mut out, Some(d));
+                }
+            }
+            relative.push(t.clone());
+        }
     }
     // Two rounds read `cd /; cd usr; cd lib` from every directory the first round found.
     for _ in 0..2 {
@@ -1694,6 +1706,24 @@ fn reached_dirs(script: &Script, inherited: &[Cwd], keep_start: bool) -> Vec<Cwd
                 }
                 out.push(dir);
             }
+        }
+    }
+    out
+}
+
+/// The literal values word `index` of the `cd` command `c` takes once the line's own
+/// assignments, loop words and simple substitutions are put in.
+fn known_targets(script: &Script, c: &SimpleCommand, index: usize) -> Vec<String> {
+    let argv = super::blocklist_args(script, c);
+    let readings = super::values::readings(script, c, &argv);
+    let mut out: Vec<String> = Vec::new();
+    for v in std::iter::once(argv).chain(readings) {
+        let Some(a) = v.get(index).filter(|_| v.len() == c.words.len()) else {
+            continue;
+        };
+        let literal = !a.text.is_empty() && !a.text.contains(['$', '`', '*', '?', '[', '~']);
+        if literal && !out.contains(&a.text) {
+            out.push(a.text.clone());
         }
     }
     out

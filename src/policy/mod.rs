@@ -402,6 +402,20 @@ fn blocklist_args(script: &Script, c: &SimpleCommand) -> Vec<Arg> {
         return out;
     }
     for (a, w) in out.iter_mut().zip(&c.words).skip(1) {
+        // `rm -rf "$PWD"` is `rm -rf .`, read from every directory the line may be in;
+        // `$OLDPWD` is one of them too (a line that names it keeps its start among them).
+        if let Some(rest) = current_dir_ref(&w.text) {
+            *a = Arg::lit(format!(".{rest}"));
+            continue;
+        }
+        // `HOME=/; rm -rf ~/usr`: the tilde is the line's own HOME.
+        if !w.is_static() && (w.text == "~" || w.text.starts_with("~/")) {
+            let homes = values::values(script, "HOME", c);
+            if let [home] = homes.as_slice() {
+                a.text = format!("{home}{}", &w.text[1..]);
+                continue;
+            }
+        }
         // `x=/; rm -rf $x`: a name assigned a literal earlier in the line.
         if let Some(v) = assigned_literal(script, w.text.trim_matches('"')) {
             a.text = v.to_string();
@@ -421,6 +435,17 @@ fn blocklist_args(script: &Script, c: &SimpleCommand) -> Vec<Arg> {
         }
     }
     out
+}
+
+/// The rest of a word that starts with the working directory's variable (`$PWD/x` → `/x`,
+/// `"${OLDPWD}"` → ``), when it does and the rest is literal.
+fn current_dir_ref(text: &str) -> Option<&str> {
+    let t = text.trim_matches('"');
+    let rest = ["${PWD}", "$PWD", "${OLDPWD}", "$OLDPWD"]
+        .iter()
+        .find_map(|v| t.strip_prefix(v))?;
+    let word_goes_on = rest.starts_with(|ch: char| ch.is_ascii_alphanumeric() || ch == '_');
+    (!word_goes_on && !rest.contains(['$', '`', '*', '?', '[', '{', '~'])).then_some(rest)
 }
 
 /// What a word that is one command substitution of `echo`, `printf` or `dirname` with
