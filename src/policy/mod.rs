@@ -335,38 +335,155 @@ fn alias_of<'a>(script: &'a Script, name: &str) -> Option<&'a str> {
 /// the program a command runs when its name is a copy or link the line made of another
 /// program (also `install`, `mv`, `rsync`, and into a directory: `cp /bin/rm /tmp/`).
 fn copied_programs(script: &Script, name: &str) -> Vec<String> {
-    let name = name.trim_start_matches("./");
+    copied_programs_at(script, name, 0)
+}
+
+/// Programs the blocklist checks by name, for a copy whose source is a glob
+/// (`cp /bin/r? /tmp/d`): each one the glob may match is a program the copy may be.
+const NAMED_PROGRAMS: &[&str] = &[
+    "rm", "chmod", "chown", "chgrp", "kill", "dd", "mkfs", "mke2fs", "mkswap", "wipefs", "shred",
+    "shutdown", "reboot", "halt", "poweroff", "pkill", "killall", "sh", "bash",
+];
+
+fn copied_programs_at(script: &Script, name: &str, depth: usize) -> Vec<String> {
+    let name = normalised_path(name);
     let mut out = Vec::new();
-    if name.is_empty() {
+    if name.is_empty() || depth > 4 {
         return out;
     }
+    let name_base = basename(&name).to_string();
     for c in &script.commands {
         let Some((p, args)) = c.words.split_first() else {
             continue;
         };
-        if !copies_files(&p.text) {
-            continue;
-        }
-        // Option values (`install -m 755`) count as sources too: a program name never
-        // matches one by accident, and a missed source would be a missed copy.
-        let operands: Vec<&Word> = args.iter().filter(|w| !w.text.starts_with('-')).collect();
-        let Some((dest, sources)) = operands.split_last() else {
-            continue;
+        let pairs: Vec<(&Word, &str)> = if copies_files(&p.text) {
+            // Option values (`install -m 755`) count as sources too: a program name never
+            // matches one by accident, and a missed source would be a missed copy.
+            let operands: Vec<&Word> = args.iter().filter(|w| !w.text.starts_with('-')).collect();
+            let Some((dest, sources)) = operands.split_last() else {
+                continue;
+            };
+            sources.iter().map(|s| (*s, dest.text.as_str())).collect()
+        } else {
+            byte_copies(c)
         };
-        let dest = dest.text.trim_start_matches("./").trim_end_matches('/');
-        for src in sources {
+        for (src, dest) in pairs {
+            let dest = normalised_path(dest);
+            let dest_base = basename(&dest);
+            // Another spelling of the destination (`/tmp//d`, `/tmp/x/../d`, `cd /tmp;
+            // ./d`) ends in the same name; a bare name is looked up in PATH.
+            let src_base = basename(&src.text);
+            let hit = dest == name
+                || dest_base == name_base
+                || format!("{dest}/{src_base}") == name
+                || (src.text.contains(['*', '?', '[']) && name.starts_with(&format!("{dest}/")));
+            if !hit {
+                continue;
+            }
+            if src.text.contains(['*', '?', '[']) && src.subs.is_empty() {
+                let pattern = glob_regex(src_base);
+                out.extend(
+                    NAMED_PROGRAMS
+                        .iter()
+                        .filter(|p| pattern.as_ref().is_none_or(|r| r.is_match(p)))
+                        .map(|p| p.to_string()),
+                );
+                continue;
+            }
             let Some(prog) = located_program(script, src) else {
                 continue;
             };
-            let copy = format!("{dest}/{}", basename(&src.text));
-            // A bare name is looked up in PATH: any copy by that name may be the one run.
-            let by_path = !name.contains('/') && basename(dest) == name;
-            if dest == name || copy == name || format!("{dest}/{prog}") == name || by_path {
+            // A copy of a copy (`cp /bin/rm a; mv a b; ./b`): the first one's program.
+            let before = copied_programs_at(script, &src.text, depth + 1);
+            if before.is_empty() {
                 out.push(prog);
+            } else {
+                out.extend(before);
             }
         }
     }
+    out.sort();
+    out.dedup();
     out
+}
+
+/// Copies made without a copying program: `cat SRC > DEST`, `dd if=SRC of=DEST`.
+fn byte_copies(c: &SimpleCommand) -> Vec<(&Word, &str)> {
+    let Some((p, args)) = c.words.split_first() else {
+        return Vec::new();
+    };
+    match basename(&p.text) {
+        "cat" => {
+            let out = c
+                .redirects
+                .iter()
+                .find(|r| r.kind == parse::RedirKind::Output);
+            match (args, out) {
+                ([src], Some(r)) => vec![(src, r.target.text.as_str())],
+                _ => Vec::new(),
+            }
+        }
+        "dd" => {
+            let src = args.iter().find(|w| w.text.starts_with("if="));
+            let dest = args.iter().find_map(|w| w.text.strip_prefix("of="));
+            match (src, dest) {
+                (Some(s), Some(d)) => vec![(s, d)],
+                _ => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `path` without `./` parts, doubled slashes and `dir/..` pairs, and no trailing slash.
+fn normalised_path(path: &str) -> String {
+    let absolute = path.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            ".." if absolute => {}
+            p => parts.push(p),
+        }
+    }
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
+/// A regex for a shell glob's `*`, `?` and `[…]`; `None` when it cannot be read.
+fn glob_regex(glob: &str) -> Option<regex::Regex> {
+    let mut re = String::from("^");
+    let mut chars = glob.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '*' => re.push_str(".*"),
+            '?' => re.push('.'),
+            '[' => {
+                let mut class = String::new();
+                for c in chars.by_ref() {
+                    if c == ']' && !class.is_empty() {
+                        break;
+                    }
+                    class.push(c);
+                }
+                let class = class.replace('\\', "\\\\");
+                match class.strip_prefix('!') {
+                    Some(rest) => re.push_str(&format!("[^{rest}]")),
+                    None => re.push_str(&format!("[{class}]")),
+                }
+            }
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    regex::Regex::new(&re).ok()
 }
 
 /// `cp`, `ln`, `install`, `mv`, `rsync`: programs that put a file under another name.
@@ -821,10 +938,6 @@ impl Policy {
         } else {
             (Vec::new(), None)
         };
-        let copies = script
-            .commands
-            .iter()
-            .any(|c| c.words.first().is_some_and(|p| copies_files(&p.text)));
         for (i, c) in script.commands.iter().enumerate() {
             if c.words.is_empty() {
                 continue;
@@ -886,18 +999,6 @@ impl Policy {
                             return Some(r);
                         }
                     }
-                }
-            }
-            let copied = match copies {
-                true => copied_programs(script, &argv[0].text),
-                false => Vec::new(),
-            };
-            for prog in copied {
-                let mut v = argv.clone();
-                v[0] = Arg::lit(&prog);
-                if let Some(r) = self.refuse_argv(&v, stdin_is_code(c), script, c, depth + 1, dirs)
-                {
-                    return Some(r);
                 }
             }
             if let Some(value) = alias_of(script, &argv[0].text) {
@@ -968,6 +1069,17 @@ impl Policy {
         }
         if depth >= MAX_UNWRAP {
             return None;
+        }
+        // `cp /bin/rm /tmp/d; sudo /tmp/d -rf /`: a program the line copied under another
+        // name is checked as that program, wrapped or not.
+        for prog in copied_programs(script, &argv[0].text) {
+            if prog != basename(&argv[0].text) {
+                let mut v = argv.to_vec();
+                v[0] = Arg::lit(&prog);
+                if let Some(r) = self.refuse_argv(&v, stdin_code, script, cmd, depth + 1, dirs) {
+                    return Some(r);
+                }
+            }
         }
         // Code an interpreter is given (`perl -e 'system("…")'`) and code a shell or an
         // interpreter reads from a pipe or a here-document (`echo '…' | sh`, `sh <<< '…'`).
