@@ -189,12 +189,18 @@ fn is_root_target_n(t: &str, depth: usize) -> bool {
             return normalise(&format!("/{}", &rest[end..]));
         }
     }
-    // `${x:-/}`, `${x-/}`, `${x:=/}`: the default when x is unset or empty.
+    if depth < 4 {
+        if let Some(home) = home_expansion(t) {
+            return is_root_target_n(&home, depth + 1);
+        }
+    }
+    // `${x:-/}`, `${x-/}`, `${x:=/}`: the default when x is unset or empty; `${x:+/}`, what
+    // it is when x is set.
     if let Some(body) = t.strip_prefix("${") {
         if let Some(close) = body.find('}') {
             let inner = &body[..close];
             let after = &body[close + 1..];
-            for op in [":-", ":=", "-", "="] {
+            for op in [":-", ":=", ":+", "-", "=", "+"] {
                 if let Some((_, d)) = inner.split_once(op) {
                     let d = d.trim_matches('"');
                     if is_root_target_n(&format!("{d}{after}"), depth + 1) {
@@ -244,6 +250,22 @@ fn is_root_target_n(t: &str, depth: usize) -> bool {
         }
     }
     t.starts_with('/') && (normalise(&t) || is_system_dir(&t))
+}
+
+/// `${HOME:?}`, `${HOME-x}`, `${HOME:=x}` … at the start of `t`: HOME is always set (the
+/// server passes it on), so each is `$HOME` (and `${HOME:?}` never stops the shell), and
+/// `${HOME:+x}` is `x`. `t` with that expansion so replaced.
+fn home_expansion(t: &str) -> Option<String> {
+    let body = t.strip_prefix("${HOME")?;
+    let close = body.find('}')?;
+    let (inner, after) = (&body[..close], &body[close + 1..]);
+    [":?", ":-", ":=", ":+", "?", "-", "=", "+"]
+        .iter()
+        .find_map(|op| inner.strip_prefix(op).map(|word| (op, word)))
+        .map(|(op, word)| match op.ends_with('+') {
+            true => format!("{}{after}", word.trim_matches('"')),
+            false => format!("$HOME{after}"),
+        })
 }
 
 /// What follows a leading expansion that may be empty: a special parameter (`$@`, `$*`,
@@ -296,11 +318,13 @@ pub(crate) fn path_parts(p: &str) -> Vec<&str> {
     parts
 }
 
-/// `/usr`, `/etc/`, `/var/*`: a top-level system directory, or everything in one.
+/// `/usr`, `/etc/`, `/var/*`: a top-level system directory, or everything in one. `/mnt`
+/// and `/media` hold mounted volumes (an EFS volume under `/mnt` on ECS, a disk under
+/// `/media`): everything in them is as much at stake as `/srv`.
 fn is_system_dir(p: &str) -> bool {
     const DIRS: &[&str] = &[
-        "bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "opt", "proc",
-        "root", "run", "sbin", "srv", "sys", "usr", "var", "snap",
+        "bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "media", "mnt",
+        "opt", "proc", "root", "run", "sbin", "srv", "sys", "usr", "var", "snap",
     ];
     let parts = path_parts(p);
     match parts.as_slice() {

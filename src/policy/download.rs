@@ -86,17 +86,23 @@ pub(crate) fn hidden_exec(script: &Script) -> Option<Hit> {
     if !script.commands.iter().any(pipes::may_hide) {
         return None;
     }
-    let hidden =
-        |w: &Word| !w.subs.is_empty() && pipes::substitution_output(script, w.subs.clone()).hidden;
     for c in &script.commands {
         let argv = args_of(c);
         if argv.is_empty() {
             continue;
         }
+        // `gunzip -c dump.sql.gz | psql db`: a database client restoring a compressed dump
+        // reads no more hidden code than `psql db < dump.sql` does; only text decoded on
+        // the way (`base64 -d`, `xxd -r`) is hidden from it.
+        let restore = sql_client(&argv, 0);
+        let hides = |f: pipes::Flow| f.hidden && (f.decoded || !restore);
+        let hidden = |w: &Word| {
+            !w.subs.is_empty() && hides(pipes::substitution_output(script, w.subs.clone()))
+        };
         let piped = c
             .stages
             .iter()
-            .any(|&(p, j)| j > 0 && pipes::pipe_input(script, p, j).hidden);
+            .any(|&(p, j)| j > 0 && hides(pipes::pipe_input(script, p, j)));
         if runs_as_code(script, c, &argv, piped, &hidden) {
             return Some((
                 "default:hidden-code",
@@ -105,6 +111,18 @@ pub(crate) fn hidden_exec(script: &Script) -> Option<Hit> {
         }
     }
     None
+}
+
+/// A database client (`psql`, `mysql`, `mariadb`, `sqlite3`), also run through a wrapper
+/// (`sudo -u postgres psql`): what it reads is SQL, the form dumps are restored in.
+fn sql_client(argv: &[Arg], depth: usize) -> bool {
+    let Some(p) = argv.first() else { return false };
+    matches!(basename(&p.text), "psql" | "mysql" | "mariadb" | "sqlite3")
+        || depth < MAX_UNWRAP
+            && vectors::analyse(argv, false).into_iter().any(|f| match f {
+                vectors::Finding::Wrap { argv, .. } => sql_client(&argv, depth + 1),
+                _ => false,
+            })
 }
 
 /// True when what `from` marks reaches `c` as code: a substitution as the command

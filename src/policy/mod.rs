@@ -626,12 +626,19 @@ fn printed_by(inner: &SimpleCommand) -> Option<String> {
         .filter(|t| !matches!(*t, "-n" | "-e" | "-E"))
         .collect();
     match basename(&p.text) {
-        "echo" => Some(
-            pipes::resolve_escapes(&printed.join(" "), pipes::Escapes::Echo)
-                .trim()
-                .to_string(),
-        ),
-        "printf" => Some(printf_text(&printed).trim().to_string()),
+        // Options bundled any way (`-ee`, `-nE`) are options to bash's and coreutils' echo.
+        "echo" => {
+            let words: Vec<&str> = printed.into_iter().filter(|t| !echo_option(t)).collect();
+            Some(
+                pipes::resolve_escapes(&words.join(" "), pipes::Escapes::Echo)
+                    .trim()
+                    .to_string(),
+            )
+        }
+        "printf" => {
+            let args: Vec<&str> = inner.words[1..].iter().map(|x| x.text.as_str()).collect();
+            Some(printf_text(&args)?.trim().to_string())
+        }
         // `dirname /tmp` is `/`.
         "dirname" if printed.len() == 1 && printed[0].starts_with('/') => {
             let t = printed[0].trim_end_matches('/');
@@ -1726,33 +1733,58 @@ fn printed_texts(script: &Script, c: &SimpleCommand) -> Option<Vec<String>> {
     let (&prog, args) = words.split_first()?;
     match basename(prog) {
         "echo" => {
-            let skip = args
-                .iter()
-                .take_while(|a| matches!(**a, "-n" | "-e" | "-E" | "-ne" | "-en"))
-                .count();
-            let raw = args[skip..].join(" ");
-            let mut out = vec![raw.replace("\\n", "\n")];
-            if raw.contains('\\') {
-                out.push(pipes::resolve_escapes(&raw, pipes::Escapes::Echo));
+            // bash's and coreutils' echo take every leading `-[neE]+` word as options
+            // (`-ee`, `-nE`); dash's takes only a first `-n` and prints the rest.
+            let bash = args.iter().take_while(|a| echo_option(a)).count();
+            let dash = usize::from(args.first() == Some(&"-n"));
+            let mut out: Vec<String> = Vec::new();
+            for skip in [bash, dash] {
+                let raw = args[skip..].join(" ");
+                let resolved = raw
+                    .contains('\\')
+                    .then(|| pipes::resolve_escapes(&raw, pipes::Escapes::Echo));
+                for text in std::iter::once(raw.replace("\\n", "\n")).chain(resolved) {
+                    if !out.contains(&text) {
+                        out.push(text);
+                    }
+                }
             }
             Some(out)
         }
-        "printf" => Some(vec![printf_text(args)]),
+        "printf" => Some(vec![printf_text(args)?]),
         "cat" if args.is_empty() && c.stdin_heredoc => Some(vec![here_texts(script, c).concat()]),
         _ => None,
     }
 }
 
-/// What `printf FORMAT ARGS…` prints, roughly: escapes resolved (`\x72`, `\057`, `\n`),
-/// each conversion replaced by the next argument (`%b`'s with its escapes resolved), the
-/// format repeated while arguments remain.
-fn printf_text(args: &[&str]) -> String {
+/// `-n`, `-e`, `-E` or a bundle of them (`-ee`, `-nE`): an option to bash's, zsh's and
+/// coreutils' `echo`, which print no such word.
+fn echo_option(word: &str) -> bool {
+    word.strip_prefix('-')
+        .is_some_and(|o| !o.is_empty() && o.bytes().all(|b| matches!(b, b'n' | b'e' | b'E')))
+}
+
+/// True when `c` is a `printf` whose output [`printf_text`] cannot tell (`%q`, `%f`).
+pub(crate) fn unknown_printf(c: &SimpleCommand) -> bool {
+    let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    words.split_first().is_some_and(|(p, args)| {
+        basename(p) == "printf" && !args.starts_with(&["-v"]) && printf_text(args).is_none()
+    })
+}
+
+/// What `printf FORMAT ARGS…` prints (dash's and bash's builtin, which agree here): escapes
+/// resolved (`\x72`, `\057`, `\n`), each conversion replaced by what it makes of the next
+/// argument, the format repeated while arguments remain. `%c` prints one character and a
+/// precision cuts a string (`printf '%.2s' rmX` is `rm`), so a conversion is never read as
+/// its whole argument. `None` for what it does not model (`%f`, `%q`, a length modifier, a
+/// number it cannot read): the output is then unknown.
+fn printf_text(args: &[&str]) -> Option<String> {
     let args = match args.first() {
         Some(&"--") => &args[1..],
         _ => args,
     };
     let Some((fmt, mut rest)) = args.split_first() else {
-        return String::new();
+        return Some(String::new());
     };
     let mut out = String::new();
     loop {
@@ -1760,33 +1792,169 @@ fn printf_text(args: &[&str]) -> String {
         let mut literal = String::new();
         let mut chars = fmt.chars().peekable();
         while let Some(c) = chars.next() {
-            match c {
-                '%' if chars.peek() == Some(&'%') => {
-                    chars.next();
-                    literal.push('%');
-                }
-                '%' => {
-                    out.push_str(&pipes::resolve_escapes(&literal, pipes::Escapes::Printf));
-                    literal.clear();
-                    while chars.next_if(|c| "-+ #0123456789.".contains(*c)).is_some() {}
-                    let conversion = chars.next();
-                    if let Some((a, r)) = rest.split_first() {
-                        if conversion == Some('b') {
-                            out.push_str(&pipes::resolve_escapes(a, pipes::Escapes::Echo));
-                        } else {
-                            out.push_str(&a.replace("\\n", "\n"));
-                        }
-                        rest = r;
-                    }
-                    used = true;
-                }
-                c => literal.push(c),
+            if c != '%' {
+                literal.push(c);
+                continue;
             }
+            if chars.next_if_eq(&'%').is_some() {
+                literal.push('%');
+                continue;
+            }
+            out.push_str(&pipes::resolve_escapes(&literal, pipes::Escapes::Printf));
+            literal.clear();
+            let mut next_arg = || {
+                rest.split_first().map(|(a, r)| {
+                    rest = r;
+                    *a
+                })
+            };
+            let mut spec = Spec::default();
+            while let Some(f) = chars.next_if(|c| "-+ #0'".contains(*c)) {
+                spec.flags.push(f);
+            }
+            spec.width = printf_number(&mut chars, &mut next_arg)?;
+            if chars.next_if_eq(&'.').is_some() {
+                spec.precision = Some(printf_number(&mut chars, &mut next_arg)?.unwrap_or(0));
+            }
+            let conversion = chars.next()?;
+            out.push_str(&spec.convert(conversion, next_arg())?);
+            used = true;
         }
         out.push_str(&pipes::resolve_escapes(&literal, pipes::Escapes::Printf));
         if !used || rest.is_empty() {
-            return out;
+            return Some(out);
         }
+    }
+}
+
+/// A printf width or precision: digits, or `*` (the next argument, a number). `None` when
+/// `*`'s argument is not one; `Some(None)` when there is none.
+fn printf_number<'a>(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    next_arg: &mut impl FnMut() -> Option<&'a str>,
+) -> Option<Option<usize>> {
+    if chars.next_if_eq(&'*').is_some() {
+        let n = printf_integer(next_arg().unwrap_or("0"))?;
+        return Some(Some(usize::try_from(n.unsigned_abs()).ok()?.min(4096)));
+    }
+    let mut digits = String::new();
+    while let Some(d) = chars.next_if(char::is_ascii_digit) {
+        digits.push(d);
+    }
+    if digits.is_empty() {
+        return Some(None);
+    }
+    Some(Some(digits.parse::<usize>().ok()?.min(4096)))
+}
+
+/// A printf integer argument: decimal, `0x` hex, `0` octal, or `'c` (the character's
+/// code); an empty argument is 0.
+fn printf_integer(a: &str) -> Option<i64> {
+    if let Some(c) = a.strip_prefix(['\'', '"']) {
+        return Some(c.chars().next().map_or(0, |c| c as i64));
+    }
+    let (negative, digits) = match a.strip_prefix('-') {
+        Some(d) => (true, d),
+        None => (false, a.strip_prefix('+').unwrap_or(a)),
+    };
+    let value = if digits.is_empty() {
+        0
+    } else if let Some(h) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        i64::from_str_radix(h, 16).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        i64::from_str_radix(&digits[1..], 8).ok()?
+    } else {
+        digits.parse().ok()?
+    };
+    Some(if negative { -value } else { value })
+}
+
+/// One printf conversion's flags, width and precision.
+#[derive(Default)]
+struct Spec {
+    flags: String,
+    width: Option<usize>,
+    precision: Option<usize>,
+}
+
+impl Spec {
+    /// What conversion `c` prints for `arg` (a missing argument is empty, or 0).
+    fn convert(&self, c: char, arg: Option<&str>) -> Option<String> {
+        let arg = arg.unwrap_or("");
+        let body = match c {
+            's' => self.cut(&arg.replace("\\n", "\n"))?,
+            'b' => self.cut(&pipes::resolve_escapes(arg, pipes::Escapes::Echo))?,
+            'c' => arg.chars().next().map(String::from).unwrap_or_default(),
+            'd' | 'i' | 'u' | 'o' | 'x' | 'X' => return self.integer(c, printf_integer(arg)?),
+            _ => return None,
+        };
+        Some(self.pad(body, ' '))
+    }
+
+    /// `s` cut to the precision (in bytes, as printf counts).
+    fn cut(&self, s: &str) -> Option<String> {
+        match self.precision {
+            Some(p) if p < s.len() => s.get(..p).map(String::from),
+            _ => Some(s.to_string()),
+        }
+    }
+
+    /// `body` padded to the width: on the right with `-`, else on the left with `fill`.
+    fn pad(&self, body: String, fill: char) -> String {
+        let width = self.width.unwrap_or(0);
+        if body.len() >= width {
+            return body;
+        }
+        let padding: String = std::iter::repeat_n(fill, width - body.len()).collect();
+        if self.flags.contains('-') {
+            body + &padding
+        } else if fill == '0' {
+            let sign = body.len() - body.trim_start_matches(['-', '+', ' ']).len();
+            format!("{}{padding}{}", &body[..sign], &body[sign..])
+        } else {
+            padding + &body
+        }
+    }
+
+    fn integer(&self, c: char, n: i64) -> Option<String> {
+        let magnitude = match c {
+            'd' | 'i' => n.unsigned_abs(),
+            _ => n as u64,
+        };
+        let mut digits = match c {
+            'o' => format!("{magnitude:o}"),
+            'x' => format!("{magnitude:x}"),
+            'X' => format!("{magnitude:X}"),
+            _ => magnitude.to_string(),
+        };
+        if let Some(p) = self.precision {
+            if p == 0 && magnitude == 0 {
+                digits.clear();
+            }
+            while digits.len() < p {
+                digits.insert(0, '0');
+            }
+        }
+        if self.flags.contains('#') && magnitude != 0 {
+            match c {
+                'o' if !digits.starts_with('0') => digits.insert(0, '0'),
+                'x' => digits.insert_str(0, "0x"),
+                'X' => digits.insert_str(0, "0X"),
+                _ => {}
+            }
+        }
+        let sign = match c {
+            'd' | 'i' if n < 0 => "-",
+            'd' | 'i' if self.flags.contains('+') => "+",
+            'd' | 'i' if self.flags.contains(' ') => " ",
+            _ => "",
+        };
+        let zero =
+            self.flags.contains('0') && !self.flags.contains('-') && self.precision.is_none();
+        Some(self.pad(format!("{sign}{digits}"), if zero { '0' } else { ' ' }))
     }
 }
 
@@ -1857,6 +2025,47 @@ mod tests {
             true,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn printf_conversions_print_what_printf_does() {
+        let t = |args: &[&str]| printf_text(args);
+        assert_eq!(t(&["%cm -%cf /usr", "rX", "rX"]).unwrap(), "rm -rf /usr");
+        assert_eq!(t(&["%.2s -rf /usr", "rmX"]).unwrap(), "rm -rf /usr");
+        assert_eq!(t(&["%*.*s|", "4", "2", "abc"]).unwrap(), "  ab|");
+        assert_eq!(t(&["%-4c|%c|", "x", ""]).unwrap(), "x   ||");
+        assert_eq!(
+            t(&["%d %x %05d %+d %o %.3d", "42", "255", "7", "3", "8", "5"]).unwrap(),
+            "42 ff 00007 +3 10 005"
+        );
+        assert_eq!(t(&["%d|%i|%d", "0x1f", "010", "'A"]).unwrap(), "31|8|65");
+        assert_eq!(t(&["%s\n", "a", "b"]).unwrap(), "a\nb\n");
+        assert_eq!(t(&["%.2b", "ab\\x41"]).unwrap(), "ab");
+        assert_eq!(t(&["100%%"]).unwrap(), "100%");
+        for unknown in [
+            &["%q", "x"][..],
+            &["%f", "1"],
+            &["%d", "x"],
+            &["%ld", "1"],
+            &["50%"],
+        ] {
+            assert_eq!(t(unknown), None, "{unknown:?}");
+        }
+    }
+
+    #[test]
+    fn echo_option_bundles_are_options() {
+        assert!(["-n", "-e", "-E", "-ee", "-nE", "-neE"]
+            .iter()
+            .all(|w| echo_option(w)));
+        assert!(!["-", "--", "-x", "-nx", "hello"]
+            .iter()
+            .any(|w| echo_option(w)));
+        let s = parse::parse("echo -ee 'rm -rf /'").unwrap();
+        let texts = printed_texts(&s, &s.commands[0]).unwrap();
+        assert!(texts.contains(&"rm -rf /".to_string()), "{texts:?}");
+        // dash prints the bundle.
+        assert!(texts.contains(&"-ee rm -rf /".to_string()), "{texts:?}");
     }
 
     #[test]

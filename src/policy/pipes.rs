@@ -22,6 +22,9 @@ pub(crate) struct Flow {
     /// Part of it is what a decoder (`base64 -d`, `gunzip`, `xxd -r`, `rev` …) made of input
     /// the line does not show.
     pub hidden: bool,
+    /// Part of what is hidden went through something other than a decompressor (`base64 -d`,
+    /// `xxd -r`, `tr`, `openssl enc -d`): text encoded to be hidden, not a compressed file.
+    pub decoded: bool,
 }
 
 impl Flow {
@@ -29,13 +32,23 @@ impl Flow {
         Flow {
             texts,
             complete: true,
-            hidden: false,
+            ..Flow::default()
         }
     }
 
     fn hidden() -> Flow {
         Flow {
             hidden: true,
+            decoded: true,
+            ..Flow::default()
+        }
+    }
+
+    /// What a decompressor writes: hidden, and decoded when its input was.
+    fn unpacked(input: &Flow) -> Flow {
+        Flow {
+            hidden: true,
+            decoded: input.decoded,
             ..Flow::default()
         }
     }
@@ -44,6 +57,7 @@ impl Flow {
         self.texts.extend(other.texts);
         self.complete &= other.complete;
         self.hidden |= other.hidden;
+        self.decoded |= other.decoded;
     }
 }
 
@@ -56,8 +70,11 @@ enum Filter {
     Same,
     /// A known function of its input (`base64 -d`, `rev`, `tr a-z n-za-m`).
     Map(Transform),
-    /// It decodes what the line cannot follow (a file, a compressed stream, `base32 -d`).
+    /// It decodes what the line cannot follow (a file, `base32 -d`, `openssl enc -d`).
     Opaque,
+    /// It decompresses (`gunzip`, `zcat`, `xz -d`): what it writes is hidden as an opaque
+    /// decoder's is, but it is the format database dumps and archives come in.
+    Unpack,
     /// Anything else: its input's texts are passed on as candidates.
     Unknown,
 }
@@ -97,6 +114,10 @@ fn output(script: &Script, c: &SimpleCommand, p: u32, k: u16) -> Flow {
     if let Some(texts) = super::printed_texts(script, c) {
         return Flow::known(texts);
     }
+    // `printf '%q' …`, `printf '%f' …`: a printer whose output the line does not tell.
+    if super::unknown_printf(c) {
+        return Flow::hidden();
+    }
     let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
     let input = || {
         let here = super::here_texts(script, c);
@@ -119,12 +140,13 @@ fn output(script: &Script, c: &SimpleCommand, p: u32, k: u16) -> Flow {
             }
         }
         Filter::Opaque => Flow::hidden(),
+        Filter::Unpack => Flow::unpacked(&input()),
         Filter::Unknown => {
             let i = input();
             Flow {
                 texts: i.texts,
                 complete: false,
-                hidden: i.hidden,
+                ..i
             }
         }
     }
@@ -134,7 +156,10 @@ fn output(script: &Script, c: &SimpleCommand, p: u32, k: u16) -> Flow {
 /// without any needs no search for hidden code.
 pub(crate) fn may_hide(c: &SimpleCommand) -> bool {
     let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
-    matches!(filter(&words), Filter::Map(_) | Filter::Opaque)
+    matches!(
+        filter(&words),
+        Filter::Map(_) | Filter::Opaque | Filter::Unpack
+    ) || super::unknown_printf(c)
 }
 
 fn filter(words: &[&str]) -> Filter {
@@ -156,18 +181,22 @@ fn filter(words: &[&str]) -> Filter {
     let decoding = short('d') || short('D') || long("--decode");
     match basename(prog) {
         "cat" | "tee" if !operands || basename(prog) == "tee" => Filter::Same,
-        "base64" if decoding && !operands => Filter::Map(Box::new(decode_base64)),
+        "base64" if decoding && !operands => {
+            let garbage = short('i') || long("--ignore-garbage");
+            Filter::Map(Box::new(move |t: &str| Some(decode_base64(t, garbage))))
+        }
         "base64" | "base32" | "basenc" | "uudecode" if decoding => Filter::Opaque,
-        "uudecode" | "gunzip" | "zcat" | "gzcat" | "bzcat" | "bunzip2" | "xzcat" | "unxz"
-        | "unlzma" | "lzcat" | "zstdcat" | "unzstd" | "lz4cat" | "unlz4" | "brotli"
+        "uudecode" => Filter::Opaque,
+        "gunzip" | "zcat" | "gzcat" | "bzcat" | "bunzip2" | "xzcat" | "unxz" | "unlzma"
+        | "lzcat" | "zstdcat" | "unzstd" | "lz4cat" | "unlz4" | "brotli"
             if basename(prog) != "brotli" || decoding =>
         {
-            Filter::Opaque
+            Filter::Unpack
         }
         "gzip" | "bzip2" | "xz" | "lzma" | "zstd" | "lz4" | "pigz" | "lzip"
             if decoding || long("--decompress") || long("--uncompress") =>
         {
-            Filter::Opaque
+            Filter::Unpack
         }
         "openssl"
             if args
@@ -223,17 +252,54 @@ fn blanks_only(args: &[&str]) -> bool {
     }
 }
 
-fn decode_base64(t: &str) -> Option<String> {
-    use base64::Engine;
-    let clean: String = t.chars().filter(|c| !c.is_whitespace()).collect();
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent)
-            .with_decode_allow_trailing_bits(true),
-    );
-    let bytes = engine.decode(clean).ok()?;
-    Some(String::from_utf8_lossy(&bytes).into_owned())
+/// What GNU `base64 -d` writes for `t`. It skips newlines (and with `-i`,
+/// `--ignore-garbage`, every character outside the alphabet but `=`) and writes each byte
+/// as soon as the characters that make it up are read, so input that goes bad after a valid
+/// start still writes that start before it fails: `cm0gLXJmIC8K!` writes `rm -rf /\n`, and
+/// `cm0gLXJmIC8*` writes `rm -rf /`. The text is what it wrote up to the first character it
+/// cannot decode.
+fn decode_base64(t: &str, ignore_garbage: bool) -> String {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut bytes = Vec::new();
+    // Characters of the current group of four read so far, and their bits.
+    let (mut n, mut bits) = (0u32, 0u32);
+    // `=` seen in the current group: the rest of the group must be `=` too.
+    let mut padding = false;
+    for c in t.bytes() {
+        if c == b'\n' || ignore_garbage && c != b'=' && value(c).is_none() {
+            continue;
+        }
+        match (value(c), padding) {
+            (Some(v), false) => {
+                bits = bits << 6 | v;
+                n += 1;
+                // The second, third and fourth characters each complete a byte.
+                if n > 1 {
+                    bytes.push((bits >> (2 * (4 - n))) as u8);
+                    bits &= (1 << (2 * (4 - n))) - 1;
+                }
+            }
+            // `xx==` and `xxx=` end a group; `=` anywhere else is invalid.
+            (None, _) if c == b'=' && n >= 2 => {
+                padding = true;
+                n += 1;
+            }
+            _ => break,
+        }
+        if n == 4 {
+            (n, bits, padding) = (0, 0, false);
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 fn decode_hex(t: &str) -> Option<String> {
@@ -246,17 +312,14 @@ fn decode_hex(t: &str) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// `tr [-d] SET1 [SET2]` with ranges and escapes; `None` for what it does not model
-/// (`-c`, `-s`, classes such as `[:upper:]`).
+/// `tr [-d] SET1 [SET2]` with ranges, escapes and SET2's repeats (`[c*]`, `[c*n]`); `None`
+/// for what it does not model (`-c`, `-s`, classes such as `[:upper:]`, `[=e=]`).
 fn translate(args: &[&str]) -> Option<Transform> {
     let (delete, sets) = match args {
         ["-d", rest @ ..] => (true, rest),
         rest => (false, rest),
     };
-    if sets
-        .iter()
-        .any(|s| s.starts_with('-') || s.contains("[:") || s.contains("[="))
-    {
+    if sets.iter().any(|s| s.starts_with('-')) {
         return None;
     }
     let one = expand_set(sets.first()?)?;
@@ -269,7 +332,7 @@ fn translate(args: &[&str]) -> Option<Transform> {
         }));
     }
     let [_, two] = sets else { return None };
-    let two = expand_set(two)?;
+    let two = expand_set2(two, one.len())?;
     let last = *two.last()?;
     Some(Box::new(move |t: &str| {
         Some(
@@ -283,22 +346,149 @@ fn translate(args: &[&str]) -> Option<Transform> {
     }))
 }
 
+/// One element of a `tr` set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SetItem {
+    Char(char),
+    /// `a-z`.
+    Range(char, char),
+    /// `[c*n]`; `[c*]` and `[c*0]` (`None`) fill SET2 to SET1's length.
+    Repeat(char, Option<usize>),
+}
+
+/// The characters of a `tr` SET1 (or of a SET2 without repeats); `None` for what is not
+/// modelled or what tr refuses.
 fn expand_set(s: &str) -> Option<Vec<char>> {
-    let resolved = resolve_escapes(s, Escapes::Printf);
-    let chars: Vec<char> = resolved.chars().collect();
+    expand_items(&set_items(s)?, None)
+}
+
+/// The characters of a `tr` SET2 translating a SET1 of `len` characters: `[r*]` is as many
+/// `r` as SET1 has characters SET2 does not match otherwise (`tr X '[r*]'` maps X to r).
+fn expand_set2(s: &str, len: usize) -> Option<Vec<char>> {
+    let items = set_items(s)?;
+    let fills = items
+        .iter()
+        .filter(|i| matches!(i, SetItem::Repeat(_, None)))
+        .count();
+    if fills > 1 {
+        return None;
+    }
+    let fixed = expand_items(
+        &items
+            .iter()
+            .filter(|i| !matches!(i, SetItem::Repeat(_, None)))
+            .copied()
+            .collect::<Vec<_>>(),
+        Some(0),
+    )?
+    .len();
+    expand_items(&items, Some(len.saturating_sub(fixed)))
+}
+
+/// The characters of `items`, a fill repeat standing for `fill` characters; `fill` is
+/// `None` for SET1, which may hold no repeat at all (tr refuses one there).
+fn expand_items(items: &[SetItem], fill: Option<usize>) -> Option<Vec<char>> {
     let mut out = Vec::new();
+    for item in items {
+        match *item {
+            SetItem::Char(c) => out.push(c),
+            SetItem::Range(a, b) => {
+                let (a, b) = (a as u32, b as u32);
+                if a > b || b - a > 1024 {
+                    return None;
+                }
+                out.extend((a..=b).filter_map(char::from_u32));
+            }
+            SetItem::Repeat(c, n) => {
+                let n = n.unwrap_or(fill?).min(4096);
+                out.extend(std::iter::repeat_n(c, n));
+            }
+        }
+        if out.len() > 8192 {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// A `tr` set read the way GNU tr reads it: backslash escapes (`\n`, `\057`, `\\`, and
+/// `\X` for any other X is X), ranges `a-z`, repeats `[c*n]` and `[c*]`; a `[` that starts
+/// none of its constructs is a literal character. Classes (`[:upper:]`) and equivalence
+/// classes (`[=e=]`) are not modelled, and a malformed repeat (`[a*b]`) makes tr fail:
+/// `None`.
+fn set_items(s: &str) -> Option<Vec<SetItem>> {
+    let raw: Vec<char> = s.chars().collect();
+    // Each character with whether it came from an escape (an escaped `[` or `-` is literal).
+    let mut chars: Vec<(char, bool)> = Vec::with_capacity(raw.len());
     let mut i = 0;
-    while i < chars.len() {
-        if i + 2 < chars.len() && chars[i + 1] == '-' {
-            let (a, b) = (chars[i] as u32, chars[i + 2] as u32);
-            if a > b || b - a > 1024 {
+    while i < raw.len() {
+        if raw[i] != '\\' {
+            chars.push((raw[i], false));
+            i += 1;
+            continue;
+        }
+        let Some(&e) = raw.get(i + 1) else {
+            chars.push(('\\', true));
+            break;
+        };
+        i += 2;
+        let c = match e {
+            'a' => '\x07',
+            'b' => '\x08',
+            'f' => '\x0c',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            'v' => '\x0b',
+            '0'..='7' => {
+                let mut v = e.to_digit(8).unwrap_or(0);
+                for _ in 0..2 {
+                    match raw.get(i).and_then(|d| d.to_digit(8)) {
+                        Some(d) if v * 8 + d <= 0o377 => {
+                            v = v * 8 + d;
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                char::from_u32(v)?
+            }
+            other => other,
+        };
+        chars.push((c, true));
+    }
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < chars.len() {
+        let (c, escaped) = chars[k];
+        if c == '[' && !escaped {
+            if matches!(chars.get(k + 1), Some(&(':' | '=', false))) {
                 return None;
             }
-            out.extend((a..=b).filter_map(char::from_u32));
-            i += 3;
-        } else {
-            out.push(chars[i]);
-            i += 1;
+            // `[c*` … `]`: a repeat, or (when no `]` follows the digits) literal text.
+            if let (Some(&(r, _)), Some(&('*', false))) = (chars.get(k + 1), chars.get(k + 2)) {
+                if let Some(close) = chars[k + 3..].iter().position(|&x| x == (']', false)) {
+                    let count: String = chars[k + 3..k + 3 + close].iter().map(|x| x.0).collect();
+                    let n = match count.as_str() {
+                        "" => None,
+                        d if d.starts_with('0') => usize::from_str_radix(d, 8).ok()?.into(),
+                        d => d.parse::<usize>().ok()?.into(),
+                    };
+                    out.push(SetItem::Repeat(r, n.filter(|&n| n > 0)));
+                    k += 4 + close;
+                    continue;
+                }
+            }
+        }
+        match (chars.get(k + 1), chars.get(k + 2)) {
+            (Some(&('-', false)), Some(&(b, _))) => {
+                out.push(SetItem::Range(c, b));
+                k += 3;
+            }
+            _ => {
+                out.push(SetItem::Char(c));
+                k += 1;
+            }
         }
     }
     Some(out)
@@ -459,6 +649,51 @@ mod tests {
         assert!(into_last("cat f | tr a-z b-za | sh").hidden);
         assert!(into_last(r"cat f | tr -d 'x\r' | sh").hidden);
         assert!(into_last("cat f | tr '[:upper:]' '[:lower:]' | sh").hidden);
+    }
+
+    #[test]
+    fn base64_writes_what_it_decoded_before_bad_input() {
+        assert_eq!(decode_base64("cm0gLXJmIC8K!", false), "rm -rf /\n");
+        assert_eq!(decode_base64("cm0gLXJmIC8*", false), "rm -rf /");
+        assert_eq!(decode_base64("cm0gL*XJmIC8K", false), "rm ");
+        assert_eq!(decode_base64("cm0gL*XJmIC8K", true), "rm -rf /\n");
+        assert_eq!(decode_base64("L3Vzcgo=!", false), "/usr\n");
+        assert_eq!(decode_base64("Lw==Lw==", false), "//");
+        assert_eq!(decode_base64("Lw=x", false), "/");
+        assert_eq!(decode_base64("bHM K", false), "ls");
+        assert_eq!(decode_base64("c=m0g", true), "");
+        assert_eq!(decode_base64("bHMK\n", false), "ls\n");
+    }
+
+    #[test]
+    fn tr_sets_read_repeats_and_refuse_classes() {
+        let f = into_last("printf 'Xm -Xf /usr' | tr X '[r*]' | sh");
+        assert_eq!(f.texts, ["rm -rf /usr"], "{f:?}");
+        let f = into_last("printf 'abc' | tr abc '[x*2]y' | sh");
+        assert_eq!(f.texts, ["xxy"], "{f:?}");
+        let f = into_last("printf 'abcd' | tr a-d 'y[x*]z' | sh");
+        assert_eq!(f.texts, ["yxxz"], "{f:?}");
+        let f = into_last(r"printf 'a[b' | tr '\[' x | sh");
+        assert_eq!(f.texts, ["axb"], "{f:?}");
+        // `[c*` without a closing bracket is literal text.
+        let f = into_last("printf 'ab' | tr a '[b*' | sh");
+        assert_eq!(f.texts, ["[b"], "{f:?}");
+        for line in [
+            "printf x | tr x '[=r=]' | sh",
+            "printf x | tr '[:lower:]' '[:upper:]' | sh",
+            "printf x | tr x '[a*b]' | sh",
+            "printf x | tr '[x*2]' y | sh",
+        ] {
+            assert!(into_last(line).hidden, "{line}");
+        }
+    }
+
+    #[test]
+    fn decompressed_input_is_hidden_but_not_decoded() {
+        let f = into_last("zcat dump.sql.gz | psql db");
+        assert!(f.hidden && !f.decoded, "{f:?}");
+        assert!(into_last("base64 -d x | gunzip | psql db").decoded);
+        assert!(into_last("zcat x.gz | base64 -d | psql db").decoded);
     }
 
     #[test]

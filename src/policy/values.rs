@@ -92,13 +92,39 @@ fn alternative(script: &Script, w: &Word) -> Option<String> {
         return None;
     }
     let (start, end) = if let Some(s) = w.text.find("$(") {
-        (s, s + w.text[s..].find(')')? + 1)
+        (s, s + 2 + substitution_len(&w.text[s + 2..])?)
     } else {
         let s = w.text.find('`')?;
         (s, s + 1 + w.text[s + 1..].find('`')? + 1)
     };
     let printed = super::printed_by(&script.commands[w.subs.start])?;
     Some(format!("{}{printed}{}", &w.text[..start], &w.text[end..]))
+}
+
+/// The length of a `$(…)` body up to and including its closing parenthesis: parentheses
+/// in quotes (`$(echo 'f(){ f|f& };f')`) and nested ones do not close it.
+fn substitution_len(body: &str) -> Option<usize> {
+    let (mut depth, mut quote, mut escaped) = (1usize, None, false);
+    for (i, c) in body.char_indices() {
+        match (quote, c) {
+            _ if escaped => escaped = false,
+            (Some('\''), '\'') => quote = None,
+            (Some('\''), _) => {}
+            (_, '\\') => escaped = true,
+            (Some('"'), '"') => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Every value the line gives `name` (in the order it does), as far as it shows them.
@@ -182,7 +208,7 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
             }
             // `printf -v x FORMAT ARGS` (bash).
             "printf" if texts.get(1) == Some(&"-v") && texts.get(2) == Some(&name) => {
-                out.push(super::printf_text(&texts[3..]));
+                out.extend(super::printf_text(&texts[3..]));
             }
             // `read [-r] a b` fed by a here-document, a here-string or echo: the last name
             // takes the rest of the line.
