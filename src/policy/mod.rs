@@ -41,6 +41,7 @@
 
 pub mod blocklist;
 mod download;
+mod operands;
 pub mod file;
 pub mod parse;
 mod pipes;
@@ -267,6 +268,7 @@ fn args_of(c: &SimpleCommand) -> Vec<Arg> {
                     exact: false,
                     split: true,
                     unknown: true,
+                    dependent: true,
                 });
             }
             continue;
@@ -1263,7 +1265,15 @@ impl Policy {
             ));
         }
         if vectors::has_rules(p) {
-            if let Some(a) = argv[1..].iter().find(|a| a.may_hide_option()) {
+            // `git commit -m "$MSG"`: a value or operand that cannot be read as an option.
+            let data = operands::data_words(argv);
+            if let Some(a) = argv
+                .iter()
+                .zip(&data)
+                .skip(1)
+                .find(|(a, data)| a.may_hide_option() && !**data)
+                .map(|(a, _)| a)
+            {
                 return Err((
                     "unverifiable:argument".into(),
                     format!("argument {:?} of {p} is only known when it runs (an expansion or a glob that could expand to an option), so {p}'s argument rules cannot be checked; write it literally (use ./* rather than *)", a.text),

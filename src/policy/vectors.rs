@@ -3198,7 +3198,7 @@ pub fn writes_files(argv: &[Arg]) -> bool {
 }
 
 /// The index of git's subcommand in its arguments (after `-c K=V`, `-C DIR`, `--git-dir X` …).
-fn git_sub_index(texts: &[&str]) -> Option<usize> {
+pub(crate) fn git_sub_index(texts: &[&str]) -> Option<usize> {
     let mut i = 0;
     while let Some(a) = texts.get(i) {
         if matches!(
