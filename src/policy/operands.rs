@@ -57,8 +57,7 @@ fn local_path(t: &str) -> bool {
 /// shell hands the program a word starting with it, never `-`.
 fn literal_start(a: &Arg) -> bool {
     !a.split
-        && a
-            .text
+        && a.text
             .starts_with(|c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/'))
 }
 
@@ -222,13 +221,7 @@ fn git_opts(sub: &str) -> Option<Opts<'static>> {
     };
     Some(match sub {
         "commit" => o(
-            &[
-                "message",
-                "file",
-                "reuse-message",
-                "author",
-                "date",
-            ],
+            &["message", "file", "reuse-message", "author", "date"],
             &[
                 "all",
                 "amend",
@@ -259,13 +252,26 @@ fn git_opts(sub: &str) -> Option<Opts<'static>> {
         }
         "add" => o(
             &[],
-            &["all", "update", "verbose", "dry-run", "force", "intent-to-add"],
+            &[
+                "all",
+                "update",
+                "verbose",
+                "dry-run",
+                "force",
+                "intent-to-add",
+            ],
             "",
             "AuvnfN",
             true,
         ),
         "checkout" | "switch" => o(&[], &["force", "quiet", "detach"], "bBcC", "fq", true),
-        "restore" => o(&["source"], &["staged", "worktree", "quiet"], "s", "SWq", true),
+        "restore" => o(
+            &["source"],
+            &["staged", "worktree", "quiet"],
+            "s",
+            "SWq",
+            true,
+        ),
         "rev-parse" | "describe" | "blame" | "ls-files" | "status" => o(&[], &[], "", "", true),
         _ => return None,
     })
@@ -382,8 +388,7 @@ pub fn data_words(argv: &[Arg]) -> Vec<bool> {
             }
         }
         "go" => {
-            if args.first().is_some_and(|a| a.exact)
-                && matches!(texts[0], "test" | "build" | "vet")
+            if args.first().is_some_and(|a| a.exact) && matches!(texts[0], "test" | "build" | "vet")
             {
                 let o = Opts {
                     values: &[
@@ -402,8 +407,8 @@ pub fn data_words(argv: &[Arg]) -> Vec<bool> {
                         "coverpkg",
                     ],
                     flags: &[
-                        "v", "race", "cover", "short", "failfast", "json", "trimpath", "x",
-                        "n", "a",
+                        "v", "race", "cover", "short", "failfast", "json", "trimpath", "x", "n",
+                        "a",
                     ],
                     short_values: "",
                     short_flags: "",
@@ -536,7 +541,9 @@ fn find_values(args: &[Arg], ok: &mut [bool]) {
         }
         if matches!(t, "-exec" | "-execdir" | "-ok" | "-okdir") {
             let mut end = i + 1;
-            while end < args.len() && !(args[end].exact && matches!(args[end].text.as_str(), ";" | "+")) {
+            while end < args.len()
+                && !(args[end].exact && matches!(args[end].text.as_str(), ";" | "+"))
+            {
                 if !args[end].exact {
                     return;
                 }
@@ -545,9 +552,7 @@ fn find_values(args: &[Arg], ok: &mut [bool]) {
             i = end + 1;
             continue;
         }
-        let takes = t
-            .strip_prefix('-')
-            .is_some_and(|n| VALUES.contains(&n));
+        let takes = t.strip_prefix('-').is_some_and(|n| VALUES.contains(&n));
         if takes {
             if let Some(v) = args.get(i + 1) {
                 if !v.exact {
@@ -587,10 +592,16 @@ mod tests {
     fn option_values_are_data() {
         assert_eq!(data(r#"git commit -m "$MSG""#), ["$MSG"]);
         assert_eq!(data(r#"git commit -am "$MSG""#), ["$MSG"]);
-        assert_eq!(data(r#"git commit --message="$(cat m)""#), ["--message=$(cat m)"]);
+        assert_eq!(
+            data(r#"git commit --message="$(cat m)""#),
+            ["--message=$(cat m)"]
+        );
         assert_eq!(data(r#"git -C sub commit -F "$F""#), ["$F"]);
         assert_eq!(data(r#"cargo test --package "$P" -p"$Q""#), ["$P", "-p$Q"]);
-        assert_eq!(data(r#"go test -run "$T" -run="$U" ./..."#), ["$T", "-run=$U"]);
+        assert_eq!(
+            data(r#"go test -run "$T" -run="$U" ./..."#),
+            ["$T", "-run=$U"]
+        );
         assert_eq!(data(r#"find . -name "$N" -type f"#), ["$N"]);
         assert_eq!(data(r#"awk -v p="$P" '$0 ~ p' f"#), ["p=$P"]);
         // Unquoted: may become no word or several.
@@ -611,7 +622,10 @@ mod tests {
     fn operands_after_dashdash_or_a_literal_start_are_data() {
         assert_eq!(data(r#"git log --oneline -- "$F""#), ["$F"]);
         assert_eq!(data(r#"git show "HEAD:$f""#), ["HEAD:$f"]);
-        assert_eq!(data(r#"git tag -a "v$V" -m "Release v$V""#), ["v$V", "Release v$V"]);
+        assert_eq!(
+            data(r#"git tag -a "v$V" -m "Release v$V""#),
+            ["v$V", "Release v$V"]
+        );
         assert_eq!(data(r#"go test "./$P/...""#), ["./$P/..."]);
         assert_eq!(data(r#"sort -- "$f""#), ["$f"]);
         assert!(data(r#"go test "g$P""#).is_empty());
