@@ -294,6 +294,16 @@ pub fn dangerous_env(name: &str) -> bool {
     if name.starts_with("GIT_") {
         return !SAFE_GIT.contains(&name);
     }
+    // Where cargo puts what it builds, and how many jobs it runs (like `--target-dir`,
+    // `-j`); the other CARGO_BUILD_* / CARGO_TARGET_* settings name programs
+    // (`CARGO_BUILD_RUSTC_WRAPPER`, `CARGO_TARGET_<triple>_LINKER`/`_RUNNER`) or a target
+    // (`CARGO_BUILD_TARGET` may be a target-spec file naming a linker).
+    if matches!(
+        name,
+        "CARGO_TARGET_DIR" | "CARGO_BUILD_TARGET_DIR" | "CARGO_BUILD_JOBS"
+    ) {
+        return false;
+    }
     [
         "LD_",
         "DYLD_",
