@@ -2646,10 +2646,12 @@ fn find(args: &[Arg], out: &mut Vec<Finding>) {
                 i = end + 1;
                 continue;
             }
-            "-delete" => out.push(deny(
-                "vector:find",
-                "find -delete removes files; remove them with rm if rm is allowed",
-            )),
+            // Removes each file and empty directory it finds, as `-exec rm -d {} +` would:
+            // allowed where that is.
+            "-delete" => out.push(Finding::Wrap {
+                argv: vec![Arg::lit("rm"), Arg::lit("-d"), Arg::unknown("{}")],
+                appended: true,
+            }),
             "-fprint" | "-fprint0" | "-fprintf" | "-fls" => {
                 out.push(deny("vector:find", format!("find {a} writes a file")))
             }
