@@ -387,37 +387,35 @@ pub fn data_words(argv: &[Arg]) -> Vec<bool> {
                 scan(&args[i + 1..], &o, &mut ok[i + 2..]);
             }
         }
-        "go" => {
-            if args.first().is_some_and(|a| a.exact) && matches!(texts[0], "test" | "build" | "vet")
-            {
-                let o = Opts {
-                    values: &[
-                        "run",
-                        "bench",
-                        "skip",
-                        "count",
-                        "timeout",
-                        "tags",
-                        "parallel",
-                        "p",
-                        "cpu",
-                        "benchtime",
-                        "list",
-                        "covermode",
-                        "coverpkg",
-                    ],
-                    flags: &[
-                        "v", "race", "cover", "short", "failfast", "json", "trimpath", "x", "n",
-                        "a",
-                    ],
-                    short_values: "",
-                    short_flags: "",
-                    single_dash: true,
-                    dashdash: false,
-                    operand: local_path,
-                };
-                scan(&args[1..], &o, &mut ok[2..]);
-            }
+        "go" if args.first().is_some_and(|a| a.exact)
+            && matches!(texts[0], "test" | "build" | "vet") =>
+        {
+            let o = Opts {
+                values: &[
+                    "run",
+                    "bench",
+                    "skip",
+                    "count",
+                    "timeout",
+                    "tags",
+                    "parallel",
+                    "p",
+                    "cpu",
+                    "benchtime",
+                    "list",
+                    "covermode",
+                    "coverpkg",
+                ],
+                flags: &[
+                    "v", "race", "cover", "short", "failfast", "json", "trimpath", "x", "n", "a",
+                ],
+                short_values: "",
+                short_flags: "",
+                single_dash: true,
+                dashdash: false,
+                operand: local_path,
+            };
+            scan(&args[1..], &o, &mut ok[2..]);
         }
         "find" => find_values(args, &mut ok[1..]),
         "awk" | "gawk" | "mawk" | "nawk" => {
@@ -485,9 +483,7 @@ pub fn data_words(argv: &[Arg]) -> Vec<bool> {
                 .get(f)
                 .is_some_and(|a| a.exact && !a.text.starts_with('-'));
             if literal_format {
-                for k in f + 2..argv.len() {
-                    ok[k] = true;
-                }
+                ok.iter_mut().skip(f + 2).for_each(|d| *d = true);
             }
         }
         _ => {}
