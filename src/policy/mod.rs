@@ -42,6 +42,7 @@
 pub mod blocklist;
 mod download;
 pub mod file;
+mod operands;
 pub mod parse;
 mod pipes;
 pub mod rules;
@@ -136,6 +137,8 @@ pub struct Policy {
 const IMPLICIT: &[&str] = &[
     "cd", "pushd", "popd", "dirs", "true", "false", ":", "exit", "return", "break", "continue",
     "shift", "wait", "export", "unset", "readonly", "set", "umask", "ulimit", "times", "jobs",
+    // `read` only assigns the variables it names (checked like export's), `pwd` prints.
+    "read", "pwd",
 ];
 
 /// Builtins that run or define code the policy cannot see.
@@ -267,6 +270,7 @@ fn args_of(c: &SimpleCommand) -> Vec<Arg> {
                     exact: false,
                     split: true,
                     unknown: true,
+                    dependent: true,
                 });
             }
             continue;
@@ -1266,8 +1270,14 @@ impl Policy {
         script: &Script,
         used: &mut Vec<String>,
     ) -> Result<(), (String, String)> {
+        // `IFS=, read -r a b`: a prefix assignment lasts for that one builtin, and IFS only
+        // changes how read splits its input.
+        let read = c
+            .words
+            .first()
+            .is_some_and(|w| w.is_static() && w.text == "read");
         for a in &c.assignments {
-            if vectors::dangerous_env(&a.name) {
+            if vectors::dangerous_env(&a.name) && !(read && a.name == "IFS") {
                 return Err((
                     "vector:env-assignment".into(),
                     format!("setting {} changes which programs run or what they load, so it is not allowed under an allow list", a.name),
@@ -1316,6 +1326,22 @@ impl Policy {
                     return Err((
                         "unverifiable:builtin".into(),
                         format!("set {a:?} changes how later commands are read (set -k turns NAME=value arguments into environment variables); only -e -u -x -v -C -f and -o pipefail/errexit/nounset/xtrace/verbose/noclobber/noglob are allowed"),
+                    ));
+                }
+            }
+            if name == "read" {
+                if let Some(a) = read_names(&argv[1..]).into_iter().find(|a| {
+                    !a.exact
+                        || vectors::dangerous_env(&a.text)
+                        || a.text.is_empty()
+                        || !a
+                            .text
+                            .bytes()
+                            .all(|b| b == b'_' || b.is_ascii_alphanumeric())
+                }) {
+                    return Err((
+                        "vector:env-assignment".into(),
+                        format!("read {:?} assigns a variable that changes which programs run or what they load, or one only known when it runs", a.text),
                     ));
                 }
             }
@@ -1407,7 +1433,15 @@ impl Policy {
             ));
         }
         if vectors::has_rules(p) {
-            if let Some(a) = argv[1..].iter().find(|a| a.may_hide_option()) {
+            // `git commit -m "$MSG"`: a value or operand that cannot be read as an option.
+            let data = operands::data_words(argv);
+            if let Some(a) = argv
+                .iter()
+                .zip(&data)
+                .skip(1)
+                .find(|(a, data)| a.may_hide_option() && !**data)
+                .map(|(a, _)| a)
+            {
                 return Err((
                     "unverifiable:argument".into(),
                     format!("argument {:?} of {p} is only known when it runs (an expansion or a glob that could expand to an option), so {p}'s argument rules cannot be checked; write it literally (use ./* rather than *)", a.text),
@@ -1429,6 +1463,43 @@ impl Policy {
         }
         Ok(())
     }
+}
+
+/// The words `read` assigns: its names and the array of `-a` (an option word only known
+/// when it runs counts as a name, so it is refused).
+fn read_names(args: &[Arg]) -> Vec<&Arg> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut options = true;
+    while i < args.len() {
+        let a = &args[i];
+        let t = a.text.as_str();
+        if options && a.exact && t == "--" {
+            options = false;
+        } else if options && a.exact && t.starts_with('-') && t.len() > 1 {
+            // A bundle: the first letter that takes a value takes the rest or the next word.
+            for (k, c) in t[1..].char_indices() {
+                if "adinNptu".contains(c) {
+                    let attached = &t[k + 2..];
+                    if c == 'a' {
+                        match attached.is_empty() {
+                            true => out.extend(args.get(i + 1)),
+                            false => out.push(a),
+                        }
+                    }
+                    if attached.is_empty() {
+                        i += 1;
+                    }
+                    break;
+                }
+            }
+        } else {
+            options = false;
+            out.push(a);
+        }
+        i += 1;
+    }
+    out
 }
 
 /// The first `set` argument that is not one of the harmless options, if any.

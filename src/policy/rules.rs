@@ -19,6 +19,8 @@ pub struct Arg {
     pub split: bool,
     /// Not known before it runs, beyond a glob whose shape is known.
     pub unknown: bool,
+    /// bash and dash read it differently (`$'…'`, `$"…"`): the text is bash's reading.
+    pub dependent: bool,
 }
 
 impl Arg {
@@ -29,6 +31,7 @@ impl Arg {
             exact: true,
             split: false,
             unknown: false,
+            dependent: false,
         }
     }
 
@@ -39,6 +42,7 @@ impl Arg {
             exact: false,
             split: true,
             unknown: true,
+            dependent: false,
         }
     }
 
@@ -49,6 +53,7 @@ impl Arg {
             exact: w.is_static(),
             split: w.split || w.glob,
             unknown: w.dynamic || w.shell_dependent,
+            dependent: w.shell_dependent,
         }
     }
 

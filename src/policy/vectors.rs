@@ -294,6 +294,16 @@ pub fn dangerous_env(name: &str) -> bool {
     if name.starts_with("GIT_") {
         return !SAFE_GIT.contains(&name);
     }
+    // Where cargo puts what it builds, and how many jobs it runs (like `--target-dir`,
+    // `-j`); the other CARGO_BUILD_* / CARGO_TARGET_* settings name programs
+    // (`CARGO_BUILD_RUSTC_WRAPPER`, `CARGO_TARGET_<triple>_LINKER`/`_RUNNER`) or a target
+    // (`CARGO_BUILD_TARGET` may be a target-spec file naming a linker).
+    if matches!(
+        name,
+        "CARGO_TARGET_DIR" | "CARGO_BUILD_TARGET_DIR" | "CARGO_BUILD_JOBS"
+    ) {
+        return false;
+    }
     [
         "LD_",
         "DYLD_",
@@ -2636,10 +2646,12 @@ fn find(args: &[Arg], out: &mut Vec<Finding>) {
                 i = end + 1;
                 continue;
             }
-            "-delete" => out.push(deny(
-                "vector:find",
-                "find -delete removes files; remove them with rm if rm is allowed",
-            )),
+            // Removes each file and empty directory it finds, as `-exec rm -d {} +` would:
+            // allowed where that is.
+            "-delete" => out.push(Finding::Wrap {
+                argv: vec![Arg::lit("rm"), Arg::lit("-d"), Arg::unknown("{}")],
+                appended: true,
+            }),
             "-fprint" | "-fprint0" | "-fprintf" | "-fls" => {
                 out.push(deny("vector:find", format!("find {a} writes a file")))
             }
@@ -3198,7 +3210,7 @@ pub fn writes_files(argv: &[Arg]) -> bool {
 }
 
 /// The index of git's subcommand in its arguments (after `-c K=V`, `-C DIR`, `--git-dir X` …).
-fn git_sub_index(texts: &[&str]) -> Option<usize> {
+pub(crate) fn git_sub_index(texts: &[&str]) -> Option<usize> {
     let mut i = 0;
     while let Some(a) = texts.get(i) {
         if matches!(
