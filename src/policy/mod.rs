@@ -350,9 +350,17 @@ const NAMED_PROGRAMS: &[&str] = &[
 ];
 
 fn copied_programs_at(script: &Script, name: &str, depth: usize) -> Vec<String> {
-    let name = normalised_path(name);
     let mut out = Vec::new();
-    if name.is_empty() || depth > 4 {
+    let copying = |c: &SimpleCommand| {
+        c.words
+            .first()
+            .is_some_and(|p| copies_files(&p.text) || matches!(basename(&p.text), "cat" | "dd"))
+    };
+    if depth > 4 || !script.commands.iter().any(copying) {
+        return out;
+    }
+    let name = normalised_path(name);
+    if name.is_empty() {
         return out;
     }
     let name_base = basename(&name).to_string();
