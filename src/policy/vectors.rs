@@ -2638,9 +2638,14 @@ fn find(args: &[Arg], out: &mut Vec<Finding>) {
                 if inner.is_empty() {
                     out.push(deny("vector:find", format!("find {a} without a command")));
                 } else {
+                    // `-exec CMD {} +` puts many names where `{}` stands, as appended
+                    // arguments; `-exec CMD … ;` runs CMD with its words as written, `{}`
+                    // (an unknown word) in place — or none, `-execdir cargo check ;`. A
+                    // command without a terminator is read as appended to, failing closed.
+                    let terminated = args.get(end).is_some_and(|t| t.text == ";");
                     out.push(Finding::Wrap {
                         argv: inner,
-                        appended: true,
+                        appended: !terminated,
                     });
                 }
                 i = end + 1;
