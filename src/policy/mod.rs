@@ -566,6 +566,98 @@ fn blocklist_args(script: &Script, c: &SimpleCommand) -> Vec<Arg> {
     out
 }
 
+/// Most words of a `for` loop read one by one under an allow list.
+const MAX_LOOP_READINGS: usize = 32;
+
+/// `for b in main develop; do git log "$b"; done`: the argv once for each word of the
+/// enclosing `for` loop, where a quoted `"$b"` (one word) stands for the loop variable —
+/// each checked as if written literally. Only when the variable is that of the innermost
+/// enclosing `for … in` loop holding `c`, the line assigns it nowhere else (so every value
+/// it may hold is a loop word), every loop word is one known word or a glob, and only one
+/// variable is read so. `None` otherwise: the argv stays as it is (and an expansion stays
+/// unknown).
+fn loop_readings(script: &Script, c: &SimpleCommand, argv: &[Arg]) -> Option<Vec<Vec<Arg>>> {
+    if argv.len() != c.words.len() {
+        return None;
+    }
+    let k = script.commands.iter().position(|x| std::ptr::eq(x, c))?;
+    let mut at: Option<(usize, &str)> = None;
+    for (i, w) in c.words.iter().enumerate().skip(1) {
+        let name = w
+            .text
+            .strip_prefix("${")
+            .and_then(|t| t.strip_suffix('}'))
+            .or_else(|| w.text.strip_prefix('$'));
+        let Some(name) = name
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric()))
+        else {
+            continue;
+        };
+        if w.split || at.is_some_and(|(_, n)| n != name) {
+            return None;
+        }
+        at = Some((i, name));
+    }
+    let (_, name) = at?;
+    let enclosing = script
+        .loops
+        .iter()
+        .filter(|l| l.body.contains(&k) && l.var.is_some())
+        .min_by_key(|l| l.body.len())?;
+    let (var, words) = enclosing.var.as_ref()?;
+    let known = |w: &Word| !w.dynamic && !w.shell_dependent;
+    if var != name
+        || words.is_empty()
+        || words.len() > MAX_LOOP_READINGS
+        || !words.iter().all(known)
+    {
+        return None;
+    }
+    // Assigned nowhere else: not as `name=…`, `export name=…`, `read name`, `printf -v
+    // name`, another loop, `: ${name:=…}` … (any word naming it but the uses).
+    let loops_setting = script
+        .loops
+        .iter()
+        .filter(|l| l.var.as_ref().is_some_and(|(v, _)| v == name))
+        .count();
+    let assigned = script.commands.iter().any(|x| {
+        x.assignments.iter().any(|a| a.name == name)
+            || x.words.iter().any(|w| {
+                let t = w.text.as_str();
+                t == name
+                    || t.starts_with(&format!("{name}="))
+                    || t.contains(&format!("{{{name}:"))
+                    || t.contains(&format!("{{{name}="))
+                    || t.contains(&format!("{{{name}-"))
+                    // `$((name = -1))`: arithmetic assigns too.
+                    || (t.contains("((") && t.contains(name))
+            })
+            || x.assignments
+                .iter()
+                .any(|a| a.value.text.contains("((") && a.value.text.contains(name))
+    });
+    if loops_setting != 1 || assigned {
+        return None;
+    }
+    let readings = words
+        .iter()
+        .map(|w| {
+            argv.iter()
+                .zip(&c.words)
+                .map(|(a, cw)| {
+                    let refers = cw.text == format!("${name}") || cw.text == format!("${{{name}}}");
+                    if refers {
+                        Arg::from_word(w)
+                    } else {
+                        a.clone()
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    Some(readings)
+}
+
 /// The rest of a word that starts with the working directory's variable (`$PWD/x` → `/x`,
 /// `"${OLDPWD}"` → ``), when it does and the rest is literal.
 fn current_dir_ref(text: &str) -> Option<&str> {
@@ -1372,7 +1464,12 @@ impl Policy {
             }
             return Ok(());
         }
-        self.verify_argv(&argv, stdin_is_code(c), false, 0, used)
+        match loop_readings(script, c, &argv) {
+            Some(readings) => readings
+                .iter()
+                .try_for_each(|v| self.verify_argv(v, stdin_is_code(c), false, 0, used)),
+            None => self.verify_argv(&argv, stdin_is_code(c), false, 0, used),
+        }
     }
 
     fn verify_argv(

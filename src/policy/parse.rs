@@ -143,6 +143,8 @@ pub struct Loop {
     pub body: Range<usize>,
     /// Where the loop's input comes from: the target of a `<` after `done`.
     pub input: Option<Word>,
+    /// `for NAME in WORDS`: the variable and the words it takes in turn.
+    pub var: Option<(String, Vec<Word>)>,
 }
 
 /// The parsed line.
@@ -776,12 +778,14 @@ impl<'s> Parser<'_, 's> {
                     cond_test,
                     body: b0..self.out.commands.len(),
                     input: None,
+                    var: None,
                 });
             }
             "for" | "select" => {
                 self.pos += w.len();
                 self.blanks();
                 let mut kind = LoopKind::Words;
+                let mut var = None;
                 if self.starts("((") {
                     self.pos += 2;
                     let start = self.pos;
@@ -798,6 +802,7 @@ impl<'s> Parser<'_, 's> {
                     if self.at_reserved("in") {
                         self.pos += 2;
                         let words = self.words_until_delim(ctx)?;
+                        var = Some((name.text.clone(), words.clone()));
                         self.out.loop_values.push((name.text.clone(), words));
                     }
                 }
@@ -814,6 +819,7 @@ impl<'s> Parser<'_, 's> {
                     cond_test: None,
                     body: b0..self.out.commands.len(),
                     input: None,
+                    var,
                 });
             }
             "case" => {
