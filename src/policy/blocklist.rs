@@ -733,7 +733,7 @@ fn is_power_state_file(t: &str) -> bool {
 }
 
 /// A shell glob (`*`, `?`, `[…]`) against one path component.
-fn glob_matches(pat: &[u8], s: &[u8]) -> bool {
+pub(super) fn glob_matches(pat: &[u8], s: &[u8]) -> bool {
     match pat.split_first() {
         None => s.is_empty(),
         Some((b'*', rest)) => (0..=s.len()).any(|i| glob_matches(rest, &s[i..])),
@@ -1699,8 +1699,10 @@ fn reached_dirs(script: &Script, inherited: &[Cwd], keep_start: bool) -> Vec<Cwd
             // bash's `shopt -s cdable_vars`: a name that is no directory is read as a
             // variable holding one (`x=/; cd x`).
             if cdable {
-                for d in variable_dirs(script, t) {
-                    push_new(&mut out, Some(d));
+                push_new(&mut out, Some(Cwd::Unknown));
+                for v in super::values::values(script, t, c) {
+                    push_new(&mut out, climbed(&v, false));
+                    push_new(&mut out, Some(Cwd::of(&v)));
                 }
             }
             relative.push(t.clone());
@@ -1759,31 +1761,6 @@ fn script_mentions(script: &Script, text: &str) -> bool {
         c.words.iter().any(|w| w.text.contains(text))
             || c.assignments.iter().any(|a| a.value.text.contains(text))
     })
-}
-
-/// The directories the line's variable `name` may hold: each literal absolute value it is
-/// assigned (`x=/`, `export x=/`), and [`Cwd::Unknown`] for any other value or none.
-fn variable_dirs(script: &Script, name: &str) -> Vec<Cwd> {
-    let prefix = format!("{name}=");
-    let mut out = vec![Cwd::Unknown];
-    for c in &script.commands {
-        let assigned = c
-            .assignments
-            .iter()
-            .filter(|a| a.name == name)
-            .map(|a| (a.value.is_static(), a.value.text.as_str()));
-        let declared = c
-            .words
-            .iter()
-            .filter_map(|w| w.text.strip_prefix(&prefix).map(|v| (w.is_static(), v)));
-        for (known, value) in assigned.chain(declared) {
-            if known {
-                push_new(&mut out, climbed(value, false));
-                push_new(&mut out, Some(Cwd::of(value)));
-            }
-        }
-    }
-    out
 }
 
 fn push_new(out: &mut Vec<Cwd>, dir: Option<Cwd>) {

@@ -393,11 +393,10 @@ fn copied_programs_at(script: &Script, name: &str, depth: usize) -> Vec<String> 
                 continue;
             }
             if src.text.contains(['*', '?', '[']) && src.subs.is_empty() {
-                let pattern = glob_regex(src_base);
                 out.extend(
                     NAMED_PROGRAMS
                         .iter()
-                        .filter(|p| pattern.as_ref().is_none_or(|r| r.is_match(p)))
+                        .filter(|p| blocklist::glob_matches(src_base.as_bytes(), p.as_bytes()))
                         .map(|p| p.to_string()),
                 );
                 continue;
@@ -447,55 +446,15 @@ fn byte_copies(c: &SimpleCommand) -> Vec<(&Word, &str)> {
     }
 }
 
-/// `path` without `./` parts, doubled slashes and `dir/..` pairs, and no trailing slash.
+/// `path` without `./` parts, doubled slashes and `dir/..` pairs, and no trailing slash
+/// ([`blocklist::path_parts`]).
 fn normalised_path(path: &str) -> String {
-    let absolute = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." if parts.last().is_some_and(|p| *p != "..") => {
-                parts.pop();
-            }
-            ".." if absolute => {}
-            p => parts.push(p),
-        }
-    }
-    let joined = parts.join("/");
-    if absolute {
+    let joined = blocklist::path_parts(path).join("/");
+    if path.starts_with('/') {
         format!("/{joined}")
     } else {
         joined
     }
-}
-
-/// A regex for a shell glob's `*`, `?` and `[…]`; `None` when it cannot be read.
-fn glob_regex(glob: &str) -> Option<regex::Regex> {
-    let mut re = String::from("^");
-    let mut chars = glob.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match ch {
-            '*' => re.push_str(".*"),
-            '?' => re.push('.'),
-            '[' => {
-                let mut class = String::new();
-                for c in chars.by_ref() {
-                    if c == ']' && !class.is_empty() {
-                        break;
-                    }
-                    class.push(c);
-                }
-                let class = class.replace('\\', "\\\\");
-                match class.strip_prefix('!') {
-                    Some(rest) => re.push_str(&format!("[^{rest}]")),
-                    None => re.push_str(&format!("[{class}]")),
-                }
-            }
-            c => re.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    re.push('$');
-    regex::Regex::new(&re).ok()
 }
 
 /// `cp`, `ln`, `install`, `mv`, `rsync`: programs that put a file under another name.
