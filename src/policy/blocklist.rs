@@ -1593,10 +1593,15 @@ fn cd_target(c: &SimpleCommand) -> Option<&str> {
     if !p.is_static() || !matches!(p.text.as_str(), "cd" | "pushd") {
         return None;
     }
-    let w = args
-        .iter()
-        .find(|w| !(w.text.starts_with('-') && w.text.len() > 1))?;
+    let w = &args[cd_operand(args)?];
     (w.is_static() && w.text != "-" && !w.text.starts_with('+')).then_some(w.text.as_str())
+}
+
+/// Where the directory operand of `cd`/`pushd` is among `args`: the first word that is not
+/// an option (`-` alone is one: `cd -`).
+fn cd_operand(args: &[Word]) -> Option<usize> {
+    args.iter()
+        .position(|w| !(w.text.starts_with('-') && w.text.len() > 1))
 }
 
 /// Whether every change of directory in `script` is one the policy reads: none goes back
@@ -1654,9 +1659,7 @@ fn reached_dirs(script: &Script, inherited: &[Cwd], keep_start: bool) -> Vec<Cwd
         if !p.is_static() || !matches!(p.text.as_str(), "cd" | "pushd") {
             continue;
         }
-        let at = args
-            .iter()
-            .position(|w| !(w.text.starts_with('-') && w.text.len() > 1));
+        let at = cd_operand(args);
         let targets: Vec<String> = match at.map(|i| &args[i]) {
             // `cd -`, `pushd +1`: back to a directory the line named before.
             Some(w) if w.is_static() && (w.text == "-" || w.text.starts_with('+')) => continue,

@@ -539,7 +539,6 @@ fn loop_readings(script: &Script, c: &SimpleCommand, argv: &[Arg]) -> Option<Vec
     if argv.len() != c.words.len() {
         return None;
     }
-    let k = script.commands.iter().position(|x| std::ptr::eq(x, c))?;
     let mut at: Option<(usize, &str)> = None;
     for (i, w) in c.words.iter().enumerate().skip(1) {
         let name = w
@@ -558,6 +557,8 @@ fn loop_readings(script: &Script, c: &SimpleCommand, argv: &[Arg]) -> Option<Vec
         at = Some((i, name));
     }
     let (_, name) = at?;
+    // Found only now: most commands read no variable, and this runs on every allow-list check.
+    let k = script.commands.iter().position(|x| std::ptr::eq(x, c))?;
     let enclosing = script
         .loops
         .iter()
