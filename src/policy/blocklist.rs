@@ -1609,7 +1609,7 @@ fn cd_operand(args: &[Word]) -> Option<usize> {
 /// may be the start), none is hidden (`eval`, `source`, `trap`, a program name only known
 /// when it runs, `builtin cd`, `command cd`), and `cd` is the shell's (no function, alias
 /// or `enable -n` replaces it).
-fn cd_is_followed(script: &Script) -> bool {
+pub fn cd_is_followed(script: &Script) -> bool {
     if script
         .functions
         .iter()

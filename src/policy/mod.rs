@@ -974,7 +974,7 @@ impl Policy {
                 return Decision::deny(reason, rule, commands);
             }
         }
-        if let Some(writer) = writes_then_git(&script) {
+        if let Some(writer) = writes_then_git(&script, cwd) {
             return Decision::deny(
                 format!("{writer:?} may write files and the same line runs git, which runs programs named in .git/config (core.fsmonitor, hooks); run the write and git in separate calls after checking what was written"),
                 "unverifiable:git-after-write",
@@ -1626,10 +1626,21 @@ fn unsafe_set_option(args: &[Arg]) -> Option<String> {
 /// that writes files (`git apply`, `archive -o`) counts when git runs again: another git
 /// command, or the same one repeated (a loop, a function, `find -exec`, `xargs`). Returns
 /// the writing program.
-fn writes_then_git(script: &Script) -> Option<String> {
+///
+/// A writer that names every file it writes ([`vectors::named_written_paths`]: `sed -i …
+/// Cargo.toml`, `chmod +x s.sh`) counts only where one of those files, read from the
+/// line's start or any directory its `cd`s reach ([`blocklist::cd_dirs`]), may be where
+/// git reads config or hooks ([`vectors::git_reads_path`]), or where one of those
+/// directories is not known: `sed -i … Cargo.toml && git commit -am …` runs. Order is not
+/// relied on: git may leave processes running (a detached auto-gc, the fsmonitor daemon)
+/// that read config after a later write.
+fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<String> {
     #[derive(Default)]
     struct Seen {
         writer: Option<String>,
+        /// Writers whose files are named ([`vectors::named_written_paths`]), and those
+        /// names: they count where one may be git's.
+        named: Vec<(String, Vec<String>)>,
         git_writer: Option<String>,
         /// git runs, counting a repeated one twice.
         gits: usize,
@@ -1641,12 +1652,21 @@ fn writes_then_git(script: &Script) -> Option<String> {
             seen.gits += if repeated { 2 } else { 1 };
         }
         if vectors::writes_files(argv) {
-            let slot = if git {
-                &mut seen.git_writer
-            } else {
-                &mut seen.writer
-            };
-            slot.get_or_insert_with(|| p.text.clone());
+            let named = (depth == 0 && !git)
+                .then(|| vectors::named_written_paths(argv))
+                .flatten();
+            match named {
+                Some(paths) => seen.named.push((
+                    p.text.clone(),
+                    paths.into_iter().map(String::from).collect(),
+                )),
+                None if git => {
+                    seen.git_writer.get_or_insert_with(|| p.text.clone());
+                }
+                None => {
+                    seen.writer.get_or_insert_with(|| p.text.clone());
+                }
+            }
         }
         if depth < MAX_UNWRAP {
             for f in vectors::analyse(argv, false) {
@@ -1665,19 +1685,52 @@ fn writes_then_git(script: &Script) -> Option<String> {
                 .any(|l| l.cond.contains(&k) || l.body.contains(&k));
         walk(&args_of(c), 0, repeated, &mut seen);
     }
-    match seen {
-        Seen {
-            writer: Some(w),
-            gits,
-            ..
-        } if gits > 0 => Some(w),
-        Seen {
-            git_writer: Some(w),
-            gits,
-            ..
-        } if gits > 1 => Some(w),
-        _ => None,
+    if seen.gits == 0 {
+        return None;
     }
+    if let Some(w) = seen.writer {
+        return Some(w);
+    }
+    if seen.gits > 1 {
+        if let Some(w) = seen.git_writer {
+            return Some(w);
+        }
+    }
+    if seen.named.is_empty() {
+        return None;
+    }
+    // The directories the line may be in: its start and where its `cd`s go, all known.
+    let dirs: Option<Vec<String>> = cwd
+        .and_then(|d| d.to_str())
+        .filter(|_| blocklist::cd_is_followed(script))
+        .and_then(|start| {
+            blocklist::cd_dirs(script, &[blocklist::Cwd::of(start)])
+                .into_iter()
+                .map(|d| match d {
+                    blocklist::Cwd::Dir(d) => Some(d),
+                    blocklist::Cwd::Unknown => None,
+                })
+                .collect()
+        });
+    let Some(dirs) = dirs else {
+        return seen.named.into_iter().next().map(|(w, _)| w);
+    };
+    seen.named.into_iter().find_map(|(w, paths)| {
+        let git_reads = dirs.iter().any(|d| {
+            paths.iter().any(|p| {
+                let full = if p.starts_with('/') {
+                    p.clone()
+                } else {
+                    format!("{d}/{p}")
+                };
+                // Also as written: `cp` resolves `.git/../x` through a `.git` link.
+                let raw: Vec<&str> = full.split('/').collect();
+                vectors::git_reads_path(&blocklist::path_parts(&full))
+                    || vectors::git_reads_path(&raw)
+            })
+        });
+        git_reads.then_some(w)
+    })
 }
 
 /// What a wrapper puts in place of a placeholder of the command it runs: `{}` of
@@ -2202,6 +2255,54 @@ mod tests {
         assert!(texts.contains(&"rm -rf /".to_string()), "{texts:?}");
         // dash prints the bundle.
         assert!(texts.contains(&"-ee rm -rf /".to_string()), "{texts:?}");
+    }
+
+    #[test]
+    fn git_after_a_named_write_needs_a_known_directory() {
+        let pol = p(&["sed", "git", "cp"], &[]);
+        let line = "sed -i s/a/b/ Cargo.toml && git commit -am x";
+        let project = std::path::Path::new("/home/dev/project");
+        assert!(pol.decide_in(line, Some(project)).allowed());
+        // Without a start, or started inside `.git`, `Cargo.toml` may be git's: the
+        // writer counts.
+        let d = pol.decide(line);
+        assert_eq!(
+            d.rule.as_deref(),
+            Some("unverifiable:git-after-write"),
+            "{d:?}"
+        );
+        let d = pol.decide_in(line, Some(std::path::Path::new("/home/dev/project/.git")));
+        assert_eq!(
+            d.rule.as_deref(),
+            Some("unverifiable:git-after-write"),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn places_git_reads() {
+        let reads = |p: &str| vectors::git_reads_path(&blocklist::path_parts(p));
+        for p in [
+            "/r/.git/config",
+            "/r/.GIT",
+            "/root/.gitconfig",
+            "/etc/gitconfig",
+            "/root/.config/git/config",
+            "/r/.husky/pre-commit",
+            "/r/.githooks/x",
+            "/r/tools/git-hooks/x",
+        ] {
+            assert!(reads(p), "{p}");
+        }
+        for p in [
+            "/home/git/project/config",
+            "/r/src/hooks/useAuth.ts",
+            "/r/.github/workflows/ci.yml",
+            "/r/.gitignore",
+            "/r/.git/../x",
+        ] {
+            assert!(!reads(p), "{p}");
+        }
     }
 
     #[test]

@@ -3214,6 +3214,85 @@ pub fn writes_files(argv: &[Arg]) -> bool {
     }
 }
 
+/// The words naming what this writer (one [`writes_files`] reports) writes, when it writes
+/// only files the line names literally: a top-level `cp`, `mv`, `install`, `tee`,
+/// `truncate`, `chmod`, `chown`, `sed -i`, `sort -o`, `dd` or `uniq` whose words are all
+/// literal and that copies or changes no tree (`cp -r`, `chmod -R`). Every word but sed's
+/// scripts and chown's owner is returned, split at `=` (`of=F`, `--suffix=S`, `-i.bak`):
+/// the caller checks each against [`git_reads_path`] from every directory the line may be
+/// in. `None` for everything else that writes (archives, downloads, patches, database
+/// shells, links, wrapped writers): what it writes is not known.
+pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<&str>> {
+    let (prog, args) = argv.split_first()?;
+    let p = basename(&prog.text);
+    if !prog.exact || args.iter().any(|a| !a.exact) {
+        return None;
+    }
+    let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    let options_end = texts.iter().position(|a| *a == "--").unwrap_or(texts.len());
+    let short = |c: char| {
+        texts[..options_end]
+            .iter()
+            .any(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].contains(c))
+    };
+    let long = |name: &str| {
+        texts[..options_end]
+            .iter()
+            .any(|a| long_opt(a, name).is_some())
+    };
+    // Words that are not paths: sed's scripts, chown's owner (`chown git f`). A mode
+    // (`+x`, `-w,u+x`, `755`) is read as a path: it cannot spell a name git reads.
+    let mut skip: Vec<usize> = Vec::new();
+    match p {
+        "cp" => {
+            if short('r') || short('R') || short('a') || long("recursive") || long("archive") {
+                return None;
+            }
+        }
+        "chmod" | "chown" => {
+            if short('R') || long("recursive") {
+                return None;
+            }
+            // The first operand is the owner, unless --reference names one instead.
+            if p == "chown" && !long("reference") {
+                skip.extend(texts.iter().position(|a| !a.starts_with('-')));
+            }
+        }
+        "sed" | "gsed" => skip = sed_scripts(args).ok()?.1,
+        "mv" | "install" | "tee" | "truncate" | "sort" | "dd" | "uniq" => {}
+        _ => return None,
+    }
+    Some(
+        texts
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !skip.contains(i))
+            .flat_map(|(_, t)| t.split('='))
+            .collect(),
+    )
+}
+
+/// Whether a path (normalised, split into its parts) is, or is inside, a place git reads
+/// config or hooks from: a `.git` (a repository, or a `.git` file pointing at one),
+/// `.gitconfig`, `gitconfig` (`/etc/gitconfig`), `.config/git` (`~/.config/git/config`),
+/// and the usual `core.hooksPath` directories (`.husky`, `.githooks`, `git-hooks`, …).
+/// Case is ignored, as some file systems do. A hooks directory the project configured
+/// under another name is the project's code, like its Makefile (README, "What an allow
+/// list covers").
+pub fn git_reads_path(parts: &[&str]) -> bool {
+    let is = |c: &str, n: &str| c.eq_ignore_ascii_case(n);
+    parts.iter().enumerate().any(|(i, c)| {
+        [".git", ".gitconfig", "gitconfig", ".husky"]
+            .iter()
+            .any(|n| is(c, n))
+            || (is(c, "git") && i > 0 && is(parts[i - 1], ".config"))
+            || {
+                let c = c.to_ascii_lowercase();
+                c.contains("git") && c.contains("hook")
+            }
+    })
+}
+
 /// The index of git's subcommand in its arguments (after `-c K=V`, `-C DIR`, `--git-dir X` …).
 pub(crate) fn git_sub_index(texts: &[&str]) -> Option<usize> {
     let mut i = 0;
@@ -3504,10 +3583,36 @@ fn awk_program(p: &str, prog: &Arg, out: &mut Vec<Finding>) {
 }
 
 fn sed(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
-    // GNU sed's options read like getopt_long does: short bundles (`-ne'1p'`, `-i.bak`,
-    // `-l 80`), long options by any unambiguous prefix (`--expr=…`), and options anywhere
-    // before `--` (arguments are permuted).
+    let scripts = match sed_scripts(args) {
+        Ok((scripts, _)) => scripts,
+        Err(why) => {
+            out.push(code(p, why));
+            return;
+        }
+    };
+    for s in &scripts {
+        if !s.exact {
+            out.push(code(
+                p,
+                "is given a script whose text is only known when it runs",
+            ));
+            return;
+        }
+        if let Some(why) = sed_danger(&s.text) {
+            out.push(deny("vector:sed", format!("sed script {:?} {why}", s.text)));
+            return;
+        }
+    }
+}
+
+/// sed's scripts among `args`, and the indices of the words that hold them, read like
+/// GNU sed's getopt_long does: short bundles (`-ne'1p'`, `-i.bak`, `-l 80`), long
+/// options by any unambiguous prefix (`--expr=…`), and options anywhere before `--`
+/// (arguments are permuted). Without `-e` the first operand is the script. `Err` says why
+/// the script cannot be read: it comes from a file, or a word may turn into an option.
+fn sed_scripts(args: &[Arg]) -> Result<(Vec<Arg>, Vec<usize>), &'static str> {
     let mut scripts: Vec<Arg> = Vec::new();
+    let mut at: Vec<usize> = Vec::new();
     let mut i = 0;
     let mut first_pos = None;
     let mut options_done = false;
@@ -3516,11 +3621,7 @@ fn sed(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
         let a = arg.text.as_str();
         if options_done || a == "-" || !a.starts_with('-') {
             if !options_done && arg.may_hide_option() {
-                out.push(code(
-                    p,
-                    "is given an argument that may turn into an option when it runs (a script or a script file)",
-                ));
-                return;
+                return Err("is given an argument that may turn into an option when it runs (a script or a script file)");
             }
             if first_pos.is_none() {
                 first_pos = Some(i);
@@ -3534,26 +3635,25 @@ fn sed(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
             continue;
         }
         if !arg.exact {
-            out.push(code(
-                p,
-                "is given an option whose text is only known when it runs",
-            ));
-            return;
+            return Err("is given an option whose text is only known when it runs");
         }
         if a.starts_with("--") {
             if let Some(v) = long_opt(a, "expression") {
                 match v {
-                    Some(v) => scripts.push(Arg::lit(v)),
+                    Some(v) => {
+                        scripts.push(Arg::lit(v));
+                        at.push(i);
+                    }
                     None => {
                         if let Some(s) = args.get(i + 1) {
                             scripts.push(s.clone());
+                            at.push(i + 1);
                         }
                         i += 1;
                     }
                 }
             } else if long_opt(a, "file").is_some() {
-                out.push(code(p, "runs a script from a file"));
-                return;
+                return Err("runs a script from a file");
             } else if long_opt(a, "line-length") == Some(None) {
                 i += 1;
             }
@@ -3568,17 +3668,16 @@ fn sed(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
                     if rest.is_empty() {
                         if let Some(s) = args.get(i + 1) {
                             scripts.push(s.clone());
+                            at.push(i + 1);
                         }
                         step = 2;
                     } else {
                         scripts.push(Arg::lit(rest));
+                        at.push(i);
                     }
                     break;
                 }
-                'f' => {
-                    out.push(code(p, "runs a script from a file"));
-                    return;
-                }
+                'f' => return Err("runs a script from a file"),
                 'l' => {
                     if rest.is_empty() {
                         step = 2;
@@ -3595,21 +3694,10 @@ fn sed(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
     if scripts.is_empty() {
         if let Some(f) = first_pos {
             scripts.push(args[f].clone());
+            at.push(f);
         }
     }
-    for s in &scripts {
-        if !s.exact {
-            out.push(code(
-                p,
-                "is given a script whose text is only known when it runs",
-            ));
-            return;
-        }
-        if let Some(why) = sed_danger(&s.text) {
-            out.push(deny("vector:sed", format!("sed script {:?} {why}", s.text)));
-            return;
-        }
-    }
+    Ok((scripts, at))
 }
 
 /// Reads a sed script and reports `e`, `w`, `W`, `s///e` and `s///w`, or text it cannot read.
