@@ -1507,9 +1507,20 @@ impl Policy {
                 .find(|(a, data)| a.may_hide_option() && !**data)
                 .map(|(a, _)| a)
             {
+                // A ref git prints may start with `-` (`git symbolic-ref HEAD
+                // refs/heads/--receive-pack=/tmp/x` is a valid ref), so it is not taken.
+                let current_branch = p == "git"
+                    && ["branch --show-current", "--abbrev-ref HEAD", "symbolic-ref"]
+                        .iter()
+                        .any(|s| a.text.contains(s));
+                let hint = if current_branch {
+                    "; git takes HEAD for the current branch (git push -u origin HEAD)"
+                } else {
+                    "; write it literally (use ./* rather than *)"
+                };
                 return Err((
                     "unverifiable:argument".into(),
-                    format!("argument {:?} of {p} is only known when it runs (an expansion or a glob that could expand to an option), so {p}'s argument rules cannot be checked; write it literally (use ./* rather than *)", a.text),
+                    format!("argument {:?} of {p} is only known when it runs (an expansion or a glob that could expand to an option), so {p}'s argument rules cannot be checked{hint}", a.text),
                 ));
             }
         }
@@ -2277,6 +2288,16 @@ mod tests {
             Some("unverifiable:git-after-write"),
             "{d:?}"
         );
+    }
+
+    #[test]
+    fn a_computed_branch_name_is_refused_with_a_pointer_to_head() {
+        let pol = p(&["git"], &[]);
+        let d = pol.decide("git push origin \"$(git branch --show-current)\"");
+        assert_eq!(d.rule.as_deref(), Some("unverifiable:argument"));
+        assert!(d.reason.contains("git push -u origin HEAD"), "{}", d.reason);
+        let d = pol.decide("git log \"$X\"");
+        assert!(!d.reason.contains("HEAD"), "{}", d.reason);
     }
 
     #[test]
