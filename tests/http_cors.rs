@@ -123,3 +123,32 @@ fn a_foreign_origin_is_403_with_no_cors_headers_and_no_list_means_no_cors() {
     assert_eq!(p.status, 401, "{p:?}");
     assert_eq!(p.header("access-control-allow-origin"), None, "{p:?}");
 }
+
+#[test]
+fn only_a_preflight_for_a_route_gets_the_cors_answer() {
+    let s = HttpServer::start(&["--allowed-origins", APP], &[]);
+    let options = |path: &str, headers: &[(&str, &str)]| s.request("OPTIONS", path, headers, b"");
+    let preflight_headers = [("Origin", APP), ("Access-Control-Request-Method", "POST")];
+    // An unknown path is 404 for OPTIONS as for every method, preflight or not.
+    for h in [&preflight_headers[..], &[]] {
+        let r = options("/nope", h);
+        assert_eq!(r.status, 404, "{r:?}");
+        assert_eq!(r.header("access-control-allow-origin"), None, "{r:?}");
+    }
+    // An OPTIONS that is no preflight (no Origin, or no requested method) is 405 with the
+    // route's methods.
+    for h in [&[][..], &[("Origin", APP)]] {
+        let r = options("/mcp", h);
+        assert_eq!(r.status, 405, "{r:?}");
+        assert_eq!(r.header("allow"), Some("GET, POST, DELETE"), "{r:?}");
+    }
+    assert_eq!(options("/health", &[]).header("allow"), Some("GET, HEAD"));
+    // /metrics is a route only with --metrics.
+    assert_eq!(options("/metrics", &preflight_headers).status, 404);
+    // The real preflight still works, on each route.
+    for path in ["/mcp", "/", "/health"] {
+        let r = options(path, &preflight_headers);
+        assert_eq!(r.status, 204, "{path}: {r:?}");
+        assert_eq!(r.header("access-control-allow-origin"), Some(APP), "{r:?}");
+    }
+}

@@ -9,15 +9,15 @@
 //! preflight included. Without `--allowed-origins` (loopback origins only) no CORS headers
 //! are sent: a page needs the operator to name its origin before it can read an answer.
 //!
-//! tower-http's [`CorsLayer`] does the work; [`preflight_no_content`] only turns its 200 to
-//! a preflight into the customary 204.
+//! tower-http's [`CorsLayer`] does the work; [`preflight_no_content`] lets only a real
+//! preflight for a known route reach it, and turns its 200 into the customary 204.
 
 use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderName, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::guard::Guard;
@@ -58,12 +58,47 @@ pub fn layer(guard: Guard) -> CorsLayer {
         .vary([header::ORIGIN])
 }
 
-/// Middleware outside [`layer`]: its answer to an `OPTIONS` (a preflight: it answers every
-/// `OPTIONS` itself, with no body) is 204 rather than 200.
-pub async fn preflight_no_content(req: Request, next: Next) -> Response {
-    let preflight = req.method() == Method::OPTIONS;
+/// The routes a page may send a preflight for (`/metrics` only where it is served).
+#[derive(Clone, Copy)]
+pub struct Routes {
+    pub metrics: bool,
+}
+
+impl Routes {
+    /// The methods the route at `path` answers, or `None` where there is no route.
+    fn methods(self, path: &str) -> Option<&'static str> {
+        match path {
+            "/mcp" => Some("GET, POST, DELETE"),
+            "/" => Some("POST"),
+            "/health" => Some("GET, HEAD"),
+            "/metrics" if self.metrics => Some("GET, HEAD"),
+            _ => None,
+        }
+    }
+}
+
+/// Middleware outside [`layer`], which answers every `OPTIONS` itself: only a preflight
+/// (an `Origin` and `Access-Control-Request-Method`) for a route this server has reaches
+/// it, answered 204 rather than 200. Any other `OPTIONS` is answered as the routes would
+/// answer it: 404 on an unknown path (as every other method is, contract §7), 405 on a
+/// known one.
+pub async fn preflight_no_content(
+    axum::extract::State(routes): axum::extract::State<Routes>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if req.method() != Method::OPTIONS {
+        return next.run(req).await;
+    }
+    let Some(methods) = routes.methods(req.uri().path()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let h = req.headers();
+    if !(h.contains_key(header::ORIGIN) && h.contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)) {
+        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, methods)]).into_response();
+    }
     let mut resp = next.run(req).await;
-    if preflight && resp.status() == StatusCode::OK {
+    if resp.status() == StatusCode::OK {
         *resp.status_mut() = StatusCode::NO_CONTENT;
     }
     resp

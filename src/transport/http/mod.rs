@@ -174,7 +174,12 @@ pub fn app(commander: Arc<Commander>) -> App {
     if !cfg.allowed_origins.is_empty() {
         router = router
             .layer(cors::layer(guard.clone()))
-            .layer(from_fn(cors::preflight_no_content));
+            .layer(from_fn_with_state(
+                cors::Routes {
+                    metrics: cfg.metrics,
+                },
+                cors::preflight_no_content,
+            ));
     }
     let router = router.layer(from_fn_with_state(guard, guard::check));
     App {
