@@ -2312,6 +2312,11 @@ mod tests {
             "/r/.husky/pre-commit",
             "/r/.githooks/x",
             "/r/tools/git-hooks/x",
+            "/proc/self/fd/3/config",
+            "/dev/fd/3",
+            "/r/.pre-commit-config.yaml",
+            "/r/lefthook-local.yml",
+            "/r/.lintstagedrc.json",
         ] {
             assert!(reads(p), "{p}");
         }
@@ -2321,6 +2326,8 @@ mod tests {
             "/r/.github/workflows/ci.yml",
             "/r/.gitignore",
             "/r/.git/../x",
+            "/r/package.json",
+            "/r/src/procedures/dev.rs",
         ] {
             assert!(!reads(p), "{p}");
         }

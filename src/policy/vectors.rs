@@ -1152,6 +1152,19 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 out.push(deny("vector:sort", "sort --compress-program runs another program"));
             }
         }
+        "install" | "ginstall" => {
+            // `--strip-program=PROG` (any prefix; `--strip` alone is another option) runs
+            // PROG on the installed file.
+            if texts
+                .iter()
+                .any(|a| *a != "--strip" && option_matches("--strip-program", a))
+            {
+                out.push(deny(
+                    "vector:install",
+                    "install --strip-program runs another program",
+                ));
+            }
+        }
         "split" => {
             if texts.iter().any(|a| option_matches("--filter", a)) {
                 out.push(deny("vector:split", "split --filter runs a shell command"));
@@ -3262,25 +3275,40 @@ pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<&str>> {
         "mv" | "install" | "tee" | "truncate" | "sort" | "dd" | "uniq" => {}
         _ => return None,
     }
-    Some(
-        texts
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !skip.contains(i))
-            .flat_map(|(_, t)| t.split('='))
-            .collect(),
-    )
+    let mut paths = Vec::new();
+    for (i, t) in texts.iter().enumerate() {
+        if skip.contains(&i) {
+            continue;
+        }
+        paths.extend(t.split('='));
+        // A value attached to a short option (`-t.git`, `-o.git/config`, `-i'.git/*'`, in a
+        // bundle `-vt.git`): every tail of the word may be one.
+        if i < options_end && t.starts_with('-') && !t.starts_with("--") {
+            paths.extend(t.char_indices().skip(1).map(|(k, _)| &t[k..]));
+        }
+    }
+    Some(paths)
 }
 
-/// Whether a path (normalised, split into its parts) is, or is inside, a place git reads
-/// config or hooks from: a `.git` (a repository, or a `.git` file pointing at one),
-/// `.gitconfig`, `gitconfig` (`/etc/gitconfig`), `.config/git` (`~/.config/git/config`),
-/// and the usual `core.hooksPath` directories (`.husky`, `.githooks`, `git-hooks`, …).
-/// Case is ignored, as some file systems do. A hooks directory the project configured
-/// under another name is the project's code, like its Makefile (README, "What an allow
-/// list covers").
+/// Whether a path (split into its parts) may be, or be inside, a place git reads config
+/// or hooks from: a `.git` (a repository, or a `.git` file pointing at one), `.gitconfig`,
+/// `gitconfig` (`/etc/gitconfig`), `.config/git` (`~/.config/git/config`), the usual
+/// `core.hooksPath` directories (`.husky`, `.githooks`, `git-hooks`, …) and the files hook
+/// managers run commands from ([`HOOK_MANAGER_FILES`]). Anything under `/proc` or `/dev`
+/// counts too: `/proc/self/fd/3` or `/dev/fd/3` is whatever a redirect opened (`3<.git`),
+/// `/proc/self/cwd` wherever the shell is. Case is ignored, as some file systems do. A
+/// hooks directory the project configured under another name, and `package.json` (which
+/// can configure husky 4, lint-staged and simple-git-hooks), are the project's code, like
+/// its Makefile (README, "What an allow list covers").
 pub fn git_reads_path(parts: &[&str]) -> bool {
     let is = |c: &str, n: &str| c.eq_ignore_ascii_case(n);
+    if parts
+        .iter()
+        .find(|c| !c.is_empty())
+        .is_some_and(|c| *c == "proc" || *c == "dev")
+    {
+        return true;
+    }
     parts.iter().enumerate().any(|(i, c)| {
         [".git", ".gitconfig", "gitconfig", ".husky"]
             .iter()
@@ -3288,10 +3316,26 @@ pub fn git_reads_path(parts: &[&str]) -> bool {
             || (is(c, "git") && i > 0 && is(parts[i - 1], ".config"))
             || {
                 let c = c.to_ascii_lowercase();
-                c.contains("git") && c.contains("hook")
+                (c.contains("git") && c.contains("hook"))
+                    || HOOK_MANAGER_FILES.iter().any(|f| c.starts_with(f))
             }
     })
 }
+
+/// Where the hook managers an installed git hook runs read the commands it runs from
+/// (pre-commit, lefthook, overcommit, lint-staged, husky 4, simple-git-hooks), matched
+/// as a name's start (`.lintstagedrc.json`, `lefthook-local.yml`).
+const HOOK_MANAGER_FILES: [&str; 9] = [
+    ".pre-commit-config",
+    "lefthook",
+    ".lefthook",
+    ".overcommit",
+    ".lintstagedrc",
+    "lint-staged.config",
+    ".huskyrc",
+    ".simple-git-hooks",
+    "simple-git-hooks",
+];
 
 /// The index of git's subcommand in its arguments (after `-c K=V`, `-C DIR`, `--git-dir X` …).
 pub(crate) fn git_sub_index(texts: &[&str]) -> Option<usize> {
