@@ -1694,7 +1694,16 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<Str
                 .loops
                 .iter()
                 .any(|l| l.cond.contains(&k) || l.body.contains(&k));
-        walk(&args_of(c), 0, repeated, &mut seen);
+        // `for f in a.txt b.txt; do sed -i … "$f"; done`: each loop word in turn.
+        let argv = args_of(c);
+        match loop_readings(script, c, &argv) {
+            Some(readings) => {
+                for r in readings {
+                    walk(&r, 0, repeated, &mut seen);
+                }
+            }
+            None => walk(&argv, 0, repeated, &mut seen),
+        }
     }
     if seen.gits == 0 {
         return None;

@@ -3238,7 +3238,7 @@ pub fn writes_files(argv: &[Arg]) -> bool {
 pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<&str>> {
     let (prog, args) = argv.split_first()?;
     let p = basename(&prog.text);
-    if !prog.exact || args.iter().any(|a| !a.exact) {
+    if !prog.exact || args.iter().any(|a| !a.exact && !plain_glob(a)) {
         return None;
     }
     let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
@@ -3288,6 +3288,36 @@ pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<&str>> {
         }
     }
     Some(paths)
+}
+
+/// A glob whose matches cannot be a place git reads ([`git_reads_path`]) other than by
+/// its literal directory, which the caller checks: `src/*.rs`, `scripts/*.sh`,
+/// `./*.md`. It cannot turn into an option (`*.sh` could: write `./*.sh`), its directory
+/// part is literal, and its last part has no leading dot (a wildcard matches no dot
+/// file) and ends in a literal extension no hook manager's file has (`lefthook.yml` would
+/// match `*.yml`).
+fn plain_glob(a: &Arg) -> bool {
+    const HOOK_MANAGER_EXTS: [&str; 11] = [
+        "yml", "yaml", "json", "json5", "js", "cjs", "mjs", "ts", "cts", "mts", "toml",
+    ];
+    if a.unknown || a.may_hide_option() {
+        return false;
+    }
+    let t = a.text.as_str();
+    let (dir, last) = t.rsplit_once('/').unwrap_or(("", t));
+    let Some((_, ext)) = last.rsplit_once('.') else {
+        return false;
+    };
+    !dir.contains(['*', '?', '[', ']'])
+        && !last.starts_with('.')
+        && last
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.*?[]!^".contains(&b))
+        && !ext.is_empty()
+        && ext.bytes().all(|b| b.is_ascii_alphanumeric())
+        && !HOOK_MANAGER_EXTS
+            .iter()
+            .any(|e| ext.eq_ignore_ascii_case(e))
 }
 
 /// Whether a path (split into its parts) may be, or be inside, a place git reads config
