@@ -974,9 +974,9 @@ impl Policy {
                 return Decision::deny(reason, rule, commands);
             }
         }
-        if let Some(writer) = writes_then_git(&script, cwd) {
+        if let Some((writer, what)) = writes_then_git(&script, cwd) {
             return Decision::deny(
-                format!("{writer:?} may write files and the same line runs git, which runs programs named in .git/config (core.fsmonitor, hooks); run the write and git in separate calls after checking what was written"),
+                format!("{writer:?} {what}, and the same line runs git, which runs programs named in .git/config (core.fsmonitor, hooks); run the write and git in separate calls after checking what was written"),
                 "unverifiable:git-after-write",
                 commands,
             );
@@ -1644,8 +1644,8 @@ fn unsafe_set_option(args: &[Arg]) -> Option<String> {
 /// git reads config or hooks ([`vectors::git_reads_path`]), or where one of those
 /// directories is not known: `sed -i … Cargo.toml && git commit -am …` runs. Order is not
 /// relied on: git may leave processes running (a detached auto-gc, the fsmonitor daemon)
-/// that read config after a later write.
-fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<String> {
+/// that read config after a later write. Returns the writing program and what it writes.
+fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(String, String)> {
     #[derive(Default)]
     struct Seen {
         writer: Option<String>,
@@ -1708,12 +1708,13 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<Str
     if seen.gits == 0 {
         return None;
     }
+    const UNNAMED: &str = "may write files it does not name literally";
     if let Some(w) = seen.writer {
-        return Some(w);
+        return Some((w, UNNAMED.into()));
     }
     if seen.gits > 1 {
         if let Some(w) = seen.git_writer {
-            return Some(w);
+            return Some((w, UNNAMED.into()));
         }
     }
     if seen.named.is_empty() {
@@ -1733,13 +1734,18 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<Str
                 .collect()
         });
     let Some(dirs) = dirs else {
-        return seen.named.into_iter().next().map(|(w, _)| w);
+        return seen.named.into_iter().next().map(|(w, _)| {
+            (
+                w,
+                "writes files in a directory the policy does not know (the line's start or a cd's target)".into(),
+            )
+        });
     };
     seen.named.into_iter().find_map(|(w, paths)| {
-        let git_reads = dirs.iter().any(|d| {
-            paths.iter().any(|p| {
+        let git_reads = paths.iter().find(|p| {
+            dirs.iter().any(|d| {
                 let full = if p.starts_with('/') {
-                    p.clone()
+                    p.to_string()
                 } else {
                     format!("{d}/{p}")
                 };
@@ -1749,7 +1755,12 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<Str
                     || vectors::git_reads_path(&raw)
             })
         });
-        git_reads.then_some(w)
+        git_reads.map(|p| {
+            (
+                w,
+                format!("writes {p:?}, which may be where git reads config or hooks"),
+            )
+        })
     })
 }
 
