@@ -2308,6 +2308,9 @@ mod tests {
             Some("unverifiable:git-after-write"),
             "{d:?}"
         );
+        assert!(d.reason.contains("writes \"Cargo.toml\""), "{}", d.reason);
+        let d = pol.decide_in("cp x .git/config && git status", Some(project));
+        assert!(d.reason.contains("writes \".git/config\""), "{}", d.reason);
     }
 
     #[test]
