@@ -1741,6 +1741,17 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(St
             )
         });
     };
+    if let Some(d) = dirs
+        .iter()
+        .find(|d| vectors::git_reads_path(&blocklist::path_parts(d)))
+    {
+        return seen.named.into_iter().next().map(|(w, _)| {
+            (
+                w,
+                format!("writes files in {d:?}, which may be where git reads config or hooks"),
+            )
+        });
+    }
     seen.named.into_iter().find_map(|(w, paths)| {
         let git_reads = paths.iter().find(|p| {
             dirs.iter().any(|d| {
@@ -2308,7 +2319,11 @@ mod tests {
             Some("unverifiable:git-after-write"),
             "{d:?}"
         );
-        assert!(d.reason.contains("writes \"Cargo.toml\""), "{}", d.reason);
+        assert!(
+            d.reason.contains("in \"/home/dev/project/.git\""),
+            "{}",
+            d.reason
+        );
         let d = pol.decide_in("cp x .git/config && git status", Some(project));
         assert!(d.reason.contains("writes \".git/config\""), "{}", d.reason);
     }
