@@ -1,23 +1,28 @@
 //! Scripts the line writes and then runs (`echo 'rm -rf /' > x.sh; sh x.sh`,
 //! `printf '$0&$0&' > b.sh; chmod +x b.sh; ./b.sh`): the literal text `echo`, `printf` or
-//! `cat <<EOF` put into a file is checked as shell code where the same line runs that file
-//! (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`), and a script that starts copies of itself
-//! (`$0 & $0`, `sh $0 | sh $0`) is a fork bomb.
+//! `cat <<EOF` put into a file (also as a group or subshell redirected there:
+//! `{ echo …; } > a`) is checked as shell code where the same line runs that file or a
+//! copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `cat FILE | sh`, `cp FILE b;
+//! sh b`), and its recipe lines where `make` reads it as a makefile (`make -f FILE`, a
+//! written `Makefile`). A script that starts copies of itself (`$0 & $0`, `sh $0 | sh $0`)
+//! is a fork bomb.
 
-use super::blocklist::{self, Cwd};
+use super::blocklist;
 use super::download::{reads_code, runs_file};
 use super::parse::{self, RedirKind, Script, SimpleCommand};
-use super::rules::basename;
-use super::{args_of, printed_texts, Policy};
+use super::rules::{basename, Arg};
+use super::{args_of, copy_sources, normalised_path, printed_texts, runners, Lines, Outer, Policy};
 
 impl Policy {
-    /// The first refusal of a script the line writes and then runs.
+    /// The first refusal of a script the line writes and then runs. `outer`: what the
+    /// script, run as nested shell text, inherits (this line among its lines).
     pub(super) fn written_then_run(
         &self,
-        script: &Script,
+        lines: &Lines<'_>,
         depth: usize,
-        cwds: &[Cwd],
+        outer: Outer<'_>,
     ) -> Option<(String, String)> {
+        let script = lines.script;
         let files = written_files(script);
         if files.is_empty() {
             return None;
@@ -25,24 +30,32 @@ impl Policy {
         for c in &script.commands {
             let argv = args_of(c);
             for (path, text) in &files {
-                let same = |t: &str| t.trim_start_matches("./") == path;
+                let same = |t: &str| holds(lines, t, path);
                 let from_input = c
                     .redirects
                     .iter()
                     .any(|r| r.kind == RedirKind::Input && !r.here && same(&r.target.text))
-                    && reads_code(&argv, true, 0);
-                if !(from_input || runs_file(&argv, &same, 0)) {
-                    continue;
+                    || piped_from_file(script, c, &same);
+                if (from_input && reads_code(&argv, true, 0)) || runs_file(&argv, &same, 0) {
+                    if spawns_itself(text) {
+                        let (id, why) = blocklist::hit_of(
+                            "default:fork-bomb",
+                            "a script written by the line that starts copies of itself ($0 & $0)",
+                        );
+                        return Some((id.to_string(), why));
+                    }
+                    if let Some(r) = self.refuse_shell_text(text, depth, outer) {
+                        return Some(r);
+                    }
                 }
-                if spawns_itself(text) {
-                    let (id, why) = blocklist::hit_of(
-                        "default:fork-bomb",
-                        "a script written by the line that starts copies of itself ($0 & $0)",
-                    );
-                    return Some((id.to_string(), why));
-                }
-                if let Some(r) = self.refuse_shell_text(text, depth, cwds) {
-                    return Some(r);
+                // `printf 'x:\n\trm -rf /\n' > a; make -f a`: each recipe line is shell text.
+                if reads_makefile(&argv, &same) {
+                    if let Some(r) = runners::recipe_lines(text)
+                        .iter()
+                        .find_map(|l| self.refuse_shell_text(l, depth, outer))
+                    {
+                        return Some(r);
+                    }
                 }
             }
         }
@@ -51,19 +64,28 @@ impl Policy {
 }
 
 /// Files the line fills with literal text: `echo …`, `printf …` or `cat <<EOF` redirected
-/// into them, or piped into `tee FILE`.
+/// into them (alone or in a group or subshell: `{ echo …; } > FILE`), or piped into
+/// `tee FILE`. Paths as [`normalised_path`] spells them.
 fn written_files(script: &Script) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for c in &script.commands {
+    for (i, c) in script.commands.iter().enumerate() {
         let Some(texts) = printed_texts(script, c) else {
             continue;
         };
+        let group_outputs = script
+            .compound_redirects
+            .iter()
+            .filter(|(range, _)| range.contains(&i))
+            .map(|(_, r)| r);
+        let outputs: Vec<&parse::Redirect> = c
+            .redirects
+            .iter()
+            .chain(group_outputs)
+            .filter(|r| r.kind == RedirKind::Output)
+            .collect();
         for text in texts {
-            for r in c.redirects.iter().filter(|r| r.kind == RedirKind::Output) {
-                out.push((
-                    r.target.text.trim_start_matches("./").to_string(),
-                    text.clone(),
-                ));
+            for r in &outputs {
+                out.push((normalised_path(&r.target.text), text.clone()));
             }
             for t in script.commands.iter().filter(|t| piped_into(c, t)) {
                 let words: Vec<&str> = t.words.iter().map(|w| w.text.as_str()).collect();
@@ -72,13 +94,58 @@ fn written_files(script: &Script) -> Vec<(String, String)> {
                         words[1..]
                             .iter()
                             .filter(|w| !w.starts_with('-'))
-                            .map(|w| (w.trim_start_matches("./").to_string(), text.clone())),
+                            .map(|w| (normalised_path(w), text.clone())),
                     );
                 }
             }
         }
     }
     out
+}
+
+/// True when `name`, a path the line runs or reads, may be the written file `path` or a
+/// copy the lines made of it, also of a copy (`cp a b`, `mv a b.sh`, `cat a > b`; the copy
+/// lookup of programs, [`copy_sources`]). Each name is looked up once, so copies that go
+/// round (`cp a b; cp b a`) end.
+fn holds(lines: &Lines<'_>, name: &str, path: &str) -> bool {
+    let mut names = vec![normalised_path(name)];
+    let mut i = 0;
+    while let Some(n) = names.get(i) {
+        if n == path {
+            return true;
+        }
+        let sources: Vec<String> = lines
+            .scripts()
+            .flat_map(|s| copy_sources(s, n))
+            .map(|src| normalised_path(&src.text))
+            .collect();
+        for src in sources {
+            if !names.contains(&src) {
+                names.push(src);
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+/// `cat FILE | sh`, `cat FILE | tr -d '\r' | bash`: an earlier stage of a pipeline `c` is
+/// in names the file (`same`) as an operand, and passes it on.
+fn piped_from_file(script: &Script, c: &SimpleCommand, same: &dyn Fn(&str) -> bool) -> bool {
+    c.stages.iter().any(|&(_, j)| j > 0)
+        && script
+            .commands
+            .iter()
+            .filter(|d| piped_into(d, c))
+            .any(|d| d.words.iter().skip(1).any(|w| same(&w.text)))
+}
+
+/// `make -f FILE`, `make --file=FILE`, `make -C DIR` (DIR/Makefile): `make` reads a
+/// makefile the line names (`same`).
+fn reads_makefile(argv: &[Arg], same: &dyn Fn(&str) -> bool) -> bool {
+    argv.first()
+        .is_some_and(|p| matches!(basename(&p.text), "make" | "gmake"))
+        && runners::makefiles(argv).iter().any(|f| same(f))
 }
 
 /// `to` is a later stage of a pipeline `from` is in.
