@@ -435,4 +435,27 @@ mod tests {
         );
         assert!(texts(&["python3", "-c", "open('/dev/sda').read()"]).is_empty());
     }
+
+    #[test]
+    fn makefiles_make_reads() {
+        let files = |line: &[&str]| {
+            let argv: Vec<Arg> = line.iter().map(|t| Arg::lit(*t)).collect();
+            makefiles(&argv)
+        };
+        assert_eq!(files(&["make", "-f", "a", "all"]), ["a"]);
+        assert_eq!(files(&["make", "-fa"]), ["a"]);
+        assert_eq!(files(&["make", "--file=a", "--makefile", "b"]), ["a", "b"]);
+        assert_eq!(files(&["make"]), ["GNUmakefile", "makefile", "Makefile"]);
+        assert_eq!(
+            files(&["make", "-C", "d", "-C", "e", "test"]),
+            ["d/e/GNUmakefile", "d/e/makefile", "d/e/Makefile"]
+        );
+    }
+
+    #[test]
+    fn recipe_lines_are_shell_text() {
+        let text = "X := 1\nall: dep\n\t@echo $$HOME\n\t-+rm -f x\ndep: ; touch dep\n";
+        assert_eq!(recipe_lines(text), ["echo $HOME", "rm -f x", "touch dep"]);
+        assert!(recipe_lines("all: dep\nX = a;b\n").is_empty());
+    }
 }

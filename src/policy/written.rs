@@ -173,3 +173,45 @@ fn spawns_itself(text: &str) -> bool {
         runs_self && c.forks
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(line: &str) -> Vec<(String, String)> {
+        written_files(&parse::parse(line).unwrap())
+    }
+
+    #[test]
+    fn files_groups_and_subshells_write() {
+        assert_eq!(files("echo hi > ./a"), [("a".into(), "hi".into())]);
+        assert_eq!(
+            files("{ echo a; printf b; } > x/../f"),
+            [("f".into(), "a".into()), ("f".into(), "b".into())]
+        );
+        assert_eq!(
+            files("( echo a ) >> /tmp//f"),
+            [("/tmp/f".into(), "a".into())]
+        );
+        assert!(files("{ echo a; } < f").is_empty());
+        assert!(files("{ ls; } > f").is_empty());
+    }
+
+    #[test]
+    fn copies_of_a_written_file() {
+        let holds_in = |line: &str, name: &str| {
+            let script = parse::parse(line).unwrap();
+            let lines = Lines {
+                script: &script,
+                up: None,
+            };
+            holds(&lines, name, "a")
+        };
+        assert!(holds_in("cp a b", "./b"));
+        assert!(holds_in("cp a b; mv b c; cat c > d", "d"));
+        assert!(holds_in("cp a /tmp/", "/tmp/a"));
+        assert!(holds_in("cp b a; cp a b", "b"));
+        assert!(!holds_in("cp b c", "c"));
+        assert!(!holds_in("cp b a; cp a b; cp x c", "c"));
+    }
+}
