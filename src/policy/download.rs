@@ -131,6 +131,15 @@ fn unpacked_into(
     downloads: &[usize],
     saved: &[String],
 ) -> Vec<String> {
+    let unpacks = c.words.first().is_some_and(|p| {
+        matches!(
+            basename(&p.text),
+            "tar" | "bsdtar" | "gtar" | "unzip" | "git"
+        )
+    });
+    if !unpacks {
+        return Vec::new();
+    }
     let texts: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
     let Some((p, args)) = texts.split_first() else {
         return Vec::new();
