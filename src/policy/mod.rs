@@ -420,25 +420,32 @@ fn copied_programs_at(script: &Script, name: &str, depth: usize) -> Vec<String> 
     out
 }
 
-/// The sources of the copies and links the line makes (`cp`, `ln`, `install`, `mv`,
-/// `rsync`, `cat SRC > DEST`, `dd`) that the path `name` may be: the destination itself,
-/// another spelling of it (`/tmp//d`, `/tmp/x/../d`, `cd /tmp; ./d`: the same last name;
-/// a bare name is looked up in PATH), or a file copied into a directory (`cp SRC /tmp/`).
+/// The sources of the copies and links the line makes that the path `name` may be
+/// ([`copies`], [`copy_reaches`]).
 fn copy_sources<'a>(script: &'a Script, name: &str) -> Vec<&'a Word> {
-    let mut out = Vec::new();
+    let name = normalised_path(name);
+    if name.is_empty() {
+        return Vec::new();
+    }
+    copies(script)
+        .into_iter()
+        .filter(|(src, dest)| copy_reaches(src, dest, &name))
+        .map(|(src, _)| src)
+        .collect()
+}
+
+/// The copies and links the line makes (`cp`, `ln`, `install`, `mv`, `rsync`, `cat SRC >
+/// DEST`, `dd`): each source with its destination ([`normalised_path`]).
+fn copies(script: &Script) -> Vec<(&Word, String)> {
     let copying = |c: &SimpleCommand| {
         c.words
             .first()
             .is_some_and(|p| copies_files(&p.text) || matches!(basename(&p.text), "cat" | "dd"))
     };
     if !script.commands.iter().any(copying) {
-        return out;
+        return Vec::new();
     }
-    let name = normalised_path(name);
-    if name.is_empty() {
-        return out;
-    }
-    let name_base = basename(&name).to_string();
+    let mut out = Vec::new();
     for c in &script.commands {
         let Some((p, args)) = c.words.split_first() else {
             continue;
@@ -454,20 +461,27 @@ fn copy_sources<'a>(script: &'a Script, name: &str) -> Vec<&'a Word> {
         } else {
             byte_copies(c)
         };
-        for (src, dest) in pairs {
-            let dest = normalised_path(dest);
-            let src_base = basename(&src.text);
-            let glob = src.text.contains(['*', '?', '[']);
-            if dest == name
-                || basename(&dest) == name_base
-                || format!("{dest}/{src_base}") == name
-                || (glob && name.starts_with(&format!("{dest}/")))
-            {
-                out.push(src);
-            }
-        }
+        out.extend(
+            pairs
+                .into_iter()
+                .map(|(src, dest)| (src, normalised_path(dest))),
+        );
     }
     out
+}
+
+/// True when the path `name` ([`normalised_path`]) may be what a copy of `src` to `dest`
+/// made: the destination itself, another spelling of it (`/tmp//d`, `/tmp/x/../d`, `cd
+/// /tmp; ./d`: the same last name; a bare name is looked up in PATH), or a file copied
+/// into a directory (`cp SRC /tmp/`).
+fn copy_reaches(src: &Word, dest: &str, name: &str) -> bool {
+    let src_base = basename(&src.text);
+    let glob = src.text.contains(['*', '?', '[']);
+    let under_dest = name.strip_prefix(dest).and_then(|r| r.strip_prefix('/'));
+    dest == name
+        || basename(dest) == basename(name)
+        || under_dest == Some(src_base)
+        || (glob && under_dest.is_some())
 }
 
 /// Copies made without a copying program: `cat SRC > DEST`, `dd if=SRC of=DEST`.

@@ -9,9 +9,14 @@
 
 use super::blocklist;
 use super::download::{reads_code, runs_file};
-use super::parse::{self, RedirKind, Script, SimpleCommand};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::parse::{self, RedirKind, Script, SimpleCommand, Word};
 use super::rules::{basename, Arg};
-use super::{args_of, copy_sources, normalised_path, printed_texts, runners, Lines, Outer, Policy};
+use super::{
+    args_of, copies, copy_reaches, normalised_path, printed_texts, runners, Lines, Outer, Policy,
+};
 
 impl Policy {
     /// The first refusal of a script the line writes and then runs. `outer`: what the
@@ -27,16 +32,31 @@ impl Policy {
         if files.is_empty() {
             return None;
         }
+        let copies: Vec<(&Word, String)> = lines.scripts().flat_map(copies).collect();
+        // Each name the line runs or reads is looked up once: the written files it may be.
+        let known: RefCell<HashMap<String, Vec<usize>>> = RefCell::default();
+        let held = |t: &str| -> Vec<usize> {
+            if let Some(h) = known.borrow().get(t) {
+                return h.clone();
+            }
+            let names = origins(&copies, t);
+            let h: Vec<usize> = (0..files.len())
+                .filter(|&i| names.contains(&files[i].0))
+                .collect();
+            known.borrow_mut().insert(t.to_string(), h.clone());
+            h
+        };
         for c in &script.commands {
             let argv = args_of(c);
-            for (path, text) in &files {
-                let same = |t: &str| holds(lines, t, path);
-                let from_input = c
-                    .redirects
-                    .iter()
-                    .any(|r| r.kind == RedirKind::Input && !r.here && same(&r.target.text))
-                    || piped_from_file(script, c, &same);
-                if (from_input && reads_code(&argv, true, 0)) || runs_file(&argv, &same, 0) {
+            let any = |t: &str| !held(t).is_empty();
+            let runs = runs_written(script, c, &argv, &any);
+            let make = reads_makefile(&argv, &any);
+            if !runs && !make {
+                continue;
+            }
+            for (i, (_, text)) in files.iter().enumerate() {
+                let same = |t: &str| held(t).contains(&i);
+                if runs && runs_written(script, c, &argv, &same) {
                     if spawns_itself(text) {
                         let (id, why) = blocklist::hit_of(
                             "default:fork-bomb",
@@ -49,7 +69,7 @@ impl Policy {
                     }
                 }
                 // `printf 'x:\n\trm -rf /\n' > a; make -f a`: each recipe line is shell text.
-                if reads_makefile(&argv, &same) {
+                if make && reads_makefile(&argv, &same) {
                     if let Some(r) = runners::recipe_lines(text)
                         .iter()
                         .find_map(|l| self.refuse_shell_text(l, depth, outer))
@@ -61,6 +81,22 @@ impl Policy {
         }
         None
     }
+}
+
+/// True when `c` runs a file `same` marks as shell code: by its path or as a shell's
+/// script (`./a`, `sh a`, `. a`), or fed to a shell (`sh < a`, `cat a | sh`).
+fn runs_written(
+    script: &Script,
+    c: &SimpleCommand,
+    argv: &[Arg],
+    same: &dyn Fn(&str) -> bool,
+) -> bool {
+    let from_input = c
+        .redirects
+        .iter()
+        .any(|r| r.kind == RedirKind::Input && !r.here && same(&r.target.text))
+        || piped_from_file(script, c, same);
+    (from_input && reads_code(argv, true, 0)) || runs_file(argv, same, 0)
 }
 
 /// Files the line fills with literal text: `echo …`, `printf …` or `cat <<EOF` redirected
@@ -103,21 +139,18 @@ fn written_files(script: &Script) -> Vec<(String, String)> {
     out
 }
 
-/// True when `name`, a path the line runs or reads, may be the written file `path` or a
-/// copy the lines made of it, also of a copy (`cp a b`, `mv a b.sh`, `cat a > b`; the copy
-/// lookup of programs, [`copy_sources`]). Each name is looked up once, so copies that go
-/// round (`cp a b; cp b a`) end.
-fn holds(lines: &Lines<'_>, name: &str, path: &str) -> bool {
+/// The paths ([`normalised_path`]) `name` may be: itself, and the sources of the copies
+/// the lines made that it may be, also of a copy of a copy (`cp a b; mv b c`: c may be b
+/// and a; the copy lookup of programs, [`copy_reaches`]). Each path is looked up once, so
+/// copies that go round (`cp a b; cp b a`) end.
+fn origins(copies: &[(&Word, String)], name: &str) -> Vec<String> {
     let mut names = vec![normalised_path(name)];
     let mut i = 0;
     while let Some(n) = names.get(i) {
-        if n == path {
-            return true;
-        }
-        let sources: Vec<String> = lines
-            .scripts()
-            .flat_map(|s| copy_sources(s, n))
-            .map(|src| normalised_path(&src.text))
+        let sources: Vec<String> = copies
+            .iter()
+            .filter(|(src, dest)| !n.is_empty() && copy_reaches(src, dest, n))
+            .map(|(src, _)| normalised_path(&src.text))
             .collect();
         for src in sources {
             if !names.contains(&src) {
@@ -126,7 +159,7 @@ fn holds(lines: &Lines<'_>, name: &str, path: &str) -> bool {
         }
         i += 1;
     }
-    false
+    names
 }
 
 /// `cat FILE | sh`, `cat FILE | tr -d '\r' | bash`: an earlier stage of a pipeline `c` is
@@ -201,11 +234,7 @@ mod tests {
     fn copies_of_a_written_file() {
         let holds_in = |line: &str, name: &str| {
             let script = parse::parse(line).unwrap();
-            let lines = Lines {
-                script: &script,
-                up: None,
-            };
-            holds(&lines, name, "a")
+            origins(&copies(&script), name).contains(&"a".to_string())
         };
         assert!(holds_in("cp a b", "./b"));
         assert!(holds_in("cp a b; mv b c; cat c > d", "d"));
