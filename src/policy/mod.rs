@@ -423,11 +423,15 @@ fn copied_programs_at(script: &Script, name: &str, depth: usize) -> Vec<String> 
 /// The sources of the copies and links the line makes that the path `name` may be
 /// ([`copies`], [`copy_reaches`]).
 fn copy_sources<'a>(script: &'a Script, name: &str) -> Vec<&'a Word> {
+    let copies = copies(script);
+    if copies.is_empty() {
+        return Vec::new();
+    }
     let name = normalised_path(name);
     if name.is_empty() {
         return Vec::new();
     }
-    copies(script)
+    copies
         .into_iter()
         .filter(|(src, dest)| copy_reaches(src, dest, &name))
         .map(|(src, _)| src)
