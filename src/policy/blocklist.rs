@@ -51,7 +51,7 @@ const RULES: &[(&str, &str)] = &[
     ),
     (
         "default:download-exec",
-        "download-and-execute (curl … | sh, sh <(curl …))",
+        "download-and-execute (curl … | sh, sh <(curl …), a downloaded file run; a file run from where the line unpacked a download or cloned a repository: curl … | tar -xz && ./bin/tool, git clone URL x && sh x/install.sh)",
     ),
     (
         "default:hidden-code",

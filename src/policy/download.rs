@@ -3,13 +3,18 @@
 //! process substitution (`sh <(curl …)`, `sh < <(curl …)`, `$(curl …)`), or a file it saved
 //! (`curl -O …/a.sh && sh a.sh`, `curl … > a; sh < a`). Data handed to a program is not
 //! code: `curl … | python3 -m json.tool`, `curl … -o data.json && python3 parse.py
-//! data.json`, `curl … | bash -n` (syntax check only) are fine.
+//! data.json`, `curl … | bash -n` (syntax check only) are fine. An archive the line
+//! downloads and unpacks, and a repository it clones, are downloaded code too: a script or
+//! program run from where they went (`curl … | tar -xz && ./bin/tool`, `git clone URL x &&
+//! sh x/install.sh`) is refused; reading them (`ls x`) and building them with a build tool
+//! (`make -C x`, `cargo build`) are not.
 
 use super::blocklist::{self, Hit};
 use super::parse::{RedirKind, Script, SimpleCommand, Word};
 use super::rules::{basename, Arg};
 use super::{
-    args_of, pipes, runs_downloader, saved_files, stdin_is_code, values, vectors, MAX_UNWRAP,
+    args_of, pipes, runners, runs_downloader, saved_files, stdin_is_code, values, vectors,
+    MAX_UNWRAP,
 };
 
 fn refused() -> Option<Hit> {
@@ -23,12 +28,14 @@ fn refused() -> Option<Hit> {
 pub(crate) fn download_exec(script: &Script) -> Option<Hit> {
     let downloads = downloads(script);
     if downloads.is_empty() {
-        return script
+        if script
             .commands
             .iter()
             .any(|c| fetches_and_evaluates(&args_of(c)))
-            .then(refused)
-            .flatten();
+        {
+            return refused();
+        }
+        return unpacked_then_run(script, &[], &[]);
     }
     let from_download = |w: &Word| downloads.iter().any(|d| w.subs.contains(d));
     for c in &script.commands {
@@ -52,28 +59,191 @@ pub(crate) fn download_exec(script: &Script) -> Option<Hit> {
         saved.extend(copied_here(&script.commands[d]));
     }
     saved.extend(teed_files(script, &downloads));
-    if saved.is_empty() {
-        return None;
-    }
     let same = |t: &str| {
         let t = t.trim_start_matches("./");
         saved.iter().any(|f| f == t)
     };
-    for c in &script.commands {
+    if !saved.is_empty() && runs_from(script, &same) {
+        return refused();
+    }
+    unpacked_then_run(script, &downloads, &saved)
+}
+
+/// True when a command of the line runs a file `names` marks: as a script or a program
+/// (`sh F`, `./F`, `sudo F`) or as the code a shell reads (`sh < F`).
+fn runs_from(script: &Script, names: &dyn Fn(&str) -> bool) -> bool {
+    script.commands.iter().any(|c| {
         let argv = args_of(c);
-        if argv.is_empty() {
-            continue;
-        }
         let from_file = c
             .redirects
             .iter()
-            .any(|r| r.kind == RedirKind::Input && !r.here && same(&r.target.text))
+            .any(|r| r.kind == RedirKind::Input && !r.here && names(&r.target.text))
             && reads_code(&argv, true, 0);
-        if from_file || runs_file(&argv, &same, 0) {
-            return refused();
+        !argv.is_empty() && (from_file || runs_file(&argv, names, 0))
+    })
+}
+
+/// `curl … | tar -xz && ./bin/tool`, `git clone URL x && sh x/install.sh`: a file run
+/// from a directory the line unpacked a download into or cloned a repository into
+/// ([`unpacked_into`]). Only explicit runs count: building there (`make`, `cargo build`)
+/// is not refused, as a download saved and built is not ([`runs_file`]).
+fn unpacked_then_run(script: &Script, downloads: &[usize], saved: &[String]) -> Option<Hit> {
+    let mut dirs: Vec<String> = script
+        .commands
+        .iter()
+        .flat_map(|c| unpacked_into(script, c, downloads, saved))
+        .collect();
+    if dirs.is_empty() {
+        return None;
+    }
+    // `git clone URL x && cd x && ./install.sh`: relative paths after a cd into one of
+    // them are inside it too.
+    let cds_into = script.commands.iter().any(|c| {
+        let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+        matches!(words.as_slice(), ["cd" | "pushd", d] if dirs.iter().any(|u| within(u, d)))
+    });
+    if cds_into {
+        dirs.push(".".into());
+    }
+    let inside = |t: &str| dirs.iter().any(|d| within(d, t));
+    runs_from(script, &inside).then(refused).flatten()
+}
+
+/// True when the path `t` names something in directory `dir` ("." for the directory the
+/// line starts in: any relative path).
+fn within(dir: &str, t: &str) -> bool {
+    if t.is_empty() || t.starts_with(['~', '$']) {
+        return false;
+    }
+    if dir == "." {
+        return !t.starts_with('/');
+    }
+    dir.starts_with('/') == t.starts_with('/')
+        && blocklist::path_parts(t).starts_with(&blocklist::path_parts(dir))
+}
+
+/// Where `c` puts downloaded files it unpacks or clones: `tar -x` of what a download pipes
+/// to it or of a file the line `saved` (into `-C DIR`, else the directory it runs in),
+/// `unzip SAVED [-d DIR]`, `git clone URL [DIR]` (DIR defaults to the repository's name).
+fn unpacked_into(
+    script: &Script,
+    c: &SimpleCommand,
+    downloads: &[usize],
+    saved: &[String],
+) -> Vec<String> {
+    let unpacks = c.words.first().is_some_and(|p| {
+        matches!(
+            basename(&p.text),
+            "tar" | "bsdtar" | "gtar" | "unzip" | "git"
+        )
+    });
+    if !unpacks {
+        return Vec::new();
+    }
+    let texts: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    let Some((p, args)) = texts.split_first() else {
+        return Vec::new();
+    };
+    let archive = || {
+        piped_from(script, c, downloads)
+            || args
+                .iter()
+                .any(|a| saved.iter().any(|f| f == a.trim_start_matches("./")))
+    };
+    let into = |short: &str, long: &[&str]| {
+        let dir = runners::option_values(args, &[short], long)
+            .last()
+            .map_or(".".to_string(), |d| d.to_string());
+        vec![dir]
+    };
+    match basename(p) {
+        "tar" | "bsdtar" | "gtar" if extracts(args) && archive() => into("-C", &["--directory"]),
+        "unzip" if archive() => into("-d", &[]),
+        "git" => cloned_into(args).into_iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `tar x…`, `tar -xzf`, `tar --extract`: the mode that writes the archive's files.
+fn extracts(args: &[&str]) -> bool {
+    let first = args
+        .first()
+        .is_some_and(|a| !a.starts_with('-') && a.contains('x'));
+    first
+        || args.iter().any(|a| {
+            matches!(*a, "--extract" | "--get")
+                || a.starts_with('-') && !a.starts_with("--") && a.contains('x')
+        })
+}
+
+/// The directory `git clone [OPTIONS] URL [DIR]` makes: DIR, or the last part of the URL
+/// without `.git`.
+fn cloned_into(args: &[&str]) -> Option<String> {
+    // git's own options before the subcommand (`git -c k=v clone`, `git -C dir clone`).
+    let mut i = 0;
+    let mut base = None;
+    while let Some(a) = args.get(i) {
+        match *a {
+            "-C" => base = args.get(i + 1),
+            "-c" => {}
+            a if a.starts_with('-') => {
+                i += 1;
+                continue;
+            }
+            _ => break,
+        }
+        i += 2;
+    }
+    if args.get(i) != Some(&"clone") {
+        return None;
+    }
+    let clone = i;
+    const VALUED: &[&str] = &[
+        "-b",
+        "--branch",
+        "-o",
+        "--origin",
+        "-c",
+        "--config",
+        "--depth",
+        "--reference",
+        "--reference-if-able",
+        "-j",
+        "--jobs",
+        "-u",
+        "--upload-pack",
+        "--template",
+        "--separate-git-dir",
+        "--shallow-since",
+        "--shallow-exclude",
+        "--filter",
+        "--bundle-uri",
+        "--server-option",
+    ];
+    let mut operands = Vec::new();
+    let mut rest = args[clone + 1..].iter();
+    while let Some(a) = rest.next() {
+        if *a == "--" {
+            operands.extend(rest.by_ref());
+        } else if VALUED.contains(a) {
+            rest.next();
+        } else if !a.starts_with('-') {
+            operands.push(a);
         }
     }
-    None
+    let dir = match operands.as_slice() {
+        [_, dir, ..] => dir.to_string(),
+        [url] => {
+            let name = url.trim_end_matches('/').rsplit(['/', ':']).next()?;
+            name.strip_suffix(".git").unwrap_or(name).to_string()
+        }
+        [] => return None,
+    };
+    match base {
+        _ if dir.is_empty() => None,
+        Some(b) if !dir.starts_with('/') => Some(format!("{b}/{dir}")),
+        _ => Some(dir),
+    }
 }
 
 /// Code the line decodes and runs (`default:hidden-code`): what `base64 -d`, `xxd -r`,
@@ -534,4 +704,47 @@ fn piped_from(script: &Script, c: &SimpleCommand, downloads: &[usize]) -> bool {
                 .any(|&(q, k)| q == p && k < j)
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_within_an_unpacked_directory() {
+        assert!(within(".", "bin/tool"));
+        assert!(within(".", "./x/run.sh"));
+        assert!(!within(".", "/usr/bin/env"));
+        assert!(!within(".", "~/bin/x"));
+        assert!(within("x", "x/install.sh"));
+        assert!(within("x", "./x/./bin/../run"));
+        assert!(!within("x", "x/../run.sh"));
+        assert!(!within("x", "xy/run.sh"));
+        assert!(within("/tmp/x", "/tmp//x/run.sh"));
+        assert!(!within("/tmp/x", "tmp/x/run.sh"));
+    }
+
+    #[test]
+    fn where_git_clone_puts_the_repository() {
+        let dir = |line: &str| cloned_into(&line.split(' ').collect::<Vec<_>>());
+        assert_eq!(dir("clone https://h/o/repo.git").as_deref(), Some("repo"));
+        assert_eq!(dir("clone https://h/o/repo/").as_deref(), Some("repo"));
+        assert_eq!(dir("clone git@h:tool.git").as_deref(), Some("tool"));
+        assert_eq!(dir("clone --depth 1 -b main URL x").as_deref(), Some("x"));
+        assert_eq!(dir("clone -- URL -x").as_deref(), Some("-x"));
+        assert_eq!(dir("-c a=b -C /tmp clone URL/r").as_deref(), Some("/tmp/r"));
+        assert_eq!(dir("-C /tmp clone URL /opt/r").as_deref(), Some("/opt/r"));
+        assert_eq!(dir("log --grep clone"), None);
+        assert_eq!(dir("clone"), None);
+    }
+
+    #[test]
+    fn tar_modes_that_extract() {
+        let x = |line: &str| extracts(&line.split(' ').collect::<Vec<_>>());
+        assert!(x("xzf a.tgz"));
+        assert!(x("-xz"));
+        assert!(x("--extract -f a.tar"));
+        assert!(!x("tzf a.tgz"));
+        assert!(!x("-czf a.tgz x"));
+    }
 }

@@ -181,10 +181,46 @@ const MAX_UNWRAP: usize = 8;
 /// for shell text and code it runs. They differ after `cd build && …`: the command runs
 /// in `build`, but a shell it starts may go back (`sh -c 'cd - && …'`, `$OLDPWD` is in
 /// its environment), so nested text is read from the start too.
+/// `lines`: the line the command is in, then the lines that run it as nested shell text.
 #[derive(Clone, Copy)]
 struct Dirs<'a> {
     here: &'a [blocklist::Cwd],
     nested: &'a [blocklist::Cwd],
+    lines: &'a Lines<'a>,
+}
+
+/// A line and the lines that run it as shell text (`sh -c '…'`, a script they write),
+/// innermost first. What they copy and write is there for the nested text to run:
+/// `cp /bin/rm /tmp/d; sh -c '/tmp/d -rf /'`.
+#[derive(Clone, Copy)]
+struct Lines<'a> {
+    script: &'a Script,
+    up: Option<&'a Lines<'a>>,
+}
+
+impl<'a> Lines<'a> {
+    /// The scripts, innermost first.
+    fn scripts(&self) -> impl Iterator<Item = &'a Script> {
+        std::iter::successors(Some(*self), |l| l.up.copied()).map(|l| l.script)
+    }
+}
+
+/// What nested shell text inherits from the lines that run it: the directories they may
+/// be in ([`Dirs::nested`]) and the lines themselves.
+#[derive(Clone, Copy)]
+struct Outer<'a> {
+    cwds: &'a [blocklist::Cwd],
+    lines: Option<&'a Lines<'a>>,
+}
+
+impl<'a> Dirs<'a> {
+    /// What shell text the command runs inherits.
+    fn outer(&self) -> Outer<'a> {
+        Outer {
+            cwds: self.nested,
+            lines: Some(self.lines),
+        }
+    }
 }
 
 fn compile_block(b: &str) -> Result<BlockEntry, PolicyError> {
@@ -338,8 +374,11 @@ fn alias_of<'a>(script: &'a Script, name: &str) -> Option<&'a str> {
 /// `cp /bin/rm /tmp/d; /tmp/d -rf /`, `ln -s "$(command -v mkfs.ext4)" f; ./f /dev/sda`:
 /// the program a command runs when its name is a copy or link the line made of another
 /// program (also `install`, `mv`, `rsync`, and into a directory: `cp /bin/rm /tmp/`).
-fn copied_programs(script: &Script, name: &str) -> Vec<String> {
-    copied_programs_at(script, name, 0)
+fn copied_programs(lines: &Lines<'_>, name: &str) -> Vec<String> {
+    lines
+        .scripts()
+        .flat_map(|s| copied_programs_at(s, name, 0))
+        .collect()
 }
 
 /// Programs the blocklist checks by name, for a copy whose source is a glob
@@ -351,19 +390,66 @@ const NAMED_PROGRAMS: &[&str] = &[
 
 fn copied_programs_at(script: &Script, name: &str, depth: usize) -> Vec<String> {
     let mut out = Vec::new();
+    if depth > 4 {
+        return out;
+    }
+    for src in copy_sources(script, name) {
+        let src_base = basename(&src.text);
+        if src.text.contains(['*', '?', '[']) && src.subs.is_empty() {
+            out.extend(
+                NAMED_PROGRAMS
+                    .iter()
+                    .filter(|p| blocklist::glob_matches(src_base.as_bytes(), p.as_bytes()))
+                    .map(|p| p.to_string()),
+            );
+            continue;
+        }
+        let Some(prog) = located_program(script, src) else {
+            continue;
+        };
+        // A copy of a copy (`cp /bin/rm a; mv a b; ./b`): the first one's program.
+        let before = copied_programs_at(script, &src.text, depth + 1);
+        if before.is_empty() {
+            out.push(prog);
+        } else {
+            out.extend(before);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The sources of the copies and links the line makes that the path `name` may be
+/// ([`copies`], [`copy_reaches`]).
+fn copy_sources<'a>(script: &'a Script, name: &str) -> Vec<&'a Word> {
+    let copies = copies(script);
+    if copies.is_empty() {
+        return Vec::new();
+    }
+    let name = normalised_path(name);
+    if name.is_empty() {
+        return Vec::new();
+    }
+    copies
+        .into_iter()
+        .filter(|(src, dest)| copy_reaches(src, dest, &name))
+        .map(|(src, _)| src)
+        .collect()
+}
+
+/// The copies and links the line makes (`cp`, `ln`, `install`, `mv`, `rsync`, `cat SRC >
+/// DEST`, `dd`): each source with its destination ([`normalised_path`]).
+fn copies(script: &Script) -> Vec<(&Word, String)> {
     let copying = |c: &SimpleCommand| {
         c.words
             .first()
             .is_some_and(|p| copies_files(&p.text) || matches!(basename(&p.text), "cat" | "dd"))
     };
-    if depth > 4 || !script.commands.iter().any(copying) {
-        return out;
+    if !script.commands.iter().any(copying) {
+        return Vec::new();
     }
-    let name = normalised_path(name);
-    if name.is_empty() {
-        return out;
-    }
-    let name_base = basename(&name).to_string();
+    let mut out = Vec::new();
     for c in &script.commands {
         let Some((p, args)) = c.words.split_first() else {
             continue;
@@ -379,43 +465,27 @@ fn copied_programs_at(script: &Script, name: &str, depth: usize) -> Vec<String> 
         } else {
             byte_copies(c)
         };
-        for (src, dest) in pairs {
-            let dest = normalised_path(dest);
-            let dest_base = basename(&dest);
-            // Another spelling of the destination (`/tmp//d`, `/tmp/x/../d`, `cd /tmp;
-            // ./d`) ends in the same name; a bare name is looked up in PATH.
-            let src_base = basename(&src.text);
-            let hit = dest == name
-                || dest_base == name_base
-                || format!("{dest}/{src_base}") == name
-                || (src.text.contains(['*', '?', '[']) && name.starts_with(&format!("{dest}/")));
-            if !hit {
-                continue;
-            }
-            if src.text.contains(['*', '?', '[']) && src.subs.is_empty() {
-                out.extend(
-                    NAMED_PROGRAMS
-                        .iter()
-                        .filter(|p| blocklist::glob_matches(src_base.as_bytes(), p.as_bytes()))
-                        .map(|p| p.to_string()),
-                );
-                continue;
-            }
-            let Some(prog) = located_program(script, src) else {
-                continue;
-            };
-            // A copy of a copy (`cp /bin/rm a; mv a b; ./b`): the first one's program.
-            let before = copied_programs_at(script, &src.text, depth + 1);
-            if before.is_empty() {
-                out.push(prog);
-            } else {
-                out.extend(before);
-            }
-        }
+        out.extend(
+            pairs
+                .into_iter()
+                .map(|(src, dest)| (src, normalised_path(dest))),
+        );
     }
-    out.sort();
-    out.dedup();
     out
+}
+
+/// True when the path `name` ([`normalised_path`]) may be what a copy of `src` to `dest`
+/// made: the destination itself, another spelling of it (`/tmp//d`, `/tmp/x/../d`, `cd
+/// /tmp; ./d`: the same last name; a bare name is looked up in PATH), or a file copied
+/// into a directory (`cp SRC /tmp/`).
+fn copy_reaches(src: &Word, dest: &str, name: &str) -> bool {
+    let src_base = basename(&src.text);
+    let glob = src.text.contains(['*', '?', '[']);
+    let under_dest = name.strip_prefix(dest).and_then(|r| r.strip_prefix('/'));
+    dest == name
+        || basename(dest) == basename(name)
+        || under_dest == Some(src_base)
+        || (glob && under_dest.is_some())
 }
 
 /// Copies made without a copying program: `cat SRC > DEST`, `dd if=SRC of=DEST`.
@@ -954,7 +1024,11 @@ impl Policy {
             .map(blocklist::Cwd::of)
             .into_iter()
             .collect();
-        if let Some((rule, reason)) = self.refusal(&script, 0, &start) {
+        let outer = Outer {
+            cwds: &start,
+            lines: None,
+        };
+        if let Some((rule, reason)) = self.refusal(&script, 0, outer) {
             return Decision::deny(reason, rule, commands);
         }
         if !self.has_allow {
@@ -994,20 +1068,20 @@ impl Policy {
     }
 
     /// The first block rule (default blocklist, block entries, forbid rules) the script hits.
-    /// `inherited`: the directories an enclosing line may have changed to (`cd /dev && sh -c …`).
-    fn refusal(
-        &self,
-        script: &Script,
-        depth: usize,
-        inherited: &[blocklist::Cwd],
-    ) -> Option<(String, String)> {
+    /// `outer`: the lines that run this one as shell text and the directories they may have
+    /// changed to (`cd /dev && sh -c …`).
+    fn refusal(&self, script: &Script, depth: usize, outer: Outer<'_>) -> Option<(String, String)> {
         let (all_cwds, after_cd) = if self.default_blocklist {
             (
-                blocklist::cd_dirs(script, inherited),
-                blocklist::cd_dirs_after_cd(script, inherited),
+                blocklist::cd_dirs(script, outer.cwds),
+                blocklist::cd_dirs_after_cd(script, outer.cwds),
             )
         } else {
             (Vec::new(), None)
+        };
+        let lines = Lines {
+            script,
+            up: outer.lines,
         };
         for (i, c) in script.commands.iter().enumerate() {
             if c.words.is_empty() {
@@ -1021,6 +1095,7 @@ impl Policy {
                     _ => &all_cwds,
                 },
                 nested: &all_cwds,
+                lines: &lines,
             };
             let argv = blocklist_args(script, c);
             if !argv[0].exact {
@@ -1065,7 +1140,7 @@ impl Policy {
                         let texts = pipes::substitution_output(script, w.subs.clone()).texts;
                         if let Some(r) = texts
                             .iter()
-                            .find_map(|t| self.refuse_shell_text(t, depth, dirs.nested))
+                            .find_map(|t| self.refuse_shell_text(t, depth, dirs.outer()))
                         {
                             return Some(r);
                         }
@@ -1094,7 +1169,11 @@ impl Policy {
                 return Some((id.to_string(), why));
             }
             if depth < MAX_UNWRAP {
-                if let Some(r) = self.written_then_run(script, depth, &all_cwds) {
+                let nested = Outer {
+                    cwds: &all_cwds,
+                    lines: Some(&lines),
+                };
+                if let Some(r) = self.written_then_run(&lines, depth, nested) {
                     return Some(r);
                 }
             }
@@ -1114,7 +1193,7 @@ impl Policy {
         if argv.is_empty() {
             return None;
         }
-        let cwds = dirs.nested;
+        let outer = dirs.outer();
         if self.default_blocklist {
             if let Some((id, why)) = blocklist::check_in(argv, dirs.here) {
                 return Some((id.to_string(), why));
@@ -1143,7 +1222,7 @@ impl Policy {
         }
         // `cp /bin/rm /tmp/d; sudo /tmp/d -rf /`: a program the line copied under another
         // name is checked as that program, wrapped or not.
-        for prog in copied_programs(script, &argv[0].text) {
+        for prog in copied_programs(dirs.lines, &argv[0].text) {
             if prog != basename(&argv[0].text) {
                 let mut v = argv.to_vec();
                 v[0] = Arg::lit(&prog);
@@ -1156,7 +1235,7 @@ impl Policy {
         // interpreter reads from a pipe or a here-document (`echo '…' | sh`, `sh <<< '…'`).
         if let Some((lang, codes)) = vectors::inline_code(argv) {
             for code in &codes {
-                if let Some(r) = self.refuse_code(lang, code, depth, cwds) {
+                if let Some(r) = self.refuse_code(lang, code, depth, outer) {
                     return Some(r);
                 }
             }
@@ -1173,7 +1252,7 @@ impl Policy {
                 }
                 if let Some(r) = lines
                     .iter()
-                    .find_map(|l| self.refuse_shell_text(l, depth, cwds))
+                    .find_map(|l| self.refuse_shell_text(l, depth, outer))
                 {
                     return Some(r);
                 }
@@ -1188,7 +1267,7 @@ impl Policy {
             };
             if let Some(r) = runners::shell_texts(argv, &input)
                 .iter()
-                .find_map(|t| self.refuse_shell_text(t, depth, cwds))
+                .find_map(|t| self.refuse_shell_text(t, depth, outer))
             {
                 return Some(r);
             }
@@ -1202,9 +1281,9 @@ impl Policy {
             if let Some(lang) = vectors::stdin_language(argv) {
                 for text in stdin_texts(script, cmd) {
                     let r = if lang == "sh" {
-                        self.refuse_shell_text(&text, depth, cwds)
+                        self.refuse_shell_text(&text, depth, outer)
                     } else {
-                        self.refuse_code(lang, &text, depth, cwds)
+                        self.refuse_code(lang, &text, depth, outer)
                     };
                     if r.is_some() {
                         return r;
@@ -1232,6 +1311,7 @@ impl Policy {
                     let inner_dirs = Dirs {
                         here: start.as_ref().map_or(dirs.here, |s| &s.0),
                         nested: start.as_ref().map_or(dirs.nested, |s| &s.1),
+                        lines: dirs.lines,
                     };
                     let (placeholder, values) = placeholder_values(argv, script, cmd);
                     let variants = values.iter().map(|value| {
@@ -1263,7 +1343,7 @@ impl Policy {
                     let bound = (!params.is_empty()).then(|| bind_positionals(&code, &params));
                     for code in std::iter::once(code).chain(bound) {
                         if let Ok(sub) = parse::parse(&code) {
-                            if let Some(r) = self.refusal(&sub, depth + 1, cwds) {
+                            if let Some(r) = self.refusal(&sub, depth + 1, outer) {
                                 return Some(r);
                             }
                         }
@@ -1281,15 +1361,15 @@ impl Policy {
         &self,
         text: &str,
         depth: usize,
-        cwds: &[blocklist::Cwd],
+        outer: Outer<'_>,
     ) -> Option<(String, String)> {
         if let Ok(sub) = parse::parse(text) {
-            return self.refusal(&sub, depth + 1, cwds);
+            return self.refusal(&sub, depth + 1, outer);
         }
         text.lines().find_map(|l| {
             parse::parse(l)
                 .ok()
-                .and_then(|sub| self.refusal(&sub, depth + 1, cwds))
+                .and_then(|sub| self.refusal(&sub, depth + 1, outer))
         })
     }
 
@@ -1300,7 +1380,7 @@ impl Policy {
         lang: &str,
         code: &str,
         depth: usize,
-        cwds: &[blocklist::Cwd],
+        outer: Outer<'_>,
     ) -> Option<(String, String)> {
         if self.default_blocklist && blocklist::code_deletes_root(code) {
             let (id, why) = blocklist::hit_of(
@@ -1316,7 +1396,7 @@ impl Policy {
         }
         blocklist::code_shell_lines(lang, code)
             .iter()
-            .find_map(|l| self.refuse_shell_text(l, depth, cwds))
+            .find_map(|l| self.refuse_shell_text(l, depth, outer))
     }
 
     /// `curl … | sh`, `sh <(curl …)`, `bash -c "$(wget -O- …)"`, `eval "$(curl …)"`.

@@ -164,6 +164,9 @@ pub struct Script {
     /// The and-or lists of the line's top level (outside any group, loop, function,
     /// subshell or substitution), each pipeline with how it is joined to the one before.
     pub chains: Vec<Vec<Link>>,
+    /// Redirections of compound commands (`{ …; } > f`, `( … ) > f`, `while …; done < f`),
+    /// each with the commands it applies to (a range of [`Script::commands`]).
+    pub compound_redirects: Vec<(Range<usize>, Redirect)>,
 }
 
 /// One pipeline of a top-level and-or list (`a && b || c`).
@@ -699,6 +702,7 @@ impl<'s> Parser<'_, 's> {
     }
 
     fn command_inner(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
+        let start = self.out.commands.len();
         match self.peek() {
             None => return Err(self.err("expected a command")),
             Some(b'(') if self.peek_at(1) == Some(b'(') && !self.posix => {
@@ -708,7 +712,7 @@ impl<'s> Parser<'_, 's> {
                 self.arith_body(ctx)?;
                 let text = self.s[start..self.pos].to_vec();
                 self.sub_parse_posix(&text, ctx)?;
-                self.trailing_redirects(ctx)?;
+                self.trailing_redirects(ctx, start)?;
                 let expr = String::from_utf8_lossy(&text[2..text.len() - 2]);
                 self.test = Some(Test::Arith(expr.trim().to_string()));
                 return Ok(());
@@ -722,7 +726,7 @@ impl<'s> Parser<'_, 's> {
                     return Err(self.err("expected `)`"));
                 }
                 self.pos += 1;
-                self.trailing_redirects(ctx)?;
+                self.trailing_redirects(ctx, start)?;
                 return Ok(());
             }
             Some(b')' | b';' | b'&' | b'|') => return Err(self.err("expected a command")),
@@ -880,7 +884,7 @@ impl<'s> Parser<'_, 's> {
             "[[" if !self.posix => {
                 self.pos += 2;
                 let words = self.double_bracket(ctx)?;
-                self.trailing_redirects(ctx)?;
+                self.trailing_redirects(ctx, start)?;
                 self.test = words.map(Test::Bracket);
                 return Ok(());
             }
@@ -889,7 +893,7 @@ impl<'s> Parser<'_, 's> {
             }
             _ => return self.simple(ctx),
         }
-        let input = self.trailing_redirects(ctx)?;
+        let input = self.trailing_redirects(ctx, start)?;
         if matches!(w, "while" | "until" | "for" | "select") {
             if let Some(l) = self.out.loops.last_mut() {
                 l.input = input;
@@ -936,10 +940,12 @@ impl<'s> Parser<'_, 's> {
         Ok(())
     }
 
-    /// Redirections after a compound command; they apply to all its commands. Returns the
-    /// file its standard input is read from (the last plain `<` or `0<`), if any.
-    fn trailing_redirects(&mut self, ctx: &Ctx) -> Result<Option<Word>, ParseError> {
+    /// Redirections after a compound command; they apply to all its commands (from `start`
+    /// on). Returns the file its standard input is read from (the last plain `<` or `0<`),
+    /// if any.
+    fn trailing_redirects(&mut self, ctx: &Ctx, start: usize) -> Result<Option<Word>, ParseError> {
         let mut input = None;
+        let end = self.out.commands.len();
         loop {
             self.blanks();
             if !self.at_redirect() {
@@ -948,6 +954,7 @@ impl<'s> Parser<'_, 's> {
             let fd_start = self.pos;
             let r = self.redirect(ctx)?;
             self.check_redirect(&r);
+            self.out.compound_redirects.push((start..end, r.clone()));
             let fd: Vec<u8> = self.s[fd_start..]
                 .iter()
                 .take_while(|c| c.is_ascii_digit())

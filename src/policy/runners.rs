@@ -140,11 +140,7 @@ pub(crate) fn shell_texts(argv: &[Arg], input: &[String]) -> Vec<String> {
                 .any(|f| vectors::names_input(f));
             if from_input {
                 for text in input {
-                    out.extend(
-                        text.lines()
-                            .filter_map(|l| l.strip_prefix('\t'))
-                            .map(|l| l.trim_start_matches(['@', '-', '+']).to_string()),
-                    );
+                    out.extend(recipe_lines(text));
                 }
             }
         }
@@ -178,9 +174,51 @@ fn written(path: &str) -> String {
     format!(": > '{}'", path.replace('\'', r"'\''"))
 }
 
+/// The makefiles `make ARGS` reads: those `-f`, `--file` or `--makefile` name, or else
+/// `GNUmakefile`, `makefile` and `Makefile` in the directory `-C` names (each `-C` relative
+/// to the one before).
+pub(crate) fn makefiles(argv: &[Arg]) -> Vec<String> {
+    let texts: Vec<&str> = argv.iter().skip(1).map(|a| a.text.as_str()).collect();
+    let named = option_values(&texts, &["-f"], &["--file", "--makefile"]);
+    if !named.is_empty() {
+        return named.into_iter().map(str::to_string).collect();
+    }
+    let dir = option_values(&texts, &["-C"], &["--directory"]).join("/");
+    ["GNUmakefile", "makefile", "Makefile"]
+        .iter()
+        .map(|f| {
+            if dir.is_empty() {
+                f.to_string()
+            } else {
+                format!("{dir}/{f}")
+            }
+        })
+        .collect()
+}
+
+/// The shell lines of a makefile's recipes: lines after a tab, and after the `;` of a rule
+/// line (`x: ; cmd`), without the `@`, `-`, `+` prefixes, `$$` read as the `$` make passes
+/// on.
+pub(crate) fn recipe_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| match l.strip_prefix('\t') {
+            Some(recipe) => Some(recipe),
+            None => l
+                .split_once(';')
+                .filter(|(rule, _)| rule.contains(':'))
+                .map(|(_, recipe)| recipe),
+        })
+        .map(|l| {
+            l.trim_start()
+                .trim_start_matches(['@', '-', '+'])
+                .replace("$$", "$")
+        })
+        .collect()
+}
+
 /// Values of options among `short` (`-c X`, `-cX`; a bundle ending in the letter) and
 /// `long` (`--x=V`, `--x V`).
-fn option_values<'a>(texts: &[&'a str], short: &[&str], long: &[&str]) -> Vec<&'a str> {
+pub(crate) fn option_values<'a>(texts: &[&'a str], short: &[&str], long: &[&str]) -> Vec<&'a str> {
     let mut out = Vec::new();
     for (i, t) in texts.iter().enumerate() {
         let next = texts.get(i + 1).copied();
@@ -396,5 +434,28 @@ mod tests {
             [": > '/dev/sda'"]
         );
         assert!(texts(&["python3", "-c", "open('/dev/sda').read()"]).is_empty());
+    }
+
+    #[test]
+    fn makefiles_make_reads() {
+        let files = |line: &[&str]| {
+            let argv: Vec<Arg> = line.iter().map(|t| Arg::lit(*t)).collect();
+            makefiles(&argv)
+        };
+        assert_eq!(files(&["make", "-f", "a", "all"]), ["a"]);
+        assert_eq!(files(&["make", "-fa"]), ["a"]);
+        assert_eq!(files(&["make", "--file=a", "--makefile", "b"]), ["a", "b"]);
+        assert_eq!(files(&["make"]), ["GNUmakefile", "makefile", "Makefile"]);
+        assert_eq!(
+            files(&["make", "-C", "d", "-C", "e", "test"]),
+            ["d/e/GNUmakefile", "d/e/makefile", "d/e/Makefile"]
+        );
+    }
+
+    #[test]
+    fn recipe_lines_are_shell_text() {
+        let text = "X := 1\nall: dep\n\t@echo $$HOME\n\t-+rm -f x\ndep: ; touch dep\n";
+        assert_eq!(recipe_lines(text), ["echo $HOME", "rm -f x", "touch dep"]);
+        assert!(recipe_lines("all: dep\nX = a;b\n").is_empty());
     }
 }

@@ -1,48 +1,81 @@
 //! Scripts the line writes and then runs (`echo 'rm -rf /' > x.sh; sh x.sh`,
 //! `printf '$0&$0&' > b.sh; chmod +x b.sh; ./b.sh`): the literal text `echo`, `printf` or
-//! `cat <<EOF` put into a file is checked as shell code where the same line runs that file
-//! (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`), and a script that starts copies of itself
-//! (`$0 & $0`, `sh $0 | sh $0`) is a fork bomb.
+//! `cat <<EOF` put into a file (also as a group or subshell redirected there:
+//! `{ echo …; } > a`) is checked as shell code where the same line runs that file or a
+//! copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `cat FILE | sh`, `cp FILE b;
+//! sh b`), and its recipe lines where `make` reads it as a makefile (`make -f FILE`, a
+//! written `Makefile`). A script that starts copies of itself (`$0 & $0`, `sh $0 | sh $0`)
+//! is a fork bomb.
 
-use super::blocklist::{self, Cwd};
+use super::blocklist;
 use super::download::{reads_code, runs_file};
-use super::parse::{self, RedirKind, Script, SimpleCommand};
-use super::rules::basename;
-use super::{args_of, printed_texts, Policy};
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::parse::{self, RedirKind, Script, SimpleCommand, Word};
+use super::rules::{basename, Arg};
+use super::{
+    args_of, copies, copy_reaches, normalised_path, printed_texts, runners, Lines, Outer, Policy,
+};
 
 impl Policy {
-    /// The first refusal of a script the line writes and then runs.
+    /// The first refusal of a script the line writes and then runs. `outer`: what the
+    /// script, run as nested shell text, inherits (this line among its lines).
     pub(super) fn written_then_run(
         &self,
-        script: &Script,
+        lines: &Lines<'_>,
         depth: usize,
-        cwds: &[Cwd],
+        outer: Outer<'_>,
     ) -> Option<(String, String)> {
+        let script = lines.script;
         let files = written_files(script);
         if files.is_empty() {
             return None;
         }
+        let copies: Vec<(&Word, String)> = lines.scripts().flat_map(copies).collect();
+        // Each name the line runs or reads is looked up once: the written files it may be.
+        let known: RefCell<HashMap<String, Vec<usize>>> = RefCell::default();
+        let held = |t: &str| -> Vec<usize> {
+            if let Some(h) = known.borrow().get(t) {
+                return h.clone();
+            }
+            let names = origins(&copies, t);
+            let h: Vec<usize> = (0..files.len())
+                .filter(|&i| names.contains(&files[i].0))
+                .collect();
+            known.borrow_mut().insert(t.to_string(), h.clone());
+            h
+        };
         for c in &script.commands {
             let argv = args_of(c);
-            for (path, text) in &files {
-                let same = |t: &str| t.trim_start_matches("./") == path;
-                let from_input = c
-                    .redirects
-                    .iter()
-                    .any(|r| r.kind == RedirKind::Input && !r.here && same(&r.target.text))
-                    && reads_code(&argv, true, 0);
-                if !(from_input || runs_file(&argv, &same, 0)) {
-                    continue;
+            let any = |t: &str| !held(t).is_empty();
+            let runs = runs_written(script, c, &argv, &any);
+            let make = reads_makefile(&argv, &any);
+            if !runs && !make {
+                continue;
+            }
+            for (i, (_, text)) in files.iter().enumerate() {
+                let same = |t: &str| held(t).contains(&i);
+                if runs && runs_written(script, c, &argv, &same) {
+                    if spawns_itself(text) {
+                        let (id, why) = blocklist::hit_of(
+                            "default:fork-bomb",
+                            "a script written by the line that starts copies of itself ($0 & $0)",
+                        );
+                        return Some((id.to_string(), why));
+                    }
+                    if let Some(r) = self.refuse_shell_text(text, depth, outer) {
+                        return Some(r);
+                    }
                 }
-                if spawns_itself(text) {
-                    let (id, why) = blocklist::hit_of(
-                        "default:fork-bomb",
-                        "a script written by the line that starts copies of itself ($0 & $0)",
-                    );
-                    return Some((id.to_string(), why));
-                }
-                if let Some(r) = self.refuse_shell_text(text, depth, cwds) {
-                    return Some(r);
+                // `printf 'x:\n\trm -rf /\n' > a; make -f a`: each recipe line is shell text.
+                if make && reads_makefile(&argv, &same) {
+                    if let Some(r) = runners::recipe_lines(text)
+                        .iter()
+                        .find_map(|l| self.refuse_shell_text(l, depth, outer))
+                    {
+                        return Some(r);
+                    }
                 }
             }
         }
@@ -50,20 +83,45 @@ impl Policy {
     }
 }
 
+/// True when `c` runs a file `same` marks as shell code: by its path or as a shell's
+/// script (`./a`, `sh a`, `. a`), or fed to a shell (`sh < a`, `cat a | sh`).
+fn runs_written(
+    script: &Script,
+    c: &SimpleCommand,
+    argv: &[Arg],
+    same: &dyn Fn(&str) -> bool,
+) -> bool {
+    let from_input = c
+        .redirects
+        .iter()
+        .any(|r| r.kind == RedirKind::Input && !r.here && same(&r.target.text))
+        || piped_from_file(script, c, same);
+    (from_input && reads_code(argv, true, 0)) || runs_file(argv, same, 0)
+}
+
 /// Files the line fills with literal text: `echo …`, `printf …` or `cat <<EOF` redirected
-/// into them, or piped into `tee FILE`.
+/// into them (alone or in a group or subshell: `{ echo …; } > FILE`), or piped into
+/// `tee FILE`. Paths as [`normalised_path`] spells them.
 fn written_files(script: &Script) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for c in &script.commands {
+    for (i, c) in script.commands.iter().enumerate() {
         let Some(texts) = printed_texts(script, c) else {
             continue;
         };
+        let group_outputs = script
+            .compound_redirects
+            .iter()
+            .filter(|(range, _)| range.contains(&i))
+            .map(|(_, r)| r);
+        let outputs: Vec<&parse::Redirect> = c
+            .redirects
+            .iter()
+            .chain(group_outputs)
+            .filter(|r| r.kind == RedirKind::Output)
+            .collect();
         for text in texts {
-            for r in c.redirects.iter().filter(|r| r.kind == RedirKind::Output) {
-                out.push((
-                    r.target.text.trim_start_matches("./").to_string(),
-                    text.clone(),
-                ));
+            for r in &outputs {
+                out.push((normalised_path(&r.target.text), text.clone()));
             }
             for t in script.commands.iter().filter(|t| piped_into(c, t)) {
                 let words: Vec<&str> = t.words.iter().map(|w| w.text.as_str()).collect();
@@ -72,13 +130,55 @@ fn written_files(script: &Script) -> Vec<(String, String)> {
                         words[1..]
                             .iter()
                             .filter(|w| !w.starts_with('-'))
-                            .map(|w| (w.trim_start_matches("./").to_string(), text.clone())),
+                            .map(|w| (normalised_path(w), text.clone())),
                     );
                 }
             }
         }
     }
     out
+}
+
+/// The paths ([`normalised_path`]) `name` may be: itself, and the sources of the copies
+/// the lines made that it may be, also of a copy of a copy (`cp a b; mv b c`: c may be b
+/// and a; the copy lookup of programs, [`copy_reaches`]). Each path is looked up once, so
+/// copies that go round (`cp a b; cp b a`) end.
+fn origins(copies: &[(&Word, String)], name: &str) -> Vec<String> {
+    let mut names = vec![normalised_path(name)];
+    let mut i = 0;
+    while let Some(n) = names.get(i) {
+        let sources: Vec<String> = copies
+            .iter()
+            .filter(|(src, dest)| !n.is_empty() && copy_reaches(src, dest, n))
+            .map(|(src, _)| normalised_path(&src.text))
+            .collect();
+        for src in sources {
+            if !names.contains(&src) {
+                names.push(src);
+            }
+        }
+        i += 1;
+    }
+    names
+}
+
+/// `cat FILE | sh`, `cat FILE | tr -d '\r' | bash`: an earlier stage of a pipeline `c` is
+/// in names the file (`same`) as an operand, and passes it on.
+fn piped_from_file(script: &Script, c: &SimpleCommand, same: &dyn Fn(&str) -> bool) -> bool {
+    c.stages.iter().any(|&(_, j)| j > 0)
+        && script
+            .commands
+            .iter()
+            .filter(|d| piped_into(d, c))
+            .any(|d| d.words.iter().skip(1).any(|w| same(&w.text)))
+}
+
+/// `make -f FILE`, `make --file=FILE`, `make -C DIR` (DIR/Makefile): `make` reads a
+/// makefile the line names (`same`).
+fn reads_makefile(argv: &[Arg], same: &dyn Fn(&str) -> bool) -> bool {
+    argv.first()
+        .is_some_and(|p| matches!(basename(&p.text), "make" | "gmake"))
+        && runners::makefiles(argv).iter().any(|f| same(f))
 }
 
 /// `to` is a later stage of a pipeline `from` is in.
@@ -105,4 +205,42 @@ fn spawns_itself(text: &str) -> bool {
         };
         runs_self && c.forks
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(line: &str) -> Vec<(String, String)> {
+        written_files(&parse::parse(line).unwrap())
+    }
+
+    #[test]
+    fn files_groups_and_subshells_write() {
+        assert_eq!(files("echo hi > ./a"), [("a".into(), "hi".into())]);
+        assert_eq!(
+            files("{ echo a; printf b; } > x/../f"),
+            [("f".into(), "a".into()), ("f".into(), "b".into())]
+        );
+        assert_eq!(
+            files("( echo a ) >> /tmp//f"),
+            [("/tmp/f".into(), "a".into())]
+        );
+        assert!(files("{ echo a; } < f").is_empty());
+        assert!(files("{ ls; } > f").is_empty());
+    }
+
+    #[test]
+    fn copies_of_a_written_file() {
+        let holds_in = |line: &str, name: &str| {
+            let script = parse::parse(line).unwrap();
+            origins(&copies(&script), name).contains(&"a".to_string())
+        };
+        assert!(holds_in("cp a b", "./b"));
+        assert!(holds_in("cp a b; mv b c; cat c > d", "d"));
+        assert!(holds_in("cp a /tmp/", "/tmp/a"));
+        assert!(holds_in("cp b a; cp a b", "b"));
+        assert!(!holds_in("cp b c", "c"));
+        assert!(!holds_in("cp b a; cp a b; cp x c", "c"));
+    }
 }
