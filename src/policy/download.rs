@@ -6,8 +6,9 @@
 //! data.json`, `curl … | bash -n` (syntax check only) are fine. An archive the line
 //! downloads and unpacks, and a repository it clones, are downloaded code too: a script or
 //! program run from where they went (`curl … | tar -xz && ./bin/tool`, `git clone URL x &&
-//! sh x/install.sh`) is refused; reading them (`ls x`) and building them with a build tool
-//! (`make -C x`, `cargo build`) are not.
+//! sh x/install.sh`) is refused; reading them (`ls x`), building them (`make -C x`, `cargo
+//! build`, `./configure`, `./gradlew`) and running what the build made (`./target/release/x`)
+//! are not.
 
 use super::blocklist::{self, Hit};
 use super::parse::{RedirKind, Script, SimpleCommand, Word};
@@ -105,8 +106,47 @@ fn unpacked_then_run(script: &Script, downloads: &[usize], saved: &[String]) -> 
     if cds_into {
         dirs.push(".".into());
     }
-    let inside = |t: &str| dirs.iter().any(|d| within(d, t));
+    let inside = |t: &str| dirs.iter().any(|d| within(d, t) && !builds(d, t));
     runs_from(script, &inside).then(refused).flatten()
+}
+
+/// Whether `t`, inside the download's directory `dir`, is a source tree's build entry point
+/// (`./configure`, `./gradlew`, `python3 setup.py`), or what a build put in its output
+/// directory (`./target/release/tool`, `build/app`): running
+/// them builds the download, or runs what was built from it, as `make` or `cargo build`
+/// there does, which is not refused. A script or program shipped to be run as it is
+/// (`./install.sh`, `./bin/tool`) is.
+fn builds(dir: &str, t: &str) -> bool {
+    const ENTRY_POINTS: [&str; 7] = [
+        "configure",
+        "autogen.sh",
+        "bootstrap",
+        "bootstrap.sh",
+        "gradlew",
+        "mvnw",
+        "setup.py",
+    ];
+    const OUTPUT_DIRS: [&str; 8] = [
+        "target",
+        "build",
+        "_build",
+        ".build",
+        "dist",
+        "out",
+        "bazel-bin",
+        "node_modules",
+    ];
+    // The parts of `t` below `dir` (which [`within`] found it in).
+    let parts = blocklist::path_parts(t);
+    let skip = if dir == "." {
+        0
+    } else {
+        blocklist::path_parts(dir).len()
+    };
+    let Some((name, dirs)) = parts.get(skip..).and_then(|p| p.split_last()) else {
+        return false;
+    };
+    ENTRY_POINTS.contains(name) || dirs.iter().any(|d| OUTPUT_DIRS.contains(d))
 }
 
 /// True when the path `t` names something in directory `dir` ("." for the directory the
