@@ -2435,6 +2435,8 @@ mod tests {
             "/r/.pre-commit-config.yaml",
             "/r/lefthook-local.yml",
             "/r/.lintstagedrc.json",
+            "/root/.config/husky/init.sh",
+            "/r/hk.pkl",
         ] {
             assert!(reads(p), "{p}");
         }

@@ -3256,6 +3256,13 @@ pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<&str>> {
     // Words that are not paths: sed's scripts, chown's owner (`chown git f`). A mode
     // (`+x`, `-w,u+x`, `755`) is read as a path: it cannot spell a name git reads.
     let mut skip: Vec<usize> = Vec::new();
+    // A backup is written under a name no word shows: `cp -b -S g x .gitconfi` keeps the
+    // old `.gitconfi` as `.gitconfig`.
+    if matches!(p, "cp" | "mv" | "install")
+        && (short('b') || short('S') || long("backup") || long("suffix"))
+    {
+        return None;
+    }
     match p {
         "cp" => {
             if short('r') || short('R') || short('a') || long("recursive") || long("archive") {
@@ -3271,7 +3278,22 @@ pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<&str>> {
                 skip.extend(texts.iter().position(|a| !a.starts_with('-')));
             }
         }
-        "sed" | "gsed" => skip = sed_scripts(args).ok()?.1,
+        "sed" | "gsed" => {
+            // `-iSUFFIX` keeps a backup named by the suffix (`*` is the file's name, and
+            // it may name a directory: `-i'.gi*/config'`); only `-i` without one is read.
+            let suffixed = texts[..options_end].iter().any(|a| {
+                matches!(long_opt(a, "in-place"), Some(Some(_)))
+                    || (a.starts_with('-')
+                        && !a.starts_with("--")
+                        && a[1..].split_once('i').is_some_and(|(before, suffix)| {
+                            !before.contains(['e', 'f', 'l']) && !suffix.is_empty()
+                        }))
+            });
+            if suffixed {
+                return None;
+            }
+            skip = sed_scripts(args).ok()?.1;
+        }
         "mv" | "install" | "tee" | "truncate" | "sort" | "dd" | "uniq" => {}
         _ => return None,
     }
@@ -3294,11 +3316,13 @@ pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<&str>> {
 /// its literal directory, which the caller checks: `src/*.rs`, `scripts/*.sh`,
 /// `./*.md`. It cannot turn into an option (`*.sh` could: write `./*.sh`), its directory
 /// part is literal, and its last part has no leading dot (a wildcard matches no dot
-/// file) and ends in a literal extension no hook manager's file has (`lefthook.yml` would
-/// match `*.yml`).
+/// file) and ends in a literal extension of source or text files ([`GLOB_EXTS`]), which
+/// no hook manager's file has (`lefthook.jsonc` would match `*.jsonc`, `hk.pkl` `*.pkl`).
 fn plain_glob(a: &Arg) -> bool {
-    const HOOK_MANAGER_EXTS: [&str; 11] = [
-        "yml", "yaml", "json", "json5", "js", "cjs", "mjs", "ts", "cts", "mts", "toml",
+    const GLOB_EXTS: [&str; 34] = [
+        "rs", "py", "go", "c", "h", "cc", "cpp", "hpp", "cs", "java", "kt", "swift", "rb", "php",
+        "sh", "bash", "md", "rst", "txt", "adoc", "html", "css", "scss", "sql", "proto", "tsx",
+        "jsx", "vue", "svelte", "lua", "ex", "exs", "scala", "tf",
     ];
     if a.unknown || a.may_hide_option() {
         return false;
@@ -3313,16 +3337,14 @@ fn plain_glob(a: &Arg) -> bool {
         && last
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_-.*?[]!^".contains(&b))
-        && !ext.is_empty()
-        && ext.bytes().all(|b| b.is_ascii_alphanumeric())
-        && !HOOK_MANAGER_EXTS
-            .iter()
-            .any(|e| ext.eq_ignore_ascii_case(e))
+        && GLOB_EXTS.iter().any(|e| ext.eq_ignore_ascii_case(e))
 }
 
 /// Whether a path (split into its parts) may be, or be inside, a place git reads config
 /// or hooks from: a `.git` (a repository, or a `.git` file pointing at one), `.gitconfig`,
-/// `gitconfig` (`/etc/gitconfig`), `.config/git` (`~/.config/git/config`), the usual
+/// `gitconfig` (`/etc/gitconfig`), anything in a `.config` (`~/.config/git/config`,
+/// `~/.config/husky/init.sh` that husky 9's hooks source, a project's
+/// `.config/lefthook.yml`), the usual
 /// `core.hooksPath` directories (`.husky`, `.githooks`, `git-hooks`, …) and the files hook
 /// managers run commands from ([`HOOK_MANAGER_FILES`]). Anything under `/proc` or `/dev`
 /// counts too: `/proc/self/fd/3` or `/dev/fd/3` is whatever a redirect opened (`3<.git`),
@@ -3339,11 +3361,10 @@ pub fn git_reads_path(parts: &[&str]) -> bool {
     {
         return true;
     }
-    parts.iter().enumerate().any(|(i, c)| {
-        [".git", ".gitconfig", "gitconfig", ".husky"]
+    parts.iter().any(|c| {
+        [".git", ".gitconfig", "gitconfig", ".husky", ".config"]
             .iter()
             .any(|n| is(c, n))
-            || (is(c, "git") && i > 0 && is(parts[i - 1], ".config"))
             || {
                 let c = c.to_ascii_lowercase();
                 (c.contains("git") && c.contains("hook"))
@@ -3353,9 +3374,16 @@ pub fn git_reads_path(parts: &[&str]) -> bool {
 }
 
 /// Where the hook managers an installed git hook runs read the commands it runs from
-/// (pre-commit, lefthook, overcommit, lint-staged, husky 4, simple-git-hooks), matched
-/// as a name's start (`.lintstagedrc.json`, `lefthook-local.yml`).
-const HOOK_MANAGER_FILES: [&str; 9] = [
+/// (pre-commit, lefthook, overcommit, lint-staged, husky 4, simple-git-hooks, hk,
+/// CaptainHook, GrumPHP, rusty-hook), matched as a name's start (`.lintstagedrc.json`,
+/// `lefthook-local.yml`).
+const HOOK_MANAGER_FILES: [&str; 15] = [
+    "hk.pkl",
+    "captainhook",
+    "husky.config",
+    "grumphp",
+    "rusty-hook",
+    ".rusty-hook",
     ".pre-commit-config",
     "lefthook",
     ".lefthook",
