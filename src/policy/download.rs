@@ -7,8 +7,8 @@
 //! downloads and unpacks, and a repository it clones, are downloaded code too: a script or
 //! program run from where they went (`curl … | tar -xz && ./bin/tool`, `git clone URL x &&
 //! sh x/install.sh`) is refused; reading them (`ls x`), building them (`make -C x`, `cargo
-//! build`, `./configure`, `./gradlew`) and running what the build made (`./target/release/x`)
-//! are not.
+//! build`, `./configure`, `./gradlew`) and running what the build made (`./target/release/x`,
+//! or anything once a build tool ran: it ran the download's code already) are not.
 
 use super::blocklist::{self, Hit};
 use super::parse::{RedirKind, Script, SimpleCommand, Word};
@@ -94,7 +94,10 @@ fn unpacked_then_run(script: &Script, downloads: &[usize], saved: &[String]) -> 
         .iter()
         .flat_map(|c| unpacked_into(script, c, downloads, saved))
         .collect();
-    if dirs.is_empty() {
+    // A line that builds (`make && ./r`, `go build -o bin/r . && ./bin/r`, `cmake .. && make
+    // && ./r`) already runs the download's code through the build tool, which is not
+    // refused; running what it made, or another of its files, is no worse.
+    if dirs.is_empty() || script.commands.iter().any(runs_build_tool) {
         return None;
     }
     // `git clone URL x && cd x && ./install.sh`: relative paths after a cd into one of
@@ -108,6 +111,18 @@ fn unpacked_then_run(script: &Script, downloads: &[usize], saved: &[String]) -> 
     }
     let inside = |t: &str| dirs.iter().any(|d| within(d, t) && !builds(d, t));
     runs_from(script, &inside).then(refused).flatten()
+}
+
+/// `make`, `cargo build`, `go build`, `npm install` …: a program that builds a source tree
+/// by running the code in it.
+fn runs_build_tool(c: &SimpleCommand) -> bool {
+    const BUILD_TOOLS: [&str; 22] = [
+        "make", "gmake", "cmake", "ninja", "meson", "cargo", "go", "gradle", "mvn", "ant", "npm",
+        "yarn", "pnpm", "bun", "pip", "pip3", "bazel", "dotnet", "swift", "mix", "stack", "cabal",
+    ];
+    c.words
+        .first()
+        .is_some_and(|w| w.is_static() && BUILD_TOOLS.contains(&basename(&w.text)))
 }
 
 /// Whether `t`, inside the download's directory `dir`, is a source tree's build entry point
