@@ -408,7 +408,7 @@ fn copied_programs_at(script: &Script, name: &str, depth: usize) -> Vec<String> 
             continue;
         };
         // A copy of a copy (`cp /bin/rm a; mv a b; ./b`): the first one's program.
-        let before = copied_programs_at(script, &src.text, depth + 1);
+        let before = copied_programs_at(script, source_path(src), depth + 1);
         if before.is_empty() {
             out.push(prog);
         } else {
@@ -442,9 +442,9 @@ fn copy_sources<'a>(script: &'a Script, name: &str) -> Vec<&'a Word> {
 /// DEST`, `dd`): each source with its destination ([`normalised_path`]).
 fn copies(script: &Script) -> Vec<(&Word, String)> {
     let copying = |c: &SimpleCommand| {
-        c.words
-            .first()
-            .is_some_and(|p| copies_files(&p.text) || matches!(basename(&p.text), "cat" | "dd"))
+        c.words.first().is_some_and(|p| {
+            copies_files(&p.text) || matches!(basename(&p.text), "cat" | "dd" | "tee")
+        })
     };
     if !script.commands.iter().any(copying) {
         return Vec::new();
@@ -457,11 +457,27 @@ fn copies(script: &Script) -> Vec<(&Word, String)> {
         let pairs: Vec<(&Word, &str)> = if copies_files(&p.text) {
             // Option values (`install -m 755`) count as sources too: a program name never
             // matches one by accident, and a missed source would be a missed copy.
-            let operands: Vec<&Word> = args.iter().filter(|w| !w.text.starts_with('-')).collect();
-            let Some((dest, sources)) = operands.split_last() else {
-                continue;
-            };
-            sources.iter().map(|s| (*s, dest.text.as_str())).collect()
+            let target = (basename(&p.text) != "rsync")
+                .then(|| target_directory(args))
+                .flatten();
+            let operands: Vec<&Word> = args
+                .iter()
+                .enumerate()
+                .filter(|(i, w)| !w.text.starts_with('-') && target.is_none_or(|(t, _)| t != *i))
+                .map(|(_, w)| w)
+                .collect();
+            match target {
+                // `cp -t DIR a b`, `mv --target-directory=DIR a`: every operand a source.
+                Some((_, dir)) => operands.iter().map(|s| (*s, dir)).collect(),
+                None => {
+                    let Some((dest, sources)) = operands.split_last() else {
+                        continue;
+                    };
+                    sources.iter().map(|s| (*s, dest.text.as_str())).collect()
+                }
+            }
+        } else if basename(&p.text) == "tee" {
+            tee_copies(script, c)
         } else {
             byte_copies(c)
         };
@@ -479,7 +495,7 @@ fn copies(script: &Script) -> Vec<(&Word, String)> {
 /// /tmp; ./d`: the same last name; a bare name is looked up in PATH), or a file copied
 /// into a directory (`cp SRC /tmp/`).
 fn copy_reaches(src: &Word, dest: &str, name: &str) -> bool {
-    let src_base = basename(&src.text);
+    let src_base = basename(source_path(src));
     let glob = src.text.contains(['*', '?', '[']);
     let under_dest = name.strip_prefix(dest).and_then(|r| r.strip_prefix('/'));
     dest == name
@@ -488,7 +504,83 @@ fn copy_reaches(src: &Word, dest: &str, name: &str) -> bool {
         || (glob && under_dest.is_some())
 }
 
-/// Copies made without a copying program: `cat SRC > DEST`, `dd if=SRC of=DEST`.
+/// The path a copy's source word names: `a` of dd's `if=a`, else the word.
+fn source_path(src: &Word) -> &str {
+    src.text.strip_prefix("if=").unwrap_or(&src.text)
+}
+
+/// The index of the word holding the directory of `cp`/`mv`/`ln`/`install`'s `-t DIR`
+/// (`-tDIR`, `-vt DIR`, `--target-directory=DIR`, `--target-directory DIR`), and DIR.
+fn target_directory(args: &[Word]) -> Option<(usize, &str)> {
+    for (i, w) in args.iter().enumerate() {
+        let t = w.text.as_str();
+        if t == "--" {
+            return None;
+        }
+        if let Some(rest) = t.strip_prefix("--target-directory") {
+            if let Some(dir) = rest.strip_prefix('=') {
+                return Some((i, dir));
+            }
+            if rest.is_empty() {
+                return args.get(i + 1).map(|d| (i + 1, d.text.as_str()));
+            }
+            continue;
+        }
+        let Some(bundle) = t.strip_prefix('-').filter(|b| !b.starts_with('-')) else {
+            continue;
+        };
+        for (k, ch) in bundle.char_indices() {
+            match ch {
+                't' if k + 1 < bundle.len() => return Some((i, &bundle[k + 1..])),
+                't' => return args.get(i + 1).map(|d| (i + 1, d.text.as_str())),
+                // Options that take the rest of the word or the next one as their value.
+                'm' | 'o' | 'g' | 'S' => break,
+                _ => {}
+            }
+        }
+    }
+    None
+}
+
+/// `tee DEST < SRC`, `cat SRC | tee DEST`: tee writes what it reads into each operand,
+/// from a file redirected into it or one a `cat` earlier in its pipeline reads.
+fn tee_copies<'a>(script: &'a Script, c: &'a SimpleCommand) -> Vec<(&'a Word, &'a str)> {
+    let dests: Vec<&str> = c.words[1..]
+        .iter()
+        .map(|w| w.text.as_str())
+        .filter(|w| !w.starts_with('-'))
+        .collect();
+    let cats = script.commands.iter().filter(|d| {
+        piped_into(d, c) && d.words.first().is_some_and(|p| basename(&p.text) == "cat")
+    });
+    let sources: Vec<&Word> = std::iter::once(c)
+        .chain(cats.clone())
+        .flat_map(input_files)
+        .chain(cats.flat_map(|d| d.words[1..].iter().filter(|w| !w.text.starts_with('-'))))
+        .collect();
+    sources
+        .iter()
+        .flat_map(|s| dests.iter().map(move |d| (*s, *d)))
+        .collect()
+}
+
+/// The files redirected into a command's input (`< FILE`; not here-documents).
+fn input_files(c: &SimpleCommand) -> impl Iterator<Item = &Word> {
+    c.redirects
+        .iter()
+        .filter(|r| r.kind == parse::RedirKind::Input && !r.here)
+        .map(|r| &r.target)
+}
+
+/// `to` is a later stage of a pipeline `from` is in.
+fn piped_into(from: &SimpleCommand, to: &SimpleCommand) -> bool {
+    to.stages
+        .iter()
+        .any(|&(p, j)| from.stages.iter().any(|&(q, k)| q == p && k < j))
+}
+
+/// Copies made without a copying program: `cat SRC > DEST`, `cat < SRC > DEST`, `dd
+/// if=SRC of=DEST`.
 fn byte_copies(c: &SimpleCommand) -> Vec<(&Word, &str)> {
     let Some((p, args)) = c.words.split_first() else {
         return Vec::new();
@@ -499,10 +591,13 @@ fn byte_copies(c: &SimpleCommand) -> Vec<(&Word, &str)> {
                 .redirects
                 .iter()
                 .find(|r| r.kind == parse::RedirKind::Output);
-            match (args, out) {
-                ([src], Some(r)) => vec![(src, r.target.text.as_str())],
-                _ => Vec::new(),
-            }
+            let input: Vec<&Word> = input_files(c).collect();
+            let src = match (args, input.as_slice()) {
+                ([src], _) => src,
+                ([], [src]) => *src,
+                _ => return Vec::new(),
+            };
+            out.map_or_else(Vec::new, |r| vec![(src, r.target.text.as_str())])
         }
         "dd" => {
             let src = args.iter().find(|w| w.text.starts_with("if="));

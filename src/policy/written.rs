@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use super::parse::{self, RedirKind, Script, SimpleCommand, Word};
 use super::rules::{basename, Arg};
 use super::{
-    args_of, copies, copy_reaches, normalised_path, printed_texts, runners, Lines, Outer, Policy,
+    args_of, copies, copy_reaches, current_dir_ref, input_files, normalised_path, piped_into,
+    printed_texts, runners, source_path, Lines, Outer, Policy,
 };
 
 impl Policy {
@@ -125,13 +126,26 @@ fn written_files(script: &Script) -> Vec<(String, String)> {
             }
             for t in script.commands.iter().filter(|t| piped_into(c, t)) {
                 let words: Vec<&str> = t.words.iter().map(|w| w.text.as_str()).collect();
-                if words.first().is_some_and(|p| basename(p) == "tee") {
-                    out.extend(
-                        words[1..]
-                            .iter()
+                match words.split_first() {
+                    Some((p, rest)) if basename(p) == "tee" => out.extend(
+                        rest.iter()
                             .filter(|w| !w.starts_with('-'))
                             .map(|w| (normalised_path(w), text.clone())),
-                    );
+                    ),
+                    // `echo … | cat > FILE`: a cat reading only its input passes it on.
+                    Some((p, rest))
+                        if basename(p) == "cat"
+                            && rest.iter().all(|w| w.starts_with('-'))
+                            && input_files(t).next().is_none() =>
+                    {
+                        out.extend(
+                            t.redirects
+                                .iter()
+                                .filter(|r| r.kind == RedirKind::Output)
+                                .map(|r| (normalised_path(&r.target.text), text.clone())),
+                        )
+                    }
+                    _ => {}
                 }
             }
         }
@@ -144,13 +158,18 @@ fn written_files(script: &Script) -> Vec<(String, String)> {
 /// and a; the copy lookup of programs, [`copy_reaches`]). Each path is looked up once, so
 /// copies that go round (`cp a b; cp b a`) end.
 fn origins(copies: &[(&Word, String)], name: &str) -> Vec<String> {
-    let mut names = vec![normalised_path(name)];
+    // `sh "$PWD/a"`: a file in the working directory.
+    let name = match current_dir_ref(name) {
+        Some(rest) => format!(".{rest}"),
+        None => name.to_string(),
+    };
+    let mut names = vec![normalised_path(&name)];
     let mut i = 0;
     while let Some(n) = names.get(i) {
         let sources: Vec<String> = copies
             .iter()
             .filter(|(src, dest)| !n.is_empty() && copy_reaches(src, dest, n))
-            .map(|(src, _)| normalised_path(&src.text))
+            .map(|(src, _)| normalised_path(source_path(src)))
             .collect();
         for src in sources {
             if !names.contains(&src) {
@@ -162,15 +181,22 @@ fn origins(copies: &[(&Word, String)], name: &str) -> Vec<String> {
     names
 }
 
-/// `cat FILE | sh`, `cat FILE | tr -d '\r' | bash`: an earlier stage of a pipeline `c` is
-/// in names the file (`same`) as an operand, and passes it on.
+/// `cat FILE | sh`, `cat FILE | tr -d '\r' | bash`, `cat < FILE | sh`: an earlier stage of
+/// a pipeline `c` is in names the file (`same`) as an operand or its input, and passes it
+/// on.
 fn piped_from_file(script: &Script, c: &SimpleCommand, same: &dyn Fn(&str) -> bool) -> bool {
     c.stages.iter().any(|&(_, j)| j > 0)
         && script
             .commands
             .iter()
             .filter(|d| piped_into(d, c))
-            .any(|d| d.words.iter().skip(1).any(|w| same(&w.text)))
+            .any(|d| {
+                d.words
+                    .iter()
+                    .skip(1)
+                    .chain(input_files(d))
+                    .any(|w| same(&w.text))
+            })
 }
 
 /// `make -f FILE`, `make --file=FILE`, `make -C DIR` (DIR/Makefile): `make` reads a
@@ -179,13 +205,6 @@ fn reads_makefile(argv: &[Arg], same: &dyn Fn(&str) -> bool) -> bool {
     argv.first()
         .is_some_and(|p| matches!(basename(&p.text), "make" | "gmake"))
         && runners::makefiles(argv).iter().any(|f| same(f))
-}
-
-/// `to` is a later stage of a pipeline `from` is in.
-fn piped_into(from: &SimpleCommand, to: &SimpleCommand) -> bool {
-    to.stages
-        .iter()
-        .any(|&(p, j)| from.stages.iter().any(|&(q, k)| q == p && k < j))
 }
 
 /// Shell text that starts itself again in a separate process: `$0 &`, `sh $0 | sh $0`.
@@ -240,6 +259,20 @@ mod tests {
         assert!(holds_in("cp a b; mv b c; cat c > d", "d"));
         assert!(holds_in("cp a /tmp/", "/tmp/a"));
         assert!(holds_in("cp b a; cp a b", "b"));
+        // Into a `-t DIR`, through dd, tee and `cat < a`, and `$PWD/a`.
+        for (line, name) in [
+            ("cp -t /tmp a", "/tmp/a"),
+            ("install -vt /tmp a", "/tmp/a"),
+            ("mv --target-directory /tmp a", "/tmp/a"),
+            ("dd if=a of=b", "b"),
+            ("tee b < a", "b"),
+            ("cat -- a | tee -a b", "b"),
+            ("cat < a > b", "b"),
+            ("cp b c", "$PWD/a"),
+        ] {
+            assert!(holds_in(line, name), "{line}: {name}");
+        }
+        assert!(!holds_in("cp -t /tmp b", "/tmp/a"));
         assert!(!holds_in("cp b c", "c"));
         assert!(!holds_in("cp b a; cp a b; cp x c", "c"));
     }
