@@ -1932,6 +1932,9 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(St
             dirs.iter().any(|d| {
                 let full = if p.starts_with('/') {
                     p.to_string()
+                } else if let Some(rest) = p.strip_prefix("~/") {
+                    // The home directory stands for itself: only what is below it is read.
+                    format!("/~/{rest}")
                 } else {
                     format!("{d}/{p}")
                 };

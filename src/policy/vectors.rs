@@ -3238,7 +3238,11 @@ pub fn writes_files(argv: &[Arg]) -> bool {
 pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<&str>> {
     let (prog, args) = argv.split_first()?;
     let p = basename(&prog.text);
-    if !prog.exact || args.iter().any(|a| !a.exact && !plain_glob(a)) {
+    if !prog.exact
+        || args
+            .iter()
+            .any(|a| !a.exact && !plain_glob(a) && !home_path(a))
+    {
         return None;
     }
     let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
@@ -3310,6 +3314,17 @@ pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<&str>> {
         }
     }
     Some(paths)
+}
+
+/// `~/bin/app`: a literal path under the home directory (which an allow list does not let
+/// the line change: `HOME=` is refused), not climbing out of it. The caller reads it from the home directory,
+/// which is not git's, so `~/.gitconfig` and `~/.config/…` still count.
+fn home_path(a: &Arg) -> bool {
+    !a.dependent
+        && a.text.strip_prefix("~/").is_some_and(|rest| {
+            !rest.contains(['$', '`', '~', '*', '?', '[', ']', '{', '}', '\\'])
+                && !rest.split('/').any(|c| c == "..")
+        })
 }
 
 /// A glob whose matches cannot be a place git reads ([`git_reads_path`]) other than by
