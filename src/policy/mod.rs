@@ -1830,12 +1830,16 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(St
         git_writer: Option<String>,
         /// git runs, counting a repeated one twice.
         gits: usize,
+        /// No git command writes the work tree or makes a repository
+        /// ([`vectors::git_keeps_work_tree`]).
+        work_tree_kept: bool,
     }
     fn walk(argv: &[Arg], depth: usize, repeated: bool, seen: &mut Seen) {
         let Some(p) = argv.first() else { return };
         let git = basename(&p.text) == "git";
         if git {
             seen.gits += if repeated { 2 } else { 1 };
+            seen.work_tree_kept &= vectors::git_keeps_work_tree(argv);
         }
         if vectors::writes_files(argv) {
             let named = (depth == 0 && !git)
@@ -1862,7 +1866,10 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(St
             }
         }
     }
-    let mut seen = Seen::default();
+    let mut seen = Seen {
+        work_tree_kept: true,
+        ..Seen::default()
+    };
     for (k, c) in script.commands.iter().enumerate() {
         let repeated = c.function.is_some()
             || script
@@ -1894,6 +1901,14 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(St
     }
     if seen.named.is_empty() {
         return None;
+    }
+    if !seen.work_tree_kept {
+        return seen.named.into_iter().next().map(|(w, _)| {
+            (
+                w,
+                "writes files while git also writes the work tree or makes a repository (a checked-out symlink, --separate-git-dir) under names the line does not show".into(),
+            )
+        });
     }
     // The directories the line may be in: its start and where its `cd`s go, all known.
     let dirs: Option<Vec<String>> = cwd

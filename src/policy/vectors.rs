@@ -3202,7 +3202,6 @@ pub fn writes_files(argv: &[Arg]) -> bool {
             .any(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].contains(c))
     };
     let long = |name: &str| texts.iter().any(|a| long_opt(a, name).is_some());
-    let positional = texts.iter().filter(|a| !a.starts_with('-')).count();
     match p {
         "cp" | "mv" | "ln" | "install" | "tee" | "dd" | "rsync" | "scp" | "patch" | "unzip"
         | "7z" | "7za" | "cpio" | "split" | "csplit" | "gunzip" | "bunzip2" | "unxz" | "unzstd"
@@ -3221,7 +3220,9 @@ pub fn writes_files(argv: &[Arg]) -> bool {
             old || short('x') || long("extract") || long("get")
         }
         "sort" => short('o') || long("output"),
-        "uniq" => positional >= 2,
+        // `uniq IN OUT`; `-` (stdin) and words after `--` are operands too, and the
+        // values of `-f`/`-s`/`-w` are not told apart: any operand may be the output.
+        "uniq" => texts.iter().any(|a| !a.starts_with('-') || *a == "-") || texts.contains(&"--"),
         "git" => texts.iter().any(|a| long_opt(a, "output").is_some()) || git_writes(&texts),
         _ => false,
     }
@@ -3359,7 +3360,8 @@ fn plain_glob(a: &Arg) -> bool {
 /// or hooks from: a `.git` (a repository, or a `.git` file pointing at one), `.gitconfig`,
 /// `gitconfig` (`/etc/gitconfig`), anything in a `.config` (`~/.config/git/config`,
 /// `~/.config/husky/init.sh` that husky 9's hooks source, a project's
-/// `.config/lefthook.yml`), the usual
+/// `.config/lefthook.yml`), git's templates and programs (`git-core`, `.git-templates`:
+/// `git init` and `git clone` copy hooks from there), the usual
 /// `core.hooksPath` directories (`.husky`, `.githooks`, `git-hooks`, …) and the files hook
 /// managers run commands from ([`HOOK_MANAGER_FILES`]). Anything under `/proc` or `/dev`
 /// counts too: `/proc/self/fd/3` or `/dev/fd/3` is whatever a redirect opened (`3<.git`),
@@ -3377,12 +3379,19 @@ pub fn git_reads_path(parts: &[&str]) -> bool {
         return true;
     }
     parts.iter().any(|c| {
-        [".git", ".gitconfig", "gitconfig", ".husky", ".config"]
-            .iter()
-            .any(|n| is(c, n))
+        [
+            ".git",
+            ".gitconfig",
+            "gitconfig",
+            ".husky",
+            ".config",
+            "git-core",
+        ]
+        .iter()
+        .any(|n| is(c, n))
             || {
                 let c = c.to_ascii_lowercase();
-                (c.contains("git") && c.contains("hook"))
+                (c.contains("git") && (c.contains("hook") || c.contains("templ")))
                     || HOOK_MANAGER_FILES.iter().any(|f| c.starts_with(f))
             }
     })
@@ -3390,9 +3399,12 @@ pub fn git_reads_path(parts: &[&str]) -> bool {
 
 /// Where the hook managers an installed git hook runs read the commands it runs from
 /// (pre-commit, lefthook, overcommit, lint-staged, husky 4, simple-git-hooks, hk,
-/// CaptainHook, GrumPHP, rusty-hook), matched as a name's start (`.lintstagedrc.json`,
+/// CaptainHook, GrumPHP, rusty-hook, and commitlint, which husky's commit-msg hooks run
+/// and which loads its config as code), matched as a name's start (`.lintstagedrc.json`,
 /// `lefthook-local.yml`).
-const HOOK_MANAGER_FILES: [&str; 15] = [
+const HOOK_MANAGER_FILES: [&str; 17] = [
+    "commitlint",
+    ".commitlintrc",
     "hk.pkl",
     "captainhook",
     "husky.config",
@@ -3409,6 +3421,43 @@ const HOOK_MANAGER_FILES: [&str; 15] = [
     ".simple-git-hooks",
     "simple-git-hooks",
 ];
+
+/// True when this git command writes no work-tree file and makes no repository: git's own
+/// files (a symlink checked out of a blob the line made, `--separate-git-dir`, a bare
+/// clone) would put a place git reads under a name no path of the line shows. A line that
+/// runs any other git subcommand gets no exemption for named writes.
+pub fn git_keeps_work_tree(argv: &[Arg]) -> bool {
+    const KEEPS: [&str; 26] = [
+        "status",
+        "diff",
+        "log",
+        "show",
+        "add",
+        "commit",
+        "push",
+        "fetch",
+        "branch",
+        "tag",
+        "rev-parse",
+        "rev-list",
+        "ls-files",
+        "ls-tree",
+        "blame",
+        "grep",
+        "describe",
+        "shortlog",
+        "remote",
+        "rm",
+        "reflog",
+        "cat-file",
+        "show-ref",
+        "for-each-ref",
+        "whatchanged",
+        "version",
+    ];
+    let texts: Vec<&str> = argv.iter().skip(1).map(|a| a.text.as_str()).collect();
+    argv.iter().all(|a| a.exact) && git_sub_index(&texts).is_some_and(|i| KEEPS.contains(&texts[i]))
+}
 
 /// The index of git's subcommand in its arguments (after `-c K=V`, `-C DIR`, `--git-dir X` …).
 pub(crate) fn git_sub_index(texts: &[&str]) -> Option<usize> {
