@@ -212,47 +212,28 @@ fn unpacked_into(
         vec![dir]
     };
     match basename(p) {
-        "tar" | "bsdtar" | "gtar" if extracts(args) && archive() => into("-C", &["--directory"]),
+        "tar" | "bsdtar" | "gtar" if vectors::tar_extracts(args) && archive() => {
+            into("-C", &["--directory"])
+        }
         "unzip" if archive() => into("-d", &[]),
         "git" => cloned_into(args).into_iter().collect(),
         _ => Vec::new(),
     }
 }
 
-/// `tar x…`, `tar -xzf`, `tar --extract`: the mode that writes the archive's files.
-fn extracts(args: &[&str]) -> bool {
-    let first = args
-        .first()
-        .is_some_and(|a| !a.starts_with('-') && a.contains('x'));
-    first
-        || args.iter().any(|a| {
-            matches!(*a, "--extract" | "--get")
-                || a.starts_with('-') && !a.starts_with("--") && a.contains('x')
-        })
-}
-
 /// The directory `git clone [OPTIONS] URL [DIR]` makes: DIR, or the last part of the URL
 /// without `.git`.
 fn cloned_into(args: &[&str]) -> Option<String> {
     // git's own options before the subcommand (`git -c k=v clone`, `git -C dir clone`).
-    let mut i = 0;
-    let mut base = None;
-    while let Some(a) = args.get(i) {
-        match *a {
-            "-C" => base = args.get(i + 1),
-            "-c" => {}
-            a if a.starts_with('-') => {
-                i += 1;
-                continue;
-            }
-            _ => break,
-        }
-        i += 2;
-    }
-    if args.get(i) != Some(&"clone") {
+    let clone = vectors::git_sub_index(args)?;
+    if args[clone] != "clone" {
         return None;
     }
-    let clone = i;
+    let base = args[..clone]
+        .windows(2)
+        .filter(|w| w[0] == "-C")
+        .map(|w| w[1])
+        .next_back();
     const VALUED: &[&str] = &[
         "-b",
         "--branch",
@@ -795,7 +776,7 @@ mod tests {
 
     #[test]
     fn tar_modes_that_extract() {
-        let x = |line: &str| extracts(&line.split(' ').collect::<Vec<_>>());
+        let x = |line: &str| vectors::tar_extracts(&line.split(' ').collect::<Vec<_>>());
         assert!(x("xzf a.tgz"));
         assert!(x("-xz"));
         assert!(x("--extract -f a.tar"));

@@ -195,13 +195,15 @@ struct Dirs<'a> {
 #[derive(Clone, Copy)]
 struct Lines<'a> {
     script: &'a Script,
+    /// The line's [`copies`], listed once for every command checked against them.
+    copies: &'a [(&'a Word, String)],
     up: Option<&'a Lines<'a>>,
 }
 
 impl<'a> Lines<'a> {
-    /// The scripts, innermost first.
-    fn scripts(&self) -> impl Iterator<Item = &'a Script> {
-        std::iter::successors(Some(*self), |l| l.up.copied()).map(|l| l.script)
+    /// This line and those that run it, innermost first.
+    fn levels(&self) -> impl Iterator<Item = Lines<'a>> {
+        std::iter::successors(Some(*self), |l| l.up.copied())
     }
 }
 
@@ -376,8 +378,8 @@ fn alias_of<'a>(script: &'a Script, name: &str) -> Option<&'a str> {
 /// program (also `install`, `mv`, `rsync`, and into a directory: `cp /bin/rm /tmp/`).
 fn copied_programs(lines: &Lines<'_>, name: &str) -> Vec<String> {
     lines
-        .scripts()
-        .flat_map(|s| copied_programs_at(s, name, 0))
+        .levels()
+        .flat_map(|l| copied_programs_at(l.script, l.copies, name, 0))
         .collect()
 }
 
@@ -388,12 +390,17 @@ const NAMED_PROGRAMS: &[&str] = &[
     "shutdown", "reboot", "halt", "poweroff", "pkill", "killall", "sh", "bash",
 ];
 
-fn copied_programs_at(script: &Script, name: &str, depth: usize) -> Vec<String> {
+fn copied_programs_at(
+    script: &Script,
+    copies: &[(&Word, String)],
+    name: &str,
+    depth: usize,
+) -> Vec<String> {
     let mut out = Vec::new();
     if depth > 4 {
         return out;
     }
-    for src in copy_sources(script, name) {
+    for src in copy_sources(copies, name) {
         let src_base = basename(&src.text);
         if src.text.contains(['*', '?', '[']) && src.subs.is_empty() {
             out.extend(
@@ -408,7 +415,7 @@ fn copied_programs_at(script: &Script, name: &str, depth: usize) -> Vec<String> 
             continue;
         };
         // A copy of a copy (`cp /bin/rm a; mv a b; ./b`): the first one's program.
-        let before = copied_programs_at(script, source_path(src), depth + 1);
+        let before = copied_programs_at(script, copies, source_path(src), depth + 1);
         if before.is_empty() {
             out.push(prog);
         } else {
@@ -420,10 +427,9 @@ fn copied_programs_at(script: &Script, name: &str, depth: usize) -> Vec<String> 
     out
 }
 
-/// The sources of the copies and links the line makes that the path `name` may be
-/// ([`copies`], [`copy_reaches`]).
-fn copy_sources<'a>(script: &'a Script, name: &str) -> Vec<&'a Word> {
-    let copies = copies(script);
+/// The sources of the copies and links the line makes ([`copies`]) that the path `name`
+/// may be ([`copy_reaches`]).
+fn copy_sources<'a>(copies: &[(&'a Word, String)], name: &str) -> Vec<&'a Word> {
     if copies.is_empty() {
         return Vec::new();
     }
@@ -432,9 +438,9 @@ fn copy_sources<'a>(script: &'a Script, name: &str) -> Vec<&'a Word> {
         return Vec::new();
     }
     copies
-        .into_iter()
+        .iter()
         .filter(|(src, dest)| copy_reaches(src, dest, &name))
-        .map(|(src, _)| src)
+        .map(|(src, _)| *src)
         .collect()
 }
 
@@ -1174,8 +1180,10 @@ impl Policy {
         } else {
             (Vec::new(), None)
         };
+        let copies = copies(script);
         let lines = Lines {
             script,
+            copies: &copies,
             up: outer.lines,
         };
         for (i, c) in script.commands.iter().enumerate() {
@@ -1902,13 +1910,10 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(St
     if seen.named.is_empty() {
         return None;
     }
+    // The first named writer, with why it counts as a whole.
+    let first = |why: String| seen.named.first().map(|(w, _)| (w.clone(), why));
     if !seen.work_tree_kept {
-        return seen.named.into_iter().next().map(|(w, _)| {
-            (
-                w,
-                "writes files while git also writes the work tree or makes a repository (a checked-out symlink, --separate-git-dir) under names the line does not show".into(),
-            )
-        });
+        return first("writes files while git also writes the work tree or makes a repository (a checked-out symlink, --separate-git-dir) under names the line does not show".into());
     }
     // The directories the line may be in: its start and where its `cd`s go, all known.
     let dirs: Option<Vec<String>> = cwd
@@ -1924,25 +1929,17 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(St
                 .collect()
         });
     let Some(dirs) = dirs else {
-        return seen.named.into_iter().next().map(|(w, _)| {
-            (
-                w,
-                "writes files in a directory the policy does not know (the line's start or a cd's target)".into(),
-            )
-        });
+        return first("writes files in a directory the policy does not know (the line's start or a cd's target)".into());
     };
     if let Some(d) = dirs
         .iter()
         .find(|d| vectors::git_reads_path(&blocklist::path_parts(d)))
     {
-        return seen.named.into_iter().next().map(|(w, _)| {
-            (
-                w,
-                format!("writes files in {d:?}, which may be where git reads config or hooks"),
-            )
-        });
+        return first(format!(
+            "writes files in {d:?}, which may be where git reads config or hooks"
+        ));
     }
-    seen.named.into_iter().find_map(|(w, paths)| {
+    seen.named.iter().find_map(|(w, paths)| {
         let git_reads = paths.iter().find(|p| {
             dirs.iter().any(|d| {
                 let full = if p.starts_with('/') {
@@ -1961,7 +1958,7 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(St
         });
         git_reads.map(|p| {
             (
-                w,
+                w.clone(),
                 format!("writes {p:?}, which may be where git reads config or hooks"),
             )
         })

@@ -3213,12 +3213,7 @@ pub fn writes_files(argv: &[Arg]) -> bool {
         "psql" | "mysql" | "mariadb" | "sqlite3" => true,
         "sed" | "gsed" | "perl" | "ruby" => short('i') || long("in-place"),
         "gzip" | "bzip2" | "xz" | "zstd" | "lzma" => short('d') || long("decompress"),
-        "tar" | "gtar" | "bsdtar" => {
-            let old = texts
-                .first()
-                .is_some_and(|a| !a.starts_with('-') && a.contains('x'));
-            old || short('x') || long("extract") || long("get")
-        }
+        "tar" | "gtar" | "bsdtar" => tar_extracts(&texts),
         "sort" => short('o') || long("output"),
         // `uniq IN OUT`; `-` (stdin) and words after `--` are operands too, and the
         // values of `-f`/`-s`/`-w` are not told apart: any operand may be the output.
@@ -3226,6 +3221,19 @@ pub fn writes_files(argv: &[Arg]) -> bool {
         "git" => texts.iter().any(|a| long_opt(a, "output").is_some()) || git_writes(&texts),
         _ => false,
     }
+}
+
+/// tar's arguments select the mode that writes the archive's files: `tar x…` (the old
+/// form, a first word without a dash), `-xzf`, `--extract`, `--get` (or a prefix).
+pub(crate) fn tar_extracts(texts: &[&str]) -> bool {
+    let old = texts
+        .first()
+        .is_some_and(|a| !a.starts_with('-') && a.contains('x'));
+    old || texts.iter().any(|a| {
+        (a.starts_with('-') && !a.starts_with("--") && a[1..].contains('x'))
+            || long_opt(a, "extract").is_some()
+            || long_opt(a, "get").is_some()
+    })
 }
 
 /// The words naming what this writer (one [`writes_files`] reports) writes, when it writes

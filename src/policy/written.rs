@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use super::parse::{self, RedirKind, Script, SimpleCommand, Word};
 use super::rules::{basename, Arg};
 use super::{
-    args_of, copies, copy_reaches, current_dir_ref, input_files, normalised_path, piped_into,
+    args_of, copy_reaches, current_dir_ref, input_files, normalised_path, piped_into,
     printed_texts, runners, source_path, Lines, Outer, Policy,
 };
 
@@ -33,7 +33,10 @@ impl Policy {
         if files.is_empty() {
             return None;
         }
-        let copies: Vec<(&Word, String)> = lines.scripts().flat_map(copies).collect();
+        let copies: Vec<(&Word, String)> = lines
+            .levels()
+            .flat_map(|l| l.copies.iter().cloned())
+            .collect();
         // Each name the line runs or reads is looked up once: the written files it may be.
         let known: RefCell<HashMap<String, Vec<usize>>> = RefCell::default();
         let held = |t: &str| -> Vec<usize> {
@@ -228,6 +231,7 @@ fn spawns_itself(text: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::copies;
     use super::*;
 
     fn files(line: &str) -> Vec<(String, String)> {
