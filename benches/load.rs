@@ -29,6 +29,7 @@
 //! The servers run with a clean environment (`PATH`, `HOME=/nonexistent`, `LANG`), the
 //! default audit log (info level, to /dev/null) and default settings otherwise;
 //! `BENCH_SERVER_ENV="K=V,…"` adds variables (for A/B runs, e.g. `TOKIO_WORKER_THREADS=1`).
+//! `BENCH_SERVER_BIN=PATH` measures another build of the server (named `mcp-commander`).
 
 use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -186,7 +187,10 @@ fn floor_throughput(threads: usize, per_thread: usize) -> f64 {
 // ---------------------------------------------------------------- servers
 
 fn server_command(args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
+    // For A/B experiments against another build: `BENCH_SERVER_BIN=/path/to/mcp-commander`
+    // (the file must be named `mcp-commander`, or it runs without the reaper's zygote).
+    let bin = std::env::var_os("BENCH_SERVER_BIN").unwrap_or_else(|| BIN.into());
+    let mut c = Command::new(bin);
     c.args(args)
         .env_clear()
         .env(

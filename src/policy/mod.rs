@@ -1854,10 +1854,7 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(St
                 .then(|| vectors::named_written_paths(argv))
                 .flatten();
             match named {
-                Some(paths) => seen.named.push((
-                    p.text.clone(),
-                    paths.into_iter().map(String::from).collect(),
-                )),
+                Some(paths) => seen.named.push((p.text.clone(), paths)),
                 None if git => {
                     seen.git_writer.get_or_insert_with(|| p.text.clone());
                 }

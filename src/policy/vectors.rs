@@ -3240,11 +3240,11 @@ pub(crate) fn tar_extracts(texts: &[&str]) -> bool {
 /// only files the line names literally: a top-level `cp`, `mv`, `install`, `tee`,
 /// `truncate`, `chmod`, `chown`, `sed -i`, `sort -o`, `dd` or `uniq` whose words are all
 /// literal and that copies or changes no tree (`cp -r`, `chmod -R`). Every word but sed's
-/// scripts and chown's owner is returned, split at `=` (`of=F`, `--suffix=S`, `-i.bak`):
-/// the caller checks each against [`git_reads_path`] from every directory the line may be
-/// in. `None` for everything else that writes (archives, downloads, patches, database
+/// scripts and chown's owner is returned, split at `=` (`of=F`, `--suffix=S`, `-i.bak`),
+/// and with `sed -iSUFFIX` each operand's backup name (`Cargo.toml.bak`): the caller
+/// checks each against [`git_reads_path`] from every directory the line may be in. `None` for everything else that writes (archives, downloads, patches, database
 /// shells, links, wrapped writers): what it writes is not known.
-pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<&str>> {
+pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<String>> {
     let (prog, args) = argv.split_first()?;
     let p = basename(&prog.text);
     if !prog.exact
@@ -3269,6 +3269,8 @@ pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<&str>> {
     // Words that are not paths: sed's scripts, chown's owner (`chown git f`). A mode
     // (`+x`, `-w,u+x`, `755`) is read as a path: it cannot spell a name git reads.
     let mut skip: Vec<usize> = Vec::new();
+    // sed's backup suffixes (`-i.bak`).
+    let mut suffixes: Vec<&str> = Vec::new();
     // A backup is written under a name no word shows: `cp -b -S g x .gitconfi` keeps the
     // old `.gitconfi` as `.gitconfig`.
     if matches!(p, "cp" | "mv" | "install")
@@ -3292,34 +3294,50 @@ pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<&str>> {
             }
         }
         "sed" | "gsed" => {
-            // `-iSUFFIX` keeps a backup named by the suffix (`*` is the file's name, and
-            // it may name a directory: `-i'.gi*/config'`); only `-i` without one is read.
-            let suffixed = texts[..options_end].iter().any(|a| {
-                matches!(long_opt(a, "in-place"), Some(Some(_)))
-                    || (a.starts_with('-')
-                        && !a.starts_with("--")
-                        && a[1..].split_once('i').is_some_and(|(before, suffix)| {
+            // `-iSUFFIX` keeps a backup named by the suffix: the file's name with the
+            // suffix appended (`-i.bak`: `Cargo.toml.bak`), read below beside the file.
+            // A `*` in it stands for the file's name and a `/` makes it a directory
+            // (`-i'.gi*/config'`): not read, nor backups of globbed or `~/` names.
+            for a in &texts[..options_end] {
+                let suffix = match long_opt(a, "in-place") {
+                    Some(Some(v)) => Some(v),
+                    Some(None) => None,
+                    None => (a.starts_with('-') && !a.starts_with("--"))
+                        .then(|| a[1..].split_once('i'))
+                        .flatten()
+                        .filter(|(before, suffix)| {
                             !before.contains(['e', 'f', 'l']) && !suffix.is_empty()
-                        }))
-            });
-            if suffixed {
-                return None;
+                        })
+                        .map(|(_, suffix)| suffix),
+                };
+                if let Some(suffix) = suffix {
+                    if suffix.is_empty()
+                        || suffix.contains(['*', '/'])
+                        || args.iter().any(|a| !a.exact)
+                    {
+                        return None;
+                    }
+                    suffixes.push(suffix);
+                }
             }
             skip = sed_scripts(args).ok()?.1;
         }
         "mv" | "install" | "tee" | "truncate" | "sort" | "dd" | "uniq" => {}
         _ => return None,
     }
-    let mut paths = Vec::new();
+    let mut paths: Vec<String> = Vec::new();
     for (i, t) in texts.iter().enumerate() {
         if skip.contains(&i) {
             continue;
         }
-        paths.extend(t.split('='));
+        paths.extend(t.split('=').map(String::from));
         // A value attached to a short option (`-t.git`, `-o.git/config`, `-i'.git/*'`, in a
         // bundle `-vt.git`): every tail of the word may be one.
         if i < options_end && t.starts_with('-') && !t.starts_with("--") {
-            paths.extend(t.char_indices().skip(1).map(|(k, _)| &t[k..]));
+            paths.extend(t.char_indices().skip(1).map(|(k, _)| t[k..].to_string()));
+        } else {
+            // Each operand's backup (`lefthook` with `-i.yml` leaves `lefthook.yml`).
+            paths.extend(suffixes.iter().map(|s| format!("{t}{s}")));
         }
     }
     Some(paths)
@@ -3464,7 +3482,30 @@ pub fn git_keeps_work_tree(argv: &[Arg]) -> bool {
         "version",
     ];
     let texts: Vec<&str> = argv.iter().skip(1).map(|a| a.text.as_str()).collect();
-    argv.iter().all(|a| a.exact) && git_sub_index(&texts).is_some_and(|i| KEEPS.contains(&texts[i]))
+    if !argv.iter().all(|a| a.exact) {
+        return false;
+    }
+    let Some(i) = git_sub_index(&texts) else {
+        return false;
+    };
+    KEEPS.contains(&texts[i]) || new_branch_here(texts[i], &texts[i + 1..])
+}
+
+/// `git checkout -b NAME`, `git switch -c NAME` (or `-B`/`-C`, `-q`): a new branch at the
+/// commit already checked out, so no file of the work tree changes. A start point, a
+/// path or any other option (`--orphan`, `--track`, `-f`, `-m`) may change files.
+fn new_branch_here(sub: &str, rest: &[&str]) -> bool {
+    let create: &[&str] = match sub {
+        "checkout" => &["-b", "-B"],
+        "switch" => &["-c", "-C", "--create", "--force-create"],
+        _ => return false,
+    };
+    let rest: Vec<&str> = rest
+        .iter()
+        .copied()
+        .filter(|a| !matches!(*a, "-q" | "--quiet"))
+        .collect();
+    matches!(rest.as_slice(), [opt, name] if create.contains(opt) && !name.starts_with('-'))
 }
 
 /// The index of git's subcommand in its arguments (after `-c K=V`, `-C DIR`, `--git-dir X` …).
