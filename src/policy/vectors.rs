@@ -3280,7 +3280,15 @@ pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<String>> {
     }
     match p {
         "cp" => {
-            if short('r') || short('R') || short('a') || long("recursive") || long("archive") {
+            // `-s` makes symbolic links, which a later write in the line may go through.
+            if short('r')
+                || short('R')
+                || short('a')
+                || short('s')
+                || long("recursive")
+                || long("archive")
+                || long("symbolic-link")
+            {
                 return None;
             }
         }
@@ -3319,6 +3327,11 @@ pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<String>> {
                     }
                     suffixes.push(suffix);
                 }
+            }
+            // `--follow-symlinks` writes a link's target, and names the backup after it
+            // (`cp -s ~/.gitconfi l; sed --follow-symlinks -ig … l` leaves `~/.gitconfig`).
+            if long("follow-symlinks") {
+                return None;
             }
             skip = sed_scripts(args).ok()?.1;
         }
@@ -3388,8 +3401,9 @@ fn plain_glob(a: &Arg) -> bool {
 /// `~/.config/husky/init.sh` that husky 9's hooks source, a project's
 /// `.config/lefthook.yml`), git's templates and programs (`git-core`, `.git-templates`:
 /// `git init` and `git clone` copy hooks from there), the usual
-/// `core.hooksPath` directories (`.husky`, `.githooks`, `git-hooks`, …) and the files hook
-/// managers run commands from ([`HOOK_MANAGER_FILES`]). Anything under `/proc` or `/dev`
+/// `core.hooksPath` directories (`.husky`, `.githooks`, `git-hooks`, …), the files hook
+/// managers run commands from ([`HOOK_MANAGER_FILES`]) and a file named `HEAD` (which
+/// makes its directory a repository). Anything under `/proc` or `/dev`
 /// counts too: `/proc/self/fd/3` or `/dev/fd/3` is whatever a redirect opened (`3<.git`),
 /// `/proc/self/cwd` wherever the shell is. Case is ignored, as some file systems do. A
 /// hooks directory the project configured under another name, and `package.json` (which
@@ -3401,6 +3415,17 @@ pub fn git_reads_path(parts: &[&str]) -> bool {
         .iter()
         .find(|c| !c.is_empty())
         .is_some_and(|c| *c == "proc" || *c == "dev")
+    {
+        return true;
+    }
+    // A directory with `HEAD`, `objects/` and `refs/` is a repository to git, which then
+    // reads its `config` (`mkdir -p g/objects g/refs; tee g/HEAD; tee g/config; git -C g
+    // fetch`); without a `HEAD` it is not one.
+    if parts
+        .iter()
+        .rev()
+        .find(|c| !c.is_empty())
+        .is_some_and(|c| is(c, "HEAD"))
     {
         return true;
     }
@@ -3482,30 +3507,7 @@ pub fn git_keeps_work_tree(argv: &[Arg]) -> bool {
         "version",
     ];
     let texts: Vec<&str> = argv.iter().skip(1).map(|a| a.text.as_str()).collect();
-    if !argv.iter().all(|a| a.exact) {
-        return false;
-    }
-    let Some(i) = git_sub_index(&texts) else {
-        return false;
-    };
-    KEEPS.contains(&texts[i]) || new_branch_here(texts[i], &texts[i + 1..])
-}
-
-/// `git checkout -b NAME`, `git switch -c NAME` (or `-B`/`-C`, `-q`): a new branch at the
-/// commit already checked out, so no file of the work tree changes. A start point, a
-/// path or any other option (`--orphan`, `--track`, `-f`, `-m`) may change files.
-fn new_branch_here(sub: &str, rest: &[&str]) -> bool {
-    let create: &[&str] = match sub {
-        "checkout" => &["-b", "-B"],
-        "switch" => &["-c", "-C", "--create", "--force-create"],
-        _ => return false,
-    };
-    let rest: Vec<&str> = rest
-        .iter()
-        .copied()
-        .filter(|a| !matches!(*a, "-q" | "--quiet"))
-        .collect();
-    matches!(rest.as_slice(), [opt, name] if create.contains(opt) && !name.starts_with('-'))
+    argv.iter().all(|a| a.exact) && git_sub_index(&texts).is_some_and(|i| KEEPS.contains(&texts[i]))
 }
 
 /// The index of git's subcommand in its arguments (after `-c K=V`, `-C DIR`, `--git-dir X` …).
