@@ -3,8 +3,9 @@
 # mcp-commander as a container: the Streamable HTTP server on port 3000.
 #
 #   docker build -t mcp-commander .
-#   docker run --rm -p 3000:3000 --read-only --tmpfs /tmp \
-#     -e MCP_AUTH_TOKEN="$(openssl rand -hex 32)" mcp-commander
+#   export MCP_AUTH_TOKEN="$(openssl rand -hex 32)"; echo "token: $MCP_AUTH_TOKEN"
+#   docker run --rm -p 127.0.0.1:3000:3000 --read-only --tmpfs /tmp \
+#     -e MCP_AUTH_TOKEN mcp-commander
 #
 # Another port: pass both, `-e MCP_HTTP_PORT=8080 … mcp-commander --http --host 0.0.0.0
 # --port 8080`, since the HEALTHCHECK finds the server through MCP_HTTP_PORT (default 3000).

@@ -137,6 +137,7 @@ async fn serve(config: Config) -> ExitCode {
         if http { "http" } else { "stdio" },
         sandbox,
     );
+    warn_exposed_env(&commander.executor().sandbox_report().ancestor_env);
     if http {
         warn_short_tokens(&commander.config().http);
     }
@@ -171,7 +172,7 @@ fn warn_short_tokens(http: &crate::config::HttpConfig) {
     let short = http
         .tokens
         .iter()
-        .filter(|t| t.chars().count() < SHORT_TOKEN)
+        .filter(|t| !crate::exec::exposure::is_token_digest(t) && t.chars().count() < SHORT_TOKEN)
         .count();
     if short > 0 {
         tracing::warn!(
@@ -180,6 +181,22 @@ fn warn_short_tokens(http: &crate::config::HttpConfig) {
             "WEAK_TOKEN {short} of {} configured tokens are shorter than {SHORT_TOKEN} characters; use long random ones (for example `openssl rand -hex 32`)",
             http.tokens.len()
         );
+    }
+}
+
+/// `ENV_EXPOSED` (a warning, names only, never values) when commands can read secrets in
+/// the environment of a process above the server: on ECS without Landlock (Fargate's
+/// kernel has none), the task's init holds `MCP_AUTH_TOKEN`. README, "Secrets above the
+/// server", says what to do.
+fn warn_exposed_env(status: &str) {
+    if let Some(processes) = status.strip_prefix("exposed: ") {
+        audit::Event::new(
+            "ENV_EXPOSED",
+            crate::config::LogLevel::Warn,
+            "commands can read secrets in the environment of a process that started the server (Landlock, which would keep them out, is not enforced); give the token as a sha256: digest or start the server without it above (README, Secrets above the server)",
+        )
+        .field("processes", processes)
+        .emit();
     }
 }
 

@@ -184,6 +184,79 @@ fn fork_bomb_is_contained_while_the_server_keeps_serving() {
     assert_gone(&m);
 }
 
+/// The stdio server as nobody under a shell that holds a secret in its own environment (as
+/// a container's init holds the task's secrets), with `args`; the shell's pid.
+fn server_below_a_secret(dir: &std::path::Path, args: &[&str]) -> (common::StdioServer, u32) {
+    let mut c = exec_support::nobody_running(std::path::Path::new("/bin/sh"), dir);
+    c.env("MCP_AUTH_TOKEN", "tok-ABOVE-5d1c9");
+    let bin = exec_support::nobody_bin();
+    let mut full = vec!["-c", "\"$0\" \"$@\"; :", bin.to_str().expect("utf-8 path")];
+    full.extend_from_slice(args);
+    let mut s = common::StdioServer::start_with(c, &full);
+    s.handshake("2025-06-18");
+    let shell = s.child.id();
+    (s, shell)
+}
+
+/// A command that counts the secret's value in the shell's environment.
+fn read_above(s: &mut common::StdioServer, shell: u32) -> Value {
+    let line = format!("tr '\\0' '\\n' < /proc/{shell}/environ | grep -c tok-ABOVE");
+    run(s, &line, "10s").0
+}
+
+#[test]
+fn secrets_above_the_server_are_reported_as_they_are() {
+    assert!(
+        is_root(),
+        "this test needs root to start processes as uid 65534"
+    );
+    let dir = NobodyDir::new();
+    // Without Landlock a command of the same user reads the shell's environment, and the
+    // report and the start-up warning say so (names only).
+    let (mut s, shell) = server_below_a_secret(dir.path(), &["--sandbox-disable", "landlock"]);
+    let sb = sandbox_report(&mut s);
+    let above = sb["ancestor_env"].as_str().unwrap_or_default();
+    assert!(above.starts_with("exposed: "), "{sb}");
+    assert!(
+        above.contains(&format!("pid {shell} (sh): MCP_AUTH_TOKEN")),
+        "{sb}"
+    );
+    let r = read_above(&mut s, shell);
+    assert_eq!(r["stdout"], json!("1\n"), "{r}");
+    let (_, log) = s.close();
+    assert!(log.contains("ENV_EXPOSED"), "{log}");
+    assert!(
+        !log.contains("tok-ABOVE-5d1c9"),
+        "a secret value in the log: {log}"
+    );
+    // With every layer: where Landlock is enforced it keeps commands out of the shell's
+    // /proc entries and the report says protected; where it is not, exposed again.
+    let (mut s, shell) = server_below_a_secret(dir.path(), &[]);
+    let sb = sandbox_report(&mut s);
+    let above = sb["ancestor_env"].as_str().unwrap_or_default().to_string();
+    let r = read_above(&mut s, shell);
+    let (_, log) = s.close();
+    if sb["landlock"]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("enforced")
+    {
+        assert!(above.starts_with("protected by landlock: "), "{sb}");
+        assert_eq!(r["stdout"], json!("0\n"), "{r}");
+        assert!(
+            r["stderr"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Permission denied"),
+            "{r}"
+        );
+        assert!(!log.contains("ENV_EXPOSED"), "{log}");
+    } else {
+        assert!(above.starts_with("exposed: "), "{sb}");
+        assert_eq!(r["stdout"], json!("1\n"), "{r}");
+    }
+}
+
 #[test]
 fn relative_budget_lets_a_busy_user_fork() {
     assert!(

@@ -195,6 +195,44 @@ fn two_rotated_tokens_both_work_and_are_told_apart() {
 }
 
 #[test]
+fn a_token_configured_by_its_sha256_digest() {
+    use sha2::Digest;
+    let token = "digest-token-0123456789abcdef";
+    let hex: String = sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let configured = format!("sha256:{hex}");
+    let s = HttpServer::start_raw(&[], &[("MCP_AUTH_TOKEN", &configured)]);
+    assert_eq!(post_root(&s, &[("X-MCP-Auth-Token", token)]).status, 200);
+    let bearer = format!("Bearer {token}");
+    assert_eq!(post_root(&s, &[("Authorization", &bearer)]).status, 200);
+    // The digest itself is not a token.
+    assert_eq!(
+        post_root(&s, &[("X-MCP-Auth-Token", &configured)]).status,
+        401
+    );
+    assert_eq!(post_root(&s, &[("X-MCP-Auth-Token", &hex)]).status, 401);
+    // A digest is not a short token, and nothing of it reaches the log but the caller id.
+    let log = s.stderr();
+    assert!(!log.contains("WEAK_TOKEN"), "{log}");
+    assert!(!log.contains(&hex[8..]), "{log}");
+    // A malformed digest stops the start with one line.
+    let out = common::command()
+        .args(["--http", "--port", "0"])
+        .env("MCP_AUTH_TOKEN", "sha256:abc123")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("64 hex digits") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(!err.contains("abc123"), "{err}");
+}
+
+#[test]
 fn health_is_open_and_unknown_paths_are_404_not_401() {
     let s = HttpServer::start(&[], &[]);
     let r = s.request("GET", "/health", &[], b"");

@@ -599,6 +599,15 @@ fn resolve_http(o: &Options, r: &mut Resolver<'_>) -> Result<HttpConfig, ConfigE
                 .map(String::from),
         );
     }
+    // `sha256:HEX` stands for a token by its digest (kept where commands might read it).
+    if tokens
+        .iter()
+        .any(|t| t.starts_with("sha256:") && !crate::exec::exposure::is_token_digest(t))
+    {
+        return Err(ConfigError::Refused(
+            "a token given as sha256:… must be the token's SHA-256 digest in 64 hex digits (printf %s \"$TOKEN\" | sha256sum)".into(),
+        ));
+    }
     let allowed_origins = r
         .value("allowed_origins", "MCP_ALLOWED_ORIGINS", &o.allowed_origins)
         .map(split_list)

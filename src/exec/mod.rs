@@ -5,6 +5,8 @@
 //! [`ExecOutcome`] out. The parts:
 //!
 //! * [`env`](mod@env): the clean environment a command starts with.
+//! * [`exposure`]: secrets commands could still read above the server (an init's
+//!   environment), reported at start.
 //! * [`output`]: head + tail capture of a stream, drained to the end.
 //! * [`sandbox`]: which layers are on, probed at start, and what each child applies.
 //! * [`reaper`]: the `__reaper` shim (and its zygote) that owns a command's process tree.
@@ -13,6 +15,7 @@
 //! * `linux`: Landlock, seccomp, rlimits, `/proc` walks, descriptor passing.
 
 pub mod env;
+pub mod exposure;
 #[cfg(target_os = "linux")]
 pub(crate) mod linux;
 pub mod output;

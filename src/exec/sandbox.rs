@@ -149,6 +149,11 @@ pub struct SandboxReport {
     pub rlimits: String,
     /// Whether same-user processes could read the server's memory and environment.
     pub dumpable: bool,
+    /// Whether commands can read secrets (`MCP_AUTH_TOKEN`, `*_TOKEN`, `*SECRET*` …) in the
+    /// environment of a process above the server (an init, `tini`, a launching shell):
+    /// `none`, `protected by landlock: …` or `exposed: pid 1 (tini): MCP_AUTH_TOKEN`
+    /// ([`super::exposure`]).
+    pub ancestor_env: String,
 }
 
 /// A required layer is missing, or the settings contradict each other.
@@ -210,6 +215,7 @@ impl Sandbox {
                 cgroup: "off".into(),
                 rlimits: rlimit_text(&settings.limits),
                 dumpable,
+                ancestor_env: String::new(),
             },
             reaper: None,
             landlock: false,
@@ -225,6 +231,7 @@ impl Sandbox {
             settings,
         };
         sb.probe_layers();
+        sb.report.ancestor_env = super::exposure::status(sb.landlock);
         sb.check_required()?;
         Ok(sb)
     }

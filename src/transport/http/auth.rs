@@ -37,11 +37,27 @@ fn digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// The digest a configured token stands for: its own, or the one it gives as
+/// `sha256:HEX` (so the process environment need not hold the token itself).
+fn configured_digest(token: &str) -> [u8; 32] {
+    match token.strip_prefix("sha256:") {
+        Some(hex) if crate::exec::exposure::is_token_digest(token) => {
+            let mut d = [0u8; 32];
+            for (i, b) in d.iter_mut().enumerate() {
+                *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or_default();
+            }
+            d
+        }
+        _ => digest(token),
+    }
+}
+
 impl Tokens {
-    /// Tokens from the configuration; `required` is false only with `--no-auth`.
+    /// Tokens from the configuration (a token or `sha256:` and its digest in hex);
+    /// `required` is false only with `--no-auth`.
     pub fn new(tokens: &[String], required: bool) -> Tokens {
         Tokens {
-            digests: tokens.iter().map(|t| digest(t)).collect(),
+            digests: tokens.iter().map(|t| configured_digest(t)).collect(),
             required,
         }
     }
@@ -270,6 +286,30 @@ mod tests {
                 ("x-mcp-auth-token", "bad")
             ])),
             Err("invalid token")
+        );
+    }
+
+    #[test]
+    fn a_token_given_by_its_digest() {
+        let hex: String = digest("rotated-token-0123456789")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let t = Tokens::new(
+            &[format!("sha256:{hex}"), "plain-token-0123456789".into()],
+            true,
+        );
+        assert!(t.accepts("rotated-token-0123456789"));
+        assert!(t.accepts("plain-token-0123456789"));
+        assert!(!t.accepts(&hex));
+        assert!(!t.accepts(&format!("sha256:{hex}")));
+        let upper = Tokens::new(&[format!("sha256:{}", hex.to_uppercase())], true);
+        assert!(upper.accepts("rotated-token-0123456789"));
+        // The caller is named by the same digest either way.
+        let bearer = headers(&[("authorization", "Bearer rotated-token-0123456789")]);
+        assert_eq!(
+            t.authenticate(&bearer).unwrap(),
+            format!("token:{}", &hex[..8])
         );
     }
 
