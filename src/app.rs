@@ -139,7 +139,7 @@ async fn serve(config: Config) -> ExitCode {
     );
     warn_exposed_env(&commander.executor().sandbox_report().ancestor_env);
     if http {
-        warn_short_tokens(&commander.config().http);
+        warn_weak_tokens(&commander.config().http);
     }
     let reason = if http {
         match crate::transport::http::serve(commander, shutdown_signal).await {
@@ -161,11 +161,13 @@ async fn serve(config: Config) -> ExitCode {
 /// Tokens shorter than this get a warning at start.
 pub const SHORT_TOKEN: usize = 16;
 
-/// A warning (never the tokens) when some configured tokens are short: the failed-login
-/// throttle bounds the log and the load, not guessing, so a token must be long and random
-/// to be safe. Not a refusal: go-mcp-commander accepted any token, and switching must not
-/// stop a service; the operator sees it in the first lines and in CloudWatch.
-fn warn_short_tokens(http: &crate::config::HttpConfig) {
+/// Warnings (never the tokens) about tokens that are easy to get: `TOKEN_FILE_READABLE`
+/// when the token file holds tokens as themselves (commands can read it as the server
+/// did), and `WEAK_TOKEN` when some are short: the failed-login throttle bounds the log and
+/// the load, not guessing, so a token must be long and random to be safe. Not refusals:
+/// go-mcp-commander accepted any token, and switching must not stop a service; the
+/// operator sees them in the first lines and in CloudWatch.
+fn warn_weak_tokens(http: &crate::config::HttpConfig) {
     if http.no_auth {
         return;
     }
@@ -174,6 +176,15 @@ fn warn_short_tokens(http: &crate::config::HttpConfig) {
         .iter()
         .filter(|t| !crate::exec::exposure::is_token_digest(t) && t.chars().count() < SHORT_TOKEN)
         .count();
+    if http.plain_tokens_in_file > 0 {
+        audit::Event::new(
+            "TOKEN_FILE_READABLE",
+            crate::config::LogLevel::Warn,
+            "the token file holds tokens as themselves, and commands run as the server's user can read it as the server did; store their sha256: digests there instead (README, Secrets above the server)",
+        )
+        .field("tokens", http.plain_tokens_in_file)
+        .emit();
+    }
     if short > 0 {
         tracing::warn!(
             short,

@@ -184,6 +184,11 @@ fn two_rotated_tokens_both_work_and_are_told_apart() {
         .filter(|e| e["message"].as_str().unwrap().contains("WEAK_TOKEN"))
         .collect();
     assert_eq!(weak.len(), 1, "{}", s.stderr());
+    // The file holds one token as itself, which commands could read as the server did.
+    let readable = events(&s.stderr(), "TOKEN_FILE_READABLE");
+    assert_eq!(readable.len(), 1, "{}", s.stderr());
+    assert_eq!(readable[0]["tokens"], 1);
+    assert_eq!(readable[0]["level"], "warn");
     assert_eq!(weak[0]["level"], "warn");
     assert!(
         weak[0]["message"]
@@ -217,6 +222,17 @@ fn a_token_configured_by_its_sha256_digest() {
     let log = s.stderr();
     assert!(!log.contains("WEAK_TOKEN"), "{log}");
     assert!(!log.contains(&hex[8..]), "{log}");
+    // In a token file a digest is no secret: no TOKEN_FILE_READABLE.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens");
+    std::fs::write(&file, format!("{configured}\n")).unwrap();
+    let s = HttpServer::start_raw(&["--auth-token-file", file.to_str().unwrap()], &[]);
+    assert_eq!(post_root(&s, &[("X-MCP-Auth-Token", token)]).status, 200);
+    assert!(
+        events(&s.stderr(), "TOKEN_FILE_READABLE").is_empty(),
+        "{}",
+        s.stderr()
+    );
     // A malformed digest stops the start with one line.
     let out = common::command()
         .args(["--http", "--port", "0"])

@@ -107,6 +107,9 @@ pub struct HttpConfig {
     pub port: u16,
     /// Accepted tokens (several during rotation). Never logged.
     pub tokens: Vec<String>,
+    /// How many of them come from `--auth-token-file` as themselves (not `sha256:`
+    /// digests): a file the server's user reads, so its commands can read it too.
+    pub plain_tokens_in_file: usize,
     pub no_auth: bool,
     /// Allowed `Origin` values; empty means loopback origins only.
     pub allowed_origins: Vec<String>,
@@ -123,6 +126,7 @@ impl std::fmt::Debug for HttpConfig {
             .field("host", &self.host)
             .field("port", &self.port)
             .field("tokens", &format_args!("<{} redacted>", self.tokens.len()))
+            .field("plain_tokens_in_file", &self.plain_tokens_in_file)
             .field("no_auth", &self.no_auth)
             .field("allowed_origins", &self.allowed_origins)
             .field("stateless", &self.stateless)
@@ -587,17 +591,23 @@ fn resolve_http(o: &Options, r: &mut Resolver<'_>) -> Result<HttpConfig, ConfigE
     let mut tokens = std::env::var("MCP_AUTH_TOKEN")
         .map(|v| split_list(&v))
         .unwrap_or_default();
+    let mut plain_tokens_in_file = 0;
     if let Some(path) = r.value("auth_token_file", "MCP_AUTH_TOKEN_FILE", &o.auth_token_file) {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_string(),
             source,
         })?;
-        tokens.extend(
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(String::from),
-        );
+        let from_file: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(String::from)
+            .collect();
+        plain_tokens_in_file = from_file
+            .iter()
+            .filter(|t| !crate::exec::exposure::is_token_digest(t))
+            .count();
+        tokens.extend(from_file);
     }
     // `sha256:HEX` stands for a token by its digest (kept where commands might read it).
     if tokens
@@ -648,6 +658,7 @@ fn resolve_http(o: &Options, r: &mut Resolver<'_>) -> Result<HttpConfig, ConfigE
         host,
         port,
         tokens,
+        plain_tokens_in_file,
         no_auth: o.no_auth,
         allowed_origins,
         stateless,
