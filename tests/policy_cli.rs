@@ -137,6 +137,32 @@ fn presets_load_and_decide() {
 }
 
 #[test]
+fn a_missing_allowed_dir_names_the_policy_file_it_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        &dir,
+        "dirs.toml",
+        "allowed_dirs = [\"/nonexistent-dir-for-tests\"]\nallowed_commands = [\"ls\"]\n",
+    );
+    let o = check(&["--policy", p.to_str().unwrap(), "--", "ls"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains(&format!("allowed_dirs of policy file {}", p.display()))
+            && err.contains("/nonexistent-dir-for-tests"),
+        "{err}"
+    );
+    // Given by the flag's variable, the flag is named.
+    let o = check(
+        &["--policy", p.to_str().unwrap(), "--", "ls"],
+        &[("MCP_ALLOWED_DIRS", "/nonexistent-dir-for-tests")],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("invalid --allowed-dirs"), "{err}");
+}
+
+#[test]
 fn a_failing_example_stops_start_up_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(

@@ -27,7 +27,7 @@ pub use sandbox::SandboxConfig;
 pub enum ConfigError {
     #[error("invalid {name} {value:?}: {why}")]
     Invalid {
-        name: &'static str,
+        name: String,
         value: String,
         why: String,
     },
@@ -259,9 +259,9 @@ fn read_policy_file(path: &Path) -> Result<crate::policy::file::PolicyFile, Conf
     })
 }
 
-fn invalid(name: &'static str, value: &str, why: impl Into<String>) -> ConfigError {
+fn invalid(name: &str, value: &str, why: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
-        name,
+        name: name.to_string(),
         value: value.to_string(),
         why: why.into(),
     }
@@ -489,12 +489,19 @@ impl Config {
                 file.as_ref().and_then(|f| f.allowed_dirs.clone()),
             ),
         };
+        // Named after where the list came from: the flag (or its variable) or the file.
+        let dirs_option = match (r.sources.get("MCP_ALLOWED_DIRS"), &policy_file) {
+            (Some(Source::Policy), Some(f)) => {
+                format!("allowed_dirs of policy file {}", f.display())
+            }
+            _ => "--allowed-dirs".to_string(),
+        };
         let allowed_dirs = match dirs {
             Some(list) => list
                 .into_iter()
                 .map(|d| {
                     std::fs::canonicalize(workdir.join(&d))
-                        .map_err(|e| invalid("--allowed-dirs", &d, format!("cannot resolve: {e}")))
+                        .map_err(|e| invalid(&dirs_option, &d, format!("cannot resolve: {e}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?,
             None => Vec::new(),
