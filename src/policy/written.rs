@@ -8,7 +8,7 @@
 //! is a fork bomb.
 
 use super::blocklist;
-use super::download::{reads_code, runs_file};
+use super::download::{reads_code, runs_as_code, runs_file};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -17,7 +17,8 @@ use super::parse::{self, RedirKind, Script, SimpleCommand, Word};
 use super::rules::{basename, Arg};
 use super::{
     args_of, copy_reaches, current_dir_ref, echo_option, input_files, normalised_path, piped_into,
-    printed_texts, runners, source_path, Lines, Outer, Policy,
+    placeholder_values, printed_texts, runners, source_path, vectors, Lines, Outer, Policy,
+    MAX_UNWRAP,
 };
 
 impl Policy {
@@ -38,15 +39,24 @@ impl Policy {
             .levels()
             .flat_map(|l| l.copies.iter().cloned())
             .collect();
+        // `echo … > /tmp/a; cd /tmp; sh a`: a relative name in each directory the line's
+        // `cd`s may reach, on both sides.
+        let cwds = outer.cwds;
+        let file_names: Vec<Vec<String>> = files.iter().map(|(p, _)| in_dirs(p, cwds)).collect();
         // Each name the line runs or reads is looked up once: the written files it may be.
         let known: RefCell<HashMap<String, Vec<usize>>> = RefCell::default();
         let held = |t: &str| -> Vec<usize> {
             if let Some(h) = known.borrow().get(t) {
                 return h.clone();
             }
-            let names = origins(&copies, t);
+            // `cd /tmp/x; sh ../a`: the name as written too, before `..` is read away.
+            let names: Vec<String> = origins(&copies, t)
+                .iter()
+                .chain([&t.to_string()])
+                .flat_map(|n| in_dirs(n, cwds))
+                .collect();
             let h: Vec<usize> = (0..files.len())
-                .filter(|&i| names.contains(&files[i].0))
+                .filter(|&i| file_names[i].iter().any(|f| names.contains(f)))
                 .collect();
             known.borrow_mut().insert(t.to_string(), h.clone());
             h
@@ -54,14 +64,17 @@ impl Policy {
         for c in &script.commands {
             let argv = args_of(c);
             let any = |t: &str| !held(t).is_empty();
-            let runs = runs_written(script, c, &argv, &any);
+            // `find . -name '*.sh' -exec {} \;`: names only known when it runs may be any
+            // file the line wrote.
+            let found = runs_found(script, c, &argv, 0);
+            let runs = found || runs_written(script, c, &argv, &any);
             let make = reads_makefile(&argv, &any);
             if !runs && !make {
                 continue;
             }
             for (i, (_, text)) in files.iter().enumerate() {
                 let same = |t: &str| held(t).contains(&i);
-                if runs && runs_written(script, c, &argv, &same) {
+                if runs && (found || runs_written(script, c, &argv, &same)) {
                     if spawns_itself(text) {
                         let (id, why) = blocklist::hit_of(
                             "default:fork-bomb",
@@ -89,7 +102,8 @@ impl Policy {
 }
 
 /// True when `c` runs a file `same` marks as shell code: by its path or as a shell's
-/// script (`./a`, `sh a`, `. a`), or fed to a shell (`sh < a`, `cat a | sh`).
+/// script (`./a`, `sh a`, `. a`), fed to a shell (`sh < a`, `cat a | sh`), or printed
+/// into shell code (`sh -c "$(cat a)"`, `eval "`cat a`"`, `bash -c "$(< a)"`).
 fn runs_written(
     script: &Script,
     c: &SimpleCommand,
@@ -101,7 +115,69 @@ fn runs_written(
         .iter()
         .any(|r| r.kind == RedirKind::Input && !r.here && same(&r.target.text))
         || piped_from_file(script, c, same);
-    (from_input && reads_code(argv, true, 0)) || runs_file(argv, same, 0)
+    (from_input && reads_code(argv, true, 0))
+        || runs_file(argv, same, 0)
+        || (!c.words.is_empty()
+            && runs_as_code(script, c, argv, false, &|w| prints_file(script, w, same)))
+}
+
+/// `$(cat a)`, `` `cat ./a` ``, `$(< a)`: a command substitution whose output is the
+/// file `same` marks, read by `cat` or from its input.
+fn prints_file(script: &Script, w: &Word, same: &dyn Fn(&str) -> bool) -> bool {
+    script.commands[w.subs.clone()].iter().any(|d| {
+        let cat = d.words.first().is_some_and(|p| basename(&p.text) == "cat");
+        (cat && d.words[1..].iter().any(|o| same(&o.text))) || input_files(d).any(|f| same(&f.text))
+    })
+}
+
+/// `path`, and where it is relative, the path it names from each directory the line's
+/// `cd`s may reach ([`blocklist::cd_dirs`]): `a` after `cd /tmp` is also `/tmp/a`.
+fn in_dirs(path: &str, cwds: &[blocklist::Cwd]) -> Vec<String> {
+    let mut out = vec![normalised_path(path)];
+    if path.is_empty() || path.starts_with('/') {
+        return out;
+    }
+    for d in cwds {
+        if let blocklist::Cwd::Dir(d) = d {
+            let p = normalised_path(&format!("{d}/{path}"));
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// `find . -name '*.sh' -exec {} \;`, `find . -exec sh {} +`, `ls | xargs -n1 sh`,
+/// `xargs -I% ./%`: find or xargs runs files by names only known when it runs (what it
+/// finds, what it reads), as programs or as a shell's script; also through a wrapper
+/// (`sudo find …`).
+fn runs_found(script: &Script, c: &SimpleCommand, argv: &[Arg], depth: usize) -> bool {
+    let Some(p) = argv.first() else {
+        return false;
+    };
+    let finds = matches!(basename(&p.text), "find" | "xargs");
+    // xargs's `-I R`: R stands for each name it reads.
+    let replaced = if basename(&p.text) == "xargs" {
+        placeholder_values(argv, script, c).0
+    } else {
+        String::new()
+    };
+    let unnamed = |t: &str| t.contains("{}") || (!replaced.is_empty() && t.contains(&replaced));
+    depth < MAX_UNWRAP
+        && vectors::analyse(argv, false).into_iter().any(|f| match f {
+            vectors::Finding::Wrap {
+                argv: mut inner,
+                appended,
+            } if finds => {
+                if appended {
+                    inner.push(Arg::unknown("{}"));
+                }
+                inner.first().is_some_and(|p| unnamed(&p.text)) || runs_file(&inner, &unnamed, 0)
+            }
+            vectors::Finding::Wrap { argv: inner, .. } => runs_found(script, c, &inner, depth + 1),
+            _ => false,
+        })
 }
 
 /// Files the line fills with literal text, each with one text it may hold: what `echo …`,
@@ -109,7 +185,7 @@ fn runs_written(
 /// } > FILE`; through a descriptor: `exec 3> FILE; echo … >&3`), or pipe into `tee FILE`,
 /// each write on its own; and, where every write into a file is one of those ([`Write`]),
 /// what they make together in the line's order (`printf 'rm -rf' > a; echo ' /' >> a`).
-/// Paths as [`normalised_path`] spells them.
+/// Each path as the line names it, or for joined texts as [`normalised_path`] spells it.
 fn written_files(script: &Script, copies: &[(&Word, String)]) -> Vec<(String, String)> {
     let writes = writes(script);
     let mut out: Vec<(String, String)> = writes
@@ -123,14 +199,18 @@ fn written_files(script: &Script, copies: &[(&Word, String)]) -> Vec<(String, St
         })
         .collect();
     out.dedup();
-    let mut paths: Vec<&str> = Vec::new();
-    for w in &writes {
-        if !paths.contains(&w.path.as_str()) {
-            paths.push(&w.path);
+    let named: Vec<String> = writes.iter().map(|w| normalised_path(&w.path)).collect();
+    let mut paths: Vec<&String> = Vec::new();
+    for path in &named {
+        if !paths.contains(&path) {
+            paths.push(path);
         }
     }
     for path in paths {
-        let into: Vec<&Write> = writes.iter().filter(|w| w.path == path).collect();
+        let into: Vec<&Write> = (0..writes.len())
+            .filter(|&i| named[i] == *path)
+            .map(|i| &writes[i])
+            .collect();
         // One write of text (beside emptying the file: `exec 3> a`) is already read on its
         // own; a copy onto the file (`cp x a`) is text the line does not show.
         let with_text = into
@@ -161,7 +241,7 @@ const MAX_READINGS: usize = 64;
 
 /// One write of the line into a file, in the order of the line's commands.
 struct Write {
-    /// The file, as [`normalised_path`] spells it.
+    /// The file, as the line names it.
     path: String,
     /// What the command writes, one text a reading ([`printed_texts`]); `None` when the
     /// line does not show it (`ls > a`, `exec > a`).
@@ -228,7 +308,7 @@ fn writes(script: &Script) -> Vec<Write> {
             .filter(|(range, r)| range.start == i && r.kind == RedirKind::Output)
         {
             out.push(Write {
-                path: normalised_path(&r.target.text),
+                path: r.target.text.clone(),
                 texts: Some(vec![String::new()]),
                 ends: &[""],
                 ordered: in_order,
@@ -239,7 +319,7 @@ fn writes(script: &Script) -> Vec<Write> {
         if c.words.len() == 1 && c.words[0].text == "exec" {
             for r in c.redirects.iter().filter(|r| r.kind == RedirKind::Output) {
                 out.push(Write {
-                    path: normalised_path(&r.target.text),
+                    path: r.target.text.clone(),
                     texts: (!r.on_stdout()).then(|| vec![String::new()]),
                     ends: &[""],
                     ordered: in_order,
@@ -278,7 +358,7 @@ fn writes(script: &Script) -> Vec<Write> {
         let mut dests: Vec<(String, bool, bool)> = Vec::new();
         for r in &c.redirects {
             if r.kind == RedirKind::Output {
-                dests.push((normalised_path(&r.target.text), r.on_stdout(), r.appends()));
+                dests.push((r.target.text.clone(), r.on_stdout(), r.appends()));
             } else if let Some(path) = descriptor(r) {
                 dests.push((path, true, true));
             }
@@ -289,11 +369,7 @@ fn writes(script: &Script) -> Vec<Write> {
             }
             // `{ …; } 3> a` only opens a descriptor ([`opened_descriptors`]).
             if r.kind == RedirKind::Output && r.fd.is_none_or(|fd| fd <= 2) {
-                dests.push((
-                    normalised_path(&r.target.text),
-                    r.on_stdout() && !own_stdout,
-                    true,
-                ));
+                dests.push((r.target.text.clone(), r.on_stdout() && !own_stdout, true));
             } else if let Some(path) = descriptor(r) {
                 dests.push((path, !own_stdout, true));
             }
@@ -343,7 +419,7 @@ fn writes(script: &Script) -> Vec<Write> {
                             .iter()
                             .filter(|r| r.kind == RedirKind::Output)
                             .map(|r| Write {
-                                path: normalised_path(&r.target.text),
+                                path: r.target.text.clone(),
                                 texts: printed.clone(),
                                 ends,
                                 ordered: in_order && r.on_stdout(),
@@ -366,14 +442,14 @@ fn opened_descriptors(script: &Script) -> Vec<(u32, String, Option<Range<usize>>
         if c.words.len() == 1 && c.words[0].text == "exec" {
             for r in c.redirects.iter().filter(|r| r.kind == RedirKind::Output) {
                 if let Some(fd) = r.fd.filter(|&fd| fd > 2) {
-                    out.push((fd, normalised_path(&r.target.text), None));
+                    out.push((fd, r.target.text.clone(), None));
                 }
             }
         }
     }
     for (range, r) in &script.compound_redirects {
         if let Some(fd) = r.fd.filter(|&fd| fd > 2 && r.kind == RedirKind::Output) {
-            out.push((fd, normalised_path(&r.target.text), Some(range.clone())));
+            out.push((fd, r.target.text.clone(), Some(range.clone())));
         }
     }
     out
@@ -389,7 +465,7 @@ fn tee_operands(t: &SimpleCommand) -> impl Iterator<Item = (String, bool)> + '_ 
     t.words[1..]
         .iter()
         .filter(|w| !w.text.starts_with('-'))
-        .map(move |w| (normalised_path(&w.text), append))
+        .map(move |w| (w.text.clone(), append))
 }
 
 /// A `tee` or a `cat` reading only its input, in a pipeline after a printer: what it
@@ -515,13 +591,19 @@ mod tests {
     fn files(line: &str) -> Vec<(String, String)> {
         let script = parse::parse(line).unwrap();
         written_files(&script, &copies(&script))
+            .into_iter()
+            .map(|(p, t)| (normalised_path(&p), t))
+            .collect()
     }
 
     /// The texts the line's writes into `path` make together, when it reads them so.
     fn joined_in(line: &str, path: &str) -> Option<Vec<String>> {
         let script = parse::parse(line).unwrap();
         let writes = writes(&script);
-        let into: Vec<&Write> = writes.iter().filter(|w| w.path == path).collect();
+        let into: Vec<&Write> = writes
+            .iter()
+            .filter(|w| normalised_path(&w.path) == path)
+            .collect();
         joined(&into)
     }
 
