@@ -6,6 +6,13 @@
 //! sh b`), and its recipe lines where `make` reads it as a makefile (`make -f FILE`, a
 //! written `Makefile`). A script that starts copies of itself (`$0 & $0`, `sh $0 | sh $0`)
 //! is a fork bomb.
+//!
+//! A file's literal pieces are also read joined in the line's order (`printf 'rm -rf' > a;
+//! echo ' /' >> a`), also written through a descriptor (`exec 3> a; echo … >&3`); the file
+//! also runs where a substitution prints it into shell code (`sh -c "$(cat a)"`, `eval`),
+//! by a name that reaches it through the line's `cd`s (`echo … > /tmp/a; cd /tmp; sh a`),
+//! and where `find -exec` or `xargs` runs names only known when they run (every file the
+//! line wrote counts). Conditions are not followed: the order is the line's text.
 
 use super::blocklist;
 use super::download::{reads_code, runs_as_code, runs_file};
