@@ -335,7 +335,7 @@ fn sql_client(argv: &[Arg], depth: usize) -> bool {
 /// (`$(curl …)`, its output split into words and run), piped (`piped`) or fed
 /// (`sh < <(curl …)`, `bash <<< "$(curl …)"`) into a program that runs its input, or
 /// substituted into the words of one that runs code (`bash -c "$(…)"`, `eval "$(…)"`).
-fn runs_as_code(
+pub(super) fn runs_as_code(
     script: &Script,
     c: &SimpleCommand,
     argv: &[Arg],

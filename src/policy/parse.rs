@@ -57,11 +57,28 @@ pub enum RedirKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Redirect {
     pub kind: RedirKind,
+    /// The operator as written (`>`, `>>`, `<>`, `>&`, `&>` …).
+    pub op: &'static str,
+    /// The descriptor number written before the operator (`2>`, `3>>`), if any.
+    pub fd: Option<u32>,
     pub target: Word,
     /// A here-document or here-string (`<<`, `<<-`, `<<<`).
     pub here: bool,
     /// A here-document's body: an index into [`Script::heredocs`].
     pub heredoc: Option<usize>,
+}
+
+impl Redirect {
+    /// `>>`, `&>>`: writes after what the file holds instead of truncating it.
+    pub fn appends(&self) -> bool {
+        matches!(self.op, ">>" | "&>>")
+    }
+
+    /// Applies to the command's standard output: no descriptor or 1 (`>`, `1>>`, `>&3`),
+    /// or both outputs (`&>`, `>&FILE`).
+    pub fn on_stdout(&self) -> bool {
+        matches!(self.fd, None | Some(1)) || self.op.starts_with('&')
+    }
 }
 
 /// A `NAME=value` assignment (before a command or alone).
@@ -951,16 +968,10 @@ impl<'s> Parser<'_, 's> {
             if !self.at_redirect() {
                 return Ok(input);
             }
-            let fd_start = self.pos;
             let r = self.redirect(ctx)?;
             self.check_redirect(&r);
             self.out.compound_redirects.push((start..end, r.clone()));
-            let fd: Vec<u8> = self.s[fd_start..]
-                .iter()
-                .take_while(|c| c.is_ascii_digit())
-                .copied()
-                .collect();
-            if r.kind == RedirKind::Input && !r.here && matches!(fd.as_slice(), b"" | b"0") {
+            if r.kind == RedirKind::Input && !r.here && matches!(r.fd, None | Some(0)) {
                 input = Some(r.target);
             }
         }
@@ -979,10 +990,14 @@ impl<'s> Parser<'_, 's> {
     }
 
     fn redirect(&mut self, ctx: &Ctx) -> Result<Redirect, ParseError> {
+        let fd_start = self.pos;
         while self.peek().is_some_and(|c| c.is_ascii_digit()) {
             self.pos += 1;
         }
-        let ops: &[(&str, RedirKind)] = &[
+        let fd = std::str::from_utf8(&self.s[fd_start..self.pos])
+            .ok()
+            .and_then(|d| d.parse().ok());
+        let ops: &[(&'static str, RedirKind)] = &[
             ("&>>", RedirKind::Output),
             ("&>", RedirKind::Output),
             ("<<<", RedirKind::Input),
@@ -1026,6 +1041,8 @@ impl<'s> Parser<'_, 's> {
             });
             return Ok(Redirect {
                 kind,
+                op,
+                fd,
                 target: w,
                 here: true,
                 heredoc: Some(index),
@@ -1046,6 +1063,8 @@ impl<'s> Parser<'_, 's> {
         }
         Ok(Redirect {
             kind,
+            op,
+            fd,
             target,
             here: op == "<<<",
             heredoc: None,

@@ -6,17 +6,26 @@
 //! sh b`), and its recipe lines where `make` reads it as a makefile (`make -f FILE`, a
 //! written `Makefile`). A script that starts copies of itself (`$0 & $0`, `sh $0 | sh $0`)
 //! is a fork bomb.
+//!
+//! A file's literal pieces are also read joined in the line's order (`printf 'rm -rf' > a;
+//! echo ' /' >> a`), also written through a descriptor (`exec 3> a; echo … >&3`); the file
+//! also runs where a substitution prints it into shell code (`sh -c "$(cat a)"`, `eval`),
+//! by a name that reaches it through the line's `cd`s (`echo … > /tmp/a; cd /tmp; sh a`),
+//! and where `find -exec` or `xargs` runs names only known when they run (every file the
+//! line wrote counts). Conditions are not followed: the order is the line's text.
 
 use super::blocklist;
-use super::download::{reads_code, runs_file};
+use super::download::{reads_code, runs_as_code, runs_file};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ops::Range;
 
 use super::parse::{self, RedirKind, Script, SimpleCommand, Word};
 use super::rules::{basename, Arg};
 use super::{
-    args_of, copy_reaches, current_dir_ref, input_files, normalised_path, piped_into,
-    printed_texts, runners, source_path, Lines, Outer, Policy,
+    args_of, copy_reaches, current_dir_ref, echo_option, input_files, normalised_path, piped_into,
+    placeholder_values, printed_texts, runners, source_path, vectors, Lines, Outer, Policy,
+    MAX_UNWRAP,
 };
 
 impl Policy {
@@ -29,7 +38,7 @@ impl Policy {
         outer: Outer<'_>,
     ) -> Option<(String, String)> {
         let script = lines.script;
-        let files = written_files(script);
+        let files = written_files(script, lines.copies);
         if files.is_empty() {
             return None;
         }
@@ -37,15 +46,24 @@ impl Policy {
             .levels()
             .flat_map(|l| l.copies.iter().cloned())
             .collect();
+        // `echo … > /tmp/a; cd /tmp; sh a`: a relative name in each directory the line's
+        // `cd`s may reach, on both sides.
+        let cwds = outer.cwds;
+        let file_names: Vec<Vec<String>> = files.iter().map(|(p, _)| in_dirs(p, cwds)).collect();
         // Each name the line runs or reads is looked up once: the written files it may be.
         let known: RefCell<HashMap<String, Vec<usize>>> = RefCell::default();
         let held = |t: &str| -> Vec<usize> {
             if let Some(h) = known.borrow().get(t) {
                 return h.clone();
             }
-            let names = origins(&copies, t);
+            // `cd /tmp/x; sh ../a`: the name as written too, before `..` is read away.
+            let names: Vec<String> = origins(&copies, t)
+                .iter()
+                .chain([&t.to_string()])
+                .flat_map(|n| in_dirs(n, cwds))
+                .collect();
             let h: Vec<usize> = (0..files.len())
-                .filter(|&i| names.contains(&files[i].0))
+                .filter(|&i| file_names[i].iter().any(|f| names.contains(f)))
                 .collect();
             known.borrow_mut().insert(t.to_string(), h.clone());
             h
@@ -53,14 +71,17 @@ impl Policy {
         for c in &script.commands {
             let argv = args_of(c);
             let any = |t: &str| !held(t).is_empty();
-            let runs = runs_written(script, c, &argv, &any);
+            // `find . -name '*.sh' -exec {} \;`: names only known when it runs may be any
+            // file the line wrote.
+            let found = runs_found(script, c, &argv, 0);
+            let runs = found || runs_written(script, c, &argv, &any);
             let make = reads_makefile(&argv, &any);
             if !runs && !make {
                 continue;
             }
             for (i, (_, text)) in files.iter().enumerate() {
                 let same = |t: &str| held(t).contains(&i);
-                if runs && runs_written(script, c, &argv, &same) {
+                if runs && (found || runs_written(script, c, &argv, &same)) {
                     if spawns_itself(text) {
                         let (id, why) = blocklist::hit_of(
                             "default:fork-bomb",
@@ -88,7 +109,8 @@ impl Policy {
 }
 
 /// True when `c` runs a file `same` marks as shell code: by its path or as a shell's
-/// script (`./a`, `sh a`, `. a`), or fed to a shell (`sh < a`, `cat a | sh`).
+/// script (`./a`, `sh a`, `. a`), fed to a shell (`sh < a`, `cat a | sh`), or printed
+/// into shell code (`sh -c "$(cat a)"`, `eval "`cat a`"`, `bash -c "$(< a)"`).
 fn runs_written(
     script: &Script,
     c: &SimpleCommand,
@@ -100,60 +122,399 @@ fn runs_written(
         .iter()
         .any(|r| r.kind == RedirKind::Input && !r.here && same(&r.target.text))
         || piped_from_file(script, c, same);
-    (from_input && reads_code(argv, true, 0)) || runs_file(argv, same, 0)
+    (from_input && reads_code(argv, true, 0))
+        || runs_file(argv, same, 0)
+        || (!c.words.is_empty()
+            && runs_as_code(script, c, argv, false, &|w| prints_file(script, w, same)))
 }
 
-/// Files the line fills with literal text: `echo …`, `printf …` or `cat <<EOF` redirected
-/// into them (alone or in a group or subshell: `{ echo …; } > FILE`), or piped into
-/// `tee FILE`. Paths as [`normalised_path`] spells them.
-fn written_files(script: &Script) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (i, c) in script.commands.iter().enumerate() {
-        let Some(texts) = printed_texts(script, c) else {
-            continue;
-        };
-        let group_outputs = script
-            .compound_redirects
-            .iter()
-            .filter(|(range, _)| range.contains(&i))
-            .map(|(_, r)| r);
-        let outputs: Vec<&parse::Redirect> = c
-            .redirects
-            .iter()
-            .chain(group_outputs)
-            .filter(|r| r.kind == RedirKind::Output)
-            .collect();
-        for text in texts {
-            for r in &outputs {
-                out.push((normalised_path(&r.target.text), text.clone()));
-            }
-            for t in script.commands.iter().filter(|t| piped_into(c, t)) {
-                let words: Vec<&str> = t.words.iter().map(|w| w.text.as_str()).collect();
-                match words.split_first() {
-                    Some((p, rest)) if basename(p) == "tee" => out.extend(
-                        rest.iter()
-                            .filter(|w| !w.starts_with('-'))
-                            .map(|w| (normalised_path(w), text.clone())),
-                    ),
-                    // `echo … | cat > FILE`: a cat reading only its input passes it on.
-                    Some((p, rest))
-                        if basename(p) == "cat"
-                            && rest.iter().all(|w| w.starts_with('-'))
-                            && input_files(t).next().is_none() =>
-                    {
-                        out.extend(
-                            t.redirects
-                                .iter()
-                                .filter(|r| r.kind == RedirKind::Output)
-                                .map(|r| (normalised_path(&r.target.text), text.clone())),
-                        )
-                    }
-                    _ => {}
-                }
+/// `$(cat a)`, `` `cat ./a` ``, `$(< a)`: a command substitution whose output is the
+/// file `same` marks, read by `cat` or from its input.
+fn prints_file(script: &Script, w: &Word, same: &dyn Fn(&str) -> bool) -> bool {
+    script.commands[w.subs.clone()].iter().any(|d| {
+        let cat = d.words.first().is_some_and(|p| basename(&p.text) == "cat");
+        (cat && d.words[1..].iter().any(|o| same(&o.text))) || input_files(d).any(|f| same(&f.text))
+    })
+}
+
+/// `path`, and where it is relative, the path it names from each directory the line's
+/// `cd`s may reach ([`blocklist::cd_dirs`]): `a` after `cd /tmp` is also `/tmp/a`.
+fn in_dirs(path: &str, cwds: &[blocklist::Cwd]) -> Vec<String> {
+    let mut out = vec![normalised_path(path)];
+    if path.is_empty() || path.starts_with('/') {
+        return out;
+    }
+    for d in cwds {
+        if let blocklist::Cwd::Dir(d) = d {
+            let p = normalised_path(&format!("{d}/{path}"));
+            if !out.contains(&p) {
+                out.push(p);
             }
         }
     }
     out
+}
+
+/// `find . -name '*.sh' -exec {} \;`, `find . -exec sh {} +`, `ls | xargs -n1 sh`,
+/// `xargs -I% ./%`: find or xargs runs files by names only known when it runs (what it
+/// finds, what it reads), as programs or as a shell's script; also through a wrapper
+/// (`sudo find …`).
+fn runs_found(script: &Script, c: &SimpleCommand, argv: &[Arg], depth: usize) -> bool {
+    let Some(p) = argv.first() else {
+        return false;
+    };
+    let finds = matches!(basename(&p.text), "find" | "xargs");
+    // xargs's `-I R`: R stands for each name it reads.
+    let replaced = if basename(&p.text) == "xargs" {
+        placeholder_values(argv, script, c).0
+    } else {
+        String::new()
+    };
+    let unnamed = |t: &str| t.contains("{}") || (!replaced.is_empty() && t.contains(&replaced));
+    depth < MAX_UNWRAP
+        && vectors::analyse(argv, false).into_iter().any(|f| match f {
+            vectors::Finding::Wrap {
+                argv: mut inner,
+                appended,
+            } if finds => {
+                if appended {
+                    inner.push(Arg::unknown("{}"));
+                }
+                inner.first().is_some_and(|p| unnamed(&p.text)) || runs_file(&inner, &unnamed, 0)
+            }
+            vectors::Finding::Wrap { argv: inner, .. } => runs_found(script, c, &inner, depth + 1),
+            _ => false,
+        })
+}
+
+/// Files the line fills with literal text, each with one text it may hold: what `echo …`,
+/// `printf …` or `cat <<EOF` write into them (alone or in a group or subshell: `{ echo …;
+/// } > FILE`; through a descriptor: `exec 3> FILE; echo … >&3`), or pipe into `tee FILE`,
+/// each write on its own; and, where every write into a file is one of those ([`Write`]),
+/// what they make together in the line's order (`printf 'rm -rf' > a; echo ' /' >> a`).
+/// Each path as the line names it, or for joined texts as [`normalised_path`] spells it.
+fn written_files(script: &Script, copies: &[(&Word, String)]) -> Vec<(String, String)> {
+    let writes = writes(script);
+    let mut out: Vec<(String, String)> = writes
+        .iter()
+        .flat_map(|w| {
+            w.texts
+                .iter()
+                .flatten()
+                .filter(|t| !t.is_empty())
+                .map(|t| (w.path.clone(), t.clone()))
+        })
+        .collect();
+    out.dedup();
+    let named: Vec<String> = writes.iter().map(|w| normalised_path(&w.path)).collect();
+    let mut paths: Vec<&String> = Vec::new();
+    for path in &named {
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    for path in paths {
+        let into: Vec<&Write> = (0..writes.len())
+            .filter(|&i| named[i] == *path)
+            .map(|i| &writes[i])
+            .collect();
+        // One write of text (beside emptying the file: `exec 3> a`) is already read on its
+        // own; a copy onto the file (`cp x a`) is text the line does not show.
+        let with_text = into
+            .iter()
+            .filter(|w| {
+                w.texts
+                    .as_ref()
+                    .is_none_or(|t| t.iter().any(|t| !t.is_empty()))
+            })
+            .count();
+        if with_text < 2
+            || copies
+                .iter()
+                .any(|(src, dest)| copy_reaches(src, dest, path))
+        {
+            continue;
+        }
+        if let Some(texts) = joined(&into) {
+            out.extend(texts.into_iter().map(|t| (path.to_string(), t)));
+        }
+    }
+    out
+}
+
+/// Most readings of a file's joined text ([`joined`]) checked; echo's readings (dash's and
+/// bash's, escapes, `-n`) multiply with each write.
+const MAX_READINGS: usize = 64;
+
+/// One write of the line into a file, in the order of the line's commands.
+struct Write {
+    /// The file, as the line names it.
+    path: String,
+    /// What the command writes, one text a reading ([`printed_texts`]); `None` when the
+    /// line does not show it (`ls > a`, `exec > a`).
+    texts: Option<Vec<String>>,
+    /// What follows each text: echo's newline, or nothing after `echo -n` or `\c`.
+    ends: &'static [&'static str],
+    /// The text lands in the file as written, after the writes before it: none of them
+    /// runs in a loop, a function or the background, and it is the command's standard
+    /// output, not `2>` or output a redirection of its own takes elsewhere.
+    ordered: bool,
+    /// Keeps what the file held (`>>`, `tee -a`, a descriptor opened before).
+    append: bool,
+}
+
+/// What a file holds after `writes` (all into it, in order): each reading of their texts
+/// put together, `>` starting over and `>>` adding. `None` when one of them is not shown
+/// or not in order ([`Write`]).
+fn joined(writes: &[&Write]) -> Option<Vec<String>> {
+    let mut texts = vec![String::new()];
+    for w in writes {
+        if !w.ordered {
+            return None;
+        }
+        let before = if w.append { texts } else { vec![String::new()] };
+        texts = Vec::new();
+        for b in &before {
+            for t in w.texts.as_ref()? {
+                for end in w.ends {
+                    let text = format!("{b}{t}{end}");
+                    if texts.len() < MAX_READINGS && !texts.contains(&text) {
+                        texts.push(text);
+                    }
+                }
+            }
+        }
+    }
+    Some(texts)
+}
+
+/// The writes of the line into files ([`Write`]), in the order of its commands. Cheap for
+/// a line that redirects no output and runs no `tee`.
+fn writes(script: &Script) -> Vec<Write> {
+    let writes_somewhere = !script.compound_redirects.is_empty()
+        || script.commands.iter().any(|c| {
+            c.redirects.iter().any(|r| r.kind != RedirKind::Input)
+                || c.words.first().is_some_and(|p| basename(&p.text) == "tee")
+        });
+    if !writes_somewhere {
+        return Vec::new();
+    }
+    let opened = opened_descriptors(script);
+    let mut out = Vec::new();
+    for (i, c) in script.commands.iter().enumerate() {
+        let in_order = c.function.is_none()
+            && !script
+                .loops
+                .iter()
+                .any(|l| l.body.contains(&i) || l.cond.contains(&i))
+            && !script.background.iter().any(|b| b.contains(&i));
+        // `{ …; } > a` empties the file once, before the group's first command.
+        for (_, r) in script
+            .compound_redirects
+            .iter()
+            .filter(|(range, r)| range.start == i && r.kind == RedirKind::Output)
+        {
+            out.push(Write {
+                path: r.target.text.clone(),
+                texts: Some(vec![String::new()]),
+                ends: &[""],
+                ordered: in_order,
+                append: r.appends(),
+            });
+        }
+        // `exec 3> a` opens (and empties) the file; `exec > a` sends what follows there.
+        if c.words.len() == 1 && c.words[0].text == "exec" {
+            for r in c.redirects.iter().filter(|r| r.kind == RedirKind::Output) {
+                out.push(Write {
+                    path: r.target.text.clone(),
+                    texts: (!r.on_stdout()).then(|| vec![String::new()]),
+                    ends: &[""],
+                    ordered: in_order,
+                    append: r.appends(),
+                });
+            }
+            continue;
+        }
+        let printed = printed_texts(script, c);
+        if printed.is_none() && passes_on(script, c) {
+            continue;
+        }
+        let ends = if printed.is_some() {
+            echo_ends(c)
+        } else {
+            &[""]
+        };
+        let own_stdout = c
+            .redirects
+            .iter()
+            .any(|r| r.kind != RedirKind::Input && r.on_stdout());
+        // `>&3` where the line opened 3 onto a file.
+        let descriptor = |r: &parse::Redirect| {
+            let n: u32 = r.target.text.parse().ok()?;
+            (r.kind == RedirKind::Dup && r.on_stdout())
+                .then(|| {
+                    opened.iter().find(|(fd, _, within)| {
+                        *fd == n && within.as_ref().is_none_or(|w| w.contains(&i))
+                    })
+                })
+                .flatten()
+                .map(|(_, path, _)| path.clone())
+        };
+        // (file, the command's standard output goes there, adds to it): its own
+        // redirections, then those of the groups it is in.
+        let mut dests: Vec<(String, bool, bool)> = Vec::new();
+        for r in &c.redirects {
+            if r.kind == RedirKind::Output {
+                dests.push((r.target.text.clone(), r.on_stdout(), r.appends()));
+            } else if let Some(path) = descriptor(r) {
+                dests.push((path, true, true));
+            }
+        }
+        for (range, r) in &script.compound_redirects {
+            if !range.contains(&i) {
+                continue;
+            }
+            // `{ …; } 3> a` only opens a descriptor ([`opened_descriptors`]).
+            if r.kind == RedirKind::Output && r.fd.is_none_or(|fd| fd <= 2) {
+                dests.push((r.target.text.clone(), r.on_stdout() && !own_stdout, true));
+            } else if let Some(path) = descriptor(r) {
+                dests.push((path, !own_stdout, true));
+            }
+        }
+        for (path, stdout, append) in dests {
+            out.push(Write {
+                path,
+                texts: printed.clone(),
+                ends,
+                ordered: in_order && stdout,
+                append,
+            });
+        }
+        if printed.is_none() {
+            // `ls | tee a`: text the line does not show.
+            if c.words.first().is_some_and(|p| basename(&p.text) == "tee") {
+                out.extend(tee_operands(c).map(|(path, append)| Write {
+                    path,
+                    texts: None,
+                    ends: &[""],
+                    ordered: in_order,
+                    append,
+                }));
+            }
+            continue;
+        }
+        for t in script.commands.iter().filter(|t| piped_into(c, t)) {
+            let words: Vec<&str> = t.words.iter().map(|w| w.text.as_str()).collect();
+            match words.split_first() {
+                Some((p, _)) if basename(p) == "tee" => {
+                    out.extend(tee_operands(t).map(|(path, append)| Write {
+                        path,
+                        texts: printed.clone(),
+                        ends,
+                        ordered: in_order,
+                        append,
+                    }))
+                }
+                // `echo … | cat > FILE`: a cat reading only its input passes it on.
+                Some((p, rest))
+                    if basename(p) == "cat"
+                        && rest.iter().all(|w| w.starts_with('-'))
+                        && input_files(t).next().is_none() =>
+                {
+                    out.extend(
+                        t.redirects
+                            .iter()
+                            .filter(|r| r.kind == RedirKind::Output)
+                            .map(|r| Write {
+                                path: r.target.text.clone(),
+                                texts: printed.clone(),
+                                ends,
+                                ordered: in_order && r.on_stdout(),
+                                append: r.appends(),
+                            }),
+                    )
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The descriptors the line opens onto files: each with the file and the commands that
+/// write through it, `None` for all (`exec 3> a`) or a group's (`{ …; } 3> a`).
+fn opened_descriptors(script: &Script) -> Vec<(u32, String, Option<Range<usize>>)> {
+    let mut out = Vec::new();
+    for c in &script.commands {
+        if c.words.len() == 1 && c.words[0].text == "exec" {
+            for r in c.redirects.iter().filter(|r| r.kind == RedirKind::Output) {
+                if let Some(fd) = r.fd.filter(|&fd| fd > 2) {
+                    out.push((fd, r.target.text.clone(), None));
+                }
+            }
+        }
+    }
+    for (range, r) in &script.compound_redirects {
+        if let Some(fd) = r.fd.filter(|&fd| fd > 2 && r.kind == RedirKind::Output) {
+            out.push((fd, r.target.text.clone(), Some(range.clone())));
+        }
+    }
+    out
+}
+
+/// `tee a b`, `tee -a log`: the files tee writes what it reads into, and whether it adds
+/// to them.
+fn tee_operands(t: &SimpleCommand) -> impl Iterator<Item = (String, bool)> + '_ {
+    let append = t.words[1..].iter().any(|w| {
+        w.text == "--append"
+            || (w.text.starts_with('-') && !w.text.starts_with("--") && w.text.contains('a'))
+    });
+    t.words[1..]
+        .iter()
+        .filter(|w| !w.text.starts_with('-'))
+        .map(move |w| (w.text.clone(), append))
+}
+
+/// A `tee` or a `cat` reading only its input, in a pipeline after a printer: what it
+/// writes is the printer's text, a write of the printer ([`writes`]).
+fn passes_on(script: &Script, t: &SimpleCommand) -> bool {
+    let words: Vec<&str> = t.words.iter().map(|w| w.text.as_str()).collect();
+    let passes = match words.split_first() {
+        Some((p, _)) if basename(p) == "tee" => true,
+        Some((p, rest)) => {
+            basename(p) == "cat"
+                && rest.iter().all(|w| w.starts_with('-'))
+                && input_files(t).next().is_none()
+        }
+        None => false,
+    };
+    passes
+        && script
+            .commands
+            .iter()
+            .any(|c| piped_into(c, t) && printed_texts(script, c).is_some())
+}
+
+/// What may follow the text of `c` ([`printed_texts`]): echo's newline, also nothing
+/// where a reading takes `-n` (bash: any leading option bundle with an n; dash: a first
+/// `-n`) or `\c` stops it.
+fn echo_ends(c: &SimpleCommand) -> &'static [&'static str] {
+    let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    match words.split_first() {
+        Some((p, args)) if basename(p) == "echo" => {
+            let no_newline = args
+                .iter()
+                .take_while(|a| echo_option(a))
+                .any(|a| a.contains('n'))
+                || args.iter().any(|a| a.contains("\\c"));
+            if no_newline {
+                &["\n", ""]
+            } else {
+                &["\n"]
+            }
+        }
+        _ => &[""],
+    }
 }
 
 /// The paths ([`normalised_path`]) `name` may be: itself, and the sources of the copies
@@ -235,7 +596,55 @@ mod tests {
     use super::*;
 
     fn files(line: &str) -> Vec<(String, String)> {
-        written_files(&parse::parse(line).unwrap())
+        let script = parse::parse(line).unwrap();
+        written_files(&script, &copies(&script))
+            .into_iter()
+            .map(|(p, t)| (normalised_path(&p), t))
+            .collect()
+    }
+
+    /// The texts the line's writes into `path` make together, when it reads them so.
+    fn joined_in(line: &str, path: &str) -> Option<Vec<String>> {
+        let script = parse::parse(line).unwrap();
+        let writes = writes(&script);
+        let into: Vec<&Write> = writes
+            .iter()
+            .filter(|w| normalised_path(&w.path) == path)
+            .collect();
+        joined(&into)
+    }
+
+    #[test]
+    fn writes_join_in_order() {
+        let one = |t: &str| Some(vec![t.to_string()]);
+        assert_eq!(joined_in("printf a > f; echo b >> f", "f"), one("ab\n"));
+        assert_eq!(joined_in("echo a > f; printf b > f", "f"), one("b"));
+        assert_eq!(
+            joined_in("echo -n a > f; echo b >> f", "f"),
+            Some(vec!["a\nb\n".into(), "ab\n".into()])
+        );
+        assert_eq!(joined_in("{ printf a; echo b; } > f", "f"), one("ab\n"));
+        assert_eq!(
+            joined_in("exec 3> f; printf a >&3; echo b 1>&3", "f"),
+            one("ab\n")
+        );
+        assert_eq!(joined_in("{ printf a >&4; } 4>> f", "f"), one("a"));
+        assert_eq!(
+            joined_in("printf a | tee f; printf b | tee -a f", "f"),
+            one("ab")
+        );
+        // Text the line does not show, or not in order: no joined reading.
+        for line in [
+            "printf a > f; ls >> f",
+            "printf a > f; echo b 2>> f",
+            "exec > f; printf a >> f",
+            "printf a > f; for i in 1; do echo b >> f; done",
+            "printf a > f; echo b >> f &",
+            "printf a > f; ls | tee -a f",
+            "{ printf a > g; echo b; } > f; printf c >> f",
+        ] {
+            assert_eq!(joined_in(line, "f"), None, "{line}");
+        }
     }
 
     #[test]
@@ -243,7 +652,11 @@ mod tests {
         assert_eq!(files("echo hi > ./a"), [("a".into(), "hi".into())]);
         assert_eq!(
             files("{ echo a; printf b; } > x/../f"),
-            [("f".into(), "a".into()), ("f".into(), "b".into())]
+            [
+                ("f".into(), "a".into()),
+                ("f".into(), "b".into()),
+                ("f".into(), "a\nb".into())
+            ]
         );
         assert_eq!(
             files("( echo a ) >> /tmp//f"),
