@@ -174,7 +174,7 @@ fn warn_weak_tokens(http: &crate::config::HttpConfig) {
     let short = http
         .tokens
         .iter()
-        .filter(|t| !crate::exec::exposure::is_token_digest(t) && t.chars().count() < SHORT_TOKEN)
+        .filter(|t| !crate::config::is_token_digest(t) && t.chars().count() < SHORT_TOKEN)
         .count();
     if http.plain_tokens_in_file > 0 {
         audit::Event::new(

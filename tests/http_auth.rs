@@ -258,6 +258,30 @@ fn health_is_open_and_unknown_paths_are_404_not_401() {
     assert_eq!(v["server"], "mcp-commander");
     assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
     assert!(v["sandbox"].is_object(), "{v}");
+    // Secrets above the server: the verdict only, without the processes and names that
+    // get_shell_info (with a token) shows.
+    let info = s.request(
+        "POST",
+        "/",
+        &[
+            ("Content-Type", "application/json"),
+            ("X-MCP-Auth-Token", TOKEN),
+        ],
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "get_shell_info", "arguments": {}}})
+        .to_string()
+        .as_bytes(),
+    );
+    let full = info.json()["result"]["structuredContent"]["sandbox"]["ancestor_env"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let verdict = full.split(':').next().unwrap_or_default();
+    assert!(
+        ["none", "protected by landlock", "exposed"].contains(&verdict),
+        "{full}"
+    );
+    assert_eq!(v["sandbox"]["ancestor_env"], verdict, "{v}");
     assert!(
         !s.stderr().contains("WEAK_TOKEN"),
         "a 21-character token is not short"

@@ -267,6 +267,25 @@ fn invalid(name: &str, value: &str, why: impl Into<String>) -> ConfigError {
     }
 }
 
+/// A token given by its digest: `sha256:` (any case) and the SHA-256 of the token in 64
+/// hex digits; the digest's bytes.
+pub fn token_digest(t: &str) -> Option<[u8; 32]> {
+    let (prefix, hex) = t.split_at_checked(7)?;
+    if !prefix.eq_ignore_ascii_case("sha256:") || hex.len() != 64 {
+        return None;
+    }
+    let mut d = [0u8; 32];
+    for (i, b) in d.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(d)
+}
+
+/// Whether `t` gives a token by its digest ([`token_digest`]).
+pub fn is_token_digest(t: &str) -> bool {
+    token_digest(t).is_some()
+}
+
 /// Parses a humantime duration (`30s`, `2m`, `1h 30m`); a bare number means seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
@@ -610,17 +629,15 @@ fn resolve_http(o: &Options, r: &mut Resolver<'_>) -> Result<HttpConfig, ConfigE
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
             .map(String::from)
             .collect();
-        plain_tokens_in_file = from_file
-            .iter()
-            .filter(|t| !crate::exec::exposure::is_token_digest(t))
-            .count();
+        plain_tokens_in_file = from_file.iter().filter(|t| !is_token_digest(t)).count();
         tokens.extend(from_file);
     }
     // `sha256:HEX` stands for a token by its digest (kept where commands might read it).
-    if tokens
-        .iter()
-        .any(|t| t.starts_with("sha256:") && !crate::exec::exposure::is_token_digest(t))
-    {
+    if tokens.iter().any(|t| {
+        t.get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("sha256:"))
+            && !is_token_digest(t)
+    }) {
         return Err(ConfigError::Refused(
             "a token given as sha256:… must be the token's SHA-256 digest in 64 hex digits (printf %s \"$TOKEN\" | sha256sum)".into(),
         ));

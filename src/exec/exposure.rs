@@ -10,29 +10,40 @@
 //! `get_shell_info`, `/health` and an `ENV_EXPOSED` warning can say so.
 
 /// How many processes above the server are looked at (a chain of launchers is short).
+#[cfg(target_os = "linux")]
 const MAX_DEPTH: usize = 32;
 
-/// Name parts that mark a variable as a secret (`GITHUB_TOKEN`, `AWS_SECRET_ACCESS_KEY`,
-/// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI`, `DB_PASSWORD`).
-const SECRET_PARTS: [&str; 8] = [
+/// Parts of a name (split at `_`) that mark a variable as a secret (`GITHUB_TOKEN`,
+/// `AWS_SECRET_ACCESS_KEY`, `SMTP_PASS`, `NPM_AUTH`, `SENTRY_DSN`).
+const SECRET_PARTS: [&str; 13] = [
     "TOKEN",
     "SECRET",
+    "SECRETS",
     "PASSWORD",
     "PASSWD",
+    "PASS",
+    "PWD",
+    "AUTH",
     "CREDENTIAL",
-    "API_KEY",
+    "CREDENTIALS",
+    "KEY",
     "APIKEY",
-    "PRIVATE_KEY",
+    "DSN",
 ];
 
-/// Whether the variable `name=value` holds a secret. A name for a file or directory
-/// (`MCP_AUTH_TOKEN_FILE`) holds a path, and an `MCP_AUTH_TOKEN` made only of `sha256:`
-/// digests holds nothing that authenticates.
+/// Endings of a name part that mark it too (`APITOKEN`, `DBPASSWORD`, `ACCESSKEY`).
+const SECRET_ENDINGS: [&str; 4] = ["TOKEN", "SECRET", "PASSWORD", "KEY"];
+
+/// Whether the variable `name=value` holds a secret: by the parts of its name, or a URL
+/// with a password in its value (`postgres://user:pass@db/app`). A name for a file or
+/// directory (`MCP_AUTH_TOKEN_FILE`) holds a path, `PWD`/`OLDPWD` a directory, and an
+/// `MCP_AUTH_TOKEN` made only of `sha256:` digests nothing that authenticates.
 pub fn is_secret(name: &str, value: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     if ["_FILE", "_PATH", "_DIR"]
         .iter()
         .any(|s| upper.ends_with(s))
+        || matches!(upper.as_str(), "PWD" | "OLDPWD")
     {
         return false;
     }
@@ -41,24 +52,33 @@ pub fn is_secret(name: &str, value: &str) -> bool {
             .split(',')
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .all(is_token_digest);
+            .all(crate::config::is_token_digest);
     }
-    SECRET_PARTS.iter().any(|p| upper.contains(p))
+    upper.split('_').any(|part| {
+        SECRET_PARTS.contains(&part) || SECRET_ENDINGS.iter().any(|e| part.ends_with(e))
+    }) || url_with_password(value)
 }
 
-/// A token given as its digest: `sha256:` and 64 hex digits.
-pub fn is_token_digest(t: &str) -> bool {
-    t.strip_prefix("sha256:")
-        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+/// `scheme://user:password@host…`: a password in a URL's authority.
+fn url_with_password(value: &str) -> bool {
+    value.match_indices("://").any(|(i, _)| {
+        let rest = &value[i + 3..];
+        let authority = rest.split(['/', '?', '#', ' ']).next().unwrap_or_default();
+        authority
+            .rsplit_once('@')
+            .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    })
 }
 
 /// One process above the server whose environment this user can read and that holds
 /// secrets: `pid 1 (tini): MCP_AUTH_TOKEN`.
+#[cfg(target_os = "linux")]
 fn describe(pid: i32, comm: &str, names: &[String]) -> String {
     format!("pid {pid} ({comm}): {}", names.join(", "))
 }
 
 /// The secret names in an `environ` file's contents (`NAME=value` entries split by NULs).
+#[cfg(target_os = "linux")]
 fn secret_names(environ: &[u8]) -> Vec<String> {
     let mut names: Vec<String> = environ
         .split(|b| *b == 0)
@@ -96,11 +116,6 @@ pub fn readable_ancestors() -> Vec<String> {
     found
 }
 
-#[cfg(not(target_os = "linux"))]
-pub fn readable_ancestors() -> Vec<String> {
-    Vec::new()
-}
-
 /// The parent of `pid`, from `/proc/<pid>/status`.
 #[cfg(target_os = "linux")]
 fn parent_of(pid: i32) -> Option<i32> {
@@ -114,10 +129,14 @@ fn parent_of(pid: i32) -> Option<i32> {
 }
 
 /// The report's `ancestor_env`: `none`, `protected by landlock: …` or `exposed: …`.
+#[cfg(not(target_os = "linux"))]
+pub fn status(_landlock_enforced: bool) -> String {
+    "not checked: Linux only".into()
+}
+
+/// The report's `ancestor_env`: `none`, `protected by landlock: …` or `exposed: …`.
+#[cfg(target_os = "linux")]
 pub fn status(landlock_enforced: bool) -> String {
-    if cfg!(not(target_os = "linux")) {
-        return "not checked: Linux only".into();
-    }
     let found = readable_ancestors();
     if found.is_empty() {
         "none".into()
@@ -144,10 +163,23 @@ mod tests {
         assert!(!is_secret("MCP_AUTH_TOKEN", &d));
         assert!(!is_secret("MCP_AUTH_TOKEN", &format!("{d}, {d}")));
         assert!(is_secret("MCP_AUTH_TOKEN", &format!("{d},plain")));
-        assert!(!is_token_digest("sha256:abc"));
+        assert!(is_secret("SMTP_PASS", "x"));
+        assert!(is_secret("NPM_AUTH", "x"));
+        assert!(is_secret("STRIPE_KEY", "x"));
+        assert!(is_secret("SENTRY_DSN", "x"));
+        assert!(is_secret("DBPASSWORD", "x"));
+        assert!(is_secret(
+            "DATABASE_URL",
+            "postgres://app:hunter2@db:5432/app"
+        ));
+        assert!(!is_secret("DATABASE_URL", "postgres://db:5432/app"));
+        assert!(!is_secret("HOMEPAGE", "https://example.com/a:b@c"));
+        assert!(!is_secret("PWD", "/tmp"));
+        assert!(!is_secret("KEYBOARD_LAYOUT", "us"));
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn names_from_an_environ_file() {
         let environ =
             b"PATH=/bin\0MCP_AUTH_TOKEN=t\0HOME=/root\0DB_PASSWORD=p=q\0MCP_AUTH_TOKEN=u\0";

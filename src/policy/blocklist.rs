@@ -1712,6 +1712,9 @@ fn reached_dirs(script: &Script, inherited: &[Cwd], keep_start: bool) -> Vec<Cwd
         }
     }
     // Two rounds read `cd /; cd usr; cd lib` from every directory the first round found.
+    if relative.is_empty() {
+        return out;
+    }
     for _ in 0..2 {
         let mut bases = starts.clone();
         for d in &out {

@@ -423,7 +423,7 @@ fn calls_runner(script: &Script, c: &SimpleCommand) -> bool {
 }
 
 /// A shell (`sh` and its kin), as opposed to the other interpreters.
-fn is_shell(p: &Arg) -> bool {
+pub(super) fn is_shell(p: &Arg) -> bool {
     vectors::stdin_language(std::slice::from_ref(p)) == Some("sh")
 }
 

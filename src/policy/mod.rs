@@ -176,6 +176,9 @@ const ARG_RULE_PROGRAMS: &[&str] = &["rm", "chmod", "chown", "chgrp", "kill", "d
 /// Deepest wrapper/code nesting followed (`sudo env nice sh -c '…'`).
 const MAX_UNWRAP: usize = 8;
 
+/// Linux's limit on one argument of `execve` (`MAX_ARG_STRLEN`, 32 pages, with its NUL).
+const MAX_LINE: usize = 32 * 4096;
+
 /// The directories a command may run in, for reading its relative operands: `here` for
 /// its own arguments and those of the programs it wraps (`timeout 5 rm -rf *`), `nested`
 /// for shell text and code it runs. They differ after `cd build && …`: the command runs
@@ -1097,6 +1100,18 @@ impl Policy {
     pub fn decide_in(&self, line: &str, cwd: Option<&std::path::Path>) -> Decision {
         if line.trim().is_empty() {
             return Decision::deny("the command is empty", "empty", Vec::new());
+        }
+        // The shell gets the line as one argument, which Linux limits (MAX_ARG_STRLEN): a
+        // longer line could not start, and reading it would only cost time.
+        if line.len() >= MAX_LINE {
+            return Decision::deny(
+                format!(
+                    "the command is {} bytes long; the shell is given it as one argument, and Linux refuses an argument of {MAX_LINE} bytes or more, so it could not run; write long scripts to a file in one call and run the file in another",
+                    line.len()
+                ),
+                "too-long",
+                Vec::new(),
+            );
         }
         for b in &self.blocked {
             if let BlockEntry::Regex { text, re } = b {
@@ -2443,6 +2458,17 @@ mod tests {
             true,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_line_the_shell_could_not_be_given_is_too_long() {
+        let policy = p(&[], &[]);
+        let fits = format!("echo {}", "x".repeat(MAX_LINE - 1 - "echo ".len()));
+        assert_eq!(fits.len(), MAX_LINE - 1);
+        assert!(policy.decide(&fits).allowed());
+        let over = format!("{fits}x");
+        let d = policy.decide(&over);
+        assert_eq!(d.rule.as_deref(), Some("too-long"), "{d:?}");
     }
 
     #[test]

@@ -75,9 +75,18 @@ impl Redirect {
     }
 
     /// Applies to the command's standard output: no descriptor or 1 (`>`, `1>>`, `>&3`),
-    /// or both outputs (`&>`, `>&FILE`).
+    /// or both outputs (`&>`, `>&FILE`). A bare `<>` opens standard input.
     pub fn on_stdout(&self) -> bool {
-        matches!(self.fd, None | Some(1)) || self.op.starts_with('&')
+        match self.fd {
+            None => self.op != "<>",
+            Some(fd) => fd == 1 || self.op.starts_with('&'),
+        }
+    }
+
+    /// `<>`: opens the file for reading and writing without emptying it, so what is
+    /// written lands over what it held.
+    pub fn overwrites_in_place(&self) -> bool {
+        self.op == "<>"
     }
 }
 

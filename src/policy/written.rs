@@ -15,10 +15,11 @@
 //! line wrote counts). Conditions are not followed: the order is the line's text.
 
 use super::blocklist;
-use super::download::{reads_code, runs_as_code, runs_file};
+use super::download::{is_shell, reads_code, runs_as_code, runs_file};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::rc::Rc;
 
 use super::parse::{self, RedirKind, Script, SimpleCommand, Word};
 use super::rules::{basename, Arg};
@@ -47,12 +48,23 @@ impl Policy {
             .flat_map(|l| l.copies.iter().cloned())
             .collect();
         // `echo … > /tmp/a; cd /tmp; sh a`: a relative name in each directory the line's
-        // `cd`s may reach, on both sides.
+        // `cd`s may reach, on both sides; past [`MAX_DIRS`] directories a relative name the
+        // line runs may be any file it wrote.
         let cwds = outer.cwds;
-        let file_names: Vec<Vec<String>> = files.iter().map(|(p, _)| in_dirs(p, cwds)).collect();
+        let many_dirs = cwds.len() > MAX_DIRS;
+        let dirs: &[blocklist::Cwd] = if many_dirs { &[] } else { cwds };
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, (p, _)) in files.iter().enumerate() {
+            for n in in_dirs(p, dirs) {
+                let held = by_name.entry(n).or_default();
+                if !held.contains(&i) {
+                    held.push(i);
+                }
+            }
+        }
         // Each name the line runs or reads is looked up once: the written files it may be.
-        let known: RefCell<HashMap<String, Vec<usize>>> = RefCell::default();
-        let held = |t: &str| -> Vec<usize> {
+        let known: RefCell<HashMap<String, Rc<Vec<usize>>>> = RefCell::default();
+        let held = |t: &str| -> Rc<Vec<usize>> {
             if let Some(h) = known.borrow().get(t) {
                 return h.clone();
             }
@@ -60,52 +72,140 @@ impl Policy {
             let names: Vec<String> = origins(&copies, t)
                 .iter()
                 .chain([&t.to_string()])
-                .flat_map(|n| in_dirs(n, cwds))
+                .flat_map(|n| in_dirs(n, dirs))
                 .collect();
-            let h: Vec<usize> = (0..files.len())
-                .filter(|&i| file_names[i].iter().any(|f| names.contains(f)))
-                .collect();
+            let mut h: Vec<usize> = if many_dirs && names.iter().any(|n| !n.starts_with('/')) {
+                (0..files.len()).collect()
+            } else {
+                names
+                    .iter()
+                    .filter_map(|n| by_name.get(n))
+                    .flatten()
+                    .copied()
+                    .collect()
+            };
+            h.sort_unstable();
+            h.dedup();
+            let h = Rc::new(h);
             known.borrow_mut().insert(t.to_string(), h.clone());
             h
         };
+        // `find . -name '*.sh' -exec {} \;`: names only known when it runs may be any
+        // file the line wrote; each is checked once for the whole line.
+        let found = script
+            .commands
+            .iter()
+            .any(|c| runs_found(script, c, &args_of(c), 0));
+        // Each file's text is checked as run once for the line, whichever commands run it.
+        let mut passed = vec![false; files.len()];
+        if found {
+            for (i, (_, text)) in files.iter().enumerate() {
+                if let Some(r) = self.refuse_run_text(text.as_deref(), depth, outer) {
+                    return Some(r);
+                }
+                passed[i] = true;
+            }
+        }
         for c in &script.commands {
             let argv = args_of(c);
-            let any = |t: &str| !held(t).is_empty();
-            // `find . -name '*.sh' -exec {} \;`: names only known when it runs may be any
-            // file the line wrote.
-            let found = runs_found(script, c, &argv, 0);
-            let runs = found || runs_written(script, c, &argv, &any);
-            let make = reads_makefile(&argv, &any);
-            if !runs && !make {
-                continue;
+            // The names the command may run or read as a makefile, each asked once with
+            // no answer given (so no `any` stops early): the files they hold are the ones
+            // to check exactly.
+            let asked: RefCell<Vec<String>> = RefCell::default();
+            let ask = |t: &str| {
+                asked.borrow_mut().push(t.to_string());
+                false
+            };
+            runs_written(script, c, &argv, &ask);
+            reads_makefile(&argv, &ask);
+            let mut asked = asked.take();
+            asked.sort_unstable();
+            asked.dedup();
+            // Files the asked names hold alike are decided alike: one check a group
+            // (past [`MAX_DIRS`] every relative name holds every file).
+            let mut groups: Vec<(Vec<bool>, Vec<usize>)> = Vec::new();
+            let mut group_of: HashMap<Vec<bool>, usize> = HashMap::new();
+            let mut candidates: Vec<usize> = asked.iter().flat_map(|t| held(t).to_vec()).collect();
+            candidates.sort_unstable();
+            candidates.dedup();
+            for i in candidates {
+                let sig: Vec<bool> = asked.iter().map(|t| held(t).contains(&i)).collect();
+                let g = *group_of.entry(sig.clone()).or_insert_with(|| {
+                    groups.push((sig, Vec::new()));
+                    groups.len() - 1
+                });
+                groups[g].1.push(i);
             }
-            for (i, (_, text)) in files.iter().enumerate() {
-                let same = |t: &str| held(t).contains(&i);
-                if runs && (found || runs_written(script, c, &argv, &same)) {
-                    if spawns_itself(text) {
-                        let (id, why) = blocklist::hit_of(
-                            "default:fork-bomb",
-                            "a script written by the line that starts copies of itself ($0 & $0)",
-                        );
-                        return Some((id.to_string(), why));
+            for (sig, group) in &groups {
+                let first = group[0];
+                let same = |t: &str| match asked.binary_search_by(|a| a.as_str().cmp(t)) {
+                    Ok(k) => sig[k],
+                    Err(_) => held(t).contains(&first),
+                };
+                let runs = runs_written(script, c, &argv, &same);
+                let make = reads_makefile(&argv, &same);
+                for &i in group.iter().filter(|_| runs || make) {
+                    let text = files[i].1.as_deref();
+                    if runs && !passed[i] {
+                        if let Some(r) = self.refuse_run_text(text, depth, outer) {
+                            return Some(r);
+                        }
+                        passed[i] = true;
                     }
-                    if let Some(r) = self.refuse_shell_text(text, depth, outer) {
-                        return Some(r);
-                    }
-                }
-                // `printf 'x:\n\trm -rf /\n' > a; make -f a`: each recipe line is shell text.
-                if make && reads_makefile(&argv, &same) {
-                    if let Some(r) = runners::recipe_lines(text)
-                        .iter()
-                        .find_map(|l| self.refuse_shell_text(l, depth, outer))
-                    {
-                        return Some(r);
+                    // `printf 'x:\n\trm -rf /\n' > a; make -f a`: each recipe line is
+                    // shell text.
+                    if make {
+                        let Some(text) = text else {
+                            return Some(too_many_pieces());
+                        };
+                        if let Some(r) = runners::recipe_lines(text)
+                            .iter()
+                            .find_map(|l| self.refuse_shell_text(l, depth, outer))
+                        {
+                            return Some(r);
+                        }
                     }
                 }
             }
         }
         None
     }
+
+    /// The refusal of running a written file's `text`: a fork bomb, what the text does, or
+    /// (`None`: more pieces than the policy joins) that it cannot be read.
+    fn refuse_run_text(
+        &self,
+        text: Option<&str>,
+        depth: usize,
+        outer: Outer<'_>,
+    ) -> Option<(String, String)> {
+        let Some(text) = text else {
+            return Some(too_many_pieces());
+        };
+        if spawns_itself(text) {
+            let (id, why) = blocklist::hit_of(
+                "default:fork-bomb",
+                "a script written by the line that starts copies of itself ($0 & $0)",
+            );
+            return Some((id.to_string(), why));
+        }
+        self.refuse_shell_text(text, depth, outer)
+    }
+}
+
+/// Most directories a relative name is read from ([`in_dirs`]).
+const MAX_DIRS: usize = 32;
+
+/// A file the line writes in more pieces, or more text, than the policy puts together
+/// ([`joined`]) and then runs: what it runs cannot be read.
+fn too_many_pieces() -> (String, String) {
+    let (id, why) = blocklist::hit_of(
+        "default:hidden-code",
+        &format!(
+            "running a file the line writes in more than {MAX_JOINED_WRITES} pieces or {MAX_JOINED_TEXT} bytes (or with more readings than {MAX_READINGS}): the default blocklist cannot read what it runs; write it in one piece, read it, then run it"
+        ),
+    );
+    (id.to_string(), why)
 }
 
 /// True when `c` runs a file `same` marks as shell code: by its path or as a shell's
@@ -180,44 +280,86 @@ fn runs_found(script: &Script, c: &SimpleCommand, argv: &[Arg], depth: usize) ->
                 if appended {
                     inner.push(Arg::unknown("{}"));
                 }
-                inner.first().is_some_and(|p| unnamed(&p.text)) || runs_file(&inner, &unnamed, 0)
+                inner.first().is_some_and(|p| unnamed(&p.text))
+                    || runs_file(&inner, &unnamed, 0)
+                    || code_runs_found(&inner, &unnamed)
             }
             vectors::Finding::Wrap { argv: inner, .. } => runs_found(script, c, &inner, depth + 1),
             _ => false,
         })
 }
 
+/// `find . -exec sh -c 'sh {}' \;`, `find . -exec sh -c './"$1"' _ {} \;`, `xargs sh -c
+/// 'sh "$0"'`: a shell given code that runs a found name (`unnamed`), or an argument after
+/// the code where one follows, as a program or a shell's script. Code that only uses the
+/// name (`echo {}`) runs none; code that cannot be read counts as running one.
+fn code_runs_found(inner: &[Arg], unnamed: &dyn Fn(&str) -> bool) -> bool {
+    if !inner.first().is_some_and(is_shell) {
+        return false;
+    }
+    let Some(at) = inner[1..].iter().position(|a| {
+        let t = a.text.as_str();
+        t.starts_with('-') && !t.starts_with("--") && t[1..].contains('c')
+    }) else {
+        return false;
+    };
+    let Some(code) = inner.get(at + 2) else {
+        return false;
+    };
+    // `$0`, `"$1"`, `$@`, `${1}`: the arguments after the code, when a found name is one.
+    let passed = inner[at + 3..].iter().any(|a| unnamed(&a.text));
+    let runs = |t: &str| {
+        unnamed(t)
+            || (passed
+                && [
+                    "$0", "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$@", "$*", "${",
+                ]
+                .iter()
+                .any(|v| t.contains(v)))
+    };
+    let Ok(sub) = parse::parse(&code.text) else {
+        return true;
+    };
+    sub.commands.iter().any(|c| {
+        let argv = args_of(c);
+        argv.first().is_some_and(|p| runs(&p.text)) || runs_file(&argv, &runs, 0)
+    })
+}
+
 /// Files the line fills with literal text, each with one text it may hold: what `echo …`,
 /// `printf …` or `cat <<EOF` write into them (alone or in a group or subshell: `{ echo …;
 /// } > FILE`; through a descriptor: `exec 3> FILE; echo … >&3`), or pipe into `tee FILE`,
 /// each write on its own; and, where every write into a file is one of those ([`Write`]),
-/// what they make together in the line's order (`printf 'rm -rf' > a; echo ' /' >> a`).
+/// what they make together in the line's order (`printf 'rm -rf' > a; echo ' /' >> a`),
+/// or `None` where that is more than the policy puts together ([`Joined::TooMany`]).
 /// Each path as the line names it, or for joined texts as [`normalised_path`] spells it.
-fn written_files(script: &Script, copies: &[(&Word, String)]) -> Vec<(String, String)> {
+fn written_files(script: &Script, copies: &[(&Word, String)]) -> Vec<(String, Option<String>)> {
     let writes = writes(script);
-    let mut out: Vec<(String, String)> = writes
+    let mut out: Vec<(String, Option<String>)> = writes
         .iter()
         .flat_map(|w| {
             w.texts
                 .iter()
                 .flatten()
                 .filter(|t| !t.is_empty())
-                .map(|t| (w.path.clone(), t.clone()))
+                .map(|t| (w.path.clone(), Some(t.clone())))
         })
         .collect();
     out.dedup();
-    let named: Vec<String> = writes.iter().map(|w| normalised_path(&w.path)).collect();
-    let mut paths: Vec<&String> = Vec::new();
-    for path in &named {
-        if !paths.contains(&path) {
-            paths.push(path);
+    // The writes into each file, files in the order the line first names them.
+    let mut order: Vec<String> = Vec::new();
+    let mut into_file: HashMap<String, Vec<&Write>> = HashMap::new();
+    for w in &writes {
+        let path = normalised_path(&w.path);
+        let into = into_file.entry(path.clone()).or_default();
+        if into.is_empty() {
+            order.push(path);
         }
+        into.push(w);
     }
-    for path in paths {
-        let into: Vec<&Write> = (0..writes.len())
-            .filter(|&i| named[i] == *path)
-            .map(|i| &writes[i])
-            .collect();
+    let mut budget = MAX_JOINED_BUDGET;
+    for path in order {
+        let into = &into_file[&path];
         // One write of text (beside emptying the file: `exec 3> a`) is already read on its
         // own; a copy onto the file (`cp x a`) is text the line does not show.
         let with_text = into
@@ -231,20 +373,28 @@ fn written_files(script: &Script, copies: &[(&Word, String)]) -> Vec<(String, St
         if with_text < 2
             || copies
                 .iter()
-                .any(|(src, dest)| copy_reaches(src, dest, path))
+                .any(|(src, dest)| copy_reaches(src, dest, &path))
         {
             continue;
         }
-        if let Some(texts) = joined(&into) {
-            out.extend(texts.into_iter().map(|t| (path.to_string(), t)));
+        match joined(into, &mut budget) {
+            Joined::Texts(texts) => out.extend(texts.into_iter().map(|t| (path.clone(), Some(t)))),
+            Joined::TooMany => out.push((path, None)),
+            Joined::NotShown => {}
         }
     }
     out
 }
 
-/// Most readings of a file's joined text ([`joined`]) checked; echo's readings (dash's and
-/// bash's, escapes, `-n`) multiply with each write.
+/// Most readings of a file's joined text ([`joined`]); echo's readings (dash's and bash's,
+/// escapes, `-n`) multiply with each write.
 const MAX_READINGS: usize = 64;
+/// Most writes into one file, and bytes of one reading, put together ([`joined`]).
+const MAX_JOINED_WRITES: usize = 32;
+const MAX_JOINED_TEXT: usize = 8 * 1024;
+/// Bytes of joined text made for the whole line: what the checks read stays bounded
+/// however many files it writes.
+const MAX_JOINED_BUDGET: usize = 1024 * 1024;
 
 /// One write of the line into a file, in the order of the line's commands.
 struct Write {
@@ -261,31 +411,60 @@ struct Write {
     ordered: bool,
     /// Keeps what the file held (`>>`, `tee -a`, a descriptor opened before).
     append: bool,
+    /// Lands over what the file held, from its start (`<>`): not put together.
+    in_place: bool,
+}
+
+/// What a file holds after the line's writes into it ([`joined`]).
+enum Joined {
+    /// Each reading of their texts put together.
+    Texts(Vec<String>),
+    /// A write is not shown or not in order ([`Write`]): only each write's own text is
+    /// known.
+    NotShown,
+    /// More writes, readings or text than [`MAX_JOINED_WRITES`], [`MAX_READINGS`],
+    /// [`MAX_JOINED_TEXT`] or what is left of the line's budget, or a write over what the
+    /// file held (`<>`): not read.
+    TooMany,
 }
 
 /// What a file holds after `writes` (all into it, in order): each reading of their texts
-/// put together, `>` starting over and `>>` adding. `None` when one of them is not shown
-/// or not in order ([`Write`]).
-fn joined(writes: &[&Write]) -> Option<Vec<String>> {
+/// put together, `>` starting over and `>>` adding. Takes what it makes from `budget`.
+fn joined(writes: &[&Write], budget: &mut usize) -> Joined {
+    if writes.len() > MAX_JOINED_WRITES {
+        return Joined::TooMany;
+    }
     let mut texts = vec![String::new()];
     for w in writes {
-        if !w.ordered {
-            return None;
+        if w.in_place {
+            return Joined::TooMany;
         }
+        let Some(pieces) = w.texts.as_ref().filter(|_| w.ordered) else {
+            return Joined::NotShown;
+        };
         let before = if w.append { texts } else { vec![String::new()] };
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         texts = Vec::new();
         for b in &before {
-            for t in w.texts.as_ref()? {
+            for t in pieces {
                 for end in w.ends {
+                    let len = b.len() + t.len() + end.len();
+                    if len > MAX_JOINED_TEXT || len > *budget {
+                        return Joined::TooMany;
+                    }
                     let text = format!("{b}{t}{end}");
-                    if texts.len() < MAX_READINGS && !texts.contains(&text) {
+                    if seen.insert(text.clone()) {
+                        if texts.len() == MAX_READINGS {
+                            return Joined::TooMany;
+                        }
+                        *budget -= len;
                         texts.push(text);
                     }
                 }
             }
         }
     }
-    Some(texts)
+    Joined::Texts(texts)
 }
 
 /// The writes of the line into files ([`Write`]), in the order of its commands. Cheap for
@@ -320,6 +499,7 @@ fn writes(script: &Script) -> Vec<Write> {
                 ends: &[""],
                 ordered: in_order,
                 append: r.appends(),
+                in_place: r.overwrites_in_place(),
             });
         }
         // `exec 3> a` opens (and empties) the file; `exec > a` sends what follows there.
@@ -331,6 +511,7 @@ fn writes(script: &Script) -> Vec<Write> {
                     ends: &[""],
                     ordered: in_order,
                     append: r.appends(),
+                    in_place: r.overwrites_in_place(),
                 });
             }
             continue;
@@ -348,26 +529,43 @@ fn writes(script: &Script) -> Vec<Write> {
             .redirects
             .iter()
             .any(|r| r.kind != RedirKind::Input && r.on_stdout());
-        // `>&3` where the line opened 3 onto a file.
+        // `>&3` where the line opened 3 onto a file: the file of the innermost group
+        // around the command that opens 3, else of the last `exec 3>` before it.
         let descriptor = |r: &parse::Redirect| {
             let n: u32 = r.target.text.parse().ok()?;
-            (r.kind == RedirKind::Dup && r.on_stdout())
-                .then(|| {
-                    opened.iter().find(|(fd, _, within)| {
-                        *fd == n && within.as_ref().is_none_or(|w| w.contains(&i))
-                    })
+            if r.kind != RedirKind::Dup || !r.on_stdout() {
+                return None;
+            }
+            let mine = opened.iter().filter(|o| o.fd == n);
+            let group = mine
+                .clone()
+                .filter_map(|o| match &o.scope {
+                    Scope::Group(range) if range.contains(&i) => Some((range.len(), o)),
+                    _ => None,
                 })
-                .flatten()
-                .map(|(_, path, _)| path.clone())
+                .min_by_key(|(len, _)| *len)
+                .map(|(_, o)| o);
+            let exec = mine
+                .filter(|o| matches!(o.scope, Scope::After(k) if k < i))
+                .max_by_key(|o| match o.scope {
+                    Scope::After(k) => k,
+                    Scope::Group(_) => 0,
+                });
+            group.or(exec).map(|o| (o.path.clone(), o.in_place))
         };
-        // (file, the command's standard output goes there, adds to it): its own
-        // redirections, then those of the groups it is in.
-        let mut dests: Vec<(String, bool, bool)> = Vec::new();
+        // (file, the command's standard output goes there, adds to it, lands over what
+        // the file held): its own redirections, then those of the groups it is in.
+        let mut dests: Vec<(String, bool, bool, bool)> = Vec::new();
         for r in &c.redirects {
             if r.kind == RedirKind::Output {
-                dests.push((r.target.text.clone(), r.on_stdout(), r.appends()));
-            } else if let Some(path) = descriptor(r) {
-                dests.push((path, true, true));
+                dests.push((
+                    r.target.text.clone(),
+                    r.on_stdout(),
+                    r.appends(),
+                    r.overwrites_in_place(),
+                ));
+            } else if let Some((path, in_place)) = descriptor(r) {
+                dests.push((path, true, true, in_place));
             }
         }
         for (range, r) in &script.compound_redirects {
@@ -376,18 +574,24 @@ fn writes(script: &Script) -> Vec<Write> {
             }
             // `{ …; } 3> a` only opens a descriptor ([`opened_descriptors`]).
             if r.kind == RedirKind::Output && r.fd.is_none_or(|fd| fd <= 2) {
-                dests.push((r.target.text.clone(), r.on_stdout() && !own_stdout, true));
-            } else if let Some(path) = descriptor(r) {
-                dests.push((path, !own_stdout, true));
+                dests.push((
+                    r.target.text.clone(),
+                    r.on_stdout() && !own_stdout,
+                    true,
+                    r.overwrites_in_place(),
+                ));
+            } else if let Some((path, in_place)) = descriptor(r) {
+                dests.push((path, !own_stdout, true, in_place));
             }
         }
-        for (path, stdout, append) in dests {
+        for (path, stdout, append, in_place) in dests {
             out.push(Write {
                 path,
                 texts: printed.clone(),
                 ends,
                 ordered: in_order && stdout,
                 append,
+                in_place,
             });
         }
         if printed.is_none() {
@@ -399,6 +603,7 @@ fn writes(script: &Script) -> Vec<Write> {
                     ends: &[""],
                     ordered: in_order,
                     append,
+                    in_place: false,
                 }));
             }
             continue;
@@ -413,6 +618,7 @@ fn writes(script: &Script) -> Vec<Write> {
                         ends,
                         ordered: in_order,
                         append,
+                        in_place: false,
                     }))
                 }
                 // `echo … | cat > FILE`: a cat reading only its input passes it on.
@@ -431,6 +637,7 @@ fn writes(script: &Script) -> Vec<Write> {
                                 ends,
                                 ordered: in_order && r.on_stdout(),
                                 append: r.appends(),
+                                in_place: r.overwrites_in_place(),
                             }),
                     )
                 }
@@ -441,22 +648,48 @@ fn writes(script: &Script) -> Vec<Write> {
     out
 }
 
-/// The descriptors the line opens onto files: each with the file and the commands that
-/// write through it, `None` for all (`exec 3> a`) or a group's (`{ …; } 3> a`).
-fn opened_descriptors(script: &Script) -> Vec<(u32, String, Option<Range<usize>>)> {
+/// A descriptor the line opens onto a file.
+struct Opened {
+    fd: u32,
+    path: String,
+    /// Opened with `<>`: writes land over what the file held.
+    in_place: bool,
+    scope: Scope,
+}
+
+/// Which commands write through an [`Opened`] descriptor.
+enum Scope {
+    /// Those after the `exec 3> a` at this command index (until it is opened again).
+    After(usize),
+    /// Those of a group (`{ …; } 3> a`).
+    Group(Range<usize>),
+}
+
+/// The descriptors the line opens onto files.
+fn opened_descriptors(script: &Script) -> Vec<Opened> {
     let mut out = Vec::new();
-    for c in &script.commands {
+    for (k, c) in script.commands.iter().enumerate() {
         if c.words.len() == 1 && c.words[0].text == "exec" {
             for r in c.redirects.iter().filter(|r| r.kind == RedirKind::Output) {
                 if let Some(fd) = r.fd.filter(|&fd| fd > 2) {
-                    out.push((fd, r.target.text.clone(), None));
+                    out.push(Opened {
+                        fd,
+                        path: r.target.text.clone(),
+                        in_place: r.overwrites_in_place(),
+                        scope: Scope::After(k),
+                    });
                 }
             }
         }
     }
     for (range, r) in &script.compound_redirects {
         if let Some(fd) = r.fd.filter(|&fd| fd > 2 && r.kind == RedirKind::Output) {
-            out.push((fd, r.target.text.clone(), Some(range.clone())));
+            out.push(Opened {
+                fd,
+                path: r.target.text.clone(),
+                in_place: r.overwrites_in_place(),
+                scope: Scope::Group(range.clone()),
+            });
         }
     }
     out
@@ -599,9 +832,12 @@ mod tests {
         let script = parse::parse(line).unwrap();
         written_files(&script, &copies(&script))
             .into_iter()
-            .map(|(p, t)| (normalised_path(&p), t))
+            .map(|(p, t)| (normalised_path(&p), t.unwrap_or_else(|| TOO_MANY.into())))
             .collect()
     }
+
+    /// Stands for [`Joined::TooMany`] in the tests.
+    const TOO_MANY: &str = "<too many>";
 
     /// The texts the line's writes into `path` make together, when it reads them so.
     fn joined_in(line: &str, path: &str) -> Option<Vec<String>> {
@@ -611,7 +847,39 @@ mod tests {
             .iter()
             .filter(|w| normalised_path(&w.path) == path)
             .collect();
-        joined(&into)
+        match joined(&into, &mut MAX_JOINED_BUDGET.clone()) {
+            Joined::Texts(t) => Some(t),
+            Joined::NotShown => None,
+            Joined::TooMany => Some(vec![TOO_MANY.into()]),
+        }
+    }
+
+    #[test]
+    fn past_the_limits_a_file_is_not_read() {
+        let too_many = Some(vec![TOO_MANY.to_string()]);
+        let pieces = |n: usize| {
+            let mut line = "printf a > f".to_string();
+            for _ in 1..n {
+                line.push_str("; printf a >> f");
+            }
+            line
+        };
+        assert_eq!(
+            joined_in(&pieces(MAX_JOINED_WRITES), "f"),
+            Some(vec!["a".repeat(MAX_JOINED_WRITES)])
+        );
+        assert_eq!(joined_in(&pieces(MAX_JOINED_WRITES + 1), "f"), too_many);
+        // Seven `echo -n` pieces have 128 readings (newline or not, each).
+        let echoes = "echo -n a > f".to_string() + &"; echo -n a >> f".repeat(6);
+        assert_eq!(joined_in(&echoes, "f"), too_many);
+        // `<>` writes over what the file held.
+        assert_eq!(joined_in("printf 'ab' > f; printf x 1<> f", "f"), too_many);
+        assert_eq!(
+            joined_in("printf 'ab' > f; exec 3<> f; printf x >&3", "f"),
+            too_many
+        );
+        let long = format!("printf a > f; printf {} >> f", "b".repeat(MAX_JOINED_TEXT));
+        assert_eq!(joined_in(&long, "f"), too_many);
     }
 
     #[test]

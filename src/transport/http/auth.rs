@@ -40,16 +40,7 @@ fn digest(token: &str) -> [u8; 32] {
 /// The digest a configured token stands for: its own, or the one it gives as
 /// `sha256:HEX` (so the process environment need not hold the token itself).
 fn configured_digest(token: &str) -> [u8; 32] {
-    match token.strip_prefix("sha256:") {
-        Some(hex) if crate::exec::exposure::is_token_digest(token) => {
-            let mut d = [0u8; 32];
-            for (i, b) in d.iter_mut().enumerate() {
-                *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap_or_default();
-            }
-            d
-        }
-        _ => digest(token),
-    }
+    crate::config::token_digest(token).unwrap_or_else(|| digest(token))
 }
 
 impl Tokens {
@@ -303,7 +294,7 @@ mod tests {
         assert!(t.accepts("plain-token-0123456789"));
         assert!(!t.accepts(&hex));
         assert!(!t.accepts(&format!("sha256:{hex}")));
-        let upper = Tokens::new(&[format!("sha256:{}", hex.to_uppercase())], true);
+        let upper = Tokens::new(&[format!("SHA256:{}", hex.to_uppercase())], true);
         assert!(upper.accepts("rotated-token-0123456789"));
         // The caller is named by the same digest either way.
         let bearer = headers(&[("authorization", "Bearer rotated-token-0123456789")]);

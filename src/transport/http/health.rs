@@ -20,11 +20,17 @@ pub async fn health(State(state): State<AppState>) -> Response {
         )
             .into_response();
     }
+    // Which processes above the server hold which secrets is for the operator (the log,
+    // `get_shell_info`), not for anyone who can reach the port: only the verdict here.
+    let mut sandbox = state.commander.executor().sandbox_report().clone();
+    if let Some((verdict, _)) = sandbox.ancestor_env.split_once(':') {
+        sandbox.ancestor_env = verdict.to_string();
+    }
     Json(json!({
         "status": "healthy",
         "server": "mcp-commander",
         "version": env!("CARGO_PKG_VERSION"),
-        "sandbox": state.commander.executor().sandbox_report(),
+        "sandbox": sandbox,
     }))
     .into_response()
 }
