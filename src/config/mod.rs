@@ -270,8 +270,8 @@ fn invalid(name: &str, value: &str, why: impl Into<String>) -> ConfigError {
 /// A token given by its digest: `sha256:` (any case) and the SHA-256 of the token in 64
 /// hex digits; the digest's bytes.
 pub fn token_digest(t: &str) -> Option<[u8; 32]> {
-    let (prefix, hex) = t.split_at_checked(7)?;
-    if !prefix.eq_ignore_ascii_case("sha256:") || hex.len() != 64 {
+    let hex = t.get(DIGEST_PREFIX.len()..).filter(|_| names_digest(t))?;
+    if hex.len() != 64 {
         return None;
     }
     let mut d = [0u8; 32];
@@ -279,6 +279,14 @@ pub fn token_digest(t: &str) -> Option<[u8; 32]> {
         *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
     }
     Some(d)
+}
+
+const DIGEST_PREFIX: &str = "sha256:";
+
+/// Whether `t` starts the way a token given by its digest does (`sha256:`, any case).
+fn names_digest(t: &str) -> bool {
+    t.get(..DIGEST_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(DIGEST_PREFIX))
 }
 
 /// Whether `t` gives a token by its digest ([`token_digest`]).
@@ -633,11 +641,10 @@ fn resolve_http(o: &Options, r: &mut Resolver<'_>) -> Result<HttpConfig, ConfigE
         tokens.extend(from_file);
     }
     // `sha256:HEX` stands for a token by its digest (kept where commands might read it).
-    if tokens.iter().any(|t| {
-        t.get(..7)
-            .is_some_and(|p| p.eq_ignore_ascii_case("sha256:"))
-            && !is_token_digest(t)
-    }) {
+    if tokens
+        .iter()
+        .any(|t| names_digest(t) && !is_token_digest(t))
+    {
         return Err(ConfigError::Refused(
             "a token given as sha256:… must be the token's SHA-256 digest in 64 hex digits (printf %s \"$TOKEN\" | sha256sum)".into(),
         ));

@@ -609,39 +609,30 @@ fn writes(script: &Script) -> Vec<Write> {
             continue;
         }
         for t in script.commands.iter().filter(|t| piped_into(c, t)) {
-            let words: Vec<&str> = t.words.iter().map(|w| w.text.as_str()).collect();
-            match words.split_first() {
-                Some((p, _)) if basename(p) == "tee" => {
-                    out.extend(tee_operands(t).map(|(path, append)| Write {
-                        path,
-                        texts: printed.clone(),
-                        ends,
-                        ordered: in_order,
-                        append,
-                        in_place: false,
-                    }))
-                }
+            match passer(t) {
+                Some(Passer::Tee) => out.extend(tee_operands(t).map(|(path, append)| Write {
+                    path,
+                    texts: printed.clone(),
+                    ends,
+                    ordered: in_order,
+                    append,
+                    in_place: false,
+                })),
                 // `echo … | cat > FILE`: a cat reading only its input passes it on.
-                Some((p, rest))
-                    if basename(p) == "cat"
-                        && rest.iter().all(|w| w.starts_with('-'))
-                        && input_files(t).next().is_none() =>
-                {
-                    out.extend(
-                        t.redirects
-                            .iter()
-                            .filter(|r| r.kind == RedirKind::Output)
-                            .map(|r| Write {
-                                path: r.target.text.clone(),
-                                texts: printed.clone(),
-                                ends,
-                                ordered: in_order && r.on_stdout(),
-                                append: r.appends(),
-                                in_place: r.overwrites_in_place(),
-                            }),
-                    )
-                }
-                _ => {}
+                Some(Passer::Cat) => out.extend(
+                    t.redirects
+                        .iter()
+                        .filter(|r| r.kind == RedirKind::Output)
+                        .map(|r| Write {
+                            path: r.target.text.clone(),
+                            texts: printed.clone(),
+                            ends,
+                            ordered: in_order && r.on_stdout(),
+                            append: r.appends(),
+                            in_place: r.overwrites_in_place(),
+                        }),
+                ),
+                None => {}
             }
         }
     }
@@ -708,20 +699,30 @@ fn tee_operands(t: &SimpleCommand) -> impl Iterator<Item = (String, bool)> + '_ 
         .map(move |w| (w.text.clone(), append))
 }
 
-/// A `tee` or a `cat` reading only its input, in a pipeline after a printer: what it
-/// writes is the printer's text, a write of the printer ([`writes`]).
-fn passes_on(script: &Script, t: &SimpleCommand) -> bool {
-    let words: Vec<&str> = t.words.iter().map(|w| w.text.as_str()).collect();
-    let passes = match words.split_first() {
-        Some((p, _)) if basename(p) == "tee" => true,
-        Some((p, rest)) => {
-            basename(p) == "cat"
-                && rest.iter().all(|w| w.starts_with('-'))
-                && input_files(t).next().is_none()
+/// A command that writes what it reads: `tee`, or a `cat` reading only its input.
+enum Passer {
+    Tee,
+    Cat,
+}
+
+/// Whether `t` is a [`Passer`], and which.
+fn passer(t: &SimpleCommand) -> Option<Passer> {
+    let (p, rest) = t.words.split_first()?;
+    match basename(&p.text) {
+        "tee" => Some(Passer::Tee),
+        "cat"
+            if rest.iter().all(|w| w.text.starts_with('-')) && input_files(t).next().is_none() =>
+        {
+            Some(Passer::Cat)
         }
-        None => false,
-    };
-    passes
+        _ => None,
+    }
+}
+
+/// A [`Passer`] in a pipeline after a printer: what it writes is the printer's text, a
+/// write of the printer ([`writes`]).
+fn passes_on(script: &Script, t: &SimpleCommand) -> bool {
+    passer(t).is_some()
         && script
             .commands
             .iter()
