@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::audit::{self, CallContext, ExecRecord};
@@ -154,11 +155,20 @@ pub enum BuildError {
 pub const GIT_SSH_PROBE: &str =
     "ssh -o BatchMode=yes git@mcp-commander-probe.invalid git-upload-pack 'probe.git'";
 
+/// Lines up to this many bytes are decided on the async worker that received the call
+/// (a typical line takes microseconds). Longer ones are decided on a blocking thread: the
+/// written-then-run checks grow with a line's length (a 79 KB line of `cd`s and writes
+/// takes seconds), and a worker held that long would stall other calls and `/health`.
+pub const INLINE_DECISION_MAX: usize = 1024;
+
 /// The service behind every transport.
 #[derive(Clone)]
 pub struct Commander {
     config: Arc<Config>,
     policy: Arc<Policy>,
+    /// Long lines decided at once (one per CPU): a flood of them queues here instead of
+    /// taking every CPU from the calls that run.
+    long_decisions: Arc<Semaphore>,
     executor: Executor,
     /// What every command's environment starts from (see [`exec::env::base`]).
     base_env: Arc<BTreeMap<String, String>>,
@@ -291,9 +301,11 @@ impl Commander {
         if !policy.allow_all() {
             guard_path(&config, &executor, &mut base_env);
         }
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Commander {
             config: Arc::new(config),
             policy: Arc::new(policy),
+            long_decisions: Arc::new(Semaphore::new(cpus)),
             executor,
             base_env: Arc::new(base_env),
         })
@@ -310,9 +322,36 @@ impl Commander {
     }
 
     /// The policy decision for a line, without running anything.
-    pub fn check(&self, line: &str) -> Decision {
+    pub async fn check(&self, line: &str) -> Decision {
         let cwd = real_workdir(&self.config, None).ok();
-        self.policy.decide_in(line, cwd.as_deref())
+        self.decide(line, cwd).await
+    }
+
+    /// The policy's decision on `line` starting in `cwd`: inline for a short line, on a
+    /// blocking thread (at most one per CPU at once) for one longer than
+    /// [`INLINE_DECISION_MAX`].
+    async fn decide(&self, line: &str, cwd: Option<PathBuf>) -> Decision {
+        if line.len() <= INLINE_DECISION_MAX {
+            return self.policy.decide_in(line, cwd.as_deref());
+        }
+        // The semaphore is never closed, so acquiring fails only if it were.
+        let permit = self.long_decisions.clone().acquire_owned().await;
+        let policy = Arc::clone(&self.policy);
+        let owned = line.to_owned();
+        let decided = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            policy.decide_in(&owned, cwd.as_deref())
+        })
+        .await;
+        decided.unwrap_or_else(|e| {
+            // A panic in the policy refuses the line (fail closed) instead of ending the call.
+            tracing::error!(event = "POLICY_PANIC", error = %e, "the policy decision failed");
+            Decision::deny(
+                "the policy could not decide on this line (internal error); it was not run",
+                "policy-error",
+                Vec::new(),
+            )
+        })
     }
 
     /// `list_allowed_commands`.
@@ -355,8 +394,8 @@ impl Commander {
         // directory is reported below, after a refusal).
         let real = real_workdir(&self.config, args.working_directory.as_deref());
         let decision = self
-            .policy
-            .decide_in(&args.command, real.as_ref().ok().map(|d| d.as_path()));
+            .decide(&args.command, real.as_ref().ok().cloned())
+            .await;
         let workdir = real.and_then(|r| inside_allowed(&self.config, r));
         if !decision.allowed() {
             audit::cmd_blocked(
@@ -477,4 +516,82 @@ fn parse_call_timeout(v: &serde_json::Value) -> Result<Duration, String> {
 /// True when `p` is inside one of `dirs` (both already canonical).
 pub fn inside_any(p: &Path, dirs: &[PathBuf]) -> bool {
     dirs.iter().any(|d| p.starts_with(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Instant;
+
+    /// A line the written-then-run checks take long over (300 `cd`s, writes and runs:
+    /// most of a second in a debug build), far above [`INLINE_DECISION_MAX`].
+    fn slow_line() -> String {
+        let mut parts: Vec<String> = (0..300).map(|i| format!("cd /nonexistent-{i}")).collect();
+        parts.extend((0..300).map(|i| format!("echo x > f{i}")));
+        parts.extend((0..300).map(|i| format!("sh g{i}")));
+        parts.join("; ")
+    }
+
+    /// Runs `decide` on a single-threaded runtime beside a task that ticks every 2 ms,
+    /// and returns the decision, how long it took and how often the other task ran
+    /// meanwhile. Decided inline, the decision would hold the only thread: 0 ticks.
+    async fn beside_a_ticker<F>(decide: F) -> (bool, Duration, usize)
+    where
+        F: std::future::Future<Output = bool>,
+    {
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&ticks);
+        let ticker = tokio::spawn(async move {
+            for _ in 0..100_000 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        tokio::task::yield_now().await;
+        let start = Instant::now();
+        let ran = decide.await;
+        let took = start.elapsed();
+        ticker.abort();
+        (ran, took, ticks.load(Ordering::Relaxed))
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_long_line_is_decided_off_the_runtime_thread() {
+        let commander = Commander::new(Config::defaults()).expect("commander");
+        let line = slow_line();
+        assert!(line.len() > INLINE_DECISION_MAX);
+        let (allowed, took, ticks) =
+            beside_a_ticker(async { commander.check(&line).await.allowed() }).await;
+        assert!(allowed, "the slow line is harmless");
+        assert!(
+            took >= Duration::from_millis(30),
+            "too fast to show: {took:?}"
+        );
+        assert!(
+            ticks >= 3,
+            "other tasks ran {ticks} times during a {took:?} decision"
+        );
+
+        // execute_command goes the same way (the line then runs and fails at its first cd).
+        let args = ExecuteArgs {
+            command: line.clone(),
+            ..Default::default()
+        };
+        let (_, took, ticks) = beside_a_ticker(async {
+            let r = commander
+                .execute(&CallContext::stdio(), args, CancellationToken::new())
+                .await;
+            matches!(r, ExecuteResponse::Ran { .. })
+        })
+        .await;
+        assert!(
+            took >= Duration::from_millis(30),
+            "too fast to show: {took:?}"
+        );
+        assert!(ticks >= 3, "other tasks ran {ticks} times during {took:?}");
+
+        // A short line is decided inline, as before.
+        assert!(!commander.check("rm -rf /").await.allowed());
+    }
 }

@@ -160,7 +160,7 @@ impl CommanderServer {
         let caller = call_context(&ctx);
         audit::tool_call(&caller, "check_command", args.keys());
         match parse_args::<CheckArgs>(args) {
-            Ok(a) => json_result(&self.commander.check(&a.command), false),
+            Ok(a) => json_result(&self.commander.check(&a.command).await, false),
             Err(e) => error_text(format!("Invalid arguments: {e}")),
         }
     }

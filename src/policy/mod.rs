@@ -82,7 +82,7 @@ impl Decision {
         self.decision == Verdict::Allow
     }
 
-    fn deny(
+    pub(crate) fn deny(
         reason: impl Into<String>,
         rule: impl Into<String>,
         commands: Vec<Vec<String>>,
