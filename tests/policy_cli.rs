@@ -137,6 +137,23 @@ fn presets_load_and_decide() {
 }
 
 #[test]
+fn a_presets_line_rules_stay_when_the_environment_sets_blocked_commands() {
+    let ecs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/ecs.toml");
+    for (line, rule) in [
+        ("cat < /proc/1/environ", "ecs-input-file"),
+        ("uniq </proc/self/environ", "ecs-input-file"),
+        ("SSLKEYLOGFILE=/tmp/k curl https://x", "ecs-no-keylog"),
+    ] {
+        let o = check(
+            &["--policy", ecs.to_str().unwrap(), "--", line],
+            &[("MCP_BLOCKED_COMMANDS", "dd")],
+        );
+        assert_eq!(o.status.code(), Some(1), "{line}");
+        assert_eq!(json(&o)["rule"], rule, "{line}");
+    }
+}
+
+#[test]
 fn a_missing_allowed_dir_names_the_policy_file_it_came_from() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(

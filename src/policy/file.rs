@@ -11,7 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::rules::{
-    Arg, PatWord, Pattern, Program, Rule, RuleDecision, RuleOutcome, Veto, VetoKind,
+    Arg, LineRegex, PatWord, Pattern, Program, Rule, RuleDecision, RuleOutcome, Veto, VetoKind,
 };
 use super::{parse, Policy, PolicyError, Verdict};
 
@@ -57,7 +57,9 @@ struct RawRule {
     id: String,
     decision: Option<String>,
     #[serde(rename = "match")]
-    pattern: RawPattern,
+    pattern: Option<RawPattern>,
+    /// A regular expression on the whole line, in place of `match` (forbid rules only).
+    line: Option<String>,
     #[serde(default)]
     exact: bool,
     #[serde(default)]
@@ -226,7 +228,16 @@ fn compile_rule(r: &RawRule) -> Result<Rule, String> {
             ))
         }
     };
-    let words: Vec<Vec<String>> = match &r.pattern {
+    if let Some(re) = &r.line {
+        return compile_line_rule(r, decision, re);
+    }
+    let Some(pattern) = &r.pattern else {
+        return Err(format!(
+            "rule {}: a rule needs match (the argv it applies to) or line (a regular expression on the whole line)",
+            r.id
+        ));
+    };
+    let words: Vec<Vec<String>> = match pattern {
         RawPattern::Line(s) => s
             .split_whitespace()
             .map(|w| w.split('|').map(String::from).collect())
@@ -305,6 +316,42 @@ fn compile_rule(r: &RawRule) -> Result<Rule, String> {
         },
         vetoes,
         justification: r.justification.clone(),
+        line: None,
+    })
+}
+
+/// A `line` rule: a forbid rule on the whole line's text.
+fn compile_line_rule(r: &RawRule, decision: RuleDecision, re: &str) -> Result<Rule, String> {
+    let id = &r.id;
+    if r.pattern.is_some() {
+        return Err(format!(
+            "rule {id}: match and line exclude each other (line is a regular expression on the whole line)"
+        ));
+    }
+    // An allow on the line's text would be the string match the policy exists to avoid
+    // (`ls.*` allows `ls; rm -rf ~`).
+    if decision != RuleDecision::Forbid {
+        return Err(format!(
+            "rule {id}: a line rule can only forbid (decision = \"forbid\"); allow commands with match"
+        ));
+    }
+    if !r.veto.is_empty() || r.exact {
+        return Err(format!(
+            "rule {id}: veto and exact belong on match rules, not on a line rule"
+        ));
+    }
+    let re = regex::Regex::new(re).map_err(|e| format!("rule {id}: line regex {re:?}: {e}"))?;
+    Ok(Rule {
+        id: id.clone(),
+        decision,
+        pattern: Pattern {
+            programs: Vec::new(),
+            args: Vec::new(),
+            exact: false,
+        },
+        vetoes: Vec::new(),
+        justification: r.justification.clone(),
+        line: Some(LineRegex(re)),
     })
 }
 
@@ -332,8 +379,13 @@ fn check_examples(
     err: &dyn Fn(usize, String) -> PolicyError,
 ) -> Result<(), PolicyError> {
     for ex in &raw.examples {
-        let argv = example_argv(ex.get_ref()).map_err(|m| err(ex.span().start, m))?;
-        let ok = rule_fires(rule, &argv);
+        let ok = match &rule.line {
+            Some(re) => re.0.is_match(ex.get_ref()),
+            None => {
+                let argv = example_argv(ex.get_ref()).map_err(|m| err(ex.span().start, m))?;
+                rule_fires(rule, &argv)
+            }
+        };
         if !ok {
             return Err(err(
                 ex.span().start,
@@ -346,8 +398,13 @@ fn check_examples(
         }
     }
     for ex in &raw.counter_examples {
-        let argv = example_argv(ex.get_ref()).map_err(|m| err(ex.span().start, m))?;
-        let matched = rule_fires(rule, &argv);
+        let matched = match &rule.line {
+            Some(re) => re.0.is_match(ex.get_ref()),
+            None => {
+                let argv = example_argv(ex.get_ref()).map_err(|m| err(ex.span().start, m))?;
+                rule_fires(rule, &argv)
+            }
+        };
         if matched {
             return Err(err(
                 ex.span().start,
@@ -420,5 +477,66 @@ rule = "git-read"
         let text = "[[check]]\nline = \"rm -rf /\"\nexpect = \"allow\"\n";
         let e = PolicyFile::parse(text, "s.toml").unwrap_err().to_string();
         assert!(e.starts_with("s.toml:1:"), "{e}");
+    }
+    #[test]
+    fn line_rules_forbid_on_the_text_and_stay_under_flag_lists() {
+        let text = r#"
+blocked_commands = ["dd"]
+
+[[rule]]
+id = "no-input"
+decision = "forbid"
+line = "<\\s*/"
+justification = "no input files"
+examples = ["cat < /etc/shadow", "sort </x"]
+counter_examples = ["echo 'a < b'", "ls"]
+"#;
+        let f = PolicyFile::parse(text, "l.toml").unwrap();
+        let d = f.policy().unwrap().decide("cat < /etc/shadow");
+        assert_eq!(d.rule.as_deref(), Some("no-input"), "{d:?}");
+        assert!(d.reason.contains("no input files"), "{d:?}");
+        assert!(f.policy().unwrap().decide("echo 'a < b'").allowed());
+        // The flag's blocked_commands replaces the file's, not its rules.
+        let flags = Policy::build(&[], &["rm".into()], true, f.rules.clone()).unwrap();
+        assert!(!flags.decide("cat < /etc/shadow").allowed());
+        assert!(flags.decide("dd if=/dev/zero of=/tmp/x count=1").allowed());
+        assert!(flags
+            .blocked_commands()
+            .contains(&"re:<\\s*/ (rule no-input)".to_string()));
+        // Under an allow list it refuses lines the list would allow.
+        let listed = Policy::build(&["cat".into()], &[], true, f.rules).unwrap();
+        assert!(listed.decide("cat /etc/hosts").allowed());
+        assert!(!listed.decide("cat < /etc/shadow").allowed());
+    }
+
+    #[test]
+    fn line_rules_are_checked_at_load() {
+        let rule = |body: &str| format!("[[rule]]\nid = \"r\"\n{body}\n");
+        for (body, want) in [
+            (
+                "decision = \"forbid\"\nline = \"x\"\nexamples = [\"y\"]",
+                "example \"y\" should match",
+            ),
+            (
+                "decision = \"forbid\"\nline = \"x\"\ncounter_examples = [\"ax\"]",
+                "counter-example \"ax\"",
+            ),
+            ("line = \"x\"", "can only forbid"),
+            (
+                "decision = \"forbid\"\nline = \"x\"\nmatch = \"ls\"",
+                "exclude each other",
+            ),
+            ("decision = \"forbid\"\nline = \"(\"", "line regex"),
+            (
+                "decision = \"forbid\"\nline = \"x\"\nexact = true",
+                "veto and exact",
+            ),
+            ("decision = \"forbid\"", "needs match"),
+        ] {
+            let e = PolicyFile::parse(&rule(body), "b.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("b.toml:") && e.contains(want), "{body}: {e}");
+        }
     }
 }

@@ -128,6 +128,8 @@ pub struct Policy {
     by_program: std::collections::HashMap<String, Vec<usize>>,
     allowed_texts: Vec<String>,
     blocked: Vec<BlockEntry>,
+    /// The indices of the rules on the whole line (a policy file's `line` rules).
+    line_rules: Vec<usize>,
     default_blocklist: bool,
     has_allow: bool,
 }
@@ -268,6 +270,7 @@ pub fn allow_entry_rule(entry: &str) -> Result<Rule, PolicyError> {
         },
         vetoes: Vec::new(),
         justification: String::new(),
+        line: None,
     })
 }
 
@@ -1002,6 +1005,9 @@ impl Policy {
             .map(|b| compile_block(b))
             .collect::<Result<Vec<_>, _>>()?;
         let has_allow = rules.iter().any(|r| r.decision == RuleDecision::Allow);
+        let line_rules = (0..rules.len())
+            .filter(|&i| rules[i].line.is_some())
+            .collect();
         let mut by_program = std::collections::HashMap::<String, Vec<usize>>::new();
         for (i, r) in rules.iter().enumerate() {
             for p in &r.pattern.programs {
@@ -1023,6 +1029,7 @@ impl Policy {
             allowed_texts,
             blocked,
             default_blocklist,
+            line_rules,
             has_allow,
         })
     }
@@ -1070,7 +1077,9 @@ impl Policy {
             })
             .collect();
         for r in &self.rules {
-            if r.decision == RuleDecision::Forbid {
+            if let Some(re) = &r.line {
+                out.push(format!("re:{} (rule {})", re.0.as_str(), r.id));
+            } else if r.decision == RuleDecision::Forbid {
                 out.push(format!("{} (rule {})", r.pattern.text(), r.id));
             }
         }
@@ -1122,6 +1131,20 @@ impl Policy {
                         Vec::new(),
                     );
                 }
+            }
+        }
+        for r in self.line_rules.iter().map(|&i| &self.rules[i]) {
+            if r.line.as_ref().is_some_and(|re| re.0.is_match(line)) {
+                let why = if r.justification.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", r.justification)
+                };
+                return Decision::deny(
+                    format!("the line is forbidden by rule {}{why}", r.id),
+                    r.id.clone(),
+                    Vec::new(),
+                );
             }
         }
         let script = match parse::parse(line) {

@@ -347,6 +347,20 @@ pub struct Rule {
     pub pattern: Pattern,
     pub vetoes: Vec<Veto>,
     pub justification: String,
+    /// A policy file's `line` rule: a forbid rule on the whole line's text (like a
+    /// `re:` entry of `blocked_commands`, but a rule: no flag replaces it). Its `pattern`
+    /// names no program, so it never matches an argv.
+    pub line: Option<LineRegex>,
+}
+
+/// The regular expression of a `line` rule (equal when its text is).
+#[derive(Debug, Clone)]
+pub struct LineRegex(pub regex::Regex);
+
+impl PartialEq for LineRegex {
+    fn eq(&self, other: &LineRegex) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
 }
 
 /// What one rule says about one argv.
