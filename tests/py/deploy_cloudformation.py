@@ -150,12 +150,27 @@ def check_matches_the_standalone_task_definition():
 def check_token_secret_referenced_not_inlined():
     name, secret = one("AWS::SecretsManager::Secret")
     sp = secret["Properties"]
-    assert "GenerateSecretString" in sp and "SecretString" not in sp, "the token must be generated, not written here"
+    # Either the digest of the clients' token (a parameter), or a generated token: never a
+    # token written into the template.
+    cond = "HasAuthTokenDigest"
+    assert T["Conditions"][cond] == {"Fn::Not": [{"Fn::Equals": [ref("AuthTokenSha256"), ""]}]}
+    no_value = ref("AWS::NoValue")
+    assert sp["SecretString"] == {"Fn::If": [cond, {"Fn::Sub": "sha256:${AuthTokenSha256}"}, no_value]}, sp
+    generated = sp["GenerateSecretString"]
+    assert generated["Fn::If"][:2] == [cond, no_value], generated
+    assert generated["Fn::If"][2]["PasswordLength"] >= 32, generated
+    digest = P["AuthTokenSha256"]
+    assert digest["Default"] == "" and "NoEcho" not in digest, "the digest is no secret; empty generates a token"
+    pattern = digest["AllowedPattern"]
+    assert re.fullmatch(pattern, "ab" * 32) and re.fullmatch(pattern, "")
+    for bad in ("ab" * 31, "sha256:" + "ab" * 32, "x" * 64, "ab" * 33):
+        assert not re.fullmatch(pattern, bad), bad
     secrets = {s["Name"]: s["ValueFrom"] for s in CONTAINER["Secrets"]}
     assert secrets["MCP_AUTH_TOKEN"] == ref(name)
     assert "MCP_AUTH_TOKEN" not in ENV and "MCP_AUTH_TOKEN_FILE" not in ENV
     for pname, p in P.items():
-        assert "token" not in pname.lower() or "Default" not in p, f"parameter {pname} carries a token default"
+        if pname != "AuthTokenSha256":
+            assert "token" not in pname.lower() or "Default" not in p, f"parameter {pname} carries a token default"
     # The execution role may read exactly that secret.
     role = props("AWS::IAM::Role")
     stmts = [s for pol in role["Policies"] for s in pol["PolicyDocument"]["Statement"]]
@@ -233,7 +248,7 @@ def check_metric_filters_and_alarms_on_audit_events():
 def check_parameters_documented_in_ecs_md():
     doc = (ROOT / "ECS.md").read_text()
     assert "deploy/cloudformation.yaml" in doc
-    for p in ("AuthFailedThreshold", "CmdBlockedThreshold", "AlarmTopicArn"):
+    for p in ("AuthFailedThreshold", "CmdBlockedThreshold", "AlarmTopicArn", "AuthTokenSha256"):
         assert p in doc, f"ECS.md does not mention parameter {p}"
 
 
