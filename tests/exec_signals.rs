@@ -1,6 +1,6 @@
 //! A command may not signal the server that runs it, the zygote that starts commands, the
 //! server's parent (the MCP client), or every process at once (`kill -1`), whatever way it
-//! asks: `kill`, `tgkill`, `rt_sigqueueinfo`, a pidfd. The seccomp layer refuses those with
+//! asks: `kill`, `tgkill`, `tkill`, `rt_sigqueueinfo`, a pidfd. The seccomp layer refuses those with
 //! EPERM. Run as uid 65534: the same uid as the server, so without the layer every one of
 //! these signals would be delivered.
 //!
@@ -77,6 +77,7 @@ for p in ({list},):
     t(\"kill\", p, lambda: os.kill(p, 0))
     if p > 0:
         t(\"tgkill\", p, lambda: sys(234, p, p, 0))
+        t(\"tkill\", p, lambda: sys(200, p, 0))
         t(\"sigqueue\", p, lambda: sys(129, p, 0, info))
         t(\"pidfd\", p, lambda: signal.pidfd_send_signal(os.open(\"/proc/%d\" % p, os.O_RDONLY), 0))
 '"
@@ -92,7 +93,7 @@ fn assert_all_refused(s: &mut common::StdioServer, targets: &[i64]) {
     }
     let kills = out.lines().filter(|l| l.starts_with("kill ")).count();
     assert_eq!(kills, targets.len(), "{r}");
-    assert!(out.contains("pidfd"), "{r}");
+    assert!(out.contains("pidfd") && out.contains("tkill"), "{r}");
 }
 
 #[test]

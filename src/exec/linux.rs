@@ -250,6 +250,7 @@ const PER_PROCESS_SETTINGS: [i64; 4] = [
 /// * `kill` of a protected pid, of a protected process's group, and of `-1` (every
 ///   process the user may signal, the server included);
 /// * `tgkill`, `rt_sigqueueinfo`, `rt_tgsigqueueinfo` aimed at a protected process;
+/// * `tkill` altogether: obsolete (libc uses `tgkill`), and it takes a bare thread id;
 /// * `pidfd_send_signal` altogether: a pidfd can also come from opening any `/proc/<pid>`,
 ///   so the filter cannot tell whose it is (programs that try pidfds first, such as Go's
 ///   runtime, fall back to `kill`).
@@ -303,6 +304,9 @@ fn signal_guard(
     };
     let mut rules = vec![
         (libc::SYS_pidfd_send_signal, vec![]),
+        // tkill (obsolete; libc signals threads with tgkill) takes a thread id with no
+        // process to check it against: refused whatever it names.
+        (libc::SYS_tkill, vec![]),
         (libc::SYS_kill, to(&kill_targets)?),
     ];
     if !groups.is_empty() {
@@ -1132,6 +1136,10 @@ mod tests {
                 assert_eq!(decide(p, nr, &[other, other, sig]), ALLOW);
             }
             assert_eq!(decide(p, libc::SYS_kill, &[other, sig]), ALLOW);
+            // tkill names a thread id of any process: refused whatever it names.
+            for target in [me as u64, other, 0] {
+                assert_eq!(decide(p, libc::SYS_tkill, &[target, sig]), EPERM);
+            }
             assert_eq!(
                 decide(p, libc::SYS_kill, &[neg(-(other as i32)), sig]),
                 ALLOW
