@@ -75,12 +75,15 @@ fn limits_read_back_and_file_size_stops_a_write() {
     );
     let (r, _) = run(
         &mut s,
-        "ulimit -c; ulimit -n; ulimit -f; head -c 3000000 /dev/zero > big; wc -c < big",
+        "ulimit -c; ulimit -n; ulimit -f; head -c 3000000 /dev/zero > big; wc -c < big; \
+         cat /proc/self/oom_score_adj",
         "10s",
     );
     let out = r["stdout"].as_str().expect("stdout");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 4, "{r}");
+    assert_eq!(lines.len(), 5, "{r}");
+    // The out-of-memory killer's first choice (RLIMIT_DATA does not bound shared memory).
+    assert_eq!(lines[4], "1000", "oom_score_adj: {r}");
     assert_eq!(lines[0], "0", "core: {r}");
     assert_eq!(lines[1], "256", "nofile: {r}");
     // dash counts -f in 512-byte blocks, bash in 1024-byte ones.

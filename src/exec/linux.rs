@@ -383,6 +383,19 @@ pub struct Rlimit {
     pub clamped: bool,
 }
 
+/// Makes the calling process, and everything it starts from now on, the out-of-memory
+/// killer's first choice (`oom_score_adj` 1000). The zygote and the exec'd shim call it
+/// before they make themselves non-dumpable (after that `/proc/self` belongs to root and
+/// the write fails), so every command they start inherits it: `RLIMIT_DATA` bounds each
+/// process's private memory, not shared mappings (`MAP_SHARED|MAP_ANONYMOUS`, memfd, SysV
+/// shm) nor the sum over a command's processes, so without the cgroup layer a command can
+/// still run the machine out of memory, and then the command, not the server or the
+/// host's other processes, should be what the kernel ends. Best effort: any process may
+/// raise its own score.
+pub fn first_for_the_oom_killer() {
+    let _ = std::fs::write("/proc/self/oom_score_adj", "1000");
+}
+
 /// Applies the limits, Landlock and seccomp to the calling process. Only raw syscalls on
 /// prepared data: safe between `fork` and `exec`. Returns the failing step's errno.
 ///

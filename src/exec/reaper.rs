@@ -531,6 +531,8 @@ mod imp {
         /// `devnull`: a `/dev/null` descriptor the shim already has (one is opened
         /// otherwise).
         fn new(devnull: Option<i32>, keep_affinity: bool) -> Result<Setup, u8> {
+            // An exec'd shim is still dumpable here; a zygote's shim has it already.
+            linux::first_for_the_oom_killer();
             // SAFETY: prctl/setrlimit on this single-threaded process; getpid never fails.
             let me = unsafe {
                 libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
@@ -1307,6 +1309,7 @@ mod imp {
     /// pay for exec'ing and relocating this binary. It is the subreaper of what dead shims
     /// leave behind, and when the server goes away (hang-up) it ends every tree and exits.
     fn zygote(args: ZygoteArgs) -> u8 {
+        linux::first_for_the_oom_killer();
         // SAFETY: prctl/setrlimit on this single-threaded process.
         unsafe {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
