@@ -22,6 +22,16 @@ use crate::config::{Config, LogFormat, LogLevel};
 pub use layer::AuditLayer;
 pub use sink::{init, init_for_tests, Sink};
 
+/// The longest command line an audit line holds whole (see [`Event::command`]).
+pub const MAX_COMMAND_LOGGED: usize = 12 * 1024;
+/// What a longer one keeps of its start and end.
+const COMMAND_HEAD: usize = 8 * 1024;
+const COMMAND_TAIL: usize = 2 * 1024;
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `text` cut at `max` bytes (on a character boundary) and marked `…(cut)` when longer: for
 /// client-chosen text that reaches a log line or an answer (a request id, a method name),
 /// which would otherwise make a line of any size (CloudWatch splits events over 256 KB, and
@@ -79,6 +89,35 @@ impl Event {
     pub fn field(mut self, key: &str, value: impl Into<Value>) -> Event {
         self.fields.insert(key.to_string(), value.into());
         self
+    }
+
+    /// Adds a command line as `command`: whole up to [`MAX_COMMAND_LOGGED`] bytes, else
+    /// its head and tail around a marker, with `command_bytes` (its whole length) and
+    /// `command_sha256` (of the whole line, to match it elsewhere). A line of up to 128 KiB
+    /// runs (and a longer one is refused and logged), and log transports split long lines
+    /// (Docker at 16 KiB), which could part a `CMD_EXEC` record from its command.
+    pub fn command(self, command: &str) -> Event {
+        if command.len() <= MAX_COMMAND_LOGGED {
+            return self.field("command", command);
+        }
+        let mut head = COMMAND_HEAD;
+        while !command.is_char_boundary(head) {
+            head -= 1;
+        }
+        let mut tail = command.len() - COMMAND_TAIL;
+        while !command.is_char_boundary(tail) {
+            tail += 1;
+        }
+        let shown = format!(
+            "{}…({} bytes cut)…{}",
+            &command[..head],
+            tail - head,
+            &command[tail..]
+        );
+        let digest: [u8; 32] = Sha256::digest(command.as_bytes()).into();
+        self.field("command", shown)
+            .field("command_bytes", command.len())
+            .field("command_sha256", hex(&digest))
     }
 
     /// Adds a field when present.
@@ -140,7 +179,7 @@ pub struct ExecRecord<'a> {
 /// `CMD_EXEC`: a command ran.
 pub fn cmd_exec(ctx: &CallContext, r: &ExecRecord<'_>) {
     let e = Event::new("CMD_EXEC", LogLevel::Info, "command executed")
-        .field("command", r.command)
+        .command(r.command)
         .field("workdir", r.workdir)
         .field("exit_code", r.exit_code)
         .field(
@@ -158,7 +197,7 @@ pub fn cmd_exec(ctx: &CallContext, r: &ExecRecord<'_>) {
 /// `CMD_BLOCKED`: the policy refused a command; nothing ran.
 pub fn cmd_blocked(ctx: &CallContext, command: &str, reason: &str, rule: Option<&str>) {
     let e = Event::new("CMD_BLOCKED", LogLevel::Info, "command blocked by policy")
-        .field("command", command)
+        .command(command)
         .field("reason", reason)
         .field("rule", rule.unwrap_or("none"));
     ctx.apply(e).emit();

@@ -197,6 +197,35 @@ mod tests {
     }
 
     #[test]
+    fn long_commands_keep_head_tail_length_and_digest() {
+        use sha2::{Digest, Sha256};
+        // Multi-byte characters across both cut points.
+        let cmd = format!("echo START{}END", "é".repeat(50_000));
+        let e = Event::new("CMD_EXEC", LogLevel::Info, "command executed").command(&cmd);
+        let line = json_line(&e);
+        assert!(line.len() < 16 * 1024, "{}", line.len());
+        let v: Value = serde_json::from_str(&line).unwrap();
+        let shown = v["command"].as_str().unwrap();
+        assert!(
+            shown.starts_with("echo START") && shown.ends_with("END"),
+            "{shown}"
+        );
+        assert!(shown.contains(" bytes cut)…"), "{shown}");
+        assert_eq!(v["command_bytes"], cmd.len());
+        let digest: String = Sha256::digest(cmd.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(v["command_sha256"], digest);
+        // Up to the limit a command is whole, without the extra fields.
+        let whole = "x".repeat(super::super::MAX_COMMAND_LOGGED);
+        let e = Event::new("CMD_EXEC", LogLevel::Info, "command executed").command(&whole);
+        let v: Value = serde_json::from_str(&json_line(&e)).unwrap();
+        assert_eq!(v["command"], whole);
+        assert!(v.get("command_bytes").is_none());
+    }
+
+    #[test]
     fn timestamps_are_utc_millis() {
         let t = timestamp();
         assert_eq!(t.len(), "2026-11-21T05:40:12.123Z".len(), "{t}");
