@@ -1,5 +1,6 @@
 //! What the binary does once the command line is parsed: serve, check or healthcheck.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -138,6 +139,7 @@ async fn serve(config: Config) -> ExitCode {
         sandbox,
     );
     warn_exposed_env(&commander.executor().sandbox_report().ancestor_env);
+    warn_writable_config(&commander);
     if http {
         warn_weak_tokens(&commander.config().http);
     }
@@ -209,6 +211,71 @@ fn warn_exposed_env(status: &str) {
         .field("processes", processes)
         .emit();
     }
+}
+
+/// `CONFIG_WRITABLE` (a warning) naming the files that configure the server which its
+/// commands could write: `~/.mcp_env` (also where it does not exist yet: a command could
+/// create it), the policy file, the token file and the `--log-dir` directory. A command
+/// that rewrites `~/.mcp_env` configures the next start (`MCP_SANDBOX_DISABLE`,
+/// `MCP_PASS_ENV=MCP_AUTH_TOKEN`, its own token); one that writes the log directory can
+/// forge lines in its file (stderr lines it cannot). Commands can write a file when the
+/// server's user can and either Landlock is not enforced, or no `--allowed-dirs` bounds
+/// `working_directory` (the call's directory is writable), or the file is below an
+/// allowed directory or the temp directory.
+fn warn_writable_config(commander: &Commander) {
+    let c = commander.config();
+    let report = commander.executor().sandbox_report();
+    let landlock = report.landlock.status.ends_with("enforced");
+    let mut writable_dirs = c.allowed_dirs.clone();
+    writable_dirs.push(std::env::temp_dir());
+    let files = [
+        ("~/.mcp_env", crate::config::default_env_file()),
+        ("policy file", c.policy_file.clone()),
+        ("token file", c.http.token_file.clone()),
+        ("log dir", c.log_dir.clone()),
+    ];
+    let found: Vec<String> = files
+        .into_iter()
+        .filter_map(|(what, path)| {
+            let path = path?;
+            let bounded = landlock && !c.allowed_dirs.is_empty();
+            writable_by_commands(&path, bounded, &writable_dirs)
+                .then(|| format!("{what} {}", path.display()))
+        })
+        .collect();
+    if !found.is_empty() {
+        audit::Event::new(
+            "CONFIG_WRITABLE",
+            crate::config::LogLevel::Warn,
+            "commands can write files that configure this server (a rewritten ~/.mcp_env can turn the sandbox off or pass secrets to commands at the next start); use --allowed-dirs that do not contain them, or make them read-only to the server's user",
+        )
+        .field("files", found.join(", "))
+        .emit();
+    }
+}
+
+/// Whether a command could write `path` (or create it, when it does not exist): the
+/// server's user may, and either nothing bounds where commands write (`bounded` false:
+/// Landlock off, or no allowed dirs) or `path` is below one of `writable_dirs`.
+pub fn writable_by_commands(path: &Path, bounded: bool, writable_dirs: &[PathBuf]) -> bool {
+    use nix::unistd::{access, AccessFlags};
+    let real = std::fs::canonicalize(path).ok();
+    let target = match &real {
+        Some(p) => p.clone(),
+        // Not there yet: whoever may write its directory may create it.
+        None => match path.parent().and_then(|d| std::fs::canonicalize(d).ok()) {
+            Some(d) => d,
+            None => return false,
+        },
+    };
+    if access(&target, AccessFlags::W_OK).is_err() {
+        return false;
+    }
+    !bounded
+        || writable_dirs.iter().any(|d| {
+            let d = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
+            target.starts_with(&d)
+        })
 }
 
 async fn serve_stdio(commander: Arc<Commander>) -> String {

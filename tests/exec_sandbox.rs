@@ -1234,3 +1234,59 @@ fn idle_shims_retire_and_the_zygote_keeps_one() {
     }
     assert_eq!(st.and_then(|s| s.code()), Some(0), "the zygote did not end");
 }
+
+/// `CONFIG_WRITABLE` names the server's own configuration files its commands could write
+/// (a review rewrote `~/.mcp_env` from a command: `MCP_SANDBOX_DISABLE=all` and
+/// `MCP_PASS_ENV=MCP_AUTH_TOKEN` at the next start). As `nobody`, with a temp dir of its
+/// own so the home directory is not below it.
+#[test]
+fn config_files_commands_could_write_are_named_at_start() {
+    let dir = NobodyDir::new();
+    let home = dir.sub("home");
+    let work = dir.sub("work");
+    let tmp = dir.sub("tmp");
+    let logs = tmp.join("logs");
+    let (home_s, work_s, tmp_s) = (
+        home.display().to_string(),
+        work.display().to_string(),
+        tmp.display().to_string(),
+    );
+    let warned = |args: &[&str], home: &str| -> String {
+        let mut s = server(dir.path(), args, &[("HOME", home), ("TMPDIR", &tmp_s)]);
+        let sb = sandbox_report(&mut s);
+        assert!(
+            sb["landlock"]["status"]
+                .as_str()
+                .is_some_and(|st| st.ends_with("enforced")),
+            "this test needs Landlock: {sb}"
+        );
+        let (_, log) = s.close();
+        log.lines()
+            .filter(|l| l.contains("CONFIG_WRITABLE"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    // No allowed dirs: any working directory, so the home directory, is writable.
+    let w = warned(&[], &home_s);
+    assert!(w.contains(&format!("~/.mcp_env {home_s}/.mcp_env")), "{w}");
+    // Allowed dirs away from the home directory: nothing to say.
+    let w = warned(&["--allowed-dirs", &work_s], &home_s);
+    assert!(w.is_empty(), "{w}");
+    // A log directory below the temp dir (always writable) is named.
+    let w = warned(
+        &[
+            "--allowed-dirs",
+            &work_s,
+            "--log-dir",
+            &logs.display().to_string(),
+        ],
+        &home_s,
+    );
+    assert!(
+        w.contains("log dir") && !w.contains(&format!("{home_s}/.mcp_env")),
+        "{w}"
+    );
+    // A home directory the server's user cannot write: nothing, even without allowed dirs.
+    let w = warned(&[], "/");
+    assert!(w.is_empty(), "{w}");
+}

@@ -110,6 +110,8 @@ pub struct HttpConfig {
     /// How many of them come from `--auth-token-file` as themselves (not `sha256:`
     /// digests): a file the server's user reads, so its commands can read it too.
     pub plain_tokens_in_file: usize,
+    /// `--auth-token-file`, when given.
+    pub token_file: Option<PathBuf>,
     pub no_auth: bool,
     /// Allowed `Origin` values; empty means loopback origins only.
     pub allowed_origins: Vec<String>,
@@ -127,6 +129,7 @@ impl std::fmt::Debug for HttpConfig {
             .field("port", &self.port)
             .field("tokens", &format_args!("<{} redacted>", self.tokens.len()))
             .field("plain_tokens_in_file", &self.plain_tokens_in_file)
+            .field("token_file", &self.token_file)
             .field("no_auth", &self.no_auth)
             .field("allowed_origins", &self.allowed_origins)
             .field("stateless", &self.stateless)
@@ -626,6 +629,9 @@ fn resolve_http(o: &Options, r: &mut Resolver<'_>) -> Result<HttpConfig, ConfigE
         .map(|v| split_list(&v))
         .unwrap_or_default();
     let mut plain_tokens_in_file = 0;
+    let token_file = r
+        .value("auth_token_file", "MCP_AUTH_TOKEN_FILE", &o.auth_token_file)
+        .map(PathBuf::from);
     if let Some(path) = r.value("auth_token_file", "MCP_AUTH_TOKEN_FILE", &o.auth_token_file) {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_string(),
@@ -690,6 +696,7 @@ fn resolve_http(o: &Options, r: &mut Resolver<'_>) -> Result<HttpConfig, ConfigE
         port,
         tokens,
         plain_tokens_in_file,
+        token_file,
         no_auth: o.no_auth,
         allowed_origins,
         stateless,
