@@ -44,10 +44,11 @@ pub fn main() -> ExitCode {
         Ok(v) => v,
         Err(e) => return fail(e),
     };
-    let inv = match config::parse_invocation(std::env::args_os(), &from_file) {
+    let mut inv = match config::parse_invocation(std::env::args_os(), &from_file.set) {
         Ok(i) => i,
         Err(e) => return fail(e),
     };
+    inv.config.env_file_ignored = from_file.ignored;
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     // A call's work is short bursts between waits on its process: with one worker thread
     // those bursts stay on one thread instead of bouncing between parked workers (stdio:
@@ -140,6 +141,15 @@ async fn serve(config: Config) -> ExitCode {
     );
     warn_exposed_env(&commander.executor().sandbox_report().ancestor_env);
     warn_writable_config(&commander);
+    if !commander.config().env_file_ignored.is_empty() {
+        audit::Event::new(
+            "CONFIG_IGNORED",
+            crate::config::LogLevel::Warn,
+            "~/.mcp_env may not turn sandbox layers off (commands can write that file); use --sandbox-disable or the server's environment",
+        )
+        .field("keys", commander.config().env_file_ignored.join(","))
+        .emit();
+    }
     if http {
         warn_weak_tokens(&commander.config().http);
     }

@@ -145,6 +145,34 @@ fn check_prints_the_decision_and_sets_the_exit_code() {
     assert_eq!(code, Some(2), "{stderr}");
 }
 
+/// `~/.mcp_env` may not turn sandbox layers off (a command that can write the file would
+/// switch them off for every later start); a flag or the environment still can.
+#[test]
+fn the_env_file_cannot_turn_the_sandbox_off() {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join(".mcp_env"),
+        "MCP_SANDBOX_DISABLE=all\nMCP_DEFAULT_TIMEOUT=7s\n",
+    )
+    .unwrap();
+    let h = home.path().to_str().unwrap();
+    let s = StdioServer::initialized(&[], &[("HOME", h)]);
+    let i = shell_info(&[], &[("HOME", h)]);
+    assert_eq!(i["default_timeout"], "7s", "the file's other keys apply");
+    assert_ne!(i["sandbox"]["seccomp"], "off", "{i}");
+    assert_ne!(i["sandbox"]["landlock"]["status"], "off", "{i}");
+    let warning = s
+        .stderr()
+        .lines()
+        .find(|l| l.contains("CONFIG_IGNORED"))
+        .map(String::from)
+        .unwrap_or_default();
+    assert!(warning.contains("keys=MCP_SANDBOX_DISABLE"), "{warning}");
+    // From the environment it is still honoured.
+    let i = shell_info(&[], &[("HOME", h), ("MCP_SANDBOX_DISABLE", "seccomp")]);
+    assert_eq!(i["sandbox"]["seccomp"], "off", "{i}");
+}
+
 fn shell_info(args: &[&str], env: &[(&str, &str)]) -> Value {
     let mut s = StdioServer::initialized(args, env);
     result_json(&s.call("get_shell_info", json!({})))

@@ -165,6 +165,8 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     /// Where each setting came from, by its environment-variable-like key.
     pub sources: BTreeMap<&'static str, Source>,
+    /// Keys of `~/.mcp_env` it did not apply ([`ENV_FILE_REFUSED`]), for a warning.
+    pub env_file_ignored: Vec<String>,
 }
 
 /// What the command line asked for, with the configuration it runs under.
@@ -179,24 +181,41 @@ pub fn default_env_file() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| Path::new(&h).join(".mcp_env"))
 }
 
-/// Loads `~/.mcp_env` into the process environment (never overwriting) and returns the
-/// names it set. Must run before any thread starts.
-pub fn apply_env_file(path: Option<&Path>) -> Result<Vec<String>, ConfigError> {
+/// Keys `~/.mcp_env` may not set: commands run as the server's user and, without
+/// `--allowed-dirs`, can write that file, so a key there that turns the sandbox's layers
+/// off would let one command switch them off for every later start. A flag or the
+/// server's own environment still can.
+pub const ENV_FILE_REFUSED: &[&str] = &["MCP_SANDBOX_DISABLE"];
+
+/// What [`apply_env_file`] did.
+#[derive(Debug, Default)]
+pub struct EnvFileApplied {
+    /// The names it set.
+    pub set: Vec<String>,
+    /// The names it would have set but may not ([`ENV_FILE_REFUSED`]).
+    pub ignored: Vec<String>,
+}
+
+/// Loads `~/.mcp_env` into the process environment (never overwriting). Must run before any
+/// thread starts.
+pub fn apply_env_file(path: Option<&Path>) -> Result<EnvFileApplied, ConfigError> {
+    let mut applied = EnvFileApplied::default();
     let Some(path) = path else {
-        return Ok(Vec::new());
+        return Ok(applied);
     };
     let entries = env_file::read(path).map_err(|source| ConfigError::Read {
         path: path.display().to_string(),
         source,
     })?;
-    let mut set = Vec::new();
     for e in entries {
-        if std::env::var_os(&e.key).is_none() {
+        if ENV_FILE_REFUSED.contains(&e.key.as_str()) {
+            applied.ignored.push(e.key);
+        } else if std::env::var_os(&e.key).is_none() {
             std::env::set_var(&e.key, &e.value);
-            set.push(e.key);
+            applied.set.push(e.key);
         }
     }
-    Ok(set)
+    Ok(applied)
 }
 
 /// Parses the command line (clap prints help/version/usage errors and exits itself) and
@@ -595,6 +614,7 @@ impl Config {
             log_level,
             log_format,
             log_dir,
+            env_file_ignored: Vec::new(),
             http,
             sandbox,
             sources: std::mem::take(&mut r.sources),
