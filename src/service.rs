@@ -525,9 +525,11 @@ mod tests {
     use std::time::Instant;
 
     /// A line the written-then-run checks take long over (300 `cd`s, writes and runs:
-    /// most of a second in a debug build), far above [`INLINE_DECISION_MAX`].
+    /// most of a second in a debug build), far above [`INLINE_DECISION_MAX`]. Run, it
+    /// stops at its first word (`exit`), before it writes anything.
     fn slow_line() -> String {
-        let mut parts: Vec<String> = (0..300).map(|i| format!("cd /nonexistent-{i}")).collect();
+        let mut parts = vec!["exit 3".to_string()];
+        parts.extend((0..300).map(|i| format!("cd /nonexistent-{i}")));
         parts.extend((0..300).map(|i| format!("echo x > f{i}")));
         parts.extend((0..300).map(|i| format!("sh g{i}")));
         parts.join("; ")
@@ -573,18 +575,23 @@ mod tests {
             "other tasks ran {ticks} times during a {took:?} decision"
         );
 
-        // execute_command goes the same way (the line then runs and fails at its first cd).
+        // execute_command goes the same way (the line then runs: `exit 3` at once), in a
+        // directory of its own all the same.
+        let dir = tempfile::tempdir().expect("tempdir");
         let args = ExecuteArgs {
             command: line.clone(),
+            working_directory: Some(dir.path().display().to_string()),
             ..Default::default()
         };
-        let (_, took, ticks) = beside_a_ticker(async {
+        let (ran, took, ticks) = beside_a_ticker(async {
             let r = commander
                 .execute(&CallContext::stdio(), args, CancellationToken::new())
                 .await;
-            matches!(r, ExecuteResponse::Ran { .. })
+            matches!(r, ExecuteResponse::Ran { result, .. } if result.exit_code == 3)
         })
         .await;
+        assert!(ran, "the line ran and exited 3");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         assert!(
             took >= Duration::from_millis(30),
             "too fast to show: {took:?}"
