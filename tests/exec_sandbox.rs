@@ -1134,6 +1134,7 @@ fn each_seccomp_setting_in_one_process_gets_exactly_its_own_filter() {
                       python3 -c 'import socket; socket.socket()' 2>/dev/null && echo tcp ok"
                 .into(),
             workdir: std::env::temp_dir(),
+            workdir_id: None,
             timeout: Duration::from_secs(10),
             env: [("PATH".to_string(), "/usr/bin:/bin".to_string())]
                 .into_iter()
