@@ -1370,4 +1370,153 @@ mod tests {
         ];
         run_filter(&program, &[0; 64]);
     }
+
+    /// A directory `base/d`, a directory `base/h` (the stand-in for `$HOME`) and `base`
+    /// itself, resolved.
+    fn dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let t = tempfile::tempdir().expect("tempdir");
+        let base = std::fs::canonicalize(t.path()).expect("canonical");
+        let d = base.join("d");
+        let h = base.join("h");
+        std::fs::create_dir(&d).expect("mkdir d");
+        std::fs::create_dir(&h).expect("mkdir h");
+        (t, d, h)
+    }
+
+    /// `path` renamed away (to `path.old`) and a symlink to `target` put in its place: what
+    /// a command that may write the parent can do between the check and the use.
+    fn replace_with_symlink(path: &Path, target: &Path) {
+        let mut old = path.as_os_str().to_owned();
+        old.push(".old");
+        std::fs::rename(path, &old).expect("rename");
+        std::os::unix::fs::symlink(target, path).expect("symlink");
+    }
+
+    /// Whether a child process under `ruleset` can create a file in `dir`.
+    fn can_create_in(ruleset: &OwnedFd, dir: &Path) -> bool {
+        let file = std::ffi::CString::new(dir.join("probe").as_os_str().as_bytes()).unwrap();
+        let fd = ruleset.as_raw_fd();
+        // SAFETY: the child makes raw syscalls only (prctl, landlock_restrict_self, open)
+        // and exits; the parent waits for it.
+        unsafe {
+            let pid = libc::fork();
+            if pid == 0 {
+                if enforce(&[], fd, None).is_err() {
+                    libc::_exit(2);
+                }
+                let f = libc::open(
+                    file.as_ptr(),
+                    libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
+                    0o600,
+                );
+                libc::_exit(if f >= 0 { 0 } else { 1 });
+            }
+            assert!(pid > 0, "fork: {}", std::io::Error::last_os_error());
+            let mut st = 0;
+            libc::waitpid(pid, &mut st, 0);
+            assert!(
+                libc::WIFEXITED(st) && libc::WEXITSTATUS(st) != 2,
+                "the probe child could not enforce the ruleset ({st:#x})"
+            );
+            libc::WEXITSTATUS(st) == 0
+        }
+    }
+
+    fn writable(path: &Path, id: DirId, workdir: bool) -> WritableDir {
+        WritableDir {
+            path: path.to_path_buf(),
+            id,
+            workdir,
+        }
+    }
+
+    #[test]
+    fn a_real_directory_has_the_identity_stat_gives_and_a_symlinked_path_none() {
+        use std::os::unix::fs::MetadataExt;
+        let (_t, d, h) = dirs();
+        let m = std::fs::metadata(&d).unwrap();
+        assert_eq!(
+            DirId::of_real(&d).expect("identity"),
+            DirId {
+                dev: m.dev(),
+                ino: m.ino()
+            }
+        );
+        // A path with a symlink in it is refused even though it leads to a directory: the
+        // canonical path was resolved already, a symlink there now was put in since.
+        let link = d.parent().unwrap().join("l");
+        std::os::unix::fs::symlink(&h, &link).unwrap();
+        let e = DirId::of_real(&link).expect_err("through a symlink");
+        assert_eq!(e.raw_os_error(), Some(libc::ELOOP), "{e}");
+        let e = DirId::of_real(&link.join(".")).expect_err("below a symlink");
+        assert_eq!(e.raw_os_error(), Some(libc::ELOOP), "{e}");
+        // A file is not a directory.
+        std::fs::write(d.join("f"), b"").unwrap();
+        assert!(DirId::of_real(&d.join("f")).is_err());
+    }
+
+    /// F1 of the r12 review: an allowed directory (say one under the temp dir, which
+    /// commands may write) renamed away and replaced by a symlink to `$HOME` after its
+    /// identity was recorded: its rule must not make `$HOME` writable. (Without the
+    /// identity check, `PathFd` follows the symlink and `h` is writable.)
+    #[test]
+    fn a_writable_dir_swapped_for_a_symlink_after_its_check_is_not_made_writable() {
+        if landlock_abi() == 0 {
+            println!("SKIPPED: the kernel has no Landlock");
+            return;
+        }
+        let (_t, d, h) = dirs();
+        let id = DirId::of_real(&d).unwrap();
+        // As checked: `d` writable, `h` not.
+        let rs = landlock_ruleset(&[writable(&d, id, false)]).expect("ruleset");
+        assert!(
+            can_create_in(&rs, &d),
+            "the checked directory is not writable"
+        );
+        assert!(
+            !can_create_in(&rs, &h),
+            "a directory never allowed is writable"
+        );
+
+        replace_with_symlink(&d, &h);
+        let rs = landlock_ruleset(&[writable(&d, id, false)]).expect("ruleset");
+        assert!(
+            !can_create_in(&rs, &h),
+            "the symlink's target became writable through the allowed dir's rule"
+        );
+        assert!(!can_create_in(&rs, &d), "writable through the symlink");
+        let mut old = d.as_os_str().to_owned();
+        old.push(".old");
+        assert!(
+            !can_create_in(&rs, Path::new(&old)),
+            "the renamed directory: its path no longer names it, so no rule (fail closed)"
+        );
+    }
+
+    /// The same swap for the command's working directory: no ruleset at all, so the
+    /// command does not run (the shim and the server report [`WORKDIR_CHANGED`]).
+    #[test]
+    fn a_working_directory_swapped_after_its_check_gets_no_ruleset() {
+        if landlock_abi() == 0 {
+            println!("SKIPPED: the kernel has no Landlock");
+            return;
+        }
+        let (_t, d, h) = dirs();
+        let id = DirId::of_real(&d).unwrap();
+        assert!(landlock_ruleset(&[writable(&d, id, true)]).is_ok());
+        replace_with_symlink(&d, &h);
+        assert_eq!(
+            landlock_ruleset(&[writable(&d, id, true)]).err(),
+            Some(RulesetError::WorkdirChanged)
+        );
+        // Gone altogether: the same.
+        std::fs::remove_file(&d).unwrap();
+        assert_eq!(
+            landlock_ruleset(&[writable(&d, id, true)]).err(),
+            Some(RulesetError::WorkdirChanged)
+        );
+        // And the error reaches the server's spawn as the sentinel it words for the caller.
+        let e: std::io::Error = RulesetError::WorkdirChanged.into();
+        assert_eq!(e.raw_os_error(), Some(WORKDIR_CHANGED_ERRNO));
+    }
 }

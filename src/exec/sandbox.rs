@@ -811,6 +811,42 @@ mod tests {
         ));
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn writable_dirs_are_resolved_with_their_identities_at_start() {
+        use std::os::unix::fs::MetadataExt;
+        let t = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(t.path()).unwrap();
+        let link = real.join("link");
+        std::fs::create_dir(real.join("d")).unwrap();
+        std::os::unix::fs::symlink(real.join("d"), &link).unwrap();
+        let w = writable_with_ids(&[link.clone(), real.join("missing"), real.join("d")]);
+        // The link resolved to `d` (once); the missing one left out: never writable.
+        let m = std::fs::metadata(real.join("d")).unwrap();
+        assert_eq!(
+            w,
+            vec![WritableDir {
+                path: real.join("d"),
+                id: DirId {
+                    dev: m.dev(),
+                    ino: m.ino()
+                },
+                workdir: false,
+            }]
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cwd_is_compares_the_working_directory_with_an_identity() {
+        let here = DirId::of_path(Path::new(".")).unwrap();
+        assert!(cwd_is(here));
+        assert!(!cwd_is(DirId {
+            dev: here.dev,
+            ino: here.ino.wrapping_add(1)
+        }));
+    }
+
     #[test]
     fn a_required_but_disabled_layer_is_an_error() {
         let settings = SandboxSettings {
