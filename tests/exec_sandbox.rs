@@ -1359,6 +1359,8 @@ fn a_working_directory_swapped_after_its_check_runs_no_command() {
         ("no shim", &[Layer::Reaper], 0),
         ("no shim, no landlock", &[Layer::Reaper, Layer::Landlock], 0),
     ];
+    // Every case is tried; what went wrong in each is reported together.
+    let mut failures = Vec::new();
     for (n, (name, disabled, env_bytes)) in cases.into_iter().enumerate() {
         let sandbox = Sandbox::new(SandboxSettings {
             reaper_exe: Some(common::bin()),
@@ -1394,21 +1396,22 @@ fn a_working_directory_swapped_after_its_check_runs_no_command() {
         std::thread::sleep(Duration::from_millis(100));
 
         replace_with_symlink(&wd, &home);
+        // Twice: a zygote has a fresh shim and the one that ran the first command (its
+        // ruleset prepared for this very directory), and either may take it.
         for attempt in 0..2 {
             let o = run(&req);
-            assert!(
-                !o.stdout.text.contains("ran"),
-                "{name} (attempt {attempt}): the command ran after its working directory was swapped: {o:?}"
-            );
-            assert!(o.is_error(), "{name}: {o:?}");
             let said = format!("{} {}", o.error.clone().unwrap_or_default(), o.stderr.text);
-            assert!(
-                said.contains(WORKDIR_CHANGED),
-                "{name} (attempt {attempt}): {o:?}"
-            );
-            assert_eq!(files_in(&home), Vec::<String>::new(), "{name}: {o:?}");
+            if o.stdout.text.contains("ran") || !o.is_error() || !said.contains(WORKDIR_CHANGED) {
+                failures.push(format!(
+                    "{name} (attempt {attempt}): the command ran, or failed otherwise, after its working directory was swapped: {o:?}"
+                ));
+            }
+            if !files_in(&home).is_empty() {
+                failures.push(format!("{name}: wrote into home: {:?}", files_in(&home)));
+            }
         }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// F1's race, bounded (probabilistic: it can only fail when the bug is back, never
