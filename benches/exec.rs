@@ -55,6 +55,7 @@ fn main() {
     let req = ExecRequest {
         command: "true".into(),
         workdir: std::env::temp_dir(),
+        workdir_id: None,
         timeout: Duration::from_secs(10),
         env: env.clone(),
     };

@@ -375,6 +375,7 @@ fn main() {
                 ExecRequest {
                     command: "echo hi".into(),
                     workdir: std::env::temp_dir(),
+                    workdir_id: None,
                     timeout: Duration::from_secs(30),
                     env: env.clone(),
                 },

@@ -215,6 +215,22 @@ fn inside_allowed(c: &Config, real: PathBuf) -> Result<PathBuf, String> {
     Ok(real)
 }
 
+/// `real` (a [`real_workdir`]) when a command may start there ([`inside_allowed`]), with
+/// the identity of the directory it names now: the command runs in that directory and
+/// only that one is made writable for it, whatever `real` names by the time it starts (a
+/// concurrent command may swap it for a symlink). The identity is read from a descriptor
+/// opened without following symlinks, so it is the directory at the checked path itself.
+fn checked_workdir(c: &Config, real: PathBuf) -> Result<(PathBuf, exec::sandbox::DirId), String> {
+    let real = inside_allowed(c, real)?;
+    let id = exec::sandbox::DirId::of_real(&real).map_err(|e| {
+        format!(
+            "working_directory {:?} changed while it was being checked ({e}); try again",
+            real.display().to_string()
+        )
+    })?;
+    Ok((real, id))
+}
+
 /// Takes out of the commands' `PATH` the entries a command could fill with programs of
 /// its own (see [`exec::env::guard_path`]), and says so: `PATH_GUARD` for entries dropped,
 /// `PATH_WRITABLE` for entries kept that commands may still write. The directories
@@ -396,7 +412,7 @@ impl Commander {
         let decision = self
             .decide(&args.command, real.as_ref().ok().cloned())
             .await;
-        let workdir = real.and_then(|r| inside_allowed(&self.config, r));
+        let workdir = real.and_then(|r| checked_workdir(&self.config, r));
         if !decision.allowed() {
             audit::cmd_blocked(
                 ctx,
@@ -453,7 +469,7 @@ impl Commander {
     fn prepare(
         &self,
         args: &ExecuteArgs,
-        workdir: Result<PathBuf, String>,
+        workdir: Result<(PathBuf, exec::sandbox::DirId), String>,
     ) -> Result<ExecRequest, String> {
         let c = &self.config;
         let timeout = match &args.timeout {
@@ -470,7 +486,7 @@ impl Commander {
                 humantime::format_duration(c.max_timeout)
             ));
         }
-        let workdir = workdir?;
+        let (workdir, workdir_id) = workdir?;
         // The policy knows which names make the programs it allows run other code (the
         // same list it applies to `NAME=value cmd` in the line); the executor's own list
         // is a second, independent fence.
@@ -488,6 +504,7 @@ impl Commander {
         Ok(ExecRequest {
             command: args.command.clone(),
             workdir,
+            workdir_id: Some(workdir_id),
             timeout,
             env,
         })

@@ -1137,6 +1137,7 @@ fn each_seccomp_setting_in_one_process_gets_exactly_its_own_filter() {
                       python3 -c 'import socket; socket.socket()' 2>/dev/null && echo tcp ok"
                 .into(),
             workdir: std::env::temp_dir(),
+            workdir_id: None,
             timeout: Duration::from_secs(10),
             env: [("PATH".to_string(), "/usr/bin:/bin".to_string())]
                 .into_iter()
@@ -1289,4 +1290,321 @@ fn config_files_commands_could_write_are_named_at_start() {
     // A home directory the server's user cannot write: nothing, even without allowed dirs.
     let w = warned(&[], "/");
     assert!(w.is_empty(), "{w}");
+}
+
+/// `path` renamed away (to `<path>.old`) and a symlink to `target` put in its place.
+fn replace_with_symlink(path: &std::path::Path, target: &std::path::Path) {
+    let mut old = path.as_os_str().to_owned();
+    old.push(".old");
+    std::fs::rename(path, &old).expect("rename");
+    std::os::unix::fs::symlink(target, path).expect("symlink");
+}
+
+/// The files in `dir`, sorted.
+fn files_in(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// F1 of the r12 review, without a race: an allowed directory under the temp dir (which
+/// commands may write) is renamed away by a command, which puts a symlink to a directory
+/// outside (`home`, standing in for `$HOME`) in its place. The Landlock rule every later
+/// command gets for the allowed dir's path must not make `home` writable — not on a fresh
+/// shim, not on one whose ruleset was prepared ahead for the previous command — and a
+/// working_directory through that path is refused. Writes where they belong still work.
+#[test]
+fn an_allowed_dir_replaced_by_a_symlink_does_not_make_its_target_writable() {
+    let base = NobodyDir::new();
+    let tmp = base.sub("tmp");
+    let swapped = base.sub("tmp/proj");
+    let project = base.sub("project");
+    let home = base.sub("home");
+    let (swapped_s, project_s, home_s) = (
+        swapped.display().to_string(),
+        project.display().to_string(),
+        home.display().to_string(),
+    );
+    let mut s = server(
+        base.path(),
+        &[
+            "--allowed-dirs",
+            &format!("{swapped_s},{project_s}"),
+            "--workdir",
+            &project_s,
+        ],
+        &[("TMPDIR", &tmp.display().to_string())],
+    );
+    let sb = sandbox_report(&mut s);
+    if !sb["landlock"]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .ends_with("enforced")
+    {
+        println!("SKIPPED: Landlock is not enforced here ({sb})");
+        return;
+    }
+    // Before: the allowed dir is writable, home is not.
+    let (r, _) = run(
+        &mut s,
+        &format!("echo a > {swapped_s}/a && echo b > {home_s}/b; echo done"),
+        "10s",
+    );
+    assert_eq!(r["stdout"], json!("done\n"), "{r}");
+    assert_eq!(files_in(&home), Vec::<String>::new(), "{r}");
+
+    // A command swaps the allowed dir for a symlink to home (it may: it is under temp).
+    let (r, _) = run(
+        &mut s,
+        &format!("mv {swapped_s} {swapped_s}.old && ln -s {home_s} {swapped_s} && echo swapped"),
+        "10s",
+    );
+    assert_eq!(r["stdout"], json!("swapped\n"), "{r}");
+
+    // Every later command: home stays read-only, through either name.
+    for i in 0..3 {
+        let (r, _) = run(
+            &mut s,
+            &format!(
+                "echo x > {home_s}/direct-{i}; echo y > {swapped_s}/via-link-{i}; \
+                 echo p > {project_s}/p-{i} && echo t > $TMPDIR/t-{i} && echo legit"
+            ),
+            "10s",
+        );
+        assert_eq!(r["stdout"], json!("legit\n"), "{r}");
+        assert_eq!(
+            files_in(&home),
+            Vec::<String>::new(),
+            "a command wrote into the symlink's target (call {i}): {r}"
+        );
+        assert!(project.join(format!("p-{i}")).exists(), "{r}");
+    }
+    // And the swapped path is no working directory: it resolves outside.
+    let r = s.call(
+        "execute_command",
+        json!({"command": "touch here && echo ran", "working_directory": swapped_s}),
+    );
+    assert!(
+        common::result_text(&r).contains("outside the allowed directories"),
+        "{r}"
+    );
+    assert_eq!(files_in(&home), Vec::<String>::new(), "{r}");
+}
+
+/// The working directory checked (its identity recorded, as the server does) and then
+/// swapped for a symlink to another directory before the command starts: the command
+/// must not run — in no start path (the zygote's shims, one whose ruleset was prepared
+/// for that very directory, the exec'd shim, the server's own spawn) and with Landlock on
+/// or off (then only the check after `chdir` stands between the command and `home`).
+/// Deterministic: the swap is done between the check and the start by the test itself.
+#[test]
+fn a_working_directory_swapped_after_its_check_runs_no_command() {
+    use mcp_commander::exec::sandbox::{DirId, Layer, Sandbox, SandboxSettings, WORKDIR_CHANGED};
+    use mcp_commander::exec::ExecRequest;
+
+    let base = tempfile::tempdir().expect("tempdir");
+    let base = std::fs::canonicalize(base.path()).expect("canonical");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let cases: [(&str, &[Layer], usize); 5] = [
+        ("zygote", &[], 0),
+        ("exec'd shim", &[], 600_000),
+        ("zygote, no landlock", &[Layer::Landlock], 0),
+        ("no shim", &[Layer::Reaper], 0),
+        ("no shim, no landlock", &[Layer::Reaper, Layer::Landlock], 0),
+    ];
+    // Every case is tried; what went wrong in each is reported together.
+    let mut failures = Vec::new();
+    for (n, (name, disabled, env_bytes)) in cases.into_iter().enumerate() {
+        let sandbox = Sandbox::new(SandboxSettings {
+            reaper_exe: Some(common::bin()),
+            disabled: disabled.iter().copied().collect(),
+            ..SandboxSettings::default()
+        })
+        .expect("sandbox");
+        let exec = exec_support::executor(sandbox);
+        let wd = base.join(format!("wd-{n}"));
+        let home = base.join(format!("home-{n}"));
+        std::fs::create_dir(&wd).expect("mkdir");
+        std::fs::create_dir(&home).expect("mkdir");
+        let mut env: std::collections::BTreeMap<String, String> =
+            [("PATH".to_string(), "/usr/bin:/bin".to_string())].into();
+        // More than a zygote's shim takes in one request: the exec'd shim runs it.
+        for i in 0..env_bytes / 120_000 {
+            env.insert(format!("BIG{i}"), "x".repeat(120_000));
+        }
+        let req = ExecRequest {
+            command: "echo ran; pwd -P; touch made-here".into(),
+            workdir: wd.clone(),
+            workdir_id: Some(DirId::of_real(&wd).expect("identity")),
+            timeout: Duration::from_secs(10),
+            env,
+        };
+        let run = |req: &ExecRequest| {
+            rt.block_on(exec.run(req.clone(), tokio_util::sync::CancellationToken::new()))
+        };
+        // As checked: it runs there (and a zygote's shim prepares its next ruleset for it).
+        let o = run(&req);
+        assert_eq!(o.exit_code, 0, "{name}: {o:?}");
+        assert!(o.stdout.text.starts_with("ran\n"), "{name}: {o:?}");
+        std::thread::sleep(Duration::from_millis(100));
+
+        replace_with_symlink(&wd, &home);
+        // Twice: a zygote has a fresh shim and the one that ran the first command (its
+        // ruleset prepared for this very directory), and either may take it.
+        for attempt in 0..2 {
+            let o = run(&req);
+            let said = format!("{} {}", o.error.clone().unwrap_or_default(), o.stderr.text);
+            if o.stdout.text.contains("ran") || !o.is_error() || !said.contains(WORKDIR_CHANGED) {
+                failures.push(format!(
+                    "{name} (attempt {attempt}): the command ran, or failed otherwise, after its working directory was swapped: {o:?}"
+                ));
+            }
+            if !files_in(&home).is_empty() {
+                failures.push(format!("{name}: wrote into home: {:?}", files_in(&home)));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// F1's race, bounded (probabilistic: it can only fail when the bug is back, never
+/// because of timing with the fix in): while the test swaps `proj/d` (a directory) and
+/// `proj/l` (a symlink to `home`) with `renameat2(RENAME_EXCHANGE)` every 0.5 ms, 60
+/// concurrent calls run in `proj/d` and try to create a file in `home`. Whatever each
+/// check and start sees, no file may appear there: a call is refused (the path resolved
+/// outside), fails (its directory changed after the check), or runs in `proj/d` under a
+/// rule for `proj/d` only. Without the fix about a third of the calls wrote into `home`.
+#[test]
+fn racing_a_working_directory_against_a_symlink_never_writes_outside() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let base = NobodyDir::new();
+    // The temp dir commands may write, apart from `home`.
+    let tmp = base.sub("tmp");
+    let proj = base.sub("proj");
+    let home = base.sub("home");
+    let d = base.sub("proj/d");
+    let l = proj.join("l");
+    std::os::unix::fs::symlink(&home, &l).expect("symlink");
+    let mut s = server(
+        base.path(),
+        &[
+            "--allowed-dirs",
+            &proj.display().to_string(),
+            "--workdir",
+            &proj.display().to_string(),
+        ],
+        &[("TMPDIR", &tmp.display().to_string())],
+    );
+    let sb = sandbox_report(&mut s);
+    if !sb["landlock"]["status"]
+        .as_str()
+        .unwrap_or_default()
+        .ends_with("enforced")
+    {
+        println!("SKIPPED: Landlock is not enforced here ({sb})");
+        return;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let swaps = Arc::new(AtomicUsize::new(0));
+    let swapper = {
+        let (stop, swaps) = (stop.clone(), swaps.clone());
+        let d = std::ffi::CString::new(d.as_os_str().as_bytes()).unwrap();
+        let l = std::ffi::CString::new(l.as_os_str().as_bytes()).unwrap();
+        std::thread::spawn(move || {
+            let until = Instant::now() + Duration::from_secs(5);
+            let exchange = || {
+                // SAFETY: renameat2 on two valid C strings.
+                let r = unsafe {
+                    libc::syscall(
+                        libc::SYS_renameat2,
+                        libc::AT_FDCWD,
+                        d.as_ptr(),
+                        libc::AT_FDCWD,
+                        l.as_ptr(),
+                        libc::RENAME_EXCHANGE,
+                    )
+                };
+                assert_eq!(r, 0, "renameat2: {}", std::io::Error::last_os_error());
+            };
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+                exchange();
+                n += 1;
+                std::thread::sleep(Duration::from_micros(500));
+            }
+            if n % 2 == 1 {
+                exchange();
+            }
+            swaps.store(n, Ordering::Relaxed);
+        })
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    let cmd = format!("pwd -P; touch {}/pwned-$$ && echo PWNED", home.display());
+    let ids: Vec<i64> = (0..60)
+        .map(|_| {
+            s.send(
+                "tools/call",
+                json!({"name": "execute_command", "arguments": {
+                    "command": cmd, "timeout": "10s",
+                    "working_directory": d.display().to_string()}}),
+            )
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for id in ids {
+        let r = s
+            .response_within(id, Duration::from_secs(30))
+            .expect("a call was never answered");
+        outcomes.push(r);
+    }
+    stop.store(true, Ordering::Relaxed);
+    swapper.join().expect("swapper");
+    let text = |r: &Value| {
+        r["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let refused = outcomes
+        .iter()
+        .filter(|r| text(r).contains("outside the allowed"))
+        .count();
+    let changed = outcomes
+        .iter()
+        .filter(|r| text(r).contains("changed while"))
+        .count();
+    // The checked directory is at `proj/d` or, swapped, at `proj/l` as it runs.
+    let ran = outcomes
+        .iter()
+        .filter(|r| {
+            let t = text(r);
+            t.contains(&format!("{}\\n", d.display())) || t.contains(&format!("{}\\n", l.display()))
+        })
+        .count();
+    println!(
+        "{} swaps; of 60 calls: {refused} refused, {changed} failed as changed, {ran} ran in the checked directory",
+        swaps.load(Ordering::Relaxed)
+    );
+    assert_eq!(
+        files_in(&home),
+        Vec::<String>::new(),
+        "calls wrote into the symlink's target"
+    );
+    assert!(
+        !outcomes.iter().any(|r| text(r).contains("PWNED")),
+        "a call reported writing into home"
+    );
+    assert!(
+        swaps.load(Ordering::Relaxed) >= 20,
+        "the swapper hardly ran: the race was not exercised"
+    );
 }

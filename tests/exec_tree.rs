@@ -153,6 +153,7 @@ fn command_outlives_the_short_lived_thread_that_spawned_it() {
     let req = ExecRequest {
         command: "sleep 0.5; echo alive".into(),
         workdir: std::env::temp_dir(),
+        workdir_id: None,
         timeout: Duration::from_secs(10),
         env,
     };
@@ -235,6 +236,7 @@ fn executor_shutdown_ends_running_commands() {
     let req = ExecRequest {
         command: format!("setsid {sleep} 1000 & {sleep} 1000"),
         workdir: std::env::temp_dir(),
+        workdir_id: None,
         timeout: Duration::from_secs(60),
         env: [("PATH".to_string(), "/usr/bin:/bin".to_string())]
             .into_iter()

@@ -6,9 +6,11 @@
 //! parent as well as in the single-threaded reaper shim.
 
 use std::collections::HashMap;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use super::sandbox::{DirId, WritableDir, WORKDIR_CHANGED, WORKDIR_CHANGED_ERRNO};
 use landlock::{
     Access, AccessFs, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreatedAttr, Scope, ABI,
 };
@@ -41,6 +43,100 @@ const WANTED_ABI: ABI = ABI::V8;
 /// Device files every command may write to.
 const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty"];
 
+/// Opens the directory the canonical path `real` names (`O_PATH`), refusing to follow any
+/// symlink on the way (`openat2` with `RESOLVE_NO_SYMLINKS`): `real` was resolved already,
+/// so a symlink in it now means a component was swapped since (`ELOOP`). Where `openat2`
+/// is missing (before Linux 5.6, or refused by a container's filter) the descriptor's
+/// `/proc/self/fd` link must name `real` instead.
+pub fn open_real_dir(real: &Path) -> std::io::Result<OwnedFd> {
+    let c = std::ffi::CString::new(real.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    // SAFETY: a zeroed open_how is valid; openat2 reads it and the C string.
+    let fd = unsafe {
+        let mut how: libc::open_how = std::mem::zeroed();
+        how.flags = flags as u64;
+        how.resolve = libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+        libc::syscall(
+            libc::SYS_openat2,
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd >= 0 {
+        // SAFETY: a fresh descriptor we own.
+        return Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+    }
+    let e = std::io::Error::last_os_error();
+    if !matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSYS) | Some(libc::EPERM) | Some(libc::E2BIG)
+    ) {
+        return Err(e);
+    }
+    // SAFETY: open(2) on a valid C string.
+    let fd = unsafe { libc::open(c.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let named = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+    if named != real {
+        return Err(std::io::Error::from_raw_os_error(libc::ELOOP));
+    }
+    Ok(fd)
+}
+
+/// The identity (device, inode) of what `fd` refers to.
+pub fn fd_id(fd: BorrowedFd<'_>) -> std::io::Result<DirId> {
+    // SAFETY: fstat into local storage on a valid descriptor.
+    let st = unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(fd.as_raw_fd(), &mut st) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        st
+    };
+    #[allow(clippy::unnecessary_cast)]
+    Ok(DirId {
+        dev: st.st_dev as u64,
+        ino: st.st_ino as u64,
+    })
+}
+
+/// Why [`landlock_ruleset`] made no ruleset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RulesetError {
+    /// The working directory's path no longer names the directory that was checked
+    /// ([`WORKDIR_CHANGED`]).
+    WorkdirChanged,
+    /// Landlock refused (or is missing).
+    Failed(String),
+}
+
+impl std::fmt::Display for RulesetError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RulesetError::WorkdirChanged => f.write_str(WORKDIR_CHANGED),
+            RulesetError::Failed(e) => f.write_str(e),
+        }
+    }
+}
+
+impl From<RulesetError> for std::io::Error {
+    fn from(e: RulesetError) -> Self {
+        match e {
+            RulesetError::WorkdirChanged => {
+                std::io::Error::from_raw_os_error(WORKDIR_CHANGED_ERRNO)
+            }
+            RulesetError::Failed(e) => std::io::Error::other(e),
+        }
+    }
+}
+
 /// Builds a Landlock ruleset: everything readable and executable, `writable` directories
 /// (and the harmless devices) writable too; and, where the kernel has it (ABI 6, Linux
 /// 6.12), signal scoping: the command's processes may signal each other but nothing
@@ -48,26 +144,42 @@ const WRITABLE_DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev
 /// MCP client or other commands — by any route (`kill` of a pid, a thread id or a group,
 /// `tgkill`, `rt_sigqueueinfo`, a pidfd, SIGIO through `F_SETOWN`). Returns the ruleset fd
 /// to enforce later.
-pub fn landlock_ruleset(writable: &[PathBuf]) -> Result<OwnedFd, String> {
+///
+/// Each writable directory is opened by its path and its rule added only when the
+/// descriptor's identity is the one recorded when the directory was checked: a path that
+/// names something else by now (renamed away, a symlink to `$HOME` in its place) is not
+/// made writable — an allowed or temp directory is left out, and for the working
+/// directory there is no ruleset ([`RulesetError::WorkdirChanged`]). The rule is bound to
+/// the descriptor, so what is writable is exactly the directory that was checked.
+pub fn landlock_ruleset(writable: &[WritableDir]) -> Result<OwnedFd, RulesetError> {
+    let failed = |e: &dyn std::fmt::Display| RulesetError::Failed(e.to_string());
     let all = AccessFs::from_all(WANTED_ABI);
     let read = AccessFs::from_read(WANTED_ABI);
     let mut rs = Ruleset::default()
         .handle_access(all)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| failed(&e))?
         .scope(Scope::Signal)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| failed(&e))?
         .create()
-        .map_err(|e| e.to_string())?;
-    let root = PathFd::new("/").map_err(|e| e.to_string())?;
+        .map_err(|e| failed(&e))?;
+    let root = PathFd::new("/").map_err(|e| failed(&e))?;
     rs = rs
         .add_rule(PathBeneath::new(root, read))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| failed(&e))?;
     for dir in writable {
-        // A directory that vanished since start is simply not writable.
-        if let Ok(fd) = PathFd::new(dir) {
-            rs = rs
-                .add_rule(PathBeneath::new(fd, all))
-                .map_err(|e| format!("{}: {e}", dir.display()))?;
+        // A directory that vanished since it was checked is simply not writable; one that
+        // is another directory now neither.
+        let fd = PathFd::new(&dir.path)
+            .ok()
+            .filter(|fd| fd_id(fd.as_fd()).is_ok_and(|id| id == dir.id));
+        match fd {
+            Some(fd) => {
+                rs = rs
+                    .add_rule(PathBeneath::new(fd, all))
+                    .map_err(|e| failed(&format!("{}: {e}", dir.path.display())))?;
+            }
+            None if dir.workdir => return Err(RulesetError::WorkdirChanged),
+            None => {}
         }
     }
     let file_rw = AccessFs::from_file(WANTED_ABI);
@@ -75,11 +187,11 @@ pub fn landlock_ruleset(writable: &[PathBuf]) -> Result<OwnedFd, String> {
         if let Ok(fd) = PathFd::new(dev) {
             rs = rs
                 .add_rule(PathBeneath::new(fd, file_rw))
-                .map_err(|e| format!("{dev}: {e}"))?;
+                .map_err(|e| failed(&format!("{dev}: {e}")))?;
         }
     }
     let fd: Option<OwnedFd> = rs.into();
-    fd.ok_or_else(|| "this kernel has no Landlock".to_string())
+    fd.ok_or_else(|| RulesetError::Failed("this kernel has no Landlock".to_string()))
 }
 
 /// The seccomp filter: no ptrace, no reading or writing other processes' memory, no
@@ -1278,5 +1390,154 @@ mod tests {
             },
         ];
         run_filter(&program, &[0; 64]);
+    }
+
+    /// A directory `base/d`, a directory `base/h` (the stand-in for `$HOME`) and `base`
+    /// itself, resolved.
+    fn dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let t = tempfile::tempdir().expect("tempdir");
+        let base = std::fs::canonicalize(t.path()).expect("canonical");
+        let d = base.join("d");
+        let h = base.join("h");
+        std::fs::create_dir(&d).expect("mkdir d");
+        std::fs::create_dir(&h).expect("mkdir h");
+        (t, d, h)
+    }
+
+    /// `path` renamed away (to `path.old`) and a symlink to `target` put in its place: what
+    /// a command that may write the parent can do between the check and the use.
+    fn replace_with_symlink(path: &Path, target: &Path) {
+        let mut old = path.as_os_str().to_owned();
+        old.push(".old");
+        std::fs::rename(path, &old).expect("rename");
+        std::os::unix::fs::symlink(target, path).expect("symlink");
+    }
+
+    /// Whether a child process under `ruleset` can create a file in `dir`.
+    fn can_create_in(ruleset: &OwnedFd, dir: &Path) -> bool {
+        let file = std::ffi::CString::new(dir.join("probe").as_os_str().as_bytes()).unwrap();
+        let fd = ruleset.as_raw_fd();
+        // SAFETY: the child makes raw syscalls only (prctl, landlock_restrict_self, open)
+        // and exits; the parent waits for it.
+        unsafe {
+            let pid = libc::fork();
+            if pid == 0 {
+                if enforce(&[], fd, None).is_err() {
+                    libc::_exit(2);
+                }
+                let f = libc::open(
+                    file.as_ptr(),
+                    libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
+                    0o600,
+                );
+                libc::_exit(if f >= 0 { 0 } else { 1 });
+            }
+            assert!(pid > 0, "fork: {}", std::io::Error::last_os_error());
+            let mut st = 0;
+            libc::waitpid(pid, &mut st, 0);
+            assert!(
+                libc::WIFEXITED(st) && libc::WEXITSTATUS(st) != 2,
+                "the probe child could not enforce the ruleset ({st:#x})"
+            );
+            libc::WEXITSTATUS(st) == 0
+        }
+    }
+
+    fn writable(path: &Path, id: DirId, workdir: bool) -> WritableDir {
+        WritableDir {
+            path: path.to_path_buf(),
+            id,
+            workdir,
+        }
+    }
+
+    #[test]
+    fn a_real_directory_has_the_identity_stat_gives_and_a_symlinked_path_none() {
+        use std::os::unix::fs::MetadataExt;
+        let (_t, d, h) = dirs();
+        let m = std::fs::metadata(&d).unwrap();
+        assert_eq!(
+            DirId::of_real(&d).expect("identity"),
+            DirId {
+                dev: m.dev(),
+                ino: m.ino()
+            }
+        );
+        // A path with a symlink in it is refused even though it leads to a directory: the
+        // canonical path was resolved already, a symlink there now was put in since.
+        let link = d.parent().unwrap().join("l");
+        std::os::unix::fs::symlink(&h, &link).unwrap();
+        let e = DirId::of_real(&link).expect_err("through a symlink");
+        assert_eq!(e.raw_os_error(), Some(libc::ELOOP), "{e}");
+        let e = DirId::of_real(&link.join(".")).expect_err("below a symlink");
+        assert_eq!(e.raw_os_error(), Some(libc::ELOOP), "{e}");
+        // A file is not a directory.
+        std::fs::write(d.join("f"), b"").unwrap();
+        assert!(DirId::of_real(&d.join("f")).is_err());
+    }
+
+    /// F1 of the r12 review: an allowed directory (say one under the temp dir, which
+    /// commands may write) renamed away and replaced by a symlink to `$HOME` after its
+    /// identity was recorded: its rule must not make `$HOME` writable. (Without the
+    /// identity check, `PathFd` follows the symlink and `h` is writable.)
+    #[test]
+    fn a_writable_dir_swapped_for_a_symlink_after_its_check_is_not_made_writable() {
+        if landlock_abi() == 0 {
+            println!("SKIPPED: the kernel has no Landlock");
+            return;
+        }
+        let (_t, d, h) = dirs();
+        let id = DirId::of_real(&d).unwrap();
+        // As checked: `d` writable, `h` not.
+        let rs = landlock_ruleset(&[writable(&d, id, false)]).expect("ruleset");
+        assert!(
+            can_create_in(&rs, &d),
+            "the checked directory is not writable"
+        );
+        assert!(
+            !can_create_in(&rs, &h),
+            "a directory never allowed is writable"
+        );
+
+        replace_with_symlink(&d, &h);
+        let rs = landlock_ruleset(&[writable(&d, id, false)]).expect("ruleset");
+        assert!(
+            !can_create_in(&rs, &h),
+            "the symlink's target became writable through the allowed dir's rule"
+        );
+        assert!(!can_create_in(&rs, &d), "writable through the symlink");
+        let mut old = d.as_os_str().to_owned();
+        old.push(".old");
+        assert!(
+            !can_create_in(&rs, Path::new(&old)),
+            "the renamed directory: its path no longer names it, so no rule (fail closed)"
+        );
+    }
+
+    /// The same swap for the command's working directory: no ruleset at all, so the
+    /// command does not run (the shim and the server report [`WORKDIR_CHANGED`]).
+    #[test]
+    fn a_working_directory_swapped_after_its_check_gets_no_ruleset() {
+        if landlock_abi() == 0 {
+            println!("SKIPPED: the kernel has no Landlock");
+            return;
+        }
+        let (_t, d, h) = dirs();
+        let id = DirId::of_real(&d).unwrap();
+        assert!(landlock_ruleset(&[writable(&d, id, true)]).is_ok());
+        replace_with_symlink(&d, &h);
+        assert_eq!(
+            landlock_ruleset(&[writable(&d, id, true)]).err(),
+            Some(RulesetError::WorkdirChanged)
+        );
+        // Gone altogether: the same.
+        std::fs::remove_file(&d).unwrap();
+        assert_eq!(
+            landlock_ruleset(&[writable(&d, id, true)]).err(),
+            Some(RulesetError::WorkdirChanged)
+        );
+        // And the error reaches the server's spawn as the sentinel it words for the caller.
+        let e: std::io::Error = RulesetError::WorkdirChanged.into();
+        assert_eq!(e.raw_os_error(), Some(WORKDIR_CHANGED_ERRNO));
     }
 }

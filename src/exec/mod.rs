@@ -57,6 +57,11 @@ pub struct ExecRequest {
     pub command: String,
     /// Resolved, existing working directory (writable under Landlock).
     pub workdir: PathBuf,
+    /// The identity `workdir` had when it was checked ([`sandbox::DirId::of_real`]): the
+    /// command runs only in that directory, and only it is made writable, whatever the
+    /// path names by the time the command starts. `None`: the executor takes it as the
+    /// command starts.
+    pub workdir_id: Option<sandbox::DirId>,
     pub timeout: Duration,
     /// The complete environment of the command (see [`env::build`]).
     pub env: BTreeMap<String, String>,
@@ -210,6 +215,12 @@ impl Executor {
     ) -> Result<Running, Box<ExecOutcome>> {
         let s = &self.settings;
         let spawned = tree::spawn(&self.sandbox, s, req, TERM_GRACE, zygote).map_err(|e| {
+            if e.raw_os_error() == Some(sandbox::WORKDIR_CHANGED_ERRNO) {
+                return Box::new(ExecOutcome::failed(
+                    sandbox::WORKDIR_CHANGED.to_string(),
+                    started,
+                ));
+            }
             let hint = match e.raw_os_error() {
                 Some(libc::EMFILE) => "; the server is out of file descriptors (each running command holds three): raise its open-files limit (ulimit -n) or lower --max-concurrency",
                 Some(libc::ENFILE) => "; the system is out of file descriptors",

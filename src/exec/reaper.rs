@@ -58,7 +58,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::sandbox::{ChildSpec, ProbeResult};
+use super::sandbox::{ChildSpec, ProbeResult, WritableDir};
 
 /// The subcommand name the server runs the shim under.
 pub const SUBCOMMAND: &str = "__reaper";
@@ -237,7 +237,8 @@ pub struct ProbeSpec {
     pub landlock: bool,
     pub seccomp: bool,
     pub deny_network: bool,
-    pub writable: Vec<PathBuf>,
+    /// The writable directories with their identities ([`super::sandbox::Sandbox::writable`]).
+    pub writable: Vec<WritableDir>,
 }
 
 /// Runs the shim once in probe mode. `Err` means the reaper cannot be used.
@@ -277,7 +278,7 @@ pub fn probe_in_process(
     landlock: bool,
     bpf: Option<&[seccompiler::sock_filter]>,
     deny_network: bool,
-    writable: &[PathBuf],
+    writable: &[WritableDir],
 ) -> ProbeResult {
     imp::probe_layers(landlock.then_some(writable), bpf, deny_network)
 }
@@ -305,11 +306,22 @@ mod imp {
     use std::path::PathBuf;
     use std::time::{Duration, Instant};
 
-    use super::super::linux::{self, Rlimit};
+    use super::super::linux::{self, Rlimit, RulesetError};
+    use super::super::sandbox::{self, WritableDir};
     use super::{ProbeResult, ProbeSpec, ShimSpec, ZygoteArgs, ZygoteRequest, MAX_REQUEST};
 
     /// Exit code when the shim itself cannot do its job (bad spec, layer not applicable).
     const SHIM_FAILED: u8 = 125;
+
+    /// Exit code when the working directory was replaced after the server checked it
+    /// ([`sandbox::WORKDIR_CHANGED`]): the command did not run.
+    const WORKDIR_CHANGED_EXIT: u8 = 126;
+
+    /// Why [`Prepared::take`] has no layers for a command.
+    enum Taken {
+        WorkdirChanged,
+        Failed(String),
+    }
 
     pub fn main(args: Vec<OsString>) -> u8 {
         let mut it = args.into_iter();
@@ -388,7 +400,7 @@ mod imp {
 
     /// Forks a child that applies the layers and checks they bite; reports each.
     pub fn probe_layers(
-        landlock: Option<&[PathBuf]>,
+        landlock: Option<&[WritableDir]>,
         bpf: Option<&[seccompiler::sock_filter]>,
         deny_network: bool,
     ) -> ProbeResult {
@@ -399,7 +411,7 @@ mod imp {
         let ll = match landlock.map(linux::landlock_ruleset) {
             Some(Ok(fd)) => Some(fd),
             Some(Err(e)) => {
-                result.landlock = Err(e);
+                result.landlock = Err(e.to_string());
                 None
             }
             None => None,
@@ -650,6 +662,15 @@ mod imp {
             ref affinity,
             ..
         } = *setup;
+        // The shim entered the working directory by name (the zygote's shim with
+        // `set_current_dir`, an exec'd one as the server started it): the directory the
+        // server checked, or one put in its place since (a symlink to elsewhere)? The
+        // command inherits this working directory, so it never runs in the latter.
+        if !sandbox::cwd_is(spec.child.workdir_id) {
+            prepared.discard();
+            eprintln!("mcp-commander: {}", sandbox::WORKDIR_CHANGED);
+            return Err(WORKDIR_CHANGED_EXIT);
+        }
 
         // Everything the child needs is prepared here, before fork.
         let rlimits: Vec<Rlimit> = spec
@@ -660,7 +681,11 @@ mod imp {
             .collect();
         let (ll, cgroup) = match prepared.take(&spec.child, me) {
             Ok(layers) => layers,
-            Err(e) => {
+            Err(Taken::WorkdirChanged) => {
+                eprintln!("mcp-commander: {}", sandbox::WORKDIR_CHANGED);
+                return Err(WORKDIR_CHANGED_EXIT);
+            }
+            Err(Taken::Failed(e)) => {
                 eprintln!("mcp-commander: {e}");
                 return Err(SHIM_FAILED);
             }
@@ -978,9 +1003,14 @@ mod imp {
     /// The per-command layers an idle shim sets up while it waits for its command, for
     /// the settings the previous command had (see [`Hint`]): its Landlock ruleset and its
     /// cgroup. What the command turns out to want differently is made again.
+    ///
+    /// A ruleset is made for the directories *and their identities* (see
+    /// [`linux::landlock_ruleset`]) and used only for a command whose spec names the same
+    /// ones: one made for a directory that has since been replaced under the same path is
+    /// never used for the new one.
     #[derive(Default)]
     struct Prepared {
-        landlock: Option<(Vec<PathBuf>, std::os::fd::OwnedFd)>,
+        landlock: Option<(Vec<WritableDir>, std::os::fd::OwnedFd)>,
         cgroup: Option<(super::super::sandbox::CgroupSpec, CommandCgroup)>,
         /// The command's start stack (see `supervise`), its top pages already touched.
         stack: Option<Vec<u8>>,
@@ -1041,14 +1071,18 @@ mod imp {
             &mut self,
             child: &super::super::sandbox::ChildSpec,
             me: i32,
-        ) -> Result<(Option<std::os::fd::OwnedFd>, Option<CommandCgroup>), String> {
+        ) -> Result<(Option<std::os::fd::OwnedFd>, Option<CommandCgroup>), Taken> {
             let ll = match (&child.landlock, self.landlock.take()) {
                 (None, _) => None,
+                // Same paths with the same identities: the rules are bound to the very
+                // directories the command's spec names.
                 (Some(want), Some((have, fd))) if *want == have => Some(fd),
-                (Some(want), _) => Some(
-                    linux::landlock_ruleset(want)
-                        .map_err(|e| format!("cannot prepare the Landlock layer: {e}"))?,
-                ),
+                (Some(want), _) => Some(linux::landlock_ruleset(want).map_err(|e| match e {
+                    RulesetError::WorkdirChanged => Taken::WorkdirChanged,
+                    RulesetError::Failed(e) => {
+                        Taken::Failed(format!("cannot prepare the Landlock layer: {e}"))
+                    }
+                })?),
             };
             let cgroup = match (&child.cgroup, self.cgroup.take()) {
                 (Some(want), Some((have, cg))) if *want == have => Some(cg),
@@ -1057,10 +1091,9 @@ mod imp {
                         cg.remove();
                     }
                     match want {
-                        Some(w) => Some(
-                            CommandCgroup::create(w, me)
-                                .map_err(|e| format!("cannot prepare the cgroup layer: {e}"))?,
-                        ),
+                        Some(w) => Some(CommandCgroup::create(w, me).map_err(|e| {
+                            Taken::Failed(format!("cannot prepare the cgroup layer: {e}"))
+                        })?),
                         None => None,
                     }
                 }
@@ -1633,7 +1666,7 @@ mod imp {
     /// configuration says otherwise.
     #[derive(Debug, Default)]
     struct Hint {
-        landlock: Option<Vec<PathBuf>>,
+        landlock: Option<Vec<WritableDir>>,
         cgroup: Option<super::super::sandbox::CgroupSpec>,
     }
 

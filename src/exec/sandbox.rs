@@ -104,6 +104,90 @@ impl Default for Limits {
     }
 }
 
+/// A directory's identity: its device and inode numbers. A path is only a name: between
+/// the moment the server checks a directory and the moment a command's child enters it or
+/// Landlock opens it, another command may rename it away and put a symlink (to `$HOME`,
+/// say) in its place. The identity recorded at the check is compared again wherever the
+/// name is used later ([`super::linux::landlock_ruleset`], and after every `chdir` into a
+/// working directory), and a mismatch fails closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct DirId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl DirId {
+    /// The identity of the directory the canonical path `real` (absolute, no symlink, no
+    /// `.` or `..`: what [`std::fs::canonicalize`] returns) names *now*, taken from a
+    /// descriptor of it: an error when a component of `real` is a symlink by now (it was
+    /// swapped since it was resolved) or it is not a directory.
+    pub fn of_real(real: &Path) -> std::io::Result<DirId> {
+        #[cfg(target_os = "linux")]
+        {
+            let fd = super::linux::open_real_dir(real)?;
+            super::linux::fd_id(std::os::fd::AsFd::as_fd(&fd))
+        }
+        #[cfg(all(unix, not(target_os = "linux")))]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let m = std::fs::metadata(real)?;
+            if !m.is_dir() || std::fs::canonicalize(real)? != real {
+                return Err(std::io::Error::other(WORKDIR_CHANGED));
+            }
+            Ok(DirId {
+                dev: m.dev(),
+                ino: m.ino(),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = real;
+            Ok(DirId { dev: 0, ino: 0 })
+        }
+    }
+
+    /// The identity of the directory `path` names now, symlinks followed (for an
+    /// [`super::ExecRequest`] that carries none: the executor takes it as it starts).
+    pub fn of_path(path: &Path) -> std::io::Result<DirId> {
+        DirId::of_real(&std::fs::canonicalize(path)?)
+    }
+}
+
+/// Whether this process's working directory is the directory `id` (a `stat(".")`, which is
+/// async-signal-safe: callable between `fork` and `exec`).
+#[cfg(unix)]
+pub(crate) fn cwd_is(id: DirId) -> bool {
+    // SAFETY: stat of "." into local storage.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        #[allow(clippy::unnecessary_cast)]
+        let same = libc::stat(c".".as_ptr(), &mut st) == 0
+            && st.st_dev as u64 == id.dev
+            && st.st_ino as u64 == id.ino;
+        same
+    }
+}
+
+/// What a command is told when its working directory was replaced between the server's
+/// check and its start (nothing ran).
+pub const WORKDIR_CHANGED: &str =
+    "the working directory changed while the command was starting (it was replaced, by a symlink or another directory, after it was checked); the command did not run; try again";
+
+/// The error code the server's direct spawn (no shim) reports for [`WORKDIR_CHANGED`]
+/// (no `errno` is negative).
+pub(crate) const WORKDIR_CHANGED_ERRNO: i32 = -0x5744;
+
+/// A directory commands may write (under Landlock), with the identity it had when it was
+/// checked: the rule is added only while the path still names that directory.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WritableDir {
+    pub path: PathBuf,
+    pub id: DirId,
+    /// The command's working directory: a mismatch fails the command
+    /// ([`WORKDIR_CHANGED`]) instead of leaving the directory read-only.
+    pub workdir: bool,
+}
+
 /// What the operator asked of the sandbox.
 #[derive(Debug, Clone, Default)]
 pub struct SandboxSettings {
@@ -180,6 +264,11 @@ pub struct Sandbox {
     bpf: Option<seccompiler::BpfProgram>,
     /// Processes a command may not signal: this server and its parent (the MCP client).
     protect: Vec<i32>,
+    /// The writable directories (allowed dirs and temp), resolved, with their identities
+    /// as found at start: one that is not a directory then is never writable, and one
+    /// whose path names another directory later (renamed away, a symlink in its place) is
+    /// not writable from then on.
+    writable: Vec<WritableDir>,
     /// Where per-command cgroups go, when that layer is active.
     #[cfg(target_os = "linux")]
     cgroup: Option<super::linux::CgroupBase>,
@@ -202,6 +291,7 @@ impl Sandbox {
             settings.writable_dirs.push(tmp);
         }
         let dumpable = harden_server();
+        let writable = writable_with_ids(&settings.writable_dirs);
         let mut sb = Sandbox {
             report: SandboxReport {
                 process_tree: "process_group".into(),
@@ -228,6 +318,7 @@ impl Sandbox {
             #[cfg(target_os = "linux")]
             cgroup: None,
             user_tasks: Default::default(),
+            writable,
             settings,
         };
         sb.probe_layers();
@@ -391,7 +482,7 @@ impl Sandbox {
                     landlock: want_ll && self.report.landlock.abi > 0,
                     seccomp: self.bpf.is_some(),
                     deny_network: deny_net,
-                    writable: self.settings.writable_dirs.clone(),
+                    writable: self.writable.clone(),
                 },
             ),
             None => Err("cannot find this executable".into()),
@@ -401,7 +492,7 @@ impl Sandbox {
                 want_ll && self.report.landlock.abi > 0,
                 self.bpf.as_deref(),
                 deny_net,
-                &self.settings.writable_dirs,
+                &self.writable,
             )
         };
         let result = match probe {
@@ -465,8 +556,14 @@ impl Sandbox {
         &self.protect
     }
 
-    /// What the child of one command must apply before `exec`.
-    pub fn child_spec(&self, workdir: &Path, timeout: Duration) -> ChildSpec {
+    /// The writable directories with the identities they had at start.
+    pub fn writable(&self) -> &[WritableDir] {
+        &self.writable
+    }
+
+    /// What the child of one command must apply before `exec`: `workdir` is its working
+    /// directory, `workdir_id` the identity it had when it was checked.
+    pub fn child_spec(&self, workdir: &Path, workdir_id: DirId, timeout: Duration) -> ChildSpec {
         let l = &self.settings.limits;
         let mut rlimits = vec![
             (Resource::Core, 0),
@@ -481,8 +578,12 @@ impl Sandbox {
             let now = self.user_tasks.load(Ordering::Relaxed);
             rlimits.push((Resource::Nproc, now + l.nproc_budget));
         }
-        let mut writable = self.settings.writable_dirs.clone();
-        writable.push(workdir.to_path_buf());
+        let mut writable = self.writable.clone();
+        writable.push(WritableDir {
+            path: workdir.to_path_buf(),
+            id: workdir_id,
+            workdir: true,
+        });
         #[cfg(target_os = "linux")]
         let cgroup = self.cgroup.as_ref().map(|b| CgroupSpec {
             base: b.dir.clone(),
@@ -494,6 +595,7 @@ impl Sandbox {
         ChildSpec {
             rlimits,
             landlock: self.landlock.then_some(writable),
+            workdir_id,
             seccomp: self.seccomp,
             deny_network: self.settings.network == Network::Deny,
             protect: self.protect.clone(),
@@ -541,8 +643,13 @@ impl Resource {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChildSpec {
     pub rlimits: Vec<(Resource, u64)>,
-    /// Writable directories, when Landlock is on.
-    pub landlock: Option<Vec<PathBuf>>,
+    /// Writable directories with their identities, the working directory last, when
+    /// Landlock is on.
+    pub landlock: Option<Vec<WritableDir>>,
+    /// The identity of the working directory when the server checked it: the child
+    /// compares its working directory with it after entering it, and does not run the
+    /// command when they differ ([`WORKDIR_CHANGED`]).
+    pub workdir_id: DirId,
     pub seccomp: bool,
     pub deny_network: bool,
     /// Processes the command may not signal: the server and its parent. Read only by the
@@ -581,6 +688,28 @@ fn cgroup_status(b: &super::linux::CgroupBase) -> String {
         }
     }
     s
+}
+
+/// `dirs` resolved, each with its identity now; those that cannot be resolved or are not
+/// directories are left out (never writable).
+fn writable_with_ids(dirs: &[PathBuf]) -> Vec<WritableDir> {
+    let mut out: Vec<WritableDir> = Vec::with_capacity(dirs.len());
+    for d in dirs {
+        let Ok(real) = std::fs::canonicalize(d) else {
+            continue;
+        };
+        let Ok(id) = DirId::of_real(&real) else {
+            continue;
+        };
+        if !out.iter().any(|w| w.path == real) {
+            out.push(WritableDir {
+                path: real,
+                id,
+                workdir: false,
+            });
+        }
+    }
+    out
 }
 
 fn rlimit_text(l: &Limits) -> String {
@@ -668,7 +797,9 @@ mod tests {
             memory: 5678,
             nproc_budget: 7,
         });
-        let spec = sb.child_spec(Path::new("/work/here"), Duration::from_secs(10));
+        let id = DirId { dev: 1, ino: 2 };
+        let spec = sb.child_spec(Path::new("/work/here"), id, Duration::from_secs(10));
+        assert_eq!(spec.workdir_id, id);
         assert!(spec.rlimits.contains(&(Resource::Core, 0)));
         assert!(spec.rlimits.contains(&(Resource::Nofile, 99)));
         assert!(spec.rlimits.contains(&(Resource::Fsize, 1234)));
@@ -678,6 +809,42 @@ mod tests {
         assert!(sb.settings().writable_dirs.contains(
             &std::fs::canonicalize(std::env::temp_dir()).unwrap_or_else(|_| std::env::temp_dir())
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writable_dirs_are_resolved_with_their_identities_at_start() {
+        use std::os::unix::fs::MetadataExt;
+        let t = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(t.path()).unwrap();
+        let link = real.join("link");
+        std::fs::create_dir(real.join("d")).unwrap();
+        std::os::unix::fs::symlink(real.join("d"), &link).unwrap();
+        let w = writable_with_ids(&[link.clone(), real.join("missing"), real.join("d")]);
+        // The link resolved to `d` (once); the missing one left out: never writable.
+        let m = std::fs::metadata(real.join("d")).unwrap();
+        assert_eq!(
+            w,
+            vec![WritableDir {
+                path: real.join("d"),
+                id: DirId {
+                    dev: m.dev(),
+                    ino: m.ino()
+                },
+                workdir: false,
+            }]
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn cwd_is_compares_the_working_directory_with_an_identity() {
+        let here = DirId::of_path(Path::new(".")).unwrap();
+        assert!(cwd_is(here));
+        assert!(!cwd_is(DirId {
+            dev: here.dev,
+            ino: here.ino.wrapping_add(1)
+        }));
     }
 
     #[test]

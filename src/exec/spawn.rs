@@ -19,6 +19,7 @@ use std::sync::OnceLock;
 use tokio::io::unix::AsyncFd;
 
 use super::linux::{self, Rlimit};
+use super::sandbox::{self, DirId};
 
 /// What the child needs, all prepared before `clone`.
 struct ChildArgs {
@@ -26,6 +27,8 @@ struct ChildArgs {
     argv: *const *const libc::c_char,
     envp: *const *const libc::c_char,
     cwd: *const libc::c_char,
+    /// The identity `cwd` had when the server checked it.
+    cwd_id: DirId,
     stdin: RawFd,
     stdout: RawFd,
     stderr: RawFd,
@@ -107,6 +110,8 @@ pub struct SpawnSpec<'a> {
     pub args: &'a [&'a str],
     pub env: &'a std::collections::BTreeMap<String, String>,
     pub cwd: &'a Path,
+    /// The identity `cwd` had when it was checked: the child checks it is there.
+    pub cwd_id: DirId,
     pub rlimits: &'a [Rlimit],
     pub landlock: Option<&'a OwnedFd>,
     pub bpf: Option<&'a [seccompiler::sock_filter]>,
@@ -147,6 +152,7 @@ pub fn spawn(spec: &SpawnSpec<'_>) -> std::io::Result<(RawChild, Pipes)> {
         argv: argv.as_ptr(),
         envp: envp.as_ptr(),
         cwd: cwd.as_ptr(),
+        cwd_id: spec.cwd_id,
         stdin: null.as_raw_fd(),
         stdout: out_w.as_raw_fd(),
         stderr: err_w.as_raw_fd(),
@@ -276,6 +282,11 @@ extern "C" fn child_main(arg: *mut libc::c_void) -> libc::c_int {
         }
         if libc::chdir(a.cwd) != 0 {
             fail(errno());
+        }
+        // Entered by name: the directory the server checked, or one put in its place
+        // since (a symlink to elsewhere)? Never run the command in the latter.
+        if !sandbox::cwd_is(a.cwd_id) {
+            fail(sandbox::WORKDIR_CHANGED_ERRNO);
         }
         let rlimits = std::slice::from_raw_parts(a.rlimits, a.n_rlimits);
         let bpf = (!a.bpf.is_null()).then(|| std::slice::from_raw_parts(a.bpf, a.bpf_len));

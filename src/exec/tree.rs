@@ -199,7 +199,11 @@ pub fn spawn(
     zygote: bool,
 ) -> std::io::Result<Spawned> {
     start_sweeper();
-    let spec = sandbox.child_spec(&req.workdir, req.timeout);
+    let workdir_id = match req.workdir_id {
+        Some(id) => id,
+        None => super::sandbox::DirId::of_path(&req.workdir)?,
+    };
+    let spec = sandbox.child_spec(&req.workdir, workdir_id, req.timeout);
     #[cfg(target_os = "linux")]
     if let Some(exe) = sandbox.reaper().filter(|_| zygote) {
         let seccomp = spec.seccomp.then_some(spec.deny_network);
@@ -320,7 +324,7 @@ fn spawn_direct(
     use super::linux;
     let rlimits = raw_rlimits(&spec);
     let ruleset = match &spec.landlock {
-        Some(w) => Some(linux::landlock_ruleset(w).map_err(std::io::Error::other)?),
+        Some(w) => Some(linux::landlock_ruleset(w)?),
         None => None,
     };
     let mut args: Vec<&str> = Vec::with_capacity(2);
@@ -334,6 +338,7 @@ fn spawn_direct(
         args: &args,
         env: &req.env,
         cwd: &req.workdir,
+        cwd_id: spec.workdir_id,
         rlimits: &rlimits,
         landlock: ruleset.as_ref(),
         bpf: sandbox.bpf(),
@@ -579,16 +584,22 @@ fn direct_child_setup(
         use std::os::fd::AsRawFd;
         let rlimits = raw_rlimits(&spec);
         let ruleset = match &spec.landlock {
-            Some(w) => Some(std::sync::Arc::new(
-                linux::landlock_ruleset(w).map_err(std::io::Error::other)?,
-            )),
+            Some(w) => Some(std::sync::Arc::new(linux::landlock_ruleset(w)?)),
             None => None,
         };
         let bpf: Option<Vec<seccompiler::sock_filter>> = sandbox.bpf().map(|b| b.to_vec());
+        let cwd_id = spec.workdir_id;
         // SAFETY: the closure only makes raw syscalls on data prepared here; the ruleset
         // fd stays open because the closure owns it.
         unsafe {
             cmd.pre_exec(move || {
+                // `Command` entered the working directory by name before this runs: the
+                // one the server checked, or one put in its place since?
+                if !super::sandbox::cwd_is(cwd_id) {
+                    return Err(std::io::Error::from_raw_os_error(
+                        super::sandbox::WORKDIR_CHANGED_ERRNO,
+                    ));
+                }
                 let fd = ruleset.as_ref().map(|f| f.as_raw_fd()).unwrap_or(-1);
                 linux::enforce(&rlimits, fd, bpf.as_deref())
                     .map_err(|(_, errno)| std::io::Error::from_raw_os_error(errno))
@@ -599,9 +610,15 @@ fn direct_child_setup(
     {
         let _ = sandbox;
         let rlimits: Vec<(i32, u64)> = spec.rlimits.iter().map(|&(r, v)| (r.raw(), v)).collect();
-        // SAFETY: only getrlimit/setrlimit between fork and exec.
+        let cwd_id = spec.workdir_id;
+        // SAFETY: only stat and getrlimit/setrlimit between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
+                if !super::sandbox::cwd_is(cwd_id) {
+                    return Err(std::io::Error::from_raw_os_error(
+                        super::sandbox::WORKDIR_CHANGED_ERRNO,
+                    ));
+                }
                 for &(res, v) in &rlimits {
                     let mut cur = libc::rlimit {
                         rlim_cur: 0,
