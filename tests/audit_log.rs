@@ -217,6 +217,13 @@ fn log_dir_gets_a_dated_copy_and_nothing_is_written_without_it() {
     assert!(day.is_match(&files[0]), "{files:?}");
     let copy = std::fs::read_to_string(logs.join(&files[0])).unwrap();
     assert_eq!(copy, stderr, "the file holds the same lines as stderr");
+    // A directory the server made is its user's alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&logs).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{mode:o}");
+    }
 }
 
 fn unshare_available() -> Result<(), String> {

@@ -24,7 +24,14 @@ static STDERR: Mutex<()> = Mutex::new(());
 pub fn init(level: LogLevel, format: LogFormat, log_dir: Option<&Path>) -> Result<(), String> {
     let file = match log_dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir)
+            // A directory made here is the server's user's alone (the lines name commands,
+            // which may hold secrets; the file is created with the default mode).
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(dir)
                 .map_err(|e| format!("--log-dir {}: {e}", dir.display()))?;
             let appender = tracing_appender::rolling::Builder::new()
                 .rotation(tracing_appender::rolling::Rotation::DAILY)
