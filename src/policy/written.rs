@@ -1,11 +1,11 @@
 //! Scripts the line writes and then runs (`echo 'rm -rf /' > x.sh; sh x.sh`,
-//! `printf '$0&$0&' > b.sh; chmod +x b.sh; ./b.sh`): the literal text `echo`, `printf` or
-//! `cat <<EOF` put into a file (also as a group or subshell redirected there:
-//! `{ echo …; } > a`) is checked as shell code where the same line runs that file or a
-//! copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `cat FILE | sh`, `cp FILE b;
-//! sh b`), and its recipe lines where `make` reads it as a makefile (`make -f FILE`, a
-//! written `Makefile`). A script that starts copies of itself (`$0 & $0`, `sh $0 | sh $0`)
-//! is a fork bomb.
+//! `printf '$0&$0&' > b.sh; chmod +x b.sh; ./b.sh`): the literal text `echo`, `printf`,
+//! `cat <<EOF` or `tee FILE <<< …` put into a file (also as a group or subshell redirected
+//! there: `{ echo …; } > a`) is checked as shell code where the same line runs that file
+//! or a copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `. /dev/stdin < FILE`,
+//! `cat FILE | sh`, `cp FILE b; sh b`), and its recipe lines where `make` reads it as a
+//! makefile (`make -f FILE`, a written `Makefile`). A script that starts copies of itself
+//! (`$0 & $0`, `sh $0 | sh $0`) is a fork bomb.
 //!
 //! A file's literal pieces are also read joined in the line's order (`printf 'rm -rf' > a;
 //! echo ' /' >> a`), also written through a descriptor (`exec 3> a; echo … >&3`); the file
@@ -28,8 +28,9 @@
 //! text the line runs (`sh -c 'sh a'`, nested deeper, a written script) runs the files of
 //! the lines around it too. Not followed: conditions (the order is the line's text; a run
 //! before the write counts too), the end of a subshell around `exec > a` (read as lasting),
-//! and one file under two spellings beyond `~`/`$HOME`, `$PWD`, `cd`s and copies (`$HOME/a`
-//! and `/root/a`).
+//! one file under two spellings beyond `~`/`$HOME`, `$PWD`, `cd`s and copies (`$HOME/a` and
+//! `/root/a`), and a file's text read into a variable that is then run (`read c < a; $c`,
+//! `while read l; do $l; done < a`, `mapfile`).
 
 use super::blocklist;
 use super::download::{is_shell, reads_code, runs_as_code, runs_file};
@@ -41,9 +42,9 @@ use std::rc::Rc;
 use super::parse::{self, RedirKind, Script, SimpleCommand, Word};
 use super::rules::{basename, Arg};
 use super::{
-    args_of, copy_reaches, copy_reaches_path, current_dir_ref, echo_option, input_files,
-    normalised_path, piped_into, placeholder_values, printed_texts, runners, source_path, values,
-    vectors, Lines, Outer, Policy, MAX_UNWRAP,
+    args_of, copy_reaches, copy_reaches_path, current_dir_ref, echo_option, here_texts,
+    input_files, normalised_path, piped_into, placeholder_values, printed_texts, runners,
+    source_path, values, vectors, Lines, Outer, Policy, MAX_UNWRAP,
 };
 
 impl Policy {
@@ -332,7 +333,9 @@ fn runs_written(
         .iter()
         .any(|r| r.kind == RedirKind::Input && !r.here && same(&r.target.text))
         || piped_from_file(script, c, same);
-    (from_input && reads_code(argv, true, 0))
+    // `source /dev/stdin < a`: the script is the input.
+    let stdin = |t: &str| matches!(t, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0");
+    (from_input && (reads_code(argv, true, 0) || runs_file(argv, &stdin, 0)))
         || runs_file(argv, same, 0)
         || (!c.words.is_empty()
             && runs_as_code(script, c, argv, false, &|w| prints_file(script, w, same)))
@@ -969,8 +972,12 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
             }
         }
         if printed.is_none() {
-            // `ls | tee a`: text the line does not show.
+            // `tee a <<< '…'`: the here-string's text; `ls | tee a`: text the line does not
+            // show.
             if c.words.first().is_some_and(|p| basename(&p.text) == "tee") {
+                let texts = c
+                    .stdin_heredoc
+                    .then(|| vec![here_texts(script, c).concat()]);
                 for (w, append) in tee_operands(c) {
                     let t = Target {
                         dests: dests(paths, c, w),
@@ -980,7 +987,7 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
                         opening: None,
                     };
                     for d in t.dests.clone() {
-                        out.push(write(d, None, &[""], in_order, &t));
+                        out.push(write(d, texts.clone(), &[""], in_order, &t));
                     }
                 }
             }
