@@ -202,6 +202,8 @@ struct Lines<'a> {
     script: &'a Script,
     /// The line's [`copies`], listed once for every command checked against them.
     copies: &'a [(&'a Word, String)],
+    /// The files the line writes ([`written::Written`]), listed when first asked for.
+    written: &'a std::cell::OnceCell<written::Written>,
     up: Option<&'a Lines<'a>>,
 }
 
@@ -507,13 +509,17 @@ fn copies(script: &Script) -> Vec<(&Word, String)> {
 /// /tmp; ./d`: the same last name; a bare name is looked up in PATH), or a file copied
 /// into a directory (`cp SRC /tmp/`).
 fn copy_reaches(src: &Word, dest: &str, name: &str) -> bool {
-    let src_base = basename(source_path(src));
-    let glob = src.text.contains(['*', '?', '[']);
+    copy_reaches_path(Some(source_path(src)), dest, name)
+}
+
+/// [`copy_reaches`] for a source path; `None`, a source only known when the line runs,
+/// may have any name (`cp "$x" /tmp/` may make any /tmp/NAME).
+fn copy_reaches_path(src: Option<&str>, dest: &str, name: &str) -> bool {
     let under_dest = name.strip_prefix(dest).and_then(|r| r.strip_prefix('/'));
+    let anything = src.is_none_or(|s| s.contains(['*', '?', '[']));
     dest == name
         || basename(dest) == basename(name)
-        || under_dest == Some(src_base)
-        || (glob && under_dest.is_some())
+        || under_dest.is_some_and(|u| anything || src.map(basename) == Some(u))
 }
 
 /// The path a copy's source word names: `a` of dd's `if=a`, else the word.
@@ -1219,9 +1225,11 @@ impl Policy {
             (Vec::new(), None)
         };
         let copies = copies(script);
+        let written = std::cell::OnceCell::new();
         let lines = Lines {
             script,
             copies: &copies,
+            written: &written,
             up: outer.lines,
         };
         for (i, c) in script.commands.iter().enumerate() {

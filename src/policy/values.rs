@@ -8,6 +8,9 @@
 
 use super::parse::{Script, SimpleCommand, Word};
 use super::rules::{basename, Arg};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
 /// How many readings of one command are checked (one a value of the variable with the most;
 /// a loop over more words than this is read only for its first ones).
@@ -169,6 +172,8 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
         positional_values(script, name, cmd, &mut out);
         return out;
     }
+    // Made once: a long line asks for many names, each looked up in every command.
+    let defaults = [format!("${{{name}:="), format!("${{{name}=")];
     for c in &script.commands {
         for a in c.assignments.iter().filter(|a| a.name == name) {
             if !c.words.is_empty() {
@@ -185,16 +190,29 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
             }
         }
         // `: ${x:=/}`, `echo ${x=/}`: assigns when x is unset.
-        for w in &c.words {
-            for op in [":=", "="] {
-                let key = format!("${{{name}{op}");
-                if let Some(start) = w.text.find(&key) {
+        for w in c.words.iter().filter(|w| w.text.contains("${")) {
+            for key in &defaults {
+                if let Some(start) = w.text.find(key.as_str()) {
                     let v = &w.text[start + key.len()..];
                     out.extend(v.find('}').map(|e| v[..e].trim_matches('"').to_string()));
                 }
             }
         }
         let Some(p) = c.words.first() else { continue };
+        if !matches!(
+            p.text.as_str(),
+            "export"
+                | "readonly"
+                | "local"
+                | "declare"
+                | "typeset"
+                | "printf"
+                | "read"
+                | "mapfile"
+                | "readarray"
+        ) {
+            continue;
+        }
         let texts: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
         match p.text.as_str() {
             "export" | "readonly" | "local" | "declare" | "typeset" => {
@@ -262,6 +280,155 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
         }
     }
     out
+}
+
+/// A variable, and for `$1` … the function the command reading it is in.
+type Reference = (String, Option<usize>);
+
+/// The files a word of the line names, for the written-then-run checks: its text, or with
+/// the line's own values of its variables put in (`f=/tmp/b; echo … > "$f"` writes
+/// /tmp/b), one path a value (up to [`MAX_READINGS`]). Each variable's values are looked
+/// up once for the line.
+pub(crate) struct Paths<'s> {
+    script: &'s Script,
+    /// A variable (and, for `$1` …, the function the command is in) and its values.
+    known: RefCell<HashMap<Reference, Rc<Vec<String>>>>,
+}
+
+impl<'s> Paths<'s> {
+    pub(crate) fn new(script: &'s Script) -> Self {
+        Paths {
+            script,
+            known: RefCell::default(),
+        }
+    }
+
+    /// The paths `text` (a word of `cmd`, `word` where the caller has it) may name, or
+    /// `None` where a part of it is only known when the line runs (`"$(date)"`, `$RANDOM`,
+    /// `${f%/*}`, a variable the line does not set): a file whose name may be any name.
+    /// `~`, `$HOME` and `$PWD` at the start are kept as written: the same spelling is the
+    /// same file.
+    pub(crate) fn of(
+        &self,
+        cmd: Option<&SimpleCommand>,
+        word: Option<&Word>,
+        text: &str,
+    ) -> Option<Vec<String>> {
+        self.of_at(cmd, word, text, 0)
+    }
+
+    /// [`Paths::of`], `depth` values deep (`d=/tmp; f=$d/b`: f's value names d's).
+    fn of_at(
+        &self,
+        cmd: Option<&SimpleCommand>,
+        word: Option<&Word>,
+        text: &str,
+        depth: usize,
+    ) -> Option<Vec<String>> {
+        if spelled(text) {
+            return Some(vec![home_as_tilde(text)]);
+        }
+        // `"$(echo /tmp/b)"`: what a literal substitution prints.
+        let alt = word
+            .filter(|w| !w.subs.is_empty())
+            .and_then(|w| alternative(self.script, w));
+        let source = alt.as_deref().unwrap_or(text);
+        let refs = references(source);
+        let mut found: Vec<(&str, Rc<Vec<String>>)> = Vec::new();
+        for (_, _, name) in &refs {
+            if found.iter().any(|(n, _)| n == name) {
+                continue;
+            }
+            let positional = name.bytes().all(|c| c.is_ascii_digit()) || matches!(*name, "@" | "*");
+            // `$1` is the function's argument where the command is in one; a name's
+            // values are the line's wherever it is read.
+            let at = if positional {
+                cmd?
+            } else {
+                cmd.or(self.script.commands.first())?
+            };
+            let key = (name.to_string(), at.function.filter(|_| positional));
+            let cached = self.known.borrow().get(&key).cloned();
+            let v = match cached {
+                Some(v) => v,
+                None => {
+                    let v = Rc::new(values(self.script, name, at));
+                    self.known.borrow_mut().insert(key, v.clone());
+                    v
+                }
+            };
+            if v.is_empty() {
+                return None;
+            }
+            found.push((name, v));
+        }
+        let most = found.iter().map(|(_, v)| v.len()).max().unwrap_or(1);
+        let mut out = Vec::new();
+        for k in 0..most.min(MAX_READINGS) {
+            let mut t = String::new();
+            let mut last = 0;
+            for (s, e, n) in &refs {
+                let Some((_, v)) = found.iter().find(|(m, _)| m == n) else {
+                    continue;
+                };
+                t.push_str(&source[last..*s]);
+                t.push_str(&v[k.min(v.len() - 1)]);
+                last = *e;
+            }
+            t.push_str(&source[last..]);
+            // A value that names other variables (`f=$d/b`), a few deep; past that, or one
+            // only known when it runs (`f=$(date)`), any name.
+            let ts = if spelled(&t) {
+                vec![home_as_tilde(&t)]
+            } else if depth < 3 {
+                self.of_at(cmd, None, &t, depth + 1)?
+            } else {
+                return None;
+            };
+            for t in ts {
+                if !out.contains(&t) {
+                    if out.len() == MAX_READINGS {
+                        return None;
+                    }
+                    out.push(t);
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+/// `$HOME/a` and `${HOME}/a` spelled `~/a`: the same file by one name.
+fn home_as_tilde(path: &str) -> String {
+    for home in ["${HOME}", "$HOME"] {
+        if let Some(rest) = path.strip_prefix(home) {
+            if rest.is_empty() || rest.starts_with('/') {
+                return format!("~{rest}");
+            }
+        }
+    }
+    path.to_string()
+}
+
+/// A path whose text names one file however the line runs: no expansion, or only `~`,
+/// `$HOME`, `$PWD` or `$OLDPWD` at its start.
+fn spelled(text: &str) -> bool {
+    let rest = [
+        "${HOME}",
+        "$HOME",
+        "${OLDPWD}",
+        "$OLDPWD",
+        "${PWD}",
+        "$PWD",
+        "~",
+    ]
+    .iter()
+    .find_map(|p| {
+        text.strip_prefix(p)
+            .filter(|r| !r.starts_with(|c: char| c == '_' || c.is_ascii_alphanumeric()))
+    })
+    .unwrap_or(text);
+    !rest.contains(['$', '`'])
 }
 
 /// `$1`, `$@` …: the words of `set -- …`, and for a command in a function's body the
@@ -395,6 +562,28 @@ mod tests {
         assert_eq!(names("$1$@ $*"), ["1", "@", "*"]);
         // Operators and special parameters other than @ * are not plain references.
         assert!(names("${x:-/} $$ $? a$").is_empty());
+    }
+
+    #[test]
+    fn paths_take_the_lines_values() {
+        let script = super::super::parse::parse(
+            "d=/tmp; f=$d/b; for g in x y; do :; done; echo \"$f\" \"$g\" $HOME/a \"$u\" \"$(date)\" \"${f%/*}\"",
+        )
+        .expect("parses");
+        let c = script.commands.last().expect("echo");
+        let paths = Paths::new(&script);
+        let of = |t: &str| paths.of(Some(c), None, t);
+        assert_eq!(of("$f"), Some(vec!["/tmp/b".to_string()]));
+        assert_eq!(
+            of("$g.sh"),
+            Some(vec!["x.sh".to_string(), "y.sh".to_string()])
+        );
+        assert_eq!(of("$HOME/a"), Some(vec!["~/a".to_string()]));
+        assert_eq!(of("${HOME}"), Some(vec!["~".to_string()]));
+        // Only known when the line runs.
+        for t in ["$u", "$(date)", "${f%/*}", "$RANDOM/x", "$HOMEDIR/a"] {
+            assert_eq!(of(t), None, "{t}");
+        }
     }
 
     #[test]

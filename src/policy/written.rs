@@ -1,18 +1,36 @@
 //! Scripts the line writes and then runs (`echo 'rm -rf /' > x.sh; sh x.sh`,
-//! `printf '$0&$0&' > b.sh; chmod +x b.sh; ./b.sh`): the literal text `echo`, `printf` or
-//! `cat <<EOF` put into a file (also as a group or subshell redirected there:
-//! `{ echo …; } > a`) is checked as shell code where the same line runs that file or a
-//! copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `cat FILE | sh`, `cp FILE b;
-//! sh b`), and its recipe lines where `make` reads it as a makefile (`make -f FILE`, a
-//! written `Makefile`). A script that starts copies of itself (`$0 & $0`, `sh $0 | sh $0`)
-//! is a fork bomb.
+//! `printf '$0&$0&' > b.sh; chmod +x b.sh; ./b.sh`): the literal text `echo`, `printf`,
+//! `cat <<EOF` or `tee FILE <<< …` put into a file (also as a group or subshell redirected
+//! there: `{ echo …; } > a`) is checked as shell code where the same line runs that file
+//! or a copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `. /dev/stdin < FILE`,
+//! `cat FILE | sh`, `cp FILE b; sh b`), and its recipe lines where `make` reads it as a
+//! makefile (`make -f FILE`, a written `Makefile`). A script that starts copies of itself
+//! (`$0 & $0`, `sh $0 | sh $0`) is a fork bomb.
 //!
 //! A file's literal pieces are also read joined in the line's order (`printf 'rm -rf' > a;
 //! echo ' /' >> a`), also written through a descriptor (`exec 3> a; echo … >&3`); the file
 //! also runs where a substitution prints it into shell code (`sh -c "$(cat a)"`, `eval`),
 //! by a name that reaches it through the line's `cd`s (`echo … > /tmp/a; cd /tmp; sh a`),
-//! and where `find -exec` or `xargs` runs names only known when they run (every file the
-//! line wrote counts). Conditions are not followed: the order is the line's text.
+//! and where `find -exec` or `xargs` runs names only known when they run, or prints files
+//! or names into a shell's input (`find /tmp -exec cat {} \; | sh`): every file the line
+//! wrote counts.
+//!
+//! Names are read with the line's own values of its variables (`f=/tmp/b; echo … > "$f"`,
+//! `cp a "$f"`, `sh "$f"`, a function's `$1`; [`values::Paths`]). A name only known when
+//! the line runs (`"$(date)"`, `$RANDOM`, a variable the line does not set, `${f%/*}`, a
+//! glob) may be any name: a file written under one may be the file any command runs, a
+//! name run (`sh "$x"`, `cat * | sh`) may be any file written, a copy into one may be any
+//! name, and a piece written into one may be a piece of any file (read both ways). After
+//! `exec > a` (or `exec 1>&3`) what the shell's commands print goes into a until the next
+//! `exec >`; a descriptor the shell holds without appending (`exec > a`, `exec 3> a`, `{ …;
+//! } > a`) writes where its own last write ended, so after another write into the file it
+//! lands over that one, and the file is not read (`default:hidden-code` when run). Shell
+//! text the line runs (`sh -c 'sh a'`, nested deeper, a written script) runs the files of
+//! the lines around it too. Not followed: conditions (the order is the line's text; a run
+//! before the write counts too), the end of a subshell around `exec > a` (read as lasting),
+//! one file under two spellings beyond `~`/`$HOME`, `$PWD`, `cd`s and copies (`$HOME/a` and
+//! `/root/a`), and a file's text read into a variable that is then run (`read c < a; $c`,
+//! `while read l; do $l; done < a`, `mapfile`).
 
 use super::blocklist;
 use super::download::{is_shell, reads_code, runs_as_code, runs_file};
@@ -24,9 +42,9 @@ use std::rc::Rc;
 use super::parse::{self, RedirKind, Script, SimpleCommand, Word};
 use super::rules::{basename, Arg};
 use super::{
-    args_of, copy_reaches, current_dir_ref, echo_option, input_files, normalised_path, piped_into,
-    placeholder_values, printed_texts, runners, source_path, vectors, Lines, Outer, Policy,
-    MAX_UNWRAP,
+    args_of, copy_reaches, copy_reaches_path, current_dir_ref, echo_option, here_texts,
+    input_files, normalised_path, piped_into, placeholder_values, printed_texts, runners,
+    source_path, values, vectors, Lines, Outer, Policy, MAX_UNWRAP,
 };
 
 impl Policy {
@@ -39,123 +57,211 @@ impl Policy {
         outer: Outer<'_>,
     ) -> Option<(String, String)> {
         let script = lines.script;
-        let files = written_files(script, lines.copies);
-        if files.is_empty() {
+        // The files this line and the lines that run it as shell text write (`echo … >
+        // a; sh -c 'sh a'`), each line's listed once.
+        if lines.levels().all(|l| listed(l).files.is_empty()) {
             return None;
         }
-        let copies: Vec<(&Word, String)> = lines
-            .levels()
-            .flat_map(|l| l.copies.iter().cloned())
+        // `find . -name '*.sh' -exec {} \;`, `find /tmp -exec cat {} \; | sh`: names only
+        // known when it runs may be any file the line wrote; each is checked once for the
+        // whole line.
+        let argvs: Vec<Vec<Arg>> = script.commands.iter().map(args_of).collect();
+        let found = script
+            .commands
+            .iter()
+            .zip(&argvs)
+            .any(|(c, argv)| runs_found(script, c, argv, 0) || feeds_found(script, c, argv));
+        // The names each command may run or read as a makefile, each asked once with no
+        // answer given (so no `any` stops early): the files they hold are the ones to
+        // check exactly.
+        let asked: Vec<Vec<String>> = script
+            .commands
+            .iter()
+            .zip(&argvs)
+            .map(|(c, argv)| {
+                let asked: RefCell<Vec<String>> = RefCell::default();
+                let ask = |t: &str| {
+                    asked.borrow_mut().push(t.to_string());
+                    false
+                };
+                runs_written(script, c, argv, &ask);
+                reads_makefile(argv, &ask);
+                let mut asked = asked.take();
+                asked.sort_unstable();
+                asked.dedup();
+                asked
+            })
             .collect();
+        if !found && asked.iter().all(Vec::is_empty) {
+            return None;
+        }
+        let levels: Vec<&Written> = lines.levels().map(listed).collect();
+        // A file by its place in `levels`, flattened: `offsets[l] + i` is file i of level l.
+        let offsets: Vec<usize> = levels
+            .iter()
+            .scan(0, |n, w| {
+                let at = *n;
+                *n += w.files.len();
+                Some(at)
+            })
+            .collect();
+        let file = |g: usize| -> (&Written, usize) {
+            let l = offsets.partition_point(|&o| o <= g) - 1;
+            (levels[l], g - offsets[l])
+        };
+        let total: usize = levels.iter().map(|w| w.files.len()).sum();
+        // Written under a name only known when the line runs: any name may be it.
+        let any_name: Vec<usize> = levels
+            .iter()
+            .zip(&offsets)
+            .flat_map(|(w, o)| w.any_name.iter().map(move |i| o + i))
+            .collect();
+        // The copies of every level ([`Copy`]); the sources of those into a name only
+        // known when the line runs (`cp a "$(mktemp)"`) may be any name, and past
+        // [`MAX_DIRS`] of them (or with a source only known when it runs too) any name may
+        // be any file.
+        let copies: Vec<&Copy> = levels.iter().flat_map(|w| &w.copies).collect();
+        let copied_anywhere: Option<Vec<String>> = copies
+            .iter()
+            .filter(|c| c.dest.is_none())
+            .map(|c| c.src.clone())
+            .collect::<Option<Vec<String>>>()
+            .filter(|v| v.len() <= MAX_DIRS);
         // `echo … > /tmp/a; cd /tmp; sh a`: a relative name in each directory the line's
         // `cd`s may reach, on both sides; past [`MAX_DIRS`] directories a relative name the
         // line runs may be any file it wrote.
         let cwds = outer.cwds;
         let many_dirs = cwds.len() > MAX_DIRS;
         let dirs: &[blocklist::Cwd] = if many_dirs { &[] } else { cwds };
-        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, (p, _)) in files.iter().enumerate() {
-            for n in in_dirs(p, dirs) {
-                let held = by_name.entry(n).or_default();
-                if !held.contains(&i) {
-                    held.push(i);
+        let maps: Vec<Rc<ByName>> = levels.iter().map(|w| w.by_name(dirs)).collect();
+        let paths = values::Paths::new(script);
+        // The written files the names `ts` of `c` may be, beside those `also` holds: with
+        // the line's values put in (`f=/tmp/a; sh "$f"`), and what copies made (`cp a
+        // b`); a name only known when it runs (`sh "$x"`, `sh *`) may be any file.
+        let files_named = |c: &SimpleCommand, ts: &[String], also: &[usize]| -> Vec<usize> {
+            let mut any = false;
+            let mut names: Vec<String> = Vec::new();
+            for t in ts {
+                let resolved = (!t.contains(['*', '?', '[']))
+                    .then(|| paths.of(Some(c), None, t))
+                    .flatten();
+                let Some(ps) = resolved else {
+                    any = true;
+                    break;
+                };
+                for p in ps {
+                    // `cd /tmp/x; sh ../a`: the name as written too, before `..` is read
+                    // away.
+                    let (from, anything) = origins(&copies, &p);
+                    any |= anything;
+                    for o in from.iter().chain([&p]) {
+                        names.extend(in_dirs(o, dirs));
+                    }
                 }
             }
-        }
-        // Each name the line runs or reads is looked up once: the written files it may be.
-        let known: RefCell<HashMap<String, Rc<Vec<usize>>>> = RefCell::default();
-        let held = |t: &str| -> Rc<Vec<usize>> {
-            if let Some(h) = known.borrow().get(t) {
-                return h.clone();
+            if any || (many_dirs && names.iter().any(|n| !n.starts_with('/'))) {
+                return (0..total).collect();
             }
-            // `cd /tmp/x; sh ../a`: the name as written too, before `..` is read away.
-            let names: Vec<String> = origins(&copies, t)
-                .iter()
-                .chain([&t.to_string()])
-                .flat_map(|n| in_dirs(n, dirs))
-                .collect();
-            let mut h: Vec<usize> = if many_dirs && names.iter().any(|n| !n.starts_with('/')) {
-                (0..files.len()).collect()
-            } else {
-                names
-                    .iter()
-                    .filter_map(|n| by_name.get(n))
-                    .flatten()
-                    .copied()
-                    .collect()
-            };
+            let mut h: Vec<usize> = any_name.iter().chain(also).copied().collect();
+            for n in &names {
+                for (l, m) in maps.iter().enumerate() {
+                    h.extend(m.get(n).into_iter().flatten().map(|i| offsets[l] + i));
+                }
+            }
             h.sort_unstable();
             h.dedup();
-            let h = Rc::new(h);
-            known.borrow_mut().insert(t.to_string(), h.clone());
             h
         };
-        // `find . -name '*.sh' -exec {} \;`: names only known when it runs may be any
-        // file the line wrote; each is checked once for the whole line.
-        let found = script
-            .commands
-            .iter()
-            .any(|c| runs_found(script, c, &args_of(c), 0));
-        // Each file's text is checked as run once for the line, whichever commands run it.
-        let mut passed = vec![false; files.len()];
+        // What the sources of copies into names only known when the line runs (`cp a
+        // "$(mktemp)"`) may be: any name may be such a copy. Looked up once.
+        let anywhere: Vec<usize> = match (script.commands.first(), copied_anywhere) {
+            (_, None) => (0..total).collect(),
+            (Some(c), Some(srcs)) if !srcs.is_empty() => files_named(c, &srcs, &[]),
+            _ => Vec::new(),
+        };
+        // Each name a command runs or reads is looked up once: the written files it may be.
+        let known: RefCell<HashMap<Asked, Rc<Vec<usize>>>> = RefCell::default();
+        let held = |c: &SimpleCommand, t: &str| -> Rc<Vec<usize>> {
+            let key = (t.to_string(), c.function);
+            if let Some(h) = known.borrow().get(&key) {
+                return h.clone();
+            }
+            let h = Rc::new(files_named(c, &[t.to_string()], &anywhere));
+            known.borrow_mut().insert(key, h.clone());
+            h
+        };
+        // Each file's text is checked as run once for the line (and the lines it is
+        // nested in), whichever commands run it; marked first, so a text that runs its
+        // own file ends.
+        let check = |g: usize| -> Option<Result<(), (String, String)>> {
+            let (w, i) = file(g);
+            if std::mem::replace(&mut w.passed.borrow_mut()[i], true) {
+                return None;
+            }
+            Some(
+                match self.refuse_run_text(w.files[i].text.as_deref(), depth, outer) {
+                    Some(r) => Err(r),
+                    None => Ok(()),
+                },
+            )
+        };
         if found {
-            for (i, (_, text)) in files.iter().enumerate() {
-                if let Some(r) = self.refuse_run_text(text.as_deref(), depth, outer) {
+            for g in 0..total {
+                if let Some(Err(r)) = check(g) {
                     return Some(r);
                 }
-                passed[i] = true;
             }
         }
-        for c in &script.commands {
-            let argv = args_of(c);
-            // The names the command may run or read as a makefile, each asked once with
-            // no answer given (so no `any` stops early): the files they hold are the ones
-            // to check exactly.
-            let asked: RefCell<Vec<String>> = RefCell::default();
-            let ask = |t: &str| {
-                asked.borrow_mut().push(t.to_string());
-                false
-            };
-            runs_written(script, c, &argv, &ask);
-            reads_makefile(&argv, &ask);
-            let mut asked = asked.take();
-            asked.sort_unstable();
-            asked.dedup();
+        for ((c, argv), asked) in script.commands.iter().zip(&argvs).zip(&asked) {
+            if asked.is_empty() {
+                continue;
+            }
             // Files the asked names hold alike are decided alike: one check a group
             // (past [`MAX_DIRS`] every relative name holds every file).
             let mut groups: Vec<(Vec<bool>, Vec<usize>)> = Vec::new();
             let mut group_of: HashMap<Vec<bool>, usize> = HashMap::new();
-            let mut candidates: Vec<usize> = asked.iter().flat_map(|t| held(t).to_vec()).collect();
+            let mut candidates: Vec<usize> =
+                asked.iter().flat_map(|t| held(c, t).to_vec()).collect();
             candidates.sort_unstable();
             candidates.dedup();
-            for i in candidates {
-                let sig: Vec<bool> = asked.iter().map(|t| held(t).contains(&i)).collect();
-                let g = *group_of.entry(sig.clone()).or_insert_with(|| {
+            // A file already checked as run needs no second look, unless make may read it.
+            let make_reads = argv
+                .first()
+                .is_some_and(|p| matches!(basename(&p.text), "make" | "gmake"));
+            candidates.retain(|&g| {
+                let (w, i) = file(g);
+                make_reads || !w.passed.borrow()[i]
+            });
+            for g in candidates {
+                let sig: Vec<bool> = asked
+                    .iter()
+                    .map(|t| held(c, t).binary_search(&g).is_ok())
+                    .collect();
+                let k = *group_of.entry(sig.clone()).or_insert_with(|| {
                     groups.push((sig, Vec::new()));
                     groups.len() - 1
                 });
-                groups[g].1.push(i);
+                groups[k].1.push(g);
             }
             for (sig, group) in &groups {
                 let first = group[0];
                 let same = |t: &str| match asked.binary_search_by(|a| a.as_str().cmp(t)) {
                     Ok(k) => sig[k],
-                    Err(_) => held(t).contains(&first),
+                    Err(_) => held(c, t).binary_search(&first).is_ok(),
                 };
-                let runs = runs_written(script, c, &argv, &same);
-                let make = reads_makefile(&argv, &same);
-                for &i in group.iter().filter(|_| runs || make) {
-                    let text = files[i].1.as_deref();
-                    if runs && !passed[i] {
-                        if let Some(r) = self.refuse_run_text(text, depth, outer) {
+                let runs = runs_written(script, c, argv, &same);
+                let make = reads_makefile(argv, &same);
+                for &g in group.iter().filter(|_| runs || make) {
+                    if runs {
+                        if let Some(Err(r)) = check(g) {
                             return Some(r);
                         }
-                        passed[i] = true;
                     }
                     // `printf 'x:\n\trm -rf /\n' > a; make -f a`: each recipe line is
                     // shell text.
                     if make {
-                        let Some(text) = text else {
+                        let (w, i) = file(g);
+                        let Some(text) = w.files[i].text.as_deref() else {
                             return Some(too_many_pieces());
                         };
                         if let Some(r) = runners::recipe_lines(text)
@@ -193,6 +299,11 @@ impl Policy {
     }
 }
 
+/// The files the line `l` writes, listed the first time they are asked for.
+fn listed<'a>(l: Lines<'a>) -> &'a Written {
+    l.written.get_or_init(|| Written::of(l.script, l.copies))
+}
+
 /// Most directories a relative name is read from ([`in_dirs`]).
 const MAX_DIRS: usize = 32;
 
@@ -222,7 +333,9 @@ fn runs_written(
         .iter()
         .any(|r| r.kind == RedirKind::Input && !r.here && same(&r.target.text))
         || piped_from_file(script, c, same);
-    (from_input && reads_code(argv, true, 0))
+    // `source /dev/stdin < a`: the script is the input.
+    let stdin = |t: &str| matches!(t, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0");
+    (from_input && (reads_code(argv, true, 0) || runs_file(argv, &stdin, 0)))
         || runs_file(argv, same, 0)
         || (!c.words.is_empty()
             && runs_as_code(script, c, argv, false, &|w| prints_file(script, w, same)))
@@ -326,50 +439,145 @@ fn code_runs_found(inner: &[Arg], unnamed: &dyn Fn(&str) -> bool) -> bool {
     })
 }
 
+/// A name a command asks for, with the function the command is in (`$1` is its argument).
+type Asked = (String, Option<usize>);
+
+/// The files each name may be: their places in a [`Written`]'s list.
+type ByName = HashMap<String, Vec<usize>>;
+
+/// The files one line writes ([`written_files`]), listed once for the line and for the
+/// shell text it runs, which may run them (`echo … > a; sh -c 'sh a'`).
+#[derive(Default)]
+pub(super) struct Written {
+    files: Vec<File>,
+    /// The files written under a name only known when the line runs.
+    any_name: Vec<usize>,
+    /// The line's copies ([`Copy`]).
+    copies: Vec<Copy>,
+    /// Which files' texts were already checked as run.
+    passed: RefCell<Vec<bool>>,
+    /// The files each name may be, from the directories they were last looked up in
+    /// ([`Written::by_name`]).
+    names: RefCell<Option<(Vec<blocklist::Cwd>, Rc<ByName>)>>,
+}
+
+impl Written {
+    /// The files the line `script` writes.
+    pub(super) fn of(script: &Script, copies: &[(&Word, String)]) -> Written {
+        let paths = values::Paths::new(script);
+        let files = written_files(script, copies, &paths);
+        Written {
+            passed: RefCell::new(vec![false; files.len()]),
+            any_name: (0..files.len()).filter(|&i| files[i].any_name).collect(),
+            copies: copied(script, copies, &paths),
+            files,
+            names: RefCell::default(),
+        }
+    }
+
+    /// The files each name may be ([`in_dirs`] of their paths from `dirs`); a file whose
+    /// name is only known when the line runs is under no name. Made again only when the
+    /// directories differ from the last time's.
+    fn by_name(&self, dirs: &[blocklist::Cwd]) -> Rc<ByName> {
+        if let Some((d, m)) = self.names.borrow().as_ref() {
+            if d.as_slice() == dirs {
+                return m.clone();
+            }
+        }
+        let mut by_name: ByName = HashMap::new();
+        for (i, f) in self.files.iter().enumerate().filter(|(_, f)| !f.any_name) {
+            for n in in_dirs(&f.path, dirs) {
+                let held = by_name.entry(n).or_default();
+                if !held.contains(&i) {
+                    held.push(i);
+                }
+            }
+        }
+        let m = Rc::new(by_name);
+        *self.names.borrow_mut() = Some((dirs.to_vec(), m.clone()));
+        m
+    }
+}
+
+/// A file the line fills with literal text ([`written_files`]), with one text it may hold.
+#[derive(Debug, Clone, PartialEq)]
+struct File {
+    /// As the line names it, or for joined texts as [`normalised_path`] spells it; for a
+    /// name only known when the line runs, the word as written.
+    path: String,
+    /// `None` where that is more than the policy puts together ([`Joined::TooMany`]).
+    text: Option<String>,
+    /// Its name is only known when the line runs (`> "$(date)"`, `> $RANDOM`, `> "$x"`
+    /// where the line does not set x): it may be any file the line runs.
+    any_name: bool,
+}
+
 /// Files the line fills with literal text, each with one text it may hold: what `echo …`,
 /// `printf …` or `cat <<EOF` write into them (alone or in a group or subshell: `{ echo …;
-/// } > FILE`; through a descriptor: `exec 3> FILE; echo … >&3`), or pipe into `tee FILE`,
-/// each write on its own; and, where every write into a file is one of those ([`Write`]),
-/// what they make together in the line's order (`printf 'rm -rf' > a; echo ' /' >> a`),
-/// or `None` where that is more than the policy puts together ([`Joined::TooMany`]).
-/// Each path as the line names it, or for joined texts as [`normalised_path`] spells it.
-fn written_files(script: &Script, copies: &[(&Word, String)]) -> Vec<(String, Option<String>)> {
-    let writes = writes(script);
-    let mut out: Vec<(String, Option<String>)> = writes
-        .iter()
-        .flat_map(|w| {
-            w.texts
-                .iter()
-                .flatten()
-                .filter(|t| !t.is_empty())
-                .map(|t| (w.path.clone(), Some(t.clone())))
-        })
-        .collect();
-    out.dedup();
-    // The writes into each file, files in the order the line first names them.
-    let mut order: Vec<String> = Vec::new();
-    let mut into_file: HashMap<String, Vec<&Write>> = HashMap::new();
+/// } > FILE`; through a descriptor: `exec 3> FILE; echo … >&3`; after `exec > FILE`), or
+/// pipe into `tee FILE`, each write on its own; and, where every write into a file is one
+/// of those ([`Write`]), what they make together in the line's order (`printf 'rm -rf' >
+/// a; echo ' /' >> a`), or `None` where that is more than the policy puts together
+/// ([`Joined::TooMany`]). A write into a name only known when the line runs may be a
+/// piece of any file.
+fn written_files(
+    script: &Script,
+    copies: &[(&Word, String)],
+    paths: &values::Paths<'_>,
+) -> Vec<File> {
+    let writes = writes(script, paths);
+    let mut out: Vec<File> = Vec::new();
     for w in &writes {
+        for t in w.texts.iter().flatten().filter(|t| !t.is_empty()) {
+            let f = File {
+                path: w.path.clone(),
+                text: Some(t.clone()),
+                any_name: w.any_name,
+            };
+            if out.last() != Some(&f) {
+                out.push(f);
+            }
+        }
+    }
+    // The writes into each file, files in the order the line first names them.
+    let mut order: Vec<(String, bool)> = Vec::new();
+    let mut into_file: HashMap<String, Vec<usize>> = HashMap::new();
+    for (k, w) in writes.iter().enumerate() {
         let path = normalised_path(&w.path);
         let into = into_file.entry(path.clone()).or_default();
         if into.is_empty() {
-            order.push(path);
+            order.push((path, w.any_name));
         }
-        into.push(w);
+        into.push(k);
     }
+    // Writes into a name only known when the line runs, that may add text to any file
+    // (or land over what it held).
+    let anywhere: Vec<usize> = (0..writes.len())
+        .filter(|&k| {
+            let w = &writes[k];
+            w.any_name && (w.in_place || w.texts.iter().flatten().any(|t| !t.is_empty()))
+        })
+        .collect();
     let mut budget = MAX_JOINED_BUDGET;
-    for path in order {
-        let into = &into_file[&path];
+    for (path, any_name) in order {
+        let own = &into_file[&path];
+        let others: Vec<usize> = anywhere
+            .iter()
+            .copied()
+            .filter(|k| own.binary_search(k).is_err())
+            .collect();
         // One write of text (beside emptying the file: `exec 3> a`) is already read on its
         // own; a copy onto the file (`cp x a`) is text the line does not show.
-        let with_text = into
+        let with_text = own
             .iter()
-            .filter(|w| {
-                w.texts
+            .filter(|&&k| {
+                writes[k]
+                    .texts
                     .as_ref()
                     .is_none_or(|t| t.iter().any(|t| !t.is_empty()))
             })
-            .count();
+            .count()
+            + others.len();
         if with_text < 2
             || copies
                 .iter()
@@ -377,9 +585,33 @@ fn written_files(script: &Script, copies: &[(&Word, String)]) -> Vec<(String, Op
         {
             continue;
         }
-        match joined(into, &mut budget) {
-            Joined::Texts(texts) => out.extend(texts.into_iter().map(|t| (path.clone(), Some(t)))),
-            Joined::TooMany => out.push((path, None)),
+        if own.len() + others.len() > MAX_JOINED_WRITES {
+            out.push(File {
+                path,
+                text: None,
+                any_name,
+            });
+            continue;
+        }
+        // In the line's order; the others may land elsewhere.
+        let mut into: Vec<(usize, bool)> = own
+            .iter()
+            .map(|&k| (k, false))
+            .chain(others.iter().map(|&k| (k, true)))
+            .collect();
+        into.sort_unstable();
+        let into: Vec<(&Write, bool)> = into.iter().map(|&(k, m)| (&writes[k], m)).collect();
+        match joined(&into, &mut budget) {
+            Joined::Texts(texts) => out.extend(texts.into_iter().map(|t| File {
+                path: path.clone(),
+                text: Some(t),
+                any_name,
+            })),
+            Joined::TooMany => out.push(File {
+                path,
+                text: None,
+                any_name,
+            }),
             Joined::NotShown => {}
         }
     }
@@ -398,10 +630,16 @@ const MAX_JOINED_BUDGET: usize = 1024 * 1024;
 
 /// One write of the line into a file, in the order of the line's commands.
 struct Write {
-    /// The file, as the line names it.
+    /// The file, as the line names it (with the line's values of its variables put in);
+    /// the word as written where its name is only known when the line runs.
     path: String,
+    /// The name is only known when the line runs: the write may be into any file.
+    any_name: bool,
+    /// The name has several values (`for f in a b; do … > $f`): the write may be into
+    /// another file.
+    maybe: bool,
     /// What the command writes, one text a reading ([`printed_texts`]); `None` when the
-    /// line does not show it (`ls > a`, `exec > a`).
+    /// line does not show it (`ls > a`).
     texts: Option<Vec<String>>,
     /// What follows each text: echo's newline, or nothing after `echo -n` or `\c`.
     ends: &'static [&'static str],
@@ -413,6 +651,10 @@ struct Write {
     append: bool,
     /// Lands over what the file held, from its start (`<>`): not put together.
     in_place: bool,
+    /// Written through a descriptor the shell holds open without appending (`exec > a`,
+    /// `exec 3> a`, `{ …; } > a`): one number for each opening. It writes where its own
+    /// last write ended, so after another opening's write (`>> a`) it lands over that.
+    opening: Option<usize>,
 }
 
 /// What a file holds after the line's writes into it ([`joined`]).
@@ -424,28 +666,46 @@ enum Joined {
     NotShown,
     /// More writes, readings or text than [`MAX_JOINED_WRITES`], [`MAX_READINGS`],
     /// [`MAX_JOINED_TEXT`] or what is left of the line's budget, or a write over what the
-    /// file held (`<>`): not read.
+    /// file held (`<>`, a held descriptor after another write): not read.
     TooMany,
 }
 
-/// What a file holds after `writes` (all into it, in order): each reading of their texts
-/// put together, `>` starting over and `>>` adding. Takes what it makes from `budget`.
-fn joined(writes: &[&Write], budget: &mut usize) -> Joined {
+/// What a file holds after `writes` (all into it, in order; with `true`, a write that
+/// may land elsewhere): each reading of their texts put together, `>` starting over and
+/// `>>` adding. Takes what it makes from `budget`.
+fn joined(writes: &[(&Write, bool)], budget: &mut usize) -> Joined {
     if writes.len() > MAX_JOINED_WRITES {
         return Joined::TooMany;
     }
     let mut texts = vec![String::new()];
-    for w in writes {
-        if w.in_place {
+    for (k, &(w, elsewhere)) in writes.iter().enumerate() {
+        let maybe = elsewhere || w.maybe;
+        if w.in_place || lands_over(writes, k) {
             return Joined::TooMany;
         }
         let Some(pieces) = w.texts.as_ref().filter(|_| w.ordered) else {
+            // The reading where it went elsewhere is still one.
+            if maybe {
+                continue;
+            }
             return Joined::NotShown;
         };
-        let before = if w.append { texts } else { vec![String::new()] };
+        let before = if w.append || maybe {
+            texts
+        } else {
+            vec![String::new()]
+        };
         let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         texts = Vec::new();
-        for b in &before {
+        if maybe {
+            for b in &before {
+                if seen.insert(b.clone()) {
+                    texts.push(b.clone());
+                }
+            }
+        }
+        let starts: &[String] = if w.append { &before } else { &[String::new()] };
+        for b in starts {
             for t in pieces {
                 for end in w.ends {
                     let len = b.len() + t.len() + end.len();
@@ -467,9 +727,75 @@ fn joined(writes: &[&Write], budget: &mut usize) -> Joined {
     Joined::Texts(texts)
 }
 
+/// True when `writes[k]` goes through a held descriptor ([`Write::opening`]) and another
+/// write reached the file since that descriptor's last write: it lands over that one
+/// (`{ printf 'rm -rf '; printf XXX >> a; printf '/ '; } > a` leaves `rm -rf / X`).
+fn lands_over(writes: &[(&Write, bool)], k: usize) -> bool {
+    let Some(o) = writes[k].0.opening else {
+        return false;
+    };
+    writes[..k]
+        .iter()
+        .rev()
+        .take_while(|(w, _)| w.opening != Some(o))
+        .next()
+        .is_some()
+        && writes[..k].iter().any(|(w, _)| w.opening == Some(o))
+}
+
+/// Where a word sends what is written: a file, with whether its name is only known when
+/// the line runs, and whether the write may go elsewhere (the name has several values).
+#[derive(Clone)]
+struct Dest {
+    path: String,
+    any_name: bool,
+    maybe: bool,
+}
+
+/// The files the word `w` of `c` writes into ([`values::Paths`]): each file its name may
+/// be; for a name only known when the line runs (`"$(date)"`, `$RANDOM`, a glob), the word
+/// as written, as any name.
+fn dests(paths: &values::Paths<'_>, c: &SimpleCommand, w: &Word) -> Vec<Dest> {
+    match (!w.glob)
+        .then(|| paths.of(Some(c), Some(w), &w.text))
+        .flatten()
+    {
+        Some(ps) => {
+            let maybe = ps.len() > 1;
+            ps.into_iter()
+                .map(|p| Dest {
+                    // `> "$PWD/a"` is `./a`.
+                    path: match current_dir_ref(&p) {
+                        Some(rest) => format!(".{rest}"),
+                        None => p,
+                    },
+                    any_name: false,
+                    maybe,
+                })
+                .collect()
+        }
+        None => vec![Dest {
+            path: w.text.clone(),
+            any_name: true,
+            maybe: false,
+        }],
+    }
+}
+
+/// How a command's output reaches a file: where, whether the command's standard output
+/// goes there, whether it adds to the file, lands over what it held, and the held
+/// descriptor it goes through ([`Write::opening`]).
+struct Target {
+    dests: Vec<Dest>,
+    stdout: bool,
+    append: bool,
+    in_place: bool,
+    opening: Option<usize>,
+}
+
 /// The writes of the line into files ([`Write`]), in the order of its commands. Cheap for
 /// a line that redirects no output and runs no `tee`.
-fn writes(script: &Script) -> Vec<Write> {
+fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
     let writes_somewhere = !script.compound_redirects.is_empty()
         || script.commands.iter().any(|c| {
             c.redirects.iter().any(|r| r.kind != RedirKind::Input)
@@ -478,7 +804,39 @@ fn writes(script: &Script) -> Vec<Write> {
     if !writes_somewhere {
         return Vec::new();
     }
-    let opened = opened_descriptors(script);
+    let opened = opened_descriptors(script, paths);
+    // After `exec > a`, a command's output goes to a unless it is in a substitution.
+    let in_substitution: Vec<bool> = if opened.iter().any(|o| o.fd == 1) {
+        let mut subs = vec![false; script.commands.len()];
+        for c in &script.commands {
+            let words = c
+                .words
+                .iter()
+                .chain(c.assignments.iter().map(|a| &a.value))
+                .chain(c.redirects.iter().map(|r| &r.target));
+            for w in words {
+                for k in w.subs.clone() {
+                    subs[k] = true;
+                }
+            }
+        }
+        subs
+    } else {
+        Vec::new()
+    };
+    // The held descriptors of `{ …; } > a`, numbered after those `opened` holds.
+    let group_opening = |g: usize, r: &parse::Redirect| (!r.appends()).then_some(opened.len() + g);
+    let write = |d: Dest, texts: Option<Vec<String>>, ends, ordered, t: &Target| Write {
+        path: d.path,
+        any_name: d.any_name,
+        maybe: d.maybe,
+        texts,
+        ends,
+        ordered,
+        append: t.append,
+        in_place: t.in_place,
+        opening: t.opening,
+    };
     let mut out = Vec::new();
     for (i, c) in script.commands.iter().enumerate() {
         let in_order = c.function.is_none()
@@ -488,35 +846,59 @@ fn writes(script: &Script) -> Vec<Write> {
                 .any(|l| l.body.contains(&i) || l.cond.contains(&i))
             && !script.background.iter().any(|b| b.contains(&i));
         // `{ …; } > a` empties the file once, before the group's first command.
-        for (_, r) in script
+        for (g, (_, r)) in script
             .compound_redirects
             .iter()
-            .filter(|(range, r)| range.start == i && r.kind == RedirKind::Output)
+            .enumerate()
+            .filter(|(_, (range, r))| range.start == i && r.kind == RedirKind::Output)
         {
-            out.push(Write {
-                path: r.target.text.clone(),
-                texts: Some(vec![String::new()]),
-                ends: &[""],
-                ordered: in_order,
+            let t = Target {
+                dests: dests(paths, c, &r.target),
+                stdout: true,
                 append: r.appends(),
                 in_place: r.overwrites_in_place(),
-            });
+                opening: group_opening(g, r),
+            };
+            for d in t.dests.clone() {
+                out.push(write(d, Some(vec![String::new()]), &[""], in_order, &t));
+            }
         }
-        // `exec 3> a` opens (and empties) the file; `exec > a` sends what follows there.
-        if c.words.len() == 1 && c.words[0].text == "exec" {
-            for r in c.redirects.iter().filter(|r| r.kind == RedirKind::Output) {
-                out.push(Write {
-                    path: r.target.text.clone(),
-                    texts: (!r.on_stdout()).then(|| vec![String::new()]),
-                    ends: &[""],
-                    ordered: in_order,
+        // `exec 3> a`, `exec > a` open (and empty) the file; `exec 2> a` empties it.
+        if is_exec_only(c) {
+            for o in opened.iter().filter(|o| o.opens && o.at == Scope::After(i)) {
+                for d in o.target.dests.clone() {
+                    out.push(write(
+                        d,
+                        Some(vec![String::new()]),
+                        &[""],
+                        in_order,
+                        &o.target,
+                    ));
+                }
+            }
+            for r in c
+                .redirects
+                .iter()
+                .filter(|r| r.kind == RedirKind::Output && r.fd == Some(2))
+            {
+                let t = Target {
+                    dests: dests(paths, c, &r.target),
+                    stdout: false,
                     append: r.appends(),
                     in_place: r.overwrites_in_place(),
-                });
+                    opening: None,
+                };
+                for d in t.dests.clone() {
+                    out.push(write(d, Some(vec![String::new()]), &[""], in_order, &t));
+                }
             }
             continue;
         }
-        let printed = printed_texts(script, c);
+        let printed = if prints_nothing(c) {
+            Some(vec![String::new()])
+        } else {
+            printed_texts(script, c)
+        };
         if printed.is_none() && passes_on(script, c) {
             continue;
         }
@@ -529,126 +911,166 @@ fn writes(script: &Script) -> Vec<Write> {
             .redirects
             .iter()
             .any(|r| r.kind != RedirKind::Input && r.on_stdout());
-        // `>&3` where the line opened 3 onto a file: the file of the innermost group
-        // around the command that opens 3, else of the last `exec 3>` before it.
-        let descriptor = |r: &parse::Redirect| {
-            let n: u32 = r.target.text.parse().ok()?;
-            if r.kind != RedirKind::Dup || !r.on_stdout() {
-                return None;
-            }
-            let mine = opened.iter().filter(|o| o.fd == n);
-            let group = mine
-                .clone()
-                .filter_map(|o| match &o.scope {
-                    Scope::Group(range) if range.contains(&i) => Some((range.len(), o)),
-                    _ => None,
-                })
-                .min_by_key(|(len, _)| *len)
-                .map(|(_, o)| o);
-            let exec = mine
-                .filter(|o| matches!(o.scope, Scope::After(k) if k < i))
-                .max_by_key(|o| match o.scope {
-                    Scope::After(k) => k,
-                    Scope::Group(_) => 0,
-                });
-            group.or(exec).map(|o| (o.path.clone(), o.in_place))
-        };
         // (file, the command's standard output goes there, adds to it, lands over what
-        // the file held): its own redirections, then those of the groups it is in.
-        let mut dests: Vec<(String, bool, bool, bool)> = Vec::new();
+        // the file held): its own redirections, then those of the groups it is in, then
+        // the file `exec > a` sent the shell's output to.
+        let mut targets: Vec<Target> = Vec::new();
         for r in &c.redirects {
             if r.kind == RedirKind::Output {
-                dests.push((
-                    r.target.text.clone(),
-                    r.on_stdout(),
-                    r.appends(),
-                    r.overwrites_in_place(),
-                ));
-            } else if let Some((path, in_place)) = descriptor(r) {
-                dests.push((path, true, true, in_place));
+                targets.push(Target {
+                    dests: dests(paths, c, &r.target),
+                    stdout: r.on_stdout(),
+                    append: r.appends(),
+                    in_place: r.overwrites_in_place(),
+                    opening: None,
+                });
+            } else if let Some(o) = descriptor(&opened, r, i) {
+                targets.push(o.through());
             }
         }
-        for (range, r) in &script.compound_redirects {
+        let mut group_stdout = false;
+        for (g, (range, r)) in script.compound_redirects.iter().enumerate() {
             if !range.contains(&i) {
                 continue;
             }
+            group_stdout |= r.kind != RedirKind::Input && r.on_stdout();
             // `{ …; } 3> a` only opens a descriptor ([`opened_descriptors`]).
             if r.kind == RedirKind::Output && r.fd.is_none_or(|fd| fd <= 2) {
-                dests.push((
-                    r.target.text.clone(),
-                    r.on_stdout() && !own_stdout,
-                    true,
-                    r.overwrites_in_place(),
-                ));
-            } else if let Some((path, in_place)) = descriptor(r) {
-                dests.push((path, !own_stdout, true, in_place));
+                targets.push(Target {
+                    dests: dests(paths, c, &r.target),
+                    stdout: r.on_stdout() && !own_stdout,
+                    append: true,
+                    in_place: r.overwrites_in_place(),
+                    opening: group_opening(g, r),
+                });
+            } else if let Some(o) = descriptor(&opened, r, i) {
+                let mut t = o.through();
+                t.stdout = !own_stdout;
+                targets.push(t);
             }
         }
-        for (path, stdout, append, in_place) in dests {
-            out.push(Write {
-                path,
-                texts: printed.clone(),
-                ends,
-                ordered: in_order && stdout,
-                append,
-                in_place,
-            });
+        // `exec > a; echo …`: what a command prints goes to a, unless its output goes
+        // elsewhere (its own or a group's redirection, a pipe, a substitution).
+        let to_shell_output = |t: &SimpleCommand, k: usize| {
+            !t.redirects
+                .iter()
+                .any(|r| r.kind != RedirKind::Input && r.on_stdout())
+                && !script.compound_redirects.iter().any(|(range, r)| {
+                    range.contains(&k) && r.kind != RedirKind::Input && r.on_stdout()
+                })
+                && !in_substitution.get(k).copied().unwrap_or(false)
+        };
+        if let Some(o) = shell_output(&opened, i) {
+            let piped = !c.stages.is_empty() && script.commands.iter().any(|t| piped_into(c, t));
+            if !piped && !group_stdout && to_shell_output(c, i) {
+                targets.push(o.through());
+            }
+        }
+        for t in &targets {
+            for d in t.dests.clone() {
+                out.push(write(d, printed.clone(), ends, in_order && t.stdout, t));
+            }
         }
         if printed.is_none() {
-            // `ls | tee a`: text the line does not show.
+            // `tee a <<< '…'`: the here-string's text; `ls | tee a`: text the line does not
+            // show.
             if c.words.first().is_some_and(|p| basename(&p.text) == "tee") {
-                out.extend(tee_operands(c).map(|(path, append)| Write {
-                    path,
-                    texts: None,
-                    ends: &[""],
-                    ordered: in_order,
-                    append,
-                    in_place: false,
-                }));
+                let texts = c
+                    .stdin_heredoc
+                    .then(|| vec![here_texts(script, c).concat()]);
+                for (w, append) in tee_operands(c) {
+                    let t = Target {
+                        dests: dests(paths, c, w),
+                        stdout: true,
+                        append,
+                        in_place: false,
+                        opening: None,
+                    };
+                    for d in t.dests.clone() {
+                        out.push(write(d, texts.clone(), &[""], in_order, &t));
+                    }
+                }
             }
             continue;
         }
-        for t in script.commands.iter().filter(|t| piped_into(c, t)) {
-            match passer(t) {
-                Some(Passer::Tee) => out.extend(tee_operands(t).map(|(path, append)| Write {
-                    path,
-                    texts: printed.clone(),
-                    ends,
-                    ordered: in_order,
+        for (k, t) in script.commands.iter().enumerate() {
+            if c.stages.is_empty() {
+                break;
+            }
+            if !piped_into(c, t) {
+                continue;
+            }
+            let Some(kind) = passer(t) else { continue };
+            let mut through: Vec<Target> = Vec::new();
+            if let Passer::Tee = kind {
+                through.extend(tee_operands(t).map(|(w, append)| Target {
+                    dests: dests(paths, t, w),
+                    stdout: true,
                     append,
                     in_place: false,
-                })),
-                // `echo … | cat > FILE`: a cat reading only its input passes it on.
-                Some(Passer::Cat) => out.extend(
-                    t.redirects
-                        .iter()
-                        .filter(|r| r.kind == RedirKind::Output)
-                        .map(|r| Write {
-                            path: r.target.text.clone(),
-                            texts: printed.clone(),
-                            ends,
-                            ordered: in_order && r.on_stdout(),
-                            append: r.appends(),
-                            in_place: r.overwrites_in_place(),
-                        }),
-                ),
-                None => {}
+                    opening: None,
+                }));
+            }
+            // `echo … | cat > FILE`: a cat reading only its input passes it on.
+            through.extend(
+                t.redirects
+                    .iter()
+                    .filter(|r| r.kind == RedirKind::Output)
+                    .map(|r| Target {
+                        dests: dests(paths, t, &r.target),
+                        stdout: r.on_stdout(),
+                        append: r.appends(),
+                        in_place: r.overwrites_in_place(),
+                        opening: None,
+                    }),
+            );
+            // `exec > a; echo … | cat`: the last stage prints into the shell's output.
+            if let Some(o) = shell_output(&opened, k) {
+                let last = !script.commands.iter().any(|u| piped_into(t, u));
+                if last && to_shell_output(t, k) {
+                    through.push(o.through());
+                }
+            }
+            for tt in &through {
+                for d in tt.dests.clone() {
+                    out.push(write(d, printed.clone(), ends, in_order && tt.stdout, tt));
+                }
             }
         }
     }
     out
 }
 
-/// A descriptor the line opens onto a file.
+/// `exec` with redirections only: they stay for the rest of the shell.
+fn is_exec_only(c: &SimpleCommand) -> bool {
+    c.words.len() == 1 && c.words[0].text == "exec"
+}
+
+/// A descriptor the line opens onto a file (or, with no file, onto none: `exec >&2`).
 struct Opened {
     fd: u32,
-    path: String,
-    /// Opened with `<>`: writes land over what the file held.
-    in_place: bool,
-    scope: Scope,
+    target: Target,
+    /// The redirection opens the file itself (not a copy of another descriptor: `exec
+    /// 4>&3`), which empties it unless it appends.
+    opens: bool,
+    at: Scope,
+}
+
+impl Opened {
+    /// What a write through the descriptor does.
+    fn through(&self) -> Target {
+        Target {
+            dests: self.target.dests.clone(),
+            stdout: true,
+            append: true,
+            in_place: self.target.in_place,
+            opening: self.target.opening,
+        }
+    }
 }
 
 /// Which commands write through an [`Opened`] descriptor.
+#[derive(PartialEq)]
 enum Scope {
     /// Those after the `exec 3> a` at this command index (until it is opened again).
     After(usize),
@@ -656,39 +1078,111 @@ enum Scope {
     Group(Range<usize>),
 }
 
-/// The descriptors the line opens onto files.
-fn opened_descriptors(script: &Script) -> Vec<Opened> {
-    let mut out = Vec::new();
+/// The descriptors the line opens onto files: by `exec` (`exec 3> a`, `exec > a`, `exec
+/// 4>&3`, `exec >&-`), and for a group (`{ …; } 3> a`).
+fn opened_descriptors(script: &Script, paths: &values::Paths<'_>) -> Vec<Opened> {
+    let mut out: Vec<Opened> = Vec::new();
     for (k, c) in script.commands.iter().enumerate() {
-        if c.words.len() == 1 && c.words[0].text == "exec" {
-            for r in c.redirects.iter().filter(|r| r.kind == RedirKind::Output) {
-                if let Some(fd) = r.fd.filter(|&fd| fd > 2) {
-                    out.push(Opened {
-                        fd,
-                        path: r.target.text.clone(),
+        if !is_exec_only(c) {
+            continue;
+        }
+        for r in &c.redirects {
+            let fd = r.fd.unwrap_or(1);
+            if r.kind == RedirKind::Output && (fd > 2 || r.on_stdout()) {
+                let opening = (!r.appends()).then_some(out.len());
+                out.push(Opened {
+                    fd: if r.on_stdout() { 1 } else { fd },
+                    target: Target {
+                        dests: dests(paths, c, &r.target),
+                        stdout: true,
+                        append: r.appends(),
                         in_place: r.overwrites_in_place(),
-                        scope: Scope::After(k),
-                    });
-                }
+                        opening,
+                    },
+                    opens: true,
+                    at: Scope::After(k),
+                });
+            } else if r.kind == RedirKind::Dup && fd != 2 {
+                // `exec 4>&3`: the file 3 was opened on (none for 2, or a closed one).
+                let from: Option<u32> = r.target.text.parse().ok();
+                let same = from.and_then(|m| {
+                    out.iter()
+                        .rev()
+                        .find(|o| o.fd == m && matches!(o.at, Scope::After(_)))
+                });
+                let target = match same {
+                    Some(o) => Target {
+                        dests: o.target.dests.clone(),
+                        ..o.through()
+                    },
+                    None => Target {
+                        dests: Vec::new(),
+                        stdout: true,
+                        append: true,
+                        in_place: false,
+                        opening: None,
+                    },
+                };
+                out.push(Opened {
+                    fd,
+                    target,
+                    opens: false,
+                    at: Scope::After(k),
+                });
             }
         }
     }
     for (range, r) in &script.compound_redirects {
         if let Some(fd) = r.fd.filter(|&fd| fd > 2 && r.kind == RedirKind::Output) {
+            let c = &script.commands[range.start.min(script.commands.len() - 1)];
+            let opening = (!r.appends()).then_some(out.len());
             out.push(Opened {
                 fd,
-                path: r.target.text.clone(),
-                in_place: r.overwrites_in_place(),
-                scope: Scope::Group(range.clone()),
+                target: Target {
+                    dests: dests(paths, c, &r.target),
+                    stdout: true,
+                    append: r.appends(),
+                    in_place: r.overwrites_in_place(),
+                    opening,
+                },
+                opens: true,
+                at: Scope::Group(range.clone()),
             });
         }
     }
     out
 }
 
+/// `>&3` of the command at `i` where the line opened 3 onto a file: the descriptor of the
+/// innermost group around the command that opens 3, else of the last `exec 3>` before it.
+fn descriptor<'o>(opened: &'o [Opened], r: &parse::Redirect, i: usize) -> Option<&'o Opened> {
+    let n: u32 = r.target.text.parse().ok()?;
+    if r.kind != RedirKind::Dup || !r.on_stdout() {
+        return None;
+    }
+    let mut mine = opened.iter().filter(|o| o.fd == n);
+    let group = mine
+        .clone()
+        .filter_map(|o| match &o.at {
+            Scope::Group(range) if range.contains(&i) => Some((range.len(), o)),
+            _ => None,
+        })
+        .min_by_key(|(len, _)| *len)
+        .map(|(_, o)| o);
+    group.or_else(|| mine.rfind(|o| matches!(o.at, Scope::After(k) if k < i)))
+}
+
+/// Where the shell's own output goes for the command at `i`: the file of the last `exec >
+/// a` (or `exec 1>&3`) before it.
+fn shell_output(opened: &[Opened], i: usize) -> Option<&Opened> {
+    opened
+        .iter()
+        .rfind(|o| o.fd == 1 && matches!(o.at, Scope::After(k) if k < i))
+}
+
 /// `tee a b`, `tee -a log`: the files tee writes what it reads into, and whether it adds
 /// to them.
-fn tee_operands(t: &SimpleCommand) -> impl Iterator<Item = (String, bool)> + '_ {
+fn tee_operands(t: &SimpleCommand) -> impl Iterator<Item = (&Word, bool)> + '_ {
     let append = t.words[1..].iter().any(|w| {
         w.text == "--append"
             || (w.text.starts_with('-') && !w.text.starts_with("--") && w.text.contains('a'))
@@ -696,7 +1190,52 @@ fn tee_operands(t: &SimpleCommand) -> impl Iterator<Item = (String, bool)> + '_ 
     t.words[1..]
         .iter()
         .filter(|w| !w.text.starts_with('-'))
-        .map(move |w| (w.text.clone(), append))
+        .map(move |w| (w, append))
+}
+
+/// `find /tmp -exec cat {} \; | sh`, `ls | xargs cat | bash`, `find . -name '*.sh' | sh`:
+/// a shell reads its code from a pipeline where find or xargs (also through a wrapper:
+/// `sudo find …`) prints files, or names, only known when it runs.
+fn feeds_found(script: &Script, c: &SimpleCommand, argv: &[Arg]) -> bool {
+    fn lists(argv: &[Arg], depth: usize) -> bool {
+        argv.first()
+            .is_some_and(|p| matches!(basename(&p.text), "find" | "xargs"))
+            || (depth < MAX_UNWRAP
+                && vectors::analyse(argv, false).into_iter().any(
+                    |f| matches!(f, vectors::Finding::Wrap { argv, .. } if lists(&argv, depth + 1)),
+                ))
+    }
+    c.stages.iter().any(|&(_, j)| j > 0)
+        && reads_code(argv, true, 0)
+        && script
+            .commands
+            .iter()
+            .any(|d| piped_into(d, c) && lists(&args_of(d), 0))
+}
+
+/// The command of `script` that has the word `w` (an operand or a redirection's target).
+fn command_of<'s>(script: &'s Script, w: &Word) -> Option<&'s SimpleCommand> {
+    script.commands.iter().find(|c| {
+        c.words
+            .iter()
+            .chain(c.redirects.iter().map(|r| &r.target))
+            .any(|x| std::ptr::eq(x, w))
+    })
+}
+
+/// A command that prints nothing on its standard output: assignments alone, `:`, `true`,
+/// `unset` …; what it writes into a file is nothing (`: > a` empties a).
+fn prints_nothing(c: &SimpleCommand) -> bool {
+    let Some((p, args)) = c.words.split_first() else {
+        return true;
+    };
+    match p.text.as_str() {
+        ":" | "true" | "false" | "unset" | "shift" => true,
+        "export" | "readonly" | "local" | "declare" | "typeset" => {
+            !args.is_empty() && args.iter().all(|a| !a.text.starts_with(['-', '+']))
+        }
+        _ => false,
+    }
 }
 
 /// A command that writes what it reads: `tee`, or a `cat` reading only its input.
@@ -751,24 +1290,74 @@ fn echo_ends(c: &SimpleCommand) -> &'static [&'static str] {
     }
 }
 
+/// A copy the line makes ([`copies`]), its paths ([`normalised_path`]) with the line's
+/// values of its variables put in (`f=/tmp/b; cp a "$f"`): `None` for a name only known
+/// when the line runs (`cp a "$(mktemp)"`), which may be any.
+struct Copy {
+    src: Option<String>,
+    dest: Option<String>,
+}
+
+/// The line's copies as [`Copy`]s: one for each value of a name (past [`MAX_DIRS`]
+/// values, any name).
+fn copied(script: &Script, copies: &[(&Word, String)], paths: &values::Paths<'_>) -> Vec<Copy> {
+    let mut out = Vec::new();
+    for (src, dest) in copies {
+        let src_text = source_path(src);
+        let dynamic = |t: &str| t.contains(['$', '`']);
+        let cmd = (dynamic(src_text) || dynamic(dest))
+            .then(|| command_of(script, src))
+            .flatten();
+        let named = |t: &str| -> Vec<Option<String>> {
+            if !dynamic(t) {
+                return vec![Some(t.to_string())];
+            }
+            match cmd.and_then(|c| paths.of(Some(c), None, t)) {
+                Some(ps) if ps.len() <= MAX_DIRS => {
+                    ps.iter().map(|p| Some(normalised_path(p))).collect()
+                }
+                _ => vec![None],
+            }
+        };
+        let srcs = named(src_text);
+        for d in named(dest) {
+            out.extend(srcs.iter().map(|s| Copy {
+                src: s.clone().map(|s| normalised_path(&s)),
+                dest: d.clone(),
+            }));
+        }
+    }
+    out
+}
+
 /// The paths ([`normalised_path`]) `name` may be: itself, and the sources of the copies
 /// the lines made that it may be, also of a copy of a copy (`cp a b; mv b c`: c may be b
-/// and a; the copy lookup of programs, [`copy_reaches`]). Each path is looked up once, so
-/// copies that go round (`cp a b; cp b a`) end.
-fn origins(copies: &[(&Word, String)], name: &str) -> Vec<String> {
+/// and a; the copy lookup of programs, [`copy_reaches`]); and whether it may be a copy of
+/// a file named only when the line runs (`cp "$x" b`), so any file. Each path is looked
+/// up once, so copies that go round (`cp a b; cp b a`) end.
+fn origins(copies: &[&Copy], name: &str) -> (Vec<String>, bool) {
     // `sh "$PWD/a"`: a file in the working directory.
     let name = match current_dir_ref(name) {
         Some(rest) => format!(".{rest}"),
         None => name.to_string(),
     };
     let mut names = vec![normalised_path(&name)];
+    let mut any = false;
     let mut i = 0;
     while let Some(n) = names.get(i) {
-        let sources: Vec<String> = copies
-            .iter()
-            .filter(|(src, dest)| !n.is_empty() && copy_reaches(src, dest, n))
-            .map(|(src, _)| normalised_path(source_path(src)))
-            .collect();
+        let mut sources: Vec<String> = Vec::new();
+        for c in copies {
+            let Some(dest) = c.dest.as_deref() else {
+                continue;
+            };
+            if n.is_empty() || !copy_reaches_path(c.src.as_deref(), dest, n) {
+                continue;
+            }
+            match &c.src {
+                Some(s) => sources.push(s.clone()),
+                None => any = true,
+            }
+        }
         for src in sources {
             if !names.contains(&src) {
                 names.push(src);
@@ -776,7 +1365,7 @@ fn origins(copies: &[(&Word, String)], name: &str) -> Vec<String> {
         }
         i += 1;
     }
-    names
+    (names, any)
 }
 
 /// `cat FILE | sh`, `cat FILE | tr -d '\r' | bash`, `cat < FILE | sh`: an earlier stage of
@@ -831,9 +1420,14 @@ mod tests {
 
     fn files(line: &str) -> Vec<(String, String)> {
         let script = parse::parse(line).unwrap();
-        written_files(&script, &copies(&script))
+        written_files(&script, &copies(&script), &values::Paths::new(&script))
             .into_iter()
-            .map(|(p, t)| (normalised_path(&p), t.unwrap_or_else(|| TOO_MANY.into())))
+            .map(|f| {
+                (
+                    normalised_path(&f.path),
+                    f.text.unwrap_or_else(|| TOO_MANY.into()),
+                )
+            })
             .collect()
     }
 
@@ -843,10 +1437,11 @@ mod tests {
     /// The texts the line's writes into `path` make together, when it reads them so.
     fn joined_in(line: &str, path: &str) -> Option<Vec<String>> {
         let script = parse::parse(line).unwrap();
-        let writes = writes(&script);
-        let into: Vec<&Write> = writes
+        let writes = writes(&script, &values::Paths::new(&script));
+        let into: Vec<(&Write, bool)> = writes
             .iter()
             .filter(|w| normalised_path(&w.path) == path)
+            .map(|w| (w, false))
             .collect();
         match joined(&into, &mut MAX_JOINED_BUDGET.clone()) {
             Joined::Texts(t) => Some(t),
@@ -879,6 +1474,18 @@ mod tests {
             joined_in("printf 'ab' > f; exec 3<> f; printf x >&3", "f"),
             too_many
         );
+        // A descriptor the shell holds writes where it last ended, over a write between.
+        for line in [
+            "exec > f; printf a; printf b >> f; printf c",
+            "exec 3> f; printf a >&3; printf b >> f; printf c >&3",
+            "{ printf a; printf b >> f; printf c; } > f",
+        ] {
+            assert_eq!(joined_in(line, "f"), too_many, "{line}");
+        }
+        assert_eq!(
+            joined_in("exec 3>> f; printf a >&3; printf b >> f; printf c >&3", "f"),
+            Some(vec!["abc".to_string()])
+        );
         let long = format!("printf a > f; printf {} >> f", "b".repeat(MAX_JOINED_TEXT));
         assert_eq!(joined_in(&long, "f"), too_many);
     }
@@ -902,11 +1509,36 @@ mod tests {
             joined_in("printf a | tee f; printf b | tee -a f", "f"),
             one("ab")
         );
+        // `exec > f`: what the shell prints next goes into f, until it goes elsewhere.
+        assert_eq!(joined_in("exec > f; printf a >> f", "f"), one("a"));
+        assert_eq!(
+            joined_in("exec > f; printf a; x=1; echo b; exec >&-; echo c", "f"),
+            one("ab\n")
+        );
+        assert_eq!(
+            joined_in(
+                "exec > f; printf a; echo b > g; echo c | cat; echo $(echo d)",
+                "f"
+            ),
+            one("ac\n$(echo d)\n")
+        );
+        assert_eq!(
+            joined_in("{ printf a; true; printf b; } > f", "f"),
+            one("ab")
+        );
+        // A write into a name only known when it runs may be a piece of f, or not.
+        let script = parse::parse("printf a > f; printf b >> \"$x\"; printf c >> f").unwrap();
+        let ws = writes(&script, &values::Paths::new(&script));
+        let into: Vec<(&Write, bool)> = vec![(&ws[0], false), (&ws[1], true), (&ws[2], false)];
+        match joined(&into, &mut MAX_JOINED_BUDGET.clone()) {
+            Joined::Texts(t) => assert_eq!(t, ["ac", "abc"]),
+            _ => panic!("not joined"),
+        }
         // Text the line does not show, or not in order: no joined reading.
         for line in [
             "printf a > f; ls >> f",
             "printf a > f; echo b 2>> f",
-            "exec > f; printf a >> f",
+            "exec > f; printf a; ls; printf b",
             "printf a > f; for i in 1; do echo b >> f; done",
             "printf a > f; echo b >> f &",
             "printf a > f; ls | tee -a f",
@@ -936,10 +1568,47 @@ mod tests {
     }
 
     #[test]
+    fn written_names_take_the_lines_values() {
+        assert_eq!(
+            files("f=/tmp/b; echo hi > \"$f\""),
+            [("/tmp/b".into(), "hi".into())]
+        );
+        assert_eq!(
+            files("d=/tmp; printf x | tee \"$d/a\""),
+            [("/tmp/a".into(), "x".into())]
+        );
+        assert_eq!(
+            files("for f in a b; do echo x > $f; done"),
+            [("a".into(), "x".into()), ("b".into(), "x".into())]
+        );
+        assert_eq!(files("echo x > \"$PWD/a\""), [("a".into(), "x".into())]);
+        assert_eq!(files("echo x > ~/a"), [("~/a".into(), "x".into())]);
+        // Names only known when the line runs: any name.
+        for line in [
+            "echo x > \"$(date)\"",
+            "echo x > $RANDOM",
+            "echo x > \"$unset\"",
+            "echo x > *.sh",
+            "f=$(mktemp); echo x > \"$f\"",
+            "exec 3> \"${f%/*}\"; echo x >&3",
+        ] {
+            let script = parse::parse(line).unwrap();
+            let any: Vec<bool> = written_files(&script, &[], &values::Paths::new(&script))
+                .iter()
+                .map(|f| f.any_name)
+                .collect();
+            assert_eq!(any, [true], "{line}");
+        }
+    }
+
+    #[test]
     fn copies_of_a_written_file() {
         let holds_in = |line: &str, name: &str| {
             let script = parse::parse(line).unwrap();
-            origins(&copies(&script), name).contains(&"a".to_string())
+            let paths = values::Paths::new(&script);
+            let copied = copied(&script, &copies(&script), &paths);
+            let copied: Vec<&Copy> = copied.iter().collect();
+            origins(&copied, name).0.contains(&"a".to_string())
         };
         assert!(holds_in("cp a b", "./b"));
         assert!(holds_in("cp a b; mv b c; cat c > d", "d"));
