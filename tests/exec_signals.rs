@@ -1,6 +1,6 @@
 //! A command may not signal the server that runs it, the zygote that starts commands, the
 //! server's parent (the MCP client), or every process at once (`kill -1`), whatever way it
-//! asks: `kill`, `tgkill`, `tkill`, `rt_sigqueueinfo`, a pidfd. The seccomp layer refuses those with
+//! asks: `kill`, `tgkill`, `tkill`, `rt_sigqueueinfo`, a pidfd, a descriptor's owner (`F_SETOWN`). The seccomp layer refuses those with
 //! EPERM. Run as uid 65534: the same uid as the server, so without the layer every one of
 //! these signals would be delivered.
 //!
@@ -61,7 +61,7 @@ fn probe(targets: &[i64]) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     format!(
-        "python3 -c 'import ctypes, os, signal
+        "python3 -c 'import ctypes, fcntl, os, signal
 libc = ctypes.CDLL(None, use_errno=True)
 def sys(n, *a):
     if libc.syscall(n, *a) != 0:
@@ -78,6 +78,7 @@ for p in ({list},):
     if p > 0:
         t(\"tgkill\", p, lambda: sys(234, p, p, 0))
         t(\"tkill\", p, lambda: sys(200, p, 0))
+        t(\"setown\", p, lambda: fcntl.fcntl(os.pipe()[0], fcntl.F_SETOWN, p))
         t(\"sigqueue\", p, lambda: sys(129, p, 0, info))
         t(\"pidfd\", p, lambda: signal.pidfd_send_signal(os.open(\"/proc/%d\" % p, os.O_RDONLY), 0))
 '"
@@ -93,7 +94,10 @@ fn assert_all_refused(s: &mut common::StdioServer, targets: &[i64]) {
     }
     let kills = out.lines().filter(|l| l.starts_with("kill ")).count();
     assert_eq!(kills, targets.len(), "{r}");
-    assert!(out.contains("pidfd") && out.contains("tkill"), "{r}");
+    assert!(
+        out.contains("pidfd") && out.contains("tkill") && out.contains("setown"),
+        "{r}"
+    );
 }
 
 #[test]

@@ -363,6 +363,8 @@ const PER_PROCESS_SETTINGS: [i64; 4] = [
 ///   process the user may signal, the server included);
 /// * `tgkill`, `rt_sigqueueinfo`, `rt_tgsigqueueinfo` aimed at a protected process;
 /// * `tkill` altogether: obsolete (libc uses `tgkill`), and it takes a bare thread id;
+/// * `fcntl(F_SETOWN)` naming a protected process or group, `F_SETOWN_EX`, `ioctl(FIOSETOWN)`
+///   and `ioctl(SIOCSPGRP)`: a descriptor's owner gets SIGIO from the kernel;
 /// * `pidfd_send_signal` altogether: a pidfd can also come from opening any `/proc/<pid>`,
 ///   so the filter cannot tell whose it is (programs that try pidfds first, such as Go's
 ///   runtime, fall back to `kill`).
@@ -481,8 +483,35 @@ fn signal_guard(
         }
         rules.push((nr, r));
     }
+    // The owner of a descriptor gets SIGIO/SIGURG (or the `F_SETSIG` signal) from the kernel
+    // itself, no signal call made: `fcntl(F_SETOWN, PID or -GROUP)` naming a protected
+    // process or group is refused, and `F_SETOWN_EX`, `ioctl(FIOSETOWN)` and
+    // `ioctl(SIOCSPGRP)` altogether (their owner lies behind a pointer).
+    let arg_is =
+        |arg: u8, v: u64| SeccompCondition::new(arg, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, v);
+    let mut fcntl = vec![SeccompRule::new(vec![arg_is(1, F_SETOWN_EX)?])?];
+    for t in pids.iter().copied().chain(groups.iter().map(|g| -g)) {
+        fcntl.push(SeccompRule::new(vec![
+            arg_is(1, libc::F_SETOWN as u64)?,
+            arg_is(2, t as u32 as u64)?,
+        ])?);
+    }
+    rules.push((libc::SYS_fcntl, fcntl));
+    rules.push((
+        libc::SYS_ioctl,
+        vec![
+            SeccompRule::new(vec![arg_is(1, FIOSETOWN)?])?,
+            SeccompRule::new(vec![arg_is(1, SIOCSPGRP)?])?,
+        ],
+    ));
     Ok(rules)
 }
+
+/// `fcntl`'s `F_SETOWN_EX` (`<asm-generic/fcntl.h>`), and the `ioctl` requests that set a
+/// descriptor's owner (`<asm-generic/sockios.h>`).
+const F_SETOWN_EX: u64 = 15;
+const FIOSETOWN: u64 = 0x8901;
+const SIOCSPGRP: u64 = 0x8902;
 
 /// One resource limit to set in the child.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
@@ -1265,6 +1294,17 @@ mod tests {
             for target in [me as u64, other, 0] {
                 assert_eq!(decide(p, libc::SYS_tkill, &[target, sig]), EPERM);
             }
+            // A descriptor's owner gets SIGIO from the kernel: not a protected one.
+            let (setown, getfl) = (libc::F_SETOWN as u64, libc::F_GETFL as u64);
+            for owner in [me as u64, neg(-group)] {
+                assert_eq!(decide(p, libc::SYS_fcntl, &[3, setown, owner]), EPERM);
+            }
+            assert_eq!(decide(p, libc::SYS_fcntl, &[3, setown, other]), ALLOW);
+            assert_eq!(decide(p, libc::SYS_fcntl, &[3, getfl, 0]), ALLOW);
+            assert_eq!(decide(p, libc::SYS_fcntl, &[3, F_SETOWN_EX, 0]), EPERM);
+            assert_eq!(decide(p, libc::SYS_ioctl, &[3, FIOSETOWN, 0]), EPERM);
+            assert_eq!(decide(p, libc::SYS_ioctl, &[3, SIOCSPGRP, 0]), EPERM);
+            assert_eq!(decide(p, libc::SYS_ioctl, &[1, 0x5401, 0]), ALLOW);
             assert_eq!(
                 decide(p, libc::SYS_kill, &[neg(-(other as i32)), sig]),
                 ALLOW
