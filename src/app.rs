@@ -257,7 +257,7 @@ fn warn_writable_config(commander: &Commander) {
         audit::Event::new(
             "CONFIG_WRITABLE",
             crate::config::LogLevel::Warn,
-            "commands can write files that configure this server (a rewritten ~/.mcp_env can turn the sandbox off or pass secrets to commands at the next start); use --allowed-dirs that do not contain them, or make them read-only to the server's user",
+            "commands can write files that configure this server (a rewritten ~/.mcp_env can turn the sandbox off or pass secrets to commands at the next start); use --allowed-dirs that do not contain them, or give them to another owner (root) in a directory the server's user cannot write",
         )
         .field("files", found.join(", "))
         .emit();
@@ -268,7 +268,6 @@ fn warn_writable_config(commander: &Commander) {
 /// server's user may, and either nothing bounds where commands write (`bounded` false:
 /// Landlock off, or no allowed dirs) or `path` is below one of `writable_dirs`.
 pub fn writable_by_commands(path: &Path, bounded: bool, writable_dirs: &[PathBuf]) -> bool {
-    use nix::unistd::{access, AccessFlags};
     let real = std::fs::canonicalize(path).ok();
     let target = match &real {
         Some(p) => p.clone(),
@@ -278,7 +277,7 @@ pub fn writable_by_commands(path: &Path, bounded: bool, writable_dirs: &[PathBuf
             None => return false,
         },
     };
-    if access(&target, AccessFlags::W_OK).is_err() {
+    if !user_may_change(&target, real.is_some()) {
         return false;
     }
     !bounded
@@ -286,6 +285,33 @@ pub fn writable_by_commands(path: &Path, bounded: bool, writable_dirs: &[PathBuf
             let d = std::fs::canonicalize(d).unwrap_or_else(|_| d.clone());
             target.starts_with(&d)
         })
+}
+
+/// Whether the server's user may change `path`: write it, or (when `exists`, for a file
+/// or directory there) make it writable again (`chmod`, as its owner) or replace it (its
+/// directory is writable, and not sticky against another owner's file). A read-only
+/// `~/.mcp_env` of the server's own user is no protection.
+fn user_may_change(path: &Path, exists: bool) -> bool {
+    use nix::unistd::{access, AccessFlags};
+    use std::os::unix::fs::MetadataExt;
+    if access(path, AccessFlags::W_OK).is_ok() {
+        return true;
+    }
+    if !exists {
+        return false;
+    }
+    let me = nix::unistd::geteuid().as_raw();
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return false;
+    };
+    if meta.uid() == me {
+        return true;
+    }
+    let Some(dir) = path.parent() else {
+        return false;
+    };
+    let sticky = std::fs::metadata(dir).is_ok_and(|m| m.mode() & 0o1000 != 0);
+    access(dir, AccessFlags::W_OK).is_ok() && !sticky
 }
 
 async fn serve_stdio(commander: Arc<Commander>) -> String {

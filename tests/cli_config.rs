@@ -152,11 +152,11 @@ fn the_env_file_cannot_turn_the_sandbox_off() {
     let home = tempfile::tempdir().unwrap();
     std::fs::write(
         home.path().join(".mcp_env"),
-        "MCP_SANDBOX_DISABLE=all\nMCP_DEFAULT_TIMEOUT=7s\n",
+        "MCP_SANDBOX_DISABLE=all\nMCP_DEFAULT_TIMEOUT=7s\nTMPDIR=/\nPATH=/tmp/x\nMCP_AUTH_TOKEN=from-the-file-0123456789\n",
     )
     .unwrap();
     let h = home.path().to_str().unwrap();
-    let s = StdioServer::initialized(&[], &[("HOME", h)]);
+    let mut s = StdioServer::initialized(&[], &[("HOME", h)]);
     let i = shell_info(&[], &[("HOME", h)]);
     assert_eq!(i["default_timeout"], "7s", "the file's other keys apply");
     assert_ne!(i["sandbox"]["seccomp"], "off", "{i}");
@@ -167,7 +167,30 @@ fn the_env_file_cannot_turn_the_sandbox_off() {
         .find(|l| l.contains("CONFIG_IGNORED"))
         .map(String::from)
         .unwrap_or_default();
-    assert!(warning.contains("keys=MCP_SANDBOX_DISABLE"), "{warning}");
+    // Only the server's own settings: not TMPDIR (`/` made the whole file system the
+    // writable temp dir) nor PATH.
+    assert!(
+        warning.contains("keys=MCP_SANDBOX_DISABLE,TMPDIR,PATH"),
+        "{warning}"
+    );
+    let r = result_json(&s.call(
+        "execute_command",
+        json!({"command": "echo $TMPDIR; echo $PATH"}),
+    ));
+    let out = r["stdout"].as_str().unwrap_or_default();
+    assert!(!out.contains("/tmp/x") && !out.starts_with("/\n"), "{r}");
+    // A token the file adds shows where it came from in SERVER_START (never its value).
+    let start = s
+        .stderr()
+        .lines()
+        .find(|l| l.contains("event=SERVER_START"))
+        .map(String::from)
+        .unwrap_or_default();
+    assert!(
+        start.contains("\\\"MCP_AUTH_TOKEN\\\":\\\"file\\\""),
+        "{start}"
+    );
+    assert!(!start.contains("from-the-file"), "{start}");
     // From the environment it is still honoured.
     let i = shell_info(&[], &[("HOME", h), ("MCP_SANDBOX_DISABLE", "seccomp")]);
     assert_eq!(i["sandbox"]["seccomp"], "off", "{i}");

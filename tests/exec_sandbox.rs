@@ -1270,6 +1270,17 @@ fn config_files_commands_could_write_are_named_at_start() {
     // No allowed dirs: any working directory, so the home directory, is writable.
     let w = warned(&[], &home_s);
     assert!(w.contains(&format!("~/.mcp_env {home_s}/.mcp_env")), "{w}");
+    // Read-only but the server's user's own (it may chmod it, or replace it in its
+    // directory): still named.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let env_file = home.join(".mcp_env");
+        std::fs::write(&env_file, "MCP_DEFAULT_TIMEOUT=7s\n").expect("write");
+        exec_support::chown_nobody(&env_file);
+        std::fs::set_permissions(&env_file, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+        let w = warned(&[], &home_s);
+        assert!(w.contains(&format!("~/.mcp_env {home_s}/.mcp_env")), "{w}");
+    }
     // Allowed dirs away from the home directory: nothing to say.
     let w = warned(&["--allowed-dirs", &work_s], &home_s);
     assert!(w.is_empty(), "{w}");

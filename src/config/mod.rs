@@ -184,15 +184,24 @@ pub fn default_env_file() -> Option<PathBuf> {
 /// Keys `~/.mcp_env` may not set: commands run as the server's user and, without
 /// `--allowed-dirs`, can write that file, so a key there that turns the sandbox's layers
 /// off would let one command switch them off for every later start. A flag or the
-/// server's own environment still can.
+/// server's own environment still can. Keys not starting `MCP_` are not applied either
+/// (see [`env_file_may_set`]).
 pub const ENV_FILE_REFUSED: &[&str] = &["MCP_SANDBOX_DISABLE"];
+
+/// Whether `~/.mcp_env` may set `key`: the server's own settings (`MCP_*`) except
+/// [`ENV_FILE_REFUSED`]. Anything else would change the server's process environment for
+/// no setting of it, and some of it the sandbox: `TMPDIR=/` made the whole file system
+/// the writable temp dir, `PATH` the programs commands find.
+pub fn env_file_may_set(key: &str) -> bool {
+    key.starts_with("MCP_") && !ENV_FILE_REFUSED.contains(&key)
+}
 
 /// What [`apply_env_file`] did.
 #[derive(Debug, Default)]
 pub struct EnvFileApplied {
     /// The names it set.
     pub set: Vec<String>,
-    /// The names it would have set but may not ([`ENV_FILE_REFUSED`]).
+    /// The names it would have set but may not ([`env_file_may_set`]).
     pub ignored: Vec<String>,
 }
 
@@ -208,7 +217,7 @@ pub fn apply_env_file(path: Option<&Path>) -> Result<EnvFileApplied, ConfigError
         source,
     })?;
     for e in entries {
-        if ENV_FILE_REFUSED.contains(&e.key.as_str()) {
+        if !env_file_may_set(&e.key) {
             applied.ignored.push(e.key);
         } else if std::env::var_os(&e.key).is_none() {
             std::env::set_var(&e.key, &e.value);
@@ -645,6 +654,16 @@ fn resolve_http(o: &Options, r: &mut Resolver<'_>) -> Result<HttpConfig, ConfigE
             .map_err(|_| invalid("--port", s, "expected a port number 0-65535"))?,
         None => 3000,
     };
+    // Where the tokens of MCP_AUTH_TOKEN came from (never what they are): one that
+    // ~/.mcp_env added beside a token file shows in SERVER_START.
+    if std::env::var_os("MCP_AUTH_TOKEN").is_some() {
+        let src = if r.from_file.iter().any(|k| k == "MCP_AUTH_TOKEN") {
+            Source::File
+        } else {
+            Source::Env
+        };
+        r.sources.insert("MCP_AUTH_TOKEN", src);
+    }
     let mut tokens = std::env::var("MCP_AUTH_TOKEN")
         .map(|v| split_list(&v))
         .unwrap_or_default();
