@@ -17,10 +17,12 @@
 //!
 //! Names are read with the line's own values of its variables (`f=/tmp/b; echo … > "$f"`,
 //! `cp a "$f"`, `sh "$f"`, a function's `$1`; [`values::Paths`]). A name only known when
-//! the line runs (`"$(date)"`, `$RANDOM`, a variable the line does not set, `${f%/*}`, a
-//! glob) may be any name: a file written under one may be the file any command runs, a
-//! name run (`sh "$x"`, `cat * | sh`) may be any file written, a copy into one may be any
-//! name, and a piece written into one may be a piece of any file (read both ways). After
+//! the line runs (`"$(date)"`, `$RANDOM`, a variable the line does not set, `${f%/*}`) is
+//! the file of the same word only (`echo … > "$f"; sh "$f"`): taking it for any file
+//! refused everyday lines (`echo "reboot required" > "$STATUS"; ./deploy.sh`), and this
+//! blocklist refuses what it recognises (an allow list refuses such words itself). A glob
+//! run (`sh /tmp/*`, `cat * | sh`) may be any file written, a copy into or from an unknown
+//! name may be any name, and a piece written into one may be a piece of any file. After
 //! `exec > a` (or `exec 1>&3`) what the shell's commands print goes into a until the next
 //! `exec >`; a descriptor the shell holds without appending (`exec > a`, `exec 3> a`, `{ …;
 //! } > a`) writes where its own last write ended, so after another write into the file it
@@ -141,13 +143,23 @@ impl Policy {
         let files_named = |c: &SimpleCommand, ts: &[String], also: &[usize]| -> Vec<usize> {
             let mut any = false;
             let mut names: Vec<String> = Vec::new();
+            // Names only known when the line runs (`sh "$x"`, `bash "$(dirname "$0")/b"`):
+            // the files written under the same word (`echo … > "$f"; sh "$f"`). Taking
+            // them for any file refused everyday lines (`echo "reboot required" >
+            // "$STATUS"; ./deploy.sh`), and the default blocklist refuses what it
+            // recognises, not what it cannot read (an allow list refuses those words).
+            let mut unknown: Vec<&str> = Vec::new();
             for t in ts {
-                let resolved = (!t.contains(['*', '?', '[']))
-                    .then(|| paths.of(Some(c), None, t))
-                    .flatten();
+                let pattern = t.contains(['*', '?', '[']);
+                let resolved = (!pattern).then(|| paths.of(Some(c), None, t)).flatten();
                 let Some(ps) = resolved else {
-                    any = true;
-                    break;
+                    if pattern {
+                        // A pattern may match any file the line wrote.
+                        any = true;
+                        break;
+                    }
+                    unknown.push(t);
+                    continue;
                 };
                 for p in ps {
                     // `cd /tmp/x; sh ../a`: the name as written too, before `..` is read
@@ -162,7 +174,15 @@ impl Policy {
             if any || (many_dirs && names.iter().any(|n| !n.starts_with('/'))) {
                 return (0..total).collect();
             }
-            let mut h: Vec<usize> = any_name.iter().chain(also).copied().collect();
+            let mut h: Vec<usize> = any_name
+                .iter()
+                .filter(|&&g| {
+                    let (w, i) = file(g);
+                    unknown.iter().any(|t| w.files[i].path == *t)
+                })
+                .chain(also)
+                .copied()
+                .collect();
             for n in &names {
                 for (l, m) in maps.iter().enumerate() {
                     h.extend(m.get(n).into_iter().flatten().map(|i| offsets[l] + i));
