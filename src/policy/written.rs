@@ -1226,11 +1226,41 @@ fn feeds_found(script: &Script, c: &SimpleCommand, argv: &[Arg]) -> bool {
                 ))
     }
     c.stages.iter().any(|&(_, j)| j > 0)
-        && reads_code(argv, true, 0)
+        && runs_its_input(argv)
         && script
             .commands
             .iter()
             .any(|d| piped_into(d, c) && lists(&args_of(d), 0))
+}
+
+/// Whether `argv` runs what it reads on its input as code ([`reads_code`]); for `sh -c
+/// CODE`, only where CODE does (`sh -c 'sh'`, `sh -c '. /dev/stdin'`, `eval`): a loop
+/// reading names from it (`sh -c 'while read f; do bash -n "$f"; done'`) does not. Code
+/// that does not parse counts as running it.
+fn runs_its_input(argv: &[Arg]) -> bool {
+    if !reads_code(argv, true, 0) {
+        return false;
+    }
+    if !argv.first().is_some_and(is_shell) {
+        return true;
+    }
+    let codes: Vec<String> = vectors::analyse(argv, true)
+        .into_iter()
+        .filter_map(|f| match f {
+            vectors::Finding::Code { shell: Some(s), .. } => Some(s),
+            _ => None,
+        })
+        .collect();
+    codes.is_empty()
+        || codes.iter().any(|code| match parse::parse(code) {
+            Err(_) => true,
+            Ok(inner) => inner.commands.iter().any(|c| {
+                let a = args_of(c);
+                reads_code(&a, true, 1)
+                    || a.first()
+                        .is_some_and(|p| matches!(p.text.as_str(), "eval" | "." | "source"))
+            }),
+        })
 }
 
 /// The command of `script` that has the word `w` (an operand or a redirection's target).
