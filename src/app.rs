@@ -145,7 +145,7 @@ async fn serve(config: Config) -> ExitCode {
         audit::Event::new(
             "CONFIG_IGNORED",
             crate::config::LogLevel::Warn,
-            "~/.mcp_env may not turn sandbox layers off (commands can write that file); use --sandbox-disable or the server's environment",
+            "~/.mcp_env sets only the server's own MCP_* settings and may not turn sandbox layers off (commands can write that file); these keys were ignored: give them as flags or in the server's environment",
         )
         .field("keys", commander.config().env_file_ignored.join(","))
         .emit();
