@@ -671,9 +671,9 @@ fn resolve_http(o: &Options, r: &mut Resolver<'_>) -> Result<HttpConfig, ConfigE
     let token_file = r
         .value("auth_token_file", "MCP_AUTH_TOKEN_FILE", &o.auth_token_file)
         .map(PathBuf::from);
-    if let Some(path) = r.value("auth_token_file", "MCP_AUTH_TOKEN_FILE", &o.auth_token_file) {
+    if let Some(path) = &token_file {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_string(),
+            path: path.display().to_string(),
             source,
         })?;
         let from_file: Vec<String> = text

@@ -1077,6 +1077,30 @@ struct Opened {
 }
 
 impl Opened {
+    /// Descriptor `fd` opened on the file of the output redirection `r` of `c`, as the
+    /// `index`th opening of the line.
+    fn on(
+        paths: &values::Paths<'_>,
+        c: &SimpleCommand,
+        r: &parse::Redirect,
+        fd: u32,
+        index: usize,
+        at: Scope,
+    ) -> Opened {
+        Opened {
+            fd,
+            target: Target {
+                dests: dests(paths, c, &r.target),
+                stdout: true,
+                append: r.appends(),
+                in_place: r.overwrites_in_place(),
+                opening: (!r.appends()).then_some(index),
+            },
+            opens: true,
+            at,
+        }
+    }
+
     /// What a write through the descriptor does.
     fn through(&self) -> Target {
         Target {
@@ -1109,19 +1133,8 @@ fn opened_descriptors(script: &Script, paths: &values::Paths<'_>) -> Vec<Opened>
         for r in &c.redirects {
             let fd = r.fd.unwrap_or(1);
             if r.kind == RedirKind::Output && (fd > 2 || r.on_stdout()) {
-                let opening = (!r.appends()).then_some(out.len());
-                out.push(Opened {
-                    fd: if r.on_stdout() { 1 } else { fd },
-                    target: Target {
-                        dests: dests(paths, c, &r.target),
-                        stdout: true,
-                        append: r.appends(),
-                        in_place: r.overwrites_in_place(),
-                        opening,
-                    },
-                    opens: true,
-                    at: Scope::After(k),
-                });
+                let fd = if r.on_stdout() { 1 } else { fd };
+                out.push(Opened::on(paths, c, r, fd, out.len(), Scope::After(k)));
             } else if r.kind == RedirKind::Dup && fd != 2 {
                 // `exec 4>&3`: the file 3 was opened on (none for 2, or a closed one).
                 let from: Option<u32> = r.target.text.parse().ok();
@@ -1155,19 +1168,14 @@ fn opened_descriptors(script: &Script, paths: &values::Paths<'_>) -> Vec<Opened>
     for (range, r) in &script.compound_redirects {
         if let Some(fd) = r.fd.filter(|&fd| fd > 2 && r.kind == RedirKind::Output) {
             let c = &script.commands[range.start.min(script.commands.len() - 1)];
-            let opening = (!r.appends()).then_some(out.len());
-            out.push(Opened {
+            out.push(Opened::on(
+                paths,
+                c,
+                r,
                 fd,
-                target: Target {
-                    dests: dests(paths, c, &r.target),
-                    stdout: true,
-                    append: r.appends(),
-                    in_place: r.overwrites_in_place(),
-                    opening,
-                },
-                opens: true,
-                at: Scope::Group(range.clone()),
-            });
+                out.len(),
+                Scope::Group(range.clone()),
+            ));
         }
     }
     out
