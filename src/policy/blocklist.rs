@@ -1564,14 +1564,10 @@ pub fn cd_dirs_after_cd(script: &Script, inherited: &[Cwd]) -> Option<Vec<Cwd>> 
 /// make && rm -rf *`). After `cd build; rm -rf *` or `cd build || true && rm -rf *` a
 /// failed `cd` leaves the command where the line started.
 pub fn runs_after_cd(script: &Script, index: usize) -> bool {
-    let Some((chain, k)) = script.chains.iter().find_map(|chain| {
-        chain
-            .iter()
-            .position(|l| l.commands.contains(&index))
-            .map(|k| (chain, k))
-    }) else {
+    let Some((c, k)) = script.lookups.link_of(script, index) else {
         return false;
     };
+    let chain = &script.chains[c];
     for j in (0..k).rev() {
         if !chain[j + 1].after_and {
             return false;
@@ -1669,8 +1665,9 @@ fn reached_dirs(script: &Script, inherited: &[Cwd], keep_start: bool) -> Vec<Cwd
             None => {
                 push_new(&mut out, Some(Cwd::Unknown));
                 super::values::values(script, "HOME", c)
-                    .into_iter()
+                    .iter()
                     .filter(|v| !v.contains(['$', '`']))
+                    .cloned()
                     .collect()
             }
             Some(w) if w.is_static() => vec![w.text.clone()],
@@ -1703,9 +1700,9 @@ fn reached_dirs(script: &Script, inherited: &[Cwd], keep_start: bool) -> Vec<Cwd
             // variable holding one (`x=/; cd x`).
             if cdable {
                 push_new(&mut out, Some(Cwd::Unknown));
-                for v in super::values::values(script, t, c) {
-                    push_new(&mut out, climbed(&v, false));
-                    push_new(&mut out, Some(Cwd::of(&v)));
+                for v in super::values::values(script, t, c).iter() {
+                    push_new(&mut out, climbed(v, false));
+                    push_new(&mut out, Some(Cwd::of(v)));
                 }
             }
             relative.push(t.clone());
@@ -2199,7 +2196,7 @@ fn indirect_calls(script: &Script, c: &SimpleCommand, names: &[&str]) -> Vec<(us
             .trim_start_matches("${")
             .trim_start_matches('$')
             .trim_end_matches('}');
-        for v in super::values::values(script, name, c) {
+        for v in super::values::values(script, name, c).iter() {
             out.extend(by_name(v.trim()).map(|g| (g, c.forks)));
         }
     } else if w.text == "eval" {

@@ -42,6 +42,7 @@
 pub mod blocklist;
 mod download;
 pub mod file;
+mod lookups;
 mod operands;
 pub mod parse;
 mod pipes;
@@ -333,7 +334,8 @@ fn assigned_literal<'a>(script: &'a Script, word: &str) -> Option<&'a str> {
         .and_then(|w| w.strip_suffix('}'))
         .or_else(|| word.strip_prefix('$'))?;
     let mut last = None;
-    for c in &script.commands {
+    let setters = script.lookups.setters(script).of(name);
+    for c in setters.iter().map(|&i| &script.commands[i]) {
         if c.words.is_empty() {
             for a in &c.assignments {
                 if a.name == name && a.value.is_static() {
@@ -372,22 +374,37 @@ fn string_literals(code: &str) -> Vec<String> {
 /// `alias r=rm` earlier in the line (dash expands aliases in `-c` code too): the words
 /// the command's name stands for.
 fn alias_of<'a>(script: &'a Script, name: &str) -> Option<&'a str> {
-    script
-        .commands
-        .iter()
-        .filter(|c| c.words.first().is_some_and(|w| w.text == "alias"))
-        .flat_map(|c| &c.words[1..])
-        .filter_map(|w| w.text.strip_prefix(name)?.strip_prefix('='))
-        .next_back()
+    let (i, k) = script.lookups.alias(script, name)?;
+    let w = &script.commands[i].words[k];
+    w.text.strip_prefix(name)?.strip_prefix('=')
+}
+
+/// A line whose variables take more values than the default blocklist reads: refused,
+/// not read in part (`for d in a1 … a300 /; do rm -rf $d; done` read only its first 64
+/// values until the thirteenth session).
+fn too_many_values() -> (String, String) {
+    let (id, why) = blocklist::hit_of(
+        "default:too-many-values",
+        &format!(
+            "the line gives a command's variables more values than the default blocklist reads ({} readings of one command, {} of a line): it cannot tell what the command would do with the rest; split the loop or the line",
+            values::MAX_READINGS,
+            values::MAX_LINE_READINGS
+        ),
+    );
+    (id.to_string(), why)
 }
 
 /// `cp /bin/rm /tmp/d; /tmp/d -rf /`, `ln -s "$(command -v mkfs.ext4)" f; ./f /dev/sda`:
 /// the program a command runs when its name is a copy or link the line made of another
 /// program (also `install`, `mv`, `rsync`, and into a directory: `cp /bin/rm /tmp/`).
 fn copied_programs(lines: &Lines<'_>, name: &str) -> Vec<String> {
+    // Per line and name: every command named `name` asks again.
     lines
         .levels()
-        .flat_map(|l| copied_programs_at(l.script, l.copies, name, 0))
+        .flat_map(|l| {
+            let make = || copied_programs_at(l.script, l.copies, name, 0);
+            l.script.lookups.copied_programs(name, make).to_vec()
+        })
         .collect()
 }
 
@@ -1280,6 +1297,9 @@ impl Policy {
                     {
                         return Some(r);
                     }
+                }
+                if script.lookups.readings_cut() {
+                    return Some(too_many_values());
                 }
             }
             // `sh <(echo …)`, `source <(printf …)`: a script read from a process substitution.
@@ -2500,6 +2520,54 @@ mod tests {
         let over = format!("{fits}x");
         let d = policy.decide(&over);
         assert_eq!(d.rule.as_deref(), Some("too-long"), "{d:?}");
+    }
+
+    /// The longest lines of the shapes that made the policy scan the whole line for every
+    /// command (or recurse once a pipeline stage) are decided on the stack of the server's
+    /// threads (2 MiB), with the decision they should get.
+    #[test]
+    fn the_longest_lines_decide_on_a_server_threads_stack() {
+        let fill = |unit: &dyn Fn(usize) -> String, tail: &str| {
+            let mut line = String::new();
+            for i in 0.. {
+                let u = unit(i);
+                if line.len() + u.len() + tail.len() >= MAX_LINE {
+                    break;
+                }
+                line.push_str(&u);
+            }
+            line + tail
+        };
+        let cases: Vec<(String, Option<&str>)> = vec![
+            (fill(&|i| format!("cat f{i} | "), "cat"), None),
+            (fill(&|i| format!("cat f{i} | "), "sh"), None),
+            (fill(&|i| format!("echo $v{i}; "), ""), None),
+            (fill(&|i| format!("alias a{i}=ls; a{i}; "), ""), None),
+            (
+                fill(&|i| format!("x=a{i}; echo $x; "), ""),
+                Some("default:too-many-values"),
+            ),
+            (
+                fill(&|i| format!("set -- a{i}; echo $1; "), ""),
+                Some("default:too-many-values"),
+            ),
+            (
+                fill(&|i| format!("cp a$x b{i}; "), "rm -rf /"),
+                Some("default:rm-root"),
+            ),
+        ];
+        let policy = Policy::from_lists(&[], &[], true).unwrap();
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                for (line, rule) in cases {
+                    let d = policy.decide(&line);
+                    assert_eq!(d.rule.as_deref(), rule, "{}…", &line[..40]);
+                }
+            })
+            .unwrap()
+            .join()
+            .unwrap();
     }
 
     #[test]

@@ -193,6 +193,8 @@ pub struct Script {
     /// Redirections of compound commands (`{ …; } > f`, `( … ) > f`, `while …; done < f`),
     /// each with the commands it applies to (a range of [`Script::commands`]).
     pub compound_redirects: Vec<(Range<usize>, Redirect)>,
+    /// Indexes and answers the policy works out once per line ([`super::lookups`]).
+    pub(crate) lookups: super::lookups::Lookups,
 }
 
 /// One pipeline of a top-level and-or list (`a && b || c`).

@@ -84,17 +84,28 @@ pub(crate) fn pipe_input(script: &Script, p: u32, j: u16) -> Flow {
     if j == 0 {
         return Flow::default();
     }
-    let mut out = Flow::known(Vec::new());
-    let mut any = false;
-    for c in script
-        .commands
-        .iter()
-        .filter(|c| c.stages.contains(&(p, j - 1)))
-    {
-        any = true;
-        out.merge(output(script, c, p, j - 1));
+    // Each stage is worked out once (the next one asks for it again), from the first one
+    // not yet known up: asking each for the one before would recurse once a stage, and a
+    // 128 KiB line holds a pipeline of 10,000 stages.
+    let lookups = &script.lookups;
+    let first = (1..j)
+        .rev()
+        .find(|&k| lookups.knows_pipe_input(p, k))
+        .map_or(1, |k| k + 1);
+    for k in first..j {
+        lookups.pipe_input(p, k, || fed(script, p, k));
     }
-    out.complete &= any;
+    lookups.pipe_input(p, j, || fed(script, p, j))
+}
+
+/// What stage `j` (≥ 1) of pipeline `p` is fed: what the stage before writes.
+fn fed(script: &Script, p: u32, j: u16) -> Flow {
+    let mut out = Flow::known(Vec::new());
+    let stage = script.lookups.stage(script, p, j - 1);
+    for &i in stage {
+        out.merge(output(script, &script.commands[i], p, j - 1));
+    }
+    out.complete &= !stage.is_empty();
     out
 }
 
@@ -111,6 +122,8 @@ pub(crate) fn substitution_output(script: &Script, subs: std::ops::Range<usize>)
 
 /// What `c`, at stage `k` of pipeline `p`, writes.
 fn output(script: &Script, c: &SimpleCommand, p: u32, k: u16) -> Flow {
+    #[cfg(test)]
+    super::lookups::work::step();
     if let Some(texts) = super::printed_texts(script, c) {
         return Flow::known(texts);
     }

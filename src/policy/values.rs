@@ -8,13 +8,17 @@
 
 use super::parse::{Script, SimpleCommand, Word};
 use super::rules::{basename, Arg};
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
-/// How many readings of one command are checked (one a value of the variable with the most;
-/// a loop over more words than this is read only for its first ones).
-const MAX_READINGS: usize = 64;
+/// How many readings of one command are checked (one a value of the variable with the
+/// most); a command with more is not read at all and the line is refused
+/// ([`Lookups::readings_cut`](super::lookups::Lookups::readings_cut)).
+pub(crate) const MAX_READINGS: usize = 256;
+
+/// How many readings of all its commands a line may need: past this (a 128 KiB line of
+/// `x=a1; echo $x; x=a2; echo $x; …` would need millions) the rest are not read and the
+/// line is refused.
+pub(crate) const MAX_LINE_READINGS: usize = 16 * 1024;
 
 /// The names a word refers to with `$NAME`, `${NAME}`, `$1`, `$@`, `$*`, and where.
 fn references(text: &str) -> Vec<(usize, usize, &str)> {
@@ -131,8 +135,18 @@ fn substitution_len(body: &str) -> Option<usize> {
 }
 
 /// Every value the line gives `name` (in the order it does), as far as it shows them.
-pub(crate) fn values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String> {
-    resolved(script, name, cmd, 0)
+/// Asked once per line for each variable (and for `$1` … each function): the answer
+/// depends on nothing else of `cmd` ([`Lookups::values`](super::lookups::Lookups::values)).
+pub(crate) fn values(script: &Script, name: &str, cmd: &SimpleCommand) -> Arc<Vec<String>> {
+    let var = (name.to_string(), cmd.function.filter(|_| positional(name)));
+    script
+        .lookups
+        .values(var, || resolved(script, name, cmd, 0))
+}
+
+/// `$1` …, `$@`, `$*`: the arguments of the function the command is in, or the line's.
+fn positional(name: &str) -> bool {
+    name.bytes().all(|c| c.is_ascii_digit()) || matches!(name, "@" | "*")
 }
 
 /// [`direct_values`], with an array literal split into its elements (`a=(/ /etc)`) and a
@@ -167,14 +181,15 @@ fn resolved(script: &Script, name: &str, cmd: &SimpleCommand, depth: usize) -> V
 /// The values the line's own commands give `name` directly.
 fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String> {
     let mut out = Vec::new();
-    let positional = name.bytes().all(|c| c.is_ascii_digit()) || matches!(name, "@" | "*");
-    if positional {
+    if positional(name) {
         positional_values(script, name, cmd, &mut out);
         return out;
     }
-    // Made once: a long line asks for many names, each looked up in every command.
+    let index = script.lookups.setters(script);
     let defaults = [format!("${{{name}:="), format!("${{{name}=")];
-    for c in &script.commands {
+    for c in index.of(name).iter().map(|&i| &script.commands[i]) {
+        #[cfg(test)]
+        super::lookups::work::step();
         for a in c.assignments.iter().filter(|a| a.name == name) {
             if !c.words.is_empty() {
                 continue;
@@ -274,33 +289,22 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
             _ => {}
         }
     }
-    for (n, words) in &script.loop_values {
-        if n == name {
-            out.extend(words.iter().map(|w| w.text.clone()));
-        }
+    for &i in index.loops_of(name) {
+        out.extend(script.loop_values[i].1.iter().map(|w| w.text.clone()));
     }
     out
 }
 
-/// A variable, and for `$1` … the function the command reading it is in.
-type Reference = (String, Option<usize>);
-
 /// The files a word of the line names, for the written-then-run checks: its text, or with
 /// the line's own values of its variables put in (`f=/tmp/b; echo … > "$f"` writes
-/// /tmp/b), one path a value (up to [`MAX_READINGS`]). Each variable's values are looked
-/// up once for the line.
+/// /tmp/b), one path a value (up to [`MAX_READINGS`]).
 pub(crate) struct Paths<'s> {
     script: &'s Script,
-    /// A variable (and, for `$1` …, the function the command is in) and its values.
-    known: RefCell<HashMap<Reference, Rc<Vec<String>>>>,
 }
 
 impl<'s> Paths<'s> {
     pub(crate) fn new(script: &'s Script) -> Self {
-        Paths {
-            script,
-            known: RefCell::default(),
-        }
+        Paths { script }
     }
 
     /// The paths `text` (a word of `cmd`, `word` where the caller has it) may name, or
@@ -334,29 +338,19 @@ impl<'s> Paths<'s> {
             .and_then(|w| alternative(self.script, w));
         let source = alt.as_deref().unwrap_or(text);
         let refs = references(source);
-        let mut found: Vec<(&str, Rc<Vec<String>>)> = Vec::new();
+        let mut found: Vec<(&str, Arc<Vec<String>>)> = Vec::new();
         for (_, _, name) in &refs {
             if found.iter().any(|(n, _)| n == name) {
                 continue;
             }
-            let positional = name.bytes().all(|c| c.is_ascii_digit()) || matches!(*name, "@" | "*");
             // `$1` is the function's argument where the command is in one; a name's
             // values are the line's wherever it is read.
-            let at = if positional {
+            let at = if positional(name) {
                 cmd?
             } else {
                 cmd.or(self.script.commands.first())?
             };
-            let key = (name.to_string(), at.function.filter(|_| positional));
-            let cached = self.known.borrow().get(&key).cloned();
-            let v = match cached {
-                Some(v) => v,
-                None => {
-                    let v = Rc::new(values(self.script, name, at));
-                    self.known.borrow_mut().insert(key, v.clone());
-                    v
-                }
-            };
+            let v = values(self.script, name, at);
             if v.is_empty() {
                 return None;
             }
@@ -449,7 +443,14 @@ fn positional_values(script: &Script, name: &str, cmd: &SimpleCommand, out: &mut
         .function
         .and_then(|f| script.functions.get(f))
         .map(|f| f.name.as_str());
-    for c in &script.commands {
+    // The calls of the function the command is in, or outside one the line's `set`s.
+    let first_word = function.unwrap_or("set");
+    let index = script.lookups.setters(script);
+    for c in index
+        .starting(first_word)
+        .iter()
+        .map(|&i| &script.commands[i])
+    {
         let Some(p) = c.words.first() else { continue };
         let calls_function = function == Some(p.text.as_str());
         let sets = p.text == "set"
@@ -474,7 +475,7 @@ pub(crate) fn readings(script: &Script, cmd: &SimpleCommand, argv: &[Arg]) -> Ve
     }
     let alternatives: Vec<Option<String>> =
         cmd.words.iter().map(|w| alternative(script, w)).collect();
-    let mut known: Vec<(&str, Vec<String>)> = Vec::new();
+    let mut known: Vec<(&str, Arc<Vec<String>>)> = Vec::new();
     for (w, alt) in cmd.words.iter().zip(&alternatives) {
         for (_, _, name) in references(alt.as_deref().unwrap_or(&w.text)) {
             if known.iter().all(|(n, _)| *n != name) {
@@ -493,10 +494,17 @@ pub(crate) fn readings(script: &Script, cmd: &SimpleCommand, argv: &[Arg]) -> Ve
     else {
         return Vec::new();
     };
+    if !script
+        .lookups
+        .take_readings(most, MAX_READINGS, MAX_LINE_READINGS)
+    {
+        return Vec::new();
+    }
     let ifs = values(script, "IFS", cmd)
-        .pop()
+        .last()
+        .cloned()
         .unwrap_or_else(|| " \t\n".to_string());
-    (0..most.min(MAX_READINGS))
+    (0..most)
         .map(|k| {
             let mut out = Vec::with_capacity(argv.len());
             for ((a, w), alt) in argv.iter().zip(&cmd.words).zip(&alternatives) {

@@ -1273,12 +1273,8 @@ fn runs_its_input(argv: &[Arg]) -> bool {
 
 /// The command of `script` that has the word `w` (an operand or a redirection's target).
 fn command_of<'s>(script: &'s Script, w: &Word) -> Option<&'s SimpleCommand> {
-    script.commands.iter().find(|c| {
-        c.words
-            .iter()
-            .chain(c.redirects.iter().map(|r| &r.target))
-            .any(|x| std::ptr::eq(x, w))
-    })
+    let i = script.lookups.owner_of(script, w)?;
+    Some(&script.commands[i])
 }
 
 /// A command that prints nothing on its standard output: assignments alone, `:`, `true`,

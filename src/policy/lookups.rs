@@ -1,0 +1,387 @@
+//! What the policy works out about a line once and then asks again and again: which
+//! commands may set a variable, a variable's values, a pipeline stage's commands and what
+//! it is fed, a command's top-level and-or list, the programs the line's copies make. Each
+//! is made the first time it is asked for and kept with the parsed line
+//! ([`Script::lookups`]).
+//!
+//! Without them every question scanned the whole line: a 128 KiB line of thousands of
+//! commands (`echo $v1; echo $v2; …`, `x=a1; echo $x; x=a2; …`, `cat f1 | cat f2 | …`)
+//! took from seconds to minutes of a CPU to decide (the pipeline, whose every stage asked
+//! for its whole upstream again, grew with the cube of its length).
+
+use super::parse::{Script, Word};
+use super::pipes::Flow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// A variable, and for `$1` … the function whose arguments they are (`None`: the line's
+/// `set --`).
+pub(crate) type Variable = (String, Option<usize>);
+
+/// The line's lookups, each made when first needed.
+#[derive(Default)]
+pub(crate) struct Lookups {
+    setters: OnceLock<Setters>,
+    values: Mutex<HashMap<Variable, Arc<Vec<String>>>>,
+    stages: OnceLock<HashMap<(u32, u16), Vec<usize>>>,
+    pipe_inputs: Mutex<HashMap<(u32, u16), Flow>>,
+    copied: Mutex<HashMap<String, Arc<Vec<String>>>>,
+    links: OnceLock<HashMap<usize, (usize, usize)>>,
+    /// A word's address (compared, never followed) and its command.
+    owners: OnceLock<HashMap<usize, usize>>,
+    aliases: OnceLock<HashMap<String, (usize, usize)>>,
+    /// Readings of commands with the line's values put in, handed out so far, and whether
+    /// some were not ([`Lookups::take_readings`]).
+    readings: Mutex<(usize, bool)>,
+}
+
+/// The commands that may give a variable a value, by name.
+#[derive(Default)]
+pub(crate) struct Setters {
+    /// A name and the commands that may set it (a superset: each is still read in full):
+    /// assignments of a command without words, `${x:=…}` / `${x=…}` in any word, any word
+    /// of `export` `readonly` `local` `declare` `typeset` `printf` `read` `mapfile`
+    /// `readarray` (its part before `=`; `MAPFILE` for the last two).
+    pub commands: HashMap<String, Vec<usize>>,
+    /// A name and its `for NAME in …` loops ([`Script::loop_values`]).
+    pub loops: HashMap<String, Vec<usize>>,
+    /// A first word (`set`, a function's name) and the commands it begins.
+    pub first_words: HashMap<String, Vec<usize>>,
+}
+
+const SETTING_BUILTINS: [&str; 9] = [
+    "export",
+    "readonly",
+    "local",
+    "declare",
+    "typeset",
+    "printf",
+    "read",
+    "mapfile",
+    "readarray",
+];
+
+impl Setters {
+    fn new(script: &Script) -> Self {
+        let mut index = Setters::default();
+        for (i, c) in script.commands.iter().enumerate() {
+            let mut names: Vec<&str> = Vec::new();
+            if c.words.is_empty() {
+                names.extend(c.assignments.iter().map(|a| a.name.as_str()));
+            }
+            for w in &c.words {
+                for (at, _) in w.text.match_indices("${") {
+                    let rest = &w.text[at + 2..];
+                    let end = rest
+                        .find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
+                        .unwrap_or(rest.len());
+                    if rest[end..].starts_with(":=") || rest[end..].starts_with('=') {
+                        names.push(&rest[..end]);
+                    }
+                }
+            }
+            if let Some(p) = c.words.first() {
+                index.first_words.entry(p.text.clone()).or_default().push(i);
+                if SETTING_BUILTINS.contains(&p.text.as_str()) {
+                    names.extend(
+                        c.words[1..]
+                            .iter()
+                            .map(|w| w.text.split_once('=').map_or(w.text.as_str(), |(n, _)| n)),
+                    );
+                    names.push("MAPFILE");
+                }
+            }
+            names.sort_unstable();
+            names.dedup();
+            for n in names {
+                index.commands.entry(n.to_string()).or_default().push(i);
+            }
+        }
+        for (i, (n, _)) in script.loop_values.iter().enumerate() {
+            index.loops.entry(n.clone()).or_default().push(i);
+        }
+        index
+    }
+
+    /// The commands that may set `name`, in the line's order.
+    pub fn of(&self, name: &str) -> &[usize] {
+        self.commands.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The `for name in …` loops, in the line's order.
+    pub fn loops_of(&self, name: &str) -> &[usize] {
+        self.loops.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The commands whose first word is `word`, in the line's order.
+    pub fn starting(&self, word: &str) -> &[usize] {
+        self.first_words.get(word).map_or(&[], Vec::as_slice)
+    }
+}
+
+impl Lookups {
+    /// Which commands may set which variable.
+    pub(crate) fn setters(&self, script: &Script) -> &Setters {
+        self.setters.get_or_init(|| Setters::new(script))
+    }
+
+    /// The values of `var`, worked out by `make` the first time.
+    pub(crate) fn values(
+        &self,
+        var: Variable,
+        make: impl FnOnce() -> Vec<String>,
+    ) -> Arc<Vec<String>> {
+        memo(&self.values, var, || Arc::new(make()))
+    }
+
+    /// The programs the line's copies and links make a file named `name` ([`copied_programs`](super::copied_programs)),
+    /// worked out by `make` the first time.
+    pub(crate) fn copied_programs(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> Vec<String>,
+    ) -> Arc<Vec<String>> {
+        memo(&self.copied, name.to_string(), || Arc::new(make()))
+    }
+
+    /// The top-level and-or list and the pipeline in it that hold command `index`
+    /// ([`Script::chains`]), if it is at the top level.
+    pub(crate) fn link_of(&self, script: &Script, index: usize) -> Option<(usize, usize)> {
+        self.links
+            .get_or_init(|| {
+                let mut links = HashMap::new();
+                for (c, chain) in script.chains.iter().enumerate() {
+                    for (k, link) in chain.iter().enumerate() {
+                        for i in link.commands.clone() {
+                            links.entry(i).or_insert((c, k));
+                        }
+                    }
+                }
+                links
+            })
+            .get(&index)
+            .copied()
+    }
+
+    /// The commands at stage `j` of pipeline `p` (more than one where the stage is a group
+    /// or a loop).
+    pub(crate) fn stage(&self, script: &Script, p: u32, j: u16) -> &[usize] {
+        self.stages
+            .get_or_init(|| {
+                let mut stages: HashMap<(u32, u16), Vec<usize>> = HashMap::new();
+                for (i, c) in script.commands.iter().enumerate() {
+                    for &s in &c.stages {
+                        let at = stages.entry(s).or_default();
+                        if at.last() != Some(&i) {
+                            at.push(i);
+                        }
+                    }
+                }
+                stages
+            })
+            .get(&(p, j))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The index of the command that has the word `w` (an operand or a redirection's
+    /// target; the word itself, not an equal one).
+    pub(crate) fn owner_of(&self, script: &Script, w: &Word) -> Option<usize> {
+        self.owners
+            .get_or_init(|| {
+                let mut owners = HashMap::new();
+                for (i, c) in script.commands.iter().enumerate() {
+                    let words = c.words.iter().chain(c.redirects.iter().map(|r| &r.target));
+                    for x in words {
+                        owners.entry(address(x)).or_insert(i);
+                    }
+                }
+                owners
+            })
+            .get(&address(w))
+            .copied()
+    }
+
+    /// Where the line's last `alias NAME=…` is: the command and the word.
+    pub(crate) fn alias(&self, script: &Script, name: &str) -> Option<(usize, usize)> {
+        self.aliases
+            .get_or_init(|| {
+                let mut aliases = HashMap::new();
+                for &i in self.setters(script).starting("alias") {
+                    for (k, w) in script.commands[i].words.iter().enumerate().skip(1) {
+                        if let Some((n, _)) = w.text.split_once('=') {
+                            aliases.insert(n.to_string(), (i, k));
+                        }
+                    }
+                }
+                aliases
+            })
+            .get(name)
+            .copied()
+    }
+
+    /// Whether `n` more readings of a command may be made: at most `per_command`, and
+    /// `per_line` in all. When not, the line is marked ([`Lookups::readings_cut`]).
+    pub(crate) fn take_readings(&self, n: usize, per_command: usize, per_line: usize) -> bool {
+        let mut taken = lock(&self.readings);
+        if n > per_command || taken.0 + n > per_line {
+            taken.1 = true;
+            return false;
+        }
+        taken.0 += n;
+        true
+    }
+
+    /// Some command's readings were not made: more values than the policy reads.
+    pub(crate) fn readings_cut(&self) -> bool {
+        lock(&self.readings).1
+    }
+
+    /// Whether what stage `j` of pipeline `p` is fed is worked out already.
+    pub(crate) fn knows_pipe_input(&self, p: u32, j: u16) -> bool {
+        lock(&self.pipe_inputs).contains_key(&(p, j))
+    }
+
+    /// What stage `j` of pipeline `p` is fed, worked out by `make` the first time.
+    pub(crate) fn pipe_input(&self, p: u32, j: u16, make: impl FnOnce() -> Flow) -> Flow {
+        memo(&self.pipe_inputs, (p, j), make)
+    }
+}
+
+/// The answer for `key`, made by `make` the first time. The lock is not held while making:
+/// `make` asks other questions of the same kind (another variable's values, the stage
+/// before).
+fn memo<K: Eq + std::hash::Hash, V: Clone>(
+    answers: &Mutex<HashMap<K, V>>,
+    key: K,
+    make: impl FnOnce() -> V,
+) -> V {
+    if let Some(v) = lock(answers).get(&key) {
+        return v.clone();
+    }
+    let v = make();
+    lock(answers).insert(key, v.clone());
+    v
+}
+
+/// Where a word of the line is: the same word, not an equal one.
+fn address(w: &Word) -> usize {
+    std::ptr::from_ref(w) as usize
+}
+
+/// A poisoned lock (a panic while deciding) holds only answers already complete.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The lookups are a cache of what the rest of the line says: two lines with the same
+/// commands are equal whether or not either has made them yet.
+impl PartialEq for Lookups {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Lookups {}
+
+/// A copy starts without lookups (it makes its own).
+impl Clone for Lookups {
+    fn clone(&self) -> Self {
+        Lookups::default()
+    }
+}
+
+impl std::fmt::Debug for Lookups {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lookups")
+    }
+}
+
+/// Steps of work the tests count: a command read for a variable's values, a pipeline
+/// stage's output worked out.
+#[cfg(test)]
+pub(crate) mod work {
+    use std::cell::Cell;
+
+    thread_local! {
+        static STEPS: Cell<usize> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn step() {
+        STEPS.with(|s| s.set(s.get() + 1));
+    }
+
+    /// The steps since the last call.
+    pub(crate) fn take() -> usize {
+        STEPS.with(|s| s.replace(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse::parse;
+    use super::super::{pipes, values};
+    use super::work;
+
+    #[test]
+    fn a_long_pipeline_works_each_stage_out_once() {
+        // On a small stack: a stage asking the one before, and that one the one before it,
+        // recursed once a stage.
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(each_stage_once)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    fn each_stage_once() {
+        let n = 2000;
+        let line: String = (0..n).map(|i| format!("cat f{i} | ")).collect::<String>() + "cat";
+        let script = parse(&line).unwrap();
+        let last = script.commands.last().unwrap();
+        let &(p, j) = last.stages.last().unwrap();
+        assert_eq!(usize::from(j), n);
+        work::take();
+        // The policy asks each stage what it is fed, the last one first.
+        for k in (1..=j).rev() {
+            let fed = pipes::pipe_input(&script, p, k);
+            assert!(fed.texts.is_empty());
+        }
+        // Once a stage: it was n * (n + 1) / 2 (2,001,000) when each asked its whole
+        // upstream again.
+        assert_eq!(work::take(), n);
+    }
+
+    #[test]
+    fn each_variables_values_are_made_once_from_the_commands_that_set_it() {
+        let n = 1000;
+        let line: String = (0..n)
+            .map(|i| format!("x=a{i}; echo $x; echo $v{i}; "))
+            .collect();
+        let script = parse(&line).unwrap();
+        work::take();
+        for c in &script.commands {
+            for w in c.words.iter().skip(1) {
+                let name = w.text.trim_start_matches('$');
+                let v = values::values(&script, name, c);
+                assert_eq!(v.len(), if name == "x" { n } else { 0 }, "{name}");
+            }
+        }
+        // The n commands that set x, read once: every name was looked for in all 3 * n
+        // commands, each time it was asked for (6,000,000 steps).
+        assert_eq!(work::take(), n);
+    }
+
+    #[test]
+    fn a_copy_of_a_line_starts_without_its_lookups_and_compares_equal() {
+        let script = parse("x=/; echo $x").unwrap();
+        let v = values::values(&script, "x", &script.commands[1]);
+        assert_eq!(v.as_slice(), ["/"]);
+        let copy = script.clone();
+        assert_eq!(copy, script);
+        work::take();
+        let again = values::values(&copy, "x", &copy.commands[1]);
+        assert_eq!(again.as_slice(), ["/"]);
+        assert_eq!(work::take(), 1, "the copy makes its own answer");
+    }
+}
