@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rmcp::ServiceExt;
 use tracing_subscriber::layer::SubscriberExt;
@@ -314,21 +314,57 @@ fn user_may_change(path: &Path, exists: bool) -> bool {
     access(dir, AccessFlags::W_OK).is_ok() && !sticky
 }
 
+/// How long a stopping stdio server waits for the calls it ended to be answered and
+/// audited (their process trees end within a second: TERM, 200 ms, KILL, the pipes'
+/// last 300 ms).
+const STDIO_STOP_WAIT: Duration = Duration::from_secs(3);
+
+/// The stop reason the calls running when the client closed stdin are ended with.
+pub const STDIN_CLOSED: &str =
+    "the client closed stdin (it quit or restarted the server), so the server is stopping";
+
+/// Serves MCP over stdin/stdout until the client closes stdin or a signal comes, then
+/// stops: every running command's process tree is ended at once (its client is gone, or
+/// the server must go), each call is answered and audited with the reason, and only then
+/// does the server return (SERVER_STOP follows).
 async fn serve_stdio(commander: Arc<Commander>) -> String {
     let (transport, writer) = crate::transport::stdio::stdio();
-    let server = CommanderServer::new(commander);
+    let stdin_closed = transport.closed();
+    let server = CommanderServer::new(commander.clone());
     let reason = match server.serve(transport).await {
         Ok(running) => {
-            tokio::select! {
-                r = running.waiting() => match r {
-                    Ok(_) => "stdin closed".to_string(),
-                    Err(e) => format!("service ended: {e}"),
-                },
-                s = shutdown_signal() => s,
+            let service = running.cancellation_token();
+            let waiting = running.waiting();
+            tokio::pin!(waiting);
+            let (reason, stop, ended) = tokio::select! {
+                r = &mut waiting => {
+                    let reason = match r {
+                        Ok(_) => "stdin closed".to_string(),
+                        Err(e) => format!("service ended: {e}"),
+                    };
+                    (reason, "the MCP service ended, so the server is stopping".to_string(), true)
+                }
+                _ = stdin_closed.cancelled() => ("stdin closed".to_string(), STDIN_CLOSED.to_string(), false),
+                s = shutdown_signal() => {
+                    let stop = format!("the server is shutting down on {s}");
+                    (s, stop, false)
+                }
+            };
+            commander.stop_calls(&stop);
+            if !ended {
+                // Closing the service answers the calls that end now (rmcp lets them
+                // finish for up to 2 s after a cancel, 5 s after EOF); their commands
+                // are already being ended.
+                service.cancel();
+                let _ = tokio::time::timeout(STDIO_STOP_WAIT, &mut waiting).await;
             }
+            reason
         }
         Err(e) => format!("initialization failed: {e}"),
     };
+    // A call whose answer could not be sent (stdout is gone) may still be writing its
+    // audit line.
+    commander.wait_calls(STDIO_STOP_WAIT).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), writer).await;
     reason
 }

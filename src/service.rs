@@ -3,6 +3,8 @@
 //! Transports and the MCP adapter call into it with plain arguments; it validates them,
 //! asks the policy, runs the command through the executor and records the audit line.
 
+pub mod in_flight;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,6 +62,10 @@ pub struct ExecuteResult {
     /// The signal that ended the command, if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signal: Option<i32>,
+    /// How long the call waited for an execution slot before the command could start
+    /// (Go style), when all were busy as it came; the wait counts against its timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued: Option<String>,
 }
 
 impl ExecuteResult {
@@ -77,6 +83,7 @@ impl ExecuteResult {
             timed_out: o.timed_out,
             error: o.error,
             signal: o.signal,
+            queued: o.queued.map(exec::format_duration),
         }
     }
 
@@ -97,6 +104,9 @@ impl ExecuteResult {
         }
         if let Some(s) = self.signal {
             m.insert("signal".into(), s.into());
+        }
+        if let Some(q) = self.queued {
+            m.insert("queued".into(), q.into());
         }
         serde_json::Value::Object(m)
     }
@@ -172,6 +182,8 @@ pub struct Commander {
     executor: Executor,
     /// What every command's environment starts from (see [`exec::env::base`]).
     base_env: Arc<BTreeMap<String, String>>,
+    /// `execute_command` calls not yet audited.
+    calls: in_flight::InFlight,
 }
 
 /// The directory `working_directory` `wd` names: resolved against the server's workdir,
@@ -324,6 +336,7 @@ impl Commander {
             long_decisions: Arc::new(Semaphore::new(cpus)),
             executor,
             base_env: Arc::new(base_env),
+            calls: in_flight::InFlight::default(),
         })
     }
 
@@ -335,6 +348,19 @@ impl Commander {
     /// The executor (for status and metrics).
     pub fn executor(&self) -> &Executor {
         &self.executor
+    }
+
+    /// Ends every running command's process tree now, and ends or refuses every call
+    /// waiting for a slot or still to come, each with an error starting with `reason`
+    /// (and its audit line saying so). For a server that stops.
+    pub fn stop_calls(&self, reason: &str) {
+        self.executor.stop(reason);
+    }
+
+    /// Waits until every `execute_command` call has ended and written its audit line, or
+    /// `limit` passed; true when none is left.
+    pub async fn wait_calls(&self, limit: Duration) -> bool {
+        self.calls.wait_idle(limit).await
     }
 
     /// The policy decision for a line, without running anything.
@@ -406,6 +432,7 @@ impl Commander {
         args: ExecuteArgs,
         cancel: CancellationToken,
     ) -> ExecuteResponse {
+        let _counted = self.calls.track();
         // The policy reads relative names from where the command will start (an invalid
         // directory is reported below, after a refusal).
         let real = real_workdir(&self.config, args.working_directory.as_deref());
@@ -457,6 +484,9 @@ impl Commander {
                 stderr_bytes: outcome.stderr.total,
                 truncated: outcome.stdout.truncated || outcome.stderr.truncated,
                 env_keys,
+                started: outcome.started,
+                queued: outcome.queued,
+                reason: outcome.error.as_deref(),
             },
         );
         ExecuteResponse::Ran {

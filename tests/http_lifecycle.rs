@@ -459,3 +459,66 @@ fn a_second_sigterm_ends_running_calls_at_once() {
     assert!(wait_gone(&m, Duration::from_secs(5)).is_empty());
     assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0));
 }
+
+/// `--max-concurrency 1`: at the end of the shutdown grace the running call and the one
+/// still waiting for the slot are both answered and audited with the shutdown's reason;
+/// the waiting one says it never started (before it read "the command was still running
+/// when the shutdown grace ran out", and its `CMD_EXEC` looked like a command's; review F5).
+#[test]
+fn a_call_still_queued_when_the_grace_runs_out_says_it_never_started() {
+    let mut s = HttpServer::start(&["--shutdown-grace", "1s", "--max-concurrency", "1"], &[]);
+    let m = marker("slot-grace");
+    let port = s.port;
+    let post = move |id: u64, command: String| {
+        std::thread::spawn(move || {
+            let auth = format!("Bearer {TOKEN}");
+            let body = call(id, &command).to_string();
+            http_support::request(
+                port,
+                "POST",
+                "/",
+                &[
+                    ("Authorization", &auth),
+                    ("Content-Type", "application/json"),
+                ],
+                body.as_bytes(),
+            )
+        })
+    };
+    let running = post(1, format!("sleep 1000; echo {m}"));
+    wait_running(&m, "call");
+    let queued = post(2, "echo never-ran".to_string());
+    std::thread::sleep(Duration::from_millis(300));
+    s.sigterm();
+    let answer = |t: std::thread::JoinHandle<http_support::Reply>| {
+        t.join().unwrap().json()["result"]["structuredContent"].clone()
+    };
+    let q = answer(queued);
+    let error = q["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("on SIGTERM and the shutdown grace ran out")
+            && error.contains("never started")
+            && !error.contains("still running"),
+        "{q}"
+    );
+    assert!(q["queued"].is_string(), "{q}");
+    let r = answer(running);
+    let error = r["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("on SIGTERM and the shutdown grace ran out")
+            && error.contains("stopped with its whole process tree"),
+        "{r}"
+    );
+    assert!(wait_gone(&m, Duration::from_secs(5)).is_empty());
+    assert_eq!(s.wait_exit(Duration::from_secs(10)), Some(0));
+    let err = s.stderr();
+    let exec = events(&err, "CMD_EXEC");
+    assert_eq!(exec.len(), 2, "{err}");
+    let never = exec
+        .iter()
+        .find(|e| e["command"] == "echo never-ran")
+        .unwrap();
+    assert_eq!(never["started"], false, "{never}");
+    assert!(never["queued_ms"].as_f64().unwrap() > 0.0, "{never}");
+    assert_eq!(never["reason"], q["error"], "{never}");
+}

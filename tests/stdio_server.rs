@@ -609,3 +609,204 @@ fn out_of_descriptors_calls_fail_clearly_and_the_server_serves_on() {
     let r = result_json(&s.call("execute_command", json!({"command": "echo after"})));
     assert_eq!(r["stdout"], json!("after\n"), "{r}");
 }
+
+/// The JSON audit lines of `event` in `stderr` (a server run with `--log-format json`).
+fn audit_events(stderr: &str, event: &str) -> Vec<Value> {
+    stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["event"] == event)
+        .collect()
+}
+
+/// Seconds in a Go-style duration such as `1.2s` or `950.5ms` (0 for anything smaller).
+fn go_seconds(d: &str) -> f64 {
+    if let Some(ms) = d.strip_suffix("ms") {
+        ms.parse::<f64>().unwrap() / 1000.0
+    } else if let Some(s) = d
+        .strip_suffix('s')
+        .filter(|s| !s.ends_with(|c: char| c.is_alphabetic() || c == 'µ'))
+    {
+        s.parse().unwrap()
+    } else {
+        0.0
+    }
+}
+
+/// The `CMD_EXEC` lines of `command` in `stderr` (JSON format).
+fn exec_lines(stderr: &str, command: &str) -> Vec<Value> {
+    audit_events(stderr, "CMD_EXEC")
+        .into_iter()
+        .filter(|e| e["command"] == command)
+        .collect()
+}
+
+/// A server logging JSON lines, running `command` (whose processes carry `marker`) in a
+/// call of its own; returns the server and the call's id once the command runs.
+fn running_call(command: &str, marker: &str) -> (StdioServer, i64) {
+    let mut s = StdioServer::initialized(&["--log-format", "json"], &[]);
+    let id = s.send(
+        "tools/call",
+        json!({"name": "execute_command", "arguments": {"command": command}}),
+    );
+    wait_running(marker);
+    (s, id)
+}
+
+/// Polls up to 10 s until a process carries `marker`.
+fn wait_running(marker: &str) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while common::pids_with(marker).is_empty() {
+        assert!(Instant::now() < until, "{marker} never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The client quits (closes stdin) while a call runs: the command's tree ends at once, not
+/// after rmcp's 5 s drain, its `CMD_EXEC` line is written with the reason, and the server
+/// exits 0 with `SERVER_STOP` "stdin closed". Before, the command ran on for 5 s, died with
+/// the server, and no `CMD_EXEC` line was written (review F2).
+#[test]
+fn closing_stdin_ends_a_running_call_at_once_and_audits_it() {
+    let m = marker("stdin-eof");
+    let (_dir, sleep) = marked_sleep(&m);
+    let command = format!("{sleep} 30; echo {m}");
+    let (s, _) = running_call(&command, &m);
+    let closed = Instant::now();
+    let (code, stderr) = s.close();
+    let took = closed.elapsed();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(took < Duration::from_secs(3), "exit took {took:?}");
+    let left = wait_gone(&m, Duration::from_secs(2));
+    assert!(
+        left.is_empty(),
+        "the command's processes survived: {left:?}"
+    );
+    let exec = exec_lines(&stderr, &command);
+    assert_eq!(exec.len(), 1, "{stderr}");
+    let e = &exec[0];
+    assert_eq!(e["exit_code"], -1, "{e}");
+    assert_eq!(e["started"], true, "{e}");
+    assert_eq!(e["timed_out"], false, "{e}");
+    assert_eq!(e["caller"], "stdio", "{e}");
+    assert_eq!(e["transport"], "stdio", "{e}");
+    let reason = e["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("closed stdin"), "{e}");
+    assert!(e["duration_ms"].as_f64().unwrap() < 3000.0, "{e}");
+    let stop = audit_events(&stderr, "SERVER_STOP");
+    assert_eq!(stop.len(), 1, "{stderr}");
+    assert_eq!(stop[0]["reason"], "stdin closed", "{stderr}");
+}
+
+/// SIGTERM over stdio: the running call is answered at once, and its answer and audit line
+/// name the shutdown and the signal rather than a plain cancellation.
+#[test]
+fn sigterm_ends_a_running_call_and_names_the_shutdown() {
+    let m = marker("stdio-term");
+    let (_dir, sleep) = marked_sleep(&m);
+    let command = format!("{sleep} 30");
+    let (mut s, id) = running_call(&command, &m);
+    let pid = nix::unistd::Pid::from_raw(s.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let r = s
+        .response_within(id, Duration::from_secs(3))
+        .expect("answered after SIGTERM");
+    let j = result_json(&r["result"]);
+    let error = j["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("shutting down on SIGTERM") && !error.contains("cancelled"),
+        "{j}"
+    );
+    assert!(wait_gone(&m, Duration::from_secs(2)).is_empty());
+    let (code, stderr) = s.close();
+    assert_eq!(code, Some(0), "{stderr}");
+    let exec = exec_lines(&stderr, &command);
+    assert_eq!(exec.len(), 1, "{stderr}");
+    assert_eq!(exec[0]["reason"].as_str(), Some(error), "{stderr}");
+    assert_eq!(audit_events(&stderr, "SERVER_STOP")[0]["reason"], "SIGTERM");
+}
+
+/// With one execution slot taken by a `sleep 1`: a call that got the slot late says how
+/// long it queued; one whose timeout ran out while it ran after queuing says how much of
+/// the timeout the queue took; one whose timeout ran out in the queue says it never
+/// started. The audit lines carry `queued_ms` and `started` (review F5: the last two were
+/// reported "timed out after Ns" / audited as executed).
+#[test]
+fn time_in_the_queue_is_reported_as_such() {
+    let m = marker("slot");
+    let (_dir, sleep) = marked_sleep(&m);
+    let mut s = StdioServer::initialized(&["--log-format", "json", "--max-concurrency", "1"], &[]);
+    let call = |s: &mut StdioServer, command: &str, timeout: &str| {
+        s.send(
+            "tools/call",
+            json!({"name": "execute_command",
+                   "arguments": {"command": command, "timeout": timeout}}),
+        )
+    };
+    let holder = call(&mut s, &format!("{sleep} 1"), "10s");
+    wait_running(&m);
+    let late = call(&mut s, "echo late", "10s");
+    let cut = call(&mut s, "sleep 5", "3s");
+    let never = call(&mut s, "echo never", "500ms");
+
+    let j = result_json(&s.response(never)["result"]);
+    assert_eq!(j["timed_out"], true, "{j}");
+    assert_eq!(j["exit_code"], -1, "{j}");
+    let e = j["error"].as_str().unwrap();
+    assert!(
+        e.contains("timed out after 500ms waiting for one of the 1 execution slots")
+            && e.contains("never started"),
+        "{j}"
+    );
+    assert_eq!(j["duration"], "0s", "{j}");
+    assert!(j["queued"].is_string(), "{j}");
+
+    let j = result_json(&s.response(holder)["result"]);
+    assert_eq!(j["exit_code"], 0, "{j}");
+    assert!(j.get("queued").is_none(), "{j}");
+
+    let j = result_json(&s.response(late)["result"]);
+    assert_eq!(j["exit_code"], 0, "{j}");
+    assert_eq!(j["stdout"], "late\n", "{j}");
+    assert!(j.get("error").is_none(), "{j}");
+    assert!(go_seconds(j["queued"].as_str().unwrap()) >= 0.7, "{j}");
+
+    let j = result_json(&s.response(cut)["result"]);
+    assert_eq!(j["timed_out"], true, "{j}");
+    let e = j["error"].as_str().unwrap();
+    assert!(
+        e.contains("timed out after 3s, ")
+            && e.contains("of which it waited for an execution slot"),
+        "{j}"
+    );
+    assert!(j["queued"].is_string(), "{j}");
+
+    let (_, stderr) = s.close();
+    let line = |cmd: &str| {
+        let mut exec = exec_lines(&stderr, cmd);
+        assert_eq!(exec.len(), 1, "CMD_EXEC for {cmd}: {stderr}");
+        exec.remove(0)
+    };
+    let n = line("echo never");
+    assert_eq!(n["started"], false, "{n}");
+    assert!(
+        n["message"].as_str().unwrap().contains("did not start"),
+        "{n}"
+    );
+    assert!(n["queued_ms"].as_f64().unwrap() >= 400.0, "{n}");
+    assert_eq!(n["duration_ms"], 0.0, "{n}");
+    assert!(
+        n["reason"].as_str().unwrap().contains("never started"),
+        "{n}"
+    );
+    let l = line("echo late");
+    assert_eq!(l["started"], true, "{l}");
+    assert!(l["queued_ms"].as_f64().unwrap() >= 700.0, "{l}");
+    assert!(l.get("reason").is_none(), "{l}");
+    let h = line(&format!("{sleep} 1"));
+    assert_eq!(h["started"], true, "{h}");
+    assert!(h.get("queued_ms").is_none(), "{h}");
+    let c = line("sleep 5");
+    assert_eq!(c["started"], true, "{c}");
+    assert!(c["queued_ms"].as_f64().unwrap() >= 700.0, "{c}");
+}

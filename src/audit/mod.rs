@@ -174,23 +174,36 @@ pub struct ExecRecord<'a> {
     pub stderr_bytes: u64,
     pub truncated: bool,
     pub env_keys: Vec<String>,
+    /// False when the command never started (see [`crate::exec::ExecOutcome::started`]).
+    pub started: bool,
+    /// How long the call waited for an execution slot, when it had to.
+    pub queued: Option<Duration>,
+    /// The server's own account of why the command failed to run or was ended (never
+    /// its output).
+    pub reason: Option<&'a str>,
 }
 
-/// `CMD_EXEC`: a command ran.
+/// `CMD_EXEC`: an allowed command ran, or was to run and never started (`started` false).
 pub fn cmd_exec(ctx: &CallContext, r: &ExecRecord<'_>) {
-    let e = Event::new("CMD_EXEC", LogLevel::Info, "command executed")
+    let detail = if r.started {
+        "command executed"
+    } else {
+        "command did not start"
+    };
+    let ms = |d: Duration| (d.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
+    let e = Event::new("CMD_EXEC", LogLevel::Info, detail)
         .command(r.command)
         .field("workdir", r.workdir)
         .field("exit_code", r.exit_code)
-        .field(
-            "duration_ms",
-            (r.duration.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
-        )
+        .field("duration_ms", ms(r.duration))
         .field("timed_out", r.timed_out)
         .field("stdout_bytes", r.stdout_bytes)
         .field("stderr_bytes", r.stderr_bytes)
         .field("truncated", r.truncated)
-        .field("env_keys", r.env_keys.clone());
+        .field("env_keys", r.env_keys.clone())
+        .field("started", r.started)
+        .opt_field("queued_ms", r.queued.map(ms))
+        .opt_field("reason", r.reason);
     ctx.apply(e).emit();
 }
 

@@ -29,11 +29,11 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncReadExt;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 pub use output::{Captured, OutputCap};
@@ -86,26 +86,41 @@ pub struct ExecOutcome {
     pub exit_code: i32,
     /// The signal that ended the shell, if one did.
     pub signal: Option<i32>,
+    /// How long the command ran (from its start; zero when it never started).
     pub duration: Duration,
     pub timed_out: bool,
     pub cancelled: bool,
     /// Why the command could not run or was ended, if it could not or was.
     pub error: Option<String>,
+    /// How long the call waited for an execution slot (`--max-concurrency`), when none was
+    /// free as it came; that wait counts against its timeout.
+    pub queued: Option<Duration>,
+    /// False when the command never started: no slot before its timeout, cancelled or
+    /// stopped while it waited for one, refused at shutdown, or its start failed.
+    pub started: bool,
 }
 
 impl ExecOutcome {
-    fn failed(error: String, started: Instant) -> Self {
+    /// The outcome of a command that never started; `since` is when the attempt began.
+    fn failed(error: String, since: Instant) -> Self {
         let empty = OutputCap::new(0).finish();
         ExecOutcome {
             stdout: empty.clone(),
             stderr: empty,
             exit_code: -1,
             signal: None,
-            duration: started.elapsed(),
+            duration: since.elapsed(),
             timed_out: false,
             cancelled: false,
             error: Some(error),
+            queued: None,
+            started: false,
         }
+    }
+
+    fn queued(mut self, queued: Option<Duration>) -> Self {
+        self.queued = queued;
+        self
     }
 
     /// True when the call should be reported as an error.
@@ -120,9 +135,14 @@ pub struct Executor {
     settings: Arc<ExecSettings>,
     slots: Arc<Semaphore>,
     sandbox: Arc<sandbox::Sandbox>,
-    /// Cancelled by [`Executor::shutdown`]: ends every running command.
+    /// Cancelled by [`Executor::stop`]: ends every running command.
     shutdown: CancellationToken,
+    /// Why [`Executor::stop`] was called (the first reason given).
+    stop_reason: Arc<OnceLock<String>>,
 }
+
+/// The stop reason of [`Executor::shutdown`].
+pub const SHUTTING_DOWN: &str = "the server is shutting down";
 
 impl Executor {
     /// An executor with the given settings and the sandbox layers probed at start.
@@ -132,13 +152,27 @@ impl Executor {
             settings: Arc::new(settings),
             sandbox: Arc::new(sandbox),
             shutdown: CancellationToken::new(),
+            stop_reason: Arc::new(OnceLock::new()),
         }
     }
 
     /// Ends every running command's process tree now (server shutdown after its grace
     /// period); their calls return with an error. Later calls are refused.
     pub fn shutdown(&self) {
+        self.stop(SHUTTING_DOWN);
+    }
+
+    /// [`Executor::shutdown`], saying why: `reason` (e.g. "the client closed stdin") starts
+    /// the error of every call it ends or refuses — running, waiting for a slot or new —
+    /// and it wins over the calls' own cancellation when both happen. The first reason
+    /// given stays.
+    pub fn stop(&self, reason: &str) {
+        let _ = self.stop_reason.set(reason.to_string());
         self.shutdown.cancel();
+    }
+
+    fn stop_reason(&self) -> &str {
+        stop_reason(&self.stop_reason)
     }
 
     /// The executor's settings.
@@ -156,32 +190,31 @@ impl Executor {
         self.settings.max_concurrency - self.slots.available_permits()
     }
 
-    /// Runs `req`. Waits for a free slot up to the request's timeout, then reports "busy".
+    /// Runs `req`. Waits for a free slot up to the request's timeout (the wait counts
+    /// against it: a call returns within its timeout), then reports "busy".
     /// `cancel` ends the command's whole process tree.
     pub async fn run(&self, req: ExecRequest, cancel: CancellationToken) -> ExecOutcome {
-        let started = Instant::now();
+        let called = Instant::now();
+        let deadline = called + req.timeout;
         if self.shutdown.is_cancelled() {
-            return ExecOutcome::failed("the server is shutting down".into(), started);
+            return ExecOutcome::failed(
+                format!("{}; the command was not started", self.stop_reason()),
+                called,
+            );
         }
-        let permit = tokio::select! {
-            p = tokio::time::timeout(req.timeout, self.slots.clone().acquire_owned()) => match p {
-                Ok(Ok(p)) => p,
-                _ => return ExecOutcome::failed(format!(
-                    "server busy: {} commands are already running (max concurrency); try again later",
-                    self.settings.max_concurrency), started),
+        let (permit, queued) = match self.slots.clone().try_acquire_owned() {
+            Ok(p) => (p, None),
+            Err(_) => match self.wait_for_slot(&req, &cancel, called).await {
+                Ok(p) => (p, Some(called.elapsed())),
+                Err(o) => return *o,
             },
-            _ = cancel.cancelled() => {
-                let mut o = ExecOutcome::failed("cancelled before it started".into(), started);
-                o.cancelled = true;
-                return o;
-            }
         };
         // The slot is held here, across a second attempt.
         let _permit = permit;
         let mut sent = 0;
         loop {
             // A second attempt skips the zygote: its shims may be dying with it.
-            let running = match self.spawn_at(&req, started, sent == 0) {
+            let running = match self.spawn_at(&req, deadline, queued, sent == 0) {
                 Ok(running) => running,
                 Err(o) => return *o,
             };
@@ -192,44 +225,77 @@ impl Executor {
             // once more, on the same deadline, through an exec'd shim of its own — unless
             // the call was cancelled, the server is shutting down or the deadline passed
             // meanwhile.
-            let too_late = cancel.is_cancelled()
-                || self.shutdown.is_cancelled()
-                || started.elapsed() >= req.timeout;
+            let too_late =
+                cancel.is_cancelled() || self.shutdown.is_cancelled() || Instant::now() >= deadline;
             if !untaken || sent > 1 || too_late {
                 return outcome;
             }
         }
     }
 
+    /// Waits for an execution slot until the call's deadline; the outcome of a call that
+    /// never got one (timed out, cancelled or stopped while it waited) otherwise.
+    async fn wait_for_slot(
+        &self,
+        req: &ExecRequest,
+        cancel: &CancellationToken,
+        called: Instant,
+    ) -> Result<OwnedSemaphorePermit, Box<ExecOutcome>> {
+        let deadline = tokio::time::Instant::from_std(called + req.timeout);
+        let slots = self.settings.max_concurrency;
+        let (error, timed_out, cancelled) = tokio::select! {
+            biased;
+            _ = self.shutdown.cancelled() => (format!(
+                "{}: the command was still waiting for one of the {slots} execution slots (--max-concurrency) and never started",
+                self.stop_reason()), false, false),
+            _ = cancel.cancelled() => ("the call was cancelled while it waited for an execution slot; the command never started".to_string(), false, true),
+            p = tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned()) => match p {
+                Ok(Ok(p)) => return Ok(p),
+                _ => (format!(
+                    "server busy: timed out after {} waiting for one of the {slots} execution slots (--max-concurrency); the command never started; try again later or with a longer timeout",
+                    humantime::format_duration(req.timeout)), true, false),
+            },
+        };
+        let mut o = ExecOutcome::failed(error, called).queued(Some(called.elapsed()));
+        o.duration = Duration::ZERO;
+        o.timed_out = timed_out;
+        o.cancelled = cancelled;
+        Err(Box::new(o))
+    }
+
     /// Starts `req` now, without waiting for a concurrency slot; [`Running::wait`] finishes
     /// it. Must be called within a Tokio runtime. `Err` is the outcome of a failed start.
     pub fn spawn(&self, req: ExecRequest) -> Result<Running, Box<ExecOutcome>> {
-        self.spawn_at(&req, Instant::now(), true)
+        self.spawn_at(&req, Instant::now() + req.timeout, None, true)
     }
 
+    /// Starts `req` now; it must end by `deadline` (the call's, which a wait for a slot,
+    /// `queued`, took part of).
     fn spawn_at(
         &self,
         req: &ExecRequest,
-        started: Instant,
+        deadline: Instant,
+        queued: Option<Duration>,
         zygote: bool,
     ) -> Result<Running, Box<ExecOutcome>> {
         let s = &self.settings;
+        let started = Instant::now();
         let spawned = tree::spawn(&self.sandbox, s, req, TERM_GRACE, zygote).map_err(|e| {
             if e.raw_os_error() == Some(sandbox::WORKDIR_CHANGED_ERRNO) {
-                return Box::new(ExecOutcome::failed(
-                    sandbox::WORKDIR_CHANGED.to_string(),
-                    started,
-                ));
+                return Box::new(
+                    ExecOutcome::failed(sandbox::WORKDIR_CHANGED.to_string(), started)
+                        .queued(queued),
+                );
             }
             let hint = match e.raw_os_error() {
                 Some(libc::EMFILE) => "; the server is out of file descriptors (each running command holds three): raise its open-files limit (ulimit -n) or lower --max-concurrency",
                 Some(libc::ENFILE) => "; the system is out of file descriptors",
                 _ => "",
             };
-            Box::new(ExecOutcome::failed(
-                format!("could not start {}: {e}{hint}", s.shell),
-                started,
-            ))
+            Box::new(
+                ExecOutcome::failed(format!("could not start {}: {e}{hint}", s.shell), started)
+                    .queued(queued),
+            )
         })?;
         let stdout = Arc::new(Mutex::new(OutputCap::new(s.max_output)));
         let stderr = Arc::new(Mutex::new(OutputCap::new(s.max_output)));
@@ -255,10 +321,17 @@ impl Executor {
             stdout,
             stderr,
             started,
+            deadline,
+            queued,
             timeout: req.timeout,
             shutdown: self.shutdown.clone(),
+            stop_reason: self.stop_reason.clone(),
         })
     }
+}
+
+fn stop_reason(reason: &OnceLock<String>) -> &str {
+    reason.get().map_or(SHUTTING_DOWN, String::as_str)
 }
 
 /// Both output streams, read to their end into their caps.
@@ -273,9 +346,16 @@ pub struct Running {
     readers: Readers,
     stdout: Arc<Mutex<OutputCap>>,
     stderr: Arc<Mutex<OutputCap>>,
+    /// When the command started.
     started: Instant,
+    /// When the call's time is up.
+    deadline: Instant,
+    /// How long the call waited for its slot, when it had to.
+    queued: Option<Duration>,
+    /// The call's whole timeout (for the error text).
     timeout: Duration,
     shutdown: CancellationToken,
+    stop_reason: Arc<OnceLock<String>>,
 }
 
 impl Running {
@@ -288,7 +368,7 @@ impl Running {
     /// [`Running::wait`], and whether the command never started because no shim took its
     /// request (then it can be sent again).
     async fn finish(mut self, cancel: CancellationToken) -> (ExecOutcome, bool) {
-        let deadline = tokio::time::Instant::from_std(self.started) + self.timeout;
+        let deadline = tokio::time::Instant::from_std(self.deadline);
         let mut timed_out = false;
         let mut cancelled = false;
         let mut shut_down = false;
@@ -305,6 +385,12 @@ impl Running {
                 _ = self.shutdown.cancelled() => { shut_down = true; break None }
             }
         };
+        // The server stops a call's command through its own token and the call's at once
+        // (HTTP's shutdown grace cancels both): the server's reason is the one to give.
+        if cancelled && self.shutdown.is_cancelled() {
+            cancelled = false;
+            shut_down = true;
+        }
         // Whatever happened, nothing the command started may outlive the call; the pipes
         // keep being drained meanwhile.
         let status = {
@@ -333,17 +419,23 @@ impl Running {
             (_, None) => (-1, None),
         };
         let error = if timed_out {
-            Some(format!(
-                "command timed out after {} and was stopped with its whole process tree",
-                humantime::format_duration(self.timeout)
-            ))
+            let timeout = humantime::format_duration(self.timeout);
+            Some(match self.queued {
+                Some(q) => format!(
+                    "command timed out after {timeout}, {} of which it waited for an execution slot (--max-concurrency) before it started, and was stopped with its whole process tree",
+                    format_duration(q)
+                ),
+                None => format!(
+                    "command timed out after {timeout} and was stopped with its whole process tree"
+                ),
+            })
         } else if cancelled {
             Some("command was cancelled and stopped with its whole process tree".to_string())
         } else if shut_down {
-            Some(
-                "the server is shutting down: command stopped with its whole process tree"
-                    .to_string(),
-            )
+            Some(format!(
+                "{}: the command was stopped with its whole process tree",
+                stop_reason(&self.stop_reason)
+            ))
         } else if untaken {
             Some(UNTAKEN.to_string())
         } else {
@@ -359,6 +451,8 @@ impl Running {
             timed_out,
             cancelled,
             error,
+            queued: self.queued,
+            started: !untaken,
         };
         (outcome, untaken)
     }

@@ -249,6 +249,7 @@ mod tests {
             stderr_bytes: 17,
             error: error.map(String::from),
             signal,
+            queued: signal.map(|_| "2.5s".into()),
         }
     }
 

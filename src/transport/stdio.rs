@@ -12,6 +12,7 @@ use rmcp::RoleServer;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::mcp::rpc_errors::invalid_params;
 
@@ -27,6 +28,8 @@ pub struct Closed;
 pub struct LineTransport {
     incoming: mpsc::Receiver<RxJsonRpcMessage<RoleServer>>,
     outgoing: mpsc::Sender<String>,
+    /// Cancelled once stdin ended and the service has taken every message read before.
+    closed: CancellationToken,
 }
 
 /// A transport on the process's stdin and stdout, and the writer task to await after the
@@ -94,8 +97,16 @@ impl LineTransport {
         let t = LineTransport {
             incoming: in_rx,
             outgoing: out_tx,
+            closed: CancellationToken::new(),
         };
         (t, writer)
+    }
+
+    /// Cancelled when the client closed stdin, once the service has received every
+    /// message sent before (so each call among them has been dispatched); rmcp itself
+    /// then waits up to 5 s for the calls still running.
+    pub fn closed(&self) -> CancellationToken {
+        self.closed.clone()
     }
 }
 
@@ -251,10 +262,12 @@ impl Transport<RoleServer> for LineTransport {
         }
     }
 
-    fn receive(
-        &mut self,
-    ) -> impl std::future::Future<Output = Option<RxJsonRpcMessage<RoleServer>>> {
-        self.incoming.recv()
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
+        let message = self.incoming.recv().await;
+        if message.is_none() {
+            self.closed.cancel();
+        }
+        message
     }
 
     async fn close(&mut self) -> Result<(), Self::Error> {

@@ -6,12 +6,13 @@
 //! `cancel_running` then ends the commands that did not finish (their process trees end
 //! and their callers get an error result instead of silence).
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+use crate::service::in_flight::{CallGuard, InFlight};
 
 /// Shared shutdown state of one HTTP server.
 #[derive(Clone, Default)]
@@ -22,8 +23,7 @@ pub struct Drain {
 #[derive(Default)]
 struct Inner {
     draining: AtomicBool,
-    in_flight: AtomicUsize,
-    idle: Notify,
+    calls: InFlight,
     cancel_running: CancellationToken,
 }
 
@@ -45,15 +45,12 @@ impl Drain {
 
     /// Tool calls running now.
     pub fn in_flight(&self) -> usize {
-        self.inner.in_flight.load(Ordering::SeqCst)
+        self.inner.calls.count()
     }
 
     /// Counts one running call until the returned guard drops.
     pub fn track(&self) -> CallGuard {
-        self.inner.in_flight.fetch_add(1, Ordering::SeqCst);
-        CallGuard {
-            drain: self.clone(),
-        }
+        self.inner.calls.track()
     }
 
     /// Cancelled when the grace is over: running commands must end now.
@@ -68,29 +65,7 @@ impl Drain {
 
     /// Waits until no call runs, or `limit` passed; true when none runs.
     pub async fn wait_idle(&self, limit: Duration) -> bool {
-        let wait = async {
-            loop {
-                let notified = self.inner.idle.notified();
-                if self.in_flight() == 0 {
-                    return;
-                }
-                notified.await;
-            }
-        };
-        tokio::time::timeout(limit, wait).await.is_ok()
-    }
-}
-
-/// Keeps a call counted in [`Drain::in_flight`] while it lives.
-pub struct CallGuard {
-    drain: Drain,
-}
-
-impl Drop for CallGuard {
-    fn drop(&mut self) {
-        if self.drain.inner.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.drain.inner.idle.notify_waiters();
-        }
+        self.inner.calls.wait_idle(limit).await
     }
 }
 
@@ -98,18 +73,13 @@ impl Drop for CallGuard {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn waits_for_calls_to_finish() {
+    #[test]
+    fn counts_calls_and_says_when_draining() {
         let d = Drain::new();
-        assert!(d.wait_idle(Duration::from_millis(10)).await);
         let g = d.track();
         assert_eq!(d.in_flight(), 1);
-        assert!(!d.wait_idle(Duration::from_millis(20)).await);
-        let d2 = d.clone();
-        let waiter = tokio::spawn(async move { d2.wait_idle(Duration::from_secs(5)).await });
-        tokio::time::sleep(Duration::from_millis(20)).await;
         drop(g);
-        assert!(waiter.await.unwrap());
+        assert_eq!(d.in_flight(), 0);
         assert!(!d.is_draining());
         d.start();
         assert!(d.is_draining());

@@ -486,21 +486,25 @@ where
         drain,
         sessions,
         auth_failures,
-    } = app(commander);
+    } = app(commander.clone());
     let workers = listener::Workers::per_core()?;
     let mut server = listener::Server::new(listener, router, workers);
 
     let reason = server.accept_until(shutdown()).await;
     drain.start();
-    let finished = server
+    let cut_short = server
         .accept_until(async {
             tokio::select! {
-                idle = drain.wait_idle(grace) => idle,
-                _ = shutdown() => false,
+                idle = drain.wait_idle(grace) => (!idle).then_some("the shutdown grace ran out"),
+                _ = shutdown() => Some("a second signal cut the shutdown grace short"),
             }
         })
         .await;
-    if !finished {
+    if let Some(why) = cut_short {
+        // The calls' errors and audit lines give this reason, not a plain cancellation.
+        commander.stop_calls(&format!(
+            "the server is shutting down on {reason} and {why}"
+        ));
         drain.cancel_running();
         server.accept_until(drain.wait_idle(CANCEL_WAIT)).await;
     }
