@@ -423,21 +423,43 @@ async fn cancel_on_disconnect(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(Disconnect(token.clone()));
     let guard = token.drop_guard();
     let resp = next.run(req).await;
-    let (parts, body) = resp.into_parts();
-    let body = GuardedBody {
-        inner: body,
-        guard: Some(guard),
-    };
-    Response::from_parts(parts, Body::new(body))
+    resp.map(|body| Body::new(Carrying::new(body, Some(guard))))
 }
 
-/// A response body that cancels its token when dropped before its end.
-struct GuardedBody {
+/// What a response body carries along: dropped with the body, and told when the body
+/// has been sent to its end.
+pub trait Carried: Send + Unpin + 'static {
+    /// The body has been sent completely.
+    fn sent(&mut self) {}
+}
+
+/// A [`Disconnect`] guard: disarmed once the answer is sent, so only an answer dropped
+/// unfinished cancels its token.
+impl Carried for Option<DropGuard> {
+    fn sent(&mut self) {
+        if let Some(g) = self.take() {
+            g.disarm();
+        }
+    }
+}
+
+/// A response body with something it carries (see [`Carried`]).
+pub struct Carrying<C> {
     inner: Body,
-    guard: Option<DropGuard>,
+    carried: C,
 }
 
-impl http_body::Body for GuardedBody {
+impl<C: Carried> Carrying<C> {
+    /// `body`, carrying `carried`.
+    pub fn new(body: Body, carried: C) -> Carrying<C> {
+        Carrying {
+            inner: body,
+            carried,
+        }
+    }
+}
+
+impl<C: Carried> http_body::Body for Carrying<C> {
     type Data = Bytes;
     type Error = axum::Error;
 
@@ -447,16 +469,14 @@ impl http_body::Body for GuardedBody {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         // Sent completely (hyper stops polling a body of known length after its last
-        // bytes, so the end is also seen through `is_end_stream`): nothing to cancel.
+        // bytes, so the end is also seen through `is_end_stream`).
         let ended = match &polled {
             Poll::Ready(None) => true,
             Poll::Ready(Some(Ok(_))) => self.inner.is_end_stream(),
             _ => false,
         };
         if ended {
-            if let Some(g) = self.guard.take() {
-                g.disarm();
-            }
+            self.carried.sent();
         }
         polled
     }
