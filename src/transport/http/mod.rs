@@ -161,6 +161,7 @@ pub fn app(commander: Arc<Commander>) -> App {
         auth::Gate {
             tokens: auth::Tokens::new(&cfg.tokens, !cfg.no_auth),
             failures: auth_failures.clone(),
+            sessions: !cfg.stateless,
         },
         auth::require_token,
     ));
