@@ -368,9 +368,10 @@ async fn mcp_request(State(sessions): State<Sessions>, req: Request, next: Next)
         }
         Err(e) => return parse_error(e),
     };
-    if let Err(refused) = sessions.admit(&parts).await {
-        return errors::as_json_rpc(refused, Some(&bytes)).await;
-    }
+    let in_session = match sessions.admit(&parts).await {
+        Ok(s) => s,
+        Err(refused) => return errors::as_json_rpc(refused, Some(&bytes)).await,
+    };
     if method.as_deref() == Some("initialize")
         && !parts.headers.contains_key("mcp-session-id")
         && sessions.full().await
@@ -394,13 +395,24 @@ async fn mcp_request(State(sessions): State<Sessions>, req: Request, next: Next)
         true => parts.extensions.get::<auth::Principal>().copied(),
         false => None,
     };
+    let mut parts = parts;
+    let post = in_session.map(|s| {
+        parts.extensions.insert(s.ended);
+        s.post
+    });
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes.clone())))
         .await;
     if let Some(owner) = opener {
         sessions.opened(owner, resp.headers()).await;
     }
-    errors::as_json_rpc(resp, Some(&bytes)).await
+    let resp = errors::as_json_rpc(resp, Some(&bytes)).await;
+    match post {
+        // Counted among the session's open POSTs until its answer is sent, so a DELETE
+        // waits for the answers of the calls it ends.
+        Some(post) => resp.map(|body| Body::new(Carrying::new(body, post))),
+        None => resp,
+    }
 }
 
 /// Middleware: 413 before reading a body whose `Content-Length` is over [`MAX_BODY`].
