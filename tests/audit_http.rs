@@ -150,6 +150,20 @@ fn insights_queries_over_http_logs() {
     );
 }
 
+/// The one `CMD_EXEC` event of the call answered `r`, which must carry no `session`.
+fn only_exec_without_session(s: &HttpServer, r: &http_support::Reply) -> Vec<Value> {
+    assert_eq!(r.status, 200, "{}", &r.body[..r.body.len().min(300)]);
+    let e = s.wait_events("CMD_EXEC", 1, Duration::from_secs(5));
+    assert_eq!(e.len(), 1);
+    let session = e[0]["session"].to_string();
+    assert!(
+        e[0].get("session").is_none_or(Value::is_null),
+        "no session recorded from a client's header: {}",
+        &session[..session.len().min(80)]
+    );
+    e
+}
+
 /// On `POST /` a session header means nothing, so it is not audited as the call's session
 /// (a client could write any text, or another client's session id, into the trail), and a
 /// request id of a megabyte is cut to a bounded audit field.
@@ -162,14 +176,7 @@ fn client_text_on_post_root_does_not_pose_as_audit_ids() {
         &[("Mcp-Session-Id", "blocked 401 spoofed-session")],
         &json!({"jsonrpc": "2.0", "id": long_id, "method": "tools/call", "params": {"name": "execute_command", "arguments": {"command": "echo hi"}}}),
     );
-    assert_eq!(r.status, 200, "{}", &r.body[..r.body.len().min(300)]);
-    let e = s.wait_events("CMD_EXEC", 1, Duration::from_secs(5));
-    assert_eq!(e.len(), 1);
-    assert!(
-        e[0].get("session").is_none_or(Value::is_null),
-        "no session on POST /: {}",
-        e[0]["session"]
-    );
+    let e = only_exec_without_session(&s, &r);
     let request = e[0]["request"].as_str().expect("request id");
     assert!(request.len() < 200, "cut: {} bytes", request.len());
     assert!(
@@ -183,6 +190,80 @@ fn client_text_on_post_root_does_not_pose_as_audit_ids() {
         .map(str::len)
         .unwrap_or_default();
     assert!(line < 4096, "the audit line stays small: {line} bytes");
+}
+
+/// Every line of `s`'s stderr is a JSON object with an event name and well under Docker's
+/// 16 KiB split (4 KiB here, for calls whose commands are short); the `event` of each.
+fn small_json_lines(s: &HttpServer) -> Vec<String> {
+    s.stderr()
+        .lines()
+        .map(|l| {
+            assert!(
+                l.len() < 4096,
+                "a {} byte line: {}…",
+                l.len(),
+                &l[..l.len().min(300)]
+            );
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            v["event"].as_str().expect("event").to_string()
+        })
+        .collect()
+}
+
+/// Names a client chooses cannot make an audit line of any size (review F3: one env name
+/// of 770 KB, or 30,000 of them, made a single `CMD_EXEC` line that Docker splits at
+/// 16 KiB into pieces that are no longer JSON and match `like /blocked/`): `env_keys` and
+/// `TOOL_CALL`'s `arg_keys` list what fits and add `_count` and `_sha256`. Under
+/// `--stateless` a client's `Mcp-Session-Id` is not recorded as the call's session (a
+/// 200 KB header was written verbatim).
+#[test]
+fn client_chosen_names_keep_audit_lines_small() {
+    let s = HttpServer::start(&["--log-level", "access"], &[]);
+    let many: serde_json::Map<String, Value> = (0..30_000)
+        .map(|i| (format!("K{i:05}_blocked"), json!("v")))
+        .collect();
+    let huge = json!({format!("X{}", "blocked".repeat(110_000)): "v"});
+    let mut extra_args = many.clone();
+    extra_args.insert("command".into(), json!("true"));
+    for arguments in [
+        json!({"command": "true", "env": huge}),
+        json!({"command": "true", "env": many}),
+        Value::Object(extra_args),
+    ] {
+        let r = s.rpc(
+            "/",
+            &[],
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "execute_command", "arguments": arguments}}),
+        );
+        assert_eq!(r.status, 200, "{}", &r.body[..r.body.len().min(300)]);
+    }
+    let execs = s.wait_events("CMD_EXEC", 3, Duration::from_secs(10));
+    assert_eq!(execs.len(), 3);
+    for e in &execs[..2] {
+        assert!(e["env_keys_count"].as_u64().is_some_and(|n| n > 0), "{e}");
+        assert_eq!(e["env_keys_sha256"].as_str().map(str::len), Some(64), "{e}");
+    }
+    assert_eq!(execs[1]["env_keys_count"], 30_000);
+    let calls = events(&s.stderr(), "TOOL_CALL");
+    assert!(
+        calls.iter().any(|c| c["arg_keys_count"] == 30_001),
+        "{calls:?}"
+    );
+    let names = small_json_lines(&s);
+    assert_eq!(names.iter().filter(|e| *e == "CMD_EXEC").count(), 3);
+
+    let stateless = HttpServer::start(&["--stateless"], &[]);
+    let claimed = format!("blocked-{}", "S".repeat(200_000));
+    let r = stateless.rpc(
+        "/mcp",
+        &[
+            ("MCP-Protocol-Version", "2025-06-18"),
+            ("Mcp-Session-Id", claimed.as_str()),
+        ],
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "execute_command", "arguments": {"command": "true"}}}),
+    );
+    only_exec_without_session(&stateless, &r);
+    assert!(small_json_lines(&stateless).contains(&"CMD_EXEC".to_string()));
 }
 
 #[test]

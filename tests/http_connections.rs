@@ -37,12 +37,10 @@ fn health(s: &HttpServer) -> bool {
     http_support::try_request(s.port, "GET", "/health", &[], b"").is_ok_and(|r| r.status == 200)
 }
 
-/// The soft limit of this process (and of the servers it starts) is lowered to 256 open
-/// files, so the server holds at most 128 connections: the 129th is closed at once, the
-/// server keeps answering once some close, and a connection that sends nothing is closed at
-/// the header timeout (10 s) instead of being held for ever.
-#[test]
-fn idle_connections_are_closed_and_their_number_is_capped() {
+/// Lowers this process's soft open-files limit (and so that of the servers it starts) to
+/// 256, so a server holds at most 128 connections. Every test that counts on the cap calls
+/// it (tests run in any order); the others are not affected by the lower limit.
+fn lower_open_files() {
     let (_, hard) = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
         .expect("getrlimit");
     nix::sys::resource::setrlimit(
@@ -51,7 +49,20 @@ fn idle_connections_are_closed_and_their_number_is_capped() {
         hard,
     )
     .expect("setrlimit");
-    let s = HttpServer::start(&[], &[]);
+}
+
+/// How many connections the server lowered to 256 open files holds.
+const CAP: usize = 128;
+
+/// Held by a test that fills a server's 128 places: this process has only 256 descriptors
+/// too, so two such tests at once would run out.
+static FILLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Starts a server with the lowered limit (checking that it inherited it) and no request
+/// rate limit, so many connections can be busy at once; the caller holds [`FILLING`].
+fn capped_server() -> HttpServer {
+    lower_open_files();
+    let s = HttpServer::start(&[], &[("MCP_RATE_LIMIT", "0")]);
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", s.child.id())).unwrap();
     assert!(
         limits
@@ -59,18 +70,70 @@ fn idle_connections_are_closed_and_their_number_is_capped() {
             .any(|l| l.starts_with("Max open files") && l.split_whitespace().nth(3) == Some("256")),
         "the server inherits the lowered limit: {limits}"
     );
-    let cap = 128;
-    let idle: Vec<TcpStream> = (0..cap)
+    s
+}
+
+/// The sockets the server process has open.
+fn sockets_of(s: &HttpServer) -> usize {
+    std::fs::read_dir(format!("/proc/{}/fd", s.child.id()))
+        .map(|fds| {
+            fds.filter_map(Result::ok)
+                .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+                .filter(|target| target.to_string_lossy().starts_with("socket:"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// With 128 connections open (the limit at 256 open files), a new one takes the place of
+/// the one idle longest, which is closed at once, so the server still answers; the number
+/// it holds stays at the cap. When every connection is serving a request (here: heads
+/// sent, bodies still awaited), a connection over the cap is closed at once instead. A
+/// connection that sends nothing is closed at the header timeout (10 s).
+#[test]
+fn idle_connections_are_closed_and_their_number_is_capped() {
+    let _filling = FILLING.lock().unwrap_or_else(|e| e.into_inner());
+    let s = capped_server();
+    // The listener and the runtimes' own socket pairs.
+    let own = sockets_of(&s);
+    let mut idle: Vec<TcpStream> = (0..CAP)
         .map(|_| TcpStream::connect(("127.0.0.1", s.port)).expect("connect"))
         .collect();
     std::thread::sleep(Duration::from_millis(500));
+    let newer = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    let closed = wait_closed(&mut idle[0], Duration::from_secs(5));
+    assert!(
+        closed.is_some_and(|t| t < Duration::from_secs(3)),
+        "the connection idle longest makes room for a new one at once: {closed:?}"
+    );
+    assert!(health(&s), "a new client is served while the cap is full");
+    let more: Vec<TcpStream> = (0..CAP / 2)
+        .map(|_| TcpStream::connect(("127.0.0.1", s.port)).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let held = sockets_of(&s) - own;
+    assert!(
+        held <= CAP,
+        "the server holds no more connections than the cap: {held}"
+    );
+    drop((idle, newer, more));
+
+    // Every place serving a request: the newcomer is the one closed.
+    let waiting: Vec<TcpStream> = (0..CAP)
+        .map(|_| {
+            let mut c = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+            c.write_all(head(s.port, "/", 100).as_bytes()).unwrap();
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1000));
     let mut over = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
     let closed = wait_closed(&mut over, Duration::from_secs(5));
     assert!(
         closed.is_some_and(|t| t < Duration::from_secs(3)),
-        "a connection over the limit is closed at once, not held: {closed:?}"
+        "over the cap with every connection serving, the newcomer is closed at once: {closed:?}"
     );
-    drop(idle);
+    drop(waiting);
     let until = Instant::now() + Duration::from_secs(10);
     while !health(&s) && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(50));
@@ -87,6 +150,84 @@ fn idle_connections_are_closed_and_their_number_is_capped() {
         "a connection that sends nothing is closed at the 10 s header timeout: {closed:?}"
     );
     assert!(health(&s));
+}
+
+/// One client without a token keeps 128 connections open (the cap at 256 open files),
+/// each having sent one byte of a request head, and reopens each one the server closes.
+/// Meanwhile `/health` and an authenticated call on new connections are answered every
+/// time: a new connection takes the place of the flood's oldest (review F1: they were
+/// closed unanswered for as long as the flood went on).
+#[test]
+fn a_flood_of_unfinished_heads_does_not_lock_out_new_clients() {
+    let _filling = FILLING.lock().unwrap_or_else(|e| e.into_inner());
+    let s = capped_server();
+    let port = s.port;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let open_one = move || -> Option<TcpStream> {
+        let mut c = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        c.write_all(b"G").ok()?;
+        c.set_nonblocking(true).ok()?;
+        Some(c)
+    };
+    let flood = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut held: Vec<Option<TcpStream>> = (0..CAP).map(|_| open_one()).collect();
+            let mut reopened = 0usize;
+            let until = Instant::now() + Duration::from_secs(60);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < until {
+                for c in held.iter_mut() {
+                    let mut buf = [0u8; 64];
+                    let gone = match c.as_mut().map(|c| c.read(&mut buf)) {
+                        None | Some(Ok(_)) => true,
+                        Some(Err(e)) => e.kind() != ErrorKind::WouldBlock,
+                    };
+                    if gone {
+                        *c = open_one();
+                        reopened += 1;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            reopened
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1000));
+    let call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "execute_command", "arguments": {"command": "echo served"}}});
+    let mut failed = Vec::new();
+    for round in 0..15 {
+        if !health(&s) {
+            failed.push(format!("round {round}: /health"));
+        }
+        let auth = format!("Bearer {TOKEN}");
+        let r = http_support::try_request(
+            port,
+            "POST",
+            "/",
+            &[
+                ("Authorization", auth.as_str()),
+                ("Content-Type", "application/json"),
+            ],
+            call.to_string().as_bytes(),
+        );
+        if !r
+            .as_ref()
+            .is_ok_and(|r| r.status == 200 && r.body.contains("served"))
+        {
+            failed.push(format!("round {round}: call {r:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let reopened = flood.join().expect("flood thread");
+    assert!(
+        failed.is_empty(),
+        "new clients are served during the flood ({reopened} flood connections reopened): {failed:?}"
+    );
+    assert!(
+        reopened > 0,
+        "the flood held the cap (its connections were being closed for new clients)"
+    );
 }
 
 fn head(port: u16, path: &str, length: usize) -> String {

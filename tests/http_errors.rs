@@ -191,3 +191,94 @@ fn refusals_on_mcp_and_post_root_are_json_rpc_error_objects() {
     assert_eq!(v["id"], Value::Null, "{v}");
     assert!(v["error"]["code"].is_i64(), "{v}");
 }
+
+/// JSON that is well formed but not a JSON-RPC message rmcp can read (an id that is null,
+/// a float, a boolean or an object, an integer past 64 bits, a repeated key, the wrong
+/// `jsonrpc`) is `400` with `-32600` on `/mcp` and `POST /`, not rmcp's `415` (the media
+/// type was right); malformed JSON inside a value nothing reads (bad UTF-8, a lone
+/// surrogate, nesting past the limit) is `-32700` on `/mcp` too (review F7).
+#[test]
+fn json_that_is_not_a_json_rpc_message_is_400() {
+    let s = HttpServer::start(&[], &[]);
+    let auth = ("X-MCP-Auth-Token", http_support::TOKEN);
+    let headers = [
+        auth,
+        ("Content-Type", "application/json"),
+        ("Accept", "application/json, text/event-stream"),
+    ];
+    let not_messages = [
+        r#"{"jsonrpc":"2.0","id":null,"method":"tools/list"}"#.to_string(),
+        r#"{"jsonrpc":"2.0","id":1.5,"method":"tools/list"}"#.to_string(),
+        r#"{"jsonrpc":"2.0","id":true,"method":"tools/list"}"#.to_string(),
+        r#"{"jsonrpc":"2.0","id":{"a":1},"method":"tools/list"}"#.to_string(),
+        r#"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"tools/list"}"#
+            .to_string(),
+        r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"tools/list"}"#.to_string(),
+        r#"{"jsonrpc":"1.0","id":1,"method":"tools/list"}"#.to_string(),
+    ];
+    for body in &not_messages {
+        for path in ["/mcp", "/"] {
+            let r = s.request("POST", path, &headers, body.as_bytes());
+            assert_eq!(r.status, 400, "{path} {body}: {r:?}");
+            assert_eq!(r.header("content-type"), Some("application/json"), "{r:?}");
+            let v = r.json();
+            assert_eq!(v["error"]["code"], -32600, "{path} {body}: {v}");
+            // The id where one can be read (of a repeated one, serde's pick), else null.
+            assert!(v["id"].is_null() || v["id"].is_i64(), "{path} {body}: {v}");
+        }
+    }
+    let mut bad_utf8 = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","x":""#.to_vec();
+    bad_utf8.extend_from_slice(b"\xff\xfe\"}");
+    let surrogate = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","x":"\ud800"}"#.to_vec();
+    let nested = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{{"x":{}{}}}}}"#,
+        "[".repeat(1000),
+        "]".repeat(1000)
+    )
+    .into_bytes();
+    for body in [bad_utf8, surrogate, nested] {
+        let r = s.request("POST", "/mcp", &headers, &body);
+        assert_eq!(r.status, 400, "{}: {r:?}", String::from_utf8_lossy(&body));
+        assert_eq!(r.json()["error"]["code"], -32700, "{}", r.body);
+    }
+    // The server goes on serving.
+    let ok = s.rpc(
+        "/",
+        &[],
+        &json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list"}),
+    );
+    assert_eq!(ok.status, 200, "{ok:?}");
+}
+
+/// A method a route does not serve (`GET /`, `PUT /`, `POST`/`DELETE /health`,
+/// `POST /metrics`) is `405` with `Allow` and a JSON-RPC error body, like every other
+/// answer on these routes (it was an empty body without a `Content-Type`: review F8).
+#[test]
+fn methods_a_route_does_not_serve_get_a_json_405() {
+    let s = HttpServer::start(&["--metrics"], &[]);
+    let auth = ("X-MCP-Auth-Token", http_support::TOKEN);
+    for (method, path, allowed) in [
+        ("GET", "/", "POST"),
+        ("PUT", "/", "POST"),
+        ("POST", "/health", "GET"),
+        ("DELETE", "/health", "GET"),
+        ("POST", "/metrics", "GET"),
+    ] {
+        let r = s.request(method, path, &[auth], b"");
+        assert_eq!(r.status, 405, "{method} {path}: {r:?}");
+        assert!(
+            r.header("allow").is_some_and(|a| a.contains(allowed)),
+            "{method} {path}: {r:?}"
+        );
+        assert_eq!(r.header("content-type"), Some("application/json"), "{r:?}");
+        let v = r.json();
+        assert_eq!(v["jsonrpc"], "2.0", "{v}");
+        assert_eq!(v["error"]["code"], -32600, "{v}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("Method Not Allowed") && m.contains(method)),
+            "{v}"
+        );
+    }
+}

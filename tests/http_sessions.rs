@@ -4,6 +4,8 @@
 mod common;
 mod http_support;
 
+use std::time::{Duration, Instant};
+
 use http_support::{session_headers, HttpServer, Reply};
 use serde_json::{json, Value};
 
@@ -13,6 +15,17 @@ const OTHER: &str = "other-token-0123456789";
 fn echo(id: u64, text: &str) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
         "params": {"name": "execute_command", "arguments": {"command": format!("echo {text}")}}})
+}
+
+/// `v` is a JSON-RPC error with `code` and a message containing `says`.
+fn assert_error(v: &Value, code: i64, says: &str) {
+    assert_eq!(v["error"]["code"], code, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(says)),
+        "{v}"
+    );
 }
 
 fn delete(s: &HttpServer, token: &str, sid: &str) -> Reply {
@@ -139,17 +152,86 @@ fn a_repeated_session_header_is_400() {
             &echo(1, "twice"),
         );
         assert_eq!(r.status, 400, "{pair:?}: {r:?}");
-        let v = r.json();
-        assert_eq!(v["error"]["code"], -32600, "{v}");
-        assert!(
-            v["error"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains("Mcp-Session-Id")),
-            "{v}"
-        );
+        assert_error(&r.json(), -32600, "Mcp-Session-Id");
     }
     assert!(
         !s.stderr().contains("twice"),
         "a call with two session ids ran"
+    );
+}
+
+/// `DELETE` of a session while one of its calls runs ends that call at once: its command's
+/// processes are gone, the caller's open stream gets a JSON-RPC error for its request id
+/// (review F6: the stream just ended, and the command ran on for rmcp's 5 s drain holding
+/// its concurrency slot), the command is audited, and the next call gets the slot at once.
+#[test]
+fn deleting_a_session_ends_its_running_call_with_an_error() {
+    let s = HttpServer::start(&["--max-concurrency", "1"], &[]);
+    let sid = s.open_session();
+    let m = common::marker("delete");
+    let port = s.port;
+    let call = {
+        let sid = sid.clone();
+        let m = m.clone();
+        std::thread::spawn(move || {
+            let body = json!({"jsonrpc": "2.0", "id": 77, "method": "tools/call",
+                "params": {"name": "execute_command", "arguments": {"command": format!("sleep 30; echo {m}"), "timeout": "60s"}}});
+            let auth = format!("Bearer {}", http_support::TOKEN);
+            let mut h = vec![
+                ("Authorization", auth.as_str()),
+                ("Content-Type", "application/json"),
+                ("Accept", "application/json, text/event-stream"),
+            ];
+            h.extend_from_slice(&session_headers(&sid));
+            let started = Instant::now();
+            let r = http_support::request(port, "POST", "/mcp", &h, body.to_string().as_bytes());
+            (r, started.elapsed())
+        })
+    };
+    let until = Instant::now() + Duration::from_secs(10);
+    while common::pids_with(&m).is_empty() {
+        assert!(Instant::now() < until, "the command never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let deleting = Instant::now();
+    let del = delete(&s, http_support::TOKEN, &sid);
+    assert_eq!(del.status, 204, "{del:?}");
+    assert!(
+        deleting.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        deleting.elapsed()
+    );
+    let left = common::wait_gone(&m, Duration::from_secs(1));
+    assert!(
+        left.is_empty(),
+        "the command outlived its session: {left:?}"
+    );
+
+    let (r, took) = call.join().expect("caller");
+    assert!(took < Duration::from_secs(5), "answered after {took:?}");
+    assert_eq!(r.status, 200, "{r:?}");
+    let answer: Value = r
+        .body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .find(|v| v["id"] == 77)
+        .unwrap_or_else(|| panic!("no answer for request 77 on the stream: {}", r.body));
+    assert_error(&answer, -32000, "session was ended");
+
+    let quick = Instant::now();
+    let other = s.rpc("/", &[], &echo(1, "next-call"));
+    assert!(other.body.contains("next-call"), "{other:?}");
+    assert!(
+        quick.elapsed() < Duration::from_secs(2),
+        "the slot was free at once: {:?}",
+        quick.elapsed()
+    );
+    let execs = s.wait_events("CMD_EXEC", 2, Duration::from_secs(5));
+    assert!(
+        execs
+            .iter()
+            .any(|e| e["exit_code"] == -1 && e["command"].as_str().is_some_and(|c| c.contains(&m))),
+        "{execs:?}"
     );
 }

@@ -27,6 +27,11 @@ pub const MAX_COMMAND_LOGGED: usize = 12 * 1024;
 /// What a longer one keeps of its start and end.
 const COMMAND_HEAD: usize = 8 * 1024;
 const COMMAND_TAIL: usize = 2 * 1024;
+/// The most names (env names, argument names) an audit line lists in one field, and the
+/// most bytes they may take there as written, and of one name (see [`Event::names`]).
+pub const MAX_NAMES_LOGGED: usize = 64;
+pub const MAX_NAMES_BYTES: usize = 1024;
+const MAX_NAME_LOGGED: usize = 128;
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -120,6 +125,39 @@ impl Event {
             .field("command_sha256", hex(&digest))
     }
 
+    /// Adds client-chosen names (env names, argument names) as the list `key`: all of them
+    /// when they are at most [`MAX_NAMES_LOGGED`] and take at most [`MAX_NAMES_BYTES`] as
+    /// written (each cut at 128 bytes). Otherwise the list holds those that fit, and
+    /// `{key}_count` (how many there were) and `{key}_sha256` (of the compact JSON array of
+    /// all of them) follow: one huge name, or thirty thousand, would otherwise make a line
+    /// that log transports split (Docker at 16 KiB) into pieces that are no longer JSON
+    /// and may contain the word a query looks for.
+    pub fn names<S: AsRef<str>>(self, key: &str, names: &[S]) -> Event {
+        let mut shown: Vec<String> = Vec::new();
+        let mut bytes = 0;
+        let mut whole = names.len() <= MAX_NAMES_LOGGED;
+        for name in names.iter().take(MAX_NAMES_LOGGED) {
+            let name = name.as_ref();
+            let kept = cut(name.to_string(), MAX_NAME_LOGGED);
+            whole &= kept.len() == name.len();
+            // As written: JSON escapes control characters, up to six bytes each.
+            bytes += serde_json::to_string(&kept).map_or(kept.len(), |w| w.len()) + 1;
+            if bytes > MAX_NAMES_BYTES {
+                whole = false;
+                break;
+            }
+            shown.push(kept);
+        }
+        let e = self.field(key, shown);
+        if whole {
+            return e;
+        }
+        let all: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+        let digest: [u8; 32] = Sha256::digest(Value::from(all).to_string().as_bytes()).into();
+        e.field(&format!("{key}_count"), names.len())
+            .field(&format!("{key}_sha256"), hex(&digest))
+    }
+
     /// Adds a field when present.
     pub fn opt_field(self, key: &str, value: Option<impl Into<Value>>) -> Event {
         match value {
@@ -200,7 +238,7 @@ pub fn cmd_exec(ctx: &CallContext, r: &ExecRecord<'_>) {
         .field("stdout_bytes", r.stdout_bytes)
         .field("stderr_bytes", r.stderr_bytes)
         .field("truncated", r.truncated)
-        .field("env_keys", r.env_keys.clone())
+        .names("env_keys", &r.env_keys)
         .field("started", r.started)
         .opt_field("queued_ms", r.queued.map(ms))
         .opt_field("reason", r.reason);
@@ -252,10 +290,10 @@ pub fn tool_call<'a>(
     if !sink::enabled(LogLevel::Access) {
         return;
     }
-    let keys: Vec<String> = arg_keys.into_iter().cloned().collect();
+    let keys: Vec<&String> = arg_keys.into_iter().collect();
     let e = Event::new("TOOL_CALL", LogLevel::Access, "tool called")
         .field("tool", tool)
-        .field("arg_keys", keys);
+        .names("arg_keys", &keys);
     ctx.apply(e).emit();
 }
 
@@ -393,6 +431,38 @@ pub fn default_format(http: bool) -> LogFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names_of(names: &[String]) -> Map<String, Value> {
+        Event::new("X", LogLevel::Info, "x")
+            .names("env_keys", names)
+            .fields
+    }
+
+    #[test]
+    fn few_short_names_are_listed_whole() {
+        let f = names_of(&["A".into(), "B_2".into()]);
+        assert_eq!(f["env_keys"], serde_json::json!(["A", "B_2"]));
+        assert!(!f.contains_key("env_keys_count"));
+        assert!(!f.contains_key("env_keys_sha256"));
+    }
+
+    #[test]
+    fn many_or_long_names_are_bounded_with_count_and_digest() {
+        let many: Vec<String> = (0..30_000).map(|i| format!("K{i:05}_blocked")).collect();
+        let huge = vec![format!("X{}", "blocked".repeat(110_000))];
+        let control = vec!["\u{1}".repeat(120); 40];
+        for names in [many, huge, control] {
+            let f = names_of(&names);
+            let written = Value::Object(f.clone()).to_string();
+            assert!(written.len() < 2 * MAX_NAMES_BYTES, "{}", written.len());
+            assert_eq!(f["env_keys_count"], names.len());
+            let all = Value::from(names.clone()).to_string();
+            let digest: [u8; 32] = Sha256::digest(all.as_bytes()).into();
+            assert_eq!(f["env_keys_sha256"], hex(&digest));
+            let shown = f["env_keys"].as_array().unwrap();
+            assert!(shown.len() <= MAX_NAMES_LOGGED);
+        }
+    }
 
     #[test]
     fn caller_is_a_hash_prefix() {

@@ -172,6 +172,12 @@ pub fn unauthorized() -> Response {
 pub struct Gate {
     pub tokens: Tokens,
     pub failures: AuthFailures,
+    /// Whether `/mcp` keeps sessions (not `--stateless`). Only then is `Mcp-Session-Id`
+    /// recorded as the call's `session`: a request naming a session the caller does not
+    /// hold is refused before it runs anything ([`sessions`](super::sessions)), while
+    /// without sessions the header names nothing the server knows, and any text a client
+    /// sent would be written into the audit trail as its session.
+    pub sessions: bool,
 }
 
 /// Middleware: authenticate, then attach the caller's [`CallContext`]. A request without a
@@ -184,6 +190,7 @@ pub async fn require_token(State(gate): State<Gate>, mut req: Request, next: Nex
             let session = req
                 .headers()
                 .get("mcp-session-id")
+                .filter(|_| gate.sessions)
                 .and_then(|v| v.to_str().ok())
                 .map(String::from);
             req.extensions_mut().insert(CallContext {

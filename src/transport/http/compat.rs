@@ -67,5 +67,6 @@ pub async fn compat(State(state): State<AppState>, req: Request) -> Response {
         .handle(Request::from_parts(parts, Body::from(bytes.clone())))
         .await
         .map(Body::new);
+    let resp = super::errors::json_not_a_message(resp);
     super::errors::as_json_rpc(resp, Some(&bytes)).await
 }

@@ -73,14 +73,74 @@ pub fn too_large() -> Response {
 }
 
 /// The id of the JSON-RPC request in `body`: only a request (it has a `method`) has one
-/// worth answering, and only a string or a number is an id.
+/// worth answering, and only a string or an integer is an id (a float, or an integer past
+/// 64 bits, would come back changed).
 fn request_id(request: Option<&Value>) -> Value {
     let Some(v) = request.filter(|v| v.get("method").is_some_and(Value::is_string)) else {
         return Value::Null;
     };
     match v.get("id") {
-        Some(id @ (Value::String(_) | Value::Number(_))) => id.clone(),
+        Some(id @ Value::String(_)) => id.clone(),
+        Some(id @ Value::Number(n)) if n.is_i64() || n.is_u64() => id.clone(),
         _ => Value::Null,
+    }
+}
+
+/// True when `headers` declare a JSON body (`application/json`, any parameters), as rmcp
+/// checks before it reads the body.
+pub fn declares_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let essence = v.split_once(';').map_or(v, |(essence, _)| essence);
+            essence.trim().eq_ignore_ascii_case("application/json")
+        })
+}
+
+/// rmcp's answer to a body declared `application/json`: its 415 then means the body was
+/// JSON but not a JSON-RPC message it could read (rmcp answers every body it cannot read
+/// with 415), so the media type was right and the request is the problem: 400.
+pub fn json_not_a_message(mut resp: Response) -> Response {
+    if resp.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        *resp.status_mut() = StatusCode::BAD_REQUEST;
+    }
+    resp
+}
+
+/// Middleware: a 405 that axum answers with an empty body (`GET /`, `POST /health`, …)
+/// gets a JSON-RPC error body. (axum's router adds `Allow` outside its layers, so it is
+/// still set on the answer.)
+pub async fn method_not_allowed_as_json(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = next.run(req).await;
+    if resp.status() != StatusCode::METHOD_NOT_ALLOWED
+        || resp.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return resp;
+    }
+    let mut out = rpc_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        -32600,
+        &format!(
+            "Method Not Allowed: {method} is not served on {}; the Allow header lists the methods that are",
+            crate::audit::cut(path, 64)
+        ),
+    );
+    keep_headers(&mut out, resp.headers());
+    out
+}
+
+/// Copies onto `out` what a refusal said besides its body (`Allow` on a 405, say).
+fn keep_headers(out: &mut Response, said: &axum::http::HeaderMap) {
+    for (name, value) in said {
+        if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
+            out.headers_mut().append(name.clone(), value.clone());
+        }
     }
 }
 
@@ -146,12 +206,8 @@ pub async fn as_json_rpc(resp: Response, body: Option<&Bytes>) -> Response {
             &reason(status, &String::from_utf8_lossy(&said)),
         ),
     };
-    // What rmcp said besides its body still holds (`Allow` on a 405, say).
-    for (name, value) in parts.headers.iter() {
-        if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
-            out.headers_mut().append(name.clone(), value.clone());
-        }
-    }
+    // What rmcp said besides its body still holds.
+    keep_headers(&mut out, &parts.headers);
     out
 }
 

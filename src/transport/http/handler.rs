@@ -2,8 +2,8 @@
 //!
 //! It delegates everything to [`CommanderServer`] and adds what only HTTP needs around a
 //! tool call: the call is counted for graceful shutdown, its command ends when the client
-//! goes away or the shutdown grace runs out (not only on `notifications/cancelled`), and
-//! the audit context learns the JSON-RPC request id.
+//! goes away, its MCP session is deleted or the shutdown grace runs out (not only on
+//! `notifications/cancelled`), and the audit context learns the JSON-RPC request id.
 
 use std::future::Future;
 
@@ -16,6 +16,7 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use tokio_util::sync::CancellationToken;
 
 use super::drain::Drain;
+use super::sessions::{SessionEnded, SESSION_ENDED};
 use super::Disconnect;
 use crate::mcp::{call_context, CommanderServer};
 
@@ -41,28 +42,40 @@ fn disconnect_token(ctx: &RequestContext<RoleServer>) -> Option<CancellationToke
         .map(|d| d.0.clone())
 }
 
+/// The token cancelled when the request's MCP session is deleted, in a session.
+fn session_ended_token(ctx: &RequestContext<RoleServer>) -> Option<CancellationToken> {
+    ctx.extensions
+        .get::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<SessionEnded>())
+        .map(|d| d.0.clone())
+}
+
+/// Resolves when `token` is cancelled; never without one.
+async fn cancelled(token: Option<CancellationToken>) {
+    match token {
+        Some(t) => t.cancelled().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Runs `call` to its end, cancelling `token` (the one its command listens to) as soon as
-/// the MCP request's own token or the client's disconnect token is cancelled; the end of
-/// the shutdown grace reaches `token` as its parent. Polled in the call's own task, so no
-/// watcher task is spawned per call.
+/// the MCP request's own token, the client's disconnect token or the session's end is
+/// cancelled; the end of the shutdown grace reaches `token` as its parent. Polled in the
+/// call's own task, so no watcher task is spawned per call.
 async fn run_cancelling<F: Future>(
     call: F,
     token: &CancellationToken,
     request: CancellationToken,
     disconnect: Option<CancellationToken>,
+    session_ended: Option<CancellationToken>,
 ) -> F::Output {
     let mut call = std::pin::pin!(call);
-    let gone = async {
-        match disconnect {
-            Some(d) => d.cancelled().await,
-            None => std::future::pending().await,
-        }
-    };
     tokio::select! {
         biased;
         out = &mut call => return out,
         _ = request.cancelled() => {}
-        _ = gone => {}
+        _ = cancelled(disconnect) => {}
+        _ = cancelled(session_ended) => {}
     }
     token.cancel();
     call.await
@@ -98,13 +111,23 @@ impl ServerHandler for HttpTools {
         let token = self.drain.cancel_token().child_token();
         let request_ct = std::mem::replace(&mut context.ct, token.clone());
         let disconnect = disconnect_token(&context);
+        let session_ended = session_ended_token(&context);
         let mut caller = call_context(&context);
         caller.request = Some(audited_id(context.id.to_string()));
         context.extensions.insert(caller);
         let call = self.inner.call_tool(request, context);
-        let response = run_cancelling(call, &token, request_ct, disconnect).await?;
+        let response =
+            run_cancelling(call, &token, request_ct, disconnect, session_ended.clone()).await?;
         if self.drain.cancel_token().is_cancelled() {
             return Ok(explain_shutdown(response));
+        }
+        if session_ended.is_some_and(|t| t.is_cancelled()) {
+            // A protocol-level end, not the tool's failure: the session is gone.
+            return Err(ErrorData::new(
+                rmcp::model::ErrorCode(-32000),
+                SESSION_ENDED,
+                None,
+            ));
         }
         Ok(response)
     }

@@ -161,6 +161,7 @@ pub fn app(commander: Arc<Commander>) -> App {
         auth::Gate {
             tokens: auth::Tokens::new(&cfg.tokens, !cfg.no_auth),
             failures: auth_failures.clone(),
+            sessions: !cfg.stateless,
         },
         auth::require_token,
     ));
@@ -181,7 +182,9 @@ pub fn app(commander: Arc<Commander>) -> App {
                 cors::preflight_no_content,
             ));
     }
-    let router = router.layer(from_fn_with_state(guard, guard::check));
+    let router = router
+        .layer(from_fn(errors::method_not_allowed_as_json))
+        .layer(from_fn_with_state(guard, guard::check));
     App {
         router,
         drain,
@@ -308,16 +311,11 @@ pub async fn read_body(body: Body) -> Result<Bytes, Response> {
     }
 }
 
-/// The one field of a JSON-RPC message the middleware reads.
-#[derive(serde::Deserialize)]
-struct Method<'a> {
-    #[serde(borrow, default)]
-    method: Option<std::borrow::Cow<'a, str>>,
-}
-
 /// Middleware on `/mcp`: a `POST` body is read whole (see [`read_body`]) and must be one
-/// JSON value that is a JSON-RPC message: malformed JSON is answered with a JSON-RPC parse
-/// error (-32700) and a batch with -32600, instead of rmcp's plain-text 415. An
+/// JSON value that is a JSON-RPC message: malformed JSON anywhere in it is answered with a
+/// JSON-RPC parse error (-32700), a batch or a non-object with -32600, and JSON that rmcp
+/// cannot read as a message (an id that is null, a float or an object, a repeated key)
+/// with 400 and -32600 instead of rmcp's 415 ([`errors::json_not_a_message`]). An
 /// `initialize` that would open a session past [`MAX_SESSIONS`] gets 503. Requests naming
 /// a session go through [`Sessions::admit`]; every refusal rmcp makes is answered as a
 /// JSON-RPC error ([`errors::as_json_rpc`]).
@@ -356,21 +354,25 @@ async fn mcp_request(State(sessions): State<Sessions>, req: Request, next: Next)
             "Invalid Request: JSON-RPC batches are not supported; send one message per POST",
         );
     }
-    let method = match serde_json::from_slice::<Method>(&bytes) {
-        Ok(m) => m.method,
-        Err(e) if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() => {
-            return rpc_error(
-                StatusCode::BAD_REQUEST,
-                -32600,
-                &format!("Invalid Request: expected a JSON-RPC message object ({e})"),
-            );
-        }
+    // Parsed whole, so an error inside a value nothing here reads (bad UTF-8, a lone
+    // surrogate, nesting past the limit) is still a parse error.
+    let message = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(v) => v,
         Err(e) => return parse_error(e),
     };
-    if let Err(refused) = sessions.admit(&parts).await {
-        return errors::as_json_rpc(refused, Some(&bytes)).await;
+    if !message.is_object() {
+        return rpc_error(
+            StatusCode::BAD_REQUEST,
+            -32600,
+            "Invalid Request: expected a JSON-RPC message object",
+        );
     }
-    if method.as_deref() == Some("initialize")
+    let method = message.get("method").and_then(serde_json::Value::as_str);
+    let in_session = match sessions.admit(&parts).await {
+        Ok(s) => s,
+        Err(refused) => return errors::as_json_rpc(refused, Some(&bytes)).await,
+    };
+    if method == Some("initialize")
         && !parts.headers.contains_key("mcp-session-id")
         && sessions.full().await
     {
@@ -387,19 +389,34 @@ async fn mcp_request(State(sessions): State<Sessions>, req: Request, next: Next)
         return resp;
     }
     // The token an `initialize` opening a session comes with: the session's owner.
-    let opener = match method.as_deref() == Some("initialize")
-        && !parts.headers.contains_key("mcp-session-id")
+    let opener = match method == Some("initialize") && !parts.headers.contains_key("mcp-session-id")
     {
         true => parts.extensions.get::<auth::Principal>().copied(),
         false => None,
     };
+    let mut parts = parts;
+    let post = in_session.map(|s| {
+        parts.extensions.insert(s.ended);
+        s.post
+    });
+    let sent_json = errors::declares_json(&parts.headers);
     let resp = next
         .run(Request::from_parts(parts, Body::from(bytes.clone())))
         .await;
     if let Some(owner) = opener {
         sessions.opened(owner, resp.headers()).await;
     }
-    errors::as_json_rpc(resp, Some(&bytes)).await
+    let resp = match sent_json {
+        true => errors::json_not_a_message(resp),
+        false => resp,
+    };
+    let resp = errors::as_json_rpc(resp, Some(&bytes)).await;
+    match post {
+        // Counted among the session's open POSTs until its answer is sent, so a DELETE
+        // waits for the answers of the calls it ends.
+        Some(post) => resp.map(|body| Body::new(Carrying::new(body, post))),
+        None => resp,
+    }
 }
 
 /// Middleware: 413 before reading a body whose `Content-Length` is over [`MAX_BODY`].
@@ -423,21 +440,43 @@ async fn cancel_on_disconnect(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(Disconnect(token.clone()));
     let guard = token.drop_guard();
     let resp = next.run(req).await;
-    let (parts, body) = resp.into_parts();
-    let body = GuardedBody {
-        inner: body,
-        guard: Some(guard),
-    };
-    Response::from_parts(parts, Body::new(body))
+    resp.map(|body| Body::new(Carrying::new(body, Some(guard))))
 }
 
-/// A response body that cancels its token when dropped before its end.
-struct GuardedBody {
+/// What a response body carries along: dropped with the body, and told when the body
+/// has been sent to its end.
+pub trait Carried: Send + Unpin + 'static {
+    /// The body has been sent completely.
+    fn sent(&mut self) {}
+}
+
+/// A [`Disconnect`] guard: disarmed once the answer is sent, so only an answer dropped
+/// unfinished cancels its token.
+impl Carried for Option<DropGuard> {
+    fn sent(&mut self) {
+        if let Some(g) = self.take() {
+            g.disarm();
+        }
+    }
+}
+
+/// A response body with something it carries (see [`Carried`]).
+pub struct Carrying<C> {
     inner: Body,
-    guard: Option<DropGuard>,
+    carried: C,
 }
 
-impl http_body::Body for GuardedBody {
+impl<C: Carried> Carrying<C> {
+    /// `body`, carrying `carried`.
+    pub fn new(body: Body, carried: C) -> Carrying<C> {
+        Carrying {
+            inner: body,
+            carried,
+        }
+    }
+}
+
+impl<C: Carried> http_body::Body for Carrying<C> {
     type Data = Bytes;
     type Error = axum::Error;
 
@@ -447,16 +486,14 @@ impl http_body::Body for GuardedBody {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
         let polled = Pin::new(&mut self.inner).poll_frame(cx);
         // Sent completely (hyper stops polling a body of known length after its last
-        // bytes, so the end is also seen through `is_end_stream`): nothing to cancel.
+        // bytes, so the end is also seen through `is_end_stream`).
         let ended = match &polled {
             Poll::Ready(None) => true,
             Poll::Ready(Some(Ok(_))) => self.inner.is_end_stream(),
             _ => false,
         };
         if ended {
-            if let Some(g) = self.guard.take() {
-                g.disarm();
-            }
+            self.carried.sent();
         }
         polled
     }
