@@ -1619,16 +1619,31 @@ impl Policy {
         }
         let argv = args_of(c);
         if IMPLICIT.contains(&name) {
-            // `wait -p 'a[$(cmd)]'`: bash evaluates the subscript of a variable name it assigns.
+            // `wait -p 'a[$(cmd)]'`: bash evaluates the subscript of a variable name it
+            // assigns, and the names in it (`wait -p 'b[y]'` with `y='a[$(id)]'`).
             if let Some(a) = argv[1..].iter().find(|a| {
                 a.text
                     .find('[')
                     .is_some_and(|i| a.text[i..].contains(['$', '`']))
+                    || (name == "wait" && vectors::subscript_reads_names(&a.text))
             }) {
                 return Err((
                     "vector:subscript".into(),
                     format!("{name} argument {:?} can evaluate an array subscript, which runs $(…) in bash", a.text),
                 ));
+            }
+            // bash's `jobs -x COMMAND ARGS` runs COMMAND (dash has no -x).
+            if name == "jobs" {
+                let options = argv[1..].iter().take_while(|a| a.text.starts_with('-'));
+                if let Some(a) = options
+                    .take_while(|a| a.text != "--")
+                    .find(|a| !a.exact || a.text.contains('x'))
+                {
+                    return Err((
+                        "unverifiable:builtin".into(),
+                        format!("jobs {:?}: bash's jobs -x runs the command that follows it, which the policy does not check; run the command itself", a.text),
+                    ));
+                }
             }
             if name == "set" {
                 if let Some(a) = unsafe_set_option(&argv[1..]) {

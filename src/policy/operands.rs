@@ -536,14 +536,11 @@ fn find_values(args: &[Arg], ok: &mut [bool]) {
             return;
         }
         if matches!(t, "-exec" | "-execdir" | "-ok" | "-okdir") {
-            let mut end = i + 1;
-            while end < args.len()
-                && !(args[end].exact && matches!(args[end].text.as_str(), ";" | "+"))
+            let end = super::vectors::find_command_end(args, i + 1, t);
+            if args[i + 1..end.min(args.len())].iter().any(|a| !a.exact)
+                || args.get(end).is_some_and(|a| !a.exact)
             {
-                if !args[end].exact {
-                    return;
-                }
-                end += 1;
+                return;
             }
             i = end + 1;
             continue;

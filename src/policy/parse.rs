@@ -1146,14 +1146,15 @@ impl<'s> Parser<'_, 's> {
                 _ => words.extend(self.word(ctx)?),
             }
         }
-        if words.iter().any(|w| {
+        let tested_name = |i: usize| i > 0 && matches!(words[i - 1].text.as_str(), "-v" | "-R");
+        if words.iter().enumerate().any(|(i, w)| {
             w.text.find('[').is_some_and(|i| {
                 let t = &w.text.as_bytes()[i..];
                 t.windows(2).any(|p| {
                     p[0] == b'`'
                         || (p[0] == b'$' && (p[1] == b'(' || p[1] == b'{' || is_name_start(p[1])))
                 })
-            })
+            }) || (tested_name(i) && super::vectors::subscript_reads_names(&w.text))
         }) {
             self.issue("unverifiable:arithmetic", "[[ … ]] evaluates array subscripts (-v a[…], a[…] -eq …), and a subscript with $(…) runs a command in bash");
         }
@@ -1307,6 +1308,16 @@ impl<'s> Parser<'_, 's> {
                                 }
                                 _ => parts.extend(self.word(ctx)?),
                             }
+                        }
+                        // `b=([y]=1)`: each `[…]=` is arithmetic, and a name in it is read
+                        // as arithmetic too (`y='a[$(id)]'` runs id).
+                        if parts.iter().any(|w| {
+                            w.text.starts_with('[')
+                                && w.text.split_once("]=").is_some_and(|(sub, _)| {
+                                    super::vectors::subscript_reads_names(&format!("{sub}]"))
+                                })
+                        }) {
+                            self.issue("unverifiable:arithmetic", "an array element's [subscript]= names a variable or holds code; bash evaluates it as arithmetic, and a value such as a[$(cmd)] in that variable runs cmd");
                         }
                         let start = parts
                             .first()

@@ -1147,6 +1147,20 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 out.push(deny("vector:rg", "rg --pre runs a program on every file it searches"));
             }
         }
+        // bash's `jobs -x COMMAND ARGS` runs COMMAND with job specs replaced by pids.
+        "jobs" => {
+            let options = args.iter().take_while(|a| a.text.starts_with('-') && a.text != "--");
+            let n = options.clone().count();
+            if options.clone().any(|a| a.text.contains('x')) {
+                let skip = n + usize::from(args.get(n).is_some_and(|a| a.text == "--"));
+                if args.len() > skip {
+                    out.push(Finding::Wrap {
+                        argv: args[skip..].to_vec(),
+                        appended: false,
+                    });
+                }
+            }
+        }
         "sort" => {
             if texts.iter().any(|a| option_matches("--compress-program", a)) {
                 out.push(deny("vector:sort", "sort --compress-program runs another program"));
@@ -1297,11 +1311,18 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             }
         }
         "test" | "[" | "printf" | "read" | "getopts" | "wait" => {
-            for a in &texts {
+            for (i, a) in texts.iter().enumerate() {
                 let sub = a.find('[').is_some_and(|i| {
                     i > 0 && a[..i].bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric()) && a[i..].contains(['$', '`'])
                 });
-                if sub || (p == "printf" && *a == "-v") {
+                // `test -v 'b[y]'`, `wait -p b[y]`: the name's subscript is arithmetic, and a
+                // variable in it is read as arithmetic too (`y='a[$(id)]'` runs id).
+                let named = match p {
+                    "test" | "[" => i > 0 && matches!(texts[i - 1], "-v" | "-R"),
+                    "getopts" | "wait" => true,
+                    _ => false,
+                };
+                if sub || (named && subscript_reads_names(a)) || (p == "printf" && *a == "-v") {
                     out.push(deny("vector:subscript", format!("{p} argument {a:?} can evaluate an array subscript, which runs $(…) in bash")));
                 }
             }
@@ -2627,6 +2648,23 @@ pub fn inline_code(argv: &[Arg]) -> Option<(&str, Vec<String>)> {
     Some((base, codes))
 }
 
+/// Where the command of find's `-exec` (`action`) that starts at `start` ends: at `;`, or
+/// at a `+` right after a word with `{}` in it (GNU find: elsewhere `+` is an argument,
+/// so `-exec uniq + .git/config ;` runs `uniq + .git/config`); `-ok` and `-okdir` end only
+/// at `;`.
+pub(crate) fn find_command_end(args: &[Arg], start: usize, action: &str) -> usize {
+    let plus_ends = matches!(action, "-exec" | "-execdir");
+    let mut end = start;
+    while end < args.len() {
+        let t = args[end].text.as_str();
+        if t == ";" || (t == "+" && plus_ends && end > start && args[end - 1].text.contains("{}")) {
+            break;
+        }
+        end += 1;
+    }
+    end
+}
+
 fn find(args: &[Arg], out: &mut Vec<Finding>) {
     let mut i = 0;
     while i < args.len() {
@@ -2634,10 +2672,7 @@ fn find(args: &[Arg], out: &mut Vec<Finding>) {
         match a {
             "-exec" | "-execdir" | "-ok" | "-okdir" => {
                 let start = i + 1;
-                let mut end = start;
-                while end < args.len() && args[end].text != ";" && args[end].text != "+" {
-                    end += 1;
-                }
+                let end = find_command_end(args, start, a);
                 let inner: Vec<Arg> = args[start..end]
                     .iter()
                     .map(|x| {
@@ -2912,8 +2947,11 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
             None => None,
         };
         let Some((v, exact)) = value else { continue };
-        let into_git = v.split('/').any(|c| c == ".git" || c == "hooks");
         let writes = attached.is_some_and(|(o, _)| o != "--git-dir") || t.starts_with("-o");
+        // Also a config git reads wherever it runs (`--output=~/.gitconfig` with a format
+        // that prints `[core] fsmonitor = …`: the next `git status` runs it).
+        let into_git = v.split('/').any(|c| c == ".git" || c == "hooks")
+            || (writes && git_reads_path(&v.split('/').collect::<Vec<_>>()));
         // `--git-dir=DIR`: a repository whose config and hooks are files the line may have
         // written (or a tracked directory laid out like one); only a `.git` is taken.
         let other_repo = attached.is_some_and(|(o, _)| o == "--git-dir")
@@ -2927,6 +2965,17 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
                 format!("git {t} {v:?} places files or a work tree inside a .git directory, where a hook or config would run programs"),
             ));
             return;
+        }
+    }
+    // `git log --output=F`, `git diff --output F`: what `> F` does, which an allow list
+    // refuses. (`format-patch -o DIR` and `archive -o F` write what they are for.)
+    let sub = git_sub_index(&texts).map(|k| texts[k]);
+    if !matches!(sub, Some("format-patch" | "archive")) {
+        if let Some(a) = texts.iter().find(|a| long_opt(a, "output").is_some()) {
+            out.push(deny(
+                "vector:writes-file",
+                format!("git {a:?} writes its output into a file, as a > redirection would, which is not allowed under an allow list; let it print, or write the file in a separate step the policy allows"),
+            ));
         }
     }
     // `git --bare SUB` takes the directory it runs in as a repository named explicitly, so
@@ -4081,6 +4130,21 @@ fn sed_danger(script: &str) -> Option<&'static str> {
             _ => return Some("is not a script the policy can read"),
         }
     }
+}
+
+/// Whether a word holds an array subscript that bash reads names or code in (`b[y]`,
+/// `b[$x]`, `` b[`id`] ``): where bash takes the word for a variable (`test -v`, `wait -p`,
+/// `[[ -v ]]`, `b=([y]=1)`) it evaluates the subscript as arithmetic, and a variable named
+/// there is read as arithmetic in turn, so `y='a[$(id)]'` runs `id`. Digits, blanks,
+/// operators, `@` and `*` read no names.
+pub(crate) fn subscript_reads_names(word: &str) -> bool {
+    word.match_indices('[').any(|(i, _)| {
+        let rest = &word[i + 1..];
+        let inside = rest.find(']').map_or(rest, |e| &rest[..e]);
+        inside
+            .bytes()
+            .any(|c| c == b'$' || c == b'`' || c == b'_' || c.is_ascii_alphabetic())
+    })
 }
 
 #[cfg(test)]
