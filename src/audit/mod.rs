@@ -37,6 +37,17 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The bytes a character takes in a log line, the larger of JSON (`\u0001`, `\"`) and
+/// text (`escape_debug`: `\u{1b}`, `\u{200b}`).
+fn written_len(c: char) -> usize {
+    let json = match c {
+        '"' | '\\' => 2,
+        c if u32::from(c) < 0x20 => 6,
+        c => c.len_utf8(),
+    };
+    json.max(c.escape_debug().map(char::len_utf8).sum())
+}
+
 /// `text` cut at `max` bytes (on a character boundary) and marked `…(cut)` when longer: for
 /// client-chosen text that reaches a log line or an answer (a request id, a method name),
 /// which would otherwise make a line of any size (CloudWatch splits events over 256 KB, and
@@ -102,16 +113,28 @@ impl Event {
     /// runs (and a longer one is refused and logged), and log transports split long lines
     /// (Docker at 16 KiB), which could part a `CMD_EXEC` record from its command.
     pub fn command(self, command: &str) -> Event {
-        if command.len() <= MAX_COMMAND_LOGGED {
+        // Counted as written: a control character takes six bytes escaped (`\u0001`), so
+        // 12 KiB of them made a 72 KiB line.
+        if command.chars().map(written_len).sum::<usize>() <= MAX_COMMAND_LOGGED {
             return self.field("command", command);
         }
-        let mut head = COMMAND_HEAD;
-        while !command.is_char_boundary(head) {
-            head -= 1;
+        let mut head = 0;
+        let mut written = 0;
+        for (i, c) in command.char_indices() {
+            written += written_len(c);
+            if written > COMMAND_HEAD {
+                break;
+            }
+            head = i + c.len_utf8();
         }
-        let mut tail = command.len() - COMMAND_TAIL;
-        while !command.is_char_boundary(tail) {
-            tail += 1;
+        let mut tail = command.len();
+        written = 0;
+        for (i, c) in command.char_indices().rev() {
+            written += written_len(c);
+            if written > COMMAND_TAIL {
+                break;
+            }
+            tail = i;
         }
         let shown = format!(
             "{}…({} bytes cut)…{}",

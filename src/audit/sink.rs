@@ -233,6 +233,21 @@ mod tests {
     }
 
     #[test]
+    fn commands_are_cut_by_what_they_take_written() {
+        // 10 KiB of control characters and zero-width spaces, which both formats escape
+        // (6 to 8 bytes each): a 60–80 KiB line when counted in raw bytes.
+        for filler in ["\u{1}", "\u{200b}", "\\\""] {
+            let cmd = format!("echo START{}END", filler.repeat(10 * 1024 / filler.len()));
+            let e = Event::new("CMD_EXEC", LogLevel::Info, "command executed").command(&cmd);
+            for line in [json_line(&e), text_line(&e)] {
+                assert!(line.len() < 16 * 1024, "{filler:?}: {}", line.len());
+                assert!(line.contains("START") && line.contains("END"), "{line}");
+                assert!(line.contains("bytes cut)"), "{filler:?}");
+            }
+        }
+    }
+
+    #[test]
     fn timestamps_are_utc_millis() {
         let t = timestamp();
         assert_eq!(t.len(), "2026-11-21T05:40:12.123Z".len(), "{t}");
