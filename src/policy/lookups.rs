@@ -45,7 +45,7 @@ pub(crate) struct Setters {
     pub commands: HashMap<String, Vec<usize>>,
     /// A name and its `for NAME in …` loops ([`Script::loop_values`]).
     pub loops: HashMap<String, Vec<usize>>,
-    /// A first word (`set`, a function's name) and the commands it begins.
+    /// A first word (`set`, `alias`, a function's name) and the commands it begins.
     pub first_words: HashMap<String, Vec<usize>>,
 }
 
@@ -64,6 +64,8 @@ const SETTING_BUILTINS: [&str; 9] = [
 impl Setters {
     fn new(script: &Script) -> Self {
         let mut index = Setters::default();
+        let functions: std::collections::HashSet<&str> =
+            script.functions.iter().map(|f| f.name.as_str()).collect();
         for (i, c) in script.commands.iter().enumerate() {
             let mut names: Vec<&str> = Vec::new();
             if c.words.is_empty() {
@@ -81,7 +83,11 @@ impl Setters {
                 }
             }
             if let Some(p) = c.words.first() {
-                index.first_words.entry(p.text.clone()).or_default().push(i);
+                // Only the first words asked for: `set`, `alias`, the line's functions.
+                if matches!(p.text.as_str(), "set" | "alias") || functions.contains(p.text.as_str())
+                {
+                    index.first_words.entry(p.text.clone()).or_default().push(i);
+                }
                 if SETTING_BUILTINS.contains(&p.text.as_str()) {
                     names.extend(
                         c.words[1..]
@@ -113,7 +119,8 @@ impl Setters {
         self.loops.get(name).map_or(&[], Vec::as_slice)
     }
 
-    /// The commands whose first word is `word`, in the line's order.
+    /// The commands whose first word is `word` (`set`, `alias` or a function's name), in
+    /// the line's order.
     pub fn starting(&self, word: &str) -> &[usize] {
         self.first_words.get(word).map_or(&[], Vec::as_slice)
     }
