@@ -319,14 +319,21 @@ fn user_may_change(path: &Path, exists: bool) -> bool {
 /// last 300 ms).
 const STDIO_STOP_WAIT: Duration = Duration::from_secs(3);
 
+/// How long calls running when stdin closed may go on to be answered: a second less than
+/// rmcp's own drain of in-flight answers after EOF (5 s, after which it cancels them as
+/// plain cancellations), so that what is still running is ended with the reason and its
+/// answer still goes out.
+const STDIN_CLOSED_GRACE: Duration = Duration::from_secs(4);
+
 /// The stop reason the calls running when the client closed stdin are ended with.
 pub const STDIN_CLOSED: &str =
     "the client closed stdin (it quit or restarted the server), so the server is stopping";
 
 /// Serves MCP over stdin/stdout until the client closes stdin or a signal comes, then
-/// stops: every running command's process tree is ended at once (its client is gone, or
-/// the server must go), each call is answered and audited with the reason, and only then
-/// does the server return (SERVER_STOP follows).
+/// stops: on a signal every running command's process tree is ended at once; after stdin
+/// closed, calls that end within [`STDIN_CLOSED_GRACE`] are answered and the rest ended.
+/// Each call is answered (where stdout is still read) and audited with the reason, and only
+/// then does the server return (SERVER_STOP follows).
 async fn serve_stdio(commander: Arc<Commander>) -> String {
     let (transport, writer) = crate::transport::stdio::stdio();
     let stdin_closed = transport.closed();
@@ -350,6 +357,15 @@ async fn serve_stdio(commander: Arc<Commander>) -> String {
                     (s, stop, false)
                 }
             };
+            let mut ended = ended;
+            if reason == "stdin closed" && !ended {
+                // A client that piped its requests in and reads the answers (`printf … |
+                // mcp-commander`) still gets those that end within rmcp's drain after EOF;
+                // what still runs then is ended and audited.
+                ended = tokio::time::timeout(STDIN_CLOSED_GRACE, &mut waiting)
+                    .await
+                    .is_ok();
+            }
             commander.stop_calls(&stop);
             if !ended {
                 // Closing the service answers the calls that end now (rmcp lets them
