@@ -291,14 +291,20 @@ impl Veto {
         }
     }
 
-    /// True when the argument text triggers the veto.
+    /// True when the argument text triggers the veto. An `exact`, `prefix` or `regex` veto
+    /// also sees the other spellings of a path in the argument ([`path_spellings`]), so
+    /// `/run/./secrets/x`, `/run//secrets/x` and `/run/x/../secrets/x` meet a veto on
+    /// `/run/secrets` as the kernel would resolve them.
     pub fn matches(&self, arg: &str) -> bool {
-        match &self.kind {
-            VetoKind::Exact(s) => arg == s,
-            VetoKind::Prefix(s) => arg.starts_with(s.as_str()),
-            VetoKind::Regex(r) => r.is_match(arg),
-            VetoKind::Option(o) => option_matches(o, arg),
-        }
+        let one = |a: &str| match &self.kind {
+            VetoKind::Exact(s) => a == s,
+            VetoKind::Prefix(s) => a.starts_with(s.as_str()),
+            VetoKind::Regex(r) => r.is_match(a),
+            VetoKind::Option(o) => option_matches(o, a),
+        };
+        one(arg)
+            || (!matches!(self.kind, VetoKind::Option(_))
+                && path_spellings(arg).iter().any(|p| one(p)))
     }
 
     /// True when the argument triggers the veto or may (its value is not known).
@@ -311,6 +317,51 @@ impl Veto {
             _ => arg.unknown || self.matches(&arg.text) || arg.may_hide_option(),
         }
     }
+}
+
+/// The other spellings of the path in `arg` (its text split at `/`, so a value such as
+/// `--file=/run/./x` or `@/run//x` counts too): without `.` segments and doubled slashes,
+/// and that with each `dir/..` pair taken out as well (`/run/x/../secrets` is
+/// `/run/secrets` unless `x` is a symbolic link; the form that keeps `..` is offered
+/// too, so a veto sees both). A `..` with nothing before it to take out stays. Empty when
+/// `arg` has no `/` or is spelled that way already.
+pub fn path_spellings(arg: &str) -> Vec<String> {
+    if !arg.contains('/') {
+        return Vec::new();
+    }
+    let absolute = arg.starts_with('/');
+    let trailing = arg.len() > 1 && arg.ends_with('/');
+    let join = |parts: &[&str]| {
+        let mut out = parts.join("/");
+        if absolute {
+            out.insert(0, '/');
+        }
+        if trailing && !parts.is_empty() {
+            out.push('/');
+        }
+        out
+    };
+    let kept: Vec<&str> = arg
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    let mut resolved: Vec<&str> = Vec::new();
+    for c in &kept {
+        match *c {
+            ".." if resolved.last().is_some_and(|l| *l != "..") => {
+                resolved.pop();
+            }
+            ".." if absolute => {}
+            c => resolved.push(c),
+        }
+    }
+    let mut out: Vec<String> = Vec::new();
+    for p in [join(&kept), join(&resolved)] {
+        if p != arg && !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// Option matching as getopt would see it; see [`VetoKind::Option`].
@@ -446,6 +497,58 @@ mod tests {
         assert!(!pat("ls", false).matches(&argv("./ls")));
         assert!(pat("/opt/x/ls", false).matches(&argv("/opt/x/ls")));
         assert!(!pat("/opt/x/ls", false).matches(&argv("ls")));
+    }
+
+    #[test]
+    fn path_spellings_resolve_dot_slash_and_dotdot() {
+        assert_eq!(path_spellings("/run/./secrets/x"), vec!["/run/secrets/x"]);
+        assert_eq!(
+            path_spellings("/run/.//secrets/db"),
+            vec!["/run/secrets/db"]
+        );
+        assert_eq!(path_spellings("/run/x/../secrets"), vec!["/run/secrets"]);
+        assert_eq!(
+            path_spellings("/run/./x/../secrets/"),
+            vec!["/run/x/../secrets/", "/run/secrets/"]
+        );
+        assert_eq!(path_spellings("/../run/secrets"), vec!["/run/secrets"]);
+        assert_eq!(path_spellings("../../x"), Vec::<String>::new());
+        assert_eq!(path_spellings("a/../../x"), vec!["../x"]);
+        assert_eq!(
+            path_spellings("--file=/run/./secrets"),
+            vec!["--file=/run/secrets"]
+        );
+        assert!(path_spellings("/run/secrets/x").is_empty());
+        assert!(path_spellings("plain").is_empty());
+        assert!(path_spellings("/").is_empty());
+    }
+
+    #[test]
+    fn vetoes_see_the_resolved_path() {
+        let prefix = Veto {
+            kind: VetoKind::Prefix("/run/secrets".into()),
+            why: None,
+        };
+        for a in [
+            "/run/./secrets/x",
+            "/run//secrets",
+            "/run/x/../secrets/db",
+            "/./run/secrets",
+        ] {
+            assert!(prefix.matches(a), "{a}");
+        }
+        assert!(!prefix.matches("/run/x/../y"));
+        assert!(!prefix.matches("/tmp/run/secrets"));
+        let regex = Veto {
+            kind: VetoKind::Regex(regex::Regex::new("run/+secrets").unwrap()),
+            why: None,
+        };
+        assert!(regex.matches("/run/./secrets"));
+        let exact = Veto {
+            kind: VetoKind::Exact(".git/config".into()),
+            why: None,
+        };
+        assert!(exact.matches("./.git//config"));
     }
 
     #[test]
