@@ -45,6 +45,8 @@ pub(crate) struct Setters {
     pub commands: HashMap<String, Vec<usize>>,
     /// A name and its `for NAME in …` loops ([`Script::loop_values`]).
     pub loops: HashMap<String, Vec<usize>>,
+    /// A name and the `for NAME in …` loops of [`Script::loops`] that set it.
+    pub for_loops: HashMap<String, Vec<usize>>,
     /// A first word (`set`, `alias`, a function's name) and the commands it begins.
     pub first_words: HashMap<String, Vec<usize>>,
 }
@@ -106,6 +108,11 @@ impl Setters {
         for (i, (n, _)) in script.loop_values.iter().enumerate() {
             index.loops.entry(n.clone()).or_default().push(i);
         }
+        for (i, l) in script.loops.iter().enumerate() {
+            if let Some((n, _)) = &l.var {
+                index.for_loops.entry(n.clone()).or_default().push(i);
+            }
+        }
         index
     }
 
@@ -117,6 +124,11 @@ impl Setters {
     /// The `for name in …` loops, in the line's order.
     pub fn loops_of(&self, name: &str) -> &[usize] {
         self.loops.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The `for name in …` loops (indices of [`Script::loops`]).
+    pub fn for_loops_of(&self, name: &str) -> &[usize] {
+        self.for_loops.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// The commands whose first word is `word` (`set`, `alias` or a function's name), in

@@ -357,6 +357,113 @@ fn cargo_opts(sub: &str) -> Option<Opts<'static>> {
 
 /// For each word of `argv` (program first), true when it is only known when it runs yet
 /// cannot be read as an option (see the module documentation). Literal words are false.
+/// `test`/`[` operators whose operand is a string or a file name, whatever it holds.
+const TEST_UNARY: &[&str] = &[
+    "-n", "-z", "-e", "-f", "-d", "-r", "-w", "-x", "-s", "-L", "-h", "-p", "-S", "-b", "-c", "-g",
+    "-u", "-k", "-O", "-G", "-N",
+];
+const TEST_BINARY: &[&str] = &["=", "==", "!=", "-nt", "-ot", "-ef"];
+
+/// `[ -d "$DIR" ]`, `test "$A" = "$B"`: a quoted expansion right after a literal string or
+/// file operator, or on either side of a literal string comparison, is that operator's
+/// operand whatever it holds (POSIX reads three and fewer words by their positions, and a
+/// literal operator in the middle as binary). Not where a word of the test holds `[`: bash
+/// evaluates a subscript named by `-v`, and an expansion that turned out `-v` would make
+/// the next word one. Integer comparisons (`-eq` …) and `-v`/`-R` are left out.
+fn test_operands(args: &[Arg], ok: &mut [bool]) {
+    if args.iter().any(|a| a.text.contains('[')) {
+        return;
+    }
+    let literal = |j: usize, set: &[&str]| {
+        args.get(j)
+            .is_some_and(|a| a.exact && set.contains(&a.text.as_str()))
+    };
+    for k in 0..args.len() {
+        let operand = (k >= 1 && (literal(k - 1, TEST_UNARY) || literal(k - 1, TEST_BINARY)))
+            || literal(k + 1, TEST_BINARY);
+        if operand && !args[k].split {
+            ok[k] = true;
+        }
+    }
+}
+
+fn is_python(p: &str) -> bool {
+    p.strip_prefix("python")
+        .is_some_and(|v| v.bytes().all(|c| c.is_ascii_digit() || c == b'.'))
+}
+
+/// `python3 scripts/gen.py --out "$OUT"`, `python3 -m pytest -k "$K"`, `node build.js
+/// "$X"`: the interpreter reads its own options only up to the script (or `-m MODULE`);
+/// what follows is the script's, data to the interpreter. Its options before that must be
+/// literal; code (`-c`, `-e`, `-p`) is left to the interpreter rules.
+fn script_arguments(python: bool, args: &[Arg], ok: &mut [bool]) {
+    let takes_value: &[&str] = if python {
+        &["-W", "-X", "--check-hash-based-pycs"]
+    } else {
+        &[
+            "-r",
+            "--require",
+            "--import",
+            "--loader",
+            "--env-file",
+            "--conditions",
+            "-C",
+        ]
+    };
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        if !a.exact {
+            return;
+        }
+        let t = a.text.as_str();
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        if !t.starts_with('-') || t == "-" {
+            break;
+        }
+        if takes_value.contains(&t) {
+            i += 2;
+            continue;
+        }
+        if python && !t.starts_with("--") {
+            // A bundle: `-c` ends it with code, `-m` with the module (attached or next),
+            // `-W`/`-X` take the rest or the next word.
+            let letters = &t[1..];
+            match letters.find(['c', 'm', 'W', 'X']) {
+                Some(at) if letters.as_bytes()[at] == b'c' => return,
+                Some(at) if letters.as_bytes()[at] == b'm' => {
+                    let attached = at + 1 < letters.len();
+                    let module = if attached { i } else { i + 1 };
+                    if !args.get(module).is_some_and(|m| m.exact) {
+                        return;
+                    }
+                    mark_from(module + 1, ok);
+                    return;
+                }
+                Some(at) => i += if at + 1 < letters.len() { 1 } else { 2 },
+                None => i += 1,
+            }
+            continue;
+        }
+        if !python && matches!(t, "-e" | "-p" | "--eval" | "--print") {
+            return;
+        }
+        i += 1;
+    }
+    // The script: what follows it is its own.
+    if args.get(i).is_some_and(|s| s.exact) {
+        mark_from(i + 1, ok);
+    }
+}
+
+fn mark_from(start: usize, ok: &mut [bool]) {
+    for o in ok.iter_mut().skip(start) {
+        *o = true;
+    }
+}
+
 pub fn data_words(argv: &[Arg]) -> Vec<bool> {
     let mut ok = vec![false; argv.len()];
     let Some(prog) = argv.first() else {
@@ -418,6 +525,10 @@ pub fn data_words(argv: &[Arg]) -> Vec<bool> {
             scan(&args[1..], &o, &mut ok[2..]);
         }
         "find" => find_values(args, &mut ok[1..]),
+        "test" | "[" => test_operands(args, &mut ok[1..]),
+        p if is_python(p) || p == "node" || p == "nodejs" => {
+            script_arguments(p != "node" && p != "nodejs", args, &mut ok[1..])
+        }
         "awk" | "gawk" | "mawk" | "nawk" => {
             let o = Opts {
                 values: &["assign", "field-separator"],

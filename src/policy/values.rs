@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// How many readings of one command are checked (one a value of the variable with the
 /// most); a command with more is not read at all and the line is refused
 /// ([`Lookups::readings_cut`](super::lookups::Lookups::readings_cut)).
-pub(crate) const MAX_READINGS: usize = 256;
+pub(crate) const MAX_READINGS: usize = 1024;
 
 /// How many readings of all its commands a line may need: past this (a 128 KiB line of
 /// `x=a1; echo $x; x=a2; echo $x; …` would need millions) the rest are not read and the
@@ -138,10 +138,56 @@ fn substitution_len(body: &str) -> Option<usize> {
 /// Asked once per line for each variable (and for `$1` … each function): the answer
 /// depends on nothing else of `cmd` ([`Lookups::values`](super::lookups::Lookups::values)).
 pub(crate) fn values(script: &Script, name: &str, cmd: &SimpleCommand) -> Arc<Vec<String>> {
+    if let Some(words) = loop_words(script, name, cmd) {
+        return Arc::new(words);
+    }
     let var = (name.to_string(), cmd.function.filter(|_| positional(name)));
     script
         .lookups
         .values(var, || resolved(script, name, cmd, 0))
+}
+
+/// In the body of `for NAME in WORDS; do …; done` NAME holds one of WORDS (the innermost
+/// such loop's), whatever the line gives it elsewhere (`for d in / /home; do df "$d";
+/// done; for d in build dist; do rm -rf "$d"; done` removes no `/`) — unless the body sets
+/// NAME itself, or the command is in a function defined there (which may be called later).
+fn loop_words(script: &Script, name: &str, cmd: &SimpleCommand) -> Option<Vec<String>> {
+    if cmd.function.is_some() || positional(name) {
+        return None;
+    }
+    let at = index_of(script, cmd)?;
+    let setters = script.lookups.setters(script);
+    let innermost = setters
+        .for_loops_of(name)
+        .iter()
+        .map(|&l| &script.loops[l])
+        .filter(|l| l.body.contains(&at))
+        .min_by_key(|l| l.body.len())?;
+    // Set in the body: by a command, or by a loop nested there (`for d in /; do :; done`
+    // leaves d at `/`).
+    let nested_loop = setters
+        .for_loops_of(name)
+        .iter()
+        .map(|&l| &script.loops[l])
+        .any(|l| !std::ptr::eq(l, innermost) && innermost.body.contains(&l.body.start));
+    if nested_loop || setters.of(name).iter().any(|i| innermost.body.contains(i)) {
+        return None;
+    }
+    let (_, words) = innermost.var.as_ref()?;
+    Some(words.iter().map(|w| w.text.clone()).collect())
+}
+
+/// Where `cmd` is in [`Script::commands`] (it is one of them, or `None`).
+fn index_of(script: &Script, cmd: &SimpleCommand) -> Option<usize> {
+    let size = std::mem::size_of::<SimpleCommand>().max(1);
+    let offset =
+        (std::ptr::from_ref(cmd) as usize).checked_sub(script.commands.as_ptr() as usize)?;
+    let i = offset / size;
+    script
+        .commands
+        .get(i)
+        .filter(|c| std::ptr::eq(*c, cmd))
+        .map(|_| i)
 }
 
 /// `$1` …, `$@`, `$*`: the arguments of the function the command is in, or the line's.
