@@ -14,16 +14,18 @@ use super::pipes::Flow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// A variable, and for `$1` … the function whose arguments they are (`None`: the line's
-/// `set --`).
-pub(crate) type Variable = (String, Option<usize>);
+/// A variable's name and its values.
+type Named = (String, Arc<Vec<String>>);
 
 /// The line's lookups, each made when first needed.
 #[derive(Default)]
 pub(crate) struct Lookups {
     setters: OnceLock<Setters>,
-    values: Mutex<HashMap<Variable, Arc<Vec<String>>>>,
-    stages: OnceLock<HashMap<(u32, u16), Vec<usize>>>,
+    /// A variable's values by its name's hash and function, with the name (a name whose
+    /// hash another has is worked out again, not cached).
+    values: Mutex<HashMap<(u64, Option<usize>), Named>>,
+    /// (pipeline, stage) and a command there, sorted.
+    stages: OnceLock<Vec<((u32, u16), usize)>>,
     pipe_inputs: Mutex<HashMap<(u32, u16), Flow>>,
     copied: Mutex<HashMap<String, Arc<Vec<String>>>>,
     links: OnceLock<HashMap<usize, (usize, usize)>>,
@@ -35,20 +37,24 @@ pub(crate) struct Lookups {
     readings: Mutex<(usize, bool)>,
 }
 
-/// The commands that may give a variable a value, by name.
+/// The commands that may give a variable a value, by name. Each list is kept as (hash of
+/// the name, index) pairs sorted by hash: one allocation a list however many names, and a
+/// name whose hash another shares gets both's entries, which is harmless (each command is
+/// still read in full). Made for every line that asks for a value, so it must be cheap for
+/// short ones.
 #[derive(Default)]
 pub(crate) struct Setters {
-    /// A name and the commands that may set it (a superset: each is still read in full):
-    /// assignments of a command without words, `${x:=…}` / `${x=…}` in any word, any word
-    /// of `export` `readonly` `local` `declare` `typeset` `printf` `read` `mapfile`
-    /// `readarray` (its part before `=`; `MAPFILE` for the last two).
-    pub commands: HashMap<String, Vec<usize>>,
-    /// A name and its `for NAME in …` loops ([`Script::loop_values`]).
-    pub loops: HashMap<String, Vec<usize>>,
-    /// A name and the `for NAME in …` loops of [`Script::loops`] that set it.
-    pub for_loops: HashMap<String, Vec<usize>>,
-    /// A first word (`set`, `alias`, a function's name) and the commands it begins.
-    pub first_words: HashMap<String, Vec<usize>>,
+    /// The commands that may set a name: assignments of a command without words,
+    /// `${x:=…}` / `${x=…}` in any word, any word of `export` `readonly` `local` `declare`
+    /// `typeset` `printf` `read` `mapfile` `readarray` (its part before `=`; `MAPFILE` for
+    /// the last two).
+    commands: Vec<(u64, usize)>,
+    /// The `for NAME in …` loops of [`Script::loop_values`] by name.
+    loops: Vec<(u64, usize)>,
+    /// The `for NAME in …` loops of [`Script::loops`] by name.
+    for_loops: Vec<(u64, usize)>,
+    /// The commands a first word (`set`, `alias`, a function's name) begins.
+    first_words: Vec<(u64, usize)>,
 }
 
 const SETTING_BUILTINS: [&str; 9] = [
@@ -63,17 +69,38 @@ const SETTING_BUILTINS: [&str; 9] = [
     "readarray",
 ];
 
+/// FNV-1a: a name's key in the lists above (no allocation, no keyed hasher needed).
+pub(crate) fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The indices listed under `name`'s hash, in the line's order.
+fn listed<'a>(list: &'a [(u64, usize)], name: &str) -> impl Iterator<Item = usize> + 'a {
+    let h = name_hash(name);
+    let start = list.partition_point(|&(k, _)| k < h);
+    list[start..]
+        .iter()
+        .take_while(move |&&(k, _)| k == h)
+        .map(|&(_, i)| i)
+}
+
 impl Setters {
     fn new(script: &Script) -> Self {
         let mut index = Setters::default();
-        let functions: std::collections::HashSet<&str> =
-            script.functions.iter().map(|f| f.name.as_str()).collect();
+        let functions: Vec<u64> = script
+            .functions
+            .iter()
+            .map(|f| name_hash(&f.name))
+            .collect();
+        let mut names: Vec<&str> = Vec::new();
         for (i, c) in script.commands.iter().enumerate() {
-            let mut names: Vec<&str> = Vec::new();
+            names.clear();
             if c.words.is_empty() {
                 names.extend(c.assignments.iter().map(|a| a.name.as_str()));
             }
-            for w in &c.words {
+            for w in c.words.iter().filter(|w| w.text.contains("${")) {
                 for (at, _) in w.text.match_indices("${") {
                     let rest = &w.text[at + 2..];
                     let end = rest
@@ -86,9 +113,9 @@ impl Setters {
             }
             if let Some(p) = c.words.first() {
                 // Only the first words asked for: `set`, `alias`, the line's functions.
-                if matches!(p.text.as_str(), "set" | "alias") || functions.contains(p.text.as_str())
-                {
-                    index.first_words.entry(p.text.clone()).or_default().push(i);
+                let h = name_hash(&p.text);
+                if matches!(p.text.as_str(), "set" | "alias") || functions.contains(&h) {
+                    index.first_words.push((h, i));
                 }
                 if SETTING_BUILTINS.contains(&p.text.as_str()) {
                     names.extend(
@@ -99,42 +126,50 @@ impl Setters {
                     names.push("MAPFILE");
                 }
             }
-            names.sort_unstable();
-            names.dedup();
-            for n in names {
-                index.commands.entry(n.to_string()).or_default().push(i);
-            }
+            index
+                .commands
+                .extend(names.iter().map(|n| (name_hash(n), i)));
         }
         for (i, (n, _)) in script.loop_values.iter().enumerate() {
-            index.loops.entry(n.clone()).or_default().push(i);
+            index.loops.push((name_hash(n), i));
         }
         for (i, l) in script.loops.iter().enumerate() {
             if let Some((n, _)) = &l.var {
-                index.for_loops.entry(n.clone()).or_default().push(i);
+                index.for_loops.push((name_hash(n), i));
             }
+        }
+        // By hash, then index: the indices of one hash in the line's order, each once.
+        for list in [
+            &mut index.commands,
+            &mut index.loops,
+            &mut index.for_loops,
+            &mut index.first_words,
+        ] {
+            list.sort_unstable();
+            list.dedup();
         }
         index
     }
 
     /// The commands that may set `name`, in the line's order.
-    pub fn of(&self, name: &str) -> &[usize] {
-        self.commands.get(name).map_or(&[], Vec::as_slice)
+    pub fn of<'a>(&'a self, name: &str) -> impl Iterator<Item = usize> + 'a {
+        listed(&self.commands, name)
     }
 
-    /// The `for name in …` loops, in the line's order.
-    pub fn loops_of(&self, name: &str) -> &[usize] {
-        self.loops.get(name).map_or(&[], Vec::as_slice)
+    /// The `for name in …` loops of [`Script::loop_values`], in the line's order.
+    pub fn loops_of<'a>(&'a self, name: &str) -> impl Iterator<Item = usize> + 'a {
+        listed(&self.loops, name)
     }
 
     /// The `for name in …` loops (indices of [`Script::loops`]).
-    pub fn for_loops_of(&self, name: &str) -> &[usize] {
-        self.for_loops.get(name).map_or(&[], Vec::as_slice)
+    pub fn for_loops_of<'a>(&'a self, name: &str) -> impl Iterator<Item = usize> + 'a {
+        listed(&self.for_loops, name)
     }
 
     /// The commands whose first word is `word` (`set`, `alias` or a function's name), in
     /// the line's order.
-    pub fn starting(&self, word: &str) -> &[usize] {
-        self.first_words.get(word).map_or(&[], Vec::as_slice)
+    pub fn starting<'a>(&'a self, word: &str) -> impl Iterator<Item = usize> + 'a {
+        listed(&self.first_words, word)
     }
 }
 
@@ -144,13 +179,26 @@ impl Lookups {
         self.setters.get_or_init(|| Setters::new(script))
     }
 
-    /// The values of `var`, worked out by `make` the first time.
+    /// The values of `name` (for `$1` … in `function`), worked out by `make` the first
+    /// time.
     pub(crate) fn values(
         &self,
-        var: Variable,
+        name: &str,
+        function: Option<usize>,
         make: impl FnOnce() -> Vec<String>,
     ) -> Arc<Vec<String>> {
-        memo(&self.values, var, || Arc::new(make()))
+        let key = (name_hash(name), function);
+        match lock(&self.values).get(&key) {
+            Some((n, v)) if n == name => return v.clone(),
+            Some(_) => return Arc::new(make()),
+            None => {}
+        }
+        // Not held while making: `make` asks for other variables' values.
+        let v = Arc::new(make());
+        lock(&self.values)
+            .entry(key)
+            .or_insert_with(|| (name.to_string(), v.clone()));
+        v
     }
 
     /// The programs the line's copies and links make a file named `name` ([`copied_programs`](super::copied_programs)),
@@ -184,22 +232,28 @@ impl Lookups {
 
     /// The commands at stage `j` of pipeline `p` (more than one where the stage is a group
     /// or a loop).
-    pub(crate) fn stage(&self, script: &Script, p: u32, j: u16) -> &[usize] {
-        self.stages
-            .get_or_init(|| {
-                let mut stages: HashMap<(u32, u16), Vec<usize>> = HashMap::new();
-                for (i, c) in script.commands.iter().enumerate() {
-                    for &s in &c.stages {
-                        let at = stages.entry(s).or_default();
-                        if at.last() != Some(&i) {
-                            at.push(i);
-                        }
-                    }
-                }
-                stages
-            })
-            .get(&(p, j))
-            .map_or(&[], Vec::as_slice)
+    pub(crate) fn stage<'a>(
+        &'a self,
+        script: &Script,
+        p: u32,
+        j: u16,
+    ) -> impl Iterator<Item = usize> + 'a {
+        let stages = self.stages.get_or_init(|| {
+            let mut stages: Vec<((u32, u16), usize)> = script
+                .commands
+                .iter()
+                .enumerate()
+                .flat_map(|(i, c)| c.stages.iter().map(move |&s| (s, i)))
+                .collect();
+            stages.sort_unstable();
+            stages.dedup();
+            stages
+        });
+        let start = stages.partition_point(|&(s, _)| s < (p, j));
+        stages[start..]
+            .iter()
+            .take_while(move |&&(s, _)| s == (p, j))
+            .map(|&(_, i)| i)
     }
 
     /// The index of the command that has the word `w` (an operand or a redirection's
@@ -225,7 +279,7 @@ impl Lookups {
         self.aliases
             .get_or_init(|| {
                 let mut aliases = HashMap::new();
-                for &i in self.setters(script).starting("alias") {
+                for i in self.setters(script).starting("alias") {
                     for (k, w) in script.commands[i].words.iter().enumerate().skip(1) {
                         if let Some((n, _)) = w.text.split_once('=') {
                             aliases.insert(n.to_string(), (i, k));
@@ -366,9 +420,10 @@ mod tests {
             let fed = pipes::pipe_input(&script, p, k);
             assert!(fed.texts.is_empty());
         }
-        // Once a stage: it was n * (n + 1) / 2 (2,001,000) when each asked its whole
-        // upstream again.
-        assert_eq!(work::take(), n);
+        // Once a stage (the first four, cheaper worked out again, a few times more): it was
+        // n * (n + 1) / 2 (2,001,000) when each asked its whole upstream again.
+        let steps = work::take();
+        assert!((n..=n + 20).contains(&steps), "{steps}");
     }
 
     #[test]

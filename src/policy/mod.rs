@@ -334,8 +334,12 @@ fn assigned_literal<'a>(script: &'a Script, word: &str) -> Option<&'a str> {
         .and_then(|w| w.strip_suffix('}'))
         .or_else(|| word.strip_prefix('$'))?;
     let mut last = None;
-    let setters = script.lookups.setters(script).of(name);
-    for c in setters.iter().map(|&i| &script.commands[i]) {
+    for c in script
+        .lookups
+        .setters(script)
+        .of(name)
+        .map(|i| &script.commands[i])
+    {
         if c.words.is_empty() {
             for a in &c.assignments {
                 if a.name == name && a.value.is_static() {
@@ -401,6 +405,7 @@ fn copied_programs(lines: &Lines<'_>, name: &str) -> Vec<String> {
     // Per line and name: every command named `name` asks again.
     lines
         .levels()
+        .filter(|l| !l.copies.is_empty())
         .flat_map(|l| {
             let make = || copied_programs_at(l.script, l.copies, name, 0);
             l.script.lookups.copied_programs(name, make).to_vec()

@@ -87,6 +87,10 @@ pub(crate) fn pipe_input(script: &Script, p: u32, j: u16) -> Flow {
     // Each stage is worked out once (the next one asks for it again), from the first one
     // not yet known up: asking each for the one before would recurse once a stage, and a
     // 128 KiB line holds a pipeline of 10,000 stages.
+    // A short pipeline's stages are cheaper worked out again than kept.
+    if j <= 4 {
+        return fed(script, p, j);
+    }
     let lookups = &script.lookups;
     let first = (1..j)
         .rev()
@@ -101,11 +105,12 @@ pub(crate) fn pipe_input(script: &Script, p: u32, j: u16) -> Flow {
 /// What stage `j` (≥ 1) of pipeline `p` is fed: what the stage before writes.
 fn fed(script: &Script, p: u32, j: u16) -> Flow {
     let mut out = Flow::known(Vec::new());
-    let stage = script.lookups.stage(script, p, j - 1);
-    for &i in stage {
+    let mut any = false;
+    for i in script.lookups.stage(script, p, j - 1) {
+        any = true;
         out.merge(output(script, &script.commands[i], p, j - 1));
     }
-    out.complete &= !stage.is_empty();
+    out.complete &= any;
     out
 }
 

@@ -141,10 +141,10 @@ pub(crate) fn values(script: &Script, name: &str, cmd: &SimpleCommand) -> Arc<Ve
     if let Some(words) = loop_words(script, name, cmd) {
         return Arc::new(words);
     }
-    let var = (name.to_string(), cmd.function.filter(|_| positional(name)));
+    let function = cmd.function.filter(|_| positional(name));
     script
         .lookups
-        .values(var, || resolved(script, name, cmd, 0))
+        .values(name, function, || resolved(script, name, cmd, 0))
 }
 
 /// In the body of `for NAME in WORDS; do …; done` NAME holds one of WORDS (the innermost
@@ -159,18 +159,16 @@ fn loop_words(script: &Script, name: &str, cmd: &SimpleCommand) -> Option<Vec<St
     let setters = script.lookups.setters(script);
     let innermost = setters
         .for_loops_of(name)
-        .iter()
-        .map(|&l| &script.loops[l])
+        .map(|l| &script.loops[l])
         .filter(|l| l.body.contains(&at))
         .min_by_key(|l| l.body.len())?;
     // Set in the body: by a command, or by a loop nested there (`for d in /; do :; done`
     // leaves d at `/`).
     let nested_loop = setters
         .for_loops_of(name)
-        .iter()
-        .map(|&l| &script.loops[l])
+        .map(|l| &script.loops[l])
         .any(|l| !std::ptr::eq(l, innermost) && innermost.body.contains(&l.body.start));
-    if nested_loop || setters.of(name).iter().any(|i| innermost.body.contains(i)) {
+    if nested_loop || setters.of(name).any(|i| innermost.body.contains(&i)) {
         return None;
     }
     let (_, words) = innermost.var.as_ref()?;
@@ -233,7 +231,7 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
     }
     let index = script.lookups.setters(script);
     let defaults = [format!("${{{name}:="), format!("${{{name}=")];
-    for c in index.of(name).iter().map(|&i| &script.commands[i]) {
+    for c in index.of(name).map(|i| &script.commands[i]) {
         #[cfg(test)]
         super::lookups::work::step();
         for a in c.assignments.iter().filter(|a| a.name == name) {
@@ -335,7 +333,7 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
             _ => {}
         }
     }
-    for &i in index.loops_of(name) {
+    for i in index.loops_of(name) {
         out.extend(script.loop_values[i].1.iter().map(|w| w.text.clone()));
     }
     out
@@ -492,11 +490,7 @@ fn positional_values(script: &Script, name: &str, cmd: &SimpleCommand, out: &mut
     // The calls of the function the command is in, or outside one the line's `set`s.
     let first_word = function.unwrap_or("set");
     let index = script.lookups.setters(script);
-    for c in index
-        .starting(first_word)
-        .iter()
-        .map(|&i| &script.commands[i])
-    {
+    for c in index.starting(first_word).map(|i| &script.commands[i]) {
         let Some(p) = c.words.first() else { continue };
         let calls_function = function == Some(p.text.as_str());
         let sets = p.text == "set"
