@@ -49,8 +49,13 @@ fn like(lines: &[&str], pattern: &str, expected: &str) -> Vec<String> {
             out.push(ev);
             continue;
         }
+        // The port the test's server got (`"port":40189` matched /401/ once in CI).
+        if let Some(config) = v.get_mut("config").filter(|c| c.get("port").is_some()) {
+            config["port"] = Value::Null;
+        }
         for key in [
             "timestamp",
+            "caller",
             "duration_ms",
             "remote_addr",
             "request",
