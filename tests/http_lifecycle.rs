@@ -374,10 +374,12 @@ fn small_answers_are_not_held_back_by_delayed_acks() {
         assert!(h.iter().any(|(k, _)| k == "transfer-encoding"), "{h:?}");
     }
     lat.sort();
+    // The delay is on every call, the host's noise on some (tests of this file run at
+    // once): the fastest quarter shows it (a CI run's median read 40 ms with it on).
     assert!(
-        lat[10] < Duration::from_millis(35),
-        "median {:?} over keep-alive: {lat:?}",
-        lat[10]
+        lat[5] < Duration::from_millis(35),
+        "25th percentile {:?} over keep-alive: {lat:?}",
+        lat[5]
     );
 }
 
