@@ -100,6 +100,13 @@ impl Setters {
             if c.words.is_empty() {
                 names.extend(c.assignments.iter().map(|a| a.name.as_str()));
             }
+            // `eval "d=/"`: the names the literal text it runs may set.
+            if let Some(sub) = super::values::eval_script(c) {
+                let inner = Setters::new(&sub);
+                index
+                    .commands
+                    .extend(inner.commands.iter().map(|&(h, _)| (h, i)));
+            }
             for w in c.words.iter().filter(|w| w.text.contains("${")) {
                 for (at, _) in w.text.match_indices("${") {
                     let rest = &w.text[at + 2..];

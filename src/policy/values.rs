@@ -147,6 +147,16 @@ pub(crate) fn values(script: &Script, name: &str, cmd: &SimpleCommand) -> Arc<Ve
         .values(name, function, || resolved(script, name, cmd, 0))
 }
 
+/// The line `eval` runs, when its words are literal (`eval "d=/"`), parsed.
+pub(crate) fn eval_script(c: &SimpleCommand) -> Option<Script> {
+    let (p, args) = c.words.split_first()?;
+    if p.text != "eval" || args.is_empty() || !args.iter().all(Word::is_static) {
+        return None;
+    }
+    let text: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
+    super::parse::parse(&text.join(" ")).ok()
+}
+
 /// In the body of `for NAME in WORDS; do …; done` NAME holds one of WORDS (the innermost
 /// such loop's), whatever the line gives it elsewhere (`for d in / /home; do df "$d";
 /// done; for d in build dist; do rm -rf "$d"; done` removes no `/`) — unless the body sets
@@ -258,6 +268,13 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
             }
         }
         let Some(p) = c.words.first() else { continue };
+        // `eval "d=/"`: what literal text run by eval assigns.
+        if let Some(sub) = eval_script(c) {
+            if let Some(first) = sub.commands.first() {
+                out.extend(direct_values(&sub, name, first));
+            }
+            continue;
+        }
         if !matches!(
             p.text.as_str(),
             "export"
