@@ -188,12 +188,7 @@ fn client_text_on_post_root_does_not_pose_as_audit_ids() {
         request.starts_with("\"xxx") || request.starts_with("xxx"),
         "{request}"
     );
-    let line = s
-        .stderr()
-        .lines()
-        .find(|l| l.contains("CMD_EXEC"))
-        .map(str::len)
-        .unwrap_or_default();
+    let line = common::line_with(&s.stderr(), "CMD_EXEC").len();
     assert!(line < 4096, "the audit line stays small: {line} bytes");
 }
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Stdio;
 
-use common::{command, result_json, StdioServer};
+use common::{command, line_with, result_json, StdioServer};
 use serde_json::{json, Value};
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
@@ -161,12 +161,7 @@ fn the_env_file_cannot_turn_the_sandbox_off() {
     assert_eq!(i["default_timeout"], "7s", "the file's other keys apply");
     assert_ne!(i["sandbox"]["seccomp"], "off", "{i}");
     assert_ne!(i["sandbox"]["landlock"]["status"], "off", "{i}");
-    let warning = s
-        .stderr()
-        .lines()
-        .find(|l| l.contains("CONFIG_IGNORED"))
-        .map(String::from)
-        .unwrap_or_default();
+    let warning = line_with(&s.stderr(), "CONFIG_IGNORED");
     // Only the server's own settings: not TMPDIR (`/` made the whole file system the
     // writable temp dir) nor PATH.
     assert!(
@@ -180,12 +175,7 @@ fn the_env_file_cannot_turn_the_sandbox_off() {
     let out = r["stdout"].as_str().unwrap_or_default();
     assert!(!out.contains("/tmp/x") && !out.starts_with("/\n"), "{r}");
     // A token the file adds shows where it came from in SERVER_START (never its value).
-    let start = s
-        .stderr()
-        .lines()
-        .find(|l| l.contains("event=SERVER_START"))
-        .map(String::from)
-        .unwrap_or_default();
+    let start = line_with(&s.stderr(), "event=SERVER_START");
     assert!(
         start.contains("\\\"MCP_AUTH_TOKEN\\\":\\\"file\\\""),
         "{start}"

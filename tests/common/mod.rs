@@ -205,6 +205,14 @@ impl Drop for StdioServer {
 }
 
 /// The structured JSON of an `execute_command` result (its text content, parsed).
+/// The first line of `log` that contains `needle`, or an empty string.
+pub fn line_with(log: &str, needle: &str) -> String {
+    log.lines()
+        .find(|l| l.contains(needle))
+        .map(String::from)
+        .unwrap_or_default()
+}
+
 pub fn result_json(result: &Value) -> Value {
     let text = result["content"][0]["text"]
         .as_str()
