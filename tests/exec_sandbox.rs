@@ -178,7 +178,14 @@ fn fork_bomb_is_contained_while_the_server_keeps_serving() {
         .response_within(bomb, Duration::from_secs(10))
         .expect("the bomb's call returned");
     let r = common::result_json(&r["result"]);
-    assert_eq!(r["timed_out"], json!(true), "{r}");
+    // Either the bomb ran until the timeout, or the budget refused forks early enough that the
+    // shell itself got "Cannot fork" and gave up (dash exits 2 then; seen when the bomb's
+    // branches all die within milliseconds on a loaded machine). Both are containment; what
+    // is not is a call that ended well, or one whose stderr shows no refused fork.
+    assert!(
+        r["timed_out"] == json!(true) || r["exit_code"].as_i64().is_some_and(|c| c != 0),
+        "the bomb neither timed out nor failed: {r}"
+    );
     // The budget, not luck, stopped it.
     assert!(
         r["stderr"].as_str().unwrap_or_default().contains("fork"),
