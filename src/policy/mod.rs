@@ -313,11 +313,8 @@ fn args_of(c: &SimpleCommand) -> Vec<Arg> {
         {
             for part in w.text[1..w.text.len() - 1].split(',') {
                 out.push(Arg {
-                    text: part.to_string(),
-                    exact: false,
-                    split: true,
-                    unknown: true,
                     dependent: true,
+                    ..Arg::unknown(part)
                 });
             }
             continue;
@@ -1592,6 +1589,12 @@ impl Policy {
             .is_some_and(|w| w.is_static() && w.text == "read");
         for a in &c.assignments {
             if vectors::dangerous_env(&a.name) && !(read && a.name == "IFS") {
+                if a.value.is_static() {
+                    if let Some(checked) = self.verify_setting(&a.name, &a.value.text, used) {
+                        checked?;
+                        continue;
+                    }
+                }
                 return Err((
                     "vector:env-assignment".into(),
                     format!("setting {} changes which programs run or what they load, so it is not allowed under an allow list", a.name),
@@ -1677,6 +1680,16 @@ impl Policy {
             if matches!(name, "export" | "readonly" | "unset") {
                 for a in &argv[1..] {
                     let n = a.text.split('=').next().unwrap_or("");
+                    if a.exact && name != "unset" {
+                        if let Some(checked) = a
+                            .text
+                            .split_once('=')
+                            .and_then(|(n, v)| self.verify_setting(n, v, used))
+                        {
+                            checked?;
+                            continue;
+                        }
+                    }
                     if !a.exact
                         || vectors::dangerous_env(n)
                         || !n.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric())
@@ -1699,6 +1712,21 @@ impl Policy {
                 .try_for_each(|v| self.verify_argv(v, stdin_is_code(c), false, 0, used)),
             None => self.verify_argv(&argv, stdin_is_code(c), false, 0, used),
         }
+    }
+
+    /// A variable that names a command other programs run (`GIT_PAGER=cat`), checked as
+    /// that command; `None` when it is not one or its value is not plain literal words.
+    fn verify_setting(
+        &self,
+        name: &str,
+        value: &str,
+        used: &mut Vec<String>,
+    ) -> Option<Result<(), (String, String)>> {
+        let (argv, appended) = vectors::program_setting(name, value)?;
+        Some(
+            self.verify_argv(&argv, false, appended, 0, used)
+                .map_err(|(id, why)| (id, format!("{name} names a program to run: {why}"))),
+        )
     }
 
     fn verify_argv(
@@ -1769,12 +1797,13 @@ impl Policy {
         if vectors::has_rules(p) {
             // `git commit -m "$MSG"`: a value or operand that cannot be read as an option.
             let data = operands::data_words(argv);
-            if let Some(a) = argv
+            if let Some((k, a)) = argv
                 .iter()
                 .zip(&data)
+                .enumerate()
                 .skip(1)
-                .find(|(a, data)| a.may_hide_option() && !**data)
-                .map(|(a, _)| a)
+                .find(|(_, (a, data))| a.may_hide_option() && !**data)
+                .map(|(k, (a, _))| (k, a))
             {
                 // A ref git prints may start with `-` (`git symbolic-ref HEAD
                 // refs/heads/--receive-pack=/tmp/x` is a valid ref), so it is not taken.
@@ -1782,8 +1811,16 @@ impl Policy {
                     && ["branch --show-current", "--abbrev-ref HEAD", "symbolic-ref"]
                         .iter()
                         .any(|s| a.text.contains(s));
+                // `make -j$(nproc)`: the same word quoted would be read as data.
+                let quoted = a.split && {
+                    let mut one = argv.to_vec();
+                    one[k].split = false;
+                    operands::data_words(&one)[k]
+                };
                 let hint = if current_branch {
                     "; git takes HEAD for the current branch (git push -u origin HEAD)"
+                } else if quoted {
+                    "; quote it (\"…\") so that it stays one word"
                 } else {
                     "; write it literally (use ./* rather than *)"
                 };

@@ -586,6 +586,60 @@ pub fn data_words(argv: &[Arg]) -> Vec<bool> {
             };
             scan(args, &o, &mut ok[1..]);
         }
+        // GNU tar permutes its arguments, so an operand is only data with a literal first
+        // character; the archive of `-f` is read by tar's rule (a local path needs a
+        // literal `/` before any `:`), which refuses one that could be remote.
+        "tar" => {
+            let o = Opts {
+                values: &["file"],
+                flags: &[
+                    "create",
+                    "extract",
+                    "get",
+                    "list",
+                    "append",
+                    "update",
+                    "verbose",
+                    "gzip",
+                    "gunzip",
+                    "bzip2",
+                    "xz",
+                    "zstd",
+                    "auto-compress",
+                    "force-local",
+                    "keep-old-files",
+                    "to-stdout",
+                    "preserve-permissions",
+                    "touch",
+                    "dereference",
+                ],
+                short_values: "f",
+                short_flags: "cxtruvzjJaOkpmh",
+                single_dash: false,
+                dashdash: true,
+                operand: any_operand,
+            };
+            scan(args, &o, &mut ok[1..]);
+        }
+        // make's `-j`, `-l` and `-O` take an optional value, which is only ever attached
+        // (`-j"$(nproc)"`, `--jobs="$N"`); make reads `-j 4` only when the next word starts
+        // with a digit, so a separate word is not taken.
+        "make" | "gmake" => {
+            for (a, d) in args.iter().zip(&mut ok[1..]) {
+                let t = a.text.as_str();
+                let value = [
+                    "-j",
+                    "-l",
+                    "-O",
+                    "--jobs=",
+                    "--load-average=",
+                    "--output-sync=",
+                ]
+                .iter()
+                .find_map(|o| t.strip_prefix(o));
+                *d = !a.exact && !a.split && !a.dependent && value.is_some_and(|v| !v.is_empty());
+            }
+        }
         // bash's printf reads options only before the format; every word after a literal
         // format is data (`printf -v NAME` is the one that assigns).
         "printf" => {

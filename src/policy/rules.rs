@@ -21,6 +21,9 @@ pub struct Arg {
     pub unknown: bool,
     /// bash and dash read it differently (`$'…'`, `$"…"`): the text is bash's reading.
     pub dependent: bool,
+    /// Not known, but what it becomes cannot start with `-`: the names find hands to
+    /// `-exec` when every start point is a literal (they all start with one).
+    pub option_free: bool,
 }
 
 impl Arg {
@@ -32,6 +35,7 @@ impl Arg {
             split: false,
             unknown: false,
             dependent: false,
+            option_free: false,
         }
     }
 
@@ -43,6 +47,15 @@ impl Arg {
             split: true,
             unknown: true,
             dependent: false,
+            option_free: false,
+        }
+    }
+
+    /// Names find hands to `-exec` in place of `{}` in `text`, which cannot start with `-`.
+    pub fn found_name(text: impl Into<String>) -> Arg {
+        Arg {
+            option_free: true,
+            ..Arg::unknown(text)
         }
     }
 
@@ -54,16 +67,17 @@ impl Arg {
             split: w.split || w.glob,
             unknown: w.dynamic || w.shell_dependent,
             dependent: w.shell_dependent,
+            option_free: false,
         }
     }
 
     /// True when the shell may hand the program something that starts with `-` here
     /// although the text does not show it (an expansion, or a glob starting with a wildcard).
     pub fn may_hide_option(&self) -> bool {
-        if self.exact {
+        let t = self.text.as_str();
+        if self.exact || self.option_free && !t.starts_with('-') {
             return false;
         }
-        let t = self.text.as_str();
         // `~/x`, `$HOME/x`, `$PWD/x` expand to absolute paths (HOME comes from the server's
         // environment; the line may not set it), so they cannot become options.
         let rest = ["~", "${HOME}", "$HOME", "${PWD}", "$PWD"]

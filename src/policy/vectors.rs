@@ -320,6 +320,29 @@ pub fn dangerous_env(name: &str) -> bool {
             .is_some_and(|p| p.eq_ignore_ascii_case("NPM_CONFIG_"))
 }
 
+/// The command a variable hands to the programs that read it, run by a shell (`GIT_PAGER=cat
+/// git log`, `GIT_EDITOR=true git rebase --continue`), and whether they add arguments to it
+/// (an editor gets the file), when `value` is literal words the shell reads as written. An
+/// allow list checks it like a command of the line; anything else in such a variable is
+/// refused with the other settings that change which programs run.
+pub fn program_setting(name: &str, value: &str) -> Option<(Vec<Arg>, bool)> {
+    let appended = match name {
+        "PAGER" | "GIT_PAGER" | "MANPAGER" | "SYSTEMD_PAGER" | "PSQL_PAGER" => false,
+        "EDITOR" | "VISUAL" | "GIT_EDITOR" | "GIT_SEQUENCE_EDITOR" => true,
+        _ => return None,
+    };
+    let plain = |w: &str| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_./+=,:@%-".contains(&b))
+    };
+    let words: Vec<&str> = value.split(' ').collect();
+    words
+        .iter()
+        .all(|w| plain(w))
+        .then(|| (words.into_iter().map(Arg::lit).collect(), appended))
+}
+
 /// A make command-line assignment that runs or loads something: `NAME!=cmd` (a shell
 /// assignment), a dangerous name in any flavour (`SHELL:=…`, `MAKEFLAGS+=…`), or a value
 /// calling `$(shell …)`, `$(eval …)`, `$(file …)` or `$(guile …)` (expanded at once by
@@ -2665,6 +2688,83 @@ pub(crate) fn find_command_end(args: &[Arg], start: usize, action: &str) -> usiz
     end
 }
 
+/// True when no name find hands to `-exec`/`-ok` can start with `-`: every start point is
+/// written literally (find reads a word starting with `-` as its expression, so none can),
+/// or the action is `-execdir`/`-okdir` (`./NAME`). Not with `-files0-from`, whose start
+/// points come from a file (`find -files0-from l -exec echo {} ;` prints `-rf`), nor where a
+/// word only known when it runs could be that option or a start point (the value of a test
+/// such as `-name "$N"`, and the command of an `-exec`, cannot).
+fn found_names_option_free(args: &[Arg], action: &str) -> bool {
+    const TAKES_VALUE: &[&str] = &[
+        "-name",
+        "-iname",
+        "-path",
+        "-ipath",
+        "-wholename",
+        "-iwholename",
+        "-lname",
+        "-ilname",
+        "-regex",
+        "-iregex",
+        "-regextype",
+        "-newer",
+        "-anewer",
+        "-cnewer",
+        "-samefile",
+        "-type",
+        "-xtype",
+        "-user",
+        "-group",
+        "-uid",
+        "-gid",
+        "-perm",
+        "-size",
+        "-mtime",
+        "-atime",
+        "-ctime",
+        "-mmin",
+        "-amin",
+        "-cmin",
+        "-used",
+        "-links",
+        "-inum",
+        "-maxdepth",
+        "-mindepth",
+        "-fstype",
+        "-context",
+        "-printf",
+    ];
+    if matches!(action, "-execdir" | "-okdir") {
+        return true;
+    }
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let t = a.text.as_str();
+        if t == "-files0-from" || !a.exact {
+            return false;
+        }
+        i += match t {
+            "-exec" | "-execdir" | "-ok" | "-okdir" => find_command_end(args, i + 1, t) - i + 1,
+            "-D" => 2,
+            _ if TAKES_VALUE.contains(&t) || t.starts_with("-newer") => 2,
+            _ => 1,
+        };
+    }
+    true
+}
+
+/// A word of find's `-exec` command as it runs: with `{}`, a name find found (an unknown
+/// word, which cannot start with `-` when the names cannot, or when literal text other than
+/// `-` comes first: `x{}`), else the word as written.
+fn found_in_word(x: &Arg, names_option_free: bool) -> Arg {
+    match x.text.find("{}") {
+        Some(0) if names_option_free => Arg::found_name(x.text.clone()),
+        Some(k) if k > 0 && x.exact && !x.text.starts_with('-') => Arg::found_name(x.text.clone()),
+        Some(_) => Arg::unknown(x.text.clone()),
+        None => x.clone(),
+    }
+}
+
 fn find(args: &[Arg], out: &mut Vec<Finding>) {
     let mut i = 0;
     while i < args.len() {
@@ -2673,27 +2773,26 @@ fn find(args: &[Arg], out: &mut Vec<Finding>) {
             "-exec" | "-execdir" | "-ok" | "-okdir" => {
                 let start = i + 1;
                 let end = find_command_end(args, start, a);
+                let names_option_free = found_names_option_free(args, a);
                 let inner: Vec<Arg> = args[start..end]
                     .iter()
-                    .map(|x| {
-                        if x.text.contains("{}") {
-                            Arg::unknown(x.text.clone())
-                        } else {
-                            x.clone()
-                        }
-                    })
+                    .map(|x| found_in_word(x, names_option_free))
                     .collect();
                 if inner.is_empty() {
                     out.push(deny("vector:find", format!("find {a} without a command")));
                 } else {
-                    // `-exec CMD {} +` puts many names where `{}` stands, as appended
-                    // arguments; `-exec CMD … ;` runs CMD with its words as written, `{}`
-                    // (an unknown word) in place — or none, `-execdir cargo check ;`. A
-                    // command without a terminator is read as appended to, failing closed.
+                    // `-exec CMD … ;` runs CMD with its words as written, `{}` (an unknown
+                    // word) in place — or none, `-execdir cargo check ;`. `-exec CMD … {} +`
+                    // puts many names where the last word `{}` stands (find allows it
+                    // nowhere else): appended arguments, which are only option-free when
+                    // the names are. A command without a terminator is read as appended to,
+                    // failing closed.
                     let terminated = args.get(end).is_some_and(|t| t.text == ";");
+                    let names_last = args.get(end).is_some_and(|t| t.text == "+")
+                        && inner.last().is_some_and(|x| x.option_free);
                     out.push(Finding::Wrap {
                         argv: inner,
-                        appended: !terminated,
+                        appended: !terminated && !names_last,
                     });
                 }
                 i = end + 1;
@@ -3062,6 +3161,15 @@ fn git(args: &[Arg], out: &mut Vec<Finding>) {
     let Some(sub) = texts.get(i).copied() else {
         return;
     };
+    // git runs a subcommand it does not have as the program `git-SUB` (found on PATH), and
+    // a `/` in SUB makes that a path: `git ./x` runs the file `git-./x`.
+    if (!args[i].exact && !args[i].may_hide_option()) || sub.contains('/') {
+        out.push(deny(
+            "vector:git-exec",
+            format!("git subcommand {sub:?} is only known when it runs or names a file: git runs a subcommand it does not have as the program git-{sub}"),
+        ));
+        return;
+    }
     let rest = &texts[i + 1..];
     if let Some(page) = git_help_page(&args[..i], &args[i..]) {
         out.push(Finding::Wrap {
@@ -3675,9 +3783,23 @@ fn tar_remote_archive(args: &[Arg], out: &mut Vec<Finding>) {
         t.find(':')
             .is_some_and(|c| t.find('/').is_none_or(|s| c < s))
     };
+    // A word only known when it runs is local when it stays one word and its literal
+    // start has a `/` before any `:` (`"./x-$(date +%F).tgz"`).
+    let local_start = |a: &Arg| {
+        let end = a.text.find(['$', '`', '\\', '*', '?', '[', '{', '~']);
+        !a.split
+            && !a.dependent
+            && !remote(&a.text[..end.unwrap_or(a.text.len())])
+            && a.text[..end.unwrap_or(0)].contains('/')
+    };
     for a in archives {
-        if !a.exact || remote(&a.text) {
-            out.push(deny("vector:tar", format!("tar archive {:?} may name a remote host:path, which makes tar run rsh (or --rsh-command); give a local path such as ./{}, or add --force-local", a.text, a.text)));
+        if (!a.exact && !local_start(a)) || (a.exact && remote(&a.text)) {
+            let local = if a.text.starts_with("./") {
+                String::new()
+            } else {
+                format!(" such as \"./{}\"", a.text)
+            };
+            out.push(deny("vector:tar", format!("tar archive {:?} may name a remote host:path, which makes tar run rsh (or --rsh-command); give a local path{local} (quoted, with a literal / before any expansion), or add --force-local", a.text)));
             return;
         }
     }
