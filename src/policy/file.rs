@@ -458,6 +458,33 @@ rule = "git-read"
     }
 
     #[test]
+    fn a_word_only_known_when_it_runs_is_not_said_to_match_a_veto() {
+        let text = r#"
+[[rule]]
+id = "py"
+match = "python3"
+veto = [{ regex = "^-m(twine)", why = "publishing needs a human" }]
+"#;
+        let p = PolicyFile::parse(text, "t.toml").unwrap().policy().unwrap();
+        let d = p.decide("python3 \"$S\"");
+        assert_eq!(d.rule.as_deref(), Some("py"));
+        assert!(
+            d.reason
+                .contains("only known when it runs, so it may be what rule py vetoes")
+                && d.reason.contains("such as: publishing needs a human"),
+            "{}",
+            d.reason
+        );
+        let d = p.decide("python3 -mtwine upload");
+        assert!(
+            d.reason
+                .contains("\"-mtwine\" is refused by rule py: publishing needs a human"),
+            "{}",
+            d.reason
+        );
+    }
+
+    #[test]
     fn failures_name_file_and_line() {
         let text = "\n[[rule]]\nid = \"x\"\nmatch = \"ls\"\nexamples = [\"lsblk\"]\n";
         let e = PolicyFile::parse(text, "p.toml").unwrap_err().to_string();

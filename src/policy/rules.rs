@@ -466,6 +466,14 @@ impl Rule {
                         let why = v.why.clone().unwrap_or_else(|| {
                             format!("the argument {} is vetoed for this program", v.text())
                         });
+                        // Refused for what it may become, not for what it shows: say so
+                        // rather than give one veto's reason as if it had matched.
+                        if !a.exact && !v.matches(&a.text) {
+                            return RuleOutcome::Deny(format!(
+                                "argument {:?} is only known when it runs, so it may be what rule {} vetoes (such as: {why}); write it literally",
+                                a.text, self.id
+                            ));
+                        }
                         let shown = if a.exact {
                             format!("{:?}", a.text)
                         } else {
