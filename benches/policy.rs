@@ -72,8 +72,12 @@ fn long_lines() {
             longest(|i| format!("echo $v{i}; "), ""),
         ),
         (
-            "x=aN; echo $x; (one variable, many values)",
+            "x=aN; echo $x; (each reads the assignment before it)",
             longest(|i| format!("x=a{i}; echo $x; "), ""),
+        ),
+        (
+            "{ x=aN; }; echo $x; (one variable, many values)",
+            longest(|i| format!("{{ x=a{i}; }}; echo $x; "), ""),
         ),
         (
             "set -- aN; echo $1;",

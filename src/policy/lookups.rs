@@ -32,6 +32,8 @@ pub(crate) struct Lookups {
     /// A word's address (compared, never followed) and its command.
     owners: OnceLock<HashMap<usize, usize>>,
     aliases: OnceLock<HashMap<String, (usize, usize)>>,
+    /// Per command: whether it is in a loop (body or condition) or a background job.
+    repeated_or_detached: OnceLock<Vec<bool>>,
     /// Readings of commands with the line's values put in, handed out so far, and whether
     /// some were not ([`Lookups::take_readings`]).
     readings: Mutex<(usize, bool)>,
@@ -53,8 +55,13 @@ pub(crate) struct Setters {
     loops: Vec<(u64, usize)>,
     /// The `for NAME in …` loops of [`Script::loops`] by name.
     for_loops: Vec<(u64, usize)>,
-    /// The commands a first word (`set`, `alias`, a function's name) begins.
+    /// The commands a first word (`set`, `alias`, a function's name, `eval`, `.`,
+    /// `source`) begins.
     first_words: Vec<(u64, usize)>,
+    /// Hashes of the names some command in a function body may set (the function may be
+    /// called anywhere), and of those `readonly`, `declare`, `typeset` or `local` name
+    /// (which may make a later assignment fail or mean something else).
+    unordered: Vec<u64>,
 }
 
 const SETTING_BUILTINS: [&str; 9] = [
@@ -121,7 +128,9 @@ impl Setters {
             if let Some(p) = c.words.first() {
                 // Only the first words asked for: `set`, `alias`, the line's functions.
                 let h = name_hash(&p.text);
-                if matches!(p.text.as_str(), "set" | "alias") || functions.contains(&h) {
+                if matches!(p.text.as_str(), "set" | "alias" | "eval" | "." | "source")
+                    || functions.contains(&h)
+                {
                     index.first_words.push((h, i));
                 }
                 if SETTING_BUILTINS.contains(&p.text.as_str()) {
@@ -131,12 +140,23 @@ impl Setters {
                             .map(|w| w.text.split_once('=').map_or(w.text.as_str(), |(n, _)| n)),
                     );
                     names.push("MAPFILE");
+                    if matches!(
+                        p.text.as_str(),
+                        "readonly" | "declare" | "typeset" | "local"
+                    ) {
+                        index.unordered.extend(names.iter().map(|n| name_hash(n)));
+                    }
                 }
+            }
+            if c.function.is_some() {
+                index.unordered.extend(names.iter().map(|n| name_hash(n)));
             }
             index
                 .commands
                 .extend(names.iter().map(|n| (name_hash(n), i)));
         }
+        index.unordered.sort_unstable();
+        index.unordered.dedup();
         for (i, (n, _)) in script.loop_values.iter().enumerate() {
             index.loops.push((name_hash(n), i));
         }
@@ -173,11 +193,36 @@ impl Setters {
         listed(&self.for_loops, name)
     }
 
-    /// The commands whose first word is `word` (`set`, `alias` or a function's name), in
-    /// the line's order.
+    /// The commands whose first word is `word` (`set`, `alias`, a function's name, `eval`,
+    /// `.` or `source`), in the line's order.
     pub fn starting<'a>(&'a self, word: &str) -> impl Iterator<Item = usize> + 'a {
         listed(&self.first_words, word)
     }
+
+    /// The last command before `at` that may set `name`.
+    pub fn last_before(&self, name: &str, at: usize) -> Option<usize> {
+        last_listed_before(&self.commands, name, at)
+    }
+
+    /// Whether a command whose first word is `word` lies strictly between `from` and `to`.
+    pub fn starts_between(&self, word: &str, from: usize, to: usize) -> bool {
+        last_listed_before(&self.first_words, word, to).is_some_and(|i| i > from)
+    }
+
+    /// Whether a function body may set `name`, or `readonly`/`declare`/`typeset`/`local`
+    /// names it: where a setter stands in the line does not say when it runs or whether
+    /// a later assignment takes.
+    pub fn unordered(&self, name: &str) -> bool {
+        self.unordered.binary_search(&name_hash(name)).is_ok()
+    }
+}
+
+/// The last index listed under `name`'s hash that is below `at`.
+fn last_listed_before(list: &[(u64, usize)], name: &str, at: usize) -> Option<usize> {
+    let h = name_hash(name);
+    let start = list.partition_point(|&(k, _)| k < h);
+    let end = list.partition_point(|&(k, i)| k < h || (k == h && i < at));
+    (end > start).then(|| list[end - 1].1)
 }
 
 impl Lookups {
@@ -297,6 +342,25 @@ impl Lookups {
             })
             .get(name)
             .copied()
+    }
+
+    /// Whether command `index` is in a loop (where it may run again after the commands
+    /// that follow it) or in a background job (a subshell of its own).
+    pub(crate) fn repeated_or_detached(&self, script: &Script, index: usize) -> bool {
+        self.repeated_or_detached
+            .get_or_init(|| {
+                let mut flags = vec![false; script.commands.len()];
+                let ranges = script.loops.iter().flat_map(|l| [&l.cond, &l.body]);
+                for r in ranges.chain(&script.background) {
+                    for f in flags.get_mut(r.clone()).into_iter().flatten() {
+                        *f = true;
+                    }
+                }
+                flags
+            })
+            .get(index)
+            .copied()
+            .unwrap_or(true)
     }
 
     /// Whether `n` more readings of a command may be made: at most `per_command`, and
@@ -437,7 +501,8 @@ mod tests {
     fn each_variables_values_are_made_once_from_the_commands_that_set_it() {
         let n = 1000;
         let line: String = (0..n)
-            .map(|i| format!("x=a{i}; echo $x; echo $v{i}; "))
+            // In a group, so the reading is every value (not only the last assignment's).
+            .map(|i| format!("{{ x=a{i}; }}; echo $x; echo $v{i}; "))
             .collect();
         let script = parse(&line).unwrap();
         work::take();
@@ -455,7 +520,7 @@ mod tests {
 
     #[test]
     fn a_copy_of_a_line_starts_without_its_lookups_and_compares_equal() {
-        let script = parse("x=/; echo $x").unwrap();
+        let script = parse("{ x=/; }; echo $x").unwrap();
         let v = values::values(&script, "x", &script.commands[1]);
         assert_eq!(v.as_slice(), ["/"]);
         let copy = script.clone();

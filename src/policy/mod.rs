@@ -2600,8 +2600,10 @@ mod tests {
             (fill(&|i| format!("cat f{i} | "), "sh"), None),
             (fill(&|i| format!("echo $v{i}; "), ""), None),
             (fill(&|i| format!("alias a{i}=ls; a{i}; "), ""), None),
+            // Each echo reads the assignment before it.
+            (fill(&|i| format!("x=a{i}; echo $x; "), ""), None),
             (
-                fill(&|i| format!("x=a{i}; echo $x; "), ""),
+                fill(&|i| format!("{{ x=a{i}; }}; echo $x; "), ""),
                 Some("default:too-many-values"),
             ),
             (

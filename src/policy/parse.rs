@@ -206,6 +206,8 @@ pub struct Link {
     pub after_and: bool,
     /// Starts with `!`.
     pub negated: bool,
+    /// Is one simple command (no group, loop, `if`, `case` or subshell around it).
+    pub simple: bool,
 }
 
 /// The line is not shell the parser understands.
@@ -228,6 +230,7 @@ pub fn parse(line: &str) -> Result<Script, ParseError> {
         negated: false,
         test: None,
         last_test: None,
+        simple: false,
     };
     let ctx = Ctx::default();
     p.list(&ctx, Term::Eof)?;
@@ -318,6 +321,9 @@ struct Parser<'a, 's> {
     test: Option<Test>,
     /// The last pipeline parsed was one bash test command.
     last_test: Option<Test>,
+    /// The command just parsed was a simple command (no group, loop, `if`, `case` or
+    /// subshell around it).
+    simple: bool,
 }
 
 const CLOSERS: &[&str] = &["}", "then", "elif", "else", "fi", "do", "done", "esac"];
@@ -510,6 +516,7 @@ impl<'s> Parser<'_, 's> {
             negated: false,
             test: None,
             last_test: None,
+            simple: false,
         };
         if dq {
             let mut wb = WordBuf::default();
@@ -546,6 +553,7 @@ impl<'s> Parser<'_, 's> {
             negated: false,
             test: None,
             last_test: None,
+            simple: false,
         };
         let mut c = ctx.clone();
         c.forks = true;
@@ -655,11 +663,13 @@ impl<'s> Parser<'_, 's> {
         let mut after_and = false;
         loop {
             let start = self.out.commands.len();
+            self.simple = false;
             self.pipeline(ctx)?;
             chain.push(Link {
                 commands: start..self.out.commands.len(),
                 after_and,
                 negated: self.negated,
+                simple: self.simple,
             });
             self.blanks();
             if self.starts("&&") || self.starts("||") {
@@ -724,9 +734,24 @@ impl<'s> Parser<'_, 's> {
     fn command(&mut self, ctx: &Ctx) -> Result<(), ParseError> {
         self.enter()?;
         self.blanks();
+        let simple = self.at_simple();
         let r = self.command_inner(ctx);
+        // Set after the substitutions inside it, which are commands of their own.
+        self.simple = simple;
         self.depth -= 1;
         r
+    }
+
+    /// Whether the command that starts here is a simple one (not `(`, `((`, or a reserved
+    /// word that opens a compound command).
+    fn at_simple(&self) -> bool {
+        self.peek() != Some(b'(')
+            && !matches!(
+                self.peek_reserved(),
+                Some(
+                    "{" | "if" | "while" | "until" | "for" | "select" | "case" | "function" | "[["
+                )
+            )
     }
 
     fn command_inner(&mut self, ctx: &Ctx) -> Result<(), ParseError> {

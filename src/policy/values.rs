@@ -141,6 +141,9 @@ pub(crate) fn values(script: &Script, name: &str, cmd: &SimpleCommand) -> Arc<Ve
     if let Some(words) = loop_words(script, name, cmd) {
         return Arc::new(words);
     }
+    if let Some(value) = last_assignment(script, name, cmd) {
+        return Arc::new(vec![value]);
+    }
     let function = cmd.function.filter(|_| positional(name));
     script
         .lookups
@@ -183,6 +186,86 @@ fn loop_words(script: &Script, name: &str, cmd: &SimpleCommand) -> Option<Vec<St
     }
     let (_, words) = innermost.var.as_ref()?;
     Some(words.iter().map(|w| w.text.clone()).collect())
+}
+
+/// After `NAME=V` runs unconditionally at the line's top level, NAME holds V until
+/// something else may set it: `x=$HOME; …; x=tmp/out; rm -rf "$x"` removes tmp/out.
+/// Only for a command outside loops, functions and background jobs, after an assignment
+/// that is a simple command and a whole and-or list of the top level (or its first
+/// pipeline: `x=tmp/out && …`; not in a group, `if` or `case`), with no substitution, and
+/// where nothing between may set NAME (another setter, `eval`, `.`,
+/// `source`); not where a function may set NAME (it may be called in between) or
+/// `readonly`/`declare`/`typeset`/`local` names it (bash goes on after a failed
+/// assignment to a readonly variable). Anything else: every value the line gives NAME.
+fn last_assignment(script: &Script, name: &str, cmd: &SimpleCommand) -> Option<String> {
+    // Set by the shell itself (`cd`, `read` without names, `getopts`, …).
+    const SHELL_SET: &[&str] = &[
+        "PWD",
+        "OLDPWD",
+        "REPLY",
+        "OPTARG",
+        "OPTIND",
+        "MAPFILE",
+        "RANDOM",
+        "SRANDOM",
+        "SECONDS",
+        "LINENO",
+        "BASHPID",
+        "PPID",
+        "UID",
+        "EUID",
+        "BASH_REMATCH",
+        "PIPESTATUS",
+        "_",
+        "HISTCMD",
+        "EPOCHSECONDS",
+        "EPOCHREALTIME",
+        "BASH_COMMAND",
+        "FUNCNAME",
+        "COLUMNS",
+        "LINES",
+    ];
+    if cmd.function.is_some() || positional(name) || SHELL_SET.contains(&name) {
+        return None;
+    }
+    let setters = script.lookups.setters(script);
+    // A `for`/`select` loop over NAME leaves its last word there.
+    if setters.unordered(name)
+        || setters.loops_of(name).next().is_some()
+        || setters.for_loops_of(name).next().is_some()
+    {
+        return None;
+    }
+    let at = index_of(script, cmd)?;
+    let j = setters.last_before(name, at)?;
+    let lookups = &script.lookups;
+    if lookups.repeated_or_detached(script, at) || lookups.repeated_or_detached(script, j) {
+        return None;
+    }
+    let (c, k) = lookups.link_of(script, j)?;
+    let link = &script.chains[c][k];
+    let setter = &script.commands[j];
+    if k != 0
+        || !link.simple
+        || link.commands != (j..j + 1)
+        || !setter.words.is_empty()
+        || setter.forks
+    {
+        return None;
+    }
+    if ["eval", ".", "source"]
+        .iter()
+        .any(|w| setters.starts_between(w, j, at))
+    {
+        return None;
+    }
+    let value = setter.assignments.iter().rev().find(|a| a.name == name)?;
+    let text = assigned_text(script, &value.value)?;
+    let home = ["$HOME", "${HOME}"].iter().any(|h| {
+        text.strip_prefix(h)
+            .is_some_and(|rest| !rest.contains(['$', '`']))
+    });
+    (home || !text.contains(['$', '`', '('])).then_some(text)
 }
 
 /// Where `cmd` is in [`Script::commands`] (it is one of them, or `None`).
