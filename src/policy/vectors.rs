@@ -278,6 +278,38 @@ pub fn dangerous_env(name: &str) -> bool {
         "MYSQL_HOME",
         "PYTEST_ADDOPTS",
         "PYTEST_PLUGINS",
+        // gcc looks for cc1, as and collect2 in these directories first.
+        "COMPILER_PATH",
+        "GCC_EXEC_PREFIX",
+        // rsync's remote shell (like -e) and the program it connects to a daemon through.
+        "RSYNC_RSH",
+        "RSYNC_CONNECT_PROG",
+        // pip re-runs itself under the PIP_PYTHON program (like --python), which a config
+        // file (`python = …`) can name too.
+        "PIP_PYTHON",
+        "PIP_CONFIG_FILE",
+        // Config files naming programs the client runs: a kubeconfig's `exec` credential
+        // plugin, the AWS CLI's `credential_process`, docker's `cliPluginsExtraDirs` and
+        // credential helpers, terraform's provider overrides; kubectl edit's editor.
+        "KUBECONFIG",
+        "KUBE_EDITOR",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "DOCKER_CONFIG",
+        "TF_CLI_CONFIG_FILE",
+        "TERRAFORM_CONFIG",
+        // go runs the compiler and linker of GOROOT, reads GOFLAGS (-toolexec) from the
+        // GOENV file, fetches and runs another toolchain for GOTOOLCHAIN, and hands the
+        // CGO_*FLAGS to the C compiler (-wrapper, -fplugin) and PKG_CONFIG runs.
+        "GOROOT",
+        "GOENV",
+        "GOTOOLCHAIN",
+        "CGO_CFLAGS",
+        "CGO_CPPFLAGS",
+        "CGO_CXXFLAGS",
+        "CGO_FFLAGS",
+        "CGO_LDFLAGS",
+        "PKG_CONFIG",
     ];
     const SAFE_GIT: &[&str] = &[
         "GIT_AUTHOR_NAME",
@@ -371,7 +403,31 @@ fn make_assignment_runs(a: &str) -> bool {
                 .any(|(k, _)| value[k + call.len()..].starts_with(|c: char| c.is_whitespace()))
         })
     });
-    calls || dangerous_env(name)
+    calls || dangerous_env(name) || compiler_flags_run(name, value)
+}
+
+/// make's built-in rules hand CFLAGS, LDFLAGS … to the C compiler (`make x` with only x.c
+/// runs `cc $(CFLAGS) … x.c -o x`): a value holding a compiler option that runs or loads a
+/// program (`-wrapper`, `-fplugin`, `-B`, `-specs`, `-Wl,-plugin`, `@FILE`) runs it.
+fn compiler_flags_run(name: &str, value: &str) -> bool {
+    const FLAGS: &[&str] = &[
+        "CFLAGS",
+        "CXXFLAGS",
+        "CPPFLAGS",
+        "LDFLAGS",
+        "LDLIBS",
+        "LOADLIBES",
+        "TARGET_ARCH",
+        "FFLAGS",
+        "ASFLAGS",
+        "OUTPUT_OPTION",
+    ];
+    if !FLAGS.contains(&name) {
+        return false;
+    }
+    let mut argv = vec![Arg::lit("cc")];
+    argv.extend(value.split_whitespace().map(Arg::lit));
+    !analyse(&argv, false).is_empty()
 }
 
 /// True for names that look like `NAME=value`.
@@ -390,6 +446,7 @@ fn env_assignment(a: &str) -> Option<&str> {
 pub fn has_rules(prog: &str) -> bool {
     let p = basename(prog);
     is_interpreter(p)
+        || pip_name(p)
         || SHELLS.contains(&p)
         || WRAPPERS.iter().any(|(w, _, _)| *w == p)
         || OPAQUE_RUNNERS.contains(&p)
@@ -477,6 +534,7 @@ pub fn has_rules(prog: &str) -> bool {
                 | "make"
                 | "gmake"
                 | "cargo"
+                | "kubectl"
                 | "npm"
                 | "npx"
                 | "pnpm"
@@ -1045,6 +1103,11 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 if option_matches("--rsh", a) || option_matches("--rsync-path", a) || option_matches("-e", a) {
                     out.push(deny("vector:rsync", format!("rsync option {a:?} chooses the program rsync runs (-e/--rsh, --rsync-path)")));
                 }
+                // A daemon runs the `pre-xfer exec`/`post-xfer exec` commands of its config
+                // file (--config, or --dparam overrides of the system one).
+                if option_matches("--daemon", a) || option_matches("--config", a) || option_matches("--dparam", a) {
+                    out.push(deny("vector:rsync", format!("rsync option {a:?} starts a daemon, whose configuration runs commands (pre-xfer exec, post-xfer exec)")));
+                }
             }
         }
         "ssh" | "scp" | "sftp" => {
@@ -1247,6 +1310,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             }
         }
         "cargo" => {
+            toolchain_path(p, &texts, &mut out);
             for a in &texts {
                 if option_matches("--config", a) || *a == "-Z" || a.starts_with("-Zunstable-options") {
                     out.push(deny("vector:cargo", format!("cargo option {a:?} can set a wrapper or runner program")));
@@ -1320,11 +1384,18 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     return out;
                 }
             }
-            // `npm config set script-shell …` would change what every later `npm run` runs.
-            if texts.contains(&"config") && texts.iter().any(|a| matches!(*a, "set" | "edit")) {
-                let risky = ["shell", "node-options", "editor", "browser", "git", "onload-script", "prefix", "userconfig", "globalconfig", "init-module"];
-                if texts.iter().any(|a| risky.iter().any(|k| a.contains(k))) || texts.contains(&"edit") {
+            // `npm config set script-shell …` would change what every later `npm run` runs;
+            // `npm set KEY VALUE` and `npm c set` are the same command. Keys in any case
+            // (`yarnPath`), and the program paths node-gyp, viewer and yarn-path name.
+            let config = texts.iter().any(|a| matches!(*a, "config" | "c")) && texts.iter().any(|a| matches!(*a, "set" | "edit"));
+            if config || package_subcommands(&texts).iter().any(|&k| texts[k] == "set") {
+                let risky = ["shell", "node-options", "editor", "browser", "git", "onload-script", "prefix", "userconfig", "globalconfig", "init-module", "init.module", "node-gyp", "viewer", "yarn-path", "yarnpath"];
+                if texts.iter().any(|a| risky.iter().any(|k| a.to_ascii_lowercase().contains(k))) || texts.contains(&"edit") {
                     out.push(deny("vector:npm", format!("{p} config set/edit of a key that chooses programs to run")));
+                }
+                // `yarn set version ./release.cjs` (or a URL) makes every later yarn run that file.
+                if p == "yarn" && texts.contains(&"version") && texts.iter().any(|a| a.contains(['/', ':'])) {
+                    out.push(deny("vector:npm", "yarn set version with a path or URL makes every later yarn run that file"));
                 }
             }
         }
@@ -1407,13 +1478,27 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         "psql" => psql(args, stdin_code, &mut out),
         "mysql" | "mariadb" => mysql(p, args, stdin_code, &mut out),
         "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" => {
-            for a in &texts {
+            for (i, a) in texts.iter().enumerate() {
                 if a.starts_with("-wrapper") || a.starts_with("-fplugin") || a.starts_with("-specs") || a.starts_with("--specs") || a.starts_with("-B") || a.starts_with("--ld-path") || a.starts_with("-fuse-ld=/") {
                     out.push(deny("vector:compiler", format!("{p} option {a:?} runs or loads a program of its choosing")));
                 }
+                // Options handed on to the preprocessor, assembler or linker: `-Wl,-plugin,x.so`
+                // and `-Xlinker --plugin=x.so` make ld load a shared library, `-Wp,-fplugin=…`
+                // makes cc1 load one, and `-Wl,@FILE` reads more linker options from a file.
+                let passed: Vec<&str> = match a.split_once(',') {
+                    Some(("-Wl" | "-Wp" | "-Wa", rest)) => rest.split(',').collect(),
+                    _ if i > 0 && matches!(texts[i - 1], "-Xlinker" | "-Xpreprocessor" | "-Xassembler") => vec![*a],
+                    _ => Vec::new(),
+                };
+                if passed.iter().any(|o| o.contains("plugin") || o.starts_with('@')) {
+                    out.push(deny("vector:compiler", format!("{p} passes {a:?} on to the linker or preprocessor, where it loads a plugin (a shared library) or reads options from a file")));
+                }
             }
+            response_files(p, args, &mut out);
         }
         "rustc" => {
+            toolchain_path(p, &texts, &mut out);
+            response_files(p, args, &mut out);
             for (i, a) in texts.iter().enumerate() {
                 let cg = if *a == "-C" || *a == "--codegen" { texts.get(i + 1).copied() } else { a.strip_prefix("-C").or_else(|| a.strip_prefix("--codegen=")) };
                 if cg.is_some_and(|v| v.starts_with("linker") || v.starts_with("link-arg")) || a.starts_with("-Zunstable") {
@@ -1427,6 +1512,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     out.push(deny("vector:go", format!("go option {a:?} runs a program of its choosing")));
                 }
             }
+            go_programs(&texts, &mut out);
             if texts.first() == Some(&"generate") {
                 out.push(deny("vector:go", "go generate runs the commands written in source files"));
             }
@@ -1466,9 +1552,256 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 out.push(deny("vector:hg", "hg --config can set hooks and aliases that run commands"));
             }
         }
+        "curl" => {
+            // `--engine PATH` loads an OpenSSL engine (a shared library; `list` only lists),
+            // and `-K/--config FILE` reads more options (engine, output …) from a file.
+            for (i, a) in texts.iter().enumerate() {
+                let engine = long_opt(a, "engine").map(|v| v.or(texts.get(i + 1).copied()));
+                if engine.is_some_and(|v| v != Some("list")) {
+                    out.push(deny("vector:openssl", format!("curl {a:?} loads an OpenSSL engine, a shared library")));
+                    return out;
+                }
+                // In a bundle up to the first letter that takes a value (`-sK f`, not `-oK.txt`).
+                let short_k = a.starts_with('-') && !a.starts_with("--") && a[1..].chars().take_while(|c| !"AbcCdDeEFHmoPQrtTuUwxXyYz".contains(*c)).any(|c| c == 'K');
+                if short_k || long_opt(a, "config").is_some() {
+                    out.push(deny("unverifiable:argument-file", format!("curl {a:?} reads more options (engine, output, …) from a file, which the policy cannot check")));
+                    return out;
+                }
+            }
+        }
+        "kubectl" => kubectl(&texts, &mut out),
+        "docker" => docker(args, &mut out),
+        "aws" => aws(&texts, &mut out),
+        _ if pip_name(p) => pip(p, args, &mut out),
         _ => {}
     }
     out
+}
+
+/// `pip`, `pip3`, `pip3.11`.
+fn pip_name(p: &str) -> bool {
+    p.strip_prefix("pip")
+        .is_some_and(|v| v.bytes().all(|c| c.is_ascii_digit() || c == b'.'))
+}
+
+/// pip re-runs itself under the program `--python` names (any file: pip only checks that
+/// it exists), and `pip config set global.python PROG` makes every later pip do so;
+/// `pip config edit` starts an editor.
+fn pip(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
+    let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    let texts: Vec<&str> = texts.into_iter().take_while(|a| *a != "--").collect();
+    if let Some(a) = texts.iter().find(|a| long_opt(a, "python").is_some()) {
+        out.push(deny(
+            "vector:pip",
+            format!("{p} {a:?} runs pip again under the program it names"),
+        ));
+        return;
+    }
+    let Some(k) = texts.iter().position(|a| *a == "config") else {
+        return;
+    };
+    let words: Vec<&Arg> = args[k + 1..]
+        .iter()
+        .filter(|a| !a.text.starts_with('-'))
+        .collect();
+    let risky = |key: &Arg| {
+        !key.exact
+            || matches!(
+                key.text.rsplit('.').next(),
+                Some("python" | "keyring-provider" | "keyring_provider" | "editor")
+            )
+    };
+    let bad = texts[k + 1..]
+        .iter()
+        .any(|a| long_opt(a, "editor").is_some())
+        || words.first().is_some_and(|w| w.text == "edit")
+        || words.first().is_some_and(|w| w.text == "set")
+            && words.get(1).is_none_or(|key| risky(key));
+    if bad {
+        out.push(deny(
+            "vector:pip",
+            format!("{p} config: an editor, or a setting (python, keyring-provider) that makes every later pip run another program"),
+        ));
+    }
+}
+
+/// kubectl runs the `exec` credential plugin of the kubeconfig it reads (`--kubeconfig`,
+/// `config set-credentials --exec-command`), an editor (`edit`, `--edit`), and helm or
+/// exec functions for `kustomize --enable-helm/--helm-command/--enable-exec`.
+fn kubectl(texts: &[&str], out: &mut Vec<Finding>) {
+    let texts: Vec<&str> = texts.iter().copied().take_while(|a| *a != "--").collect();
+    let flag =
+        |a: &str, name: &str| a == name || a.strip_prefix(name).is_some_and(|r| r.starts_with('='));
+    for a in &texts {
+        let why = if flag(a, "--kubeconfig") {
+            "names a kubeconfig, whose exec credential plugin is a program kubectl runs"
+        } else if flag(a, "--edit") || *a == "edit" {
+            "starts an editor"
+        } else if [
+            "--enable-helm",
+            "--helm-command",
+            "--enable-exec",
+            "--enable-alpha-plugins",
+        ]
+        .iter()
+        .any(|n| flag(a, n))
+        {
+            "makes kustomize run helm or the programs a kustomization names"
+        } else if texts.contains(&"config")
+            && ["exec", "cmd-path", "auth-provider"]
+                .iter()
+                .any(|k| a.contains(k))
+        {
+            "writes a credential plugin (a program every later kubectl runs) into the kubeconfig"
+        } else {
+            continue;
+        };
+        out.push(deny("vector:kubectl", format!("kubectl {a:?} {why}")));
+        return;
+    }
+}
+
+/// docker's `--config DIR` (before the command) names a config.json whose
+/// `cliPluginsExtraDirs` and credential helpers are programs docker runs. A word there
+/// that is only known when it runs may be that option.
+fn docker(args: &[Arg], out: &mut Vec<Finding>) {
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let t = a.text.as_str();
+        if !a.exact {
+            out.push(deny(
+                "unverifiable:argument",
+                format!("docker option {t:?} is only known when it runs (it may be --config, whose config.json names programs docker runs)"),
+            ));
+            return;
+        }
+        if !t.starts_with('-') {
+            return;
+        }
+        if t == "--config" || t.starts_with("--config=") {
+            out.push(deny(
+                "vector:docker",
+                format!("docker {t:?} names a config directory, whose config.json names plugin directories and credential helpers (programs docker runs)"),
+            ));
+            return;
+        }
+        let valued = [
+            "-c",
+            "--context",
+            "-H",
+            "--host",
+            "-l",
+            "--log-level",
+            "--tlscacert",
+            "--tlscert",
+            "--tlskey",
+        ];
+        i += if valued.contains(&t) { 2 } else { 1 };
+    }
+}
+
+/// `aws configure set` of a key naming a program: `credential_process` (run for
+/// credentials), `cli_pager`, `plugins.*` (Python modules the CLI imports).
+fn aws(texts: &[&str], out: &mut Vec<Finding>) {
+    let Some(k) = texts.iter().position(|a| *a == "configure") else {
+        return;
+    };
+    let Some(s) = texts[k + 1..].iter().position(|a| *a == "set") else {
+        return;
+    };
+    let key = texts.get(k + 1 + s + 1).copied().unwrap_or("");
+    let last = key.rsplit('.').next().unwrap_or(key);
+    if matches!(last, "credential_process" | "cli_pager")
+        || key.starts_with("plugins")
+        || key.contains('$')
+        || key.is_empty()
+    {
+        out.push(deny(
+            "vector:aws",
+            format!(
+                "aws configure set {key:?} names a program or module every later aws command runs"
+            ),
+        ));
+    }
+}
+
+/// go's other ways of running a program of the line's choosing: `-vettool`, an external
+/// linker or archiver in `-ldflags` (`-extld`, `-extar`), `-gccgoflags` (gcc options such
+/// as -wrapper), and `go env -w` of a setting every later go command reads (GOFLAGS, CC …).
+fn go_programs(texts: &[&str], out: &mut Vec<Finding>) {
+    for (i, a) in texts.iter().enumerate() {
+        let name = a.trim_start_matches('-');
+        let (name, attached) = name
+            .split_once('=')
+            .map_or((name, None), |(n, v)| (n, Some(v)));
+        if !a.starts_with('-') {
+            continue;
+        }
+        let value = attached.or_else(|| texts.get(i + 1).copied()).unwrap_or("");
+        let bad = match name {
+            "vettool" | "gccgoflags" => true,
+            "ldflags" => value.contains("extld") || value.contains("extar"),
+            _ => false,
+        };
+        if bad {
+            out.push(deny(
+                "vector:go",
+                format!("go option {a:?} runs a program of its choosing"),
+            ));
+            return;
+        }
+    }
+    if texts.first() == Some(&"env") && texts.iter().any(|a| *a == "-w" || a.starts_with("-w=")) {
+        const SAFE: &[&str] = &[
+            "GOPRIVATE",
+            "GONOPROXY",
+            "GONOSUMDB",
+            "GOPROXY",
+            "GO111MODULE",
+            "GOOS",
+            "GOARCH",
+            "GOAMD64",
+            "GOARM",
+            "GOARM64",
+            "GOEXPERIMENT",
+            "GOTELEMETRY",
+            "CGO_ENABLED",
+        ];
+        let unsafe_key = texts[1..]
+            .iter()
+            .filter(|a| !a.starts_with('-') || a.starts_with("-w="))
+            .map(|a| a.trim_start_matches("-w="))
+            .any(|a| !a.split_once('=').is_some_and(|(k, _)| SAFE.contains(&k)));
+        if unsafe_key {
+            out.push(deny("vector:go", "go env -w writes a setting every later go command reads (GOFLAGS=-toolexec=…, CC, GOTOOLCHAIN …); only GOPRIVATE, GOPROXY, GOOS and similar settings are allowed"));
+        }
+    }
+}
+
+/// `gcc @FILE`, `rustc @FILE`: the compiler reads more arguments from the file
+/// (`-wrapper`, `-fplugin`, `-C linker=…`), so its real argv is not known before it runs.
+fn response_files(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
+    if let Some(a) = args.iter().find(|a| a.text.starts_with('@')) {
+        out.push(deny(
+            "unverifiable:argument-file",
+            format!("{p} reads more arguments from the file {:?} (a response file), which the policy cannot check; give the options on the command line", a.text),
+        ));
+    }
+}
+
+/// rustup's proxies (`cargo`, `rustc`) take `+TOOLCHAIN` as their first argument, and a
+/// toolchain written as a path (`+/tmp/tc`, `+./tc`) runs that directory's `bin/cargo` or
+/// `bin/rustc`, whatever they are (`RUSTUP_TOOLCHAIN` is refused for the same reason).
+fn toolchain_path(p: &str, texts: &[&str], out: &mut Vec<Finding>) {
+    if let Some(t) = texts
+        .first()
+        .filter(|a| a.starts_with('+') && a.contains(['/', '\\']))
+    {
+        out.push(deny(
+            "vector:toolchain",
+            format!("{p} {t:?}: a toolchain given as a path runs the programs in that directory; name an installed toolchain (+stable, +nightly)"),
+        ));
+    }
 }
 
 /// psql's meta-commands run programs: `\\!` (a shell command), an argument in backquotes
@@ -2048,6 +2381,17 @@ fn interpreter_scan_flags(base: &str, args: &[Arg]) -> (InterpScan, InterpFlags)
                     flags,
                 );
             }
+            // node --openssl-config=FILE: its nodejs_conf section loads OpenSSL providers and
+            // engines, shared libraries (OPENSSL_CONF is refused for the same reason).
+            if matches!(base, "node" | "nodejs") && t.starts_with("--openssl-config") {
+                return (
+                    InterpScan::Deny(
+                        "vector:openssl",
+                        format!("{base} option {t:?} reads an OpenSSL config, which loads shared libraries (providers, engines)"),
+                    ),
+                    flags,
+                );
+            }
             // node/bun/deno --env-file(-if-exists)=FILE: the file may set NODE_OPTIONS
             // (--import=data:…, --require), which runs code; a config file likewise.
             if matches!(base, "node" | "nodejs" | "bun" | "deno")
@@ -2519,6 +2863,14 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
             return;
         }
         InterpScan::Module(m) => {
+            // `python3 -m pip …` is pip, with pip's rules on the words after the module.
+            if matches!(m.as_deref(), Some("pip" | "pip.__main__")) {
+                let k = args
+                    .iter()
+                    .position(|a| a.text.ends_with("pip") || a.text.ends_with("pip.__main__"))
+                    .map_or(args.len(), |k| k + 1);
+                pip(p, &args[k..], out);
+            }
             // python -m runs a module by name, an ordinary program run, unless the module
             // runs code it is given (timeit, pdb, code, cProfile …).
             if py_code_module(m.as_deref()) {
