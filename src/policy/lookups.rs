@@ -126,6 +126,13 @@ impl Setters {
                 }
             }
             if let Some(p) = c.words.first() {
+                // bash `x[0]=/`, and `unset x` (which empties it).
+                if let Some((n, _)) = super::values::element_assignment(&p.text) {
+                    names.push(n);
+                }
+                if p.text == "unset" {
+                    names.extend(c.words[1..].iter().map(|w| w.text.as_str()));
+                }
                 // Only the first words asked for: `set`, `alias`, the line's functions.
                 let h = name_hash(&p.text);
                 if matches!(p.text.as_str(), "set" | "alias" | "eval" | "." | "source")

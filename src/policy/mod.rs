@@ -1287,7 +1287,9 @@ impl Policy {
                     }
                 }
             }
-            if let Some(r) = self.refuse_argv(&argv, stdin_is_code(c), script, c, depth, dirs) {
+            let settled = values::settled(script, c, &argv);
+            let raw = settled.as_deref().unwrap_or(&argv);
+            if let Some(r) = self.refuse_argv(raw, stdin_is_code(c), script, c, depth, dirs) {
                 return Some(r);
             }
             // `for d in / /etc; do rm -rf $d; done`, `f='-rf /'; rm $f`: the line's own

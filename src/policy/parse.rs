@@ -95,6 +95,8 @@ impl Redirect {
 pub struct Assignment {
     pub name: String,
     pub value: Word,
+    /// `NAME+=VALUE` (bash appends).
+    pub append: bool,
 }
 
 /// A simple command: assignments, words, redirections.
@@ -1382,6 +1384,7 @@ impl<'s> Parser<'_, 's> {
                     cmd.assignments.push(Assignment {
                         name: name.to_string(),
                         value,
+                        append: plus,
                     });
                     continue;
                 }

@@ -260,12 +260,25 @@ fn last_assignment(script: &Script, name: &str, cmd: &SimpleCommand) -> Option<S
         return None;
     }
     let value = setter.assignments.iter().rev().find(|a| a.name == name)?;
+    if value.append {
+        return None;
+    }
     let text = assigned_text(script, &value.value)?;
     let home = ["$HOME", "${HOME}"].iter().any(|h| {
         text.strip_prefix(h)
             .is_some_and(|rest| !rest.contains(['$', '`']))
     });
     (home || !text.contains(['$', '`', '('])).then_some(text)
+}
+
+/// bash's assignment to an array element, `NAME[SUBSCRIPT]=VALUE` or `+=` (a command word
+/// to the parser, as it is to dash): NAME and VALUE.
+pub(crate) fn element_assignment(word: &str) -> Option<(&str, &str)> {
+    let (name, rest) = word.split_once('[')?;
+    let (_, value) = rest.split_once("]=").or_else(|| rest.split_once("]+="))?;
+    is_name(name)
+        .then_some((name, value))
+        .filter(|_| !positional(name))
 }
 
 /// Where `cmd` is in [`Script::commands`] (it is one of them, or `None`).
@@ -351,6 +364,11 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
             }
         }
         let Some(p) = c.words.first() else { continue };
+        // bash `x[0]=/` (dash runs it as a command): `$x` is element 0.
+        if let Some((_, v)) = element_assignment(&p.text).filter(|(n, _)| *n == name) {
+            out.push(v.trim_matches(['"', '\'']).to_string());
+            continue;
+        }
         // `eval "d=/"`: what literal text run by eval assigns.
         if let Some(sub) = eval_script(c) {
             if let Some(first) = sub.commands.first() {
@@ -604,6 +622,47 @@ fn positional_values(script: &Script, name: &str, cmd: &SimpleCommand, out: &mut
             out.extend(pick(&c.words[1 + skip..]));
         }
     }
+}
+
+/// `argv` with each variable that holds one known value where `cmd` runs (the last
+/// assignment before it, [`last_assignment`]) put in, in the words that are one field
+/// and have no substitution; `None` when there is none. Its text is what the shell hands
+/// the program, so it stands in for the words as written (`x=build; rm -rf "$x"/` is not
+/// `"$x"/`, which would be `/` with x unset).
+pub(crate) fn settled(script: &Script, cmd: &SimpleCommand, argv: &[Arg]) -> Option<Vec<Arg>> {
+    if argv.len() != cmd.words.len() {
+        return None;
+    }
+    let mut changed = false;
+    let out = argv
+        .iter()
+        .zip(&cmd.words)
+        .map(|(a, w)| {
+            if w.split || !w.subs.is_empty() || !w.text.contains('$') {
+                return a.clone();
+            }
+            let mut text = String::new();
+            let mut last = 0;
+            for (s, e, name) in references(&w.text) {
+                if let Some(v) = last_assignment(script, name, cmd) {
+                    text.push_str(&w.text[last..s]);
+                    text.push_str(&v);
+                    last = e;
+                }
+            }
+            if last == 0 {
+                return a.clone();
+            }
+            text.push_str(&w.text[last..]);
+            changed = true;
+            Arg {
+                exact: !text.contains(['$', '`']),
+                text,
+                ..a.clone()
+            }
+        })
+        .collect();
+    changed.then_some(out)
 }
 
 /// The readings of a command's argv with the line's own variables put in: one for each
