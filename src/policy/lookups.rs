@@ -104,7 +104,7 @@ impl Setters {
         let mut names: Vec<&str> = Vec::new();
         for (i, c) in script.commands.iter().enumerate() {
             names.clear();
-            if c.words.is_empty() {
+            if c.words.is_empty() || super::values::assignments_persist(c) {
                 names.extend(c.assignments.iter().map(|a| a.name.as_str()));
             }
             // `eval "d=/"`: the names the literal text it runs may set.

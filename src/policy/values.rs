@@ -271,6 +271,19 @@ fn last_assignment(script: &Script, name: &str, cmd: &SimpleCommand) -> Option<S
     (home || !text.contains(['$', '`', '('])).then_some(text)
 }
 
+/// Whether the assignments before `c`'s program stay after it: before a special builtin
+/// (`x=/ :`, `x=/ eval …`, `x=/ export y`) dash and POSIX shells keep them.
+pub(crate) fn assignments_persist(c: &SimpleCommand) -> bool {
+    const SPECIAL: &[&str] = &[
+        ":", ".", "break", "continue", "eval", "exec", "exit", "export", "readonly", "return",
+        "set", "shift", "times", "trap", "unset",
+    ];
+    !c.assignments.is_empty()
+        && c.words
+            .first()
+            .is_some_and(|p| SPECIAL.contains(&p.text.as_str()))
+}
+
 /// bash's assignment to an array element, `NAME[SUBSCRIPT]=VALUE` or `+=` (a command word
 /// to the parser, as it is to dash): NAME and VALUE.
 pub(crate) fn element_assignment(word: &str) -> Option<(&str, &str)> {
@@ -341,7 +354,7 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
         #[cfg(test)]
         super::lookups::work::step();
         for a in c.assignments.iter().filter(|a| a.name == name) {
-            if !c.words.is_empty() {
+            if !c.words.is_empty() && !assignments_persist(c) {
                 continue;
             }
             match assigned_text(script, &a.value) {
