@@ -1,11 +1,13 @@
-//! Scripts the line writes and then runs (`echo 'rm -rf /' > x.sh; sh x.sh`,
-//! `printf '$0&$0&' > b.sh; chmod +x b.sh; ./b.sh`): the literal text `echo`, `printf`,
-//! `cat <<EOF` or `tee FILE <<< …` put into a file (also as a group or subshell redirected
-//! there: `{ echo …; } > a`) is checked as shell code where the same line runs that file
-//! or a copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `. /dev/stdin < FILE`,
-//! `cat FILE | sh`, `cp FILE b; sh b`), and its recipe lines where `make` reads it as a
-//! makefile (`make -f FILE`, a written `Makefile`). A script that starts copies of itself
-//! (`$0 & $0`, `sh $0 | sh $0`) is a fork bomb.
+//! Scripts the line writes and then runs (`echo 'rm -rf /' > x.sh; sh x.sh`, `printf
+//! '$0&$0&' > b.sh; chmod +x b.sh; ./b.sh`): the literal text `echo`, `printf`, `cat <<EOF`
+//! or `tee FILE <<< …` put into a file (also as a group or subshell redirected there: `{
+//! echo …; } > a`; also through a program that writes its input into a file, piped or fed a
+//! here-document: `tee FILE`, `cat > FILE`, `cat /dev/stdin > FILE`, `cp /dev/stdin FILE`,
+//! `install`, `dd of=FILE`, `sponge FILE`) is checked as shell code where the same line
+//! runs that file or a copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `.
+//! /dev/stdin < FILE`, `cat FILE | sh`, `cp FILE b; sh b`), and its recipe lines where
+//! `make` reads it as a makefile (`make -f FILE`, a written `Makefile`). A script that
+//! starts copies of itself (`$0 & $0`, `sh $0 | sh $0`) is a fork bomb.
 //!
 //! A file's literal pieces are also read joined in the line's order (`printf 'rm -rf' > a;
 //! echo ' /' >> a`), also written through a descriptor (`exec 3> a; echo … >&3`); the file
@@ -36,6 +38,7 @@
 
 use super::blocklist;
 use super::download::{is_shell, reads_code, runs_as_code, runs_file};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -46,7 +49,7 @@ use super::rules::{basename, Arg};
 use super::{
     args_of, copy_reaches, copy_reaches_path, current_dir_ref, echo_option, here_texts,
     input_files, normalised_path, piped_into, placeholder_values, printed_texts, runners,
-    source_path, values, vectors, Lines, Outer, Policy, MAX_UNWRAP,
+    source_path, target_directory, values, vectors, Lines, Outer, Policy, MAX_UNWRAP,
 };
 
 impl Policy {
@@ -819,7 +822,7 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
     let writes_somewhere = !script.compound_redirects.is_empty()
         || script.commands.iter().any(|c| {
             c.redirects.iter().any(|r| r.kind != RedirKind::Input)
-                || c.words.first().is_some_and(|p| basename(&p.text) == "tee")
+                || passer(c).is_some_and(|p| !p.into.is_empty())
         });
     if !writes_somewhere {
         return Vec::new();
@@ -914,10 +917,17 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
             }
             continue;
         }
+        // A passer fed a here-document (`tee a <<< …`, `cp /dev/stdin a <<EOF`, `cat - <<EOF
+        // > a`) writes its text; one fed by a printer is that printer's write (below).
+        let passes = passer(c);
+        let here = passes
+            .as_ref()
+            .filter(|_| c.stdin_heredoc)
+            .map(|_| vec![here_texts(script, c).concat()]);
         let printed = if prints_nothing(c) {
             Some(vec![String::new()])
         } else {
-            printed_texts(script, c)
+            printed_texts(script, c).or(here)
         };
         if printed.is_none() && passes_on(script, c) {
             continue;
@@ -991,26 +1001,14 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
                 out.push(write(d, printed.clone(), ends, in_order && t.stdout, t));
             }
         }
-        if printed.is_none() {
-            // `tee a <<< '…'`: the here-string's text; `ls | tee a`: text the line does not
-            // show.
-            if c.words.first().is_some_and(|p| basename(&p.text) == "tee") {
-                let texts = c
-                    .stdin_heredoc
-                    .then(|| vec![here_texts(script, c).concat()]);
-                for (w, append) in tee_operands(c) {
-                    let t = Target {
-                        dests: dests(paths, c, w),
-                        stdout: true,
-                        append,
-                        in_place: false,
-                        opening: None,
-                    };
-                    for d in t.dests.clone() {
-                        out.push(write(d, texts.clone(), &[""], in_order, &t));
-                    }
-                }
+        // `tee a <<< '…'`: the here-string's text; `ls | tee a`: text the line does not
+        // show.
+        for t in passes.iter().flat_map(|p| operand_targets(paths, c, p)) {
+            for d in t.dests.clone() {
+                out.push(write(d, printed.clone(), &[""], in_order, &t));
             }
+        }
+        if printed.is_none() {
             continue;
         }
         for (k, t) in script.commands.iter().enumerate() {
@@ -1020,22 +1018,14 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
             if !piped_into(c, t) {
                 continue;
             }
-            let Some(kind) = passer(t) else { continue };
-            let mut through: Vec<Target> = Vec::new();
-            if let Passer::Tee = kind {
-                through.extend(tee_operands(t).map(|(w, append)| Target {
-                    dests: dests(paths, t, w),
-                    stdout: true,
-                    append,
-                    in_place: false,
-                    opening: None,
-                }));
-            }
-            // `echo … | cat > FILE`: a cat reading only its input passes it on.
+            let Some(p) = passer(t) else { continue };
+            let mut through: Vec<Target> = operand_targets(paths, t, &p);
+            // `echo … | cat > FILE`: a cat reading only its input passes it on (not `cp
+            // /dev/stdin a > log`, which writes only a).
             through.extend(
                 t.redirects
                     .iter()
-                    .filter(|r| r.kind == RedirKind::Output)
+                    .filter(|r| p.stdout && r.kind == RedirKind::Output)
                     .map(|r| Target {
                         dests: dests(paths, t, &r.target),
                         stdout: r.on_stdout(),
@@ -1045,7 +1035,7 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
                     }),
             );
             // `exec > a; echo … | cat`: the last stage prints into the shell's output.
-            if let Some(o) = shell_output(&opened, k) {
+            if let Some(o) = shell_output(&opened, k).filter(|_| p.stdout) {
                 let last = !script.commands.iter().any(|u| piped_into(t, u));
                 if last && to_shell_output(t, k) {
                     through.push(o.through());
@@ -1059,6 +1049,20 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
         }
     }
     out
+}
+
+/// The files a [`Passer`] `t` writes its input into, as [`Target`]s.
+fn operand_targets(paths: &values::Paths<'_>, t: &SimpleCommand, p: &Passer<'_>) -> Vec<Target> {
+    p.into
+        .iter()
+        .map(|(w, append, in_place)| Target {
+            dests: dests(paths, t, w),
+            stdout: true,
+            append: *append,
+            in_place: *in_place,
+            opening: None,
+        })
+        .collect()
 }
 
 /// `exec` with redirections only: they stay for the rest of the shell.
@@ -1292,21 +1296,79 @@ fn prints_nothing(c: &SimpleCommand) -> bool {
     }
 }
 
-/// A command that writes what it reads: `tee`, or a `cat` reading only its input.
-enum Passer {
-    Tee,
-    Cat,
+/// A command that writes what it reads on its input: into files it names (`tee FILE`,
+/// `cp /dev/stdin FILE`, `install -m 755 - FILE`, `dd of=FILE`, `sponge FILE`), on its
+/// output (`cat`, `cat -`, `cat /dev/stdin`, `dd`, `sponge`), or both (`tee`).
+struct Passer<'c> {
+    /// The files it writes its input into ([`Target`]'s `append` and `in_place`).
+    into: Vec<(Cow<'c, Word>, bool, bool)>,
+    /// Its output is its input too.
+    stdout: bool,
 }
 
-/// Whether `t` is a [`Passer`], and which.
-fn passer(t: &SimpleCommand) -> Option<Passer> {
+/// Whether `t` is a [`Passer`], and what it writes into. A name of the input
+/// (`/dev/stdin`, `/dev/fd/0`, `/proc/self/fd/0`; `-` to cat) is read as the input.
+fn passer(t: &SimpleCommand) -> Option<Passer<'_>> {
     let (p, rest) = t.words.split_first()?;
+    let stdin = |w: &Word| vectors::input_descriptor(&w.text) == Some(0);
+    let operands = || rest.iter().filter(|w| !w.text.starts_with('-') || stdin(w));
     match basename(&p.text) {
-        "tee" => Some(Passer::Tee),
-        "cat"
-            if rest.iter().all(|w| w.text.starts_with('-')) && input_files(t).next().is_none() =>
-        {
-            Some(Passer::Cat)
+        "tee" => Some(Passer {
+            into: tee_operands(t)
+                .map(|(w, append)| (Cow::Borrowed(w), append, false))
+                .collect(),
+            stdout: true,
+        }),
+        "cat" if operands().all(stdin) && input_files(t).next().is_none() => Some(Passer {
+            into: Vec::new(),
+            stdout: true,
+        }),
+        // `cp /dev/stdin a`, `install -m 755 /dev/stdin a`: the last operand is a copy
+        // of the input (`-t DIR` names no file of it; to cp and dd `-` is a file).
+        "cp" | "install" if target_directory(rest).is_none() => {
+            let words: Vec<&Word> = operands().collect();
+            let (dest, sources) = words.split_last()?;
+            sources
+                .iter()
+                .any(|w| w.text != "-" && stdin(w))
+                .then(|| Passer {
+                    into: vec![(Cow::Borrowed(*dest), false, false)],
+                    stdout: false,
+                })
+        }
+        // `dd of=a`: reads its input without `if=` (or one naming it); `oflag=append`
+        // adds, `conv=notrunc` writes over what the file held.
+        "dd" => {
+            let value = |k: &str| rest.iter().find_map(|w| w.text.strip_prefix(k));
+            if value("if=").is_some_and(|f| f == "-" || vectors::input_descriptor(f) != Some(0)) {
+                return None;
+            }
+            let append = value("oflag=").is_some_and(|f| f.contains("append"));
+            let notrunc = value("conv=").is_some_and(|f| f.contains("notrunc"));
+            let into: Vec<(Cow<Word>, bool, bool)> = rest
+                .iter()
+                .filter_map(|w| {
+                    let path = w.text.strip_prefix("of=")?;
+                    let mut w = w.clone();
+                    w.text = path.to_string();
+                    Some((Cow::Owned(w), append, notrunc && !append))
+                })
+                .collect();
+            Some(Passer {
+                stdout: into.is_empty(),
+                into,
+            })
+        }
+        // moreutils' `sponge [-a] FILE`: the file after the input ends, or its output.
+        "sponge" => {
+            let append = rest.iter().any(|w| w.text == "-a");
+            let into: Vec<(Cow<Word>, bool, bool)> = operands()
+                .map(|w| (Cow::Borrowed(w), append, false))
+                .collect();
+            Some(Passer {
+                stdout: into.is_empty(),
+                into,
+            })
         }
         _ => None,
     }
