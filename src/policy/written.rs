@@ -5,9 +5,10 @@
 //! here-document: `tee FILE`, `cat > FILE`, `cat /dev/stdin > FILE`, `cp /dev/stdin FILE`,
 //! `install`, `dd of=FILE`, `sponge FILE`) is checked as shell code where the same line
 //! runs that file or a copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `.
-//! /dev/stdin < FILE`, `cat FILE | sh`, `cp FILE b; sh b`), and its recipe lines where
-//! `make` reads it as a makefile (`make -f FILE`, a written `Makefile`). A script that
-//! starts copies of itself (`$0 & $0`, `sh $0 | sh $0`) is a fork bomb.
+//! /dev/stdin < FILE`, `. /dev/fd/3 3< FILE`, `exec 3< FILE; sh <&3`, `cat FILE | sh`, `cp
+//! FILE b; sh b`), and its recipe lines where `make` reads it as a makefile (`make -f
+//! FILE`, a written `Makefile`). A script that starts copies of itself (`$0 & $0`, `sh $0 |
+//! sh $0`) is a fork bomb.
 //!
 //! A file's literal pieces are also read joined in the line's order (`printf 'rm -rf' > a;
 //! echo ' /' >> a`), also written through a descriptor (`exec 3> a; echo … >&3`); the file
@@ -79,17 +80,19 @@ impl Policy {
         // The names each command may run or read as a makefile, each asked once with no
         // answer given (so no `any` stops early): the files they hold are the ones to
         // check exactly.
+        let held_fds = held_inputs(script);
         let asked: Vec<Vec<String>> = script
             .commands
             .iter()
             .zip(&argvs)
-            .map(|(c, argv)| {
+            .enumerate()
+            .map(|(i, (c, argv))| {
                 let asked: RefCell<Vec<String>> = RefCell::default();
                 let ask = |t: &str| {
                     asked.borrow_mut().push(t.to_string());
                     false
                 };
-                runs_written(script, c, argv, &ask);
+                runs_written(script, &held_fds, i, c, argv, &ask);
                 reads_makefile(argv, &ask);
                 let mut asked = asked.take();
                 asked.sort_unstable();
@@ -235,7 +238,7 @@ impl Policy {
                 }
             }
         }
-        for ((c, argv), asked) in script.commands.iter().zip(&argvs).zip(&asked) {
+        for (i, ((c, argv), asked)) in script.commands.iter().zip(&argvs).zip(&asked).enumerate() {
             if asked.is_empty() {
                 continue;
             }
@@ -272,7 +275,7 @@ impl Policy {
                     Ok(k) => sig[k],
                     Err(_) => held(c, t).binary_search(&first).is_ok(),
                 };
-                let runs = runs_written(script, c, argv, &same);
+                let runs = runs_written(script, &held_fds, i, c, argv, &same);
                 let make = reads_makefile(argv, &same);
                 for &g in group.iter().filter(|_| runs || make) {
                     if runs {
@@ -342,26 +345,88 @@ fn too_many_pieces() -> (String, String) {
     (id.to_string(), why)
 }
 
-/// True when `c` runs a file `same` marks as shell code: by its path or as a shell's
-/// script (`./a`, `sh a`, `. a`), fed to a shell (`sh < a`, `cat a | sh`), or printed
+/// True when `c`, the command at `i`, runs a file `same` marks as shell code: by its path
+/// or as a shell's script (`./a`, `sh a`, `. a`), fed to a shell (`sh < a`, `cat a | sh`),
+/// through a descriptor opened on it (`. /dev/fd/3 3< a`, `exec 3< a; sh <&3`), or printed
 /// into shell code (`sh -c "$(cat a)"`, `eval "`cat a`"`, `bash -c "$(< a)"`).
 fn runs_written(
     script: &Script,
+    held: &Held<'_>,
+    i: usize,
     c: &SimpleCommand,
     argv: &[Arg],
     same: &dyn Fn(&str) -> bool,
 ) -> bool {
-    let from_input = c
+    // The descriptors it holds on the file: its own redirections (`< a`, `3< a`; any of
+    // them may be made its input: `sh <&3 3< a`), and the last `exec 3< a` before it of
+    // a descriptor it names (`. /dev/fd/3`) or reads (`<&3`).
+    let mut opened: Vec<u32> = input_files_fds(c)
+        .filter(|(_, w)| same(&w.text))
+        .map(|(fd, _)| fd)
+        .collect();
+    let own = !opened.is_empty();
+    let dup_in: Vec<u32> = c
         .redirects
         .iter()
-        .any(|r| r.kind == RedirKind::Input && !r.here && same(&r.target.text))
-        || piped_from_file(script, c, same);
-    // `source /dev/stdin < a`: the script is the input.
-    let stdin = |t: &str| matches!(t, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0");
-    (from_input && (reads_code(argv, true, 0) || runs_file(argv, &stdin, 0)))
+        .filter(|r| r.kind == RedirKind::Dup && r.op == "<&" && r.fd.unwrap_or(0) == 0)
+        .filter_map(|r| r.target.text.parse().ok())
+        .collect();
+    if !held.is_empty() {
+        let named: RefCell<Vec<u32>> = RefCell::new(dup_in.clone());
+        runs_file(
+            argv,
+            &|t| {
+                named.borrow_mut().extend(vectors::input_descriptor(t));
+                false
+            },
+            0,
+        );
+        for n in named.take() {
+            let Some(opens) = held.get(&n) else { continue };
+            let k = opens.partition_point(|&(j, _)| j < i);
+            if k > 0 && same(&opens[k - 1].1.text) {
+                opened.push(n);
+            }
+        }
+    }
+    let from_input =
+        own || dup_in.iter().any(|n| opened.contains(n)) || piped_from_file(script, c, same);
+    // `source /dev/stdin < a`, `. /dev/fd/3 3< a`: the script is a descriptor opened on
+    // the file.
+    let descriptor = |t: &str| {
+        vectors::input_descriptor(t).is_some_and(|n| opened.contains(&n) || n == 0 && from_input)
+    };
+    (from_input && reads_code(argv, true, 0))
+        || runs_file(argv, &descriptor, 0)
         || runs_file(argv, same, 0)
         || (!c.words.is_empty()
             && runs_as_code(script, c, argv, false, &|w| prints_file(script, w, same)))
+}
+
+/// The descriptors `exec` opens on files for the rest of the line (`exec 3< a`): by
+/// descriptor, the index of each command that opens it and the file, in the line's order.
+type Held<'s> = HashMap<u32, Vec<(usize, &'s Word)>>;
+
+/// The line's [`Held`] descriptors.
+fn held_inputs(script: &Script) -> Held<'_> {
+    let mut out: Held = HashMap::new();
+    for (i, c) in script.commands.iter().enumerate() {
+        if is_exec_only(c) {
+            for (fd, w) in input_files_fds(c) {
+                out.entry(fd).or_default().push((i, w));
+            }
+        }
+    }
+    out
+}
+
+/// The files redirected into a command's descriptors (`< a`, `3< a`; not here-documents),
+/// each with its descriptor.
+fn input_files_fds(c: &SimpleCommand) -> impl Iterator<Item = (u32, &Word)> {
+    c.redirects
+        .iter()
+        .filter(|r| r.kind == RedirKind::Input && !r.here)
+        .map(|r| (r.fd.unwrap_or(0), &r.target))
 }
 
 /// `$(cat a)`, `` `cat ./a` ``, `$(< a)`: a command substitution whose output is the
