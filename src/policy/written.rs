@@ -24,16 +24,17 @@
 //! the file of the same word only (`echo … > "$f"; sh "$f"`): taking it for any file
 //! refused everyday lines (`echo "reboot required" > "$STATUS"; ./deploy.sh`), and this
 //! blocklist refuses what it recognises (an allow list refuses such words itself). A glob
-//! run (`sh /tmp/*`, `cat * | sh`) may be any file written, a copy into or from an unknown
-//! name may be any name, and a piece written into one may be a piece of any file. After
-//! `exec > a` (or `exec 1>&3`) what the shell's commands print goes into a until the next
-//! `exec >`; a descriptor the shell holds without appending (`exec > a`, `exec 3> a`, `{ …;
-//! } > a`) writes where its own last write ended, so after another write into the file it
-//! lands over that one, and the file is not read (`default:hidden-code` when run). Shell
-//! text the line runs (`sh -c 'sh a'`, nested deeper, a written script) runs the files of
-//! the lines around it too. Not followed: conditions (the order is the line's text; a run
-//! before the write counts too), the end of a subshell around `exec > a` (read as lasting),
-//! one file under two spellings beyond `~`/`$HOME`, `$PWD`, `cd`s and copies (`$HOME/a` and
+//! run (`sh /tmp/*`, `cat * | sh`, a loop variable over one: `for f in /tmp/*.sh; do sh
+//! "$f"; done`) may be any file written, a copy into or from an unknown name may be any
+//! name, and a piece written into one may be a piece of any file. After `exec > a` (or
+//! `exec 1>&3`) what the shell's commands print goes into a until the next `exec >`; a
+//! descriptor the shell holds without appending (`exec > a`, `exec 3> a`, `{ …; } > a`)
+//! writes where its own last write ended, so after another write into the file it lands
+//! over that one, and the file is not read (`default:hidden-code` when run). Shell text the
+//! line runs (`sh -c 'sh a'`, nested deeper, a written script) runs the files of the lines
+//! around it too. Not followed: conditions (the order is the line's text; a run before the
+//! write counts too), the end of a subshell around `exec > a` (read as lasting), one file
+//! under two spellings beyond `~`/`$HOME`, `$PWD`, `cd`s and copies (`$HOME/a` and
 //! `/root/a`), and a file's text read into a variable that is then run (`read c < a; $c`,
 //! `while read l; do $l; done < a`, `mapfile`).
 
@@ -167,6 +168,12 @@ impl Policy {
                     unknown.push(t);
                     continue;
                 };
+                // `for f in /tmp/*.sh; do sh "$f"; done`: a value that is a pattern (a
+                // loop's word) may match any file the line wrote, like the pattern itself.
+                if ps.iter().any(|p| p.contains(['*', '?', '['])) {
+                    any = true;
+                    break;
+                }
                 for p in ps {
                     // `cd /tmp/x; sh ../a`: the name as written too, before `..` is read
                     // away.
