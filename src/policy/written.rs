@@ -6,7 +6,9 @@
 //! `install`, `dd of=FILE`, `sponge FILE`) is checked as shell code where the same line
 //! runs that file or a copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `.
 //! /dev/stdin < FILE`, `. /dev/fd/3 3< FILE`, `exec 3< FILE; sh <&3`, `cat FILE | sh`, `cp
-//! FILE b; sh b`), and its recipe lines where `make` reads it as a makefile (`make -f
+//! FILE b; sh b`, a shell's startup file: `BASH_ENV=FILE bash -c …`, `export ENV=FILE; sh
+//! -i`, `--rcfile FILE`, `~/.bashrc` for `bash -i`, `~/.profile` for `sh -l`,
+//! [`startup_files`]), and its recipe lines where `make` reads it as a makefile (`make -f
 //! FILE`, a written `Makefile`). A script that starts copies of itself (`$0 & $0`, `sh $0 |
 //! sh $0`) is a fork bomb.
 //!
@@ -406,8 +408,94 @@ fn runs_written(
     (from_input && reads_code(argv, true, 0))
         || runs_file(argv, &descriptor, 0)
         || runs_file(argv, same, 0)
+        || startup_files(c, argv, 0).iter().any(|f| same(f))
         || (!c.words.is_empty()
             && runs_as_code(script, c, argv, false, &|w| prints_file(script, w, same)))
+}
+
+/// The startup files the shell `argv` (of `c`; also through wrappers: `sudo bash -i`)
+/// runs before its script: the file `$BASH_ENV` or `$ENV` names (bash without a terminal,
+/// an interactive `sh`; given to it, `BASH_ENV=a bash -c …`, `env ENV=a sh -i`, or set by
+/// the line, `export BASH_ENV=a`), bash's `--rcfile`/`--init-file` FILE, an interactive
+/// bash's `~/.bashrc`, a login shell's `~/.profile` (bash's `~/.bash_profile` and
+/// `~/.bash_login` too), and zsh's `~/.zshenv` (`~/.zshrc` interactive, `~/.zprofile` and
+/// `~/.zlogin` at login). Any shell may read either variable's file: which one reads
+/// which, and whether it is interactive, depends on what `sh` is and on its terminal.
+fn startup_files(c: &SimpleCommand, argv: &[Arg], depth: usize) -> Vec<String> {
+    let Some(p) = argv.first() else {
+        return Vec::new();
+    };
+    let given = |t: &str| {
+        ["BASH_ENV=", "ENV="]
+            .iter()
+            .find_map(|n| t.strip_prefix(n))
+            .map(str::to_string)
+    };
+    // `env BASH_ENV=a bash`: wrappers pass it on.
+    let mut out: Vec<String> = argv.iter().filter_map(|a| given(&a.text)).collect();
+    if depth == 0 {
+        out.extend(
+            c.assignments
+                .iter()
+                .filter(|a| matches!(a.name.as_str(), "BASH_ENV" | "ENV"))
+                .map(|a| a.value.text.clone()),
+        );
+    }
+    if !is_shell(p) {
+        if depth < MAX_UNWRAP {
+            for f in vectors::analyse(argv, false) {
+                if let vectors::Finding::Wrap { argv: inner, .. } = f {
+                    out.extend(startup_files(c, &inner, depth + 1));
+                }
+            }
+        }
+        return out;
+    }
+    out.extend(["$BASH_ENV".to_string(), "$ENV".to_string()]);
+    let (mut interactive, mut login, mut rc, mut profile) = (false, false, true, true);
+    let mut args = argv[1..].iter().map(|a| a.text.as_str());
+    while let Some(t) = args.next() {
+        match t {
+            "--login" => login = true,
+            "--norc" => rc = false,
+            "--noprofile" => profile = false,
+            "--rcfile" | "--init-file" => out.extend(args.next().map(str::to_string)),
+            _ if t.starts_with("--") && t.len() > 2 => {}
+            _ if t.starts_with(['-', '+']) && t.len() > 1 => {
+                if t.starts_with('-') {
+                    interactive |= t.contains('i');
+                    login |= t.contains('l');
+                }
+                // `-o vi`: the option's name.
+                if t[1..].contains(['o', 'O']) {
+                    args.next();
+                }
+            }
+            _ => break,
+        }
+    }
+    let name = basename(&p.text);
+    let mut files: Vec<&str> = Vec::new();
+    if name == "bash" && interactive && rc {
+        files.push("~/.bashrc");
+    }
+    if login && profile {
+        if name == "bash" {
+            files.extend(["~/.bash_profile", "~/.bash_login"]);
+        }
+        files.push("~/.profile");
+    }
+    if name == "zsh" {
+        files.push("~/.zshenv");
+        if interactive {
+            files.push("~/.zshrc");
+        }
+        if login {
+            files.extend(["~/.zprofile", "~/.zlogin"]);
+        }
+    }
+    out.extend(files.into_iter().map(str::to_string));
+    out
 }
 
 /// The descriptors `exec` opens on files for the rest of the line (`exec 3< a`): by
