@@ -8,9 +8,10 @@
 //! /dev/stdin < FILE`, `. /dev/fd/3 3< FILE`, `exec 3< FILE; sh <&3`, `cat FILE | sh`, `cp
 //! FILE b; sh b`, a shell's startup file: `BASH_ENV=FILE bash -c …`, `export ENV=FILE; sh
 //! -i`, `--rcfile FILE`, `~/.bashrc` for `bash -i`, `~/.profile` for `sh -l`,
-//! [`startup_files`]), and its recipe lines where `make` reads it as a makefile (`make -f
-//! FILE`, a written `Makefile`). A script that starts copies of itself (`$0 & $0`, `sh $0 |
-//! sh $0`) is a fork bomb.
+//! [`startup_files`]; a file in a `.git/hooks` directory, written or copied there, for any
+//! git command of the line, whichever hook it is and whatever repository), and its recipe
+//! lines where `make` reads it as a makefile (`make -f FILE`, a written `Makefile`). A
+//! script that starts copies of itself (`$0 & $0`, `sh $0 | sh $0`) is a fork bomb.
 //!
 //! A file's literal pieces are also read joined in the line's order (`printf 'rm -rf' > a;
 //! echo ' /' >> a`), also written through a descriptor (`exec 3> a; echo … >&3`); the file
@@ -103,10 +104,18 @@ impl Policy {
                 asked
             })
             .collect();
-        if !found && asked.iter().all(Vec::is_empty) {
+        // `echo … > .git/hooks/pre-commit; git commit`: a file under a `.git/hooks`
+        // directory (written or copied there) is run by any git command of the line.
+        let levels: Vec<&Written> = lines.levels().map(listed).collect();
+        let hooked = levels.iter().any(|w| {
+            w.files.iter().any(|f| in_git_hooks(&f.path))
+                || w.copies
+                    .iter()
+                    .any(|c| c.dest.as_deref().is_some_and(in_git_hooks))
+        }) && argvs.iter().any(|a| runs_git(a, 0));
+        if !found && !hooked && asked.iter().all(Vec::is_empty) {
             return None;
         }
-        let levels: Vec<&Written> = lines.levels().map(listed).collect();
         // A file by its place in `levels`, flattened: `offsets[l] + i` is file i of level l.
         let offsets: Vec<usize> = levels
             .iter()
@@ -242,6 +251,26 @@ impl Policy {
         };
         if found {
             for g in 0..total {
+                if let Some(Err(r)) = check(g) {
+                    return Some(r);
+                }
+            }
+        }
+        if hooked {
+            let sources: Vec<String> = copies
+                .iter()
+                .filter(|c| c.dest.as_deref().is_some_and(in_git_hooks))
+                .filter_map(|c| c.src.clone())
+                .collect();
+            let copied = match script.commands.first() {
+                Some(c) if !sources.is_empty() => files_named(c, &sources, &[]),
+                _ => Vec::new(),
+            };
+            let hooks = (0..total).filter(|&g| {
+                let (w, i) = file(g);
+                in_git_hooks(&w.files[i].path)
+            });
+            for g in hooks.chain(copied) {
                 if let Some(Err(r)) = check(g) {
                     return Some(r);
                 }
@@ -496,6 +525,24 @@ fn startup_files(c: &SimpleCommand, argv: &[Arg], depth: usize) -> Vec<String> {
     }
     out.extend(files.into_iter().map(str::to_string));
     out
+}
+
+/// `git …`, also through a wrapper (`sudo git commit`): a git command, which may run the
+/// repository's hooks.
+fn runs_git(argv: &[Arg], depth: usize) -> bool {
+    argv.first().is_some_and(|p| basename(&p.text) == "git")
+        || depth < MAX_UNWRAP
+            && vectors::analyse(argv, false).into_iter().any(|f| match f {
+                vectors::Finding::Wrap { argv, .. } => runs_git(&argv, depth + 1),
+                _ => false,
+            })
+}
+
+/// A path in (or naming) a `.git/hooks` directory, case ignored as some file systems do.
+fn in_git_hooks(path: &str) -> bool {
+    blocklist::path_parts(path)
+        .windows(2)
+        .any(|w| w[0].eq_ignore_ascii_case(".git") && w[1].eq_ignore_ascii_case("hooks"))
 }
 
 /// The descriptors `exec` opens on files for the rest of the line (`exec 3< a`): by
