@@ -35,11 +35,14 @@
 //! writes where its own last write ended, so after another write into the file it lands
 //! over that one, and the file is not read (`default:hidden-code` when run). Shell text the
 //! line runs (`sh -c 'sh a'`, nested deeper, a written script) runs the files of the lines
-//! around it too. Not followed: conditions (the order is the line's text; a run before the
-//! write counts too), the end of a subshell around `exec > a` (read as lasting), one file
-//! under two spellings beyond `~`/`$HOME`, `$PWD`, `cd`s and copies (`$HOME/a` and
-//! `/root/a`), and a file's text read into a variable that is then run (`read c < a; $c`,
-//! `while read l; do $l; done < a`, `mapfile`).
+//! around it too, and what such text (`-c` code, `eval`'s literal words, a shell's input
+//! the line shows: `echo … | sh`, `sh <<EOF`) writes and copies is the line's (`sh -c 'echo
+//! … > a'; sh a`), each text's pieces joined on their own. Not followed: conditions (the
+//! order is the line's text; a run before the write counts too), the end of a subshell
+//! around `exec > a` (read as lasting), one file under two spellings beyond `~`/`$HOME`,
+//! `$PWD`, `cd`s and copies (`$HOME/a` and `/root/a`), and a file's text read into a
+//! variable that is then run (`read c < a; $c`, `while read l; do $l; done < a`,
+//! `mapfile`).
 
 use super::blocklist;
 use super::download::{is_shell, reads_code, runs_as_code, runs_file};
@@ -54,7 +57,8 @@ use super::rules::{basename, Arg};
 use super::{
     args_of, copy_reaches, copy_reaches_path, current_dir_ref, echo_option, here_texts,
     input_files, normalised_path, piped_into, placeholder_values, printed_texts, runners,
-    source_path, target_directory, values, vectors, Lines, Outer, Policy, MAX_UNWRAP,
+    source_path, stdin_is_code, stdin_texts, target_directory, values, vectors, Lines, Outer,
+    Policy, MAX_UNWRAP,
 };
 
 impl Policy {
@@ -107,12 +111,7 @@ impl Policy {
         // `echo … > .git/hooks/pre-commit; git commit`: a file under a `.git/hooks`
         // directory (written or copied there) is run by any git command of the line.
         let levels: Vec<&Written> = lines.levels().map(listed).collect();
-        let hooked = levels.iter().any(|w| {
-            w.files.iter().any(|f| in_git_hooks(&f.path))
-                || w.copies
-                    .iter()
-                    .any(|c| c.dest.as_deref().is_some_and(in_git_hooks))
-        }) && argvs.iter().any(|a| runs_git(a, 0));
+        let hooked = levels.iter().any(|w| w.hooks) && argvs.iter().any(|a| runs_git(a, 0));
         if !found && !hooked && asked.iter().all(Vec::is_empty) {
             return None;
         }
@@ -684,6 +683,8 @@ pub(super) struct Written {
     any_name: Vec<usize>,
     /// The line's copies ([`Copy`]).
     copies: Vec<Copy>,
+    /// A file is written or copied into a `.git/hooks` directory.
+    hooks: bool,
     /// Which files' texts were already checked as run.
     passed: RefCell<Vec<bool>>,
     /// The files each name may be, from the directories they were last looked up in
@@ -694,12 +695,35 @@ pub(super) struct Written {
 impl Written {
     /// The files the line `script` writes.
     pub(super) fn of(script: &Script, copies: &[(&Word, String)]) -> Written {
+        Written::at(script, copies, 0)
+    }
+
+    /// [`Written::of`] for a line run as shell text `depth` levels down.
+    fn at(script: &Script, copies: &[(&Word, String)], depth: usize) -> Written {
         let paths = values::Paths::new(script);
-        let files = written_files(script, copies, &paths);
+        let mut files = written_files(script, copies, &paths);
+        let mut copies = copied(script, copies, &paths);
+        // `sh -c 'echo … > a'; sh a`, `eval '…'`, `echo '…' | sh`: what shell text the line
+        // runs writes and copies, the line has written and copied (each text's writes
+        // joined on their own, not with the line's).
+        if depth < MAX_UNWRAP {
+            for text in shell_texts(script) {
+                let Ok(sub) = parse::parse(&text) else {
+                    continue;
+                };
+                let inner = Written::at(&sub, &super::copies(&sub), depth + 1);
+                files.extend(inner.files);
+                copies.extend(inner.copies);
+            }
+        }
         Written {
             passed: RefCell::new(vec![false; files.len()]),
             any_name: (0..files.len()).filter(|&i| files[i].any_name).collect(),
-            copies: copied(script, copies, &paths),
+            hooks: files.iter().any(|f| in_git_hooks(&f.path))
+                || copies
+                    .iter()
+                    .any(|c| c.dest.as_deref().is_some_and(in_git_hooks)),
+            copies,
             files,
             names: RefCell::default(),
         }
@@ -727,6 +751,38 @@ impl Written {
         *self.names.borrow_mut() = Some((dirs.to_vec(), m.clone()));
         m
     }
+}
+
+/// The shell text the line's commands run: a shell's `-c` code and `eval`'s literal words
+/// (also through wrappers: `sudo sh -c …`), and what the line shows a shell reads on its
+/// input (`echo '…' | sh`, `sh <<EOF`).
+fn shell_texts(script: &Script) -> Vec<String> {
+    fn codes(argv: &[Arg], stdin_code: bool, depth: usize, out: &mut Vec<String>) {
+        for f in vectors::analyse(argv, stdin_code) {
+            match f {
+                vectors::Finding::Code {
+                    shell: Some(code), ..
+                } => out.push(code),
+                vectors::Finding::Wrap { argv, .. } if depth < MAX_UNWRAP => {
+                    codes(&argv, stdin_code, depth + 1, out)
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for c in &script.commands {
+        let argv = args_of(c);
+        if argv.is_empty() {
+            continue;
+        }
+        let stdin_code = stdin_is_code(c);
+        codes(&argv, stdin_code, 0, &mut out);
+        if stdin_code && vectors::stdin_language(&argv) == Some("sh") {
+            out.extend(stdin_texts(script, c));
+        }
+    }
+    out
 }
 
 /// A file the line fills with literal text ([`written_files`]), with one text it may hold.
@@ -1218,13 +1274,8 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
         if printed.is_none() {
             continue;
         }
-        for (k, t) in script.commands.iter().enumerate() {
-            if c.stages.is_empty() {
-                break;
-            }
-            if !piped_into(c, t) {
-                continue;
-            }
+        for k in piped_on(script, c, true) {
+            let t = &script.commands[k];
             let Some(p) = passer(t) else { continue };
             let mut through: Vec<Target> = operand_targets(paths, t, &p);
             // `echo … | cat > FILE`: a cat reading only its input passes it on (not `cp
@@ -1243,7 +1294,7 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
             );
             // `exec > a; echo … | cat`: the last stage prints into the shell's output.
             if let Some(o) = shell_output(&opened, k).filter(|_| p.stdout) {
-                let last = !script.commands.iter().any(|u| piped_into(t, u));
+                let last = piped_on(script, t, true).is_empty();
                 if last && to_shell_output(t, k) {
                     through.push(o.through());
                 }
@@ -1446,10 +1497,9 @@ fn feeds_found(script: &Script, c: &SimpleCommand, argv: &[Arg]) -> bool {
     }
     c.stages.iter().any(|&(_, j)| j > 0)
         && runs_its_input(argv)
-        && script
-            .commands
-            .iter()
-            .any(|d| piped_into(d, c) && lists(&args_of(d), 0))
+        && piped_on(script, c, false)
+            .into_iter()
+            .any(|i| lists(&args_of(&script.commands[i]), 0))
 }
 
 /// Whether `argv` runs what it reads on its input as code ([`reads_code`]); for `sh -c
@@ -1585,10 +1635,22 @@ fn passer(t: &SimpleCommand) -> Option<Passer<'_>> {
 /// write of the printer ([`writes`]).
 fn passes_on(script: &Script, t: &SimpleCommand) -> bool {
     passer(t).is_some()
-        && script
-            .commands
-            .iter()
-            .any(|c| piped_into(c, t) && printed_texts(script, c).is_some())
+        && piped_on(script, t, false)
+            .into_iter()
+            .any(|i| printed_texts(script, &script.commands[i]).is_some())
+}
+
+/// The commands of the later (`later`) or earlier stages of the pipelines `c` is in: those
+/// [`piped_into`] from it, or into it. Looked up by stage, not by scanning the line.
+fn piped_on(script: &Script, c: &SimpleCommand, later: bool) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for &(p, j) in &c.stages {
+        let range = if later { j + 1..u16::MAX } else { 0..j };
+        out.extend(script.lookups.stages_in(script, p, range));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// What may follow the text of `c` ([`printed_texts`]): echo's newline, also nothing
@@ -1696,10 +1758,9 @@ fn origins(copies: &[&Copy], name: &str) -> (Vec<String>, bool) {
 /// on.
 fn piped_from_file(script: &Script, c: &SimpleCommand, same: &dyn Fn(&str) -> bool) -> bool {
     c.stages.iter().any(|&(_, j)| j > 0)
-        && script
-            .commands
-            .iter()
-            .filter(|d| piped_into(d, c))
+        && piped_on(script, c, false)
+            .into_iter()
+            .map(|i| &script.commands[i])
             .any(|d| {
                 d.words
                     .iter()
