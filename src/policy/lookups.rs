@@ -315,6 +315,23 @@ impl Lookups {
             .map(|&(_, i)| i)
     }
 
+    /// The commands at the stages of pipeline `p` in `range` (`stage` for each, at once).
+    pub(crate) fn stages_in<'a>(
+        &'a self,
+        script: &Script,
+        p: u32,
+        range: std::ops::Range<u16>,
+    ) -> impl Iterator<Item = usize> + 'a {
+        // Made by `stage`, which the first call makes.
+        let _ = self.stage(script, p, range.start).next();
+        let stages = self.stages.get().map_or(&[][..], Vec::as_slice);
+        let start = stages.partition_point(|&(s, _)| s < (p, range.start));
+        stages[start..]
+            .iter()
+            .take_while(move |&&((q, j), _)| q == p && range.contains(&j))
+            .map(|&(_, i)| i)
+    }
+
     /// The index of the command that has the word `w` (an operand or a redirection's
     /// target; the word itself, not an equal one).
     pub(crate) fn owner_of(&self, script: &Script, w: &Word) -> Option<usize> {

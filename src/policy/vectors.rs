@@ -2069,22 +2069,28 @@ fn shell_opts(args: &[Arg]) -> (usize, bool, bool) {
 /// inherits (`-`, `/dev/stdin`, `/dev/fd/3`, `/proc/self/fd/0`): the code comes from the
 /// line's pipe or here-document (`sh /dev/stdin <<EOF`), not from a file.
 pub fn names_input(t: &str) -> bool {
+    input_descriptor(t).is_some()
+}
+
+/// The descriptor a name of one the program inherits reads ([`names_input`]): 0 for `-`
+/// and `/dev/stdin`, N for `/dev/fd/N` and `/proc/self/fd/N`.
+pub fn input_descriptor(t: &str) -> Option<u32> {
     if t == "-" {
-        return true;
+        return Some(0);
     }
     if !t.starts_with('/') {
-        return false;
+        return None;
     }
     let parts = super::blocklist::path_parts(t);
     let number = |n: &str| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
-    match parts.as_slice() {
-        ["dev", "stdin"] => true,
-        ["dev", "fd", n] => number(n),
-        ["proc", who, "fd", n] => {
-            (matches!(*who, "self" | "thread-self") || number(who)) && number(n)
-        }
-        _ => false,
-    }
+    let fd = match parts.as_slice() {
+        ["dev", "stdin"] => "0",
+        ["dev", "fd", n] => n,
+        ["proc", who, "fd", n] if matches!(*who, "self" | "thread-self") || number(who) => n,
+        _ => return None,
+    };
+    // A number too long for a descriptor is still one's name.
+    number(fd).then(|| fd.parse().unwrap_or(u32::MAX))
 }
 
 /// `sh -c CODE NAME ARG…`: the words after the code, which it reads as `$0`, `$1`, … (and

@@ -1,11 +1,17 @@
-//! Scripts the line writes and then runs (`echo 'rm -rf /' > x.sh; sh x.sh`,
-//! `printf '$0&$0&' > b.sh; chmod +x b.sh; ./b.sh`): the literal text `echo`, `printf`,
-//! `cat <<EOF` or `tee FILE <<< …` put into a file (also as a group or subshell redirected
-//! there: `{ echo …; } > a`) is checked as shell code where the same line runs that file
-//! or a copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `. /dev/stdin < FILE`,
-//! `cat FILE | sh`, `cp FILE b; sh b`), and its recipe lines where `make` reads it as a
-//! makefile (`make -f FILE`, a written `Makefile`). A script that starts copies of itself
-//! (`$0 & $0`, `sh $0 | sh $0`) is a fork bomb.
+//! Scripts the line writes and then runs (`echo 'rm -rf /' > x.sh; sh x.sh`, `printf
+//! '$0&$0&' > b.sh; chmod +x b.sh; ./b.sh`): the literal text `echo`, `printf`, `cat <<EOF`
+//! or `tee FILE <<< …` put into a file (also as a group or subshell redirected there: `{
+//! echo …; } > a`; also through a program that writes its input into a file, piped or fed a
+//! here-document: `tee FILE`, `cat > FILE`, `cat /dev/stdin > FILE`, `cp /dev/stdin FILE`,
+//! `install`, `dd of=FILE`, `sponge FILE`) is checked as shell code where the same line
+//! runs that file or a copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `.
+//! /dev/stdin < FILE`, `. /dev/fd/3 3< FILE`, `exec 3< FILE; sh <&3`, `cat FILE | sh`, `cp
+//! FILE b; sh b`, a shell's startup file: `BASH_ENV=FILE bash -c …`, `export ENV=FILE; sh
+//! -i`, `--rcfile FILE`, `~/.bashrc` for `bash -i`, `~/.profile` for `sh -l`,
+//! [`startup_files`]; a file in a `.git/hooks` directory, written or copied there, for any
+//! git command of the line, whichever hook it is and whatever repository), and its recipe
+//! lines where `make` reads it as a makefile (`make -f FILE`, a written `Makefile`). A
+//! script that starts copies of itself (`$0 & $0`, `sh $0 | sh $0`) is a fork bomb.
 //!
 //! A file's literal pieces are also read joined in the line's order (`printf 'rm -rf' > a;
 //! echo ' /' >> a`), also written through a descriptor (`exec 3> a; echo … >&3`); the file
@@ -21,21 +27,26 @@
 //! the file of the same word only (`echo … > "$f"; sh "$f"`): taking it for any file
 //! refused everyday lines (`echo "reboot required" > "$STATUS"; ./deploy.sh`), and this
 //! blocklist refuses what it recognises (an allow list refuses such words itself). A glob
-//! run (`sh /tmp/*`, `cat * | sh`) may be any file written, a copy into or from an unknown
-//! name may be any name, and a piece written into one may be a piece of any file. After
-//! `exec > a` (or `exec 1>&3`) what the shell's commands print goes into a until the next
-//! `exec >`; a descriptor the shell holds without appending (`exec > a`, `exec 3> a`, `{ …;
-//! } > a`) writes where its own last write ended, so after another write into the file it
-//! lands over that one, and the file is not read (`default:hidden-code` when run). Shell
-//! text the line runs (`sh -c 'sh a'`, nested deeper, a written script) runs the files of
-//! the lines around it too. Not followed: conditions (the order is the line's text; a run
-//! before the write counts too), the end of a subshell around `exec > a` (read as lasting),
-//! one file under two spellings beyond `~`/`$HOME`, `$PWD`, `cd`s and copies (`$HOME/a` and
-//! `/root/a`), and a file's text read into a variable that is then run (`read c < a; $c`,
-//! `while read l; do $l; done < a`, `mapfile`).
+//! run (`sh /tmp/*`, `cat * | sh`, a loop variable over one: `for f in /tmp/*.sh; do sh
+//! "$f"; done`) may be any file written, a copy into or from an unknown name may be any
+//! name, and a piece written into one may be a piece of any file. After `exec > a` (or
+//! `exec 1>&3`) what the shell's commands print goes into a until the next `exec >`; a
+//! descriptor the shell holds without appending (`exec > a`, `exec 3> a`, `{ …; } > a`)
+//! writes where its own last write ended, so after another write into the file it lands
+//! over that one, and the file is not read (`default:hidden-code` when run). Shell text the
+//! line runs (`sh -c 'sh a'`, nested deeper, a written script) runs the files of the lines
+//! around it too, and what such text (`-c` code, `eval`'s literal words, a shell's input
+//! the line shows: `echo … | sh`, `sh <<EOF`) writes and copies is the line's (`sh -c 'echo
+//! … > a'; sh a`), each text's pieces joined on their own. Not followed: conditions (the
+//! order is the line's text; a run before the write counts too), the end of a subshell
+//! around `exec > a` (read as lasting), one file under two spellings beyond `~`/`$HOME`,
+//! `$PWD`, `cd`s and copies (`$HOME/a` and `/root/a`), and a file's text read into a
+//! variable that is then run (`read c < a; $c`, `while read l; do $l; done < a`,
+//! `mapfile`).
 
 use super::blocklist;
 use super::download::{is_shell, reads_code, runs_as_code, runs_file};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -46,7 +57,8 @@ use super::rules::{basename, Arg};
 use super::{
     args_of, copy_reaches, copy_reaches_path, current_dir_ref, echo_option, here_texts,
     input_files, normalised_path, piped_into, placeholder_values, printed_texts, runners,
-    source_path, values, vectors, Lines, Outer, Policy, MAX_UNWRAP,
+    source_path, stdin_is_code, stdin_texts, target_directory, values, vectors, Lines, Outer,
+    Policy, MAX_UNWRAP,
 };
 
 impl Policy {
@@ -76,17 +88,19 @@ impl Policy {
         // The names each command may run or read as a makefile, each asked once with no
         // answer given (so no `any` stops early): the files they hold are the ones to
         // check exactly.
+        let held_fds = held_inputs(script);
         let asked: Vec<Vec<String>> = script
             .commands
             .iter()
             .zip(&argvs)
-            .map(|(c, argv)| {
+            .enumerate()
+            .map(|(i, (c, argv))| {
                 let asked: RefCell<Vec<String>> = RefCell::default();
                 let ask = |t: &str| {
                     asked.borrow_mut().push(t.to_string());
                     false
                 };
-                runs_written(script, c, argv, &ask);
+                runs_written(script, &held_fds, i, c, argv, &ask);
                 reads_makefile(argv, &ask);
                 let mut asked = asked.take();
                 asked.sort_unstable();
@@ -94,10 +108,13 @@ impl Policy {
                 asked
             })
             .collect();
-        if !found && asked.iter().all(Vec::is_empty) {
+        // `echo … > .git/hooks/pre-commit; git commit`: a file under a `.git/hooks`
+        // directory (written or copied there) is run by any git command of the line.
+        let levels: Vec<&Written> = lines.levels().map(listed).collect();
+        let hooked = levels.iter().any(|w| w.hooks) && argvs.iter().any(|a| runs_git(a, 0));
+        if !found && !hooked && asked.iter().all(Vec::is_empty) {
             return None;
         }
-        let levels: Vec<&Written> = lines.levels().map(listed).collect();
         // A file by its place in `levels`, flattened: `offsets[l] + i` is file i of level l.
         let offsets: Vec<usize> = levels
             .iter()
@@ -161,6 +178,12 @@ impl Policy {
                     unknown.push(t);
                     continue;
                 };
+                // `for f in /tmp/*.sh; do sh "$f"; done`: a value that is a pattern (a
+                // loop's word) may match any file the line wrote, like the pattern itself.
+                if ps.iter().any(|p| p.contains(['*', '?', '['])) {
+                    any = true;
+                    break;
+                }
                 for p in ps {
                     // `cd /tmp/x; sh ../a`: the name as written too, before `..` is read
                     // away.
@@ -232,7 +255,27 @@ impl Policy {
                 }
             }
         }
-        for ((c, argv), asked) in script.commands.iter().zip(&argvs).zip(&asked) {
+        if hooked {
+            let sources: Vec<String> = copies
+                .iter()
+                .filter(|c| c.dest.as_deref().is_some_and(in_git_hooks))
+                .filter_map(|c| c.src.clone())
+                .collect();
+            let copied = match script.commands.first() {
+                Some(c) if !sources.is_empty() => files_named(c, &sources, &[]),
+                _ => Vec::new(),
+            };
+            let hooks = (0..total).filter(|&g| {
+                let (w, i) = file(g);
+                in_git_hooks(&w.files[i].path)
+            });
+            for g in hooks.chain(copied) {
+                if let Some(Err(r)) = check(g) {
+                    return Some(r);
+                }
+            }
+        }
+        for (i, ((c, argv), asked)) in script.commands.iter().zip(&argvs).zip(&asked).enumerate() {
             if asked.is_empty() {
                 continue;
             }
@@ -269,7 +312,7 @@ impl Policy {
                     Ok(k) => sig[k],
                     Err(_) => held(c, t).binary_search(&first).is_ok(),
                 };
-                let runs = runs_written(script, c, argv, &same);
+                let runs = runs_written(script, &held_fds, i, c, argv, &same);
                 let make = reads_makefile(argv, &same);
                 for &g in group.iter().filter(|_| runs || make) {
                     if runs {
@@ -339,26 +382,192 @@ fn too_many_pieces() -> (String, String) {
     (id.to_string(), why)
 }
 
-/// True when `c` runs a file `same` marks as shell code: by its path or as a shell's
-/// script (`./a`, `sh a`, `. a`), fed to a shell (`sh < a`, `cat a | sh`), or printed
+/// True when `c`, the command at `i`, runs a file `same` marks as shell code: by its path
+/// or as a shell's script (`./a`, `sh a`, `. a`), fed to a shell (`sh < a`, `cat a | sh`),
+/// through a descriptor opened on it (`. /dev/fd/3 3< a`, `exec 3< a; sh <&3`), or printed
 /// into shell code (`sh -c "$(cat a)"`, `eval "`cat a`"`, `bash -c "$(< a)"`).
 fn runs_written(
     script: &Script,
+    held: &Held<'_>,
+    i: usize,
     c: &SimpleCommand,
     argv: &[Arg],
     same: &dyn Fn(&str) -> bool,
 ) -> bool {
-    let from_input = c
+    // The descriptors it holds on the file: its own redirections (`< a`, `3< a`; any of
+    // them may be made its input: `sh <&3 3< a`), and the last `exec 3< a` before it of
+    // a descriptor it names (`. /dev/fd/3`) or reads (`<&3`).
+    let mut opened: Vec<u32> = input_files_fds(c)
+        .filter(|(_, w)| same(&w.text))
+        .map(|(fd, _)| fd)
+        .collect();
+    let own = !opened.is_empty();
+    let dup_in: Vec<u32> = c
         .redirects
         .iter()
-        .any(|r| r.kind == RedirKind::Input && !r.here && same(&r.target.text))
-        || piped_from_file(script, c, same);
-    // `source /dev/stdin < a`: the script is the input.
-    let stdin = |t: &str| matches!(t, "/dev/stdin" | "/dev/fd/0" | "/proc/self/fd/0");
-    (from_input && (reads_code(argv, true, 0) || runs_file(argv, &stdin, 0)))
+        .filter(|r| r.kind == RedirKind::Dup && r.op == "<&" && r.fd.unwrap_or(0) == 0)
+        .filter_map(|r| r.target.text.parse().ok())
+        .collect();
+    if !held.is_empty() {
+        let named: RefCell<Vec<u32>> = RefCell::new(dup_in.clone());
+        runs_file(
+            argv,
+            &|t| {
+                named.borrow_mut().extend(vectors::input_descriptor(t));
+                false
+            },
+            0,
+        );
+        for n in named.take() {
+            let Some(opens) = held.get(&n) else { continue };
+            let k = opens.partition_point(|&(j, _)| j < i);
+            if k > 0 && same(&opens[k - 1].1.text) {
+                opened.push(n);
+            }
+        }
+    }
+    let from_input =
+        own || dup_in.iter().any(|n| opened.contains(n)) || piped_from_file(script, c, same);
+    // `source /dev/stdin < a`, `. /dev/fd/3 3< a`: the script is a descriptor opened on
+    // the file.
+    let descriptor = |t: &str| {
+        vectors::input_descriptor(t).is_some_and(|n| opened.contains(&n) || n == 0 && from_input)
+    };
+    (from_input && reads_code(argv, true, 0))
+        || runs_file(argv, &descriptor, 0)
         || runs_file(argv, same, 0)
+        || startup_files(c, argv, 0).iter().any(|f| same(f))
         || (!c.words.is_empty()
             && runs_as_code(script, c, argv, false, &|w| prints_file(script, w, same)))
+}
+
+/// The startup files the shell `argv` (of `c`; also through wrappers: `sudo bash -i`)
+/// runs before its script: the file `$BASH_ENV` or `$ENV` names (bash without a terminal,
+/// an interactive `sh`; given to it, `BASH_ENV=a bash -c …`, `env ENV=a sh -i`, or set by
+/// the line, `export BASH_ENV=a`), bash's `--rcfile`/`--init-file` FILE, an interactive
+/// bash's `~/.bashrc`, a login shell's `~/.profile` (bash's `~/.bash_profile` and
+/// `~/.bash_login` too), and zsh's `~/.zshenv` (`~/.zshrc` interactive, `~/.zprofile` and
+/// `~/.zlogin` at login). Any shell may read either variable's file: which one reads
+/// which, and whether it is interactive, depends on what `sh` is and on its terminal.
+fn startup_files(c: &SimpleCommand, argv: &[Arg], depth: usize) -> Vec<String> {
+    let Some(p) = argv.first() else {
+        return Vec::new();
+    };
+    let given = |t: &str| {
+        ["BASH_ENV=", "ENV="]
+            .iter()
+            .find_map(|n| t.strip_prefix(n))
+            .map(str::to_string)
+    };
+    // `env BASH_ENV=a bash`: wrappers pass it on.
+    let mut out: Vec<String> = argv.iter().filter_map(|a| given(&a.text)).collect();
+    if depth == 0 {
+        out.extend(
+            c.assignments
+                .iter()
+                .filter(|a| matches!(a.name.as_str(), "BASH_ENV" | "ENV"))
+                .map(|a| a.value.text.clone()),
+        );
+    }
+    if !is_shell(p) {
+        if depth < MAX_UNWRAP {
+            for f in vectors::analyse(argv, false) {
+                if let vectors::Finding::Wrap { argv: inner, .. } = f {
+                    out.extend(startup_files(c, &inner, depth + 1));
+                }
+            }
+        }
+        return out;
+    }
+    out.extend(["$BASH_ENV".to_string(), "$ENV".to_string()]);
+    let (mut interactive, mut login, mut rc, mut profile) = (false, false, true, true);
+    let mut args = argv[1..].iter().map(|a| a.text.as_str());
+    while let Some(t) = args.next() {
+        match t {
+            "--login" => login = true,
+            "--norc" => rc = false,
+            "--noprofile" => profile = false,
+            "--rcfile" | "--init-file" => out.extend(args.next().map(str::to_string)),
+            _ if t.starts_with("--") && t.len() > 2 => {}
+            _ if t.starts_with(['-', '+']) && t.len() > 1 => {
+                if t.starts_with('-') {
+                    interactive |= t.contains('i');
+                    login |= t.contains('l');
+                }
+                // `-o vi`: the option's name.
+                if t[1..].contains(['o', 'O']) {
+                    args.next();
+                }
+            }
+            _ => break,
+        }
+    }
+    let name = basename(&p.text);
+    let mut files: Vec<&str> = Vec::new();
+    if name == "bash" && interactive && rc {
+        files.push("~/.bashrc");
+    }
+    if login && profile {
+        if name == "bash" {
+            files.extend(["~/.bash_profile", "~/.bash_login"]);
+        }
+        files.push("~/.profile");
+    }
+    if name == "zsh" {
+        files.push("~/.zshenv");
+        if interactive {
+            files.push("~/.zshrc");
+        }
+        if login {
+            files.extend(["~/.zprofile", "~/.zlogin"]);
+        }
+    }
+    out.extend(files.into_iter().map(str::to_string));
+    out
+}
+
+/// `git …`, also through a wrapper (`sudo git commit`): a git command, which may run the
+/// repository's hooks.
+fn runs_git(argv: &[Arg], depth: usize) -> bool {
+    argv.first().is_some_and(|p| basename(&p.text) == "git")
+        || depth < MAX_UNWRAP
+            && vectors::analyse(argv, false).into_iter().any(|f| match f {
+                vectors::Finding::Wrap { argv, .. } => runs_git(&argv, depth + 1),
+                _ => false,
+            })
+}
+
+/// A path in (or naming) a `.git/hooks` directory, case ignored as some file systems do.
+fn in_git_hooks(path: &str) -> bool {
+    blocklist::path_parts(path)
+        .windows(2)
+        .any(|w| w[0].eq_ignore_ascii_case(".git") && w[1].eq_ignore_ascii_case("hooks"))
+}
+
+/// The descriptors `exec` opens on files for the rest of the line (`exec 3< a`): by
+/// descriptor, the index of each command that opens it and the file, in the line's order.
+type Held<'s> = HashMap<u32, Vec<(usize, &'s Word)>>;
+
+/// The line's [`Held`] descriptors.
+fn held_inputs(script: &Script) -> Held<'_> {
+    let mut out: Held = HashMap::new();
+    for (i, c) in script.commands.iter().enumerate() {
+        if is_exec_only(c) {
+            for (fd, w) in input_files_fds(c) {
+                out.entry(fd).or_default().push((i, w));
+            }
+        }
+    }
+    out
+}
+
+/// The files redirected into a command's descriptors (`< a`, `3< a`; not here-documents),
+/// each with its descriptor.
+fn input_files_fds(c: &SimpleCommand) -> impl Iterator<Item = (u32, &Word)> {
+    c.redirects
+        .iter()
+        .filter(|r| r.kind == RedirKind::Input && !r.here)
+        .map(|r| (r.fd.unwrap_or(0), &r.target))
 }
 
 /// `$(cat a)`, `` `cat ./a` ``, `$(< a)`: a command substitution whose output is the
@@ -474,6 +683,8 @@ pub(super) struct Written {
     any_name: Vec<usize>,
     /// The line's copies ([`Copy`]).
     copies: Vec<Copy>,
+    /// A file is written or copied into a `.git/hooks` directory.
+    hooks: bool,
     /// Which files' texts were already checked as run.
     passed: RefCell<Vec<bool>>,
     /// The files each name may be, from the directories they were last looked up in
@@ -484,12 +695,35 @@ pub(super) struct Written {
 impl Written {
     /// The files the line `script` writes.
     pub(super) fn of(script: &Script, copies: &[(&Word, String)]) -> Written {
+        Written::at(script, copies, 0)
+    }
+
+    /// [`Written::of`] for a line run as shell text `depth` levels down.
+    fn at(script: &Script, copies: &[(&Word, String)], depth: usize) -> Written {
         let paths = values::Paths::new(script);
-        let files = written_files(script, copies, &paths);
+        let mut files = written_files(script, copies, &paths);
+        let mut copies = copied(script, copies, &paths);
+        // `sh -c 'echo … > a'; sh a`, `eval '…'`, `echo '…' | sh`: what shell text the line
+        // runs writes and copies, the line has written and copied (each text's writes
+        // joined on their own, not with the line's).
+        if depth < MAX_UNWRAP {
+            for text in shell_texts(script) {
+                let Ok(sub) = parse::parse(&text) else {
+                    continue;
+                };
+                let inner = Written::at(&sub, &super::copies(&sub), depth + 1);
+                files.extend(inner.files);
+                copies.extend(inner.copies);
+            }
+        }
         Written {
             passed: RefCell::new(vec![false; files.len()]),
             any_name: (0..files.len()).filter(|&i| files[i].any_name).collect(),
-            copies: copied(script, copies, &paths),
+            hooks: files.iter().any(|f| in_git_hooks(&f.path))
+                || copies
+                    .iter()
+                    .any(|c| c.dest.as_deref().is_some_and(in_git_hooks)),
+            copies,
             files,
             names: RefCell::default(),
         }
@@ -517,6 +751,38 @@ impl Written {
         *self.names.borrow_mut() = Some((dirs.to_vec(), m.clone()));
         m
     }
+}
+
+/// The shell text the line's commands run: a shell's `-c` code and `eval`'s literal words
+/// (also through wrappers: `sudo sh -c …`), and what the line shows a shell reads on its
+/// input (`echo '…' | sh`, `sh <<EOF`).
+fn shell_texts(script: &Script) -> Vec<String> {
+    fn codes(argv: &[Arg], stdin_code: bool, depth: usize, out: &mut Vec<String>) {
+        for f in vectors::analyse(argv, stdin_code) {
+            match f {
+                vectors::Finding::Code {
+                    shell: Some(code), ..
+                } => out.push(code),
+                vectors::Finding::Wrap { argv, .. } if depth < MAX_UNWRAP => {
+                    codes(&argv, stdin_code, depth + 1, out)
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for c in &script.commands {
+        let argv = args_of(c);
+        if argv.is_empty() {
+            continue;
+        }
+        let stdin_code = stdin_is_code(c);
+        codes(&argv, stdin_code, 0, &mut out);
+        if stdin_code && vectors::stdin_language(&argv) == Some("sh") {
+            out.extend(stdin_texts(script, c));
+        }
+    }
+    out
 }
 
 /// A file the line fills with literal text ([`written_files`]), with one text it may hold.
@@ -819,7 +1085,7 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
     let writes_somewhere = !script.compound_redirects.is_empty()
         || script.commands.iter().any(|c| {
             c.redirects.iter().any(|r| r.kind != RedirKind::Input)
-                || c.words.first().is_some_and(|p| basename(&p.text) == "tee")
+                || passer(c).is_some_and(|p| !p.into.is_empty())
         });
     if !writes_somewhere {
         return Vec::new();
@@ -914,10 +1180,17 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
             }
             continue;
         }
+        // A passer fed a here-document (`tee a <<< …`, `cp /dev/stdin a <<EOF`, `cat - <<EOF
+        // > a`) writes its text; one fed by a printer is that printer's write (below).
+        let passes = passer(c);
+        let here = passes
+            .as_ref()
+            .filter(|_| c.stdin_heredoc)
+            .map(|_| vec![here_texts(script, c).concat()]);
         let printed = if prints_nothing(c) {
             Some(vec![String::new()])
         } else {
-            printed_texts(script, c)
+            printed_texts(script, c).or(here)
         };
         if printed.is_none() && passes_on(script, c) {
             continue;
@@ -991,51 +1264,26 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
                 out.push(write(d, printed.clone(), ends, in_order && t.stdout, t));
             }
         }
-        if printed.is_none() {
-            // `tee a <<< '…'`: the here-string's text; `ls | tee a`: text the line does not
-            // show.
-            if c.words.first().is_some_and(|p| basename(&p.text) == "tee") {
-                let texts = c
-                    .stdin_heredoc
-                    .then(|| vec![here_texts(script, c).concat()]);
-                for (w, append) in tee_operands(c) {
-                    let t = Target {
-                        dests: dests(paths, c, w),
-                        stdout: true,
-                        append,
-                        in_place: false,
-                        opening: None,
-                    };
-                    for d in t.dests.clone() {
-                        out.push(write(d, texts.clone(), &[""], in_order, &t));
-                    }
-                }
+        // `tee a <<< '…'`: the here-string's text; `ls | tee a`: text the line does not
+        // show.
+        for t in passes.iter().flat_map(|p| operand_targets(paths, c, p)) {
+            for d in t.dests.clone() {
+                out.push(write(d, printed.clone(), &[""], in_order, &t));
             }
+        }
+        if printed.is_none() {
             continue;
         }
-        for (k, t) in script.commands.iter().enumerate() {
-            if c.stages.is_empty() {
-                break;
-            }
-            if !piped_into(c, t) {
-                continue;
-            }
-            let Some(kind) = passer(t) else { continue };
-            let mut through: Vec<Target> = Vec::new();
-            if let Passer::Tee = kind {
-                through.extend(tee_operands(t).map(|(w, append)| Target {
-                    dests: dests(paths, t, w),
-                    stdout: true,
-                    append,
-                    in_place: false,
-                    opening: None,
-                }));
-            }
-            // `echo … | cat > FILE`: a cat reading only its input passes it on.
+        for k in piped_on(script, c, true) {
+            let t = &script.commands[k];
+            let Some(p) = passer(t) else { continue };
+            let mut through: Vec<Target> = operand_targets(paths, t, &p);
+            // `echo … | cat > FILE`: a cat reading only its input passes it on (not `cp
+            // /dev/stdin a > log`, which writes only a).
             through.extend(
                 t.redirects
                     .iter()
-                    .filter(|r| r.kind == RedirKind::Output)
+                    .filter(|r| p.stdout && r.kind == RedirKind::Output)
                     .map(|r| Target {
                         dests: dests(paths, t, &r.target),
                         stdout: r.on_stdout(),
@@ -1045,8 +1293,8 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
                     }),
             );
             // `exec > a; echo … | cat`: the last stage prints into the shell's output.
-            if let Some(o) = shell_output(&opened, k) {
-                let last = !script.commands.iter().any(|u| piped_into(t, u));
+            if let Some(o) = shell_output(&opened, k).filter(|_| p.stdout) {
+                let last = piped_on(script, t, true).is_empty();
                 if last && to_shell_output(t, k) {
                     through.push(o.through());
                 }
@@ -1059,6 +1307,20 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
         }
     }
     out
+}
+
+/// The files a [`Passer`] `t` writes its input into, as [`Target`]s.
+fn operand_targets(paths: &values::Paths<'_>, t: &SimpleCommand, p: &Passer<'_>) -> Vec<Target> {
+    p.into
+        .iter()
+        .map(|(w, append, in_place)| Target {
+            dests: dests(paths, t, w),
+            stdout: true,
+            append: *append,
+            in_place: *in_place,
+            opening: None,
+        })
+        .collect()
 }
 
 /// `exec` with redirections only: they stay for the rest of the shell.
@@ -1235,10 +1497,9 @@ fn feeds_found(script: &Script, c: &SimpleCommand, argv: &[Arg]) -> bool {
     }
     c.stages.iter().any(|&(_, j)| j > 0)
         && runs_its_input(argv)
-        && script
-            .commands
-            .iter()
-            .any(|d| piped_into(d, c) && lists(&args_of(d), 0))
+        && piped_on(script, c, false)
+            .into_iter()
+            .any(|i| lists(&args_of(&script.commands[i]), 0))
 }
 
 /// Whether `argv` runs what it reads on its input as code ([`reads_code`]); for `sh -c
@@ -1292,21 +1553,79 @@ fn prints_nothing(c: &SimpleCommand) -> bool {
     }
 }
 
-/// A command that writes what it reads: `tee`, or a `cat` reading only its input.
-enum Passer {
-    Tee,
-    Cat,
+/// A command that writes what it reads on its input: into files it names (`tee FILE`,
+/// `cp /dev/stdin FILE`, `install -m 755 - FILE`, `dd of=FILE`, `sponge FILE`), on its
+/// output (`cat`, `cat -`, `cat /dev/stdin`, `dd`, `sponge`), or both (`tee`).
+struct Passer<'c> {
+    /// The files it writes its input into ([`Target`]'s `append` and `in_place`).
+    into: Vec<(Cow<'c, Word>, bool, bool)>,
+    /// Its output is its input too.
+    stdout: bool,
 }
 
-/// Whether `t` is a [`Passer`], and which.
-fn passer(t: &SimpleCommand) -> Option<Passer> {
+/// Whether `t` is a [`Passer`], and what it writes into. A name of the input
+/// (`/dev/stdin`, `/dev/fd/0`, `/proc/self/fd/0`; `-` to cat) is read as the input.
+fn passer(t: &SimpleCommand) -> Option<Passer<'_>> {
     let (p, rest) = t.words.split_first()?;
+    let stdin = |w: &Word| vectors::input_descriptor(&w.text) == Some(0);
+    let operands = || rest.iter().filter(|w| !w.text.starts_with('-') || stdin(w));
     match basename(&p.text) {
-        "tee" => Some(Passer::Tee),
-        "cat"
-            if rest.iter().all(|w| w.text.starts_with('-')) && input_files(t).next().is_none() =>
-        {
-            Some(Passer::Cat)
+        "tee" => Some(Passer {
+            into: tee_operands(t)
+                .map(|(w, append)| (Cow::Borrowed(w), append, false))
+                .collect(),
+            stdout: true,
+        }),
+        "cat" if operands().all(stdin) && input_files(t).next().is_none() => Some(Passer {
+            into: Vec::new(),
+            stdout: true,
+        }),
+        // `cp /dev/stdin a`, `install -m 755 /dev/stdin a`: the last operand is a copy
+        // of the input (`-t DIR` names no file of it; to cp and dd `-` is a file).
+        "cp" | "install" if target_directory(rest).is_none() => {
+            let words: Vec<&Word> = operands().collect();
+            let (dest, sources) = words.split_last()?;
+            sources
+                .iter()
+                .any(|w| w.text != "-" && stdin(w))
+                .then(|| Passer {
+                    into: vec![(Cow::Borrowed(*dest), false, false)],
+                    stdout: false,
+                })
+        }
+        // `dd of=a`: reads its input without `if=` (or one naming it); `oflag=append`
+        // adds, `conv=notrunc` writes over what the file held.
+        "dd" => {
+            let value = |k: &str| rest.iter().find_map(|w| w.text.strip_prefix(k));
+            if value("if=").is_some_and(|f| f == "-" || vectors::input_descriptor(f) != Some(0)) {
+                return None;
+            }
+            let append = value("oflag=").is_some_and(|f| f.contains("append"));
+            let notrunc = value("conv=").is_some_and(|f| f.contains("notrunc"));
+            let into: Vec<(Cow<Word>, bool, bool)> = rest
+                .iter()
+                .filter_map(|w| {
+                    let path = w.text.strip_prefix("of=")?;
+                    let mut w = w.clone();
+                    w.text = path.to_string();
+                    Some((Cow::Owned(w), append, notrunc && !append))
+                })
+                .collect();
+            Some(Passer {
+                stdout: into.is_empty(),
+                into,
+            })
+        }
+        // moreutils' `sponge [-a] FILE`: the file after the input ends, or its output.
+        "sponge" => {
+            let append = rest.iter().any(|w| w.text == "-a");
+            let into: Vec<(Cow<Word>, bool, bool)> = operands()
+                .map(|w| (Cow::Borrowed(w), append, false))
+                .collect();
+            Some(Passer {
+                stdout: into.is_empty(),
+                into,
+            })
         }
         _ => None,
     }
@@ -1316,10 +1635,22 @@ fn passer(t: &SimpleCommand) -> Option<Passer> {
 /// write of the printer ([`writes`]).
 fn passes_on(script: &Script, t: &SimpleCommand) -> bool {
     passer(t).is_some()
-        && script
-            .commands
-            .iter()
-            .any(|c| piped_into(c, t) && printed_texts(script, c).is_some())
+        && piped_on(script, t, false)
+            .into_iter()
+            .any(|i| printed_texts(script, &script.commands[i]).is_some())
+}
+
+/// The commands of the later (`later`) or earlier stages of the pipelines `c` is in: those
+/// [`piped_into`] from it, or into it. Looked up by stage, not by scanning the line.
+fn piped_on(script: &Script, c: &SimpleCommand, later: bool) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for &(p, j) in &c.stages {
+        let range = if later { j + 1..u16::MAX } else { 0..j };
+        out.extend(script.lookups.stages_in(script, p, range));
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// What may follow the text of `c` ([`printed_texts`]): echo's newline, also nothing
@@ -1427,10 +1758,9 @@ fn origins(copies: &[&Copy], name: &str) -> (Vec<String>, bool) {
 /// on.
 fn piped_from_file(script: &Script, c: &SimpleCommand, same: &dyn Fn(&str) -> bool) -> bool {
     c.stages.iter().any(|&(_, j)| j > 0)
-        && script
-            .commands
-            .iter()
-            .filter(|d| piped_into(d, c))
+        && piped_on(script, c, false)
+            .into_iter()
+            .map(|i| &script.commands[i])
             .any(|d| {
                 d.words
                     .iter()
