@@ -1602,6 +1602,13 @@ impl Policy {
                     format!("setting {} changes which programs run or what they load, so it is not allowed under an allow list", a.name),
                 ));
             }
+            let value = a.value.is_static().then_some(a.value.text.as_str());
+            if vectors::compiler_flags_run(&a.name, value) {
+                return Err((
+                    "vector:env-assignment".into(),
+                    format!("{} hands its words to the C compiler as options (make's built-in rules, cargo build scripts, pip builds), and {:?} runs or loads a program (-wrapper, -fplugin, -B, -Wl,-plugin, @FILE) or is only known when it runs", a.name, a.value.text),
+                ));
+            }
         }
         let Some(prog) = c.words.first() else {
             return Ok(());
@@ -1694,6 +1701,9 @@ impl Policy {
                     }
                     if !a.exact
                         || vectors::dangerous_env(n)
+                        || a.text
+                            .split_once('=')
+                            .is_some_and(|(n, v)| vectors::compiler_flags_run(n, Some(v)))
                         || !n.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric())
                     {
                         return Err((

@@ -403,13 +403,16 @@ fn make_assignment_runs(a: &str) -> bool {
                 .any(|(k, _)| value[k + call.len()..].starts_with(|c: char| c.is_whitespace()))
         })
     });
-    calls || dangerous_env(name) || compiler_flags_run(name, value)
+    calls || dangerous_env(name) || compiler_flags_run(name, Some(value))
 }
 
 /// make's built-in rules hand CFLAGS, LDFLAGS … to the C compiler (`make x` with only x.c
-/// runs `cc $(CFLAGS) … x.c -o x`): a value holding a compiler option that runs or loads a
-/// program (`-wrapper`, `-fplugin`, `-B`, `-specs`, `-Wl,-plugin`, `@FILE`) runs it.
-fn compiler_flags_run(name: &str, value: &str) -> bool {
+/// runs `cc $(CFLAGS) … x.c -o x`), from its command line or the environment, and so do
+/// the cc crate of cargo build scripts (which also reads `TARGET_CFLAGS`, `HOST_CFLAGS`
+/// and `CFLAGS_<target>`) and pip's builds: a value holding a compiler option that runs or
+/// loads a program (`-wrapper`, `-fplugin`, `-B`, `-specs`, `-Wl,-plugin`, `@FILE`) runs
+/// it. `value` is `None` when it is only known when the line runs.
+pub fn compiler_flags_run(name: &str, value: Option<&str>) -> bool {
     const FLAGS: &[&str] = &[
         "CFLAGS",
         "CXXFLAGS",
@@ -422,12 +425,37 @@ fn compiler_flags_run(name: &str, value: &str) -> bool {
         "ASFLAGS",
         "OUTPUT_OPTION",
     ];
-    if !FLAGS.contains(&name) {
+    let base = name
+        .strip_prefix("TARGET_")
+        .or_else(|| name.strip_prefix("HOST_"))
+        .unwrap_or(name);
+    let flags = FLAGS.iter().any(|f| {
+        name == *f
+            || base == *f
+            || name
+                .strip_prefix(f)
+                .is_some_and(|target| target.starts_with('_'))
+    });
+    if !flags {
         return false;
     }
+    let Some(value) = value else {
+        return true;
+    };
     let mut argv = vec![Arg::lit("cc")];
     argv.extend(value.split_whitespace().map(Arg::lit));
     !analyse(&argv, false).is_empty()
+}
+
+/// `NAME=value` as env or sudo sets it for the command changes what programs run or load:
+/// a [`dangerous_env`] name, or compiler flags that run a program ([`compiler_flags_run`]).
+fn setting_runs(name: &str, arg: &Arg) -> bool {
+    let value = arg
+        .text
+        .split_once('=')
+        .map(|(_, v)| v)
+        .filter(|_| arg.exact);
+    dangerous_env(name) || compiler_flags_run(name, value)
 }
 
 /// True for names that look like `NAME=value`.
@@ -944,7 +972,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     continue;
                 }
                 if let Some(name) = env_assignment(a) {
-                    if dangerous_env(name) {
+                    if setting_runs(name, &args[i]) {
                         out.push(deny("vector:env", format!("env sets {name}, which changes what programs run or load")));
                     }
                     i += 1;
@@ -955,7 +983,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             while i < args.len() {
                 match env_assignment(&args[i].text) {
                     Some(name) => {
-                        if dangerous_env(name) {
+                        if setting_runs(name, &args[i]) {
                             out.push(deny("vector:env", format!("env sets {name}, which changes what programs run or load")));
                         }
                         i += 1;
@@ -990,7 +1018,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             while start < args.len() {
                 match env_assignment(&args[start].text) {
                     Some(name) => {
-                        if dangerous_env(name) {
+                        if setting_runs(name, &args[start]) {
                             out.push(deny("vector:env", format!("sudo sets {name}, which changes what programs run or load")));
                         }
                         start += 1;
@@ -3728,14 +3756,206 @@ pub fn writes_files(argv: &[Arg]) -> bool {
         "psql" | "mysql" | "mariadb" | "sqlite3" => true,
         "sed" | "gsed" | "perl" | "ruby" => short('i') || long("in-place"),
         "gzip" | "bzip2" | "xz" | "zstd" | "lzma" => short('d') || long("decompress"),
-        "tar" | "gtar" | "bsdtar" => tar_extracts(&texts),
+        "tar" | "gtar" | "bsdtar" => {
+            tar_extracts(&texts) || output_rule(p).is_some_and(|o| o.writes(&texts))
+        }
         "sort" => short('o') || long("output"),
         // `uniq IN OUT`; `-` (stdin) and words after `--` are operands too, and the
         // values of `-f`/`-s`/`-w` are not told apart: any operand may be the output.
         "uniq" => texts.iter().any(|a| !a.starts_with('-') || *a == "-") || texts.contains(&"--"),
         "git" => texts.iter().any(|a| long_opt(a, "output").is_some()) || git_writes(&texts),
-        _ => false,
+        _ => output_rule(p).is_some_and(|o| o.writes(&texts)),
     }
+}
+
+/// When a program writes files through options naming them, beside its input and output
+/// streams: a compiler's `-o`, `-MF`, `-Wl,-Map=`, tree's `-o`, ssh's `-E` log, tar's
+/// archive, cargo's `--artifact-dir`, pip's `--target`, a cloud CLI's copies. Where the
+/// rule calls for it, [`writes_files`] counts the program as a writer, and
+/// [`named_written_paths`] takes every word as a path it may write, unless [`OutputRule::trees`]
+/// says it copies a tree it does not name.
+struct OutputRule {
+    programs: &'static [&'static str],
+    /// Writes on every run (a compiler's `a.out` or `-o`, `-MF`, `-save-temps`, `-dumpdir` …;
+    /// go's `-o` and test profiles; aws's downloads to a path after the source).
+    always: bool,
+    /// One-letter options (in a bundle too; for tar also in a first word without a dash).
+    short: &'static str,
+    /// Long options, by any prefix git-style parsers accept.
+    long: &'static [&'static str],
+    /// Words that are the subcommand or its mode (`cp`, `sync`, `new`).
+    words: &'static [&'static str],
+    /// Text anywhere in a word, case ignored: ssh's `-o UserKnownHostsFile=…`.
+    settings: &'static [&'static str],
+    /// Words, long options and (`-x`) one-letter options after which it writes a tree
+    /// whose names the line does not show (`docker cp c:/src/. .`, `aws s3 sync`, `pip install --target`: a package or a
+    /// container's directory may hold a `.git`), like `cp -r`.
+    trees: &'static [&'static str],
+}
+
+impl OutputRule {
+    const NONE: OutputRule = OutputRule {
+        programs: &[],
+        always: false,
+        short: "",
+        long: &[],
+        words: &[],
+        settings: &[],
+        trees: &[],
+    };
+
+    fn writes(&self, texts: &[&str]) -> bool {
+        self.always
+            || self.matches(texts, self.short, self.long, self.words)
+            || texts.iter().any(|a| {
+                let a = a.to_ascii_lowercase();
+                self.settings.iter().any(|s| a.contains(s))
+            })
+    }
+
+    /// The run copies a tree: one of [`Self::trees`] as a word, a long option or, written
+    /// `-x`, a one-letter option.
+    fn copies_tree(&self, texts: &[&str]) -> bool {
+        let short: String = self
+            .trees
+            .iter()
+            .filter_map(|t| t.strip_prefix('-'))
+            .collect();
+        self.matches(texts, &short, self.trees, self.trees)
+    }
+
+    fn matches(&self, texts: &[&str], short: &str, long: &[&str], words: &[&str]) -> bool {
+        let tar = self.programs.contains(&"tar");
+        texts.iter().enumerate().any(|(i, a)| {
+            let bundle = match a.strip_prefix('-') {
+                Some(b) if !b.starts_with('-') => Some(b),
+                // tar's old form: `tar czf x.tgz src`.
+                None if tar && i == 0 => Some(*a),
+                _ => None,
+            };
+            bundle.is_some_and(|b| b.chars().any(|c| short.contains(c)))
+                || long.iter().any(|o| long_opt(a, o).is_some())
+                || words.contains(a)
+        })
+    }
+}
+
+/// The programs [`writes_files`] knows by their output options, beside those it matches
+/// itself.
+const OUTPUT_RULES: &[OutputRule] = &[
+    OutputRule {
+        programs: &[
+            "gcc", "g++", "cc", "c++", "clang", "clang++", "rustc", "go", "aws", "zip",
+        ],
+        always: true,
+        trees: &["sync", "recursive"],
+        ..OutputRule::NONE
+    },
+    OutputRule {
+        programs: &["tree"],
+        short: "o",
+        ..OutputRule::NONE
+    },
+    // The archive tar creates, appends to or updates (`-cf FILE`), its snapshot and index
+    // files; extraction is matched before ([`tar_extracts`]).
+    OutputRule {
+        programs: &["tar", "gtar", "bsdtar"],
+        short: "cruAg",
+        long: &[
+            "create",
+            "append",
+            "update",
+            "catenate",
+            "concatenate",
+            "delete",
+            "listed-incremental",
+            "index-file",
+            "volno-file",
+        ],
+        ..OutputRule::NONE
+    },
+    // `-E FILE` appends ssh's log; known-hosts files take the host's name and key.
+    OutputRule {
+        programs: &["ssh"],
+        short: "E",
+        settings: &["knownhostsfile"],
+        ..OutputRule::NONE
+    },
+    OutputRule {
+        programs: &["cargo"],
+        long: &[
+            "artifact-dir",
+            "out-dir",
+            "target-dir",
+            "root",
+            "lockfile-path",
+        ],
+        words: &["new", "init", "vendor"],
+        ..OutputRule::NONE
+    },
+    // `pip download -d`, `pip wheel -w`, `pip install --target/--root/--prefix` (a
+    // package's files, which may hold any name), `--log`, `--report`.
+    OutputRule {
+        programs: &["pip"],
+        short: "dtw",
+        long: &[
+            "dest",
+            "target",
+            "root",
+            "prefix",
+            "src",
+            "log",
+            "log-file",
+            "report",
+            "wheel-dir",
+        ],
+        trees: &["-t", "target", "root", "prefix"],
+        ..OutputRule::NONE
+    },
+    // `docker cp`, `save -o`, `export -o`, `build -o` (the image's files), and the host
+    // directories a container may write (`run -v .:/src`).
+    OutputRule {
+        programs: &["docker"],
+        short: "ov",
+        long: &["output", "volume", "mount"],
+        words: &["cp", "save", "export"],
+        trees: &[
+            "cp", "save", "export", "-o", "-v", "output", "volume", "mount",
+        ],
+        ..OutputRule::NONE
+    },
+    // `kubectl cp` (a tar of the pod's files), `cluster-info dump --output-directory`, and
+    // the kubeconfig `config set-*` writes.
+    OutputRule {
+        programs: &["kubectl"],
+        long: &["output-directory", "kubeconfig"],
+        words: &["cp", "config"],
+        trees: &["cp", "output-directory"],
+        ..OutputRule::NONE
+    },
+    // terraform's one-dash options: `plan -out=FILE`, `-state-out=`, `-backup=`.
+    OutputRule {
+        programs: &["terraform"],
+        settings: &["-out", "-state", "-backup"],
+        ..OutputRule::NONE
+    },
+    OutputRule {
+        programs: &["npm"],
+        long: &["pack-destination", "prefix"],
+        ..OutputRule::NONE
+    },
+    OutputRule {
+        programs: &["yarn"],
+        short: "o",
+        long: &["out", "filename"],
+        ..OutputRule::NONE
+    },
+];
+
+/// The [`OUTPUT_RULES`] entry of a program (`pip3.11` is pip's).
+fn output_rule(p: &str) -> Option<&'static OutputRule> {
+    let p = if pip_name(p) { "pip" } else { p };
+    OUTPUT_RULES.iter().find(|o| o.programs.contains(&p))
 }
 
 /// tar's arguments select the mode that writes the archive's files: `tar x…` (the old
@@ -3753,11 +3973,13 @@ pub(crate) fn tar_extracts(texts: &[&str]) -> bool {
 
 /// The words naming what this writer (one [`writes_files`] reports) writes, when it writes
 /// only files the line names literally: a top-level `cp`, `mv`, `install`, `tee`,
-/// `truncate`, `chmod`, `chown`, `sed -i`, `sort -o`, `dd` or `uniq` whose words are all
-/// literal and that copies or changes no tree (`cp -r`, `chmod -R`). Every word but sed's
-/// scripts and chown's owner is returned, split at `=` (`of=F`, `--suffix=S`, `-i.bak`),
+/// `truncate`, `chmod`, `chown`, `sed -i`, `sort -o`, `dd`, `uniq` or a program of
+/// [`OUTPUT_RULES`] (`gcc -o`, `tar -cf`, `tree -o`, `ssh -E`) whose words are all
+/// literal and that copies or changes no tree (`cp -r`, `chmod -R`, `docker cp`). Every
+/// word but sed's scripts and chown's owner is returned, split at `=` and `,` (`of=F`,
+/// `--suffix=S`, `-Wl,-Map=F`, `-i.bak`),
 /// and with `sed -iSUFFIX` each operand's backup name (`Cargo.toml.bak`): the caller
-/// checks each against [`git_reads_path`] from every directory the line may be in. `None` for everything else that writes (archives, downloads, patches, database
+/// checks each against [`git_reads_path`] from every directory the line may be in. `None` for everything else that writes (extracted archives, downloads, patches, database
 /// shells, links, wrapped writers): what it writes is not known.
 pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<String>> {
     let (prog, args) = argv.split_first()?;
@@ -3851,14 +4073,20 @@ pub fn named_written_paths(argv: &[Arg]) -> Option<Vec<String>> {
             skip = sed_scripts(args).ok()?.1;
         }
         "mv" | "install" | "tee" | "truncate" | "sort" | "dd" | "uniq" => {}
-        _ => return None,
+        // An archive tar extracts names its own files.
+        "tar" | "gtar" | "bsdtar" if tar_extracts(&texts) => return None,
+        _ => match output_rule(p) {
+            Some(o) if !o.copies_tree(&texts) => {}
+            _ => return None,
+        },
     }
     let mut paths: Vec<String> = Vec::new();
     for (i, t) in texts.iter().enumerate() {
         if skip.contains(&i) {
             continue;
         }
-        paths.extend(t.split('=').map(String::from));
+        // `of=F`, `--out-dir=D`, `-Wl,-Map=F`.
+        paths.extend(t.split(['=', ',']).map(String::from));
         // A value attached to a short option (`-t.git`, `-o.git/config`, `-i'.git/*'`, in a
         // bundle `-vt.git`): every tail of the word may be one.
         if i < options_end && t.starts_with('-') && !t.starts_with("--") {
