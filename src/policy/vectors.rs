@@ -336,15 +336,26 @@ pub fn dangerous_env(name: &str) -> bool {
     ) {
         return false;
     }
-    [
-        "LD_",
-        "DYLD_",
-        "BASH_FUNC_",
-        "CARGO_BUILD_",
-        "CARGO_TARGET_",
-    ]
-    .iter()
-    .any(|p| name.starts_with(p))
+    // The cc crate (Rust build scripts) runs the compiler and archiver that `CC`,
+    // `TARGET_CC`, `HOST_CC` or `CC_<target>` name (also CXX, AR, RANLIB, NVCC), and puts
+    // CROSS_COMPILE before each tool's name.
+    let cc_tool = ["CC", "CXX", "AR", "RANLIB", "NVCC"].iter().any(|t| {
+        let bare = name
+            .strip_prefix("TARGET_")
+            .or_else(|| name.strip_prefix("HOST_"));
+        bare == Some(*t) || name.strip_prefix(t).is_some_and(|r| r.starts_with('_'))
+    });
+    cc_tool
+        || name == "CROSS_COMPILE"
+        || [
+            "LD_",
+            "DYLD_",
+            "BASH_FUNC_",
+            "CARGO_BUILD_",
+            "CARGO_TARGET_",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
         || name.contains("PRELOAD")
         // npm reads `npm_config_*` in any case (`npm_config_script_shell`).
         || name
