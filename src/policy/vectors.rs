@@ -469,16 +469,18 @@ fn setting_runs(name: &str, arg: &Arg) -> bool {
     dangerous_env(name) || compiler_flags_run(name, value)
 }
 
-/// True for names that look like `NAME=value`.
+/// The name of a `NAME=value` word: any word with `=` to GNU env, which sets whatever
+/// comes before it (`env A-B=x rm -rf /` runs rm with `A-B` set, and so does `=x`).
 fn env_assignment(a: &str) -> Option<&str> {
-    let (name, _) = a.split_once('=')?;
-    let ok = !name.is_empty()
-        && name
-            .bytes()
-            .next()
-            .is_some_and(|c| c == b'_' || c.is_ascii_alphabetic())
-        && name.bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric());
-    ok.then_some(name)
+    a.split_once('=').map(|(name, _)| name)
+}
+
+/// A shell variable name (`_` or a letter, then `_`, letters and digits).
+fn valid_name(name: &str) -> bool {
+    name.bytes()
+        .next()
+        .is_some_and(|c| c == b'_' || c.is_ascii_alphabetic())
+        && name.bytes().all(|c| c == b'_' || c.is_ascii_alphanumeric())
 }
 
 /// True when the program has built-in argument rules (so unknown arguments matter).
@@ -1028,6 +1030,11 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             }
             while start < args.len() {
                 match env_assignment(&args[start].text) {
+                    // Whether sudo takes `A-B=x` for a setting or a program is not read here.
+                    Some(name) if !valid_name(name) => {
+                        out.push(deny("vector:sudo", format!("sudo argument {:?} has = but no variable name: it may be a setting or the program", args[start].text)));
+                        return out;
+                    }
                     Some(name) => {
                         if setting_runs(name, &args[start]) {
                             out.push(deny("vector:env", format!("sudo sets {name}, which changes what programs run or load")));
