@@ -76,6 +76,10 @@ fn long_lines() {
             longest(|i| format!("x=a{i}; echo $x; "), ""),
         ),
         (
+            "x=aN; f=$x; sh \"$f\"; (a variable through another)",
+            longest(|i| format!("x=a{i}; f=$x; sh \"$f\"; "), ""),
+        ),
+        (
             "{ x=aN; }; echo $x; (one variable, many values)",
             longest(|i| format!("{{ x=a{i}; }}; echo $x; "), ""),
         ),

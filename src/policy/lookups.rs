@@ -32,11 +32,21 @@ pub(crate) struct Lookups {
     /// A word's address (compared, never followed) and its command.
     owners: OnceLock<HashMap<usize, usize>>,
     aliases: OnceLock<HashMap<String, (usize, usize)>>,
+    /// A variable's last literal assignment, by name: (command, assignment or word).
+    literals: Mutex<HashMap<String, Option<(usize, Literal)>>>,
     /// Per command: whether it is in a loop (body or condition) or a background job.
     repeated_or_detached: OnceLock<Vec<bool>>,
     /// Readings of commands with the line's values put in, handed out so far, and whether
     /// some were not ([`Lookups::take_readings`]).
     readings: Mutex<(usize, bool)>,
+}
+
+/// Where a command holds a literal it assigns: one of its assignments, or one of its words
+/// (`export d=/`).
+#[derive(Clone, Copy)]
+pub(crate) enum Literal {
+    Assignment(usize),
+    Word(usize),
 }
 
 /// The commands that may give a variable a value, by name. Each list is kept as (hash of
@@ -83,14 +93,12 @@ pub(crate) fn name_hash(name: &str) -> u64 {
     })
 }
 
-/// The indices listed under `name`'s hash, in the line's order.
-fn listed<'a>(list: &'a [(u64, usize)], name: &str) -> impl Iterator<Item = usize> + 'a {
+/// The indices listed under `name`'s hash, in the line's order (or the other way round).
+fn listed<'a>(list: &'a [(u64, usize)], name: &str) -> impl DoubleEndedIterator<Item = usize> + 'a {
     let h = name_hash(name);
     let start = list.partition_point(|&(k, _)| k < h);
-    list[start..]
-        .iter()
-        .take_while(move |&&(k, _)| k == h)
-        .map(|&(_, i)| i)
+    let end = list.partition_point(|&(k, _)| k <= h);
+    list[start..end].iter().map(|&(_, i)| i)
 }
 
 impl Setters {
@@ -186,7 +194,7 @@ impl Setters {
     }
 
     /// The commands that may set `name`, in the line's order.
-    pub fn of<'a>(&'a self, name: &str) -> impl Iterator<Item = usize> + 'a {
+    pub fn of<'a>(&'a self, name: &str) -> impl DoubleEndedIterator<Item = usize> + 'a {
         listed(&self.commands, name)
     }
 
@@ -366,6 +374,15 @@ impl Lookups {
             })
             .get(name)
             .copied()
+    }
+
+    /// Where the literal last assigned to `name` is, worked out by `make` the first time.
+    pub(crate) fn literal(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> Option<(usize, Literal)>,
+    ) -> Option<(usize, Literal)> {
+        memo(&self.literals, name.to_string(), make)
     }
 
     /// Whether command `index` is in a loop (where it may run again after the commands

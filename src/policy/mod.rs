@@ -325,42 +325,50 @@ fn args_of(c: &SimpleCommand) -> Vec<Arg> {
 }
 
 /// The literal last assigned to `$NAME` / `${NAME}` by an assignment-only command of the line.
+/// Asked for every word that names a variable, so worked out once per name: the setters
+/// are read from the last, and the first that assigns a literal is the answer.
 fn assigned_literal<'a>(script: &'a Script, word: &str) -> Option<&'a str> {
+    use lookups::Literal;
     let name = word
         .strip_prefix("${")
         .and_then(|w| w.strip_suffix('}'))
         .or_else(|| word.strip_prefix('$'))?;
-    let mut last = None;
-    for c in script
-        .lookups
-        .setters(script)
-        .of(name)
-        .map(|i| &script.commands[i])
-    {
-        if c.words.is_empty() {
-            for a in &c.assignments {
-                if a.name == name && a.value.is_static() {
-                    last = Some(a.value.text.as_str());
-                }
+    let (i, at) = script.lookups.literal(name, || {
+        script.lookups.setters(script).of(name).rev().find_map(|i| {
+            let c = &script.commands[i];
+            if c.words.is_empty() {
+                return c
+                    .assignments
+                    .iter()
+                    .rposition(|a| a.name == name && a.value.is_static())
+                    .map(|k| (i, Literal::Assignment(k)));
             }
-            continue;
-        }
-        // `export d=/`, `readonly`, `local`, `declare`, `typeset`.
-        if !matches!(
-            c.words[0].text.as_str(),
-            "export" | "readonly" | "local" | "declare" | "typeset"
-        ) {
-            continue;
-        }
-        for w in &c.words[1..] {
-            if let Some(v) = w.text.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
-                if w.is_static() {
-                    last = Some(v);
-                }
+            // `export d=/`, `readonly`, `local`, `declare`, `typeset`.
+            if !matches!(
+                c.words[0].text.as_str(),
+                "export" | "readonly" | "local" | "declare" | "typeset"
+            ) {
+                return None;
             }
-        }
+            c.words
+                .iter()
+                .enumerate()
+                .skip(1)
+                .rev()
+                .find(|(_, w)| w.is_static() && literal_of(&w.text, name).is_some())
+                .map(|(k, _)| (i, Literal::Word(k)))
+        })
+    })?;
+    let c = &script.commands[i];
+    match at {
+        Literal::Assignment(k) => Some(c.assignments[k].value.text.as_str()),
+        Literal::Word(k) => literal_of(&c.words[k].text, name),
     }
-    last
+}
+
+/// VALUE of a `NAME=VALUE` word.
+fn literal_of<'a>(word: &'a str, name: &str) -> Option<&'a str> {
+    word.strip_prefix(name).and_then(|r| r.strip_prefix('='))
 }
 
 /// The double-quoted string literals of awk code (`print "rm -rf /" | "sh"`).
@@ -2614,6 +2622,7 @@ mod tests {
             (fill(&|i| format!("alias a{i}=ls; a{i}; "), ""), None),
             // Each echo reads the assignment before it.
             (fill(&|i| format!("x=a{i}; echo $x; "), ""), None),
+            (fill(&|i| format!("x=a{i}; f=$x; sh \"$f\"; "), ""), None),
             (
                 fill(&|i| format!("{{ x=a{i}; }}; echo $x; "), ""),
                 Some("default:too-many-values"),

@@ -198,6 +198,17 @@ fn loop_words(script: &Script, name: &str, cmd: &SimpleCommand) -> Option<Vec<St
 /// `readonly`/`declare`/`typeset`/`local` names it (bash goes on after a failed
 /// assignment to a readonly variable). Anything else: every value the line gives NAME.
 fn last_assignment(script: &Script, name: &str, cmd: &SimpleCommand) -> Option<String> {
+    last_assignment_n(script, name, cmd, 0)
+}
+
+/// [`last_assignment`], `depth` assignments of one variable to another deep (`f=$x`: x's
+/// value where that assignment runs).
+fn last_assignment_n(
+    script: &Script,
+    name: &str,
+    cmd: &SimpleCommand,
+    depth: usize,
+) -> Option<String> {
     // Set by the shell itself (`cd`, `read` without names, `getopts`, …).
     const SHELL_SET: &[&str] = &[
         "PWD",
@@ -264,6 +275,15 @@ fn last_assignment(script: &Script, name: &str, cmd: &SimpleCommand) -> Option<S
         return None;
     }
     let text = assigned_text(script, &value.value)?;
+    let other = text
+        .strip_prefix('$')
+        .map(|n| n.trim_start_matches('{').trim_end_matches('}'))
+        .filter(|n| is_name(n) && *n != name && *n != "HOME" && !positional(n));
+    if let Some(n) = other {
+        return (depth < 3)
+            .then(|| last_assignment_n(script, n, setter, depth + 1))
+            .flatten();
+    }
     let home = ["$HOME", "${HOME}"].iter().any(|h| {
         text.strip_prefix(h)
             .is_some_and(|rest| !rest.contains(['$', '`']))
@@ -316,6 +336,9 @@ fn positional(name: &str) -> bool {
 /// value that is another variable of the line replaced by that one's values (`e=$d`).
 fn resolved(script: &Script, name: &str, cmd: &SimpleCommand, depth: usize) -> Vec<String> {
     let mut out = Vec::new();
+    // Each other variable's values once, however many of these values name it (`x=aN;
+    // f=$x` thousands of times made as many copies of all of x's values).
+    let mut expanded: Vec<String> = Vec::new();
     for v in direct_values(script, name, cmd) {
         if let Some(inner) = v.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
             out.extend(
@@ -330,8 +353,12 @@ fn resolved(script: &Script, name: &str, cmd: &SimpleCommand, depth: usize) -> V
             .map(|n| n.trim_start_matches('{').trim_end_matches('}'))
             .filter(|n| is_name(n) && *n != name && *n != "HOME");
         if let Some(n) = other.filter(|_| depth < 3) {
+            if expanded.iter().any(|e| e == n) {
+                continue;
+            }
             let inner = resolved(script, n, cmd, depth + 1);
             if !inner.is_empty() {
+                expanded.push(n.to_string());
                 out.extend(inner);
                 continue;
             }
