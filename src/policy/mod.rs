@@ -1220,10 +1220,17 @@ impl Policy {
                 return Decision::deny(reason, rule, commands);
             }
         }
-        if let Some((writer, what)) = writes_then_git(&script, cwd) {
+        if let Some((writer, what)) = writes_then(&script, cwd, &GIT_READS) {
             return Decision::deny(
                 format!("{writer:?} {what}, and the same line runs git, which runs programs named in .git/config (core.fsmonitor, hooks); run the write and git in separate calls after checking what was written"),
                 "unverifiable:git-after-write",
+                commands,
+            );
+        }
+        if let Some((writer, what)) = writes_then(&script, cwd, &DOCKER_READS) {
+            return Decision::deny(
+                format!("{writer:?} {what}, and the same line runs docker, which runs every CLI plugin of ~/.docker/cli-plugins (docker NAME, docker --help) and the plugin directories its config.json names; run the write and docker in separate calls after checking what was written"),
+                "unverifiable:docker-after-write",
                 commands,
             );
         }
@@ -1958,11 +1965,36 @@ fn unsafe_set_option(args: &[Arg]) -> Option<String> {
     None
 }
 
+/// A program that runs what it finds in files a line may write, for [`writes_then`].
+struct Reader {
+    program: &'static str,
+    /// Whether a path (split into parts) may be one it reads.
+    reads: fn(&[&str]) -> bool,
+    /// What it reads there, for the reason.
+    what: &'static str,
+}
+
+const GIT_READS: Reader = Reader {
+    program: "git",
+    reads: vectors::git_reads_path,
+    what: "git reads config or hooks",
+};
+
+/// docker runs the `docker-NAME` programs of `~/.docker/cli-plugins` (for `docker NAME`,
+/// and all of them for `docker --help`) and of the directories `cliPluginsExtraDirs` in
+/// `~/.docker/config.json` names.
+const DOCKER_READS: Reader = Reader {
+    program: "docker",
+    reads: vectors::docker_reads_path,
+    what: "docker finds CLI plugins or its config",
+};
+
 /// A line (any of its commands, in any order: loops repeat) that both writes files and runs
 /// git: the write could plant `core.fsmonitor` or a hook that git then runs. A git command
 /// that writes files (`git apply`, `archive -o`) counts when git runs again: another git
 /// command, or the same one repeated (a loop, a function, `find -exec`, `xargs`). Returns
-/// the writing program.
+/// the writing program. The same holds for docker ([`DOCKER_READS`]), whose CLI plugins
+/// are programs in files.
 ///
 /// A writer that names every file it writes ([`vectors::named_written_paths`]: `sed -i …
 /// Cargo.toml`, `chmod +x s.sh`) counts only where one of those files, read from the
@@ -1971,35 +2003,43 @@ fn unsafe_set_option(args: &[Arg]) -> Option<String> {
 /// directories is not known: `sed -i … Cargo.toml && git commit -am …` runs. Order is not
 /// relied on: git may leave processes running (a detached auto-gc, the fsmonitor daemon)
 /// that read config after a later write. Returns the writing program and what it writes.
-fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(String, String)> {
+fn writes_then(
+    script: &Script,
+    cwd: Option<&std::path::Path>,
+    reader: &Reader,
+) -> Option<(String, String)> {
     #[derive(Default)]
     struct Seen {
         writer: Option<String>,
         /// Writers whose files are named ([`vectors::named_written_paths`]), and those
         /// names: they count where one may be git's.
         named: Vec<(String, Vec<String>)>,
-        git_writer: Option<String>,
-        /// git runs, counting a repeated one twice.
-        gits: usize,
+        reader_writer: Option<String>,
+        /// Runs of the reader, counting a repeated one twice.
+        runs: usize,
         /// No git command writes the work tree or makes a repository
         /// ([`vectors::git_keeps_work_tree`]).
         work_tree_kept: bool,
     }
-    fn walk(argv: &[Arg], depth: usize, repeated: bool, seen: &mut Seen) {
+    fn walk(argv: &[Arg], depth: usize, repeated: bool, seen: &mut Seen, reader: &Reader) {
         let Some(p) = argv.first() else { return };
-        let git = basename(&p.text) == "git";
-        if git {
-            seen.gits += if repeated { 2 } else { 1 };
-            seen.work_tree_kept &= vectors::git_keeps_work_tree(argv);
+        let runs_reader = basename(&p.text) == reader.program;
+        if runs_reader {
+            seen.runs += if repeated { 2 } else { 1 };
+            seen.work_tree_kept &= reader.program != "git" || vectors::git_keeps_work_tree(argv);
         }
-        if vectors::writes_files(argv) {
-            let named = (depth == 0 && !git)
+        // docker's own writes (`docker save -o`, `docker run -v`) are not counted: allowing
+        // docker already allows running any program in a container with any mount
+        // (README, "What an allow list covers").
+        let own = runs_reader && reader.program != "git";
+        if !own && vectors::writes_files(argv) {
+            let named = (depth == 0 && !runs_reader)
                 .then(|| vectors::named_written_paths(argv))
                 .flatten();
             match named {
                 Some(paths) => seen.named.push((p.text.clone(), paths)),
-                None if git => {
-                    seen.git_writer.get_or_insert_with(|| p.text.clone());
+                None if runs_reader => {
+                    seen.reader_writer.get_or_insert_with(|| p.text.clone());
                 }
                 None => {
                     seen.writer.get_or_insert_with(|| p.text.clone());
@@ -2009,7 +2049,7 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(St
         if depth < MAX_UNWRAP {
             for f in vectors::analyse(argv, false) {
                 if let vectors::Finding::Wrap { argv, appended } = f {
-                    walk(&argv, depth + 1, repeated || appended, seen);
+                    walk(&argv, depth + 1, repeated || appended, seen, reader);
                 }
             }
         }
@@ -2029,21 +2069,21 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(St
         match loop_readings(script, c, &argv) {
             Some(readings) => {
                 for r in readings {
-                    walk(&r, 0, repeated, &mut seen);
+                    walk(&r, 0, repeated, &mut seen, reader);
                 }
             }
-            None => walk(&argv, 0, repeated, &mut seen),
+            None => walk(&argv, 0, repeated, &mut seen, reader),
         }
     }
-    if seen.gits == 0 {
+    if seen.runs == 0 {
         return None;
     }
     const UNNAMED: &str = "may write files it does not name literally";
     if let Some(w) = seen.writer {
         return Some((w, UNNAMED.into()));
     }
-    if seen.gits > 1 {
-        if let Some(w) = seen.git_writer {
+    if seen.runs > 1 {
+        if let Some(w) = seen.reader_writer {
             return Some((w, UNNAMED.into()));
         }
     }
@@ -2073,10 +2113,11 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(St
     };
     if let Some(d) = dirs
         .iter()
-        .find(|d| vectors::git_reads_path(&blocklist::path_parts(d)))
+        .find(|d| (reader.reads)(&blocklist::path_parts(d)))
     {
         return first(format!(
-            "writes files in {d:?}, which may be where git reads config or hooks"
+            "writes files in {d:?}, which may be where {}",
+            reader.what
         ));
     }
     seen.named.iter().find_map(|(w, paths)| {
@@ -2092,14 +2133,13 @@ fn writes_then_git(script: &Script, cwd: Option<&std::path::Path>) -> Option<(St
                 };
                 // Also as written: `cp` resolves `.git/../x` through a `.git` link.
                 let raw: Vec<&str> = full.split('/').collect();
-                vectors::git_reads_path(&blocklist::path_parts(&full))
-                    || vectors::git_reads_path(&raw)
+                (reader.reads)(&blocklist::path_parts(&full)) || (reader.reads)(&raw)
             })
         });
         git_reads.map(|p| {
             (
                 w.clone(),
-                format!("writes {p:?}, which may be where git reads config or hooks"),
+                format!("writes {p:?}, which may be where {}", reader.what),
             )
         })
     })

@@ -1755,13 +1755,36 @@ fn aws(texts: &[&str], out: &mut Vec<Finding>) {
     let Some(s) = texts[k + 1..].iter().position(|a| *a == "set") else {
         return;
     };
-    let key = texts.get(k + 1 + s + 1).copied().unwrap_or("");
-    let last = key.rsplit('.').next().unwrap_or(key);
-    if matches!(last, "credential_process" | "cli_pager")
-        || key.starts_with("plugins")
-        || key.contains('$')
-        || key.is_empty()
-    {
+    // The key is the first word that is neither an option nor an option's value
+    // (`aws configure set --profile p credential_process …`); the AWS CLI reads keys in
+    // any case (`CREDENTIAL_PROCESS`). Any other word naming such a key counts as well, as
+    // options this list does not know may take a value.
+    const VALUED: [&str; 8] = [
+        "--profile",
+        "--region",
+        "--output",
+        "--endpoint-url",
+        "--query",
+        "--color",
+        "--ca-bundle",
+        "--cli-binary-format",
+    ];
+    let rest = &texts[k + 1 + s + 1..];
+    let mut words = Vec::new();
+    let mut j = 0;
+    while let Some(a) = rest.get(j) {
+        j += if VALUED.contains(a) { 2 } else { 1 };
+        if !a.starts_with('-') {
+            words.push(*a);
+        }
+    }
+    let key = words.first().copied().unwrap_or("");
+    let names_program = |w: &str| {
+        let w = w.to_ascii_lowercase();
+        let last = w.rsplit('.').next().unwrap_or(&w);
+        matches!(last, "credential_process" | "cli_pager") || w.starts_with("plugins")
+    };
+    if rest.iter().any(|w| names_program(w)) || key.contains('$') || key.is_empty() {
         out.push(deny(
             "vector:aws",
             format!(
@@ -4233,6 +4256,21 @@ const HOOK_MANAGER_FILES: [&str; 17] = [
     ".simple-git-hooks",
     "simple-git-hooks",
 ];
+
+/// Whether docker may read a path (split into parts) as a CLI plugin or its config: a
+/// `.docker` (`~/.docker/cli-plugins/docker-NAME`, `~/.docker/config.json`, whose
+/// `cliPluginsExtraDirs` names more plugin directories), a `cli-plugins` directory
+/// (`/usr/local/lib/docker/cli-plugins`, or `cli-plugins/x` after `cd ~/.docker`), and,
+/// as for git, anything under `/proc` or `/dev` (a descriptor a redirect opened).
+pub fn docker_reads_path(parts: &[&str]) -> bool {
+    parts
+        .iter()
+        .find(|c| !c.is_empty())
+        .is_some_and(|c| *c == "proc" || *c == "dev")
+        || parts
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(".docker") || c.eq_ignore_ascii_case("cli-plugins"))
+}
 
 /// True when this git command writes no work-tree file and makes no repository: git's own
 /// files (a symlink checked out of a blob the line made, `--separate-git-dir`, a bare
