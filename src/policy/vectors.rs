@@ -1559,6 +1559,21 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 }
             }
             go_programs(&texts, &mut out);
+            // `go tool link -extld=./x`, `go tool pprof -tools=DIR`, `go tool test2json ./x`
+            // run a program of the line's choosing; the tools that only read files (or
+            // print a coverage summary) are kept.
+            if texts.first() == Some(&"tool") {
+                let reads_only = match texts.get(1).copied() {
+                    Some("nm" | "objdump" | "addr2line" | "buildid" | "doc") => true,
+                    Some("cover") => {
+                        !texts.iter().any(|a| a.starts_with("-html") || a.starts_with("--html"))
+                    }
+                    _ => false,
+                };
+                if !reads_only {
+                    out.push(deny("vector:go", format!("go tool {} may run a program of the line's choosing (link -extld, pprof -tools, test2json, cgo's compiler); only nm, objdump, addr2line, buildid, doc and cover without -html are allowed", texts.get(1).unwrap_or(&""))));
+                }
+            }
             if texts.first() == Some(&"generate") {
                 out.push(deny("vector:go", "go generate runs the commands written in source files"));
             }
