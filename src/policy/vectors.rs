@@ -3004,6 +3004,13 @@ pub fn stdin_language(argv: &[Arg]) -> Option<&str> {
         let start = skip_options(args, &DOAS_WITH_VALUE);
         return doas_has(&texts[..start.min(texts.len())], 's').then_some("sh");
     }
+    // `echo … | . /dev/stdin`: the builtin reads its input as the script.
+    if matches!(p, "." | "source") {
+        let script = args.iter().find(|a| a.text != "--");
+        return script
+            .is_some_and(|s| input_descriptor(&s.text) == Some(0))
+            .then_some("sh");
+    }
     if SHELLS.contains(&p) {
         let (i, c_flag, s_flag) = shell_opts(args);
         let info = args.len() == 1 && matches!(args[0].text.as_str(), "--version" | "--help");
