@@ -87,6 +87,7 @@ const WRAPPERS: &[(&str, &[&str], usize)] = &[
     ("exec", &["-a"], 0),
     ("coproc", &[], 0),
     ("busybox", &[], 0),
+    ("toybox", &[], 0),
 ];
 
 /// Programs that run other programs in ways this engine does not unpick.
@@ -798,8 +799,17 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             format!("{p} runs other programs or code in ways the policy does not check; allow the program it should run directly instead"),
         ));
         // For the blocklist (`strace rm -rf /`, `unshare -r rm -rf /`): the command may start
-        // at any of the first few non-option words (options' values are not known here).
-        for k in args
+        // at any of the first few non-option words (options' values are not known here);
+        // not at or after parallel's `:::`, which begins its arguments (`parallel echo :::
+        // reboot`; [`super::runners`] reads its jobs).
+        let end = match p {
+            "parallel" => texts
+                .iter()
+                .position(|t| t.starts_with(":::"))
+                .unwrap_or(args.len()),
+            _ => args.len(),
+        };
+        for k in args[..end]
             .iter()
             .enumerate()
             .filter(|(_, a)| !a.text.starts_with('-'))
@@ -844,7 +854,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             out.push(deny("vector:writes-file", "time -o writes a file"));
         }
         let start = skip_options(args, with_value) + positional;
-        if p == "busybox" && args.is_empty() {
+        if matches!(p, "busybox" | "toybox") && args.is_empty() {
             return out;
         }
         match args.get(start..) {
