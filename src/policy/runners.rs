@@ -3,7 +3,8 @@
 //! `expect -c 'spawn CMD'`, `git -c alias.x='!CMD'` and command-valued git keys, tar's
 //! `--to-command`/`--checkpoint-action=exec=`, `zip -TT`, `script -c`, `ssh -o
 //! ProxyCommand=`, `rsync -e`, the job `at` and `batch` read, a makefile read from a here-document, GNU
-//! parallel's jobs (`parallel 'rm -rf {}' ::: /`), and files that awk,
+//! parallel's jobs (`parallel 'rm -rf {}' ::: /`), piped text xargs makes a shell's `-c`
+//! code (`echo … | xargs -0 sh -c`), and files that awk,
 //! Perl, Python or Ruby code opens for writing (as `: > FILE`, so that the redirection
 //! rules judge the path). Under an allow list these programs are refused as unverifiable
 //! code anyway; here the text is what they would run, checked like a line of its own.
@@ -146,6 +147,7 @@ pub(crate) fn shell_texts(argv: &[Arg], input: &[String]) -> Vec<String> {
             }
         }
         "parallel" => out.extend(parallel_jobs(&texts, input)),
+        "xargs" => out.extend(xargs_shell_code(&texts, input)),
         "awk" | "gawk" | "mawk" | "nawk" | "busybox" => {
             for t in texts.iter().filter(|t| t.contains('>')) {
                 out.extend(quoted_after(t, ">").into_iter().map(|f| written(&f)));
@@ -168,6 +170,60 @@ pub(crate) fn shell_texts(argv: &[Arg], input: &[String]) -> Vec<String> {
             }
         }
     }
+    out
+}
+
+/// `echo 'CMD' | xargs -0 sh -c`, `xargs -d '\n' bash -c`, `xargs -I{} sh -c {}`: a shell
+/// whose `-c` code is what xargs reads on its input (the shell's `-c` is the last word, or
+/// is followed only by `-I`'s string). Each item may be the code: the whole input with
+/// `-0` (echo's text has no NUL), its lines with `-d` or `-I`, else its words as xargs
+/// splits them, quotes kept together (`echo "'rm -rf /'" | xargs sh -c`).
+fn xargs_shell_code(texts: &[&str], input: &[String]) -> Vec<String> {
+    if input.is_empty() {
+        return Vec::new();
+    }
+    let repl = option_values(texts, &["-I"], &["--replace"]);
+    let Some(k) = texts
+        .iter()
+        .position(|t| vectors::SHELLS.contains(&basename(t)))
+    else {
+        return Vec::new();
+    };
+    let rest = &texts[k + 1..];
+    let c_at = rest
+        .iter()
+        .position(|t| t.starts_with('-') && !t.starts_with("--") && t.contains('c'));
+    let code_from_input = c_at.is_some_and(|i| match &rest[i + 1..] {
+        [] => true,
+        [w] => repl.contains(w) || (*w == "{}" && texts.iter().any(|t| t.starts_with("-i"))),
+        _ => false,
+    });
+    if !code_from_input {
+        return Vec::new();
+    }
+    let whole = texts[..k].iter().any(|t| {
+        *t == "-0"
+            || *t == "--null"
+            || t.starts_with('-') && !t.starts_with("--") && t.contains('0')
+    });
+    let lines = !repl.is_empty()
+        || texts[..k]
+            .iter()
+            .any(|t| t.starts_with("-d") || t.starts_with("--delimiter") || t.starts_with("-L"));
+    let mut out = Vec::new();
+    for text in input {
+        if whole {
+            out.push(text.clone());
+        } else if lines {
+            out.extend(text.lines().map(str::to_string));
+        } else {
+            out.extend(
+                text.lines()
+                    .flat_map(|l| shlex::split(l).unwrap_or_else(|| vec![l.to_string()])),
+            );
+        }
+    }
+    out.truncate(MAX_PARALLEL_JOBS);
     out
 }
 

@@ -46,7 +46,7 @@ fn code(prog: &str, how: &str) -> Finding {
     }
 }
 
-const SHELLS: &[&str] = &[
+pub(crate) const SHELLS: &[&str] = &[
     "sh",
     "bash",
     "dash",
