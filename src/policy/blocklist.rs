@@ -6,7 +6,11 @@
 //! flags are read the way getopt reads them (`-rf`, `-r -f`, `-fR`, `--recursive`, `--rec`),
 //! and paths are normalised (`//`, `/./`, `/..`) and, after a `cd` or `pushd` of the line,
 //! also read from the directory it changes to. Fork bombs and download-and-execute span
-//! several commands, so they are checked on the parsed structure of the whole line.
+//! several commands, so they are checked on the parsed structure of the whole line, as is
+//! a `cd` to the root or home directory (also one the line computes: `d=$HOME; cd $d`,
+//! `cd "$(echo ~)"`) before a recursive rm of everything there. A deleting rsync of a
+//! directory's contents onto the root or home (`rsync -a --delete /empty/ /`) is a
+//! recursive rm of it.
 
 use super::parse::{Loop, LoopKind, RedirKind, Script, SimpleCommand, Test, Word};
 use super::rules::{basename, option_matches, Arg};
@@ -462,6 +466,19 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
         "shutdown" | "reboot" | "halt" | "poweroff" => {
             hit("default:power", "shutting down or rebooting the machine")
         }
+        // OpenRC's shutdown: `-p` powers off, `-r` reboots, `-H` halts, `-k` kexecs.
+        "openrc-shutdown"
+            if ["poweroff", "reboot", "halt", "kexec"]
+                .iter()
+                .any(|l| f.has("", l))
+                || f.short.contains(['p', 'r', 'H', 'k']) =>
+        {
+            hit("default:power", "shutting down or rebooting the machine")
+        }
+        "rsync" if rsync_empties_root(&f) => hit(
+            "default:rm-root",
+            "rsync --delete of a directory's contents onto the root or home directory deletes everything there the source does not hold",
+        ),
         "init" | "telinit" if f.operands.iter().any(|a| matches!(*a, "0" | "6")) => {
             hit("default:power", "changing the runlevel to halt or reboot")
         }
@@ -497,6 +514,27 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
             .and_then(|why| hit("default:disk-tool", why))
             .or_else(|| check_more(prog, args, &f)),
     }
+}
+
+/// `rsync -a --delete /empty/ /`: a deleting rsync (`--delete`, `--del`, `--delete-after`
+/// …) whose destination is the root or home directory and a source its contents (`dir/`,
+/// `.`, `dir/.`), so everything there the source does not hold is deleted. A source
+/// without the slash (`rsync -a --delete build /`) is copied into `/build`, deleting only
+/// below it.
+fn rsync_empties_root(f: &Flags) -> bool {
+    let deletes = f
+        .long
+        .iter()
+        .any(|l| l.starts_with("del") && !l.starts_with("dela"));
+    let Some((dest, sources)) = f.operands.split_last() else {
+        return false;
+    };
+    deletes
+        && !dest.contains(':')
+        && is_root_target(dest)
+        && sources
+            .iter()
+            .any(|s| s.ends_with('/') || *s == "." || s.ends_with("/."))
 }
 
 /// `mkfs.ext4 --help`, `shutdown --version`, `shutdown -c` (cancels a pending shutdown):
@@ -1951,22 +1989,35 @@ pub fn check_in(argv: &[Arg], cwds: &[Cwd]) -> Option<Hit> {
 pub fn cd_root_then_rm(script: &Script) -> Option<Hit> {
     let words =
         |c: &SimpleCommand| -> Vec<String> { c.words.iter().map(|w| w.text.clone()).collect() };
-    let cd_root = script.commands.iter().any(|c| {
-        let w = words(c);
-        w.first()
-            .is_some_and(|p| matches!(p.as_str(), "cd" | "pushd"))
-            && match w
+    // Asked only of a line that removes everything where it is, once.
+    let to_root = std::cell::OnceCell::new();
+    let cd_root = || {
+        script.commands.iter().any(|c| {
+            let w = words(c);
+            let to_root = |w: &[String]| match w
                 .iter()
                 .skip(1)
                 .find(|a| !a.starts_with('-') || a.as_str() == "-")
             {
                 None => true,
                 Some(d) => is_root_target(d),
-            }
-    });
-    if !cd_root {
-        return None;
-    }
+            };
+            w.first()
+                .is_some_and(|p| matches!(p.as_str(), "cd" | "pushd"))
+                && (to_root(&w)
+                    // `d=$HOME; cd $d`, `cd "$(echo ~)"`: the line's values of the
+                    // operand.
+                    || c.words[1..]
+                        .iter()
+                        .find(|w| !w.text.starts_with('-') || w.text == "-")
+                        .is_some_and(|w| {
+                            w.dynamic
+                                && operand_values(script, c, w)
+                                    .iter()
+                                    .any(|v| is_root_target(v))
+                        }))
+        })
+    };
     // `*`, `.`, `~+` (bash: the current directory), `$X`, `*/*`: every entry; `*.log`,
     // `*/node_modules`, `"$P"/build` name some.
     let everything = |o: &str| {
@@ -2001,15 +2052,34 @@ pub fn cd_root_then_rm(script: &Script) -> Option<Hit> {
             && find_deletes(&argv[1..])
             && !find_filters_by_name(&argv[1..])
             && find_starts(&argv[1..]).iter().all(|s| everything(s));
-        (rm_all || find_all)
-            .then(|| {
-                hit(
-                    "default:rm-root",
-                    "cd to the root or home directory, then a recursive rm of everything in it",
-                )
-            })
-            .flatten()
+        if !(rm_all || find_all) || !*to_root.get_or_init(cd_root) {
+            return None;
+        }
+        hit(
+            "default:rm-root",
+            "cd to the root or home directory, then a recursive rm of everything in it",
+        )
     })
+}
+
+/// What the line shows a `cd` operand `w` of `c` to be: what a literal substitution
+/// prints (`"$(echo ~)"`), or the values the line gives the variable the word is
+/// (`$d`, `"${d}"`, `$d/`). Empty when the line does not show it.
+fn operand_values(script: &Script, c: &SimpleCommand, w: &Word) -> Vec<String> {
+    if let Some(t) = super::substituted_text(script, w) {
+        return vec![t];
+    }
+    let t = w.text.trim_end_matches('/');
+    let name = t
+        .strip_prefix("${")
+        .and_then(|n| n.strip_suffix('}'))
+        .or_else(|| t.strip_prefix('$'));
+    match name {
+        Some(n) if !n.is_empty() && n.bytes().all(|b| b == b'_' || b.is_ascii_alphanumeric()) => {
+            super::values::values(script, n, c).to_vec()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// Output redirection onto a block device or into `/proc/sysrq-trigger`. `resolve` gives

@@ -203,6 +203,8 @@ struct Lines<'a> {
     script: &'a Script,
     /// The line's [`copies`], listed once for every command checked against them.
     copies: &'a [(&'a Word, String)],
+    /// Those that make a link to a descriptor's name ([`descriptor_links`]).
+    links: &'a Links<'a>,
     /// The files the line writes ([`written::Written`]), listed when first asked for.
     written: &'a std::cell::OnceCell<written::Written>,
     up: Option<&'a Lines<'a>>,
@@ -460,6 +462,107 @@ fn copied_programs_at(
     out.sort();
     out.dedup();
     out
+}
+
+/// The links the line makes to a descriptor's name (`ln -s /dev/stdin x`, `cp -s`, `cp
+/// -d`/`-P`/`-a`/`-R` or `mv` of the link `/dev/stdin`, `rsync -l`/`-a`): the name reads
+/// what the descriptor does, so `echo … | sh x` runs the pipe's text as `sh /dev/stdin`
+/// does. A copy of what the descriptor holds (`cp /dev/stdin x`) is a written file instead
+/// ([`written`]).
+fn descriptor_links<'a>(script: &Script, copies: &[(&'a Word, String)]) -> Links<'a> {
+    let links: Vec<(&Word, String)> = copies
+        .iter()
+        .filter(|(src, _)| vectors::names_input(source_path(src)))
+        .filter(|(src, _)| {
+            let Some(k) = script.lookups.owner_of(script, src) else {
+                return true;
+            };
+            let words = &script.commands[k].words;
+            let opts = || {
+                words[1..]
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .filter(|t| t.starts_with('-'))
+            };
+            let short = |set: &str| {
+                opts().any(|t| !t.starts_with("--") && t[1..].contains(|c| set.contains(c)))
+            };
+            let long = |names: &[&str]| {
+                opts().any(|t| {
+                    let t = t.split('=').next().unwrap_or(t);
+                    t.len() > 3 && names.iter().any(|n| n.starts_with(t))
+                })
+            };
+            match words.first().map(|p| basename(&p.text)) {
+                Some("cp") => {
+                    short("sdPaRr")
+                        || long(&[
+                            "--symbolic-link",
+                            "--no-dereference",
+                            "--archive",
+                            "--recursive",
+                            "--preserve",
+                        ])
+                }
+                Some("rsync") => short("la") || long(&["--links", "--archive"]),
+                Some("install") => false,
+                _ => true,
+            }
+        })
+        .cloned()
+        .collect();
+    // A name a link reaches ([`copy_reaches`]) ends in the destination's last part, or is
+    // the source's last part below the destination (a directory). Each link once.
+    let mut seen: std::collections::HashSet<(String, String)> = Default::default();
+    let mut out = Links::default();
+    for (src, dest) in links {
+        if !seen.insert((source_path(src).to_string(), dest.clone())) {
+            continue;
+        }
+        let i = out.links.len();
+        let below = normalised_path(&format!("{dest}/{}", basename(source_path(src))));
+        for key in [basename(&dest).to_string(), below] {
+            out.by_name.entry(key).or_default().push(i);
+        }
+        out.links.push((src, dest));
+    }
+    out
+}
+
+/// The line's [`descriptor_links`], looked up by a name's last part and by the whole
+/// name, with the answers given so far.
+#[derive(Default)]
+struct Links<'a> {
+    links: Vec<(&'a Word, String)>,
+    by_name: std::collections::HashMap<String, Vec<usize>>,
+    known: std::cell::RefCell<std::collections::HashMap<String, Option<u32>>>,
+}
+
+impl Links<'_> {
+    fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+}
+
+/// The descriptor `name` reads where the line links it to a descriptor's name
+/// ([`descriptor_links`]): one lookup, not a pass over the line's links.
+fn linked_descriptor(links: &Links<'_>, name: &str) -> Option<u32> {
+    if links.is_empty() {
+        return None;
+    }
+    if let Some(&n) = links.known.borrow().get(name) {
+        return n;
+    }
+    let path = normalised_path(name);
+    let n = [basename(&path), path.as_str()]
+        .iter()
+        .filter_map(|k| links.by_name.get(*k))
+        .flatten()
+        .map(|&i| &links.links[i])
+        .filter(|(src, dest)| copy_reaches(src, dest, &path))
+        .find_map(|(src, _)| vectors::input_descriptor(source_path(src)));
+    links.known.borrow_mut().insert(name.to_string(), n);
+    n
 }
 
 /// The sources of the copies and links the line makes ([`copies`]) that the path `name`
@@ -1259,10 +1362,12 @@ impl Policy {
             (Vec::new(), None)
         };
         let copies = copies(script);
+        let links = descriptor_links(script, &copies);
         let written = std::cell::OnceCell::new();
         let lines = Lines {
             script,
             copies: &copies,
+            links: &links,
             written: &written,
             up: outer.lines,
         };
@@ -1414,6 +1519,27 @@ impl Policy {
             if prog != basename(&argv[0].text) {
                 let mut v = argv.to_vec();
                 v[0] = Arg::lit(&prog);
+                if let Some(r) = self.refuse_argv(&v, stdin_code, script, cmd, depth + 1, dirs) {
+                    return Some(r);
+                }
+            }
+        }
+        // `ln -s /dev/stdin x; echo '…' | sh x`: a name the line links to a descriptor's
+        // name is checked as that name (every such word at once).
+        if dirs.lines.levels().any(|l| !l.links.is_empty()) {
+            let mut v = argv.to_vec();
+            let mut linked = false;
+            for a in v.iter_mut().skip(1) {
+                let n = dirs
+                    .lines
+                    .levels()
+                    .find_map(|l| linked_descriptor(l.links, &a.text));
+                if let Some(n) = n {
+                    *a = Arg::lit(format!("/dev/fd/{n}"));
+                    linked = true;
+                }
+            }
+            if linked {
                 if let Some(r) = self.refuse_argv(&v, stdin_code, script, cmd, depth + 1, dirs) {
                     return Some(r);
                 }

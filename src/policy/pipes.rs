@@ -7,7 +7,10 @@
 //! show (`base64 -d payload.b64 | sh`, `curl … | gunzip | sh`, `zcat x.gz | bash`) hides
 //! the code from any reading: [`Flow::hidden`], refused as `default:hidden-code` where it
 //! is run. Other programs (`sed`, `grep`, `sort` …) pass their input's texts on as
-//! candidates (text that may reach the reader, not all that does).
+//! candidates (text that may reach the reader, not all that does). A printer of an
+//! expansion the line does not give a value (`echo "$P" | base64 -d | sh`) does not show
+//! all it prints, so what a decoder makes of it is hidden too. What reaches a file the same
+//! way (`… | base64 -d > a`, `| tee a`) is what the file holds ([`written_output`]).
 
 use super::parse::{RedirKind, Script, SimpleCommand};
 use super::rules::basename;
@@ -25,6 +28,9 @@ pub(crate) struct Flow {
     /// Part of what is hidden went through something other than a decompressor (`base64 -d`,
     /// `xxd -r`, `tr`, `openssl enc -d`): text encoded to be hidden, not a compressed file.
     pub decoded: bool,
+    /// Part of it went through a program that changes what it reads (a decoder, `tr`,
+    /// `sed` …): its texts are not the printers' texts as they wrote them.
+    pub changed: bool,
 }
 
 impl Flow {
@@ -40,15 +46,18 @@ impl Flow {
         Flow {
             hidden: true,
             decoded: true,
+            changed: true,
             ..Flow::default()
         }
     }
 
-    /// What a decompressor writes: hidden, and decoded when its input was.
+    /// What a decompressor writes: hidden, and decoded when its input was, or was the
+    /// line's own text changed on the way (`echo H4sI… | base64 -d | gunzip`).
     fn unpacked(input: &Flow) -> Flow {
         Flow {
             hidden: true,
-            decoded: input.decoded,
+            decoded: input.decoded || input.changed,
+            changed: true,
             ..Flow::default()
         }
     }
@@ -58,6 +67,7 @@ impl Flow {
         self.complete &= other.complete;
         self.hidden |= other.hidden;
         self.decoded |= other.decoded;
+        self.changed |= other.changed;
     }
 }
 
@@ -130,7 +140,11 @@ fn output(script: &Script, c: &SimpleCommand, p: u32, k: u16) -> Flow {
     #[cfg(test)]
     super::lookups::work::step();
     if let Some(texts) = super::printed_texts(script, c) {
-        return Flow::known(texts);
+        // `echo "$P" | base64 -d`: an expansion's value is not in the text.
+        return Flow {
+            complete: c.words[1..].iter().all(|w| !w.dynamic),
+            ..Flow::known(texts)
+        };
     }
     // `printf '%q' …`, `printf '%f' …`: a printer whose output the line does not tell.
     if super::unknown_printf(c) {
@@ -152,7 +166,10 @@ fn output(script: &Script, c: &SimpleCommand, p: u32, k: u16) -> Flow {
         Filter::Map(f) => {
             let i = input();
             if i.complete && !i.hidden {
-                Flow::known(i.texts.iter().filter_map(|t| f(t)).collect())
+                Flow {
+                    changed: true,
+                    ..Flow::known(i.texts.iter().filter_map(|t| f(t)).collect())
+                }
             } else {
                 Flow::hidden()
             }
@@ -162,12 +179,39 @@ fn output(script: &Script, c: &SimpleCommand, p: u32, k: u16) -> Flow {
         Filter::Unknown => {
             let i = input();
             Flow {
+                changed: i.changed || !i.texts.is_empty(),
                 texts: i.texts,
                 complete: false,
                 ..i
             }
         }
     }
+}
+
+/// What a command that is not a literal printer writes into the files it writes (`echo
+/// cm0g… | base64 -d > a`, `… | rev | tee a`, `base64 -d x.b64 > a`), where a program on the
+/// way changed the text the line shows or hid it ([`Flow::changed`]): with `passer` (it
+/// writes its input into files: `tee`, `cp /dev/stdin`, `dd`, `sponge`) what it reads from
+/// its pipe, else what `c` itself writes. `None` where that is the printers' own texts
+/// (their writes reach the file themselves) or nothing the line shows.
+pub(crate) fn written_output(script: &Script, c: &SimpleCommand, passer: bool) -> Option<Flow> {
+    let piped = c.stages.iter().any(|&(_, j)| j > 0);
+    if !piped && !may_hide(c) {
+        return None;
+    }
+    let mut out = Flow::known(Vec::new());
+    if passer {
+        for &(p, j) in c.stages.iter().filter(|&&(_, j)| j > 0) {
+            out.merge(pipe_input(script, p, j));
+        }
+    } else if piped {
+        for &(p, j) in &c.stages {
+            out.merge(output(script, c, p, j));
+        }
+    } else {
+        out = output(script, c, 0, 0);
+    }
+    (out.changed && (out.hidden || !out.texts.is_empty())).then_some(out)
 }
 
 /// True when `c` is a decoder or a transformer ([`filter`] reads it as one): a line

@@ -2,7 +2,9 @@
 //! blocklist: `sed 'e CMD'` and `s/…/CMD/e`, `vim -c '!CMD'`, `gdb -ex 'shell CMD'`,
 //! `expect -c 'spawn CMD'`, `git -c alias.x='!CMD'` and command-valued git keys, tar's
 //! `--to-command`/`--checkpoint-action=exec=`, `zip -TT`, `script -c`, `ssh -o
-//! ProxyCommand=`, `rsync -e`, the job `at` and `batch` read, a makefile read from a here-document, and files that awk,
+//! ProxyCommand=`, `rsync -e`, the job `at` and `batch` read, a makefile read from a here-document, GNU
+//! parallel's jobs (`parallel 'rm -rf {}' ::: /`), piped text xargs makes a shell's `-c`
+//! code (`echo … | xargs -0 sh -c`), and files that awk,
 //! Perl, Python or Ruby code opens for writing (as `: > FILE`, so that the redirection
 //! rules judge the path). Under an allow list these programs are refused as unverifiable
 //! code anyway; here the text is what they would run, checked like a line of its own.
@@ -144,6 +146,8 @@ pub(crate) fn shell_texts(argv: &[Arg], input: &[String]) -> Vec<String> {
                 }
             }
         }
+        "parallel" => out.extend(parallel_jobs(&texts, input)),
+        "xargs" => out.extend(xargs_shell_code(&texts, input)),
         "awk" | "gawk" | "mawk" | "nawk" | "busybox" => {
             for t in texts.iter().filter(|t| t.contains('>')) {
                 out.extend(quoted_after(t, ">").into_iter().map(|f| written(&f)));
@@ -164,6 +168,149 @@ pub(crate) fn shell_texts(argv: &[Arg], input: &[String]) -> Vec<String> {
                     out.extend(code.split(q).skip(1).step_by(2).map(str::to_string));
                 }
             }
+        }
+    }
+    out
+}
+
+/// `echo 'CMD' | xargs -0 sh -c`, `xargs -d '\n' bash -c`, `xargs -I{} sh -c {}`: a shell
+/// whose `-c` code is what xargs reads on its input (the shell's `-c` is the last word, or
+/// is followed only by `-I`'s string). Each item may be the code: the whole input with
+/// `-0` (echo's text has no NUL), its lines with `-d` or `-I`, else its words as xargs
+/// splits them, quotes kept together (`echo "'rm -rf /'" | xargs sh -c`).
+fn xargs_shell_code(texts: &[&str], input: &[String]) -> Vec<String> {
+    if input.is_empty() {
+        return Vec::new();
+    }
+    let repl = option_values(texts, &["-I"], &["--replace"]);
+    let Some(k) = texts
+        .iter()
+        .position(|t| vectors::SHELLS.contains(&basename(t)))
+    else {
+        return Vec::new();
+    };
+    let rest = &texts[k + 1..];
+    let c_at = rest
+        .iter()
+        .position(|t| t.starts_with('-') && !t.starts_with("--") && t.contains('c'));
+    let code_from_input = c_at.is_some_and(|i| match &rest[i + 1..] {
+        [] => true,
+        [w] => repl.contains(w) || (*w == "{}" && texts.iter().any(|t| t.starts_with("-i"))),
+        _ => false,
+    });
+    if !code_from_input {
+        return Vec::new();
+    }
+    let whole = texts[..k].iter().any(|t| {
+        *t == "-0"
+            || *t == "--null"
+            || t.starts_with('-') && !t.starts_with("--") && t.contains('0')
+    });
+    let lines = !repl.is_empty()
+        || texts[..k]
+            .iter()
+            .any(|t| t.starts_with("-d") || t.starts_with("--delimiter") || t.starts_with("-L"));
+    let mut out = Vec::new();
+    for text in input {
+        if whole {
+            out.push(text.clone());
+        } else if lines {
+            out.extend(text.lines().map(str::to_string));
+        } else {
+            out.extend(
+                text.lines()
+                    .flat_map(|l| shlex::split(l).unwrap_or_else(|| vec![l.to_string()])),
+            );
+        }
+    }
+    out.truncate(MAX_PARALLEL_JOBS);
+    out
+}
+
+/// Most jobs of one `parallel` read ([`parallel_jobs`]).
+const MAX_PARALLEL_JOBS: usize = 64;
+
+/// The shell lines GNU parallel runs: its command (the words before the first `:::`,
+/// `:::+`, `::::` or `::::+`, joined as shell text) with each argument of the `:::`
+/// groups, or each line of its input where it has none, quoted as one word where `{}`
+/// (`{.}`, `{/}`, `{1}` …, or `-I`'s string) stands, else appended: `parallel 'rm -rf {}'
+/// ::: /` runs `rm -rf '/'`. Without a command each argument is a command line itself
+/// (`parallel ::: 'cmd'`, `echo cmd | parallel`). The command may start at any of the
+/// first three words that are not options (the values of its options are not known here).
+fn parallel_jobs(texts: &[&str], input: &[String]) -> Vec<String> {
+    let sep = |t: &&str| matches!(*t, ":::" | ":::+" | "::::" | "::::+");
+    let head_len = texts.iter().position(sep).unwrap_or(texts.len());
+    let head = &texts[..head_len];
+    // The arguments of `:::` groups (`::::` names files, which are not known here).
+    let mut args: Vec<String> = Vec::new();
+    let mut listed = true;
+    for t in &texts[head_len..] {
+        if sep(t) {
+            listed = matches!(*t, ":::" | ":::+");
+        } else if listed {
+            args.push(t.to_string());
+        }
+    }
+    let from_file = !option_values(head, &["-a"], &["--arg-file", "--a"]).is_empty();
+    if head_len == texts.len() && !from_file {
+        args.extend(input.iter().flat_map(|t| t.lines().map(str::to_string)));
+    }
+    args.retain(|a| !a.trim().is_empty());
+    args.truncate(MAX_PARALLEL_JOBS);
+    let mut repls: Vec<&str> = option_values(head, &["-I"], &["--replace", "-i"]);
+    repls.push("{}");
+    // Where the command may start: each of the first three words that are not options,
+    // and its end when every such word may be an option's value (no command at all).
+    let words: Vec<usize> = (0..head.len())
+        .filter(|&i| !head[i].starts_with('-'))
+        .collect();
+    let mut starts: Vec<usize> = words.iter().copied().take(3).collect();
+    if words
+        .iter()
+        .all(|&i| i > 0 && head[i - 1].starts_with('-') && !head[i - 1].contains('='))
+    {
+        starts.push(head.len());
+    }
+    let quoted = |a: &str| format!("'{}'", a.replace('\'', r"'\''"));
+    let mut out = Vec::new();
+    for k in starts {
+        let command = head[k..].join(" ");
+        for a in &args {
+            if command.is_empty() {
+                out.push(a.clone());
+                continue;
+            }
+            let mut job = command.clone();
+            let mut placed = false;
+            for r in &repls {
+                if job.contains(r) {
+                    job = job.replace(r, &quoted(a));
+                    placed = true;
+                }
+            }
+            // `{.}`, `{/}`, `{//}`, `{/.}`, `{1}`, `{2.}` …: the argument or a part of it.
+            let mut from = 0;
+            while let Some(at) = job[from..].find('{').map(|i| from + i) {
+                let Some(len) = job[at + 1..].find('}') else {
+                    break;
+                };
+                let inner = &job[at + 1..at + 1 + len];
+                if inner
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'/'))
+                {
+                    let q = quoted(a);
+                    job.replace_range(at..at + len + 2, &q);
+                    from = at + q.len();
+                    placed = true;
+                } else {
+                    from = at + 1;
+                }
+            }
+            if !placed {
+                job = format!("{job} {}", quoted(a));
+            }
+            out.push(job);
         }
     }
     out

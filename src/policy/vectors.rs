@@ -46,7 +46,7 @@ fn code(prog: &str, how: &str) -> Finding {
     }
 }
 
-const SHELLS: &[&str] = &[
+pub(crate) const SHELLS: &[&str] = &[
     "sh",
     "bash",
     "dash",
@@ -87,6 +87,7 @@ const WRAPPERS: &[(&str, &[&str], usize)] = &[
     ("exec", &["-a"], 0),
     ("coproc", &[], 0),
     ("busybox", &[], 0),
+    ("toybox", &[], 0),
 ];
 
 /// Programs that run other programs in ways this engine does not unpick.
@@ -798,8 +799,17 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             format!("{p} runs other programs or code in ways the policy does not check; allow the program it should run directly instead"),
         ));
         // For the blocklist (`strace rm -rf /`, `unshare -r rm -rf /`): the command may start
-        // at any of the first few non-option words (options' values are not known here).
-        for k in args
+        // at any of the first few non-option words (options' values are not known here);
+        // not at or after parallel's `:::`, which begins its arguments (`parallel echo :::
+        // reboot`; [`super::runners`] reads its jobs).
+        let end = match p {
+            "parallel" => texts
+                .iter()
+                .position(|t| t.starts_with(":::"))
+                .unwrap_or(args.len()),
+            _ => args.len(),
+        };
+        for k in args[..end]
             .iter()
             .enumerate()
             .filter(|(_, a)| !a.text.starts_with('-'))
@@ -844,7 +854,7 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             out.push(deny("vector:writes-file", "time -o writes a file"));
         }
         let start = skip_options(args, with_value) + positional;
-        if p == "busybox" && args.is_empty() {
+        if matches!(p, "busybox" | "toybox") && args.is_empty() {
             return out;
         }
         match args.get(start..) {
@@ -3041,6 +3051,13 @@ pub fn stdin_language(argv: &[Arg]) -> Option<&str> {
         let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
         let start = skip_options(args, &DOAS_WITH_VALUE);
         return doas_has(&texts[..start.min(texts.len())], 's').then_some("sh");
+    }
+    // `echo … | . /dev/stdin`: the builtin reads its input as the script.
+    if matches!(p, "." | "source") {
+        let script = args.iter().find(|a| a.text != "--");
+        return script
+            .is_some_and(|s| input_descriptor(&s.text) == Some(0))
+            .then_some("sh");
     }
     if SHELLS.contains(&p) {
         let (i, c_flag, s_flag) = shell_opts(args);

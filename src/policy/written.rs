@@ -5,13 +5,25 @@
 //! here-document: `tee FILE`, `cat > FILE`, `cat /dev/stdin > FILE`, `cp /dev/stdin FILE`,
 //! `install`, `dd of=FILE`, `sponge FILE`) is checked as shell code where the same line
 //! runs that file or a copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `.
-//! /dev/stdin < FILE`, `. /dev/fd/3 3< FILE`, `exec 3< FILE; sh <&3`, `cat FILE | sh`, `cp
+//! /dev/stdin < FILE`, `. /dev/fd/3 3< FILE`, `exec 3< FILE; sh <&3`, `exec < FILE; sh`
+//! — after `exec < FILE` a command with no input of its own reads the file: `bash -s`,
+//! `cat | sh`, `eval "$(cat)"` —, a shell reading its script from its input that runs
+//! `exec < FILE` in it (`printf 'exec < FILE' | sh`: it reads on from the file), a name
+//! the line links to `/dev/stdin` (`ln -s /dev/stdin x; sh x < FILE`), `cat FILE | sh`, `cp
 //! FILE b; sh b`, a shell's startup file: `BASH_ENV=FILE bash -c …`, `export ENV=FILE; sh
 //! -i`, `--rcfile FILE`, `~/.bashrc` for `bash -i`, `~/.profile` for `sh -l`,
 //! [`startup_files`]; a file in a `.git/hooks` directory, written or copied there, for any
 //! git command of the line, whichever hook it is and whatever repository), and its recipe
 //! lines where `make` reads it as a makefile (`make -f FILE`, a written `Makefile`). A
 //! script that starts copies of itself (`$0 & $0`, `sh $0 | sh $0`) is a fork bomb.
+//!
+//! What a program on the way makes of the printer's text is what the file holds: `echo
+//! cm0g… | base64 -d > FILE` (or `| tee FILE`, `| cat > FILE`) holds the decoded text,
+//! followed as [`pipes`] follows it into `| sh` (other filters, `sed`, `grep` …, pass their
+//! input's texts on as candidates), and what a decoder makes of text the line does not
+//! show (`base64 -d x.b64 > FILE`, `echo "$P" | base64 -d | tee FILE`) cannot be read:
+//! running the file is `default:hidden-code`. A file only decompressed (`gunzip -c x.gz >
+//! FILE`) is read like one an archive unpacks: not shown, not refused.
 //!
 //! A file's literal pieces are also read joined in the line's order (`printf 'rm -rf' > a;
 //! echo ' /' >> a`), also written through a descriptor (`exec 3> a; echo … >&3`); the file
@@ -46,6 +58,7 @@
 
 use super::blocklist;
 use super::download::{is_shell, reads_code, runs_as_code, runs_file};
+use super::pipes;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -89,6 +102,11 @@ impl Policy {
         // answer given (so no `any` stops early): the files they hold are the ones to
         // check exactly.
         let held_fds = held_inputs(script);
+        let links = |t: &str| {
+            lines
+                .levels()
+                .find_map(|l| super::linked_descriptor(l.links, t))
+        };
         let asked: Vec<Vec<String>> = script
             .commands
             .iter()
@@ -100,7 +118,7 @@ impl Policy {
                     asked.borrow_mut().push(t.to_string());
                     false
                 };
-                runs_written(script, &held_fds, i, c, argv, &ask);
+                runs_written(script, &held_fds, &links, i, c, argv, &ask);
                 reads_makefile(argv, &ask);
                 let mut asked = asked.take();
                 asked.sort_unstable();
@@ -241,12 +259,10 @@ impl Policy {
             if std::mem::replace(&mut w.passed.borrow_mut()[i], true) {
                 return None;
             }
-            Some(
-                match self.refuse_run_text(w.files[i].text.as_deref(), depth, outer) {
-                    Some(r) => Err(r),
-                    None => Ok(()),
-                },
-            )
+            Some(match self.refuse_run_text(&w.files[i], depth, outer) {
+                Some(r) => Err(r),
+                None => Ok(()),
+            })
         };
         if found {
             for g in 0..total {
@@ -312,7 +328,7 @@ impl Policy {
                     Ok(k) => sig[k],
                     Err(_) => held(c, t).binary_search(&first).is_ok(),
                 };
-                let runs = runs_written(script, &held_fds, i, c, argv, &same);
+                let runs = runs_written(script, &held_fds, &links, i, c, argv, &same);
                 let make = reads_makefile(argv, &same);
                 for &g in group.iter().filter(|_| runs || make) {
                     if runs {
@@ -324,8 +340,9 @@ impl Policy {
                     // shell text.
                     if make {
                         let (w, i) = file(g);
-                        let Some(text) = w.files[i].text.as_deref() else {
-                            return Some(too_many_pieces());
+                        let f = &w.files[i];
+                        let Some(text) = f.text.as_deref() else {
+                            return Some(unreadable(f));
                         };
                         if let Some(r) = runners::recipe_lines(text)
                             .iter()
@@ -340,16 +357,16 @@ impl Policy {
         None
     }
 
-    /// The refusal of running a written file's `text`: a fork bomb, what the text does, or
-    /// (`None`: more pieces than the policy joins) that it cannot be read.
+    /// The refusal of running a written file `f`: a fork bomb, what its text does, or that
+    /// it cannot be read ([`unreadable`]).
     fn refuse_run_text(
         &self,
-        text: Option<&str>,
+        f: &File,
         depth: usize,
         outer: Outer<'_>,
     ) -> Option<(String, String)> {
-        let Some(text) = text else {
-            return Some(too_many_pieces());
+        let Some(text) = f.text.as_deref() else {
+            return Some(unreadable(f));
         };
         if spawns_itself(text) {
             let (id, why) = blocklist::hit_of(
@@ -370,9 +387,17 @@ fn listed<'a>(l: Lines<'a>) -> &'a Written {
 /// Most directories a relative name is read from ([`in_dirs`]).
 const MAX_DIRS: usize = 32;
 
-/// A file the line writes in more pieces, or more text, than the policy puts together
-/// ([`joined`]) and then runs: what it runs cannot be read.
-fn too_many_pieces() -> (String, String) {
+/// A file the line writes without a text the policy reads, and then runs: what a decoder
+/// made of text the line does not show ([`File::hidden`]), or more pieces, or more text,
+/// than the policy puts together ([`joined`]).
+fn unreadable(f: &File) -> (String, String) {
+    if f.hidden {
+        let (id, why) = blocklist::hit_of(
+            "default:hidden-code",
+            "running a file the line writes with what a decoder makes of input the line does not show (base64 -d x.b64 > a; sh a): the default blocklist cannot read it; decode it in one call, read it, then run it",
+        );
+        return (id.to_string(), why);
+    }
     let (id, why) = blocklist::hit_of(
         "default:hidden-code",
         &format!(
@@ -389,6 +414,7 @@ fn too_many_pieces() -> (String, String) {
 fn runs_written(
     script: &Script,
     held: &Held<'_>,
+    links: &dyn Fn(&str) -> Option<u32>,
     i: usize,
     c: &SimpleCommand,
     argv: &[Arg],
@@ -408,12 +434,20 @@ fn runs_written(
         .filter(|r| r.kind == RedirKind::Dup && r.op == "<&" && r.fd.unwrap_or(0) == 0)
         .filter_map(|r| r.target.text.parse().ok())
         .collect();
+    // `ln -s /dev/stdin x; sh x < a`: a name the line links to a descriptor's name.
+    let descriptor_of = |t: &str| vectors::input_descriptor(t).or_else(|| links(t));
+    // `exec < a; sh`: a command without input of its own reads the shell's, which the
+    // last `exec < a` (or `exec <&3`) before it opened on the file.
+    let on_shell_input = |k: usize| {
+        shell_input(held, k).is_some_and(|w| same(&w.text))
+            && takes_shell_input(&script.commands[k])
+    };
     if !held.is_empty() {
         let named: RefCell<Vec<u32>> = RefCell::new(dup_in.clone());
         runs_file(
             argv,
             &|t| {
-                named.borrow_mut().extend(vectors::input_descriptor(t));
+                named.borrow_mut().extend(descriptor_of(t));
                 false
             },
             0,
@@ -426,19 +460,66 @@ fn runs_written(
             }
         }
     }
-    let from_input =
-        own || dup_in.iter().any(|n| opened.contains(n)) || piped_from_file(script, c, same);
+    let from_input = own
+        || dup_in.iter().any(|n| opened.contains(n))
+        || piped_from_file(script, c, same, &on_shell_input)
+        || stdin_execs(script, c, argv, same);
     // `source /dev/stdin < a`, `. /dev/fd/3 3< a`: the script is a descriptor opened on
     // the file.
-    let descriptor = |t: &str| {
-        vectors::input_descriptor(t).is_some_and(|n| opened.contains(&n) || n == 0 && from_input)
-    };
+    let descriptor =
+        |t: &str| descriptor_of(t).is_some_and(|n| opened.contains(&n) || n == 0 && from_input);
     (from_input && reads_code(argv, true, 0))
+        // `exec < a; sh -c 'sh'`, not `exec < a; sh -c 'echo hi'`.
+        || (on_shell_input(i) && runs_its_input(argv))
         || runs_file(argv, &descriptor, 0)
         || runs_file(argv, same, 0)
         || startup_files(c, argv, 0).iter().any(|f| same(f))
         || (!c.words.is_empty()
-            && runs_as_code(script, c, argv, false, &|w| prints_file(script, w, same)))
+            && runs_as_code(script, c, argv, false, &|w| {
+                prints_file(script, w, same, &on_shell_input)
+            }))
+}
+
+/// Whether `c` reads the shell's own input: it has no input of its own (a `<`
+/// redirection or `<&` of its standard input, a here-document, a pipe before it).
+fn takes_shell_input(c: &SimpleCommand) -> bool {
+    !c.stdin_heredoc
+        && !c.stages.iter().any(|&(_, j)| j > 0)
+        && !c.redirects.iter().any(|r| {
+            r.fd.unwrap_or(0) == 0
+                && (r.kind == RedirKind::Input || r.kind == RedirKind::Dup && r.op == "<&")
+        })
+}
+
+/// The file the shell's input is on at command `k`: the last `exec < a` before it (or
+/// `exec <&3` of a descriptor held on a), [`Held`] as descriptor 0.
+fn shell_input<'s>(held: &Held<'s>, k: usize) -> Option<&'s Word> {
+    let opens = held.get(&0)?;
+    let n = opens.partition_point(|&(j, _)| j < k);
+    (n > 0).then(|| opens[n - 1].1)
+}
+
+/// `printf 'exec < a\n' | sh`, `bash <<< 'exec < a'`: a shell that reads its script from
+/// its input reads the rest of it from the file `exec < a` makes its input (dash once the
+/// text it already read is done, bash at once). Only what the line shows that input to be.
+fn stdin_execs(
+    script: &Script,
+    c: &SimpleCommand,
+    argv: &[Arg],
+    same: &dyn Fn(&str) -> bool,
+) -> bool {
+    if !stdin_is_code(c) || vectors::stdin_language(argv) != Some("sh") {
+        return false;
+    }
+    stdin_texts(script, c).iter().any(|text| {
+        text.contains("exec")
+            && parse::parse(text).is_ok_and(|sub| {
+                sub.commands
+                    .iter()
+                    .filter(|d| is_exec_only(d))
+                    .any(|d| input_files_fds(d).any(|(fd, w)| fd == 0 && same(&w.text)))
+            })
+    })
 }
 
 /// The startup files the shell `argv` (of `c`; also through wrappers: `sudo bash -i`)
@@ -556,6 +637,17 @@ fn held_inputs(script: &Script) -> Held<'_> {
             for (fd, w) in input_files_fds(c) {
                 out.entry(fd).or_default().push((i, w));
             }
+            // `exec 3< a; exec <&3`: the shell's input is on a too.
+            for r in c
+                .redirects
+                .iter()
+                .filter(|r| r.kind == RedirKind::Dup && r.op == "<&" && r.fd.unwrap_or(0) == 0)
+            {
+                let from = r.target.text.parse().ok().and_then(|n: u32| out.get(&n));
+                if let Some(&(_, w)) = from.and_then(|opens| opens.last()) {
+                    out.entry(0).or_default().push((i, w));
+                }
+            }
         }
     }
     out
@@ -571,12 +663,25 @@ fn input_files_fds(c: &SimpleCommand) -> impl Iterator<Item = (u32, &Word)> {
 }
 
 /// `$(cat a)`, `` `cat ./a` ``, `$(< a)`: a command substitution whose output is the
-/// file `same` marks, read by `cat` or from its input.
-fn prints_file(script: &Script, w: &Word, same: &dyn Fn(&str) -> bool) -> bool {
-    script.commands[w.subs.clone()].iter().any(|d| {
-        let cat = d.words.first().is_some_and(|p| basename(&p.text) == "cat");
-        (cat && d.words[1..].iter().any(|o| same(&o.text))) || input_files(d).any(|f| same(&f.text))
-    })
+/// file `same` marks, read by `cat` or from its input (also the shell's input after `exec
+/// < a`: `$(cat)`).
+fn prints_file(
+    script: &Script,
+    w: &Word,
+    same: &dyn Fn(&str) -> bool,
+    on_shell_input: &dyn Fn(usize) -> bool,
+) -> bool {
+    let start = w.subs.start;
+    script.commands[w.subs.clone()]
+        .iter()
+        .enumerate()
+        .any(|(k, d)| {
+            let cat = d.words.first().is_some_and(|p| basename(&p.text) == "cat");
+            (cat && d.words[1..].iter().any(|o| same(&o.text)))
+                || input_files(d).any(|f| same(&f.text))
+                // `exec < a; eval "$(cat)"`.
+                || (cat && d.words.len() == 1 && on_shell_input(start + k))
+        })
 }
 
 /// `path`, and where it is relative, the path it names from each directory the line's
@@ -796,6 +901,10 @@ struct File {
     /// Its name is only known when the line runs (`> "$(date)"`, `> $RANDOM`, `> "$x"`
     /// where the line does not set x): it may be any file the line runs.
     any_name: bool,
+    /// What a decoder made of text the line does not show (`base64 -d x.b64 > a`, `curl …
+    /// | base64 -d | tee a`): its text cannot be read (`default:hidden-code` where it runs).
+    /// Not what is only decompressed ([`pipes::Flow::decoded`]).
+    hidden: bool,
 }
 
 /// Files the line fills with literal text, each with one text it may hold: what `echo …`,
@@ -813,12 +922,21 @@ fn written_files(
 ) -> Vec<File> {
     let writes = writes(script, paths);
     let mut out: Vec<File> = Vec::new();
+    for w in writes.iter().filter(|w| w.hidden) {
+        out.push(File {
+            path: w.path.clone(),
+            text: None,
+            any_name: w.any_name,
+            hidden: true,
+        });
+    }
     for w in &writes {
         for t in w.texts.iter().flatten().filter(|t| !t.is_empty()) {
             let f = File {
                 path: w.path.clone(),
                 text: Some(t.clone()),
                 any_name: w.any_name,
+                hidden: false,
             };
             if out.last() != Some(&f) {
                 out.push(f);
@@ -876,6 +994,7 @@ fn written_files(
                 path,
                 text: None,
                 any_name,
+                hidden: false,
             });
             continue;
         }
@@ -892,11 +1011,13 @@ fn written_files(
                 path: path.clone(),
                 text: Some(t),
                 any_name,
+                hidden: false,
             })),
             Joined::TooMany => out.push(File {
                 path,
                 text: None,
                 any_name,
+                hidden: false,
             }),
             Joined::NotShown => {}
         }
@@ -924,9 +1045,12 @@ struct Write {
     /// The name has several values (`for f in a b; do … > $f`): the write may be into
     /// another file.
     maybe: bool,
-    /// What the command writes, one text a reading ([`printed_texts`]); `None` when the
-    /// line does not show it (`ls > a`).
+    /// What the command writes, one text a reading ([`printed_texts`], or what a program on
+    /// the way made of it: [`pipes::written_output`]); `None` when the line does not show
+    /// it (`ls > a`).
     texts: Option<Vec<String>>,
+    /// It is what a decoder made of text the line does not show ([`File::hidden`]).
+    hidden: bool,
     /// What follows each text: echo's newline, or nothing after `echo -n` or `\c`.
     ends: &'static [&'static str],
     /// The text lands in the file as written, after the writes before it: none of them
@@ -1117,6 +1241,7 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
         any_name: d.any_name,
         maybe: d.maybe,
         texts,
+        hidden: false,
         ends,
         ordered,
         append: t.append,
@@ -1192,8 +1317,14 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
         } else {
             printed_texts(script, c).or(here)
         };
+        // `echo cm0g… | base64 -d | tee a`: what reaches a passer after a program that
+        // changes its input is that program's output, not the printer's text.
+        let mut filtered = None;
         if printed.is_none() && passes_on(script, c) {
-            continue;
+            filtered = pipes::written_output(script, c, true);
+            if filtered.is_none() {
+                continue;
+            }
         }
         let ends = if printed.is_some() {
             echo_ends(c)
@@ -1259,22 +1390,41 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
                 targets.push(o.through());
             }
         }
+        let operands: Vec<Target> = passes
+            .iter()
+            .flat_map(|p| operand_targets(paths, c, p))
+            .collect();
+        // `echo cm0g… | base64 -d > a`, `base64 -d x.b64 > a`: a filter's output, decoded
+        // where the line shows its input, hidden where it does not. Only decompressed
+        // (`gunzip -c x.gz > a`, `zcat dump.sql.gz > d.sql`), it is read as a file the
+        // line unpacks, as `tar xzf a.tgz` unpacks them: not shown, not hidden.
+        if printed.is_none() && filtered.is_none() && !(targets.is_empty() && operands.is_empty()) {
+            filtered = pipes::written_output(script, c, passes.is_some());
+        }
+        let hidden = filtered.as_ref().is_some_and(|f| f.hidden && f.decoded);
+        let shown = match &filtered {
+            Some(f) if !f.hidden => Some(f.texts.clone()),
+            _ => printed.clone(),
+        };
+        let mut put = |w: Write| {
+            out.push(Write { hidden, ..w });
+        };
         for t in &targets {
             for d in t.dests.clone() {
-                out.push(write(d, printed.clone(), ends, in_order && t.stdout, t));
+                put(write(d, shown.clone(), ends, in_order && t.stdout, t));
             }
         }
         // `tee a <<< '…'`: the here-string's text; `ls | tee a`: text the line does not
         // show.
-        for t in passes.iter().flat_map(|p| operand_targets(paths, c, p)) {
+        for t in &operands {
             for d in t.dests.clone() {
-                out.push(write(d, printed.clone(), &[""], in_order, &t));
+                put(write(d, shown.clone(), &[""], in_order, t));
             }
         }
         if printed.is_none() {
             continue;
         }
-        for k in piped_on(script, c, true) {
+        for k in reached_by(script, c) {
             let t = &script.commands[k];
             let Some(p) = passer(t) else { continue };
             let mut through: Vec<Target> = operand_targets(paths, t, &p);
@@ -1294,7 +1444,13 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
             );
             // `exec > a; echo … | cat`: the last stage prints into the shell's output.
             if let Some(o) = shell_output(&opened, k).filter(|_| p.stdout) {
-                let last = piped_on(script, t, true).is_empty();
+                let last = t.stages.iter().all(|&(q, j)| {
+                    script
+                        .lookups
+                        .stages_in(script, q, j + 1..j + 2)
+                        .next()
+                        .is_none()
+                });
                 if last && to_shell_output(t, k) {
                     through.push(o.through());
                 }
@@ -1631,13 +1787,60 @@ fn passer(t: &SimpleCommand) -> Option<Passer<'_>> {
     }
 }
 
-/// A [`Passer`] in a pipeline after a printer: what it writes is the printer's text, a
-/// write of the printer ([`writes`]).
+/// A [`Passer`] in a pipeline after a printer, with only programs that pass their input
+/// on unchanged between ([`reached_by`]): what it writes is the printer's text, a write of
+/// the printer ([`writes`]).
 fn passes_on(script: &Script, t: &SimpleCommand) -> bool {
     passer(t).is_some()
-        && piped_on(script, t, false)
-            .into_iter()
-            .any(|i| printed_texts(script, &script.commands[i]).is_some())
+        && t.stages.iter().any(|&(p, j)| {
+            for k in (0..j).rev() {
+                let stage: Vec<usize> = script.lookups.stages_in(script, p, k..k + 1).collect();
+                match stage.as_slice() {
+                    [i] if printed_texts(script, &script.commands[*i]).is_some() => return true,
+                    [i] if passes_unchanged(&script.commands[*i]) => {}
+                    _ => return false,
+                }
+            }
+            false
+        })
+}
+
+/// `cat` or `tee` writing what it reads on, unchanged, to the next stage of the pipe.
+fn passes_unchanged(t: &SimpleCommand) -> bool {
+    t.words
+        .first()
+        .is_some_and(|p| matches!(basename(&p.text), "cat" | "tee"))
+        && passer(t).is_some_and(|p| p.stdout)
+        && !t
+            .redirects
+            .iter()
+            .any(|r| r.kind != RedirKind::Input && r.on_stdout())
+}
+
+/// The passers the printer `c`'s text reaches: the later stages of its pipelines up to and
+/// with the first that is not a `cat` or `tee` passing it on ([`passes_unchanged`]);
+/// `echo … | tee a | base64 -d | tee b` writes the text into a only (b holds what base64
+/// makes of it, a write of its own). Walked stage by stage, so a pipeline of thousands of
+/// printers and passers is read once, not once for each printer.
+fn reached_by(script: &Script, c: &SimpleCommand) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::new();
+    for &(p, j) in &c.stages {
+        for k in j + 1..u16::MAX {
+            let stage: Vec<usize> = script.lookups.stages_in(script, p, k..k + 1).collect();
+            out.extend(
+                stage
+                    .iter()
+                    .copied()
+                    .filter(|&i| passer(&script.commands[i]).is_some()),
+            );
+            if !matches!(stage.as_slice(), [i] if passes_unchanged(&script.commands[*i])) {
+                break;
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// The commands of the later (`later`) or earlier stages of the pipelines `c` is in: those
@@ -1754,20 +1957,26 @@ fn origins(copies: &[&Copy], name: &str) -> (Vec<String>, bool) {
 }
 
 /// `cat FILE | sh`, `cat FILE | tr -d '\r' | bash`, `cat < FILE | sh`: an earlier stage of
-/// a pipeline `c` is in names the file (`same`) as an operand or its input, and passes it
-/// on.
-fn piped_from_file(script: &Script, c: &SimpleCommand, same: &dyn Fn(&str) -> bool) -> bool {
+/// a pipeline `c` is in names the file (`same`) as an operand or its input, or reads the
+/// shell's input that `exec < FILE` put on it (`on_shell_input`: `exec < a; cat | sh`),
+/// and passes it on.
+fn piped_from_file(
+    script: &Script,
+    c: &SimpleCommand,
+    same: &dyn Fn(&str) -> bool,
+    on_shell_input: &dyn Fn(usize) -> bool,
+) -> bool {
     c.stages.iter().any(|&(_, j)| j > 0)
-        && piped_on(script, c, false)
-            .into_iter()
-            .map(|i| &script.commands[i])
-            .any(|d| {
-                d.words
-                    .iter()
-                    .skip(1)
-                    .chain(input_files(d))
-                    .any(|w| same(&w.text))
-            })
+        && piped_on(script, c, false).into_iter().any(|i| {
+            let d = &script.commands[i];
+            d.words
+                .iter()
+                .skip(1)
+                .chain(input_files(d))
+                .any(|w| same(&w.text))
+                // `exec < a; cat | sh`.
+                || on_shell_input(i)
+        })
 }
 
 /// `make -f FILE`, `make --file=FILE`, `make -C DIR` (DIR/Makefile): `make` reads a
