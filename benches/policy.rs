@@ -92,6 +92,13 @@ fn long_lines() {
             longest(|i| format!("cat f{i} | "), "cat"),
         ),
         (
+            "echo x | tee aN | tee … | cat; (pipelines of 6)",
+            longest(
+                |i| format!("echo x | tee a{i} | tee b{i} | tee c{i} | tee d{i} | cat; "),
+                "",
+            ),
+        ),
+        (
             "alias aN=ls; aN;",
             longest(|i| format!("alias a{i}=ls; a{i}; "), ""),
         ),

@@ -1656,10 +1656,8 @@ impl Policy {
                         .collect();
                     let bound = (!params.is_empty()).then(|| bind_positionals(&code, &params));
                     for code in std::iter::once(code).chain(bound) {
-                        if let Ok(sub) = parse::parse(&code) {
-                            if let Some(r) = self.refusal(&sub, depth + 1, outer) {
-                                return Some(r);
-                            }
+                        if let Some(r) = self.refuse_shell_text(&code, depth, outer) {
+                            return Some(r);
                         }
                     }
                 }
@@ -1677,13 +1675,23 @@ impl Policy {
         depth: usize,
         outer: Outer<'_>,
     ) -> Option<(String, String)> {
-        if let Ok(sub) = parse::parse(text) {
-            return self.refusal(&sub, depth + 1, outer);
+        let unread = |e: parse::ParseError| {
+            e.too_complex().then(|| {
+                (
+                    "unparsable".to_string(),
+                    format!("shell code the line runs is more than the policy reads ({}); simplify the command", e.0),
+                )
+            })
+        };
+        match parse::parse(text) {
+            Ok(sub) => return self.refusal(&sub, depth + 1, outer),
+            Err(e) if e.too_complex() => return unread(e),
+            Err(_) => {}
         }
-        text.lines().find_map(|l| {
-            parse::parse(l)
-                .ok()
-                .and_then(|sub| self.refusal(&sub, depth + 1, outer))
+        // A syntax error stops the shell where it is; the lines before it run.
+        text.lines().find_map(|l| match parse::parse(l) {
+            Ok(sub) => self.refusal(&sub, depth + 1, outer),
+            Err(e) => unread(e),
         })
     }
 
@@ -2782,8 +2790,26 @@ mod tests {
             line + tail
         };
         let cases: Vec<(String, Option<&str>)> = vec![
-            (fill(&|i| format!("cat f{i} | "), "cat"), None),
-            (fill(&|i| format!("cat f{i} | "), "sh"), None),
+            // Past 32 stages a pipeline is not read (parse::MAX_PIPELINE_STAGES).
+            (fill(&|i| format!("cat f{i} | "), "cat"), Some("unparsable")),
+            (
+                fill(&|i| format!("echo x | tee a{i} | "), "cat"),
+                Some("unparsable"),
+            ),
+            (
+                fill(
+                    &|i| format!("cat f{i} | cat | cat | cat | cat | cat | cat | cat; "),
+                    "",
+                ),
+                None,
+            ),
+            (
+                fill(
+                    &|i| format!("echo x | tee a{i} | tee b{i} | tee c{i} | tee d{i} | cat; "),
+                    "",
+                ),
+                None,
+            ),
             (fill(&|i| format!("echo $v{i}; "), ""), None),
             (fill(&|i| format!("alias a{i}=ls; a{i}; "), ""), None),
             // Each echo reads the assignment before it.

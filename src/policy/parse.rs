@@ -328,6 +328,22 @@ struct Parser<'a, 's> {
     simple: bool,
 }
 
+/// The most commands one pipeline may have. What a stage is fed is followed through every
+/// stage before it, and what the line's files hold through each of them: a 16 KiB pipeline
+/// of `echo x | tee aN | …` took 98 s of a CPU to decide. Real pipelines are a few stages.
+pub const MAX_PIPELINE_STAGES: usize = 32;
+
+/// What a [`ParseError`] says of shell the shells would run but the policy does not read.
+const TOO_COMPLEX: &str = "more than the policy reads";
+
+impl ParseError {
+    /// The shells would run it, but the policy does not read that much (not a syntax error,
+    /// which stops the shells too).
+    pub fn too_complex(&self) -> bool {
+        self.0.contains(TOO_COMPLEX)
+    }
+}
+
 const CLOSERS: &[&str] = &["}", "then", "elif", "else", "fi", "do", "done", "esac"];
 
 fn is_meta(c: u8) -> bool {
@@ -712,6 +728,11 @@ impl<'s> Parser<'_, 's> {
                 }
                 self.blanks_newlines(ctx)?;
                 stage = stage.saturating_add(1);
+                if usize::from(stage) >= MAX_PIPELINE_STAGES {
+                    return Err(self.err(&format!(
+                        "a pipeline of more than {MAX_PIPELINE_STAGES} commands, {TOO_COMPLEX}"
+                    )));
+                }
                 starts.push(self.out.commands.len());
             } else {
                 break;

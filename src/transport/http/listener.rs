@@ -441,6 +441,8 @@ mod tests {
         let slots = Slots::new(3);
         let a = slots.admit().expect("a");
         let b = slots.admit().expect("b");
+        // Apart in time, so b is idle longer than c (admitted in the same tick they tied).
+        std::thread::sleep(Duration::from_millis(2));
         let c = slots.admit().expect("c");
         assert_eq!(slots.len(), 3);
         let serving_a = a.serving();
