@@ -656,44 +656,47 @@ pub fn data_words(argv: &[Arg]) -> Vec<bool> {
     ok
 }
 
+/// find's tests that take the next word as their value (without the dash).
+pub(crate) const FIND_VALUE_TESTS: &[&str] = &[
+    "name",
+    "iname",
+    "path",
+    "ipath",
+    "wholename",
+    "iwholename",
+    "regex",
+    "iregex",
+    "lname",
+    "ilname",
+    "newer",
+    "anewer",
+    "cnewer",
+    "samefile",
+    "type",
+    "xtype",
+    "user",
+    "group",
+    "size",
+    "mtime",
+    "mmin",
+    "atime",
+    "amin",
+    "ctime",
+    "cmin",
+    "perm",
+    "maxdepth",
+    "mindepth",
+    "uid",
+    "gid",
+    "links",
+    "inum",
+];
+
 /// find's expression: the value of a test that takes a name, pattern, file or number
 /// (`-name "$NAME"`, `-newer "$REF"`). Nothing inside `-exec … ;` (a word there that
 /// turns into `;` would end it early), and nothing after one that holds such a word.
 fn find_values(args: &[Arg], ok: &mut [bool]) {
-    const VALUES: &[&str] = &[
-        "name",
-        "iname",
-        "path",
-        "ipath",
-        "wholename",
-        "iwholename",
-        "regex",
-        "iregex",
-        "lname",
-        "ilname",
-        "newer",
-        "anewer",
-        "cnewer",
-        "samefile",
-        "type",
-        "xtype",
-        "user",
-        "group",
-        "size",
-        "mtime",
-        "mmin",
-        "atime",
-        "amin",
-        "ctime",
-        "cmin",
-        "perm",
-        "maxdepth",
-        "mindepth",
-        "uid",
-        "gid",
-        "links",
-        "inum",
-    ];
+    const VALUES: &[&str] = FIND_VALUE_TESTS;
     let mut i = 0;
     while i < args.len() {
         let t = args[i].text.as_str();

@@ -3154,45 +3154,8 @@ pub(crate) fn find_command_end(args: &[Arg], start: usize, action: &str) -> usiz
 /// word only known when it runs could be that option or a start point (the value of a test
 /// such as `-name "$N"`, and the command of an `-exec`, cannot).
 fn found_names_option_free(args: &[Arg], action: &str) -> bool {
-    const TAKES_VALUE: &[&str] = &[
-        "-name",
-        "-iname",
-        "-path",
-        "-ipath",
-        "-wholename",
-        "-iwholename",
-        "-lname",
-        "-ilname",
-        "-regex",
-        "-iregex",
-        "-regextype",
-        "-newer",
-        "-anewer",
-        "-cnewer",
-        "-samefile",
-        "-type",
-        "-xtype",
-        "-user",
-        "-group",
-        "-uid",
-        "-gid",
-        "-perm",
-        "-size",
-        "-mtime",
-        "-atime",
-        "-ctime",
-        "-mmin",
-        "-amin",
-        "-cmin",
-        "-used",
-        "-links",
-        "-inum",
-        "-maxdepth",
-        "-mindepth",
-        "-fstype",
-        "-context",
-        "-printf",
-    ];
+    // Beyond the tests operands reads values of: these take the next word too.
+    const MORE_VALUES: &[&str] = &["regextype", "used", "fstype", "context", "printf"];
     if matches!(action, "-execdir" | "-okdir") {
         return true;
     }
@@ -3205,7 +3168,13 @@ fn found_names_option_free(args: &[Arg], action: &str) -> bool {
         i += match t {
             "-exec" | "-execdir" | "-ok" | "-okdir" => find_command_end(args, i + 1, t) - i + 1,
             "-D" => 2,
-            _ if TAKES_VALUE.contains(&t) || t.starts_with("-newer") => 2,
+            _ if t.starts_with("-newer")
+                || t.strip_prefix('-').is_some_and(|n| {
+                    super::operands::FIND_VALUE_TESTS.contains(&n) || MORE_VALUES.contains(&n)
+                }) =>
+            {
+                2
+            }
             _ => 1,
         };
     }
