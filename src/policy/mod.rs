@@ -1593,7 +1593,15 @@ impl Policy {
             .any(|r| r.kind == parse::RedirKind::Input && r.target.text.starts_with("<("));
         if stdin_code || substituted_input {
             if let Some(lang) = vectors::stdin_language(argv) {
-                for text in stdin_texts(script, cmd) {
+                let texts = stdin_texts(script, cmd);
+                // `x='rm -rf /'; echo '$x' | sh`, `x='rm -rf /' sh <<< '$x'`: the shell
+                // reading it expands the line's variables it was given.
+                let expanded = texts
+                    .iter()
+                    .filter(|_| lang == "sh")
+                    .flat_map(|t| values::text_readings(script, cmd, t, true));
+                let all: Vec<String> = texts.iter().cloned().chain(expanded).collect();
+                for text in all {
                     let r = if lang == "sh" {
                         self.refuse_shell_text(&text, depth, outer)
                     } else {
@@ -2357,10 +2365,15 @@ fn upstream_args(script: &Script, cmd: &SimpleCommand) -> Vec<Arg> {
                     out.extend(found_by(&args[1..]).into_iter().map(Arg::unknown));
                     continue;
                 }
-                // What echo/printf print, split the way xargs splits its input.
-                for w in c.words.iter().skip(1) {
-                    for t in w.text.replace("\\n", " ").split_whitespace() {
-                        out.push(Arg::unknown(t));
+                // What echo/printf print, split the way xargs splits its input, also with
+                // the line's values put in (`x=/; echo "$x" | xargs rm -rf`).
+                let argv: Vec<Arg> = c.words.iter().map(Arg::from_word).collect();
+                let readings = values::readings(script, c, &argv);
+                for words in std::iter::once(&argv).chain(&readings) {
+                    for w in words.iter().skip(1) {
+                        for t in w.text.replace("\\n", " ").split_whitespace() {
+                            out.push(Arg::unknown(t));
+                        }
                     }
                 }
             }
@@ -2428,16 +2441,46 @@ fn listed_names(c: &SimpleCommand) -> Option<Vec<Arg>> {
     }
 }
 
-/// Here-document bodies and here-strings on a command's input.
-fn here_texts(script: &Script, c: &SimpleCommand) -> Vec<String> {
+/// Each here-document body and here-string on a command's input: its text as written,
+/// then, where the shell expands it, with each reading of the line's own values put in
+/// (`x='rm -rf /'; sh <<< "$x"`, [`values::text_readings`]).
+fn here_parts(script: &Script, c: &SimpleCommand) -> Vec<Vec<String>> {
     c.redirects
         .iter()
         .filter(|r| r.here)
-        .map(|r| match r.heredoc {
-            Some(i) => script.heredocs.get(i).cloned().unwrap_or_default(),
-            None => format!("{}\n", r.target.text),
+        .map(|r| {
+            let text = match r.heredoc {
+                Some(i) => script.heredocs.get(i).cloned().unwrap_or_default(),
+                None => format!("{}\n", r.target.text),
+            };
+            let mut out = if r.expands && (r.heredoc.is_some() || r.target.dynamic) {
+                values::text_readings(script, c, &text, false)
+            } else {
+                Vec::new()
+            };
+            out.insert(0, text);
+            out
         })
         .collect()
+}
+
+/// Here-document bodies and here-strings on a command's input, with their readings
+/// ([`here_parts`]): texts that may reach it.
+fn here_texts(script: &Script, c: &SimpleCommand) -> Vec<String> {
+    here_parts(script, c).into_iter().flatten().collect()
+}
+
+/// What a command's here-documents and here-strings give it whole (`cat <<EOF`): one text
+/// a reading when it has one, else their texts as written, one after the other.
+fn here_document(script: &Script, c: &SimpleCommand) -> Vec<String> {
+    let mut parts = here_parts(script, c);
+    if parts.len() == 1 {
+        return parts.pop().unwrap_or_default();
+    }
+    vec![parts
+        .iter()
+        .filter_map(|p| p.first().map(String::as_str))
+        .collect()]
 }
 
 /// What a command reads on its input as far as the line shows it: its here-documents and
@@ -2462,9 +2505,28 @@ fn stdin_texts(script: &Script, cmd: &SimpleCommand) -> Vec<String> {
 }
 
 /// What a literal printer writes: `echo` (as written, and with its escapes resolved, since
-/// dash's `echo` and `echo -e` resolve them), `printf`, `cat <<EOF`.
+/// dash's `echo` and `echo -e` resolve them), `printf`, `cat <<EOF`. A printed word with a
+/// variable of the line's own is also read with its values (`x='rm -rf /'; echo "$x" |
+/// sh`, [`values::readings`]).
 fn printed_texts(script: &Script, c: &SimpleCommand) -> Option<Vec<String>> {
     let words: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+    let mut out = printed_words(script, c, &words)?;
+    if c.words.iter().skip(1).any(|w| w.dynamic) {
+        let argv: Vec<Arg> = c.words.iter().map(Arg::from_word).collect();
+        for reading in values::readings(script, c, &argv) {
+            let words: Vec<&str> = reading.iter().map(|a| a.text.as_str()).collect();
+            for text in printed_words(script, c, &words).unwrap_or_default() {
+                if !out.contains(&text) {
+                    out.push(text);
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+/// What `echo`, `printf` or `cat <<EOF` print, `c`'s words being `words`.
+fn printed_words(script: &Script, c: &SimpleCommand, words: &[&str]) -> Option<Vec<String>> {
     let (&prog, args) = words.split_first()?;
     match basename(prog) {
         "echo" => {
@@ -2487,7 +2549,7 @@ fn printed_texts(script: &Script, c: &SimpleCommand) -> Option<Vec<String>> {
             Some(out)
         }
         "printf" => Some(vec![printf_text(args)?]),
-        "cat" if args.is_empty() && c.stdin_heredoc => Some(vec![here_texts(script, c).concat()]),
+        "cat" if args.is_empty() && c.stdin_heredoc => Some(here_document(script, c)),
         _ => None,
     }
 }

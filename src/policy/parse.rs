@@ -66,6 +66,9 @@ pub struct Redirect {
     pub here: bool,
     /// A here-document's body: an index into [`Script::heredocs`].
     pub heredoc: Option<usize>,
+    /// A here-string, or a here-document whose delimiter is not quoted: the shell expands
+    /// `$NAME` in its text.
+    pub expands: bool,
 }
 
 impl Redirect {
@@ -1105,6 +1108,7 @@ impl<'s> Parser<'_, 's> {
                 target: w,
                 here: true,
                 heredoc: Some(index),
+                expands: !quoted,
             });
         }
         let target = self.one_word(ctx)?;
@@ -1127,6 +1131,7 @@ impl<'s> Parser<'_, 's> {
             target,
             here: op == "<<<",
             heredoc: None,
+            expands: op == "<<<",
         })
     }
 

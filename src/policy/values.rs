@@ -717,12 +717,7 @@ pub(crate) fn readings(script: &Script, cmd: &SimpleCommand, argv: &[Arg]) -> Ve
     let mut known: Vec<(&str, Arc<Vec<String>>)> = Vec::new();
     for (w, alt) in cmd.words.iter().zip(&alternatives) {
         for (_, _, name) in references(alt.as_deref().unwrap_or(&w.text)) {
-            if known.iter().all(|(n, _)| *n != name) {
-                let v = values(script, name, cmd);
-                if !v.is_empty() {
-                    known.push((name, v));
-                }
-            }
+            learn(script, cmd, name, true, &mut known);
         }
     }
     let Some(most) = known
@@ -757,16 +752,7 @@ pub(crate) fn readings(script: &Script, cmd: &SimpleCommand, argv: &[Arg]) -> Ve
                     out.push(a.clone());
                     continue;
                 }
-                let mut text = String::new();
-                let mut last = 0;
-                for (s, e, n) in refs {
-                    if let Some((_, v)) = known.iter().find(|(m, _)| *m == n) {
-                        text.push_str(&source[last..s]);
-                        text.push_str(&v[k.min(v.len() - 1)]);
-                        last = e;
-                    }
-                }
-                text.push_str(&source[last..]);
+                let text = put_in(source, &refs, &known, k);
                 // Values the line wrote out are as known as literals.
                 let exact = !text.contains(['$', '`']);
                 if w.split {
@@ -790,6 +776,92 @@ pub(crate) fn readings(script: &Script, cmd: &SimpleCommand, argv: &[Arg]) -> Ve
         })
         .filter(|v| v.first().is_some_and(|p| !basename(&p.text).is_empty()))
         .collect()
+}
+
+/// Adds to `known` the values `name` may have where `cmd` runs ([`values`]), unless it is
+/// there or has none. With `env`, also the value `cmd`'s own prefix assignment gives it,
+/// which is in the environment of what `cmd` runs (`x='rm -rf /' sh -c '$x'`, and `x=/
+/// eval …`, where it stays): a reading of `cmd`'s own words with it is one that may not
+/// happen (`x=/ rm -rf $x` removes nothing), as every reading of a value the line gives
+/// elsewhere may not.
+fn learn<'t>(
+    script: &Script,
+    cmd: &SimpleCommand,
+    name: &'t str,
+    env: bool,
+    known: &mut Vec<(&'t str, Arc<Vec<String>>)>,
+) {
+    if known.iter().any(|(n, _)| *n == name) {
+        return;
+    }
+    let mut v = values(script, name, cmd);
+    if env {
+        let own = cmd
+            .assignments
+            .iter()
+            .rev()
+            .find(|a| a.name == name && a.value.is_static());
+        if let Some(a) = own.filter(|a| !v.contains(&a.value.text)) {
+            let mut more = (*v).clone();
+            more.push(a.value.text.clone());
+            v = Arc::new(more);
+        }
+    }
+    if !v.is_empty() {
+        known.push((name, v));
+    }
+}
+
+/// `source` with reading `k` of the known values put in for its references `refs` (a
+/// variable with fewer values keeps its last one).
+fn put_in(
+    source: &str,
+    refs: &[(usize, usize, &str)],
+    known: &[(&str, Arc<Vec<String>>)],
+    k: usize,
+) -> String {
+    let mut text = String::new();
+    let mut last = 0;
+    for &(s, e, n) in refs {
+        if let Some((_, v)) = known.iter().find(|(m, _)| *m == n) {
+            text.push_str(&source[last..s]);
+            text.push_str(&v[k.min(v.len() - 1)]);
+            last = e;
+        }
+    }
+    text.push_str(&source[last..]);
+    text
+}
+
+/// The texts an expanding text of `cmd` (a here-document body, a here-string) has with the
+/// line's own values of its variables put in, one a reading (up to [`MAX_READINGS`]):
+/// `x='rm -rf /'; sh <<EOF⏎$x⏎EOF` runs `rm -rf /`. Empty when no variable of it has a
+/// value on the line (or the line has used up its readings, which refuses it).
+///
+/// With `env` the text is code `cmd` runs (its input, a file it runs), whose `$NAME` the
+/// shell running it reads from its environment: `cmd`'s prefix assignments count too
+/// (`x='rm -rf /' sh <<< '$x'`). The line's variables count whether exported or not.
+pub(crate) fn text_readings(
+    script: &Script,
+    cmd: &SimpleCommand,
+    text: &str,
+    env: bool,
+) -> Vec<String> {
+    let refs = references(text);
+    let mut known: Vec<(&str, Arc<Vec<String>>)> = Vec::new();
+    for &(_, _, name) in &refs {
+        learn(script, cmd, name, env, &mut known);
+    }
+    let Some(most) = known.iter().map(|(_, v)| v.len()).max() else {
+        return Vec::new();
+    };
+    if !script
+        .lookups
+        .take_readings(most, MAX_READINGS, MAX_LINE_READINGS)
+    {
+        return Vec::new();
+    }
+    (0..most).map(|k| put_in(text, &refs, &known, k)).collect()
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ use std::rc::Rc;
 use super::parse::{self, RedirKind, Script, SimpleCommand, Word};
 use super::rules::{basename, Arg};
 use super::{
-    args_of, copy_reaches, copy_reaches_path, current_dir_ref, echo_option, here_texts,
+    args_of, copy_reaches, copy_reaches_path, current_dir_ref, echo_option, here_document,
     input_files, normalised_path, piped_into, placeholder_values, printed_texts, runners,
     source_path, stdin_is_code, stdin_texts, target_directory, values, vectors, Lines, Outer,
     Policy, MAX_UNWRAP,
@@ -259,10 +259,12 @@ impl Policy {
             if std::mem::replace(&mut w.passed.borrow_mut()[i], true) {
                 return None;
             }
-            Some(match self.refuse_run_text(&w.files[i], depth, outer) {
-                Some(r) => Err(r),
-                None => Ok(()),
-            })
+            Some(
+                match self.refuse_run_text(script, &w.files[i], depth, outer) {
+                    Some(r) => Err(r),
+                    None => Ok(()),
+                },
+            )
         };
         if found {
             for g in 0..total {
@@ -361,6 +363,7 @@ impl Policy {
     /// it cannot be read ([`unreadable`]).
     fn refuse_run_text(
         &self,
+        script: &Script,
         f: &File,
         depth: usize,
         outer: Outer<'_>,
@@ -375,7 +378,15 @@ impl Policy {
             );
             return Some((id.to_string(), why));
         }
-        self.refuse_shell_text(text, depth, outer)
+        if let Some(r) = self.refuse_shell_text(text, depth, outer) {
+            return Some(r);
+        }
+        // `export x='rm -rf /'; echo '$x' > a; sh a`: the shell running it expands the
+        // variables it was given (read here as any of the line's values).
+        let cmd = script.commands.last()?;
+        values::text_readings(script, cmd, text, false)
+            .iter()
+            .find_map(|t| self.refuse_shell_text(t, depth, outer))
     }
 }
 
@@ -1311,7 +1322,7 @@ fn writes(script: &Script, paths: &values::Paths<'_>) -> Vec<Write> {
         let here = passes
             .as_ref()
             .filter(|_| c.stdin_heredoc)
-            .map(|_| vec![here_texts(script, c).concat()]);
+            .map(|_| here_document(script, c));
         let printed = if prints_nothing(c) {
             Some(vec![String::new()])
         } else {
@@ -2113,7 +2124,8 @@ mod tests {
                 "exec > f; printf a; echo b > g; echo c | cat; echo $(echo d)",
                 "f"
             ),
-            one("ac\n$(echo d)\n")
+            // The substitution as written, and what it prints.
+            Some(vec!["ac\n$(echo d)\n".into(), "ac\nd\n".into()])
         );
         assert_eq!(
             joined_in("{ printf a; true; printf b; } > f", "f"),
