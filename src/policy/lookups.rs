@@ -11,6 +11,7 @@
 
 use super::parse::{Script, Word};
 use super::pipes::Flow;
+use super::values::base_name;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -72,6 +73,12 @@ pub(crate) struct Setters {
     /// called anywhere), and of those `readonly`, `declare`, `typeset` or `local` name
     /// (which may make a later assignment fail or mean something else).
     unordered: Vec<u64>,
+    /// The names declared name references (`declare -n r=x`): an assignment to one sets
+    /// another variable.
+    pub namerefs: Vec<String>,
+    /// Some command may set any variable at any time: a `trap` whose code the line does
+    /// not show.
+    pub anything: bool,
 }
 
 const SETTING_BUILTINS: [&str; 9] = [
@@ -133,13 +140,38 @@ impl Setters {
                     }
                 }
             }
-            if let Some(p) = c.words.first() {
+            // `command export x=/`, `builtin printf -v x /`: the builtin after the wrappers.
+            let words = super::values::effective_words(c);
+            if let Some(p) = words.first() {
                 // bash `x[0]=/`, and `unset x` (which empties it).
                 if let Some((n, _)) = super::values::element_assignment(&p.text) {
                     names.push(n);
                 }
                 if p.text == "unset" {
-                    names.extend(c.words[1..].iter().map(|w| w.text.as_str()));
+                    names.extend(words[1..].iter().map(|w| w.text.as_str()));
+                }
+                match p.text.as_str() {
+                    // `getopts OPTSTRING NAME`, `wait -p NAME`, `let NAME=…` (bash).
+                    "getopts" => names.extend(words.get(2).map(|w| base_name(&w.text))),
+                    "wait" => names.extend(
+                        words
+                            .windows(2)
+                            .filter(|p| p[0].text == "-p")
+                            .map(|p| base_name(&p[1].text)),
+                    ),
+                    "let" => names.extend(words[1..].iter().map(|w| {
+                        let t = w.text.trim_start_matches(['+', '-', '(', ' ']);
+                        let end = t
+                            .find(|c: char| !(c == '_' || c.is_ascii_alphanumeric()))
+                            .unwrap_or(t.len());
+                        &t[..end]
+                    })),
+                    "trap" if super::values::trap_script(c).is_none() => {
+                        index.anything |= words
+                            .get(1)
+                            .is_some_and(|w| !w.is_static() && !w.text.starts_with('-'));
+                    }
+                    _ => {}
                 }
                 // Only the first words asked for: `set`, `alias`, the line's functions.
                 let h = name_hash(&p.text);
@@ -149,11 +181,18 @@ impl Setters {
                     index.first_words.push((h, i));
                 }
                 if SETTING_BUILTINS.contains(&p.text.as_str()) {
-                    names.extend(
-                        c.words[1..]
-                            .iter()
-                            .map(|w| w.text.split_once('=').map_or(w.text.as_str(), |(n, _)| n)),
-                    );
+                    // `x[0]=/` sets element 0 of x, which `$x` reads.
+                    names.extend(words[1..].iter().map(|w| {
+                        base_name(w.text.split_once('=').map_or(w.text.as_str(), |(n, _)| n))
+                    }));
+                    if super::values::declares_namerefs(c) {
+                        index.namerefs.extend(
+                            names
+                                .iter()
+                                .filter(|n| !n.starts_with('-'))
+                                .map(|n| n.to_string()),
+                        );
+                    }
                     names.push("MAPFILE");
                     if matches!(
                         p.text.as_str(),
@@ -161,6 +200,15 @@ impl Setters {
                     ) {
                         index.unordered.extend(names.iter().map(|n| name_hash(n)));
                     }
+                }
+            }
+            // `trap 'x=/' DEBUG`: what its code sets, whenever it runs.
+            if let Some(sub) = super::values::trap_script(c) {
+                let inner = Setters::new(&sub);
+                index.anything |= inner.anything || !inner.namerefs.is_empty();
+                for &(h, _) in &inner.commands {
+                    index.commands.push((h, i));
+                    index.unordered.push(h);
                 }
             }
             if c.function.is_some() {

@@ -152,12 +152,82 @@ pub(crate) fn values(script: &Script, name: &str, cmd: &SimpleCommand) -> Arc<Ve
 
 /// The line `eval` runs, when its words are literal (`eval "d=/"`), parsed.
 pub(crate) fn eval_script(c: &SimpleCommand) -> Option<Script> {
-    let (p, args) = c.words.split_first()?;
+    let (p, args) = effective_words(c).split_first()?;
     if p.text != "eval" || args.is_empty() || !args.iter().all(Word::is_static) {
         return None;
     }
     let text: Vec<&str> = args.iter().map(|w| w.text.as_str()).collect();
     super::parse::parse(&text.join(" ")).ok()
+}
+
+/// The code `trap CODE SIGNAL…` sets, when literal, parsed: bash runs it whenever the
+/// signal comes, `DEBUG` before every later command and `ERR` after each failing one
+/// (`trap 'x=/' DEBUG; rm -rf "$x"` removes `/`).
+pub(crate) fn trap_script(c: &SimpleCommand) -> Option<Script> {
+    let words = effective_words(c);
+    let (p, args) = words.split_first()?;
+    let args = match args.first() {
+        Some(w) if w.text == "--" => &args[1..],
+        _ => args,
+    };
+    let code = args.first().filter(|w| w.is_static())?;
+    if p.text != "trap" || args.len() < 2 || code.text.is_empty() || code.text.starts_with('-') {
+        return None;
+    }
+    super::parse::parse(&code.text).ok()
+}
+
+/// `c`'s words from the one that names what runs in the shell: past bash's `builtin`,
+/// `command` and `time` with their options (`command -p`, `time -p`, `--`), which run the
+/// next word as the same builtin (`command export x=/`, `builtin printf -v x /`, `time
+/// read x`).
+pub(crate) fn effective_words(c: &SimpleCommand) -> &[Word] {
+    let mut words = &c.words[..];
+    while let Some("builtin" | "command" | "time") = words.first().map(|w| w.text.as_str()) {
+        let mut k = 1;
+        while let Some(o) = words.get(k).map(|w| w.text.as_str()) {
+            if o == "--" {
+                k += 1;
+                break;
+            }
+            if o.len() < 2 || !o.starts_with('-') {
+                break;
+            }
+            k += 1;
+        }
+        words = &words[k..];
+    }
+    words
+}
+
+/// The variable a name word sets: `x` of `x[0]` (bash sets element 0, which `$x` reads).
+pub(crate) fn base_name(word: &str) -> &str {
+    word.split_once('[').map_or(word, |(n, _)| n)
+}
+
+/// The characters `getopts OPTSTRING NAME` may put in NAME: its options and `?`.
+fn getopts_values(optstring: &str) -> Vec<String> {
+    let mut out: Vec<String> = optstring
+        .chars()
+        .filter(|&c| c != ':')
+        .map(String::from)
+        .collect();
+    out.push("?".into());
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether `c` declares name references (`declare -n r=x`, `local -n`, `typeset -n`):
+/// an assignment to such a name sets another variable.
+pub(crate) fn declares_namerefs(c: &SimpleCommand) -> bool {
+    let words = effective_words(c);
+    words.first().is_some_and(|p| {
+        matches!(p.text.as_str(), "declare" | "typeset" | "local")
+            && words[1..].iter().any(|w| {
+                w.text.starts_with('-') && !w.text.starts_with("--") && w.text.contains('n')
+            })
+    })
 }
 
 /// In the body of `for NAME in WORDS; do …; done` NAME holds one of WORDS (the innermost
@@ -240,8 +310,11 @@ fn last_assignment_n(
         return None;
     }
     let setters = script.lookups.setters(script);
-    // A `for`/`select` loop over NAME leaves its last word there.
-    if setters.unordered(name)
+    // A `for`/`select` loop over NAME leaves its last word there; a name reference or a
+    // trap may set it from anywhere.
+    if setters.anything
+        || !setters.namerefs.is_empty()
+        || setters.unordered(name)
         || setters.loops_of(name).next().is_some()
         || setters.for_loops_of(name).next().is_some()
     {
@@ -403,14 +476,15 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
                 }
             }
         }
-        let Some(p) = c.words.first() else { continue };
+        let words = effective_words(c);
+        let Some(p) = words.first() else { continue };
         // bash `x[0]=/` (dash runs it as a command): `$x` is element 0.
         if let Some((_, v)) = element_assignment(&p.text).filter(|(n, _)| *n == name) {
             out.push(v.trim_matches(['"', '\'']).to_string());
             continue;
         }
-        // `eval "d=/"`: what literal text run by eval assigns.
-        if let Some(sub) = eval_script(c) {
+        // `eval "d=/"`, `trap 'd=/' DEBUG`: what literal code run by eval or a trap assigns.
+        if let Some(sub) = eval_script(c).or_else(|| trap_script(c)) {
             if let Some(first) = sub.commands.first() {
                 out.extend(direct_values(&sub, name, first));
             }
@@ -427,14 +501,24 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
                 | "read"
                 | "mapfile"
                 | "readarray"
+                | "getopts"
         ) {
             continue;
         }
-        let texts: Vec<&str> = c.words.iter().map(|w| w.text.as_str()).collect();
+        let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+        let names = |t: Option<&&str>| t.is_some_and(|t| base_name(t) == name);
         match p.text.as_str() {
             "export" | "readonly" | "local" | "declare" | "typeset" => {
-                for w in &c.words[1..] {
-                    if let Some(v) = w.text.strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
+                for w in &words[1..] {
+                    // `x=V`, and bash's `x[0]=V`.
+                    let rest = w
+                        .text
+                        .strip_prefix(name)
+                        .and_then(|r| match r.strip_prefix('[') {
+                            Some(sub) => sub.find(']').map(|e| &sub[e + 1..]),
+                            None => Some(r),
+                        });
+                    if let Some(v) = rest.and_then(|r| r.strip_prefix('=')) {
                         if w.is_static() || v.starts_with(['~', '$']) {
                             out.push(v.to_string());
                         }
@@ -442,9 +526,11 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
                 }
             }
             // `printf -v x FORMAT ARGS` (bash).
-            "printf" if texts.get(1) == Some(&"-v") && texts.get(2) == Some(&name) => {
+            "printf" if texts.get(1) == Some(&"-v") && names(texts.get(2)) => {
                 out.extend(super::printf_text(&texts[3..]));
             }
+            // `getopts OPTSTRING x`: one of its option characters, or `?`.
+            "getopts" if names(texts.get(2)) => out.extend(getopts_values(texts[1])),
             // `read [-r] a b` fed by a here-document, a here-string or echo: the last name
             // takes the rest of the line.
             "read" => {
@@ -453,7 +539,7 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
                     .copied()
                     .filter(|t| !t.starts_with('-'))
                     .collect();
-                let Some(k) = names.iter().position(|n| *n == name) else {
+                let Some(k) = names.iter().position(|n| base_name(n) == name) else {
                     continue;
                 };
                 for text in super::stdin_texts(script, c) {
@@ -481,7 +567,7 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
                     }
                     i += 1;
                 }
-                if array != name {
+                if base_name(array) != name {
                     continue;
                 }
                 for text in super::stdin_texts(script, c) {
@@ -493,6 +579,13 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
     }
     for i in index.loops_of(name) {
         out.extend(script.loop_values[i].1.iter().map(|w| w.text.clone()));
+    }
+    // `declare -n r=x; r=/`: what is assigned to a name reference may be assigned to any
+    // variable (a reference's own values are not followed further).
+    if !index.namerefs.iter().any(|r| r == name) {
+        for r in &index.namerefs {
+            out.extend(direct_values(script, r, cmd));
+        }
     }
     out
 }
