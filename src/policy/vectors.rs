@@ -299,6 +299,11 @@ pub fn dangerous_env(name: &str) -> bool {
         "DOCKER_CONFIG",
         "TF_CLI_CONFIG_FILE",
         "TERRAFORM_CONFIG",
+        // terraform runs providers found in its plugin cache (like `init -plugin-dir`).
+        "TF_PLUGIN_CACHE_DIR",
+        // gcc's lto-wrapper runs MAKE for `-flto=N`, and a makefile's `$(MAKE)` is MAKE
+        // from make's command line or environment.
+        "MAKE",
         // go runs the compiler and linker of GOROOT, reads GOFLAGS (-toolexec) from the
         // GOENV file, fetches and runs another toolchain for GOTOOLCHAIN, and hands the
         // CGO_*FLAGS to the C compiler (-wrapper, -fplugin) and PKG_CONFIG runs.
@@ -354,6 +359,8 @@ pub fn dangerous_env(name: &str) -> bool {
             "BASH_FUNC_",
             "CARGO_BUILD_",
             "CARGO_TARGET_",
+            // terraform's options from the environment (`TF_CLI_ARGS_init=-plugin-dir=…`).
+            "TF_CLI_ARGS",
         ]
         .iter()
         .any(|p| name.starts_with(p))
@@ -577,6 +584,8 @@ pub fn has_rules(prog: &str) -> bool {
                 | "gmake"
                 | "cargo"
                 | "kubectl"
+                | "pytest"
+                | "py.test"
                 | "npm"
                 | "npx"
                 | "pnpm"
@@ -1381,6 +1390,8 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 "--call", "--script-shell", "--node-options", "--node-gyp", "--userconfig",
                 "--globalconfig", "--git", "--shell", "--editor", "--browser", "--viewer",
                 "--init-module",
+                // yarn 1 reads this .yarnrc, whose `yarn-path` names the file every yarn runs.
+                "--use-yarnrc",
             ];
             // Words after `--` are the program's or script's own arguments.
             for a in texts.iter().take_while(|a| **a != "--") {
@@ -1414,6 +1425,32 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
             }
             for k in package_subcommands(&texts) {
                 let sub = texts[k];
+                // `yarn workspace NAME CMD …` runs `yarn CMD …` in that workspace, and `yarn
+                // workspaces foreach [OPTIONS] CMD …` in each of them (`exec`, `dlx`, `node`
+                // among them): read as that yarn command.
+                let inner = match (p, sub, texts.get(k + 1)) {
+                    ("yarn", "workspace", Some(_)) | ("yarn", "workspaces", Some(&"foreach")) => Some(k + 2),
+                    _ => None,
+                };
+                if let Some(start) = inner {
+                    let mut argv = vec![prog.clone()];
+                    argv.extend(args[start..].iter().cloned());
+                    out.push(Finding::Wrap { argv, appended: false });
+                    return out;
+                }
+                // `yarn plugin import ./plugin.js`, a URL, or `from sources --repository URL`:
+                // every later yarn loads that code. Yarn's own plugins go by name (`exec`,
+                // `@yarnpkg/plugin-exec`).
+                if p == "yarn" && sub == "plugin" && texts.get(k + 1) == Some(&"import") {
+                    let official = |a: &Arg| {
+                        let name = a.text.strip_prefix("@yarnpkg/").unwrap_or(&a.text);
+                        a.exact && !name.is_empty() && name.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+                    };
+                    if let Some(a) = args[k + 2..].iter().find(|a| a.text.starts_with("--repository") || a.text.starts_with("--path") || !a.text.starts_with('-') && !official(a)) {
+                        out.push(deny("vector:npm", format!("yarn plugin import {:?}: a plugin given by path or URL (or built from another repository) is code every later yarn loads; import Yarn's own plugins by name", a.text)));
+                        return out;
+                    }
+                }
                 let exec = match p {
                     "npm" => matches!(sub, "exec" | "exe" | "ex" | "x"),
                     "pnpm" => matches!(sub, "exec" | "dlx"),
@@ -1534,8 +1571,15 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
         "psql" => psql(args, stdin_code, &mut out),
         "mysql" | "mariadb" => mysql(p, args, stdin_code, &mut out),
         "gcc" | "g++" | "cc" | "c++" | "clang" | "clang++" => {
+            // `--prefix DIR` is `-B DIR`; clang also loads `-fpass-plugin=x.so` and runs the
+            // linker and assembler of `--gcc-toolchain`, `--gcc-install-dir` and
+            // `-ccc-install-dir`.
+            const RUNS: &[&str] = &[
+                "-wrapper", "-fplugin", "-fpass-plugin", "-specs", "--specs", "-B", "--prefix", "--ld-path",
+                "-fuse-ld=/", "--gcc-toolchain", "-gcc-toolchain", "--gcc-install-dir", "-ccc-install-dir",
+            ];
             for (i, a) in texts.iter().enumerate() {
-                if a.starts_with("-wrapper") || a.starts_with("-fplugin") || a.starts_with("-specs") || a.starts_with("--specs") || a.starts_with("-B") || a.starts_with("--ld-path") || a.starts_with("-fuse-ld=/") {
+                if RUNS.iter().any(|o| a.starts_with(o)) {
                     out.push(deny("vector:compiler", format!("{p} option {a:?} runs or loads a program of its choosing")));
                 }
                 // Options handed on to the preprocessor, assembler or linker: `-Wl,-plugin,x.so`
@@ -1543,10 +1587,11 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 // makes cc1 load one, and `-Wl,@FILE` reads more linker options from a file.
                 let passed: Vec<&str> = match a.split_once(',') {
                     Some(("-Wl" | "-Wp" | "-Wa", rest)) => rest.split(',').collect(),
-                    _ if i > 0 && matches!(texts[i - 1], "-Xlinker" | "-Xpreprocessor" | "-Xassembler") => vec![*a],
+                    _ if i > 0 && matches!(texts[i - 1], "-Xlinker" | "-Xpreprocessor" | "-Xassembler" | "-Xclang") => vec![*a],
                     _ => Vec::new(),
                 };
-                if passed.iter().any(|o| o.contains("plugin") || o.starts_with('@')) {
+                // `-Xclang -load -Xclang x.so`: clang's compiler loads the shared library.
+                if passed.iter().any(|o| o.contains("plugin") || o.starts_with('@') || *o == "-load") {
                     out.push(deny("vector:compiler", format!("{p} passes {a:?} on to the linker or preprocessor, where it loads a plugin (a shared library) or reads options from a file")));
                 }
             }
@@ -1640,6 +1685,18 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                 }
             }
         }
+        // `terraform init -plugin-dir=DIR` installs providers, the programs every later
+        // terraform command runs, from DIR (Go flags: one dash or two, `=` or the next word).
+        "terraform" => {
+            let plugin_dir = |a: &&&str| {
+                let name = a.strip_prefix("--").or_else(|| a.strip_prefix('-'));
+                name.is_some_and(|n| n.split('=').next() == Some("plugin-dir"))
+            };
+            if let Some(a) = texts.iter().find(plugin_dir) {
+                out.push(deny("vector:terraform", format!("terraform option {a:?} installs providers (programs terraform runs) from a directory of the line's choosing; let terraform init install them from the registry")));
+            }
+        }
+        "pytest" | "py.test" => pytest(p, args, stdin_code, &mut out),
         "kubectl" => kubectl(&texts, &mut out),
         "docker" => docker(args, &mut out),
         "aws" => aws(&texts, &mut out),
@@ -1692,6 +1749,103 @@ fn pip(p: &str, args: &[Arg], out: &mut Vec<Finding>) {
         out.push(deny(
             "vector:pip",
             format!("{p} config: an editor, or a setting (python, keyring-provider) that makes every later pip run another program"),
+        ));
+    }
+}
+
+/// pytest's ways of running a program or code the line gives: pytest-xdist's `--tx` starts
+/// its workers with the program a `python=` (or `ssh=`, `socket=` …) part names (`--tx
+/// 'popen//python=sh -c …'`), `-o addopts=…` adds such options (like PYTEST_ADDOPTS),
+/// `@FILE` reads more arguments from a file (pytest 8.2+), `-p antigravity` starts a
+/// browser, and `--pdb`/`--trace` start the debugger, which reads Python code from a pipe or
+/// here-document. pytest takes no abbreviated long options. `args` are the words after the
+/// program (or after `python3 -m pytest`).
+fn pytest(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) {
+    let mut debugger = false;
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        let t = a.text.as_str();
+        i += 1;
+        if t == "--" {
+            break;
+        }
+        if t.starts_with('@') {
+            out.push(deny(
+                "unverifiable:argument-file",
+                format!("{p} reads more arguments from the file {t:?}, which the policy cannot check; give the options on the command line"),
+            ));
+            return;
+        }
+        // The option and its value (attached, or the next word), as argparse reads them.
+        let (opt, value) = if let Some(long) = t.strip_prefix("--") {
+            let (name, attached) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (long, None),
+            };
+            debugger |= matches!(name, "pdb" | "trace");
+            if !matches!(name, "tx" | "override-ini") {
+                continue;
+            }
+            (name, attached)
+        } else if let Some(letters) = t.strip_prefix('-').filter(|l| !l.is_empty()) {
+            // A bundle of flags ends at the first letter that takes a value (`-qpNAME`).
+            let Some(k) = letters.find(['k', 'm', 'p', 'o', 'c', 'r', 'W', 'n']) else {
+                continue;
+            };
+            let rest = &letters[k + 1..];
+            (&letters[k..=k], (!rest.is_empty()).then_some(rest))
+        } else {
+            continue;
+        };
+        let value = match value {
+            Some(v) => Some(Arg {
+                text: v.to_string(),
+                ..a.clone()
+            }),
+            None => {
+                i += 1;
+                args.get(i - 1).cloned()
+            }
+        };
+        let Some(value) = value else {
+            continue;
+        };
+        let v = value.text.as_str();
+        let refused = match opt {
+            "tx" => {
+                // Workers started as pytest's own python, here: `3*popen`, `popen//chdir=…`.
+                let own = |part: &str| {
+                    let n = part.split_once('*').map_or(part, |(count, rest)| {
+                        if count.bytes().all(|c| c.is_ascii_digit()) {
+                            rest
+                        } else {
+                            part
+                        }
+                    });
+                    n == "popen"
+                        || n == "dont_write_bytecode"
+                        || ["id=", "chdir=", "nice="].iter().any(|o| n.starts_with(o))
+                };
+                (!value.exact || !v.split("//").all(own))
+                    .then(|| format!("{p} --tx {v:?}: pytest-xdist starts its workers with the program a python=, ssh=, socket= or env: part names; only popen workers (3*popen, popen//chdir=DIR) are allowed"))
+            }
+            "o" | "override-ini" => {
+                let (key, setting) = v.split_once('=').unwrap_or((v, ""));
+                (!value.exact || matches!(key.trim(), "addopts" | "env") && !setting.trim().is_empty())
+                    .then(|| format!("{p} -o {v:?}: addopts adds options (--tx, -p) and pytest-env's env sets variables (LD_PRELOAD) the policy does not read; give them on the command line"))
+            }
+            "p" => (v == "antigravity").then(|| format!("{p} -p antigravity starts a web browser")),
+            _ => None,
+        };
+        if let Some(reason) = refused {
+            out.push(deny("vector:pytest", reason));
+            return;
+        }
+    }
+    if debugger && stdin_code {
+        out.push(code(
+            p,
+            "--pdb/--trace start the debugger, which reads Python code from its input",
         ));
     }
 }
@@ -2964,12 +3118,34 @@ fn interpreter(p: &str, args: &[Arg], stdin_code: bool, out: &mut Vec<Finding>) 
         }
         InterpScan::Module(m) => {
             // `python3 -m pip …` is pip, with pip's rules on the words after the module.
-            if matches!(m.as_deref(), Some("pip" | "pip.__main__")) {
+            // The words after `-m MODULE` (or `-mMODULE`).
+            let after = |module: &str| {
                 let k = args
                     .iter()
-                    .position(|a| a.text.ends_with("pip") || a.text.ends_with("pip.__main__"))
+                    .position(|a| a.text.ends_with(module))
                     .map_or(args.len(), |k| k + 1);
-                pip(p, &args[k..], out);
+                &args[k..]
+            };
+            match m.as_deref() {
+                Some(m @ ("pip" | "pip.__main__")) => pip(p, after(m), out),
+                // `python3 -m pytest …` is pytest, with pytest's rules.
+                Some("pytest") => pytest(p, after("pytest"), stdin_code, out),
+                // `--cgi` (any prefix: argparse) runs the files in cgi-bin/ when asked for
+                // (a copy of any program, the request's query its argument); `pydoc -b`
+                // starts a web browser.
+                Some(m @ ("http.server" | "pydoc")) => {
+                    let texts = after(m).iter().map(|a| a.text.as_str());
+                    if texts.take_while(|t| *t != "--").any(|t| {
+                        if m == "pydoc" {
+                            t.starts_with('-') && !t.starts_with("--") && t.contains('b')
+                        } else {
+                            option_matches("--cgi", t)
+                        }
+                    }) {
+                        out.push(deny("vector:runs-program", format!("{p} -m {m}: --cgi runs the programs in cgi-bin/ with the request's query as their argument, and pydoc -b starts a web browser")));
+                    }
+                }
+                _ => {}
             }
             // python -m runs a module by name, an ordinary program run, unless the module
             // runs code it is given (timeit, pdb, code, cProfile …).
