@@ -423,6 +423,21 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
     if asks_only_for_help(prog, args, &f) {
         return None;
     }
+    // `python3 -m pytest …` is pytest.
+    let first = args
+        .iter()
+        .position(|a| !a.text.starts_with('-') || a.text.starts_with("-m"));
+    if let Some(k) = first.filter(|_| prog.starts_with("python")) {
+        let module = match args[k].text.as_str() {
+            "-m" => args.get(k + 1).map(|a| (a.text.as_str(), k + 2)),
+            t => t.strip_prefix("-m").map(|m| (m, k + 1)),
+        };
+        if let Some(("pytest", rest)) = module {
+            let mut inner = vec![Arg::unknown("pytest")];
+            inner.extend(args[rest..].iter().cloned());
+            return check(&inner);
+        }
+    }
     match prog {
         "rm" if f.has("rR", "recursive")
             && (f.operands.iter().any(|o| is_root_target(o))
@@ -475,6 +490,12 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
         {
             hit("default:power", "shutting down or rebooting the machine")
         }
+        // pytest empties and removes its `--basetemp` directory before the run (it refuses
+        // only the working directory and its parents).
+        "pytest" | "py.test" if pytest_basetemp(args).is_some_and(is_root_target) => hit(
+            "default:rm-root",
+            "pytest --basetemp=DIR deletes DIR and everything in it",
+        ),
         "rsync" if rsync_empties_root(&f) => hit(
             "default:rm-root",
             "rsync --delete of a directory's contents onto the root or home directory deletes everything there the source does not hold",
@@ -521,6 +542,23 @@ pub fn check(argv: &[Arg]) -> Option<Hit> {
 /// `.`, `dir/.`), so everything there the source does not hold is deleted. A source
 /// without the slash (`rsync -a --delete build /`) is copied into `/build`, deleting only
 /// below it.
+/// The directory `pytest --basetemp=DIR` (or `--basetemp DIR`) is given, the last one.
+fn pytest_basetemp(args: &[Arg]) -> Option<&str> {
+    let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+    let mut out = None;
+    for (i, t) in texts.iter().enumerate() {
+        if *t == "--" {
+            break;
+        }
+        if let Some(d) = t.strip_prefix("--basetemp=") {
+            out = Some(d);
+        } else if *t == "--basetemp" {
+            out = texts.get(i + 1).copied();
+        }
+    }
+    out
+}
+
 fn rsync_empties_root(f: &Flags) -> bool {
     let deletes = f
         .long
