@@ -1879,7 +1879,13 @@ impl Policy {
             Some(readings) => readings
                 .iter()
                 .try_for_each(|v| self.verify_argv(v, stdin_is_code(c), false, 0, used)),
-            None => self.verify_argv(&argv, stdin_is_code(c), false, 0, used),
+            None => {
+                // `f=src/x.rs; git add "$f"`: a variable the line last set to one literal,
+                // with nothing between that may set it ([`values::settled`]), is that value.
+                let settled = values::settled(script, c, &argv);
+                let argv = settled.as_deref().unwrap_or(&argv);
+                self.verify_argv(argv, stdin_is_code(c), false, 0, used)
+            }
         }
     }
 
