@@ -1755,7 +1755,7 @@ impl Policy {
             if vectors::compiler_flags_run(&a.name, value) {
                 return Err((
                     "vector:env-assignment".into(),
-                    format!("{} hands its words to the C compiler as options (make's built-in rules, cargo build scripts, pip builds), and {:?} runs or loads a program (-wrapper, -fplugin, -B, -Wl,-plugin, @FILE) or is only known when it runs", a.name, a.value.text),
+                    format!("{} hands its words to the C compiler or another tool as options (make's built-in rules and shell recipes, cargo build scripts, pip builds), and {:?} runs or loads a program (-wrapper, -fplugin, -B, -Wl,-plugin, ar's --plugin, @FILE), holds shell syntax a recipe runs (;, |, &, `, $$(, a redirection) or is only known when it runs", a.name, a.value.text),
                 ));
             }
         }
