@@ -12,8 +12,11 @@
 //! the line links to `/dev/stdin` (`ln -s /dev/stdin x; sh x < FILE`), `cat FILE | sh`, `cp
 //! FILE b; sh b`, a shell's startup file: `BASH_ENV=FILE bash -c …`, `export ENV=FILE; sh
 //! -i`, `--rcfile FILE`, `~/.bashrc` for `bash -i`, `~/.profile` for `sh -l`,
-//! [`startup_files`]; a file in a `.git/hooks` directory, written or copied there, for any
-//! git command of the line, whichever hook it is and whatever repository), and its recipe
+//! [`startup_files`]; a file in a hooks directory — `.git/hooks`, `.husky`, `.githooks` …,
+//! also reached through the line's `cd`s, or any file where the line names
+//! `core.hooksPath` —, written or copied there, for any git command of the line, whichever
+//! hook it is and whatever repository; what `git config --file FILE KEY VALUE` writes
+//! counts as written), and its recipe
 //! lines where `make` reads it as a makefile (`make -f FILE`, a written `Makefile`). A
 //! script that starts copies of itself (`$0 & $0`, `sh $0 | sh $0`) is a fork bomb.
 //!
@@ -126,10 +129,27 @@ impl Policy {
                 asked
             })
             .collect();
-        // `echo … > .git/hooks/pre-commit; git commit`: a file under a `.git/hooks`
-        // directory (written or copied there) is run by any git command of the line.
+        // `echo … > .git/hooks/pre-commit; git commit`: a file in a hooks directory
+        // ([`in_hooks_dir`]; written or copied there, also by a name the line's `cd`s
+        // reach: `cd .git/hooks; echo … > pre-commit`) is run by any git command of the
+        // line; where the line names `core.hooksPath` (`git config core.hooksPath h`, `git
+        // -c core.hooksPath=h commit`) any file it writes may be a hook.
         let levels: Vec<&Written> = lines.levels().map(listed).collect();
-        let hooked = levels.iter().any(|w| w.hooks) && argvs.iter().any(|a| runs_git(a, 0));
+        let any_hook = levels.iter().any(|w| w.hooks_path);
+        let hook_dirs = {
+            // A relative `cd` is read from a start standing for the unknown one too.
+            let mut start = outer.cwds.to_vec();
+            start.push(blocklist::Cwd::Dir("/".into()));
+            blocklist::cd_dirs(script, &start)
+        };
+        let is_hook = |p: &str| any_hook || in_dirs(p, &hook_dirs).iter().any(|q| in_hooks_dir(q));
+        let hooked = argvs.iter().any(|a| runs_git(a, 0))
+            && levels.iter().any(|w| {
+                w.files.iter().any(|f| is_hook(&f.path))
+                    || w.copies
+                        .iter()
+                        .any(|c| c.dest.as_deref().is_some_and(is_hook))
+            });
         if !found && !hooked && asked.iter().all(Vec::is_empty) {
             return None;
         }
@@ -274,7 +294,7 @@ impl Policy {
         if hooked {
             let sources: Vec<String> = copies
                 .iter()
-                .filter(|c| c.dest.as_deref().is_some_and(in_git_hooks))
+                .filter(|c| c.dest.as_deref().is_some_and(is_hook))
                 .filter_map(|c| c.src.clone())
                 .collect();
             let copied = match script.commands.first() {
@@ -283,7 +303,7 @@ impl Policy {
             };
             let hooks = (0..total).filter(|&g| {
                 let (w, i) = file(g);
-                in_git_hooks(&w.files[i].path)
+                is_hook(&w.files[i].path)
             });
             for g in hooks.chain(copied) {
                 if let Some(Err(r)) = check(g) {
@@ -618,11 +638,85 @@ fn runs_git(argv: &[Arg], depth: usize) -> bool {
             })
 }
 
-/// A path in (or naming) a `.git/hooks` directory, case ignored as some file systems do.
-fn in_git_hooks(path: &str) -> bool {
-    blocklist::path_parts(path)
+/// A path in (or naming) a hooks directory, case ignored as some file systems do: a
+/// `.git/hooks`, or one of the usual `core.hooksPath` directories a project sets (husky's
+/// `.husky`, whose `_/` hooks run `.husky/pre-commit`; `.githooks`, `git-hooks`, …).
+fn in_hooks_dir(path: &str) -> bool {
+    let parts = blocklist::path_parts(path);
+    parts
         .windows(2)
         .any(|w| w[0].eq_ignore_ascii_case(".git") && w[1].eq_ignore_ascii_case("hooks"))
+        || parts.iter().any(|c| {
+            let c = c.to_ascii_lowercase();
+            c == ".husky" || c.contains("git") && c.contains("hook")
+        })
+}
+
+/// Whether the line's text names git's `core.hooksPath` (case ignored, as git does): in
+/// a word or assignment (`git config core.hooksPath h`, `-c core.hooksPath=h`,
+/// `GIT_CONFIG_KEY_0=core.hooksPath`, shell text given to `sh -c`), a here-document, or
+/// a file it writes (`printf '[core]\n\thooksPath = h' > ~/.gitconfig`).
+fn names_hooks_path(script: &Script, files: &[File]) -> bool {
+    let has = |t: &str| t.to_ascii_lowercase().contains("hookspath");
+    script.commands.iter().any(|c| {
+        c.words.iter().any(|w| has(&w.text))
+            || c.assignments.iter().any(|a| has(&a.value.text))
+            || c.redirects.iter().any(|r| has(&r.target.text))
+    }) || script.heredocs.iter().any(|h| has(h))
+        || files.iter().any(|f| f.text.as_deref().is_some_and(has))
+}
+
+/// `git config --file F KEY VALUE` (`-f F`, `--file=F`, after `--add`, `set`, …): the file
+/// and the text git writes into it, `[SECTION "SUB"]` and `⇥NAME = VALUE` (quoted where
+/// git quotes it), which a shell runs as the command NAME (`git config -f
+/// .git/hooks/pre-commit x.rm '-rf /'` writes `rm = -rf /`; confirmed with git 2.47,
+/// whose hooks run a file without `#!` with `/bin/sh`).
+fn git_config_file(argv: &[Arg]) -> Option<(String, String)> {
+    if basename(&argv.first()?.text) != "git" {
+        return None;
+    }
+    let at = argv.iter().position(|a| a.text == "config")?;
+    let mut file = None;
+    let mut positional: Vec<&str> = Vec::new();
+    let mut args = argv[at + 1..].iter().map(|a| a.text.as_str());
+    while let Some(t) = args.next() {
+        // Options end at the key: what follows is its value (`x.rm '-rf /'`).
+        if !positional.is_empty() {
+            positional.push(t);
+            continue;
+        }
+        match t {
+            "-f" | "--file" => file = args.next(),
+            "--comment" | "--type" | "--default" | "--value" | "--blob" => {
+                args.next();
+            }
+            _ if t.starts_with("--file=") => file = Some(&t[7..]),
+            _ if t.starts_with("-f") && !t.starts_with("--") => file = Some(&t[2..]),
+            _ if t.starts_with('-') => {}
+            "set" | "add" => {}
+            _ => positional.push(t),
+        }
+    }
+    let (file, key) = (file?, *positional.first()?);
+    let value = positional.get(1).copied().unwrap_or("");
+    let (section, rest) = key.split_once('.')?;
+    let header = match rest.rsplit_once('.') {
+        Some((sub, _)) => format!("[{section} \"{sub}\"]"),
+        None => format!("[{section}]"),
+    };
+    let name = rest.rsplit('.').next().unwrap_or(rest);
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+        .replace('\t', "\\t");
+    let quoted = value.starts_with(' ') || value.ends_with(' ') || value.contains([';', '#']);
+    let value = if quoted {
+        format!("\"{escaped}\"")
+    } else {
+        escaped
+    };
+    Some((file.to_string(), format!("{header}\n\t{name} = {value}\n")))
 }
 
 /// The descriptors `exec` opens on files for the rest of the line (`exec 3< a`): by
@@ -788,8 +882,8 @@ pub(super) struct Written {
     any_name: Vec<usize>,
     /// The line's copies ([`Copy`]).
     copies: Vec<Copy>,
-    /// A file is written or copied into a `.git/hooks` directory.
-    hooks: bool,
+    /// The line names `core.hooksPath` ([`names_hooks_path`]): any file may be a hook.
+    hooks_path: bool,
     /// Which files' texts were already checked as run.
     passed: RefCell<Vec<bool>>,
     /// The files each name may be, from the directories they were last looked up in
@@ -807,6 +901,20 @@ impl Written {
     fn at(script: &Script, copies: &[(&Word, String)], depth: usize) -> Written {
         let paths = values::Paths::new(script);
         let mut files = written_files(script, copies, &paths);
+        // `git config -f .git/hooks/pre-commit x.rm '-rf /'`: the text git writes.
+        files.extend(
+            script
+                .commands
+                .iter()
+                .filter_map(|c| git_config_file(&args_of(c)))
+                .map(|(path, text)| File {
+                    path,
+                    text: Some(text),
+                    any_name: false,
+                    hidden: false,
+                }),
+        );
+        let mut hooks_path = names_hooks_path(script, &files);
         let mut copies = copied(script, copies, &paths);
         // `sh -c 'echo … > a'; sh a`, `eval '…'`, `echo '…' | sh`: what shell text the line
         // runs writes and copies, the line has written and copied (each text's writes
@@ -817,6 +925,7 @@ impl Written {
                     continue;
                 };
                 let inner = Written::at(&sub, &super::copies(&sub), depth + 1);
+                hooks_path |= inner.hooks_path;
                 files.extend(inner.files);
                 copies.extend(inner.copies);
             }
@@ -824,10 +933,7 @@ impl Written {
         Written {
             passed: RefCell::new(vec![false; files.len()]),
             any_name: (0..files.len()).filter(|&i| files[i].any_name).collect(),
-            hooks: files.iter().any(|f| in_git_hooks(&f.path))
-                || copies
-                    .iter()
-                    .any(|c| c.dest.as_deref().is_some_and(in_git_hooks)),
+            hooks_path,
             copies,
             files,
             names: RefCell::default(),
