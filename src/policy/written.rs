@@ -493,7 +493,9 @@ fn runs_written(
         || (on_shell_input(i) && runs_its_input(argv))
         || runs_file(argv, &descriptor, 0)
         || runs_file(argv, same, 0)
-        || startup_files(c, argv, 0).iter().any(|f| same(f))
+        || startup_files(c, argv, 0)
+            .iter()
+            .any(|f| same(f) || in_homes(script, f).iter().any(|h| same(h)))
         || (!c.words.is_empty()
             && runs_as_code(script, c, argv, false, &|w| {
                 prints_file(script, w, same, &on_shell_input)
@@ -546,22 +548,20 @@ fn stdin_execs(
 /// runs before its script: the file `$BASH_ENV` or `$ENV` names (bash without a terminal,
 /// an interactive `sh`; given to it, `BASH_ENV=a bash -c …`, `env ENV=a sh -i`, or set by
 /// the line, `export BASH_ENV=a`), bash's `--rcfile`/`--init-file` FILE, an interactive
-/// bash's `~/.bashrc`, a login shell's `~/.profile` (bash's `~/.bash_profile` and
-/// `~/.bash_login` too), and zsh's `~/.zshenv` (`~/.zshrc` interactive, `~/.zprofile` and
+/// bash's `~/.bashrc`, a login shell's `~/.profile` (bash's `~/.bash_profile`,
+/// `~/.bash_login` and `~/.bash_logout` too; each also in a home the line sets,
+/// [`in_homes`]), and zsh's `~/.zshenv` (`~/.zshrc` interactive, `~/.zprofile` and
 /// `~/.zlogin` at login). Any shell may read either variable's file: which one reads
 /// which, and whether it is interactive, depends on what `sh` is and on its terminal.
 fn startup_files(c: &SimpleCommand, argv: &[Arg], depth: usize) -> Vec<String> {
     let Some(p) = argv.first() else {
         return Vec::new();
     };
-    let given = |t: &str| {
-        ["BASH_ENV=", "ENV="]
-            .iter()
-            .find_map(|n| t.strip_prefix(n))
-            .map(str::to_string)
-    };
     // `env BASH_ENV=a bash`: wrappers pass it on.
-    let mut out: Vec<String> = argv.iter().filter_map(|a| given(&a.text)).collect();
+    let mut out: Vec<String> = argv
+        .iter()
+        .filter_map(|a| setting_of(&a.text, &["BASH_ENV=", "ENV="]))
+        .collect();
     if depth == 0 {
         out.extend(
             c.assignments
@@ -610,7 +610,8 @@ fn startup_files(c: &SimpleCommand, argv: &[Arg], depth: usize) -> Vec<String> {
     }
     if login && profile {
         if name == "bash" {
-            files.extend(["~/.bash_profile", "~/.bash_login"]);
+            // `~/.bash_logout` when it leaves through `exit`.
+            files.extend(["~/.bash_profile", "~/.bash_login", "~/.bash_logout"]);
         }
         files.push("~/.profile");
     }
@@ -624,6 +625,43 @@ fn startup_files(c: &SimpleCommand, argv: &[Arg], depth: usize) -> Vec<String> {
         }
     }
     out.extend(files.into_iter().map(str::to_string));
+    out
+}
+
+/// The value a word `NAME=value` gives one of `names` (each with its `=`).
+fn setting_of(t: &str, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| t.strip_prefix(n))
+        .map(str::to_string)
+}
+
+/// A startup file `~/NAME` in each home the line gives its shells (`HOME=/tmp/h sh -l`,
+/// `export HOME=/tmp/h`, `env HOME=. bash -i`, zsh's `ZDOTDIR=.`): `/tmp/h/NAME`. Any
+/// such value in the line counts, wherever it is set.
+fn in_homes(script: &Script, file: &str) -> Vec<String> {
+    let Some(rest) = file.strip_prefix("~/") else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    for c in &script.commands {
+        let values = c
+            .assignments
+            .iter()
+            .filter(|a| matches!(a.name.as_str(), "HOME" | "ZDOTDIR"))
+            .map(|a| a.value.text.clone())
+            .chain(
+                c.words
+                    .iter()
+                    .filter_map(|w| setting_of(&w.text, &["HOME=", "ZDOTDIR="])),
+            );
+        for v in values {
+            let h = format!("{}/{rest}", v.trim_end_matches('/'));
+            if !out.contains(&h) {
+                out.push(h);
+            }
+        }
+    }
     out
 }
 
