@@ -16,7 +16,8 @@
 //! also reached through the line's `cd`s, or any file where the line names
 //! `core.hooksPath` —, written or copied there, for any git command of the line, whichever
 //! hook it is and whatever repository; what `git config --file FILE KEY VALUE` writes
-//! counts as written), and its recipe
+//! counts as written; a git config file it writes, `.git/config` or `~/.gitconfig`, is read
+//! for the commands it sets, `alias.x = !CMD`, `core.pager` …, where git runs), and its recipe
 //! lines where `make` reads it as a makefile (`make -f FILE`, a written `Makefile`). A
 //! script that starts copies of itself (`$0 & $0`, `sh $0 | sh $0`) is a fork bomb.
 //!
@@ -143,7 +144,28 @@ impl Policy {
             blocklist::cd_dirs(script, &start)
         };
         let is_hook = |p: &str| any_hook || in_dirs(p, &hook_dirs).iter().any(|q| in_hooks_dir(q));
-        let hooked = argvs.iter().any(|a| runs_git(a, 0))
+        let git_runs = argvs.iter().any(|a| runs_git(a, 0));
+        // `printf '[alias]\n\tx = !rm -rf /\n' >> .git/config; git x`: a git config file
+        // the line writes (a place git reads, [`vectors::git_reads_path`]) sets commands
+        // its git commands run (`alias.x = !CMD`, `core.pager`, `core.fsmonitor` …).
+        if git_runs {
+            for f in levels.iter().flat_map(|w| &w.files) {
+                let Some(text) = f.text.as_deref() else {
+                    continue;
+                };
+                let config = in_dirs(&f.path, &hook_dirs)
+                    .iter()
+                    .any(|q| vectors::git_reads_path(&blocklist::path_parts(q)));
+                if let Some(r) = runners::git_config_commands(text)
+                    .iter()
+                    .filter(|_| config)
+                    .find_map(|c| self.refuse_shell_text(c, depth, outer))
+                {
+                    return Some(r);
+                }
+            }
+        }
+        let hooked = git_runs
             && levels.iter().any(|w| {
                 w.files.iter().any(|f| is_hook(&f.path))
                     || w.copies
@@ -710,33 +732,8 @@ fn names_hooks_path(script: &Script, files: &[File]) -> bool {
 /// .git/hooks/pre-commit x.rm '-rf /'` writes `rm = -rf /`; confirmed with git 2.47,
 /// whose hooks run a file without `#!` with `/bin/sh`).
 fn git_config_file(argv: &[Arg]) -> Option<(String, String)> {
-    if basename(&argv.first()?.text) != "git" {
-        return None;
-    }
-    let at = argv.iter().position(|a| a.text == "config")?;
-    let mut file = None;
-    let mut positional: Vec<&str> = Vec::new();
-    let mut args = argv[at + 1..].iter().map(|a| a.text.as_str());
-    while let Some(t) = args.next() {
-        // Options end at the key: what follows is its value (`x.rm '-rf /'`).
-        if !positional.is_empty() {
-            positional.push(t);
-            continue;
-        }
-        match t {
-            "-f" | "--file" => file = args.next(),
-            "--comment" | "--type" | "--default" | "--value" | "--blob" => {
-                args.next();
-            }
-            _ if t.starts_with("--file=") => file = Some(&t[7..]),
-            _ if t.starts_with("-f") && !t.starts_with("--") => file = Some(&t[2..]),
-            _ if t.starts_with('-') => {}
-            "set" | "add" => {}
-            _ => positional.push(t),
-        }
-    }
-    let (file, key) = (file?, *positional.first()?);
-    let value = positional.get(1).copied().unwrap_or("");
+    let (file, key, value) = runners::git_config_set(argv)?;
+    let (file, key, value) = (file?, key.as_str(), value.as_str());
     let (section, rest) = key.split_once('.')?;
     let header = match rest.rsplit_once('.') {
         Some((sub, _)) => format!("[{section} \"{sub}\"]"),
