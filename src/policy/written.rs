@@ -15,7 +15,8 @@
 //! [`startup_files`]; a file in a hooks directory — `.git/hooks`, `.husky`, `.githooks` …,
 //! also reached through the line's `cd`s, or any file where the line names
 //! `core.hooksPath` —, written or copied there, for any git command of the line, whichever
-//! hook it is and whatever repository; what `git config --file FILE KEY VALUE` writes
+//! hook it is and whatever repository; a docker CLI plugin, `~/.docker/cli-plugins/docker-x`,
+//! for any docker command of the line; what `git config --file FILE KEY VALUE` writes
 //! counts as written; a git config file it writes, `.git/config` or `~/.gitconfig`, is read
 //! for the commands it sets, `alias.x = !CMD`, `core.pager` …, where git runs), and its recipe
 //! lines where `make` reads it as a makefile (`make -f FILE`, a written `Makefile`). A
@@ -143,8 +144,18 @@ impl Policy {
             start.push(blocklist::Cwd::Dir("/".into()));
             blocklist::cd_dirs(script, &start)
         };
-        let is_hook = |p: &str| any_hook || in_dirs(p, &hook_dirs).iter().any(|q| in_hooks_dir(q));
-        let git_runs = argvs.iter().any(|a| runs_git(a, 0));
+        let git_runs = argvs.iter().any(|a| runs_program(a, "git", 0));
+        // `echo … > ~/.docker/cli-plugins/docker-x; docker x`: docker runs its CLI plugins
+        // (all of them for `docker --help`, each asked for its metadata).
+        let docker_runs = argvs.iter().any(|a| runs_program(a, "docker", 0));
+        let is_hook = |p: &str| {
+            let named = in_dirs(p, &hook_dirs);
+            git_runs && (any_hook || named.iter().any(|q| in_hooks_dir(q)))
+                || docker_runs
+                    && named
+                        .iter()
+                        .any(|q| vectors::docker_reads_path(&blocklist::path_parts(q)))
+        };
         // `printf '[alias]\n\tx = !rm -rf /\n' >> .git/config; git x`: a git config file
         // the line writes (a place git reads, [`vectors::git_reads_path`]) sets commands
         // its git commands run (`alias.x = !CMD`, `core.pager`, `core.fsmonitor` …).
@@ -165,13 +176,12 @@ impl Policy {
                 }
             }
         }
-        let hooked = git_runs
-            && levels.iter().any(|w| {
-                w.files.iter().any(|f| is_hook(&f.path))
-                    || w.copies
-                        .iter()
-                        .any(|c| c.dest.as_deref().is_some_and(is_hook))
-            });
+        let hooked = levels.iter().any(|w| {
+            w.files.iter().any(|f| is_hook(&f.path))
+                || w.copies
+                    .iter()
+                    .any(|c| c.dest.as_deref().is_some_and(is_hook))
+        });
         if !found && !hooked && asked.iter().all(Vec::is_empty) {
             return None;
         }
@@ -687,13 +697,14 @@ fn in_homes(script: &Script, file: &str) -> Vec<String> {
     out
 }
 
-/// `git …`, also through a wrapper (`sudo git commit`): a git command, which may run the
-/// repository's hooks.
-fn runs_git(argv: &[Arg], depth: usize) -> bool {
-    argv.first().is_some_and(|p| basename(&p.text) == "git")
+/// `git …` (or `docker …`: `program`), also through a wrapper (`sudo git commit`): a git
+/// command, which may run the repository's hooks, or a docker command, which may run its
+/// CLI plugins.
+fn runs_program(argv: &[Arg], program: &str, depth: usize) -> bool {
+    argv.first().is_some_and(|p| basename(&p.text) == program)
         || depth < MAX_UNWRAP
             && vectors::analyse(argv, false).into_iter().any(|f| match f {
-                vectors::Finding::Wrap { argv, .. } => runs_git(&argv, depth + 1),
+                vectors::Finding::Wrap { argv, .. } => runs_program(&argv, program, depth + 1),
                 _ => false,
             })
 }
