@@ -16,7 +16,8 @@
 //! also reached through the line's `cd`s, or any file where the line names
 //! `core.hooksPath` —, written or copied there, for any git command of the line, whichever
 //! hook it is and whatever repository; a docker CLI plugin, `~/.docker/cli-plugins/docker-x`,
-//! for any docker command of the line; what `git config --file FILE KEY VALUE` writes
+//! for any docker command of the line; the scripts of a written `package.json` for npm,
+//! yarn, pnpm or bun; what `git config --file FILE KEY VALUE` writes
 //! counts as written; a git config file it writes, `.git/config` or `~/.gitconfig`, is read
 //! for the commands it sets, `alias.x = !CMD`, `core.pager` …, where git runs), and its recipe
 //! lines where `make` reads it as a makefile (`make -f FILE`, a written `Makefile`). A
@@ -172,6 +173,26 @@ impl Policy {
                     .filter(|_| config)
                     .find_map(|c| self.refuse_shell_text(c, depth, outer))
                 {
+                    return Some(r);
+                }
+            }
+        }
+        // `printf '{"scripts":{"test":"rm -rf /"}}' > package.json; npm test`: a package
+        // manager of the line runs the scripts of a package.json the line writes (`npm
+        // run`, `test`, `start`, and the lifecycle scripts `install` runs).
+        if argvs.iter().any(|a| {
+            ["npm", "yarn", "pnpm", "bun", "npx"]
+                .iter()
+                .any(|p| runs_program(a, p, 0))
+        }) {
+            let scripts = levels
+                .iter()
+                .flat_map(|w| &w.files)
+                .filter(|f| basename(&f.path) == "package.json")
+                .filter_map(|f| f.text.as_deref())
+                .flat_map(package_scripts);
+            for t in scripts {
+                if let Some(r) = self.refuse_shell_text(&t, depth, outer) {
                     return Some(r);
                 }
             }
@@ -695,6 +716,21 @@ fn in_homes(script: &Script, file: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The shell lines of the `scripts` of a package.json's text (none where it is not JSON).
+fn package_scripts(text: &str) -> Vec<String> {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    v.get("scripts")
+        .and_then(|s| s.as_object())
+        .map(|o| {
+            o.values()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// `git …` (or `docker …`: `program`), also through a wrapper (`sudo git commit`): a git
