@@ -4,7 +4,7 @@
 //! echo …; } > a`; also through a program that writes its input into a file, piped or fed a
 //! here-document: `tee FILE`, `cat > FILE`, `cat /dev/stdin > FILE`, `cp /dev/stdin FILE`,
 //! `install`, `dd of=FILE`, `sponge FILE`) is checked as shell code where the same line
-//! runs that file or a copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `.
+//! runs that file or a copy of it (`sh FILE`, `. FILE`, `./FILE`, `at -f FILE`, `sh < FILE`, `.
 //! /dev/stdin < FILE`, `. /dev/fd/3 3< FILE`, `exec 3< FILE; sh <&3`, `exec < FILE; sh`
 //! — after `exec < FILE` a command with no input of its own reads the file: `bash -s`,
 //! `cat | sh`, `eval "$(cat)"` —, a shell reading its script from its input that runs
