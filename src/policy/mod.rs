@@ -1748,7 +1748,7 @@ impl Policy {
                 }
                 return Err((
                     "vector:env-assignment".into(),
-                    format!("setting {} changes which programs run or what they load, so it is not allowed under an allow list", a.name),
+                    format!("setting {} changes which programs run, what they load or which files they write, so it is not allowed under an allow list", a.name),
                 ));
             }
             let value = a.value.is_static().then_some(a.value.text.as_str());

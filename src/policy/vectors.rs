@@ -315,6 +315,11 @@ pub fn dangerous_env(name: &str) -> bool {
         // `Libs:` a build hands to the compiler (`-fplugin=`, `-B`, `-Wl,-plugin`).
         "PKG_CONFIG_PATH",
         "PKG_CONFIG_LIBDIR",
+        // gcc writes make-style dependencies into the file these name, the target the
+        // line chooses first (`DEPENDENCIES_OUTPUT='.git/hooks/pre-commit id;'` writes
+        // `id;: x.c`): a write no word of the compiler shows.
+        "DEPENDENCIES_OUTPUT",
+        "SUNPRO_DEPENDENCIES",
     ];
     const SAFE_GIT: &[&str] = &[
         "GIT_AUTHOR_NAME",
