@@ -539,6 +539,13 @@ pub(super) fn runs_file(argv: &[Arg], same: &dyn Fn(&str) -> bool, depth: usize)
         }
         return args.get(i).is_some_and(|a| same(&a.text));
     }
+    // `at -f FILE now`, `batch -f FILE`: the job is the file's text, run by sh.
+    if matches!(name, "at" | "batch") {
+        let texts: Vec<&str> = args.iter().map(|a| a.text.as_str()).collect();
+        return super::runners::option_values(&texts, &["-f"], &[])
+            .iter()
+            .any(|f| same(f));
+    }
     if vectors::runs_files(name) && !matches!(name, "sudo" | "exec") {
         if vectors::inline_code(argv).is_some() || args.iter().any(|a| a.text.starts_with("-m")) {
             return false;

@@ -1756,14 +1756,14 @@ impl Policy {
                 }
                 return Err((
                     "vector:env-assignment".into(),
-                    format!("setting {} changes which programs run or what they load, so it is not allowed under an allow list", a.name),
+                    format!("setting {} changes which programs run, what they load or which files they write, so it is not allowed under an allow list", a.name),
                 ));
             }
             let value = a.value.is_static().then_some(a.value.text.as_str());
             if vectors::compiler_flags_run(&a.name, value) {
                 return Err((
                     "vector:env-assignment".into(),
-                    format!("{} hands its words to the C compiler as options (make's built-in rules, cargo build scripts, pip builds), and {:?} runs or loads a program (-wrapper, -fplugin, -B, -Wl,-plugin, @FILE) or is only known when it runs", a.name, a.value.text),
+                    format!("{} hands its words to the C compiler or another tool as options (make's built-in rules and shell recipes, cargo build scripts, pip builds), and {:?} runs or loads a program (-wrapper, -fplugin, -B, -Wl,-plugin, ar's --plugin, @FILE), holds shell syntax a recipe runs (;, |, &, `, $$(, a redirection) or is only known when it runs", a.name, a.value.text),
                 ));
             }
         }
@@ -2162,6 +2162,9 @@ fn writes_then(
         /// Writers whose files are named ([`vectors::named_written_paths`]), and those
         /// names: they count where one may be git's.
         named: Vec<(String, Vec<String>)>,
+        /// The reader's own writes whose words name a place it reads (`docker cp c:/x
+        /// ~/.docker/cli-plugins/docker-x`), with those words ([`own_targets`]).
+        own_named: Vec<(String, Vec<String>)>,
         reader_writer: Option<String>,
         /// Runs of the reader, counting a repeated one twice.
         runs: usize,
@@ -2176,10 +2179,14 @@ fn writes_then(
             seen.runs += if repeated { 2 } else { 1 };
             seen.work_tree_kept &= reader.program != "git" || vectors::git_keeps_work_tree(argv);
         }
-        // docker's own writes (`docker save -o`, `docker run -v`) are not counted: allowing
-        // docker already allows running any program in a container with any mount
-        // (README, "What an allow list covers").
+        // docker's own writes (`docker save -o`, `docker run -v`) count only by their words
+        // ([`own_targets`]): allowing docker already allows running any program in a
+        // container with any mount (README, "What an allow list covers"), but a CLI plugin
+        // it writes runs on the host.
         let own = runs_reader && reader.program != "git";
+        if own && depth == 0 && vectors::writes_files(argv) {
+            seen.own_named.push((p.text.clone(), own_targets(argv)));
+        }
         if !own && vectors::writes_files(argv) {
             let named = (depth == 0 && !runs_reader)
                 .then(|| vectors::named_written_paths(argv))
@@ -2235,16 +2242,27 @@ fn writes_then(
             return Some((w, UNNAMED.into()));
         }
     }
-    if seen.named.is_empty() {
-        return None;
-    }
-    // The first named writer, with why it counts as a whole.
-    let first = |why: String| seen.named.first().map(|(w, _)| (w.clone(), why));
-    if !seen.work_tree_kept {
-        return first("writes files while git also writes the work tree or makes a repository (a checked-out symlink, --separate-git-dir) under names the line does not show".into());
-    }
-    // The directories the line may be in: its start and where its `cd`s go, all known.
-    let dirs: Option<Vec<String>> = cwd
+    // The paths `p` of a write may name from the directories `dirs`, each split into its
+    // parts: as written, from each directory where relative, `~/` standing for itself.
+    let reaches = |p: &str, dirs: &[String]| -> bool {
+        let full: Vec<String> = if p.starts_with('/') {
+            vec![p.to_string()]
+        } else if let Some(rest) = p.strip_prefix("~/") {
+            // The home directory stands for itself: only what is below it is read.
+            vec![format!("/~/{rest}")]
+        } else if dirs.is_empty() {
+            // From a directory not known: what the name itself shows.
+            vec![format!("/?/{p}")]
+        } else {
+            dirs.iter().map(|d| format!("{d}/{p}")).collect()
+        };
+        // Also as written: `cp` resolves `.git/../x` through a `.git` link.
+        full.iter().any(|f| {
+            let raw: Vec<&str> = f.split('/').collect();
+            (reader.reads)(&blocklist::path_parts(f)) || (reader.reads)(&raw)
+        })
+    };
+    let known_dirs: Option<Vec<String>> = cwd
         .and_then(|d| d.to_str())
         .filter(|_| blocklist::cd_is_followed(script))
         .and_then(|start| {
@@ -2256,7 +2274,49 @@ fn writes_then(
                 })
                 .collect()
         });
-    let Some(dirs) = dirs else {
+    // `docker cp c:/x ~/.docker/cli-plugins/docker-x; docker x`: the reader's own write
+    // into a place it reads, with the reader run again (a directory only known when the
+    // line runs is not counted here: the reader's own writes are judged by their words).
+    // A mount of the home directory or above it (`-v ~:/h`, `-v /:/host`) holds them
+    // all, and after a `cd` into such a place (`cd ~/.docker`) any name may be there.
+    if seen.runs > 1 {
+        let dirs = known_dirs.as_deref().unwrap_or(&[]);
+        let above_home = |p: &str| {
+            let parts = blocklist::path_parts(p);
+            matches!(p, "~" | "~/")
+                || p.starts_with('/')
+                    && (parts.is_empty()
+                        || parts == ["root"]
+                        || parts[0] == "home" && parts.len() <= 2)
+        };
+        let cd_there = script.commands.iter().any(|c| {
+            c.words
+                .first()
+                .is_some_and(|w| matches!(w.text.as_str(), "cd" | "pushd"))
+                && c.words[1..].iter().any(|w| reaches(&w.text, &[]))
+        });
+        if let Some((w, p)) = seen.own_named.iter().find_map(|(w, paths)| {
+            paths
+                .iter()
+                .find(|p| reaches(p, dirs) || above_home(p) || cd_there)
+                .map(|p| (w, p))
+        }) {
+            return Some((
+                w.clone(),
+                format!("writes {p:?}, which may be where {}", reader.what),
+            ));
+        }
+    }
+    if seen.named.is_empty() {
+        return None;
+    }
+    // The first named writer, with why it counts as a whole.
+    let first = |why: String| seen.named.first().map(|(w, _)| (w.clone(), why));
+    if !seen.work_tree_kept {
+        return first("writes files while git also writes the work tree or makes a repository (a checked-out symlink, --separate-git-dir) under names the line does not show".into());
+    }
+    // The directories the line may be in: its start and where its `cd`s go, all known.
+    let Some(dirs) = known_dirs else {
         return first("writes files in a directory the policy does not know (the line's start or a cd's target)".into());
     };
     if let Some(d) = dirs
@@ -2269,21 +2329,7 @@ fn writes_then(
         ));
     }
     seen.named.iter().find_map(|(w, paths)| {
-        let git_reads = paths.iter().find(|p| {
-            dirs.iter().any(|d| {
-                let full = if p.starts_with('/') {
-                    p.to_string()
-                } else if let Some(rest) = p.strip_prefix("~/") {
-                    // The home directory stands for itself: only what is below it is read.
-                    format!("/~/{rest}")
-                } else {
-                    format!("{d}/{p}")
-                };
-                // Also as written: `cp` resolves `.git/../x` through a `.git` link.
-                let raw: Vec<&str> = full.split('/').collect();
-                (reader.reads)(&blocklist::path_parts(&full)) || (reader.reads)(&raw)
-            })
-        });
+        let git_reads = paths.iter().find(|p| reaches(p, &dirs));
         git_reads.map(|p| {
             (
                 w.clone(),
@@ -2291,6 +2337,28 @@ fn writes_then(
             )
         })
     })
+}
+
+/// The words of a reader's own write (`docker cp c:/x ~/.docker/cli-plugins/docker-x`,
+/// `docker save -o`, `docker build --output type=local,dest=D`, `docker run -v D:/m`),
+/// split at `=`, `,` and `:`, `$HOME` and `${HOME}` read as `~`: the caller checks each
+/// as a path. Other words only known when the line runs are left out.
+fn own_targets(argv: &[Arg]) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in &argv[1..] {
+        for piece in a.text.split(['=', ',', ':']) {
+            let piece = ["$HOME", "${HOME}"]
+                .iter()
+                .find_map(|h| piece.strip_prefix(h))
+                .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+                .map_or_else(|| piece.to_string(), |rest| format!("~{rest}"));
+            // Other expansions are left out; `~/.docker` is read as the home's.
+            if !piece.contains(['$', '`']) {
+                out.push(if piece == "~" { "~/".into() } else { piece });
+            }
+        }
+    }
+    out
 }
 
 /// What a wrapper puts in place of a placeholder of the command it runs: `{}` of

@@ -1,6 +1,7 @@
 //! Shell command lines that programs which are not shells hand to a shell, for the default
 //! blocklist: `sed 'e CMD'` and `s/…/CMD/e`, `vim -c '!CMD'`, `gdb -ex 'shell CMD'`,
-//! `expect -c 'spawn CMD'`, `git -c alias.x='!CMD'` and command-valued git keys, tar's
+//! `expect -c 'spawn CMD'`, `git -c alias.x='!CMD'` and command-valued git keys (also set
+//! by `git config KEY VALUE`), tar's
 //! `--to-command`/`--checkpoint-action=exec=`, `zip -TT`, `script -c`, `ssh -o
 //! ProxyCommand=`, `rsync -e`, the job `at` and `batch` read, a makefile read from a here-document, GNU
 //! parallel's jobs (`parallel 'rm -rf {}' ::: /`), piped text xargs makes a shell's `-c`
@@ -28,6 +29,105 @@ const GIT_COMMAND_KEYS: &[&str] = &[
     "pager.diff",
     "pager.show",
 ];
+
+/// The shell command git runs for the configuration key `key` set to `value`: an alias
+/// starting with `!`, a key of [`GIT_COMMAND_KEYS`], or a driver's command (`diff.X.command`
+/// and `.textconv`, `filter.X.clean`/`.smudge`/`.process`, `merge.X.driver`).
+pub(crate) fn git_key_command(key: &str, value: &str) -> Option<String> {
+    let k = key.to_ascii_lowercase();
+    let driver = ["diff.", "filter.", "merge."]
+        .iter()
+        .any(|p| k.starts_with(p))
+        && [
+            ".command",
+            ".textconv",
+            ".clean",
+            ".smudge",
+            ".process",
+            ".driver",
+        ]
+        .iter()
+        .any(|s| k.ends_with(s));
+    if k.starts_with("alias.") {
+        value.strip_prefix('!').map(str::to_string)
+    } else if driver || GIT_COMMAND_KEYS.contains(&k.as_str()) {
+        Some(value.trim_start_matches('!').to_string())
+    } else {
+        None
+    }
+}
+
+/// `git config [--global|--file F …] [set] KEY VALUE` (also `--add`, `--replace-all`): the
+/// file it names with `--file`/`-f`, the key and the value it sets. `None` for reading,
+/// unsetting, renaming or listing, and for a key without a value.
+pub(crate) fn git_config_set(argv: &[Arg]) -> Option<(Option<String>, String, String)> {
+    if basename(&argv.first()?.text) != "git" {
+        return None;
+    }
+    let at = argv.iter().position(|a| a.text == "config")?;
+    let mut file = None;
+    let mut positional: Vec<&str> = Vec::new();
+    let mut args = argv[at + 1..].iter().map(|a| a.text.as_str());
+    while let Some(t) = args.next() {
+        // Options end at the key: what follows is its value (`x.rm '-rf /'`).
+        if !positional.is_empty() {
+            positional.push(t);
+            continue;
+        }
+        match t {
+            "-f" | "--file" => file = args.next(),
+            "--comment" | "--type" | "--default" | "--value" | "--blob" => {
+                args.next();
+            }
+            "set" | "add" => {}
+            "get" | "unset" | "list" | "rename-section" | "remove-section" | "edit" => return None,
+            _ if t.starts_with("--get")
+                || t.starts_with("--unset")
+                || t.ends_with("-section")
+                || matches!(t, "-l" | "--list" | "-e" | "--edit") =>
+            {
+                return None
+            }
+            _ if t.starts_with("--file=") => file = Some(&t[7..]),
+            _ if t.starts_with("-f") && !t.starts_with("--") => file = Some(&t[2..]),
+            _ if t.starts_with('-') => {}
+            _ => positional.push(t),
+        }
+    }
+    let key = positional.first()?;
+    let value = positional.get(1)?;
+    Some((file.map(str::to_string), key.to_string(), value.to_string()))
+}
+
+/// The shell commands a git configuration file's text sets ([`git_key_command`]): `[alias]`
+/// with `x = !CMD`, `[core]` with `pager = CMD`, …, a value's quotes taken off.
+pub(crate) fn git_config_commands(text: &str) -> Vec<String> {
+    let mut section = String::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(h) = line.strip_prefix('[') {
+            let h = h.split(']').next().unwrap_or("");
+            section = match h.split_once(' ') {
+                Some((s, sub)) => format!("{s}.{}", sub.trim().trim_matches('"')),
+                None => h.to_string(),
+            };
+            continue;
+        }
+        if let Some((name, value)) = line.split_once('=') {
+            let value = value.trim();
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            out.extend(git_key_command(
+                &format!("{section}.{}", name.trim()),
+                value,
+            ));
+        }
+    }
+    out
+}
 
 /// The shell lines `argv` hands to a shell; `input` is what it reads on its input.
 pub(crate) fn shell_texts(argv: &[Arg], input: &[String]) -> Vec<String> {
@@ -80,15 +180,14 @@ pub(crate) fn shell_texts(argv: &[Arg], input: &[String]) -> Vec<String> {
         }
         "git" => {
             for kv in values(&["-c"], &[]) {
-                let Some((k, v)) = kv.split_once('=') else {
-                    continue;
-                };
-                let k = k.to_ascii_lowercase();
-                if k.starts_with("alias.") {
-                    out.extend(v.strip_prefix('!').map(str::to_string));
-                } else if GIT_COMMAND_KEYS.contains(&k.as_str()) {
-                    out.push(v.trim_start_matches('!').to_string());
+                if let Some((k, v)) = kv.split_once('=') {
+                    out.extend(git_key_command(k, v));
                 }
+            }
+            // `git config alias.x '!CMD'`, `git config --global core.pager CMD`: set for
+            // the git commands that follow, in this line or the next.
+            if let Some((_, k, v)) = git_config_set(argv) {
+                out.extend(git_key_command(&k, &v));
             }
         }
         "tar" | "gtar" | "bsdtar" => {

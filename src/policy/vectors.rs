@@ -316,6 +316,15 @@ pub fn dangerous_env(name: &str) -> bool {
         "CGO_FFLAGS",
         "CGO_LDFLAGS",
         "PKG_CONFIG",
+        // pkg-config reads the `.pc` files of these directories first, whose `Cflags:` and
+        // `Libs:` a build hands to the compiler (`-fplugin=`, `-B`, `-Wl,-plugin`).
+        "PKG_CONFIG_PATH",
+        "PKG_CONFIG_LIBDIR",
+        // gcc writes make-style dependencies into the file these name, the target the
+        // line chooses first (`DEPENDENCIES_OUTPUT='.git/hooks/pre-commit id;'` writes
+        // `id;: x.c`): a write no word of the compiler shows.
+        "DEPENDENCIES_OUTPUT",
+        "SUNPRO_DEPENDENCIES",
     ];
     const SAFE_GIT: &[&str] = &[
         "GIT_AUTHOR_NAME",
@@ -352,6 +361,7 @@ pub fn dangerous_env(name: &str) -> bool {
         bare == Some(*t) || name.strip_prefix(t).is_some_and(|r| r.starts_with('_'))
     });
     cc_tool
+        || make_program(name)
         || name == "CROSS_COMPILE"
         || [
             "LD_",
@@ -422,7 +432,49 @@ fn make_assignment_runs(a: &str) -> bool {
                 .any(|(k, _)| value[k + call.len()..].starts_with(|c: char| c.is_whitespace()))
         })
     });
-    calls || dangerous_env(name) || compiler_flags_run(name, Some(value))
+    // Recipes are shell text: a value a recipe uses (`$(ARGS)`) that holds shell syntax
+    // runs it (`make test 'ARGS=; x'`).
+    calls || dangerous_env(name) || compiler_flags_run(name, Some(value)) || recipe_code(value)
+}
+
+/// A variable naming a program that make's built-in rules run (`make 'RM=…' clean` runs
+/// it where the Makefile's recipes say `$(RM)`, `YACC=… make x.c` with an `x.y`), also
+/// from the environment, which overrides make's defaults: `YACC`, `LEX`, `RM`, `MAKE` …
+/// and the commands its rules are made of (`COMPILE.c`, `LINK.o`, `YACC.y`).
+fn make_program(name: &str) -> bool {
+    const PROGRAMS: &[&str] = &[
+        "CO",
+        "CTANGLE",
+        "CWEAVE",
+        "F77",
+        "GET",
+        "LEX",
+        "LINT",
+        "M2C",
+        "M4",
+        "MAKE",
+        "MAKE_COMMAND",
+        "MAKEINFO",
+        "OBJC",
+        "PC",
+        "RM",
+        "TANGLE",
+        "TEX",
+        "TEXI2DVI",
+        "WEAVE",
+        "YACC",
+        "CHECKOUT,v",
+    ];
+    const RULES: &[&str] = &["COMPILE.", "LINK.", "LEX.", "YACC.", "LINT.", "PREPROCESS."];
+    PROGRAMS.contains(&name) || RULES.iter().any(|r| name.starts_with(r))
+}
+
+/// Text a shell reads as more than words (`;`, `|`, `&`, `` ` ``, `$(`, a redirection, a
+/// newline): make's recipes are shell text, so a variable they use (`$(CFLAGS)`,
+/// `$(ARGS)`) holding it runs what follows (`make 'CFLAGS=;x' f.o`). `$$(` is the shell's
+/// `$(` (`$$ORIGIN` only a variable).
+fn recipe_code(value: &str) -> bool {
+    value.contains([';', '|', '&', '`', '<', '>', '\n', '\r']) || value.contains("$$(")
 }
 
 /// make's built-in rules hand CFLAGS, LDFLAGS … to the C compiler (`make x` with only x.c
@@ -443,6 +495,23 @@ pub fn compiler_flags_run(name: &str, value: Option<&str>) -> bool {
         "FFLAGS",
         "ASFLAGS",
         "OUTPUT_OPTION",
+        "TARGET_MACH",
+        "F77FLAGS",
+        "PFLAGS",
+        "RFLAGS",
+        "OBJCFLAGS",
+        // make's built-in rules hand these to other tools (`$(AR) $(ARFLAGS) $@ $<`; ar's
+        // `--plugin` loads a shared library).
+        "ARFLAGS",
+        "COFLAGS",
+        "LFLAGS",
+        "YFLAGS",
+        "LINTFLAGS",
+        "M2FLAGS",
+        "MODFLAGS",
+        "DEFFLAGS",
+        "MAKEINFO_FLAGS",
+        "TEXI2DVI_FLAGS",
     ];
     let base = name
         .strip_prefix("TARGET_")
@@ -461,6 +530,13 @@ pub fn compiler_flags_run(name: &str, value: Option<&str>) -> bool {
     let Some(value) = value else {
         return true;
     };
+    // Each is shell text in make's recipes; ar loads `--plugin` libraries and reads options
+    // from an `@FILE`.
+    if recipe_code(value)
+        || (base == "ARFLAGS" && (value.contains("plugin") || value.contains('@')))
+    {
+        return true;
+    }
     let mut argv = vec![Arg::lit("cc")];
     argv.extend(value.split_whitespace().map(Arg::lit));
     !analyse(&argv, false).is_empty()

@@ -4,7 +4,7 @@
 //! echo …; } > a`; also through a program that writes its input into a file, piped or fed a
 //! here-document: `tee FILE`, `cat > FILE`, `cat /dev/stdin > FILE`, `cp /dev/stdin FILE`,
 //! `install`, `dd of=FILE`, `sponge FILE`) is checked as shell code where the same line
-//! runs that file or a copy of it (`sh FILE`, `. FILE`, `./FILE`, `sh < FILE`, `.
+//! runs that file or a copy of it (`sh FILE`, `. FILE`, `./FILE`, `at -f FILE`, `sh < FILE`, `.
 //! /dev/stdin < FILE`, `. /dev/fd/3 3< FILE`, `exec 3< FILE; sh <&3`, `exec < FILE; sh`
 //! — after `exec < FILE` a command with no input of its own reads the file: `bash -s`,
 //! `cat | sh`, `eval "$(cat)"` —, a shell reading its script from its input that runs
@@ -12,8 +12,14 @@
 //! the line links to `/dev/stdin` (`ln -s /dev/stdin x; sh x < FILE`), `cat FILE | sh`, `cp
 //! FILE b; sh b`, a shell's startup file: `BASH_ENV=FILE bash -c …`, `export ENV=FILE; sh
 //! -i`, `--rcfile FILE`, `~/.bashrc` for `bash -i`, `~/.profile` for `sh -l`,
-//! [`startup_files`]; a file in a `.git/hooks` directory, written or copied there, for any
-//! git command of the line, whichever hook it is and whatever repository), and its recipe
+//! [`startup_files`]; a file in a hooks directory — `.git/hooks`, `.husky`, `.githooks` …,
+//! also reached through the line's `cd`s, or any file where the line names
+//! `core.hooksPath` —, written or copied there, for any git command of the line, whichever
+//! hook it is and whatever repository; a docker CLI plugin, `~/.docker/cli-plugins/docker-x`,
+//! for any docker command of the line; the scripts of a written `package.json` for npm,
+//! yarn, pnpm or bun; what `git config --file FILE KEY VALUE` writes
+//! counts as written; a git config file it writes, `.git/config` or `~/.gitconfig`, is read
+//! for the commands it sets, `alias.x = !CMD`, `core.pager` …, where git runs), and its recipe
 //! lines where `make` reads it as a makefile (`make -f FILE`, a written `Makefile`). A
 //! script that starts copies of itself (`$0 & $0`, `sh $0 | sh $0`) is a fork bomb.
 //!
@@ -126,10 +132,77 @@ impl Policy {
                 asked
             })
             .collect();
-        // `echo … > .git/hooks/pre-commit; git commit`: a file under a `.git/hooks`
-        // directory (written or copied there) is run by any git command of the line.
+        // `echo … > .git/hooks/pre-commit; git commit`: a file in a hooks directory
+        // ([`in_hooks_dir`]; written or copied there, also by a name the line's `cd`s
+        // reach: `cd .git/hooks; echo … > pre-commit`) is run by any git command of the
+        // line; where the line names `core.hooksPath` (`git config core.hooksPath h`, `git
+        // -c core.hooksPath=h commit`) any file it writes may be a hook.
         let levels: Vec<&Written> = lines.levels().map(listed).collect();
-        let hooked = levels.iter().any(|w| w.hooks) && argvs.iter().any(|a| runs_git(a, 0));
+        let any_hook = levels.iter().any(|w| w.hooks_path);
+        let hook_dirs = {
+            // A relative `cd` is read from a start standing for the unknown one too.
+            let mut start = outer.cwds.to_vec();
+            start.push(blocklist::Cwd::Dir("/".into()));
+            blocklist::cd_dirs(script, &start)
+        };
+        let git_runs = argvs.iter().any(|a| runs_program(a, "git", 0));
+        // `echo … > ~/.docker/cli-plugins/docker-x; docker x`: docker runs its CLI plugins
+        // (all of them for `docker --help`, each asked for its metadata).
+        let docker_runs = argvs.iter().any(|a| runs_program(a, "docker", 0));
+        let is_hook = |p: &str| {
+            let named = in_dirs(p, &hook_dirs);
+            git_runs && (any_hook || named.iter().any(|q| in_hooks_dir(q)))
+                || docker_runs
+                    && named
+                        .iter()
+                        .any(|q| vectors::docker_reads_path(&blocklist::path_parts(q)))
+        };
+        // `printf '[alias]\n\tx = !rm -rf /\n' >> .git/config; git x`: a git config file
+        // the line writes (a place git reads, [`vectors::git_reads_path`]) sets commands
+        // its git commands run (`alias.x = !CMD`, `core.pager`, `core.fsmonitor` …).
+        if git_runs {
+            for f in levels.iter().flat_map(|w| &w.files) {
+                let Some(text) = f.text.as_deref() else {
+                    continue;
+                };
+                let config = in_dirs(&f.path, &hook_dirs)
+                    .iter()
+                    .any(|q| vectors::git_reads_path(&blocklist::path_parts(q)));
+                if let Some(r) = runners::git_config_commands(text)
+                    .iter()
+                    .filter(|_| config)
+                    .find_map(|c| self.refuse_shell_text(c, depth, outer))
+                {
+                    return Some(r);
+                }
+            }
+        }
+        // `printf '{"scripts":{"test":"rm -rf /"}}' > package.json; npm test`: a package
+        // manager of the line runs the scripts of a package.json the line writes (`npm
+        // run`, `test`, `start`, and the lifecycle scripts `install` runs).
+        if argvs.iter().any(|a| {
+            ["npm", "yarn", "pnpm", "bun", "npx"]
+                .iter()
+                .any(|p| runs_program(a, p, 0))
+        }) {
+            let scripts = levels
+                .iter()
+                .flat_map(|w| &w.files)
+                .filter(|f| basename(&f.path) == "package.json")
+                .filter_map(|f| f.text.as_deref())
+                .flat_map(package_scripts);
+            for t in scripts {
+                if let Some(r) = self.refuse_shell_text(&t, depth, outer) {
+                    return Some(r);
+                }
+            }
+        }
+        let hooked = levels.iter().any(|w| {
+            w.files.iter().any(|f| is_hook(&f.path))
+                || w.copies
+                    .iter()
+                    .any(|c| c.dest.as_deref().is_some_and(is_hook))
+        });
         if !found && !hooked && asked.iter().all(Vec::is_empty) {
             return None;
         }
@@ -276,7 +349,7 @@ impl Policy {
         if hooked {
             let sources: Vec<String> = copies
                 .iter()
-                .filter(|c| c.dest.as_deref().is_some_and(in_git_hooks))
+                .filter(|c| c.dest.as_deref().is_some_and(is_hook))
                 .filter_map(|c| c.src.clone())
                 .collect();
             let copied = match script.commands.first() {
@@ -285,7 +358,7 @@ impl Policy {
             };
             let hooks = (0..total).filter(|&g| {
                 let (w, i) = file(g);
-                in_git_hooks(&w.files[i].path)
+                is_hook(&w.files[i].path)
             });
             for g in hooks.chain(copied) {
                 if let Some(Err(r)) = check(g) {
@@ -484,7 +557,9 @@ fn runs_written(
         || (on_shell_input(i) && runs_its_input(argv))
         || runs_file(argv, &descriptor, 0)
         || runs_file(argv, same, 0)
-        || startup_files(c, argv, 0).iter().any(|f| same(f))
+        || startup_files(c, argv, 0)
+            .iter()
+            .any(|f| same(f) || in_homes(script, f).iter().any(|h| same(h)))
         || (!c.words.is_empty()
             && runs_as_code(script, c, argv, false, &|w| {
                 prints_file(script, w, same, &on_shell_input)
@@ -537,22 +612,20 @@ fn stdin_execs(
 /// runs before its script: the file `$BASH_ENV` or `$ENV` names (bash without a terminal,
 /// an interactive `sh`; given to it, `BASH_ENV=a bash -c …`, `env ENV=a sh -i`, or set by
 /// the line, `export BASH_ENV=a`), bash's `--rcfile`/`--init-file` FILE, an interactive
-/// bash's `~/.bashrc`, a login shell's `~/.profile` (bash's `~/.bash_profile` and
-/// `~/.bash_login` too), and zsh's `~/.zshenv` (`~/.zshrc` interactive, `~/.zprofile` and
+/// bash's `~/.bashrc`, a login shell's `~/.profile` (bash's `~/.bash_profile`,
+/// `~/.bash_login` and `~/.bash_logout` too; each also in a home the line sets,
+/// [`in_homes`]), and zsh's `~/.zshenv` (`~/.zshrc` interactive, `~/.zprofile` and
 /// `~/.zlogin` at login). Any shell may read either variable's file: which one reads
 /// which, and whether it is interactive, depends on what `sh` is and on its terminal.
 fn startup_files(c: &SimpleCommand, argv: &[Arg], depth: usize) -> Vec<String> {
     let Some(p) = argv.first() else {
         return Vec::new();
     };
-    let given = |t: &str| {
-        ["BASH_ENV=", "ENV="]
-            .iter()
-            .find_map(|n| t.strip_prefix(n))
-            .map(str::to_string)
-    };
     // `env BASH_ENV=a bash`: wrappers pass it on.
-    let mut out: Vec<String> = argv.iter().filter_map(|a| given(&a.text)).collect();
+    let mut out: Vec<String> = argv
+        .iter()
+        .filter_map(|a| setting_of(&a.text, &["BASH_ENV=", "ENV="]))
+        .collect();
     if depth == 0 {
         out.extend(
             c.assignments
@@ -601,7 +674,8 @@ fn startup_files(c: &SimpleCommand, argv: &[Arg], depth: usize) -> Vec<String> {
     }
     if login && profile {
         if name == "bash" {
-            files.extend(["~/.bash_profile", "~/.bash_login"]);
+            // `~/.bash_logout` when it leaves through `exit`.
+            files.extend(["~/.bash_profile", "~/.bash_login", "~/.bash_logout"]);
         }
         files.push("~/.profile");
     }
@@ -618,22 +692,124 @@ fn startup_files(c: &SimpleCommand, argv: &[Arg], depth: usize) -> Vec<String> {
     out
 }
 
-/// `git …`, also through a wrapper (`sudo git commit`): a git command, which may run the
-/// repository's hooks.
-fn runs_git(argv: &[Arg], depth: usize) -> bool {
-    argv.first().is_some_and(|p| basename(&p.text) == "git")
+/// The value a word `NAME=value` gives one of `names` (each with its `=`).
+fn setting_of(t: &str, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| t.strip_prefix(n))
+        .map(str::to_string)
+}
+
+/// A startup file `~/NAME` in each home the line gives its shells (`HOME=/tmp/h sh -l`,
+/// `export HOME=/tmp/h`, `env HOME=. bash -i`, zsh's `ZDOTDIR=.`): `/tmp/h/NAME`. Any
+/// such value in the line counts, wherever it is set.
+fn in_homes(script: &Script, file: &str) -> Vec<String> {
+    let Some(rest) = file.strip_prefix("~/") else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    for c in &script.commands {
+        let values = c
+            .assignments
+            .iter()
+            .filter(|a| matches!(a.name.as_str(), "HOME" | "ZDOTDIR"))
+            .map(|a| a.value.text.clone())
+            .chain(
+                c.words
+                    .iter()
+                    .filter_map(|w| setting_of(&w.text, &["HOME=", "ZDOTDIR="])),
+            );
+        for v in values {
+            let h = format!("{}/{rest}", v.trim_end_matches('/'));
+            if !out.contains(&h) {
+                out.push(h);
+            }
+        }
+    }
+    out
+}
+
+/// The shell lines of the `scripts` of a package.json's text (none where it is not JSON).
+fn package_scripts(text: &str) -> Vec<String> {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    v.get("scripts")
+        .and_then(|s| s.as_object())
+        .map(|o| {
+            o.values()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `git …` (or `docker …`: `program`), also through a wrapper (`sudo git commit`): a git
+/// command, which may run the repository's hooks, or a docker command, which may run its
+/// CLI plugins.
+fn runs_program(argv: &[Arg], program: &str, depth: usize) -> bool {
+    argv.first().is_some_and(|p| basename(&p.text) == program)
         || depth < MAX_UNWRAP
             && vectors::analyse(argv, false).into_iter().any(|f| match f {
-                vectors::Finding::Wrap { argv, .. } => runs_git(&argv, depth + 1),
+                vectors::Finding::Wrap { argv, .. } => runs_program(&argv, program, depth + 1),
                 _ => false,
             })
 }
 
-/// A path in (or naming) a `.git/hooks` directory, case ignored as some file systems do.
-fn in_git_hooks(path: &str) -> bool {
-    blocklist::path_parts(path)
+/// A path in (or naming) a hooks directory, case ignored as some file systems do: a
+/// `.git/hooks`, or one of the usual `core.hooksPath` directories a project sets (husky's
+/// `.husky`, whose `_/` hooks run `.husky/pre-commit`; `.githooks`, `git-hooks`, …).
+fn in_hooks_dir(path: &str) -> bool {
+    let parts = blocklist::path_parts(path);
+    parts
         .windows(2)
         .any(|w| w[0].eq_ignore_ascii_case(".git") && w[1].eq_ignore_ascii_case("hooks"))
+        || parts.iter().any(|c| {
+            let c = c.to_ascii_lowercase();
+            c == ".husky" || c.contains("git") && c.contains("hook")
+        })
+}
+
+/// Whether the line's text names git's `core.hooksPath` (case ignored, as git does): in
+/// a word or assignment (`git config core.hooksPath h`, `-c core.hooksPath=h`,
+/// `GIT_CONFIG_KEY_0=core.hooksPath`, shell text given to `sh -c`), a here-document, or
+/// a file it writes (`printf '[core]\n\thooksPath = h' > ~/.gitconfig`).
+fn names_hooks_path(script: &Script, files: &[File]) -> bool {
+    let has = |t: &str| t.to_ascii_lowercase().contains("hookspath");
+    script.commands.iter().any(|c| {
+        c.words.iter().any(|w| has(&w.text))
+            || c.assignments.iter().any(|a| has(&a.value.text))
+            || c.redirects.iter().any(|r| has(&r.target.text))
+    }) || script.heredocs.iter().any(|h| has(h))
+        || files.iter().any(|f| f.text.as_deref().is_some_and(has))
+}
+
+/// `git config --file F KEY VALUE` (`-f F`, `--file=F`, after `--add`, `set`, …): the file
+/// and the text git writes into it, `[SECTION "SUB"]` and `⇥NAME = VALUE` (quoted where
+/// git quotes it), which a shell runs as the command NAME (`git config -f
+/// .git/hooks/pre-commit x.rm '-rf /'` writes `rm = -rf /`; confirmed with git 2.47,
+/// whose hooks run a file without `#!` with `/bin/sh`).
+fn git_config_file(argv: &[Arg]) -> Option<(String, String)> {
+    let (file, key, value) = runners::git_config_set(argv)?;
+    let (file, key, value) = (file?, key.as_str(), value.as_str());
+    let (section, rest) = key.split_once('.')?;
+    let header = match rest.rsplit_once('.') {
+        Some((sub, _)) => format!("[{section} \"{sub}\"]"),
+        None => format!("[{section}]"),
+    };
+    let name = rest.rsplit('.').next().unwrap_or(rest);
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+        .replace('\t', "\\t");
+    let quoted = value.starts_with(' ') || value.ends_with(' ') || value.contains([';', '#']);
+    let value = if quoted {
+        format!("\"{escaped}\"")
+    } else {
+        escaped
+    };
+    Some((file.to_string(), format!("{header}\n\t{name} = {value}\n")))
 }
 
 /// The descriptors `exec` opens on files for the rest of the line (`exec 3< a`): by
@@ -799,8 +975,8 @@ pub(super) struct Written {
     any_name: Vec<usize>,
     /// The line's copies ([`Copy`]).
     copies: Vec<Copy>,
-    /// A file is written or copied into a `.git/hooks` directory.
-    hooks: bool,
+    /// The line names `core.hooksPath` ([`names_hooks_path`]): any file may be a hook.
+    hooks_path: bool,
     /// Which files' texts were already checked as run.
     passed: RefCell<Vec<bool>>,
     /// The files each name may be, from the directories they were last looked up in
@@ -818,6 +994,20 @@ impl Written {
     fn at(script: &Script, copies: &[(&Word, String)], depth: usize) -> Written {
         let paths = values::Paths::new(script);
         let mut files = written_files(script, copies, &paths);
+        // `git config -f .git/hooks/pre-commit x.rm '-rf /'`: the text git writes.
+        files.extend(
+            script
+                .commands
+                .iter()
+                .filter_map(|c| git_config_file(&args_of(c)))
+                .map(|(path, text)| File {
+                    path,
+                    text: Some(text),
+                    any_name: false,
+                    hidden: false,
+                }),
+        );
+        let mut hooks_path = names_hooks_path(script, &files);
         let mut copies = copied(script, copies, &paths);
         // `sh -c 'echo … > a'; sh a`, `eval '…'`, `echo '…' | sh`: what shell text the line
         // runs writes and copies, the line has written and copied (each text's writes
@@ -828,6 +1018,7 @@ impl Written {
                     continue;
                 };
                 let inner = Written::at(&sub, &super::copies(&sub), depth + 1);
+                hooks_path |= inner.hooks_path;
                 files.extend(inner.files);
                 copies.extend(inner.copies);
             }
@@ -835,10 +1026,7 @@ impl Written {
         Written {
             passed: RefCell::new(vec![false; files.len()]),
             any_name: (0..files.len()).filter(|&i| files[i].any_name).collect(),
-            hooks: files.iter().any(|f| in_git_hooks(&f.path))
-                || copies
-                    .iter()
-                    .any(|c| c.dest.as_deref().is_some_and(in_git_hooks)),
+            hooks_path,
             copies,
             files,
             names: RefCell::default(),
