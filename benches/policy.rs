@@ -108,6 +108,10 @@ fn long_lines() {
             longest(|i| format!("f{i}=/tmp/x{i};echo>$f{i};sh $f{i};"), ""),
         ),
         (
+            "x=aN; echo \"$x\" > f; sh f; (a file written again and run)",
+            longest(|i| format!("x=a{i}; echo \"$x\" > f; sh f; "), ""),
+        ),
+        (
             "read rN <<< x; echo $rN;",
             longest(|i| format!("read r{i}<<<x;echo $r{i};"), ""),
         ),

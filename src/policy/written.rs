@@ -139,17 +139,24 @@ impl Policy {
         // -c core.hooksPath=h commit`) any file it writes may be a hook.
         let levels: Vec<&Written> = lines.levels().map(listed).collect();
         let any_hook = levels.iter().any(|w| w.hooks_path);
-        let hook_dirs = {
-            // A relative `cd` is read from a start standing for the unknown one too.
-            let mut start = outer.cwds.to_vec();
-            start.push(blocklist::Cwd::Dir("/".into()));
-            blocklist::cd_dirs(script, &start)
-        };
         let git_runs = argvs.iter().any(|a| runs_program(a, "git", 0));
         // `echo … > ~/.docker/cli-plugins/docker-x; docker x`: docker runs its CLI plugins
         // (all of them for `docker --help`, each asked for its metadata).
         let docker_runs = argvs.iter().any(|a| runs_program(a, "docker", 0));
+        // Only worked out where git or docker runs: a nested line (`sh f` of each file the
+        // line writes) would otherwise read every file of the lines around it again.
+        let hook_dirs = if git_runs || docker_runs {
+            // A relative `cd` is read from a start standing for the unknown one too.
+            let mut start = outer.cwds.to_vec();
+            start.push(blocklist::Cwd::Dir("/".into()));
+            blocklist::cd_dirs(script, &start)
+        } else {
+            Vec::new()
+        };
         let is_hook = |p: &str| {
+            if !git_runs && !docker_runs {
+                return false;
+            }
             let named = in_dirs(p, &hook_dirs);
             git_runs && (any_hook || named.iter().any(|q| in_hooks_dir(q)))
                 || docker_runs
@@ -197,12 +204,13 @@ impl Policy {
                 }
             }
         }
-        let hooked = levels.iter().any(|w| {
-            w.files.iter().any(|f| is_hook(&f.path))
-                || w.copies
-                    .iter()
-                    .any(|c| c.dest.as_deref().is_some_and(is_hook))
-        });
+        let hooked = (git_runs || docker_runs)
+            && levels.iter().any(|w| {
+                w.files.iter().any(|f| is_hook(&f.path))
+                    || w.copies
+                        .iter()
+                        .any(|c| c.dest.as_deref().is_some_and(is_hook))
+            });
         if !found && !hooked && asked.iter().all(Vec::is_empty) {
             return None;
         }
