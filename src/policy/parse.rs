@@ -1347,6 +1347,9 @@ impl<'s> Parser<'_, 's> {
                 break;
             }
             if cmd.words.is_empty() {
+                if self.assignment_name().is_none() && self.continued_assignment() {
+                    return Err(self.err("a line continuation (backslash-newline) inside an assignment's name: the shell joins it into an assignment; write the name and `=` on one line"));
+                }
                 if let Some((name, plus)) = self.assignment_name() {
                     self.pos += name.len() + if plus { 2 } else { 1 };
                     let value = if self.peek() == Some(b'(') {
@@ -1439,6 +1442,27 @@ impl<'s> Parser<'_, 's> {
         }
         self.out.commands.push(cmd);
         Ok(())
+    }
+
+    /// Whether `NAME=` or `NAME+=` is at the cursor once line continuations are taken out
+    /// of it (`x\⏎=/`, `\⏎x=/`), which the shells read as an assignment.
+    fn continued_assignment(&self) -> bool {
+        let s = &self.s[self.pos..];
+        let (mut i, mut joined, mut name) = (0, false, 0);
+        loop {
+            match (s.get(i), s.get(i + 1)) {
+                (Some(b'\\'), Some(b'\n')) => {
+                    joined = true;
+                    i += 2;
+                }
+                (Some(&c), _) if (name == 0 && is_name_start(c)) || (name > 0 && is_name(c)) => {
+                    name += 1;
+                    i += 1;
+                }
+                (Some(b'='), _) | (Some(b'+'), Some(b'=')) => return joined && name > 0,
+                _ => return false,
+            }
+        }
     }
 
     /// `NAME=` or `NAME+=` at the cursor: the name and whether it is `+=`.
