@@ -76,9 +76,13 @@ pub(crate) struct Setters {
     /// The names declared name references (`declare -n r=x`): an assignment to one sets
     /// another variable.
     pub namerefs: Vec<String>,
-    /// Some command may set any variable at any time: a `trap` whose code the line does
-    /// not show.
+    /// Some command may set any variable at any time: a `trap`, `mapfile -C` callback or
+    /// `alias` whose code the line does not show, a setting builtin whose name is only
+    /// known when it runs (`export "$n=/"`), `${!REF:=V}`.
     pub anything: bool,
+    /// The commands that set a variable whose name is only known when they run
+    /// (`printf -v "$n" /`), in the line's order: they may set any name.
+    pub dynamic: Vec<usize>,
 }
 
 const SETTING_BUILTINS: [&str; 9] = [
@@ -123,11 +127,16 @@ impl Setters {
                 names.extend(c.assignments.iter().map(|a| a.name.as_str()));
             }
             // `eval "d=/"`: the names the literal text it runs may set.
+            // What it defines stays: a function that sets a name (called later), a
+            // readonly name (a later assignment fails), a name reference.
             if let Some(sub) = super::values::eval_script(c) {
                 let inner = Setters::new(&sub);
                 index
                     .commands
                     .extend(inner.commands.iter().map(|&(h, _)| (h, i)));
+                index.unordered.extend(&inner.unordered);
+                index.namerefs.extend(inner.namerefs);
+                index.anything |= inner.anything || !inner.dynamic.is_empty();
             }
             for w in c.words.iter().filter(|w| w.text.contains("${")) {
                 for (at, _) in w.text.match_indices("${") {
@@ -167,12 +176,24 @@ impl Setters {
                         &t[..end]
                     })),
                     "trap" if super::values::trap_script(c).is_none() => {
-                        index.anything |= words
-                            .get(1)
+                        let args = match words.get(1) {
+                            Some(w) if w.text == "--" => &words[2..],
+                            _ => &words[1..],
+                        };
+                        index.anything |= args
+                            .first()
                             .is_some_and(|w| !w.is_static() && !w.text.starts_with('-'));
                     }
                     _ => {}
                 }
+                // `printf -vx /`, `read -rax`, `wait -px`: attached option arguments; a
+                // name only known when it runs (`export "$n=/"`) may be any name.
+                let set = super::values::set_names(words);
+                if set.iter().any(|n| super::values::dynamic_name(n)) {
+                    index.anything = true;
+                    index.dynamic.push(i);
+                }
+                names.extend(set.into_iter().map(base_name));
                 // Only the first words asked for: `set`, `alias`, the line's functions.
                 let h = name_hash(&p.text);
                 if matches!(p.text.as_str(), "set" | "alias" | "eval" | "." | "source")
@@ -202,14 +223,24 @@ impl Setters {
                     }
                 }
             }
-            // `trap 'x=/' DEBUG`: what its code sets, whenever it runs.
-            if let Some(sub) = super::values::trap_script(c) {
+            // `trap 'x=/' DEBUG`, `mapfile -C 'read x <<< /;:'`, `alias s='x=/'`: what
+            // their code sets, whenever it runs.
+            let callback = super::values::callback_script(c);
+            let aliases = super::values::alias_scripts(c);
+            index.anything |= callback.is_err() || aliases.is_err();
+            let code = super::values::trap_script(c)
+                .into_iter()
+                .chain(callback.ok().flatten())
+                .chain(aliases.unwrap_or_default());
+            for sub in code {
                 let inner = Setters::new(&sub);
-                index.anything |= inner.anything || !inner.namerefs.is_empty();
+                index.anything |=
+                    inner.anything || !inner.namerefs.is_empty() || !inner.dynamic.is_empty();
                 for &(h, _) in &inner.commands {
                     index.commands.push((h, i));
                     index.unordered.push(h);
                 }
+                index.unordered.extend(&inner.unordered);
             }
             if c.function.is_some() {
                 index.unordered.extend(names.iter().map(|n| name_hash(n)));
@@ -217,6 +248,15 @@ impl Setters {
             index
                 .commands
                 .extend(names.iter().map(|n| (name_hash(n), i)));
+        }
+        // `y=${x:=/}`, `case ${x:=/} in`, `: < "${x:=/}"`, a here-document's `${x:=/}`:
+        // set where the line's commands do not show.
+        for (n, _) in &script.defaults {
+            if n == "!" {
+                index.anything = true;
+            } else {
+                index.unordered.push(name_hash(n));
+            }
         }
         index.unordered.sort_unstable();
         index.unordered.dedup();

@@ -190,6 +190,11 @@ pub struct Script {
     pub background: Vec<Range<usize>>,
     /// Here-document bodies as written (before expansion), in the order they were opened.
     pub heredocs: Vec<String>,
+    /// `${NAME:=V}` and `${NAME=V}` anywhere in the line (a word, an assignment's value, a
+    /// redirection's target, a here-document, a `case` or `for` word, `[[ … ]]`), which
+    /// set NAME when it runs: NAME and V as written. `${!REF:=V}` sets the variable REF
+    /// names, and is listed with the name `!`.
+    pub defaults: Vec<(String, String)>,
     /// `for NAME in WORDS`: the loop variable and the words it takes in turn.
     pub loop_values: Vec<(String, Vec<Word>)>,
     /// The and-or lists of the line's top level (outside any group, loop, function,
@@ -1342,6 +1347,9 @@ impl<'s> Parser<'_, 's> {
                 break;
             }
             if cmd.words.is_empty() {
+                if self.assignment_name().is_none() && self.continued_assignment() {
+                    return Err(self.err("a line continuation (backslash-newline) inside an assignment's name: the shell joins it into an assignment; write the name and `=` on one line"));
+                }
                 if let Some((name, plus)) = self.assignment_name() {
                     self.pos += name.len() + if plus { 2 } else { 1 };
                     let value = if self.peek() == Some(b'(') {
@@ -1434,6 +1442,27 @@ impl<'s> Parser<'_, 's> {
         }
         self.out.commands.push(cmd);
         Ok(())
+    }
+
+    /// Whether `NAME=` or `NAME+=` is at the cursor once line continuations are taken out
+    /// of it (`x\⏎=/`, `\⏎x=/`), which the shells read as an assignment.
+    fn continued_assignment(&self) -> bool {
+        let s = &self.s[self.pos..];
+        let (mut i, mut joined, mut name) = (0, false, 0);
+        loop {
+            match (s.get(i), s.get(i + 1)) {
+                (Some(b'\\'), Some(b'\n')) => {
+                    joined = true;
+                    i += 2;
+                }
+                (Some(&c), _) if (name == 0 && is_name_start(c)) || (name > 0 && is_name(c)) => {
+                    name += 1;
+                    i += 1;
+                }
+                (Some(b'='), _) | (Some(b'+'), Some(b'=')) => return joined && name > 0,
+                _ => return false,
+            }
+        }
     }
 
     /// `NAME=` or `NAME+=` at the cursor: the name and whether it is `+=`.
@@ -1755,6 +1784,9 @@ impl<'s> Parser<'_, 's> {
                     }
                 }
                 let inner = &self.s[name_start..self.pos - 1];
+                if let Some(d) = assigned_default(inner) {
+                    self.out.defaults.push(d);
+                }
                 if let Some(why) = brace_arithmetic(inner) {
                     self.issue("unverifiable:arithmetic", format!("{why}: bash evaluates subscripts and offsets as arithmetic, which can run commands (a[$(cmd)]); use literal numbers"));
                 }
@@ -1974,6 +2006,37 @@ impl<'s> Parser<'_, 's> {
 /// `${!name}` indirection, a subscript that is not a literal number, `@` or `*`, and
 /// substring operands (`${x:off:len}`) that are not literal decimals. `${x:-d}`, `${x:=v}`,
 /// `${x:+v}`, `${x:?m}` are not substrings.
+/// The variable `${INNER}` assigns and the value it assigns, when INNER is `NAME:=V`,
+/// `NAME=V` (`NAME[…]` for an element) or `!REF:=V` / `!REF=V` (the name `!`: whichever
+/// variable REF names).
+fn assigned_default(inner: &[u8]) -> Option<(String, String)> {
+    let (indirect, rest) = match inner.split_first() {
+        Some((b'!', rest)) => (true, rest),
+        _ => (false, inner),
+    };
+    if !rest.first().is_some_and(|&c| is_name_start(c)) {
+        return None;
+    }
+    let mut i = rest.iter().position(|&c| !is_name(c)).unwrap_or(rest.len());
+    if rest.get(i) == Some(&b'[') {
+        i += rest[i..].iter().position(|&c| c == b']')? + 1;
+    }
+    let after = &rest[i..];
+    let value = after
+        .strip_prefix(b":=")
+        .or_else(|| after.strip_prefix(b"="))?;
+    let name = if indirect {
+        "!".to_string()
+    } else {
+        String::from_utf8_lossy(
+            &rest[..rest.iter().position(|&c| !is_name(c)).unwrap_or(rest.len())],
+        )
+        .into_owned()
+    };
+    let value = String::from_utf8_lossy(value);
+    Some((name, value.trim_matches(['"', '\'']).to_string()))
+}
+
 fn brace_arithmetic(inner: &[u8]) -> Option<&'static str> {
     let mut i = 0;
     match inner.first() {

@@ -177,6 +177,131 @@ pub(crate) fn trap_script(c: &SimpleCommand) -> Option<Script> {
     super::parse::parse(&code.text).ok()
 }
 
+/// The code `mapfile -C CODE` / `readarray -C CODE` runs after every few lines it reads
+/// (`mapfile -c1 -C 'read x <<< /;:' a <<< q` sets x), when literal, parsed; `Err` when
+/// the command has a callback the line does not show.
+pub(crate) fn callback_script(c: &SimpleCommand) -> Result<Option<Script>, ()> {
+    let words = effective_words(c);
+    let Some(p) = words.first() else {
+        return Ok(None);
+    };
+    if !matches!(p.text.as_str(), "mapfile" | "readarray") {
+        return Ok(None);
+    }
+    let mut i = 1;
+    while let Some(w) = words.get(i) {
+        let t = w.text.as_str();
+        if t == "--" || !t.starts_with('-') || t.len() < 2 {
+            break;
+        }
+        for (k, ch) in t[1..].char_indices() {
+            if !"dnOsuCc".contains(ch) {
+                continue;
+            }
+            let attached = &t[1 + k + ch.len_utf8()..];
+            let arg = if attached.is_empty() {
+                i += 1;
+                words.get(i).map(|w| (w.text.as_str(), w.is_static()))
+            } else {
+                Some((attached, w.is_static()))
+            };
+            if ch == 'C' {
+                return match arg {
+                    Some((code, true)) => Ok(super::parse::parse(code).ok()),
+                    _ => Err(()),
+                };
+            }
+            break;
+        }
+        i += 1;
+    }
+    Ok(None)
+}
+
+/// The code each literal `alias NAME=VALUE` of `c` stands for, parsed (dash expands
+/// aliases in `-c` code: `alias s='x=/'⏎s` sets x); `Err` when a value is not literal.
+pub(crate) fn alias_scripts(c: &SimpleCommand) -> Result<Vec<Script>, ()> {
+    let words = effective_words(c);
+    if words.first().is_none_or(|p| p.text != "alias") {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for w in &words[1..] {
+        let Some((_, v)) = w.text.split_once('=') else {
+            continue;
+        };
+        if !w.is_static() {
+            return Err(());
+        }
+        out.extend(super::parse::parse(v).ok());
+    }
+    Ok(out)
+}
+
+/// The words of a builtin that sets variables (`export`, `readonly`, `local`, `declare`,
+/// `typeset`, `printf`, `read`, `mapfile`, `readarray`, `unset`, `getopts`, `wait`)
+/// that name the variables it sets, as written: option arguments given apart or attached
+/// (`printf -vx`, `read -rax`, `wait -px`) read as bash reads them, and `NAME=VALUE` as
+/// NAME. A name with `$` or `` ` `` in it is only known when the line runs.
+pub(crate) fn set_names(words: &[Word]) -> Vec<&str> {
+    let Some((p, args)) = words.split_first() else {
+        return Vec::new();
+    };
+    // Options that take an argument, and the one whose argument is a name.
+    let (with_arg, naming) = match p.text.as_str() {
+        "printf" => ("v", 'v'),
+        "read" => ("adinNptu", 'a'),
+        "mapfile" | "readarray" => ("dnOsuCc", ' '),
+        "wait" => ("p", 'p'),
+        "export" | "readonly" | "local" | "declare" | "typeset" | "unset" => ("", ' '),
+        "getopts" => return args.get(1).map(|w| w.text.as_str()).into_iter().collect(),
+        _ => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut options = true;
+    while let Some(w) = args.get(i) {
+        let t = w.text.as_str();
+        i += 1;
+        if options && t == "--" {
+            options = false;
+            continue;
+        }
+        if options && t.len() > 1 && t.starts_with(['-', '+']) {
+            for (k, ch) in t[1..].char_indices() {
+                if !with_arg.contains(ch) {
+                    continue;
+                }
+                let attached = &t[1 + k + ch.len_utf8()..];
+                let arg = if attached.is_empty() {
+                    i += 1;
+                    args.get(i - 1).map(|w| w.text.as_str())
+                } else {
+                    Some(attached)
+                };
+                if ch == naming {
+                    out.extend(arg);
+                }
+                break;
+            }
+            continue;
+        }
+        // printf's and wait's other words are no names (its format, its arguments).
+        if !matches!(p.text.as_str(), "printf" | "wait") {
+            out.push(t.split_once('=').map_or(t, |(n, _)| n));
+        }
+        if p.text == "printf" {
+            break;
+        }
+    }
+    out
+}
+
+/// Whether a name word of [`set_names`] is only known when the line runs.
+pub(crate) fn dynamic_name(n: &str) -> bool {
+    n.contains(['$', '`'])
+}
+
 /// `c`'s words from the one that names what runs in the shell: past bash's `builtin`,
 /// `command` and `time` with their options (`command -p`, `time -p`, `--`), which run the
 /// next word as the same builtin (`command export x=/`, `builtin printf -v x /`, `time
@@ -271,6 +396,29 @@ fn last_assignment(script: &Script, name: &str, cmd: &SimpleCommand) -> Option<S
     last_assignment_n(script, name, cmd, 0)
 }
 
+/// The values bash's brace expansion of an assignment word `NAME=…{A,B}…` gives NAME
+/// (the last of them wins, but any may be read): the word with each alternative of its
+/// first list put in.
+fn brace_alternatives(word: &str, name: &str) -> Vec<String> {
+    let Some(value) = word.strip_prefix(name).and_then(|r| r.strip_prefix('=')) else {
+        return Vec::new();
+    };
+    let Some(open) = value.find('{') else {
+        return Vec::new();
+    };
+    let Some(close) = value[open..].find('}').map(|e| open + e) else {
+        return Vec::new();
+    };
+    let inner = &value[open + 1..close];
+    if !inner.contains(',') {
+        return Vec::new();
+    }
+    inner
+        .split(',')
+        .map(|a| format!("{}{a}{}", &value[..open], &value[close + 1..]))
+        .collect()
+}
+
 /// [`last_assignment`], `depth` assignments of one variable to another deep (`f=$x`: x's
 /// value where that assignment runs).
 fn last_assignment_n(
@@ -305,6 +453,17 @@ fn last_assignment_n(
         "FUNCNAME",
         "COLUMNS",
         "LINES",
+        // Changed by `cd`/`pushd`, `alias`, `hash`, function calls, `source`, `coproc`.
+        "DIRSTACK",
+        "BASH_ALIASES",
+        "BASH_CMDS",
+        "BASH_ARGV",
+        "BASH_ARGC",
+        "BASH_SOURCE",
+        "BASH_LINENO",
+        "BASH_SUBSHELL",
+        "COPROC",
+        "GROUPS",
     ];
     if cmd.function.is_some() || positional(name) || SHELL_SET.contains(&name) {
         return None;
@@ -449,8 +608,35 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
         return out;
     }
     let index = script.lookups.setters(script);
-    let defaults = [format!("${{{name}:="), format!("${{{name}=")];
-    for c in index.of(name).map(|i| &script.commands[i]) {
+    // `: ${x:=/}`, `y=${x:=/}`, `case ${x=/} in`: assigns when x is unset (or empty);
+    // `${!r:=/}` whichever variable r names.
+    for (n, v) in &script.defaults {
+        if n == name || n == "!" {
+            out.push(v.clone());
+        }
+    }
+    // `cd /` puts the directory it enters in DIRSTACK[0] (bash), which `$DIRSTACK` reads;
+    // `alias 0=/` sets BASH_ALIASES[0].
+    if name == "DIRSTACK" {
+        out.push("$PWD".to_string());
+    }
+    if name == "BASH_ALIASES" {
+        for c in index.starting("alias").map(|i| &script.commands[i]) {
+            out.extend(
+                c.words[1..]
+                    .iter()
+                    .filter_map(|w| w.text.strip_prefix("0=").map(|v| v.trim().to_string())),
+            );
+        }
+    }
+    // The commands that may set it, and those that set a name only known when they run.
+    let mut setters: Vec<usize> = index
+        .of(name)
+        .chain(index.dynamic.iter().copied())
+        .collect();
+    setters.sort_unstable();
+    setters.dedup();
+    for c in setters.into_iter().map(|i| &script.commands[i]) {
         #[cfg(test)]
         super::lookups::work::step();
         for a in c.assignments.iter().filter(|a| a.name == name) {
@@ -467,17 +653,19 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
                 None => {}
             }
         }
-        // `: ${x:=/}`, `echo ${x=/}`: assigns when x is unset.
-        for w in c.words.iter().filter(|w| w.text.contains("${")) {
-            for key in &defaults {
-                if let Some(start) = w.text.find(key.as_str()) {
-                    let v = &w.text[start + key.len()..];
-                    out.extend(v.find('}').map(|e| v[..e].trim_matches('"').to_string()));
-                }
-            }
-        }
         let words = effective_words(c);
         let Some(p) = words.first() else { continue };
+        // `mapfile -C CODE`, `alias s=CODE`: what that code assigns.
+        let code = callback_script(c)
+            .ok()
+            .flatten()
+            .into_iter()
+            .chain(alias_scripts(c).unwrap_or_default());
+        for sub in code {
+            if let Some(first) = sub.commands.first() {
+                out.extend(direct_values(&sub, name, first));
+            }
+        }
         // bash `x[0]=/` (dash runs it as a command): `$x` is element 0.
         if let Some((_, v)) = element_assignment(&p.text).filter(|(n, _)| *n == name) {
             out.push(v.trim_matches(['"', '\'']).to_string());
@@ -506,7 +694,9 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
             continue;
         }
         let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
-        let names = |t: Option<&&str>| t.is_some_and(|t| base_name(t) == name);
+        // A name only known when it runs (`printf -v "$n"`) may be this one.
+        let is_it = |t: &str| base_name(t) == name || dynamic_name(t);
+        let names = |t: Option<&&str>| t.is_some_and(|t| is_it(t));
         match p.text.as_str() {
             "export" | "readonly" | "local" | "declare" | "typeset" => {
                 for w in &words[1..] {
@@ -522,24 +712,31 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
                         if w.is_static() || v.starts_with(['~', '$']) {
                             out.push(v.to_string());
                         }
+                    } else if let Some((n, v)) = w.text.split_once('=') {
+                        // `export "$n=/"`.
+                        if dynamic_name(n) && !v.contains(['$', '`']) {
+                            out.push(v.to_string());
+                        }
+                    }
+                    // bash expands braces in these words (`export x={build,/}` is
+                    // `export x=build x=/`): each alternative may be the value.
+                    if w.shell_dependent {
+                        out.extend(brace_alternatives(&w.text, name));
                     }
                 }
             }
-            // `printf -v x FORMAT ARGS` (bash).
-            "printf" if texts.get(1) == Some(&"-v") && names(texts.get(2)) => {
-                out.extend(super::printf_text(&texts[3..]));
+            // `printf -v x FORMAT ARGS`, `printf -vx -- FORMAT` (bash).
+            "printf" if set_names(words).first().is_some_and(|n| is_it(n)) => {
+                let start = if texts.get(1) == Some(&"-v") { 3 } else { 2 };
+                out.extend(super::printf_text(texts.get(start..).unwrap_or_default()));
             }
             // `getopts OPTSTRING x`: one of its option characters, or `?`.
             "getopts" if names(texts.get(2)) => out.extend(getopts_values(texts[1])),
             // `read [-r] a b` fed by a here-document, a here-string or echo: the last name
-            // takes the rest of the line.
+            // takes the rest of the line (`read -a x`, `read -rax`: its first field).
             "read" => {
-                let names: Vec<&str> = texts[1..]
-                    .iter()
-                    .copied()
-                    .filter(|t| !t.starts_with('-'))
-                    .collect();
-                let Some(k) = names.iter().position(|n| base_name(n) == name) else {
+                let names = set_names(words);
+                let Some(k) = names.iter().position(|n| is_it(n)) else {
                     continue;
                 };
                 for text in super::stdin_texts(script, c) {
@@ -555,19 +752,8 @@ fn direct_values(script: &Script, name: &str, cmd: &SimpleCommand) -> Vec<String
             // `mapfile -t a <<< /` / `readarray`: the array's elements are the input's lines
             // (read here as one value, the lines joined by blanks).
             "mapfile" | "readarray" => {
-                let mut array = "MAPFILE";
-                let mut i = 1;
-                while let Some(t) = texts.get(i) {
-                    if matches!(*t, "-d" | "-n" | "-O" | "-s" | "-u" | "-C" | "-c") {
-                        i += 2;
-                        continue;
-                    }
-                    if !t.starts_with('-') {
-                        array = t;
-                    }
-                    i += 1;
-                }
-                if base_name(array) != name {
+                let array = set_names(words).first().copied().unwrap_or("MAPFILE");
+                if !is_it(array) {
                     continue;
                 }
                 for text in super::stdin_texts(script, c) {
@@ -845,7 +1031,14 @@ pub(crate) fn readings(script: &Script, cmd: &SimpleCommand, argv: &[Arg]) -> Ve
                     out.push(a.clone());
                     continue;
                 }
-                let text = put_in(source, &refs, &known, k);
+                let mut text = put_in(source, &refs, &known, k);
+                // `x=$PWD; rm -rf "$x"` is `rm -rf "$PWD"`: the working directory, which the
+                // rules read as `.` from every directory the line may be in.
+                if !w.split {
+                    if let Some(rest) = super::current_dir_ref(&text) {
+                        text = format!(".{rest}");
+                    }
+                }
                 // Values the line wrote out are as known as literals.
                 let exact = !text.contains(['$', '`']);
                 if w.split {

@@ -1585,7 +1585,9 @@ pub fn analyse(argv: &[Arg], stdin_code: bool) -> Vec<Finding> {
                     "getopts" | "wait" => true,
                     _ => false,
                 };
-                if sub || (named && subscript_reads_names(a)) || (p == "printf" && *a == "-v") {
+                // printf's `-v NAME`, also attached (`-v'a[$(id)]'`, its first word only).
+                let printf_v = p == "printf" && (*a == "-v" || (i == 0 && a.starts_with("-v")));
+                if sub || (named && subscript_reads_names(a)) || printf_v {
                     out.push(deny("vector:subscript", format!("{p} argument {a:?} can evaluate an array subscript, which runs $(…) in bash")));
                 }
             }
