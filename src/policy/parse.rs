@@ -2002,10 +2002,6 @@ impl<'s> Parser<'_, 's> {
     }
 }
 
-/// The parts of a `${…}` expansion (its inner text) that bash evaluates as arithmetic:
-/// `${!name}` indirection, a subscript that is not a literal number, `@` or `*`, and
-/// substring operands (`${x:off:len}`) that are not literal decimals. `${x:-d}`, `${x:=v}`,
-/// `${x:+v}`, `${x:?m}` are not substrings.
 /// The variable `${INNER}` assigns and the value it assigns, when INNER is `NAME:=V`,
 /// `NAME=V` (`NAME[…]` for an element) or `!REF:=V` / `!REF=V` (the name `!`: whichever
 /// variable REF names).
@@ -2037,6 +2033,10 @@ fn assigned_default(inner: &[u8]) -> Option<(String, String)> {
     Some((name, value.trim_matches(['"', '\'']).to_string()))
 }
 
+/// The parts of a `${…}` expansion (its inner text) that bash evaluates as arithmetic:
+/// `${!name}` indirection, a subscript that is not a literal number, `@` or `*`, and
+/// substring operands (`${x:off:len}`) that are not literal decimals. `${x:-d}`, `${x:=v}`,
+/// `${x:+v}`, `${x:?m}` are not substrings.
 fn brace_arithmetic(inner: &[u8]) -> Option<&'static str> {
     let mut i = 0;
     match inner.first() {
