@@ -2014,8 +2014,15 @@ impl Policy {
                 appended: more,
             } = f
             {
+                // `yarn workspace w exec perl`: yarn running yarn running perl says it once.
                 self.verify_argv(&inner, stdin_code, appended || more, depth + 1, used)
-                    .map_err(|(id, why)| (id, format!("{p} runs another program: {why}")))?;
+                    .map_err(|(id, why)| {
+                        let head = format!("{p} runs another program: ");
+                        match why.starts_with(&head) {
+                            true => (id, why),
+                            false => (id, head + &why),
+                        }
+                    })?;
             }
         }
         Ok(())
@@ -3126,6 +3133,32 @@ mod tests {
             assert!(!d.allowed(), "{line}");
         }
         assert!(pol.decide("ls $(ls)").allowed());
+    }
+
+    #[test]
+    fn a_wrapper_running_itself_is_named_once_in_the_reason() {
+        let pol = p(&["yarn", "nice"], &[]);
+        // yarn workspace → yarn exec → perl: one "yarn runs another program".
+        let d = pol.decide("yarn workspace web exec perl -e 1");
+        assert!(!d.allowed());
+        assert_eq!(
+            d.reason.matches("runs another program").count(),
+            1,
+            "{}",
+            d.reason
+        );
+        assert!(
+            d.reason.starts_with("yarn runs another program: "),
+            "{}",
+            d.reason
+        );
+        let d = pol.decide("nice yarn exec perl");
+        assert_eq!(
+            d.reason.matches("runs another program").count(),
+            2,
+            "{}",
+            d.reason
+        );
     }
 
     #[test]
