@@ -151,6 +151,7 @@ impl Setters {
             }
             // `command export x=/`, `builtin printf -v x /`: the builtin after the wrappers.
             let words = super::values::effective_words(c);
+            let trap = super::values::trap_script(c);
             if let Some(p) = words.first() {
                 // bash `x[0]=/`, and `unset x` (which empties it).
                 if let Some((n, _)) = super::values::element_assignment(&p.text) {
@@ -159,15 +160,9 @@ impl Setters {
                 if p.text == "unset" {
                     names.extend(words[1..].iter().map(|w| w.text.as_str()));
                 }
+                // `getopts OPTSTRING NAME` and `wait -p NAME` are read by `set_names` below.
                 match p.text.as_str() {
-                    // `getopts OPTSTRING NAME`, `wait -p NAME`, `let NAME=…` (bash).
-                    "getopts" => names.extend(words.get(2).map(|w| base_name(&w.text))),
-                    "wait" => names.extend(
-                        words
-                            .windows(2)
-                            .filter(|p| p[0].text == "-p")
-                            .map(|p| base_name(&p[1].text)),
-                    ),
+                    // `let NAME=…` (bash).
                     "let" => names.extend(words[1..].iter().map(|w| {
                         let t = w.text.trim_start_matches(['+', '-', '(', ' ']);
                         let end = t
@@ -175,7 +170,7 @@ impl Setters {
                             .unwrap_or(t.len());
                         &t[..end]
                     })),
-                    "trap" if super::values::trap_script(c).is_none() => {
+                    "trap" if trap.is_none() => {
                         let args = match words.get(1) {
                             Some(w) if w.text == "--" => &words[2..],
                             _ => &words[1..],
@@ -228,7 +223,7 @@ impl Setters {
             let callback = super::values::callback_script(c);
             let aliases = super::values::alias_scripts(c);
             index.anything |= callback.is_err() || aliases.is_err();
-            let code = super::values::trap_script(c)
+            let code = trap
                 .into_iter()
                 .chain(callback.ok().flatten())
                 .chain(aliases.unwrap_or_default());
